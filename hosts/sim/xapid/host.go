@@ -1,0 +1,55 @@
+package xapid
+
+import "context"
+
+// Host is what the simulated xapi needs from the machine it pretends to run
+// on: dom0's Open vSwitch, dom0's file system and environment, and the
+// guests. The simulator package (hosts/sim) implements it with a real or
+// modelled switch and SSH servers; MemHost is a self-contained stand-in for
+// tests of the xapi layer alone.
+type Host interface {
+	// EnsureBridge creates the OVS bridge on dom0's switch if it is missing
+	// (what xapi does when a managed network is first attached on the host).
+	EnsureBridge(ctx context.Context, bridge string) error
+	// RemoveBridge deletes the bridge (when the last VIF leaves, or on
+	// network.detach).
+	RemoveBridge(ctx context.Context, bridge string) error
+	// AddPort adds a plugged VIF's port (vif<domid>.<device>) to a bridge,
+	// with the Interface external_ids xapi sets (xs-vif-uuid, xs-vm-uuid,
+	// xs-network-uuid, attached-mac).
+	AddPort(ctx context.Context, bridge, port string, externalIDs map[string]string) error
+	// RemovePort removes a VIF's port (unplug, shutdown).
+	RemovePort(ctx context.Context, bridge, port string) error
+	// Dom0Path maps an absolute path in dom0 (such as
+	// /etc/xapi.d/plugins/netwrap) to the file that holds it on this machine.
+	Dom0Path(p string) string
+	// Dom0Env is the environment dom0 processes (plugins) run with; its
+	// PATH carries dom0's ovs-vsctl, ovs-ofctl and ovs-appctl.
+	Dom0Env() []string
+	// BootGuest is called once a VM has become Running and its VIFs are
+	// plugged. It returns the IP the guest reports through its guest
+	// metrics ("0/ip"), or "" if the guest reports none.
+	BootGuest(ctx context.Context, g Guest) (ip string, err error)
+	// StopGuest is called when a VM leaves Running (shutdown, revert,
+	// destroy), before its ports are removed.
+	StopGuest(ctx context.Context, vmUUID string) error
+}
+
+// Guest describes a VM that has just booted.
+type Guest struct {
+	UUID        string
+	NameLabel   string
+	DomID       int64
+	PVArgs      string
+	OtherConfig map[string]string
+	VIFs        []GuestVIF
+}
+
+// GuestVIF is one plugged VIF of a booted guest, in device order.
+type GuestVIF struct {
+	Device      string // "0", "1", ...
+	MAC         string
+	Bridge      string // dom0 bridge of the VIF's network
+	NetworkUUID string
+	NetworkName string
+}
