@@ -1,0 +1,516 @@
+package xmlrpc
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// UnmarshalCall decodes a <methodCall> into its method name and parameters.
+func UnmarshalCall(data []byte) (method string, params []any, err error) {
+	p, err := newDecoder(data)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := p.expectStart("methodCall"); err != nil {
+		return "", nil, err
+	}
+	if err := p.expectStart("methodName"); err != nil {
+		return "", nil, err
+	}
+	name, err := p.text()
+	if err != nil {
+		return "", nil, err
+	}
+	method = strings.TrimSpace(name)
+	if method == "" {
+		return "", nil, errors.New("xmlrpc: empty methodName")
+	}
+	params = []any{}
+	tok, err := p.next()
+	if err != nil {
+		return "", nil, err
+	}
+	if start, ok := tok.(xml.StartElement); ok {
+		if start.Name.Local != "params" {
+			return "", nil, fmt.Errorf("xmlrpc: unexpected <%s> in methodCall", start.Name.Local)
+		}
+		if params, err = p.params(); err != nil {
+			return "", nil, err
+		}
+		if err := p.expectEnd(); err != nil {
+			return "", nil, err
+		}
+	}
+	if err := p.eof(); err != nil {
+		return "", nil, err
+	}
+	return method, params, nil
+}
+
+// UnmarshalResponse decodes a <methodResponse> into its single value. A
+// <fault> response returns a *Fault error. An empty <params/> decodes as nil.
+func UnmarshalResponse(data []byte) (any, error) {
+	p, err := newDecoder(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectStart("methodResponse"); err != nil {
+		return nil, err
+	}
+	start, err := p.nextStart()
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	var fault *Fault
+	switch start.Name.Local {
+	case "params":
+		params, err := p.params()
+		if err != nil {
+			return nil, err
+		}
+		if len(params) > 1 {
+			return nil, fmt.Errorf("xmlrpc: response has %d params, want 1", len(params))
+		}
+		if len(params) == 1 {
+			v = params[0]
+		}
+	case "fault":
+		if err := p.expectStart("value"); err != nil {
+			return nil, err
+		}
+		fv, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		if fault, err = toFault(fv); err != nil {
+			return nil, err
+		}
+		if err := p.expectEnd(); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("xmlrpc: unexpected <%s> in methodResponse", start.Name.Local)
+	}
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	if err := p.eof(); err != nil {
+		return nil, err
+	}
+	if fault != nil {
+		return nil, fault
+	}
+	return v, nil
+}
+
+// toFault reads the {faultCode, faultString} struct of a <fault>.
+func toFault(v any) (*Fault, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("xmlrpc: fault value is %T, want a struct", v)
+	}
+	f := &Fault{}
+	switch c := m["faultCode"].(type) {
+	case int64:
+		f.Code = int(c)
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil {
+			return nil, fmt.Errorf("xmlrpc: bad faultCode %q", clip(c))
+		}
+		f.Code = n
+	case nil:
+	default:
+		return nil, fmt.Errorf("xmlrpc: faultCode is %T", c)
+	}
+	if s, ok := m["faultString"].(string); ok {
+		f.Message = s
+	}
+	return f, nil
+}
+
+// decoder reads XML-RPC values from a token stream.
+type decoder struct {
+	d     *xml.Decoder
+	depth int
+}
+
+func newDecoder(data []byte) (*decoder, error) {
+	if len(data) > MaxMessageSize {
+		return nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", len(data), MaxMessageSize)
+	}
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = true
+	d.CharsetReader = charsetReader
+	return &decoder{d: d}, nil
+}
+
+// token returns the next raw token; running out of input is an error here,
+// since only eof may legitimately meet the end.
+func (p *decoder) token() (xml.Token, error) {
+	tok, err := p.d.Token()
+	if err == io.EOF {
+		return nil, fmt.Errorf("xmlrpc: truncated message: %w", io.ErrUnexpectedEOF)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("xmlrpc: %w", err)
+	}
+	return tok, nil
+}
+
+// next returns the next start or end element, skipping whitespace, comments,
+// processing instructions and directives. Other text is an error.
+func (p *decoder) next() (xml.Token, error) {
+	for {
+		tok, err := p.token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement, xml.EndElement:
+			return t, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) != 0 {
+				return nil, fmt.Errorf("xmlrpc: unexpected text %q", clip(string(t)))
+			}
+		}
+	}
+}
+
+// nextStart returns the next element, which must be a start element.
+func (p *decoder) nextStart() (xml.StartElement, error) {
+	tok, err := p.next()
+	if err != nil {
+		return xml.StartElement{}, err
+	}
+	start, ok := tok.(xml.StartElement)
+	if !ok {
+		return xml.StartElement{}, fmt.Errorf("xmlrpc: unexpected </%s>", tok.(xml.EndElement).Name.Local)
+	}
+	return start, nil
+}
+
+func (p *decoder) expectStart(name string) error {
+	start, err := p.nextStart()
+	if err != nil {
+		return err
+	}
+	if start.Name.Local != name {
+		return fmt.Errorf("xmlrpc: got <%s>, want <%s>", start.Name.Local, name)
+	}
+	return nil
+}
+
+// expectEnd consumes the end tag of the innermost open element; the token
+// decoder guarantees it matches its start tag.
+func (p *decoder) expectEnd() error {
+	tok, err := p.next()
+	if err != nil {
+		return err
+	}
+	if start, ok := tok.(xml.StartElement); ok {
+		return fmt.Errorf("xmlrpc: unexpected <%s>", start.Name.Local)
+	}
+	return nil
+}
+
+// eof checks that nothing but whitespace, comments or processing
+// instructions follows the root element.
+func (p *decoder) eof() error {
+	for {
+		tok, err := p.d.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("xmlrpc: after the root element: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			return fmt.Errorf("xmlrpc: unexpected <%s> after the root element", t.Name.Local)
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) != 0 {
+				return fmt.Errorf("xmlrpc: unexpected text %q after the root element", clip(string(t)))
+			}
+		}
+	}
+}
+
+// text reads character data up to the end of the current element, which
+// must have no child elements.
+func (p *decoder) text() (string, error) {
+	var b []byte
+	for {
+		tok, err := p.token()
+		if err != nil {
+			return "", err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			b = append(b, t...)
+		case xml.StartElement:
+			return "", fmt.Errorf("xmlrpc: unexpected <%s> in text", t.Name.Local)
+		case xml.EndElement:
+			return string(b), nil
+		}
+	}
+}
+
+// params reads <param><value>...</value></param>* up to </params>.
+func (p *decoder) params() ([]any, error) {
+	out := []any{}
+	for {
+		tok, err := p.next()
+		if err != nil {
+			return nil, err
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok {
+			return out, nil
+		}
+		if start.Name.Local != "param" {
+			return nil, fmt.Errorf("xmlrpc: got <%s>, want <param>", start.Name.Local)
+		}
+		if err := p.expectStart("value"); err != nil {
+			return nil, err
+		}
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expectEnd(); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+}
+
+// value decodes the content of a <value> element whose start tag has been
+// read, through its end tag.
+func (p *decoder) value() (any, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxDepth {
+		return nil, fmt.Errorf("xmlrpc: values nested deeper than %d", maxDepth)
+	}
+	var text []byte
+	for {
+		tok, err := p.token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			text = append(text, t...)
+		case xml.EndElement:
+			return string(text), nil // a bare string
+		case xml.StartElement:
+			if len(bytes.TrimSpace(text)) != 0 {
+				return nil, fmt.Errorf("xmlrpc: text mixed with <%s> in a value", t.Name.Local)
+			}
+			v, err := p.typed(t)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectEnd(); err != nil {
+				return nil, err
+			}
+			return v, nil
+		}
+	}
+}
+
+// typed decodes one typed element (<string>, <int>, <struct>, ...) whose
+// start tag has been read, through its end tag.
+func (p *decoder) typed(start xml.StartElement) (any, error) {
+	kind := start.Name.Local
+	switch kind {
+	case "array":
+		return p.array()
+	case "struct":
+		return p.structure()
+	}
+	s, err := p.text()
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "string":
+		return s, nil
+	case "i4", "int", "i8":
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("xmlrpc: bad <%s> %q", kind, clip(s))
+		}
+		return n, nil
+	case "boolean":
+		switch strings.TrimSpace(s) {
+		case "1", "true":
+			return true, nil
+		case "0", "false":
+			return false, nil
+		}
+		return nil, fmt.Errorf("xmlrpc: bad <boolean> %q", clip(s))
+	case "double":
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("xmlrpc: bad <double> %q", clip(s))
+		}
+		return f, nil
+	case "dateTime.iso8601":
+		return parseDateTime(s)
+	case "base64":
+		return decodeBase64(s)
+	case "nil":
+		if strings.TrimSpace(s) != "" {
+			return nil, fmt.Errorf("xmlrpc: text in <nil/>")
+		}
+		return nil, nil
+	}
+	return nil, fmt.Errorf("xmlrpc: unknown value type <%s>", kind)
+}
+
+// array reads <data><value>...</value>*</data></array>; an empty <array/>
+// is accepted too.
+func (p *decoder) array() ([]any, error) {
+	out := []any{}
+	tok, err := p.next()
+	if err != nil {
+		return nil, err
+	}
+	start, ok := tok.(xml.StartElement)
+	if !ok {
+		return out, nil
+	}
+	if start.Name.Local != "data" {
+		return nil, fmt.Errorf("xmlrpc: got <%s> in array, want <data>", start.Name.Local)
+	}
+	for {
+		tok, err := p.next()
+		if err != nil {
+			return nil, err
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok {
+			break
+		}
+		if start.Name.Local != "value" {
+			return nil, fmt.Errorf("xmlrpc: got <%s> in array data, want <value>", start.Name.Local)
+		}
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// structure reads <member>* up to </struct>. A repeated name keeps the last
+// value.
+func (p *decoder) structure() (map[string]any, error) {
+	out := map[string]any{}
+	for {
+		tok, err := p.next()
+		if err != nil {
+			return nil, err
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok {
+			return out, nil
+		}
+		if start.Name.Local != "member" {
+			return nil, fmt.Errorf("xmlrpc: got <%s> in struct, want <member>", start.Name.Local)
+		}
+		name, v, err := p.member()
+		if err != nil {
+			return nil, err
+		}
+		out[name] = v
+	}
+}
+
+// member reads one struct member's <name> and <value>, in either order.
+func (p *decoder) member() (string, any, error) {
+	var name string
+	var v any
+	var haveName, haveValue bool
+	for {
+		tok, err := p.next()
+		if err != nil {
+			return "", nil, err
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok {
+			break
+		}
+		switch {
+		case start.Name.Local == "name" && !haveName:
+			if name, err = p.text(); err != nil {
+				return "", nil, err
+			}
+			haveName = true
+		case start.Name.Local == "value" && !haveValue:
+			if v, err = p.value(); err != nil {
+				return "", nil, err
+			}
+			haveValue = true
+		default:
+			return "", nil, fmt.Errorf("xmlrpc: unexpected <%s> in struct member", start.Name.Local)
+		}
+	}
+	if !haveName || !haveValue {
+		return "", nil, fmt.Errorf("xmlrpc: struct member %q lacks a name or a value", clip(name))
+	}
+	return name, v, nil
+}
+
+// decodeBase64 decodes <base64> text, ignoring whitespace and tolerating
+// missing padding.
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, s)
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		if b, err = base64.RawStdEncoding.DecodeString(s); err != nil {
+			return nil, fmt.Errorf("xmlrpc: bad <base64>: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// charsetReader lets documents declare the encodings xapi peers use besides
+// UTF-8: US-ASCII and ISO-8859-1 (each byte is one code point).
+func charsetReader(charset string, input io.Reader) (io.Reader, error) {
+	switch strings.ToLower(charset) {
+	case "utf-8", "utf8":
+		return input, nil
+	case "us-ascii", "ascii", "iso-8859-1", "iso8859-1", "latin1", "latin-1":
+		raw, err := io.ReadAll(io.LimitReader(input, MaxMessageSize+1))
+		if err != nil {
+			return nil, err
+		}
+		out := make([]byte, 0, len(raw))
+		for _, c := range raw {
+			out = utf8.AppendRune(out, rune(c))
+		}
+		return bytes.NewReader(out), nil
+	}
+	return nil, fmt.Errorf("xmlrpc: unsupported charset %q", clip(charset))
+}

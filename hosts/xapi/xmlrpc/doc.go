@@ -1,0 +1,43 @@
+// Package xmlrpc is the XML-RPC codec shared by xenlab's XAPI client and the
+// simulated xapi server.
+//
+// Decoding is lenient the way real peers need: it accepts typed strings
+// (<value><string>x</string></value>) and bare ones (<value>x</value>),
+// <i4>, <int> and <i8>, <nil/>, whitespace and comments between elements, and
+// datetimes in xapi's 20250319T04:16:24Z form as well as ISO 8601 variants
+// with offsets or fractional seconds. It is strict where safety needs it:
+// input is bounded by MaxMessageSize, nesting by a fixed depth, and malformed
+// or truncated input is an error, never a panic or a hang.
+//
+// Decoded values are string, int64, bool, float64, time.Time, []byte, []any,
+// map[string]any and nil.
+//
+// Encoding follows xapi: strings are sent bare and XML-escaped, and integers
+// are sent as decimal strings (xapi's int64 convention); booleans, doubles,
+// datetimes, base64, arrays, structs and nil use their XML-RPC elements.
+//
+// xapi's result envelope ({Status, Value} or {Status, ErrorDescription}) is
+// not handled here: the codec carries it as an ordinary struct.
+package xmlrpc
+
+import "fmt"
+
+// MaxMessageSize is the largest message, in bytes, the decoders accept.
+const MaxMessageSize = 64 << 20
+
+// maxDepth bounds the nesting of <value> elements (arrays and structs), on
+// decode and on encode, so hostile or cyclic input cannot exhaust the stack.
+const maxDepth = 100
+
+// Fault is an XML-RPC <fault> response. xapi itself reports failures inside
+// a successful response, so a Fault means the peer rejected the message at
+// the protocol level.
+type Fault struct {
+	Code    int
+	Message string
+}
+
+// Error implements error.
+func (f *Fault) Error() string {
+	return fmt.Sprintf("xmlrpc fault %d: %s", f.Code, f.Message)
+}
