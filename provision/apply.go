@@ -1,0 +1,115 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Apply brings the host to the state the steps describe. Each step, once its
+// dependencies are done, is checked; if its work is not done it runs, with
+// retries for Transient errors, independent steps in parallel up to
+// Options.Parallel. On a converged host Apply runs nothing.
+//
+// When a step fails its dependents are skipped and independent steps carry
+// on. When ctx ends no new step starts, running ones see their context
+// canceled, and the error wraps ctx.Err(). Either way the OnError policy then
+// runs (see [OnError]) and the report lists every step's outcome. The error
+// is nil, or wraps each failed step's [*StepError], the interruption, and any
+// cleanup failure.
+func (e *Engine) Apply(ctx context.Context) (*Report, error) {
+	run := e.applyPhase(ctx)
+	if run.report.Err != nil {
+		e.policy().afterFailure(ctx, e, run)
+	}
+	return run.report, run.report.Err
+}
+
+// applyRun is an Apply's report plus what the failure policy needs: the
+// steps whose Apply was called, in the order they finished.
+type applyRun struct {
+	report *Report
+	ran    []int
+}
+
+func (e *Engine) applyPhase(ctx context.Context) *applyRun {
+	n := len(e.g.steps)
+	results := make([]StepResult, n)
+	run := &applyRun{report: &Report{Phase: PhaseApply, Start: e.now()}}
+	var mu sync.Mutex
+	ranStep := func(i int) {
+		mu.Lock()
+		run.ran = append(run.ran, i)
+		mu.Unlock()
+	}
+
+	e.em.begin(PhaseApply, e.Steps())
+	e.g.walk(ctx, false, e.opts.Parallel, walkFuncs{
+		run: func(ctx context.Context, i int) outcome {
+			return e.applyStep(ctx, i, &results[i], ranStep)
+		},
+		skip: func(i, failed int) {
+			e.skipped(PhaseApply, i, &results[i], fmt.Sprintf("dependency %s failed", e.g.names[failed]))
+		},
+		notStarted: func(i int) {
+			e.skipped(PhaseApply, i, &results[i], "not started: apply interrupted")
+		},
+	})
+	run.report.Steps = e.inOrder(results, false)
+	run.report.Duration = e.since(run.report.Start)
+	run.report.Err = runError(ctx, PhaseApply, run.report.Steps)
+	return run
+}
+
+// applyStep checks step i and, if its work is not done, applies it.
+// ran is called once Apply was called for the step, whatever its result.
+func (e *Engine) applyStep(ctx context.Context, i int, res *StepResult, ran func(int)) outcome {
+	s := e.g.steps[i]
+	name := e.g.names[i]
+	res.Name = name
+	out := newStepOutput(e.em, PhaseApply, name)
+
+	checked := e.now()
+	var done bool
+	err := e.retry(ctx, s, out, nil, func(ctx context.Context, _ int) error {
+		var err error
+		done, err = s.Check(ctx)
+		return err
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return e.canceled(ctx, PhaseApply, res, checked, out, err)
+	case err != nil:
+		return e.failed(PhaseApply, "check", res, checked, out, err)
+	case done:
+		res.State = StateAlreadyDone
+		res.Duration = e.since(checked)
+		e.em.emit(Event{Phase: PhaseApply, Step: name, Kind: EventUpToDate, Duration: res.Duration})
+		return outcomeOK
+	}
+
+	res.Start = e.now()
+	e.em.emit(Event{Phase: PhaseApply, Step: name, Kind: EventStarted, Attempt: 1})
+	err = e.retry(ctx, s, out, &res.Attempts, func(ctx context.Context, attempt int) error {
+		return e.runAttempt(ctx, out, attempt, res.Start, s.Apply)
+	})
+	ran(i)
+	return e.finish(ctx, PhaseApply, "apply", res, out, err)
+}
+
+// finish records the end of a step's Apply or Destroy that started at
+// res.Start and emits its final event.
+func (e *Engine) finish(ctx context.Context, phase Phase, op string, res *StepResult, out *stepOutput, err error) outcome {
+	switch {
+	case err == nil:
+		res.State = StateDone
+		res.Duration = e.since(res.Start)
+		res.Output = out.tail()
+		e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventDone, Duration: res.Duration, Attempt: res.Attempts})
+		return outcomeOK
+	case ctx.Err() != nil:
+		return e.canceled(ctx, phase, res, res.Start, out, err)
+	default:
+		return e.failed(phase, op, res, res.Start, out, err)
+	}
+}

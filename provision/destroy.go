@@ -1,0 +1,45 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+)
+
+// Destroy undoes every step, dependents before their dependencies,
+// independent ones in parallel up to Options.Parallel. Steps' Destroy is
+// idempotent, so Destroy is safe on a host where some or none of the lab
+// exists. If a step's Destroy fails, the steps it depends on are skipped
+// (undoing them could break what is left). Cancellation works as in Apply.
+func (e *Engine) Destroy(ctx context.Context) (*Report, error) {
+	results := make([]StepResult, len(e.g.steps))
+	rep := &Report{Phase: PhaseDestroy, Start: e.now()}
+	e.em.begin(PhaseDestroy, e.reverseSteps())
+	e.g.walk(ctx, true, e.opts.Parallel, walkFuncs{
+		run: func(ctx context.Context, i int) outcome {
+			return e.destroyStep(ctx, PhaseDestroy, i, &results[i])
+		},
+		skip: func(i, failed int) {
+			e.skipped(PhaseDestroy, i, &results[i], fmt.Sprintf("dependent %s failed to destroy", e.g.names[failed]))
+		},
+		notStarted: func(i int) {
+			e.skipped(PhaseDestroy, i, &results[i], "not started: destroy interrupted")
+		},
+	})
+	rep.Steps = e.inOrder(results, true)
+	rep.Duration = e.since(rep.Start)
+	rep.Err = runError(ctx, PhaseDestroy, rep.Steps)
+	return rep, rep.Err
+}
+
+// destroyStep runs step i's Destroy with retries, timeouts and heartbeats.
+func (e *Engine) destroyStep(ctx context.Context, phase Phase, i int, res *StepResult) outcome {
+	s := e.g.steps[i]
+	res.Name = e.g.names[i]
+	out := newStepOutput(e.em, phase, res.Name)
+	res.Start = e.now()
+	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventStarted, Attempt: 1})
+	err := e.retry(ctx, s, out, &res.Attempts, func(ctx context.Context, attempt int) error {
+		return e.runAttempt(ctx, out, attempt, res.Start, s.Destroy)
+	})
+	return e.finish(ctx, phase, "destroy", res, out, err)
+}

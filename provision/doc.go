@@ -1,0 +1,24 @@
+// Package provision is xenlab's step engine.
+//
+// A lab is brought up by a list of small [Step]s. Each names the steps it
+// depends on, can tell whether its work is already done on the host
+// ([Step.Check], read-only), can do it ([Step.Apply]) and can undo what this lab
+// owns ([Step.Destroy]). An [Engine] builds the dependency graph once (rejecting
+// cycles, unknown dependencies and duplicate names) and then:
+//
+//   - [Engine.Plan] checks every step, in dependency order, touching nothing;
+//   - [Engine.Apply] runs the steps whose work is not done, independent ones in
+//     parallel, each with a timeout, retrying errors marked [Transient] with
+//     exponential backoff; dependents of a failed step are skipped;
+//   - [Engine.Destroy] undoes every step in reverse dependency order.
+//
+// What happens to the host after a failed or interrupted Apply is a policy
+// ([OnError]): leave it for debugging (the default) or destroy, newest first,
+// the steps this run applied. The policy is a separate phase after the run, not
+// flags inside steps.
+//
+// Progress is reported as [Event]s to a [Renderer]; package
+// xenlab/provision/render has the terminal, plain-line, JSON and JUnit views.
+// Every run ends in a [Report]; [ExitCode] maps the run's error to the CLI's
+// exit status.
+package provision

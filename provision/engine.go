@@ -1,0 +1,77 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Engine runs one lab's step graph. Build it with New; its methods may be
+// called one after another (Plan, then Apply, ...) but not concurrently.
+type Engine struct {
+	g    *graph
+	opts Options
+	em   *emitter
+}
+
+// New validates the step graph and the options. It rejects nil steps, empty
+// and duplicate names, dependencies on unknown steps and dependency cycles,
+// naming the steps involved; bad options are a [*UsageError].
+func New(steps []Step, opts Options) (*Engine, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGraph(steps)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{g: g, opts: opts, em: &emitter{r: opts.Renderer, now: opts.Now}}, nil
+}
+
+// Steps returns the step names in dependency order (the order Apply reports
+// them in).
+func (e *Engine) Steps() []string {
+	names := make([]string, len(e.g.order))
+	for p, i := range e.g.order {
+		names[p] = e.g.names[i]
+	}
+	return names
+}
+
+func (e *Engine) reverseSteps() []string {
+	names := e.Steps()
+	for a, b := 0, len(names)-1; a < b; a, b = a+1, b-1 {
+		names[a], names[b] = names[b], names[a]
+	}
+	return names
+}
+
+func (e *Engine) now() time.Time { return e.opts.Now() }
+
+func (e *Engine) since(t time.Time) time.Duration { return e.now().Sub(t) }
+
+func (e *Engine) timeoutFor(s Step) time.Duration {
+	if t, ok := s.(Timeouter); ok {
+		return t.Timeout()
+	}
+	return e.opts.StepTimeout
+}
+
+func (e *Engine) attemptsFor(s Step) int {
+	if a, ok := s.(Attempter); ok && a.MaxAttempts() > 0 {
+		return a.MaxAttempts()
+	}
+	return e.opts.MaxAttempts
+}
+
+// interrupted is the error of a run whose context ended: it wraps ctx.Err()
+// (so errors.Is(err, context.Canceled) holds after Ctrl-C) and mentions the
+// context's cause when there is a more specific one.
+func interrupted(ctx context.Context, phase Phase) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("%s interrupted (%v): %w", phase, cause, err)
+	}
+	return fmt.Errorf("%s interrupted: %w", phase, err)
+}

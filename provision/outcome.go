@@ -1,0 +1,72 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// failed records that a step's op ("check", "apply" or "destroy"), begun at
+// start, failed with err.
+func (e *Engine) failed(phase Phase, op string, res *StepResult, start time.Time, out *stepOutput, err error) outcome {
+	res.State = StateFailed
+	res.Err = &StepError{Step: res.Name, Op: op, Err: err}
+	res.Output = out.tail()
+	res.Duration = e.since(start)
+	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventFailed, Duration: res.Duration, Attempt: res.Attempts, Err: err.Error()})
+	return outcomeFailed
+}
+
+// canceled records that a step begun at start was interrupted because ctx
+// ended; err is what the step returned.
+func (e *Engine) canceled(ctx context.Context, phase Phase, res *StepResult, start time.Time, out *stepOutput, err error) outcome {
+	res.State = StateCanceled
+	if !errors.Is(err, ctx.Err()) {
+		err = errors.Join(err, ctx.Err())
+	}
+	res.Err = err
+	res.Output = out.tail()
+	res.Duration = e.since(start)
+	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventCanceled, Duration: res.Duration, Attempt: res.Attempts, Err: err.Error()})
+	return outcomeCanceled
+}
+
+// skipped records that step i did not run, and why.
+func (e *Engine) skipped(phase Phase, i int, res *StepResult, reason string) {
+	res.Name = e.g.names[i]
+	res.State = StateSkipped
+	res.Reason = reason
+	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventSkipped, Line: reason})
+}
+
+// inOrder lists per-node results in dependency order, or reversed.
+func (e *Engine) inOrder(results []StepResult, reverse bool) []StepResult {
+	out := make([]StepResult, 0, len(results))
+	for _, i := range e.g.order {
+		out = append(out, results[i])
+	}
+	if reverse {
+		for a, b := 0, len(out)-1; a < b; a, b = a+1, b-1 {
+			out[a], out[b] = out[b], out[a]
+		}
+	}
+	return out
+}
+
+// runError is a phase's error: the interruption if ctx ended, then every
+// failed step's *StepError, in report order.
+func runError(ctx context.Context, phase Phase, steps []StepResult) error {
+	var errs []error
+	if ctx.Err() != nil {
+		errs = append(errs, interrupted(ctx, phase))
+	}
+	for _, s := range steps {
+		if s.State == StateFailed {
+			errs = append(errs, s.Err)
+		}
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}

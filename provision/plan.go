@@ -1,0 +1,96 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// PlannedStep is one step's answer to Check.
+type PlannedStep struct {
+	Name string
+	Deps []string
+	Done bool  // Check says the work is already done
+	Err  error // Check failed (a *StepError), or the plan was interrupted first
+}
+
+// PlanResult is what Apply would do, step by step, in dependency order.
+type PlanResult struct {
+	Steps []PlannedStep
+}
+
+// Pending returns the steps with work to do (not done, or Check failed).
+func (p *PlanResult) Pending() []string {
+	var names []string
+	for _, s := range p.Steps {
+		if !s.Done {
+			names = append(names, s.Name)
+		}
+	}
+	return names
+}
+
+// WriteText writes the plan as a table: step, what Apply would do, deps.
+func (p *PlanResult) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tACTION\tDEPENDS ON")
+	for _, s := range p.Steps {
+		action := "apply"
+		switch {
+		case s.Err != nil:
+			action = "unknown: " + s.Err.Error()
+		case s.Done:
+			action = "none (already done)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, action, strings.Join(s.Deps, ", "))
+	}
+	fmt.Fprintf(tw, "%d of %d steps have work to do\n", len(p.Pending()), len(p.Steps))
+	return tw.Flush()
+}
+
+// Plan asks every step, in dependency order (independent ones in parallel),
+// whether its work is already done. It only reads: no Apply or Destroy runs
+// and no events are emitted. The error joins every Check failure (as
+// *StepError) and, if ctx ended, wraps ctx.Err(); the result is complete
+// either way.
+func (e *Engine) Plan(ctx context.Context) (*PlanResult, error) {
+	steps := make([]PlannedStep, len(e.g.steps))
+	for i, s := range e.g.steps {
+		steps[i] = PlannedStep{Name: e.g.names[i], Deps: s.Deps()}
+	}
+	e.g.walk(ctx, false, e.opts.Parallel, walkFuncs{
+		run: func(ctx context.Context, i int) outcome {
+			s := e.g.steps[i]
+			err := e.retry(ctx, s, nil, nil, func(ctx context.Context, _ int) error {
+				var err error
+				steps[i].Done, err = s.Check(ctx)
+				return err
+			})
+			if err != nil {
+				steps[i].Done = false
+				steps[i].Err = &StepError{Step: e.g.names[i], Op: "check", Err: err}
+			}
+			return outcomeOK
+		},
+		skip: func(int, int) {},
+		notStarted: func(i int) {
+			steps[i].Err = fmt.Errorf("not checked: %w", interrupted(ctx, PhasePlan))
+		},
+	})
+	res := &PlanResult{}
+	var errs []error
+	if ctx.Err() != nil {
+		errs = append(errs, interrupted(ctx, PhasePlan))
+	}
+	for _, i := range e.g.order {
+		res.Steps = append(res.Steps, steps[i])
+		var se *StepError
+		if errors.As(steps[i].Err, &se) {
+			errs = append(errs, se)
+		}
+	}
+	return res, errors.Join(errs...)
+}
