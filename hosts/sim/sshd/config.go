@@ -1,0 +1,137 @@
+package sshd
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Config describes one simulated host's SSH server.
+type Config struct {
+	// Name names the host in logs and in XENLAB_SIM_HOST ("dom0",
+	// "DevStackOSDomU").
+	Name string
+	// Root is the directory on this machine that holds the host's file
+	// system. It is created if missing.
+	Root string
+	// Addr is the loopback address to listen on, "127.0.0.1:0" for any free
+	// port, or a fixed one such as "127.12.34.2:2222".
+	Addr string
+	// HostKeyFile holds the server's ed25519 host key (OpenSSH PEM). It is
+	// generated on first start and reused afterwards, so known_hosts
+	// entries stay valid across restarts.
+	HostKeyFile string
+	// Users are the accounts that may log in.
+	Users map[string]User
+	// Env is extra environment for commands. A PATH entry is a prefix put
+	// before the host's own and the system's directories (for example the
+	// directory of the host's ovs-vsctl).
+	Env []string
+	// Skeleton is created under Root on Start: keys are absolute paths
+	// inside the host; a key ending in "/" is a directory, any other key a
+	// file with that content (mode 0755 when it starts with "#!", else
+	// 0644). Existing files are left as they are, so a restarted host keeps
+	// its state.
+	Skeleton map[string]string
+	// HostPaths are the absolute paths (directories or files) that, under
+	// IsolationMountNS, are bind-mounted from Root over the same path for
+	// commands. Only those present under Root are mounted. Nil means
+	// DefaultHostPaths.
+	HostPaths []string
+	// Isolation chooses how commands see the host; "" means IsolationAuto.
+	Isolation Isolation
+	// Logf receives connection-level logs (never secrets or commands).
+	// Nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// User is one account of a simulated host.
+type User struct {
+	// Password enables password authentication when not empty.
+	Password string
+	// AuthorizedKeys may log in with public-key authentication.
+	AuthorizedKeys []ssh.PublicKey
+	// Home is the user's absolute home directory inside the host, such as
+	// "/root" or "/opt/stack". It is created on Start.
+	Home string
+}
+
+// Isolation says how a command sees its host's file system.
+type Isolation string
+
+const (
+	// IsolationAuto is IsolationMountNS when the server runs as root and
+	// unshare is installed, else IsolationPaths.
+	IsolationAuto Isolation = "auto"
+	// IsolationMountNS runs each command in a private mount namespace with
+	// the host's trees bind-mounted over their absolute paths.
+	IsolationMountNS Isolation = "mountns"
+	// IsolationPaths only maps HOME, the working directory and PATH to the
+	// host's directories.
+	IsolationPaths Isolation = "paths"
+)
+
+// DefaultHostPaths are the host-owned trees a XenServer dom0 or a devstack
+// domU has and a Debian machine does not.
+var DefaultHostPaths = []string{
+	"/etc/xapi.d",
+	"/etc/xensource",
+	"/etc/xensource-inventory",
+	"/etc/xcp",
+	"/opt/xensource",
+	"/opt/stack",
+	"/etc/neutron",
+	"/etc/quantum",
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Name == "" {
+		errs = append(errs, errors.New("Name is empty"))
+	}
+	if c.Root == "" || !filepath.IsAbs(c.Root) {
+		errs = append(errs, fmt.Errorf("Root %q is not an absolute path", c.Root))
+	}
+	if c.HostKeyFile == "" {
+		errs = append(errs, errors.New("HostKeyFile is empty"))
+	}
+	if len(c.Users) == 0 {
+		errs = append(errs, errors.New("no Users"))
+	}
+	for name, u := range c.Users {
+		if !path.IsAbs(u.Home) || path.Clean(u.Home) != u.Home {
+			errs = append(errs, fmt.Errorf("user %q: Home %q is not a clean absolute path", name, u.Home))
+		}
+		if u.Password == "" && len(u.AuthorizedKeys) == 0 {
+			errs = append(errs, fmt.Errorf("user %q has neither a password nor a key", name))
+		}
+	}
+	for _, p := range c.HostPaths {
+		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
+			errs = append(errs, fmt.Errorf("HostPaths: %q is not a clean absolute path below /", p))
+		}
+	}
+	for p := range c.Skeleton {
+		if !path.IsAbs(p) {
+			errs = append(errs, fmt.Errorf("Skeleton: %q is not absolute", p))
+		}
+	}
+	for _, kv := range c.Env {
+		if !strings.Contains(kv, "=") {
+			errs = append(errs, fmt.Errorf("Env: %q is not NAME=value", kv))
+		}
+	}
+	switch c.Isolation {
+	case "", IsolationAuto, IsolationMountNS, IsolationPaths:
+	default:
+		errs = append(errs, fmt.Errorf("Isolation %q is not auto, mountns or paths", c.Isolation))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sshd %s: invalid config: %w", c.Name, err)
+	}
+	return nil
+}
