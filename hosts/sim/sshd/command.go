@@ -88,7 +88,7 @@ func (ss *session) start(command string, shell bool) {
 		stdinW.Close()
 	}()
 
-	cmd.Wait() // its error is in ProcessState, or exec.ErrWaitDelay
+	cmd.Wait()    // its error is in ProcessState, or exec.ErrWaitDelay
 	p.killGroup() // nothing it started outlives the channel
 	st = statusOf(cmd.ProcessState)
 	ss.srv.logf("%s: command ended: %s", ss.user, st)
