@@ -68,6 +68,10 @@ func (c *Client) Stream(ctx context.Context, cmd string, fn LineFunc, opts ...Ru
 			stderr.flush()
 			return stdout.tail.Bytes(), stderr.tail.Bytes()
 		})
+	if ctx.Err() == nil {
+		stdout.flush()
+		stderr.flush()
+	}
 	return err
 }
 
