@@ -1,0 +1,88 @@
+package ovs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// ModelVersion is the Open vSwitch version the model reports.
+const ModelVersion = "3.1.0"
+
+// modelSwitch is a Switch backed by the in-process model.
+type modelSwitch struct {
+	mu      sync.Mutex
+	m       *model
+	version string
+	dir     string
+	binDir  string
+	srv     *toolServer
+	once    sync.Once
+}
+
+// openModel starts a modelled switch whose tools live under dir.
+func openModel(dir string) (*modelSwitch, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("model switch: %w", err)
+	}
+	s := &modelSwitch{m: newModel(dir, ModelVersion), version: ModelVersion, dir: dir, binDir: filepath.Join(dir, "bin")}
+	srv, err := startToolServer(filepath.Join(dir, "tools.sock"), s.binDir, s.Exec)
+	if err != nil {
+		return nil, fmt.Errorf("model switch in %s: %w", dir, err)
+	}
+	s.srv = srv
+	return s, nil
+}
+
+// Exec runs one ovs-vsctl, ovs-ofctl or ovs-appctl command line.
+func (s *modelSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	if len(argv) == 0 {
+		return Result{}, fmt.Errorf("ovs: empty command line")
+	}
+	switch filepath.Base(argv[0]) {
+	case "ovs-vsctl":
+		return s.runVsctl(argv[1:]), nil
+	case "ovs-ofctl":
+		return s.runOfctl(argv[1:], stdin), nil
+	case "ovs-appctl":
+		return s.runAppctl(argv[1:]), nil
+	}
+	return Result{}, fmt.Errorf("ovs: %q is not an Open vSwitch tool", argv[0])
+}
+
+// BinDir holds the ovs-vsctl, ovs-ofctl and ovs-appctl front ends.
+func (s *modelSwitch) BinDir() string { return s.binDir }
+
+// Mode is ModeModel.
+func (s *modelSwitch) Mode() Mode { return ModeModel }
+
+// AddLink makes a network device named name exist on the host, so a
+// system port of that name opens.
+func (s *modelSwitch) AddLink(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m.devices[name] {
+		return fmt.Errorf("ovs model: add link %s: device exists", name)
+	}
+	s.m.devices[name] = true
+	return nil
+}
+
+// Close stops the tool server and removes the tools and socket.
+func (s *modelSwitch) Close() error {
+	var err error
+	s.once.Do(func() {
+		err = s.srv.close()
+		_ = os.RemoveAll(s.binDir)
+		_ = os.Remove(filepath.Join(s.dir, "tools.sock"))
+	})
+	return err
+}

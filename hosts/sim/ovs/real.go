@@ -1,0 +1,358 @@
+package ovs
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// SchemaPath is the Open vSwitch database schema Debian installs.
+const SchemaPath = "/usr/share/openvswitch/vswitch.ovsschema"
+
+// realBinaries are what a real switch needs.
+var realBinaries = []string{"ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip"}
+
+// Bounds on waiting for the daemons.
+const (
+	readyPolls    = 200
+	readyInterval = 50 * time.Millisecond
+	stopTimeout   = 5 * time.Second
+)
+
+// lookBin finds a binary on PATH or in the sbin directories, which a
+// non-login PATH may lack.
+func lookBin(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found on PATH or in /usr/sbin", name)
+}
+
+// RealAvailable says why real Open vSwitch processes cannot run here, or
+// nil when they can be tried.
+func RealAvailable() error {
+	for _, b := range realBinaries {
+		if _, err := lookBin(b); err != nil {
+			return fmt.Errorf("%w: %v (install Debian openvswitch-switch)", ErrRealUnavailable, err)
+		}
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("%w: not root (network namespaces and ovs-vswitchd need root)", ErrRealUnavailable)
+	}
+	if _, err := os.Stat(SchemaPath); err != nil {
+		return fmt.Errorf("%w: schema %s: %v", ErrRealUnavailable, SchemaPath, err)
+	}
+	return nil
+}
+
+// daemon is one child process and what it left when it exited.
+type daemon struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+	log  string
+}
+
+// realSwitch is a Switch backed by its own ovsdb-server and ovs-vswitchd,
+// ovs-vswitchd in its own network namespace with the userspace datapath.
+type realSwitch struct {
+	dir, runDir, binDir string
+	netns               string
+	version             string
+	bins                map[string]string
+	daemons             []*daemon // started order
+	srv                 *toolServer
+	once                sync.Once
+	closeErr            error
+}
+
+func openReal(ctx context.Context, dir string) (_ *realSwitch, err error) {
+	if err := RealAvailable(); err != nil {
+		return nil, err
+	}
+	unavailable := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrRealUnavailable, fmt.Sprintf(format, a...))
+	}
+	s := &realSwitch{dir: dir, runDir: filepath.Join(dir, "run"), binDir: filepath.Join(dir, "bin"), bins: map[string]string{}}
+	for _, b := range realBinaries {
+		s.bins[b], _ = lookBin(b)
+	}
+	if err := os.MkdirAll(s.runDir, 0o755); err != nil {
+		return nil, fmt.Errorf("real switch: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	if out, err := s.run(ctx, s.bins["ovs-vswitchd"], "--version"); err != nil {
+		return nil, unavailable("ovs-vswitchd --version: %v: %s", err, tail(out))
+	} else if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) > 0 {
+		s.version = f[len(f)-1]
+	}
+	db := filepath.Join(s.runDir, "conf.db")
+	if out, err := s.run(ctx, s.bins["ovsdb-tool"], "create", db, SchemaPath); err != nil {
+		return nil, unavailable("ovsdb-tool create %s: %v: %s", db, err, tail(out))
+	}
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	ns := "xenlab-" + hex.EncodeToString(rnd[:])
+	if out, err := s.run(ctx, s.bins["ip"], "netns", "add", ns); err != nil {
+		return nil, unavailable("ip netns add %s: %v: %s", ns, err, tail(out))
+	}
+	s.netns = ns
+	sock := filepath.Join(s.runDir, "db.sock")
+	if err := s.start("ovsdb-server", s.bins["ovsdb-server"], db, "--remote=punix:"+sock,
+		"--pidfile="+filepath.Join(s.runDir, "ovsdb-server.pid"), "--log-file="+filepath.Join(s.runDir, "ovsdb-server.log")); err != nil {
+		return nil, unavailable("%v", err)
+	}
+	if err := s.waitReady(ctx, s.daemons[0], func() bool {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}); err != nil {
+		return nil, unavailable("%v", err)
+	}
+	if out, err := s.run(ctx, s.bins["ovs-vsctl"], "--no-wait", "--timeout=10", "init", "--", "set", "Open_vSwitch", ".", "ovs_version="+s.version); err != nil {
+		return nil, unavailable("ovs-vsctl init: %v: %s", err, tail(out))
+	}
+	if err := s.start("ovs-vswitchd", s.bins["ip"], "netns", "exec", ns, s.bins["ovs-vswitchd"], "unix:"+sock,
+		"--pidfile="+filepath.Join(s.runDir, "ovs-vswitchd.pid"), "--log-file="+filepath.Join(s.runDir, "ovs-vswitchd.log")); err != nil {
+		return nil, unavailable("%v", err)
+	}
+	if err := s.waitReady(ctx, s.daemons[1], func() bool {
+		_, err := s.run(ctx, s.bins["ovs-appctl"], "-T", "1", "version")
+		return err == nil
+	}); err != nil {
+		return nil, unavailable("%v", err)
+	}
+	srv, err := startToolServer(filepath.Join(dir, "tools.sock"), s.binDir, s.Exec)
+	if err != nil {
+		return nil, fmt.Errorf("real switch in %s: %w", dir, err)
+	}
+	s.srv = srv
+	return s, nil
+}
+
+// env is the environment every OVS tool and daemon of this switch runs
+// with, so that their default run, database and log paths are its own.
+func (s *realSwitch) env() []string {
+	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+	for _, v := range []string{"OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR", "OVS_PKGDATADIR"} {
+		if v == "OVS_PKGDATADIR" {
+			env = append(env, v+"=/usr/share/openvswitch")
+			continue
+		}
+		env = append(env, v+"="+s.runDir)
+	}
+	return env
+}
+
+// run runs a short command and returns its combined output.
+func (s *realSwitch) run(ctx context.Context, bin string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = s.env()
+	return cmd.CombinedOutput()
+}
+
+// start launches a daemon as our child (no --detach), logging to a file.
+func (s *realSwitch) start(name, bin string, args ...string) error {
+	logPath := filepath.Join(s.runDir, name+".out")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = s.env()
+	cmd.Dir = s.runDir
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	d := &daemon{name: name, cmd: cmd, done: make(chan struct{}), log: logPath}
+	go func() {
+		d.err = cmd.Wait()
+		close(d.done)
+	}()
+	s.daemons = append(s.daemons, d)
+	return nil
+}
+
+// waitReady polls ready a bounded number of times, failing early when the
+// daemon exits.
+func (s *realSwitch) waitReady(ctx context.Context, d *daemon, ready func() bool) error {
+	for i := 0; i < readyPolls; i++ {
+		select {
+		case <-d.done:
+			out, _ := os.ReadFile(d.log)
+			return fmt.Errorf("%s exited while starting: %v: %s", d.name, d.err, tail(out))
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", d.name, ctx.Err())
+		default:
+		}
+		if ready() {
+			return nil
+		}
+		time.Sleep(readyInterval)
+	}
+	out, _ := os.ReadFile(d.log)
+	return fmt.Errorf("%s not ready after %v: %s", d.name, readyPolls*readyInterval, tail(out))
+}
+
+// Exec runs the real tool with this switch's environment. A new bridge is
+// given the userspace datapath, since no kernel module is assumed.
+func (s *realSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Result, error) {
+	if len(argv) == 0 {
+		return Result{}, fmt.Errorf("ovs: empty command line")
+	}
+	tool := filepath.Base(argv[0])
+	bin, ok := s.bins[tool]
+	if !ok || !strings.HasPrefix(tool, "ovs-") {
+		return Result{}, fmt.Errorf("ovs: %q is not an Open vSwitch tool", argv[0])
+	}
+	args := argv[1:]
+	if tool == "ovs-vsctl" {
+		args = withNetdevBridges(args)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = s.env()
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+		r.ExitCode = ee.ExitCode()
+	default:
+		return r, fmt.Errorf("ovs: run %s: %w", strings.Join(argv, " "), err)
+	}
+	return r, nil
+}
+
+// withNetdevBridges appends "-- set Bridge B datapath_type=netdev" for each
+// "add-br B" command of an ovs-vsctl command line.
+func withNetdevBridges(args []string) []string {
+	var extra []string
+	seg := []string{}
+	flush := func() {
+		i := 0
+		for i < len(seg) && strings.HasPrefix(seg[i], "-") {
+			if seg[i] == "-t" || seg[i] == "-f" || seg[i] == "-d" {
+				i++
+			}
+			i++
+		}
+		if i+1 < len(seg) && seg[i] == "add-br" && len(seg)-i == 2 {
+			extra = append(extra, "--", "set", "Bridge", seg[i+1], "datapath_type=netdev")
+		}
+		seg = seg[:0]
+	}
+	for _, a := range args {
+		if a == "--" {
+			flush()
+			continue
+		}
+		seg = append(seg, a)
+	}
+	flush()
+	if len(extra) == 0 {
+		return args
+	}
+	return append(append([]string(nil), args...), extra...)
+}
+
+// BinDir holds the tool front ends.
+func (s *realSwitch) BinDir() string { return s.binDir }
+
+// Mode is ModeReal.
+func (s *realSwitch) Mode() Mode { return ModeReal }
+
+// AddLink creates a tap device named name in the switch's namespace.
+func (s *realSwitch) AddLink(ctx context.Context, name string) error {
+	out, err := s.run(ctx, s.bins["ip"], "netns", "exec", s.netns, s.bins["ip"], "tuntap", "add", "dev", name, "mode", "tap")
+	if err != nil {
+		return fmt.Errorf("ovs: add link %s in %s: %w: %s", name, s.netns, err, tail(out))
+	}
+	return nil
+}
+
+// Close stops the tool server and the daemons (SIGTERM, then SIGKILL after
+// a bound), deletes the namespace and removes the run files.
+func (s *realSwitch) Close() error {
+	s.once.Do(func() {
+		var errs []error
+		if s.srv != nil {
+			errs = append(errs, s.srv.close())
+		}
+		for i := len(s.daemons) - 1; i >= 0; i-- {
+			errs = append(errs, stopDaemon(s.daemons[i]))
+		}
+		if s.netns != "" {
+			if out, err := s.run(context.Background(), s.bins["ip"], "netns", "del", s.netns); err != nil {
+				errs = append(errs, fmt.Errorf("ip netns del %s: %w: %s", s.netns, err, tail(out)))
+			}
+		}
+		_ = os.RemoveAll(s.runDir)
+		_ = os.RemoveAll(s.binDir)
+		_ = os.Remove(filepath.Join(s.dir, "tools.sock"))
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+func stopDaemon(d *daemon) error {
+	select {
+	case <-d.done:
+		return nil
+	default:
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+		return nil
+	case <-time.After(stopTimeout):
+	}
+	_ = d.cmd.Process.Kill()
+	select {
+	case <-d.done:
+		return nil
+	case <-time.After(stopTimeout):
+		return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", d.name, d.cmd.Process.Pid)
+	}
+}
+
+// tail returns the last lines of a command's output, for errors.
+func tail(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 400 {
+		s = "..." + s[len(s)-400:]
+	}
+	return s
+}
