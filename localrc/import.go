@@ -1,0 +1,549 @@
+package localrc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Import converts a classic bash localrc (or xenrc) into a lab file. Settings
+// with a field of their own are mapped to it, XENAPI_PASSWORD and
+// GUEST_PASSWORD become env() calls (their literals are dropped), and every
+// other setting goes to devstack.extra. warnings lists, one per line of
+// input, what was dropped or could not be translated. The returned HCL always
+// passes Parse (given the environment variables it names); err is only for
+// input that is not a text file or a bug that produced an invalid lab file.
+func Import(filename string, src []byte) (hclOut []byte, warnings []string, err error) {
+	if !utf8.Valid(src) {
+		return nil, nil, fmt.Errorf("import %s: not UTF-8 text", filename)
+	}
+	if bytes.IndexByte(src, 0) >= 0 {
+		return nil, nil, fmt.Errorf("import %s: contains NUL bytes; not a localrc", filename)
+	}
+	name := filepath.Base(filename)
+	in := newInterp(name)
+	lx := &lexer{src: string(src), line: 1}
+	in.run(lx.commands())
+
+	m := &mapper{in: in, out: newLabOut(), warns: in.warns}
+	m.mapAll()
+	out := m.out.render(name)
+
+	// The promise: what Import writes, Parse accepts. Check it with every
+	// environment variable set, as the user will have them.
+	env := evalEnv{
+		dir:       fileDir(filename),
+		lookupEnv: func(string) (string, bool) { return "set", true },
+		readFile:  func(string) ([]byte, error) { return nil, errors.New("import emits no file() calls") },
+	}
+	if _, perr := parse("imported.hcl", out, env); perr != nil {
+		return out, m.warns, fmt.Errorf("import %s: the generated lab file does not validate (a bug in xenlab): %w", filename, perr)
+	}
+	return out, m.warns, nil
+}
+
+// mapper turns the localrc's variables into lab-file attributes.
+type mapper struct {
+	in    *interp
+	out   *labOut
+	warns []string
+}
+
+func (m *mapper) warnf(v *shellVar, format string, args ...any) {
+	m.warns = append(m.warns, fmt.Sprintf("%s:%d: %s: ", m.in.file, v.line, v.name)+fmt.Sprintf(format, args...))
+}
+
+// literal returns a variable's value when it is a plain string that does
+// not depend on variables the file does not set.
+func (m *mapper) literal(v *shellVar) (string, bool) {
+	if v.isArray {
+		m.warnf(v, "an array where a single value is expected; not translated, default kept")
+		return "", false
+	}
+	s, ok := v.value.literal()
+	if !ok {
+		m.warnf(v, "depends on $%s, which this file does not set; not translated, default kept", strings.Join(v.value.refs(), ", $"))
+		return "", false
+	}
+	return s, true
+}
+
+func (m *mapper) mapAll() {
+	vars := m.in.vars
+	handled := map[string]bool{}
+	get := func(name string) *shellVar {
+		handled[name] = true
+		return vars[name]
+	}
+	// Host.
+	if v := get("XENAPI_CONNECTION_URL"); v != nil {
+		if s, ok := m.literal(v); ok {
+			if _, err := parseXAPIURL(s); err != nil {
+				m.warnf(v, "%q is not usable as xapi_url (%v)", s, err)
+			} else {
+				m.out.set("host.xapi_url", cty.StringVal(s))
+			}
+		}
+	}
+	if _, ok := m.out.attrs["host.xapi_url"]; !ok {
+		m.warns = append(m.warns, fmt.Sprintf("%s: XENAPI_CONNECTION_URL not set; xapi_url is devstack's old default http://169.254.0.1 (dom0 as domU sees it): point it at your XenServer host", m.in.file))
+		m.out.set("host.xapi_url", cty.StringVal("http://169.254.0.1"))
+	}
+	if v := get("XENAPI_USER"); v != nil {
+		if s, ok := m.literal(v); ok && s != "" {
+			m.out.set("host.xapi_user", cty.StringVal(s))
+		}
+	}
+	m.out.setCall("host.xapi_password", "env", "XENAPI_PASSWORD")
+	if v := get("XENAPI_PASSWORD"); v != nil {
+		m.warnf(v, "literal password dropped; the lab file reads it with env(\"XENAPI_PASSWORD\"): export it before running xenlab")
+	}
+	if v := get("GUEST_PASSWORD"); v != nil {
+		m.out.setCall("domu.password", "env", "GUEST_PASSWORD")
+		m.warnf(v, "literal password dropped; the lab file reads it with env(\"GUEST_PASSWORD\"): export it before running xenlab")
+	}
+
+	m.strings(get, map[string]string{
+		"GUEST_NAME":                 "domu.name",
+		"STACK_USER":                 "domu.ssh_user",
+		"VM_BRIDGE_OR_NET_NAME":      "networks.vm",
+		"PUB_BRIDGE_OR_NET_NAME":     "networks.public",
+		"XEN_INT_BRIDGE_OR_NET_NAME": "networks.integration",
+		"MGT_BRIDGE_OR_NET_NAME":     "networks.management",
+		"DEVSTACK_REPO":              "devstack.repo",
+		"DEVSTACK_BRANCH":            "devstack.branch",
+	})
+	m.distinctNetworks()
+	m.sizes(get)
+	if v := get("CLEAN_TEMPLATES"); v != nil {
+		if s, ok := m.literal(v); ok {
+			if b, ok := parseShellBool(s); ok {
+				m.out.set("domu.rebuild_template", cty.BoolVal(b))
+			} else {
+				m.warnf(v, "%q is not true or false; not translated", s)
+			}
+		}
+	}
+	m.ips(get)
+	m.devices(get)
+	m.ubuntu(get)
+	m.quantum(get)
+	m.services(get)
+
+	for _, name := range m.in.order {
+		v := vars[name]
+		if handled[name] || mappedSettings[name] != "" {
+			continue
+		}
+		if why, drop := droppedSettings[name]; drop {
+			m.warnf(v, "dropped: %s", why)
+			continue
+		}
+		m.extra(v)
+	}
+}
+
+func (m *mapper) strings(get func(string) *shellVar, fields map[string]string) {
+	for _, key := range sortedKeys(fields) {
+		v := get(key)
+		if v == nil {
+			continue
+		}
+		s, ok := m.literal(v)
+		switch {
+		case !ok:
+		case s == "":
+			m.warnf(v, "empty; default kept")
+		case strings.HasPrefix(fields[key], "networks.") && strings.HasPrefix(s, "xapi"):
+			m.warnf(v, "%q is a bridge name; networks are named by name-label in a lab file, so use the network's name-label", s)
+			m.out.set(fields[key], cty.StringVal(s))
+		default:
+			m.out.set(fields[key], cty.StringVal(s))
+		}
+	}
+}
+
+func (m *mapper) distinctNetworks() {
+	seen := map[string]string{}
+	for _, f := range []string{"networks.vm", "networks.public", "networks.integration", "networks.management"} {
+		val, ok := m.out.attrs[f]
+		name := ""
+		if ok {
+			name = val.value.AsString()
+		} else {
+			name = map[string]string{"networks.vm": DefaultVMNetwork, "networks.public": DefaultPublicNetwork, "networks.integration": DefaultIntNetwork}[f]
+		}
+		if name == "" {
+			continue
+		}
+		if other, dup := seen[name]; dup {
+			m.warns = append(m.warns, fmt.Sprintf("%s: %s and %s are both %q; xenlab needs distinct networks, %s dropped", m.in.file, other, f, name, f))
+			delete(m.out.attrs, f)
+			continue
+		}
+		seen[name] = f
+	}
+}
+
+func (m *mapper) intValue(v *shellVar, lo, hi int) (int, bool) {
+	s, ok := m.literal(v)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < lo || n > hi {
+		m.warnf(v, "%q is not a whole number %d-%d; not translated, default kept", s, lo, hi)
+		return 0, false
+	}
+	return n, true
+}
+
+func (m *mapper) sizes(get func(string) *shellVar) {
+	if v := get("OSDOMU_MEM_MB"); v != nil {
+		if n, ok := m.intValue(v, 1, 1<<30); ok {
+			sz := Size(n) * MiB
+			if sz < MinMemory {
+				m.warnf(v, "%d MiB is below xenlab's minimum %s; using %s", n, MinMemory, MinMemory)
+				sz = MinMemory
+			}
+			m.out.set("domu.memory", cty.StringVal(sz.String()))
+		}
+	}
+	if v := get("OSDOMU_VDI_GB"); v != nil {
+		if n, ok := m.intValue(v, 1, 1<<20); ok {
+			sz := Size(n) * GiB
+			if sz < MinDisk {
+				m.warnf(v, "%d GiB is below xenlab's minimum %s; using %s", n, MinDisk, MinDisk)
+				sz = MinDisk
+			}
+			m.out.set("domu.disk", cty.StringVal(sz.String()))
+		}
+	}
+	if v := get("XEN_XVDB_SIZE_GB"); v != nil {
+		if n, ok := m.intValue(v, 0, 1<<20); ok && n > 0 {
+			m.out.set("domu.xvdb_size", cty.StringVal((Size(n) * GiB).String()))
+		}
+	}
+}
+
+// ips joins devstack's IP and NETMASK pairs into "dhcp" or CIDR form.
+func (m *mapper) ips(get func(string) *shellVar) {
+	for _, x := range []struct{ ip, mask, field, def string }{
+		{"MGT_IP", "MGT_NETMASK", "domu.management_ip", DefaultMgtIP},
+		{"VM_IP", "VM_NETMASK", "domu.vm_ip", DefaultVMIP},
+		{"PUB_IP", "PUB_NETMASK", "domu.public_ip", DefaultPubIP},
+		{"UBUNTU_INST_IP", "UBUNTU_INST_NETMASK", "domu.ubuntu.ip", "dhcp"},
+	} {
+		iv, mv := get(x.ip), get(x.mask)
+		if iv == nil && mv == nil {
+			continue
+		}
+		addr, bits := "", 24
+		if d, err := ParseIPConfig(x.def); err == nil && !d.DHCP {
+			addr, bits = d.Prefix.Addr().String(), d.Prefix.Bits()
+		}
+		if iv != nil {
+			s, ok := m.literal(iv)
+			if !ok {
+				continue
+			}
+			if strings.EqualFold(s, "dhcp") {
+				m.out.set(x.field, cty.StringVal("dhcp"))
+				continue
+			}
+			addr = s
+		}
+		if addr == "" {
+			if iv != nil {
+				m.warnf(iv, "empty; default kept")
+			}
+			continue
+		}
+		if mv != nil {
+			if s, ok := m.literal(mv); ok {
+				b, err := maskBits(s)
+				if err != nil {
+					m.warnf(mv, "%v; using /%d", err, bits)
+				} else {
+					bits = b
+				}
+			}
+		}
+		cidr := addr + "/" + strconv.Itoa(bits)
+		if strings.Contains(addr, "/") {
+			cidr = addr
+		}
+		if _, err := ParseIPConfig(cidr); err != nil {
+			v := iv
+			if v == nil {
+				v = mv
+			}
+			m.warnf(v, "%q is not an IPv4 address; not translated, default kept", addr)
+			continue
+		}
+		m.out.set(x.field, cty.StringVal(cidr))
+	}
+}
+
+// maskBits converts a dotted netmask (or a prefix length) to a prefix length.
+func maskBits(s string) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n <= 32 {
+		return n, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		return 0, fmt.Errorf("%q is not a netmask", s)
+	}
+	b := a.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	bits := 0
+	for v&0x80000000 != 0 {
+		bits++
+		v <<= 1
+	}
+	if v != 0 {
+		return 0, fmt.Errorf("%q is not a contiguous netmask", s)
+	}
+	return bits, nil
+}
+
+func (m *mapper) devices(get func(string) *shellVar) {
+	used := map[int]string{}
+	defaults := map[string]int{"MGT_DEV_NR": 0, "VM_DEV_NR": 1, "PUB_DEV_NR": 2, "XEN_INT_DEV_NR": 3}
+	fields := map[string]string{"MGT_DEV_NR": "domu.devices.management", "VM_DEV_NR": "domu.devices.vm", "PUB_DEV_NR": "domu.devices.public", "XEN_INT_DEV_NR": "domu.devices.integration"}
+	keys := []string{"MGT_DEV_NR", "VM_DEV_NR", "PUB_DEV_NR", "XEN_INT_DEV_NR"}
+	final := map[string]int{}
+	for _, k := range keys {
+		final[k] = defaults[k]
+		if v := get(k); v != nil {
+			if n, ok := m.intValue(v, 0, MaxDevice); ok {
+				final[k] = n
+				m.out.set(fields[k], cty.NumberIntVal(int64(n)))
+			}
+		}
+	}
+	for _, k := range keys {
+		if other, dup := used[final[k]]; dup {
+			m.warns = append(m.warns, fmt.Sprintf("%s: %s and %s are both device %d; %s not translated", m.in.file, other, k, final[k], k))
+			delete(m.out.attrs, fields[k])
+			final[k] = defaults[k]
+			if _, clash := used[final[k]]; clash {
+				// the default is taken too: pick the lowest free number
+				for n := 0; n <= MaxDevice; n++ {
+					if _, taken := used[n]; !taken {
+						final[k] = n
+						break
+					}
+				}
+				m.out.set(fields[k], cty.NumberIntVal(int64(final[k])))
+			}
+		}
+		used[final[k]] = k
+	}
+}
+
+func (m *mapper) ubuntu(get func(string) *shellVar) {
+	checks := []struct {
+		key, field string
+		ok         func(string) bool
+	}{
+		{"UBUNTU_INST_RELEASE", "domu.ubuntu.release", releaseRE.MatchString},
+		{"UBUNTU_INST_ARCH", "domu.ubuntu.arch", func(s string) bool { return s == "amd64" || s == "i386" }},
+		{"UBUNTU_INST_HTTP_HOSTNAME", "domu.ubuntu.mirror_host", func(s string) bool { return s != "" && !strings.ContainsAny(s, " /") }},
+		{"UBUNTU_INST_HTTP_DIRECTORY", "domu.ubuntu.mirror_dir", func(s string) bool { return strings.HasPrefix(s, "/") }},
+		{"UBUNTU_INST_HTTP_PROXY", "domu.ubuntu.proxy", func(s string) bool { return s == "" || validProxy(s) }},
+	}
+	for _, c := range checks {
+		v := get(c.key)
+		if v == nil {
+			continue
+		}
+		s, ok := m.literal(v)
+		if !ok {
+			continue
+		}
+		if !c.ok(s) {
+			m.warnf(v, "%q is not a valid %s; default kept", s, c.field)
+			continue
+		}
+		m.out.set(c.field, cty.StringVal(s))
+	}
+}
+
+func validProxy(s string) bool {
+	_, err := parseXAPIURL(s)
+	return err == nil
+}
+
+func (m *mapper) quantum(get func(string) *shellVar) {
+	if v := get("Q_PLUGIN"); v != nil {
+		if s, ok := m.literal(v); ok {
+			if s == "openvswitch" {
+				m.out.set("quantum.plugin", cty.StringVal(s))
+			} else {
+				m.warnf(v, "%q: xenlab builds the openvswitch plugin only; openvswitch used", s)
+			}
+		}
+	}
+	if v := get("ENABLE_TENANT_VLANS"); v != nil {
+		if s, ok := m.literal(v); ok {
+			if b, ok := parseShellBool(s); ok && b {
+				m.out.set("quantum.tenant_network_type", cty.StringVal("vlan"))
+			} else {
+				m.warnf(v, "%q: xenlab builds VLAN tenant networks only; vlan used", s)
+			}
+		}
+	}
+	if v := get("TENANT_NETWORK_TYPE"); v != nil {
+		if s, ok := m.literal(v); ok && s != "vlan" {
+			m.warnf(v, "%q: xenlab builds VLAN tenant networks only; vlan used", s)
+		}
+	}
+	if v := get("PHYSICAL_NETWORK"); v != nil {
+		if s, ok := m.literal(v); ok {
+			if physnetRE.MatchString(s) {
+				m.out.set("quantum.physical_network", cty.StringVal(s))
+			} else {
+				m.warnf(v, "%q is not a physical network name; default kept", s)
+			}
+		}
+	}
+	if v := get("OVS_VLAN_RANGES"); v != nil {
+		if s, ok := m.literal(v); ok {
+			m.vlanRanges(v, s)
+		}
+	}
+	if v := get("OVS_PHYSICAL_BRIDGE"); v != nil {
+		if s, ok := m.literal(v); ok {
+			if bridgeRE.MatchString(s) && s != "br-int" {
+				m.out.set(`quantum.agent.q-domua.physical_bridge`, cty.StringVal(s))
+			} else {
+				m.warnf(v, "%q is not usable as q-domua's physical bridge; default kept", s)
+			}
+		}
+	}
+}
+
+// vlanRanges maps OVS_VLAN_RANGES=physnet1:1000:1024[,...].
+func (m *mapper) vlanRanges(v *shellVar, s string) {
+	ranges := strings.Split(s, ",")
+	if len(ranges) > 1 {
+		m.warnf(v, "%q has several ranges; xenlab uses the first, %q", s, ranges[0])
+	}
+	fields := strings.Split(strings.TrimSpace(ranges[0]), ":")
+	if len(fields) != 3 {
+		m.warnf(v, "%q is not physnet:min:max (a flat network has no VLANs); default kept", s)
+		return
+	}
+	if !physnetRE.MatchString(fields[0]) {
+		m.warnf(v, "%q is not a physical network name; default kept", fields[0])
+		return
+	}
+	r, err := ParseVLANRange(fields[1] + ":" + fields[2])
+	if err != nil {
+		m.warnf(v, "%v; default kept", err)
+		return
+	}
+	if _, set := m.out.attrs["quantum.physical_network"]; set && m.out.attrs["quantum.physical_network"].value.AsString() != fields[0] {
+		m.warnf(v, "physical network %q differs from PHYSICAL_NETWORK; %q used", fields[0], fields[0])
+	}
+	m.out.set("quantum.physical_network", cty.StringVal(fields[0]))
+	m.out.set("quantum.vlan_range", cty.StringVal(r.String()))
+}
+
+// services maps ENABLED_SERVICES: a value starting with devstack's own
+// ENABLED_SERVICES (+=, or $ENABLED_SERVICES,...) adds to the default; any
+// other value replaces it.
+func (m *mapper) services(get func(string) *shellVar) {
+	v := get("ENABLED_SERVICES")
+	if v == nil {
+		return
+	}
+	if v.isArray {
+		m.warnf(v, "an array; devstack expects a comma-separated list; not translated")
+		return
+	}
+	val := v.value
+	appendMode := len(val) > 0 && val[0].ref && val[0].text == "ENABLED_SERVICES"
+	if appendMode {
+		val = val[1:]
+	}
+	s, ok := val.literal()
+	if !ok {
+		m.warnf(v, "depends on $%s; those parts dropped", strings.Join(val.refs(), ", $"))
+	}
+	var list []string
+	for _, svc := range strings.Split(s, ",") {
+		svc = strings.TrimSpace(svc)
+		if svc == "" {
+			continue
+		}
+		if !serviceRE.MatchString(svc) {
+			m.warnf(v, "%q is not a service name; dropped", svc)
+			continue
+		}
+		list = append(list, svc)
+	}
+	if appendMode {
+		m.out.set("devstack.enabled_services", stringList(list))
+		return
+	}
+	m.out.set("devstack.base_services", stringList(list))
+	m.out.set("devstack.enabled_services", stringList(nil))
+}
+
+func stringList(list []string) cty.Value {
+	if len(list) == 0 {
+		return cty.ListValEmpty(cty.String)
+	}
+	vals := make([]cty.Value, len(list))
+	for i, s := range list {
+		vals[i] = cty.StringVal(s)
+	}
+	return cty.TupleVal(vals)
+}
+
+// extra passes a setting through, written as bash will see it inside
+// double quotes (references to stackrc's variables stay ${NAME}).
+func (m *mapper) extra(v *shellVar) {
+	if refs := v.value.refs(); len(refs) > 0 && !v.isArray {
+		m.warnf(v, "keeps ${%s} for devstack to expand in domU", strings.Join(refs, "}, ${"))
+	}
+	if v.isArray {
+		elems := make([]string, len(v.array))
+		for i, e := range v.array {
+			elems[i] = e.doubleQuoted()
+		}
+		m.out.extra = append(m.out.extra, extraSetting{name: v.name, value: stringList(elems)})
+		return
+	}
+	m.out.extra = append(m.out.extra, extraSetting{name: v.name, value: cty.StringVal(v.value.doubleQuoted())})
+}
+
+// parseShellBool reads devstack's spellings of a boolean.
+func parseShellBool(s string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "yes", "1", "on":
+		return true, true
+	case "false", "no", "0", "off", "":
+		return false, true
+	}
+	return false, false
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

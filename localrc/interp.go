@@ -1,0 +1,331 @@
+package localrc
+
+import (
+	"fmt"
+	"strings"
+)
+
+// interp runs the commands of a localrc in a model of bash that only
+// records variables. What it cannot model it reports as a warning and skips.
+type interp struct {
+	file  string
+	vars  map[string]*shellVar
+	order []string // names in order of first assignment
+	warns []string
+	depth int // inside if/for/while/case or a function body: not translated
+}
+
+func newInterp(file string) *interp {
+	return &interp{file: file, vars: map[string]*shellVar{}}
+}
+
+func (in *interp) warnf(line int, format string, args ...any) {
+	in.warns = append(in.warns, fmt.Sprintf("%s:%d: ", in.file, line)+fmt.Sprintf(format, args...))
+}
+
+// run executes a parsed localrc.
+func (in *interp) run(cmds []command) {
+	for _, c := range cmds {
+		in.exec(c)
+	}
+}
+
+var (
+	openers  = map[string]bool{"if": true, "for": true, "while": true, "until": true, "case": true, "select": true, "{": true, "function": true}
+	closers  = map[string]bool{"fi": true, "done": true, "esac": true, "}": true}
+	declares = map[string]bool{"export": true, "declare": true, "typeset": true, "readonly": true, "local": true}
+)
+
+func (in *interp) exec(c command) {
+	first := ""
+	if len(c.words) > 0 {
+		first = wordText(c.words[0])
+	}
+	// Blocks: track nesting so nothing inside a conditional, loop or
+	// function body is applied unconditionally.
+	opened, closed := openers[first], closers[first]
+	for _, w := range c.words[min(1, len(c.words)):] {
+		switch wordText(w) {
+		case "{":
+			opened = true
+		case "}":
+			closed = true
+		}
+	}
+	if opened {
+		in.depth++
+		if in.depth == 1 {
+			in.warnf(c.line, "%q block not translated: anything inside it is skipped", commandText(c))
+		}
+		return
+	}
+	if closed {
+		if in.depth > 0 {
+			in.depth--
+		}
+		return
+	}
+	if in.depth > 0 {
+		if hasAssignment(c.words) {
+			in.warnf(c.line, "assignment inside a conditional, loop or function not translated: %s", commandText(c))
+		}
+		return
+	}
+	if c.bad != "" {
+		in.warnf(c.line, "%s not translated: %s", c.bad, commandText(c))
+		return
+	}
+	words := c.words
+	if len(words) > 0 && declares[wordText(words[0])] {
+		words = words[1:]
+		for len(words) > 0 && strings.HasPrefix(wordText(words[0]), "-") {
+			words = words[1:]
+		}
+		if len(words) == 0 {
+			return
+		}
+	}
+	n := 0
+	for n < len(words) && isAssignment(words[n]) {
+		n++
+	}
+	switch {
+	case n == len(words) && n > 0:
+		for _, w := range words {
+			in.assign(w, c.line)
+		}
+	case n > 0:
+		in.warnf(c.line, "a command run with temporary variables is not translated: %s", commandText(c))
+	default:
+		in.command(words, c)
+	}
+}
+
+func (in *interp) command(words []word, c command) {
+	name := wordText(words[0])
+	switch name {
+	case "enable_service", "disable_service":
+		for _, w := range words[1:] {
+			v, bad := in.expand(w.parts, 0)
+			s, ok := v.literal()
+			if bad != "" || !ok {
+				in.warnf(c.line, "%s argument %q not translated", name, wordText(w))
+				continue
+			}
+			for _, svc := range strings.Fields(strings.ReplaceAll(s, ",", " ")) {
+				if name == "disable_service" {
+					svc = "-" + svc
+				}
+				in.appendValue("ENABLED_SERVICES", segs{{text: "," + svc}}, c.line)
+			}
+		}
+	case "disable_all_services":
+		in.set("ENABLED_SERVICES", &shellVar{value: segs{}}, c.line)
+	case "source", ".":
+		in.warnf(c.line, "%s of another file not followed: %s", name, commandText(c))
+	default:
+		in.warnf(c.line, "command not translated: %s", commandText(c))
+	}
+}
+
+func isAssignment(w word) bool {
+	if w.isArr {
+		return true
+	}
+	p := w.literalPrefix()
+	i := strings.IndexByte(p, '=')
+	return i > 0 && isAssignPrefix(p[:i+1])
+}
+
+func hasAssignment(ws []word) bool {
+	for _, w := range ws {
+		if isAssignment(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// assign applies NAME=value, NAME+=value, NAME=(...) or NAME+=(...).
+func (in *interp) assign(w word, line int) {
+	p := w.parts[0].text
+	i := strings.IndexByte(p, '=')
+	name, appendOp := p[:i], false
+	if strings.HasSuffix(name, "+") {
+		name, appendOp = name[:len(name)-1], true
+	}
+	if w.isArr {
+		var elems []segs
+		for _, e := range w.array {
+			v, bad := in.expand(e, 0)
+			if bad != "" {
+				in.warnf(line, "%s uses %s, which is not translated; %s skipped", name, bad, name)
+				return
+			}
+			elems = append(elems, v)
+		}
+		if old, ok := in.vars[name]; ok && appendOp {
+			if !old.isArray {
+				in.warnf(line, "%s+=(...) on a plain variable not translated", name)
+				return
+			}
+			elems = append(append([]segs{}, old.array...), elems...)
+		}
+		in.set(name, &shellVar{array: elems, isArray: true}, line)
+		return
+	}
+	rest := append([]part{{kind: partLit, text: p[i+1:]}}, w.parts[1:]...)
+	v, bad := in.expand(rest, 0)
+	if bad != "" {
+		in.warnf(line, "%s uses %s, which is not translated; %s skipped", name, bad, name)
+		return
+	}
+	if appendOp {
+		in.appendValue(name, v, line)
+		return
+	}
+	in.set(name, &shellVar{value: v}, line)
+}
+
+// appendValue implements NAME+=value. An unset NAME keeps a reference to
+// itself in front: localrc is sourced after stackrc, so ENABLED_SERVICES+=
+// appends to devstack's default.
+func (in *interp) appendValue(name string, v segs, line int) {
+	old, ok := in.vars[name]
+	if ok && old.isArray {
+		in.warnf(line, "%s+=value on an array not translated", name)
+		return
+	}
+	base := segs{{text: name, ref: true}}
+	if ok {
+		base = old.value
+	}
+	in.set(name, &shellVar{value: joinSegs(base, v)}, line)
+}
+
+func (in *interp) set(name string, v *shellVar, line int) {
+	v.name = name
+	if old, ok := in.vars[name]; ok {
+		v.line = old.line
+	} else {
+		v.line = line
+		in.order = append(in.order, name)
+	}
+	in.vars[name] = v
+}
+
+// expand evaluates a word's parts. bad names the first construct that
+// cannot be evaluated.
+func (in *interp) expand(parts []part, depth int) (segs, string) {
+	var out segs
+	for _, p := range parts {
+		switch p.kind {
+		case partLit:
+			out = joinSegs(out, segs{{text: p.text}})
+		case partUnsupported:
+			return nil, p.text
+		case partParam:
+			v, bad := in.param(p, depth)
+			if bad != "" {
+				return nil, bad
+			}
+			out = joinSegs(out, v)
+		}
+	}
+	return out, ""
+}
+
+func (in *interp) param(p part, depth int) (segs, string) {
+	if depth > maxNesting {
+		return nil, "${...} nested too deeply"
+	}
+	v, set := in.vars[p.text]
+	var val segs
+	if set {
+		val = v.value
+		if v.isArray {
+			val = nil
+			if len(v.array) > 0 {
+				val = v.array[0]
+			}
+		}
+	}
+	empty := len(val) == 0 || (len(val) == 1 && !val[0].ref && val[0].text == "")
+	arg := func() (segs, string) { return in.expand(p.arg, depth+1) }
+	switch p.op {
+	case "":
+		if !set {
+			return segs{{text: p.text, ref: true}}, ""
+		}
+		return val, ""
+	case ":-", "-", ":=", "=":
+		useArg := !set || (strings.HasPrefix(p.op, ":") && empty)
+		if !useArg {
+			return val, ""
+		}
+		a, bad := arg()
+		if bad == "" && (p.op == ":=" || p.op == "=") {
+			in.set(p.text, &shellVar{value: a}, 0)
+		}
+		return a, bad
+	case ":+", "+":
+		if set && (p.op == "+" || !empty) {
+			return arg()
+		}
+		return nil, ""
+	}
+	return nil, "${" + p.text + p.op + "...}"
+}
+
+// joinSegs concatenates values, merging adjacent literal text.
+func joinSegs(a, b segs) segs {
+	out := append(segs{}, a...)
+	for _, x := range b {
+		if n := len(out); n > 0 && !x.ref && !out[n-1].ref {
+			out[n-1].text += x.text
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// wordText is a word's text for messages and keyword matching: literal
+// parts as written, expansions as $NAME.
+func wordText(w word) string {
+	var b strings.Builder
+	writeParts(&b, w.parts)
+	if w.isArr {
+		b.WriteString("(...)")
+	}
+	return b.String()
+}
+
+func writeParts(b *strings.Builder, parts []part) {
+	for _, p := range parts {
+		switch p.kind {
+		case partLit, partUnsupported:
+			b.WriteString(p.text)
+		case partParam:
+			if p.op == "" {
+				b.WriteString("${" + p.text + "}")
+				continue
+			}
+			b.WriteString("${" + p.text + p.op)
+			writeParts(b, p.arg)
+			b.WriteString("}")
+		}
+	}
+}
+
+func commandText(c command) string {
+	ts := make([]string, 0, len(c.words))
+	for _, w := range c.words {
+		ts = append(ts, wordText(w))
+	}
+	s := strings.Join(ts, " ")
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}

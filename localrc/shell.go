@@ -1,0 +1,487 @@
+package localrc
+
+import (
+	"fmt"
+	"strings"
+)
+
+// This file reads the small subset of bash a devstack localrc is written in:
+// assignments (NAME=value, NAME+=value, NAME=(array), export NAME=...),
+// quoting, comments, line continuations, $NAME / ${NAME} / ${NAME:-default}
+// expansions, and enable_service / disable_service. Anything else is
+// reported, not guessed at.
+
+// seg is a piece of an expanded shell value: literal text, or a reference
+// to a variable the file does not set (devstack's stackrc may; it is kept
+// as ${NAME} for devstack to expand).
+type seg struct {
+	text string
+	ref  bool // text is the variable's name
+}
+
+// segs is an expanded value.
+type segs []seg
+
+// literal returns the value and whether it is free of unresolved references.
+func (s segs) literal() (string, bool) {
+	var b strings.Builder
+	ok := true
+	for _, x := range s {
+		if x.ref {
+			ok = false
+			continue
+		}
+		b.WriteString(x.text)
+	}
+	return b.String(), ok
+}
+
+// refs lists the unresolved variable names.
+func (s segs) refs() []string {
+	var out []string
+	for _, x := range s {
+		if x.ref {
+			out = append(out, x.text)
+		}
+	}
+	return out
+}
+
+// doubleQuoted renders the value as the contents of a bash double-quoted
+// string: literal text escaped, references as ${NAME}.
+func (s segs) doubleQuoted() string {
+	var b strings.Builder
+	for _, x := range s {
+		if x.ref {
+			b.WriteString("${" + x.text + "}")
+			continue
+		}
+		for _, r := range x.text {
+			if r == '$' || r == '`' || r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// shellVar is a variable assigned in the localrc.
+type shellVar struct {
+	name    string
+	value   segs
+	array   []segs
+	isArray bool
+	line    int // first assignment
+}
+
+// part kinds of a parsed word.
+const (
+	partLit         = iota // literal text (quotes already removed)
+	partParam              // $NAME, ${NAME}, ${NAME<op>word}
+	partUnsupported        // $(...), `...`, $((...)), ${NAME#...} and friends
+)
+
+type part struct {
+	kind int
+	text string // literal text, parameter name, or the unsupported construct
+	op   string // for partParam: "", ":-", "-", ":=", "=", ":+", "+"
+	arg  []part // the word after op
+}
+
+type word struct {
+	parts []part
+	array [][]part // NAME=(...) elements, when isArray
+	isArr bool
+}
+
+// literalPrefix returns the word's leading unquoted literal text.
+func (w word) literalPrefix() string {
+	if len(w.parts) > 0 && w.parts[0].kind == partLit {
+		return w.parts[0].text
+	}
+	return ""
+}
+
+// command is one simple command: its words and the line it starts on. bad
+// is set when it used a shell feature that is not translated.
+type command struct {
+	words []word
+	line  int
+	bad   string
+}
+
+// lexer splits a localrc into commands.
+type lexer struct {
+	src  string
+	pos  int
+	line int
+}
+
+const maxNesting = 32
+
+func (l *lexer) peek(off int) byte {
+	if l.pos+off < len(l.src) {
+		return l.src[l.pos+off]
+	}
+	return 0
+}
+
+func (l *lexer) advance() byte {
+	c := l.src[l.pos]
+	l.pos++
+	if c == '\n' {
+		l.line++
+	}
+	return c
+}
+
+// commands returns every command in the source.
+func (l *lexer) commands() []command {
+	var out []command
+	for l.pos < len(l.src) {
+		cmd := l.command()
+		if len(cmd.words) > 0 || cmd.bad != "" {
+			out = append(out, cmd)
+		}
+	}
+	return out
+}
+
+// command reads words up to the end of a command (newline, ';', or an
+// operator, which makes it bad).
+func (l *lexer) command() command {
+	cmd := command{line: l.line}
+	for l.pos < len(l.src) {
+		c := l.peek(0)
+		switch {
+		case c == '\\' && l.peek(1) == '\n':
+			l.advance()
+			l.advance()
+		case c == ' ' || c == '\t' || c == '\r':
+			l.advance()
+		case c == '#':
+			for l.pos < len(l.src) && l.peek(0) != '\n' {
+				l.advance()
+			}
+		case c == '\n' || c == ';':
+			l.advance()
+			return cmd
+		case c == '&' || c == '|' || c == '<' || c == '>' || c == '(' || c == ')':
+			op := string(c)
+			if n := l.peek(1); n == c || (c == '>' && n == '&') {
+				op += string(n)
+			}
+			if cmd.bad == "" {
+				cmd.bad = fmt.Sprintf("shell operator %q", op)
+			}
+			l.advance()
+		default:
+			if len(cmd.words) == 0 {
+				cmd.line = l.line
+			}
+			w := l.word()
+			cmd.words = append(cmd.words, w)
+		}
+	}
+	return cmd
+}
+
+// isWordEnd reports whether c ends an unquoted word.
+func isWordEnd(c byte) bool {
+	switch c {
+	case 0, ' ', '\t', '\r', '\n', ';', '&', '|', '<', '>', '(', ')':
+		return true
+	}
+	return false
+}
+
+// word reads one word; NAME=( starts an array.
+func (l *lexer) word() word {
+	var w word
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			w.parts = append(w.parts, part{kind: partLit, text: lit.String()})
+			lit.Reset()
+		}
+	}
+	for l.pos < len(l.src) {
+		c := l.peek(0)
+		if c == '(' && len(w.parts) == 0 && isAssignPrefix(lit.String()) {
+			l.advance()
+			flush()
+			w.isArr = true
+			w.array = l.arrayElems()
+			return w
+		}
+		if isWordEnd(c) {
+			break
+		}
+		switch c {
+		case '\\':
+			l.advance()
+			if l.pos < len(l.src) {
+				if n := l.advance(); n != '\n' {
+					lit.WriteByte(n)
+				}
+			}
+		case '\'':
+			l.advance()
+			for l.pos < len(l.src) && l.peek(0) != '\'' {
+				lit.WriteByte(l.advance())
+			}
+			if l.pos < len(l.src) {
+				l.advance()
+			}
+		case '"':
+			l.advance()
+			flush()
+			w.parts = append(w.parts, l.doubleQuoted(0)...)
+		case '$', '`':
+			flush()
+			w.parts = append(w.parts, l.dollar(0))
+		default:
+			lit.WriteByte(l.advance())
+		}
+	}
+	flush()
+	return w
+}
+
+// isAssignPrefix reports whether s is "NAME=" or "NAME+=".
+func isAssignPrefix(s string) bool {
+	name, ok := strings.CutSuffix(s, "=")
+	if !ok {
+		return false
+	}
+	name = strings.TrimSuffix(name, "+")
+	return shellRE.MatchString(name)
+}
+
+// arrayElems reads the words of an array up to ')'; newlines and comments
+// are allowed inside.
+func (l *lexer) arrayElems() [][]part {
+	var out [][]part
+	for l.pos < len(l.src) {
+		c := l.peek(0)
+		switch {
+		case c == ')':
+			l.advance()
+			return out
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			l.advance()
+		case c == '\\' && l.peek(1) == '\n':
+			l.advance()
+			l.advance()
+		case c == '#':
+			for l.pos < len(l.src) && l.peek(0) != '\n' {
+				l.advance()
+			}
+		case isWordEnd(c):
+			l.advance() // stray operator inside an array: skip it
+		default:
+			w := l.word()
+			out = append(out, w.parts)
+		}
+	}
+	return out
+}
+
+// doubleQuoted reads a "..." string after its opening quote.
+func (l *lexer) doubleQuoted(depth int) []part {
+	var out []part
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			out = append(out, part{kind: partLit, text: lit.String()})
+			lit.Reset()
+		}
+	}
+	for l.pos < len(l.src) {
+		c := l.peek(0)
+		switch c {
+		case '"':
+			l.advance()
+			flush()
+			return out
+		case '\\':
+			l.advance()
+			if l.pos >= len(l.src) {
+				break
+			}
+			switch n := l.advance(); n {
+			case '$', '`', '"', '\\':
+				lit.WriteByte(n)
+			case '\n':
+			default:
+				lit.WriteByte('\\')
+				lit.WriteByte(n)
+			}
+		case '$', '`':
+			flush()
+			out = append(out, l.dollar(depth))
+		default:
+			lit.WriteByte(l.advance())
+		}
+	}
+	flush()
+	return out
+}
+
+// dollar reads a $-expansion or a backquoted command substitution.
+func (l *lexer) dollar(depth int) part {
+	start := l.pos
+	if l.peek(0) == '`' {
+		l.advance()
+		for l.pos < len(l.src) && l.peek(0) != '`' {
+			if l.peek(0) == '\\' && l.pos+1 < len(l.src) {
+				l.advance()
+			}
+			l.advance()
+		}
+		if l.pos < len(l.src) {
+			l.advance()
+		}
+		return part{kind: partUnsupported, text: l.src[start:l.pos]}
+	}
+	l.advance() // $
+	c := l.peek(0)
+	switch {
+	case c == '(':
+		l.skipBalanced('(', ')')
+		return part{kind: partUnsupported, text: l.src[start:l.pos]}
+	case c == '{':
+		return l.braced(start, depth)
+	case c == '_' || isAlpha(c):
+		n := l.pos
+		for l.pos < len(l.src) && (isAlpha(l.peek(0)) || isDigit(l.peek(0)) || l.peek(0) == '_') {
+			l.advance()
+		}
+		return part{kind: partParam, text: l.src[n:l.pos]}
+	case isDigit(c) || strings.IndexByte("@*#?$!-", c) >= 0 && c != 0:
+		l.advance()
+		return part{kind: partUnsupported, text: l.src[start:l.pos]}
+	default:
+		return part{kind: partLit, text: "$"}
+	}
+}
+
+// braced reads ${...} after the '$'.
+func (l *lexer) braced(start, depth int) part {
+	l.advance() // {
+	n := l.pos
+	for l.pos < len(l.src) && (isAlpha(l.peek(0)) || isDigit(l.peek(0)) || l.peek(0) == '_') {
+		l.advance()
+	}
+	name := l.src[n:l.pos]
+	if !shellRE.MatchString(name) {
+		l.skipBraces()
+		return part{kind: partUnsupported, text: l.src[start:l.pos]}
+	}
+	if l.peek(0) == '}' {
+		l.advance()
+		return part{kind: partParam, text: name}
+	}
+	op := ""
+	for _, o := range []string{":-", ":=", ":+", "-", "=", "+"} {
+		if strings.HasPrefix(l.src[l.pos:], o) {
+			op = o
+			break
+		}
+	}
+	if op == "" || depth >= maxNesting {
+		l.skipBraces()
+		return part{kind: partUnsupported, text: l.src[start:l.pos]}
+	}
+	for range op {
+		l.advance()
+	}
+	arg := l.braceWord(depth + 1)
+	return part{kind: partParam, text: name, op: op, arg: arg}
+}
+
+// braceWord reads the word of ${NAME:-word} up to the closing brace.
+func (l *lexer) braceWord(depth int) []part {
+	var out []part
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			out = append(out, part{kind: partLit, text: lit.String()})
+			lit.Reset()
+		}
+	}
+	for l.pos < len(l.src) {
+		c := l.peek(0)
+		switch c {
+		case '}':
+			l.advance()
+			flush()
+			return out
+		case '\\':
+			l.advance()
+			if l.pos < len(l.src) {
+				lit.WriteByte(l.advance())
+			}
+		case '\'':
+			l.advance()
+			for l.pos < len(l.src) && l.peek(0) != '\'' {
+				lit.WriteByte(l.advance())
+			}
+			if l.pos < len(l.src) {
+				l.advance()
+			}
+		case '"':
+			l.advance()
+			flush()
+			out = append(out, l.doubleQuoted(depth)...)
+		case '$', '`':
+			flush()
+			out = append(out, l.dollar(depth))
+		default:
+			lit.WriteByte(l.advance())
+		}
+	}
+	flush()
+	return out
+}
+
+// skipBalanced skips from an opening delimiter to its match.
+func (l *lexer) skipBalanced(open, close byte) {
+	depth := 0
+	for l.pos < len(l.src) {
+		c := l.advance()
+		switch c {
+		case open:
+			depth++
+		case close:
+			depth--
+			if depth == 0 {
+				return
+			}
+		case '\\':
+			if l.pos < len(l.src) {
+				l.advance()
+			}
+		}
+	}
+}
+
+// skipBraces skips to the '}' closing the current ${.
+func (l *lexer) skipBraces() {
+	depth := 1
+	for l.pos < len(l.src) {
+		switch l.advance() {
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return
+			}
+		}
+	}
+}
+
+func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
