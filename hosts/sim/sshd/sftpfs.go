@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"sort"
 	"syscall"
 	"time"
 
@@ -219,6 +220,7 @@ func (h *hostFS) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 		if err != nil {
 			return nil, err
 		}
+		sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 		return listerAt(entries), nil
 	case "Stat":
 		fi, err := h.root.Stat(rel)
