@@ -115,11 +115,15 @@ func TestOnErrorPolicy(t *testing.T) {
 func TestCleanupNewestFirstWithParallelSteps(t *testing.T) {
 	l := newLab("x", "y", "z:x,y")
 	xDone := make(chan struct{})
-	// y finishes only after x has, so y is the newer of the two.
-	l.steps["x"].apply = func(context.Context, Output) error { close(xDone); return nil }
+	// y finishes only after the engine has seen x finish, so y is the newer.
+	rec := &recorder{onEv: func(ev Event) {
+		if ev.Step == "x" && ev.Kind == EventDone && ev.Phase == PhaseApply {
+			close(xDone)
+		}
+	}}
 	l.steps["y"].apply = func(context.Context, Output) error { return waitOrFail(xDone, "x") }
 	l.steps["z"].apply = func(context.Context, Output) error { return errors.New("boom") }
-	_, err := mustNew(t, l.list, Options{OnError: Cleanup}).Apply(context.Background())
+	_, err := mustNew(t, l.list, Options{OnError: Cleanup, Renderer: rec}).Apply(context.Background())
 	if err == nil {
 		t.Fatal("Apply succeeded, want z to fail")
 	}

@@ -1,0 +1,133 @@
+package render
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+
+	"xenlab/provision"
+)
+
+// JSON writes one JSON object per line for each event (see [JSONEvent]) and,
+// on Close, one final summary object (see [JSONSummary]).
+type JSON struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+	err error
+}
+
+// NewJSON returns a JSON-lines renderer writing to w.
+func NewJSON(w io.Writer) *JSON { return &JSON{enc: json.NewEncoder(w)} }
+
+// JSONEvent is the line written for one provision.Event.
+type JSONEvent struct {
+	Time     time.Time `json:"time"`
+	Phase    string    `json:"phase"`
+	Step     string    `json:"step"`
+	Kind     string    `json:"kind"`
+	Line     string    `json:"line,omitempty"`
+	Duration float64   `json:"duration_seconds,omitempty"`
+	Attempt  int       `json:"attempt,omitempty"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// JSONSummary is the last line: the run's report. Kind is always "summary".
+type JSONSummary struct {
+	Kind     string         `json:"kind"`
+	Phase    string         `json:"phase"`
+	Time     time.Time      `json:"time"`
+	Duration float64        `json:"duration_seconds"`
+	Outcome  string         `json:"outcome"` // ok, failed or interrupted
+	ExitCode int            `json:"exit_code"`
+	Error    string         `json:"error,omitempty"`
+	Steps    []JSONStep     `json:"steps"`
+	Cleanup  []JSONStep     `json:"cleanup,omitempty"`
+	Counts   map[string]int `json:"counts"`
+}
+
+// JSONStep is one step's result in the summary.
+type JSONStep struct {
+	Name       string    `json:"name"`
+	State      string    `json:"state"`
+	Start      time.Time `json:"start,omitzero"`
+	Duration   float64   `json:"duration_seconds"`
+	Attempts   int       `json:"attempts"`
+	Error      string    `json:"error,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	OutputTail []string  `json:"output_tail,omitempty"`
+}
+
+// Event writes the event's line.
+func (j *JSON) Event(ev provision.Event) {
+	j.write(JSONEvent{
+		Time: ev.Time.UTC(), Phase: string(ev.Phase), Step: ev.Step, Kind: string(ev.Kind),
+		Line: ev.Line, Duration: ev.Duration.Seconds(), Attempt: ev.Attempt, Error: ev.Err,
+	})
+}
+
+// Close writes the summary line and reports the first write error, if any.
+func (j *JSON) Close(rep *provision.Report) error {
+	if rep != nil {
+		j.write(summary(rep))
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
+
+func (j *JSON) write(v any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err == nil {
+		j.err = j.enc.Encode(v)
+	}
+}
+
+func summary(rep *provision.Report) JSONSummary {
+	s := JSONSummary{
+		Kind: "summary", Phase: string(rep.Phase), Time: rep.Start.UTC(),
+		Duration: rep.Duration.Seconds(), Outcome: outcome(rep.Err),
+		ExitCode: provision.ExitCode(rep.Err), Steps: jsonSteps(rep.Steps),
+		Cleanup: jsonSteps(rep.Cleanup), Counts: map[string]int{},
+	}
+	if rep.Err != nil {
+		s.Error = rep.Err.Error()
+	}
+	for _, st := range rep.Steps {
+		s.Counts[string(st.State)]++
+	}
+	return s
+}
+
+func jsonSteps(results []provision.StepResult) []JSONStep {
+	if len(results) == 0 {
+		return nil
+	}
+	out := make([]JSONStep, 0, len(results))
+	for _, r := range results {
+		js := JSONStep{
+			Name: r.Name, State: string(r.State), Duration: r.Duration.Seconds(),
+			Attempts: r.Attempts, Reason: r.Reason, OutputTail: r.Output,
+		}
+		if !r.Start.IsZero() {
+			js.Start = r.Start.UTC()
+		}
+		if r.Err != nil {
+			js.Error = r.Err.Error()
+		}
+		out = append(out, js)
+	}
+	return out
+}
+
+func outcome(err error) string {
+	switch provision.ExitCode(err) {
+	case provision.ExitOK:
+		return "ok"
+	case provision.ExitInterrupted:
+		return "interrupted"
+	default:
+		return "failed"
+	}
+}

@@ -1,0 +1,169 @@
+package render
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"xenlab/provision"
+)
+
+// JUnit writes, on Close, a JUnit XML report to a file (--junit FILE): a
+// testsuite per phase (apply or destroy, plus cleanup if it ran) with a
+// testcase per step and its time. Failed steps carry <failure> with the error
+// as message and the output tail as text, interrupted ones <error>, skipped
+// ones <skipped>; steps already done pass with a note in <system-out>.
+type JUnit struct{ path string }
+
+// NewJUnit returns a renderer that writes the report to path. The file is
+// replaced atomically, so a reader never sees half a report.
+func NewJUnit(path string) *JUnit { return &JUnit{path: path} }
+
+// Event implements provision.Renderer; the report is built from the
+// provision.Report at Close.
+func (*JUnit) Event(provision.Event) {}
+
+// Close writes the file.
+func (j *JUnit) Close(rep *provision.Report) error {
+	if rep == nil {
+		return nil
+	}
+	dir, base := filepath.Split(j.path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("junit report %s: %w", j.path, err)
+	}
+	defer os.Remove(f.Name())
+	if err := WriteJUnit(f, rep); err != nil {
+		f.Close()
+		return fmt.Errorf("junit report %s: %w", j.path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("junit report %s: %w", j.path, err)
+	}
+	if err := os.Rename(f.Name(), j.path); err != nil {
+		return fmt.Errorf("junit report %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// JUnitSuites is the document root, exported so tests and tools can parse
+// the file back with encoding/xml.
+type JUnitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []JUnitSuite `xml:"testsuite"`
+}
+
+// JUnitSuite is one phase of the run.
+type JUnitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr,omitempty"`
+	Cases     []JUnitCase `xml:"testcase"`
+}
+
+// JUnitCase is one step.
+type JUnitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *JUnitProblem `xml:"failure"`
+	Error     *JUnitProblem `xml:"error"`
+	Skipped   *JUnitProblem `xml:"skipped"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+// JUnitProblem is a <failure>, <error> or <skipped> element.
+type JUnitProblem struct {
+	Message string `xml:"message,attr,omitempty"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes rep as JUnit XML to w.
+func WriteJUnit(w io.Writer, rep *provision.Report) error {
+	doc := JUnitSuites{Name: "xenlab " + string(rep.Phase), Time: seconds(rep.Duration)}
+	doc.Suites = append(doc.Suites, junitSuite(string(rep.Phase), rep.Start, rep.Steps))
+	if len(rep.Cleanup) > 0 {
+		doc.Suites = append(doc.Suites, junitSuite(string(provision.PhaseCleanup), time.Time{}, rep.Cleanup))
+	}
+	for _, s := range doc.Suites {
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		doc.Skipped += s.Skipped
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func junitSuite(phase string, start time.Time, results []provision.StepResult) JUnitSuite {
+	s := JUnitSuite{Name: "xenlab." + phase, Tests: len(results)}
+	if !start.IsZero() {
+		s.Timestamp = start.UTC().Format(time.RFC3339)
+	}
+	var total time.Duration
+	for _, r := range results {
+		total += r.Duration
+		c := JUnitCase{Name: r.Name, Classname: "xenlab." + phase, Time: seconds(r.Duration)}
+		switch r.State {
+		case provision.StateFailed:
+			s.Failures++
+			c.Failure = &JUnitProblem{Message: errString(r.Err), Type: "StepFailed", Text: tail(r)}
+		case provision.StateCanceled:
+			s.Errors++
+			c.Error = &JUnitProblem{Message: "interrupted: " + errString(r.Err), Type: "Interrupted", Text: tail(r)}
+		case provision.StateSkipped:
+			s.Skipped++
+			c.Skipped = &JUnitProblem{Message: r.Reason}
+		case provision.StateAlreadyDone:
+			c.SystemOut = "already done; nothing to apply"
+		default:
+			c.SystemOut = strings.Join(r.Output, "\n")
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	s.Time = seconds(total)
+	return s
+}
+
+func tail(r provision.StepResult) string {
+	if len(r.Output) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("last %d output lines:\n%s", len(r.Output), strings.Join(r.Output, "\n"))
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
