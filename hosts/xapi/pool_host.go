@@ -1,0 +1,73 @@
+package xapi
+
+import "context"
+
+// PoolGetAll returns the pool (there is exactly one, even for a lone host).
+func (c *Client) PoolGetAll(ctx context.Context) ([]Ref, error) {
+	return c.callRefs(ctx, "pool.get_all")
+}
+
+// PoolGetMaster returns the pool's master host.
+func (c *Client) PoolGetMaster(ctx context.Context, pool Ref) (Ref, error) {
+	return c.callRef(ctx, "pool.get_master", pool)
+}
+
+// PoolGetDefaultSR returns the pool's default storage repository (NullRef
+// when none is set).
+func (c *Client) PoolGetDefaultSR(ctx context.Context, pool Ref) (Ref, error) {
+	return c.callRef(ctx, "pool.get_default_SR", pool)
+}
+
+// PoolGetRecord returns a pool record.
+func (c *Client) PoolGetRecord(ctx context.Context, pool Ref) (PoolRecord, error) {
+	return getRecord[PoolRecord](ctx, c, "pool", pool)
+}
+
+// DefaultSR returns the default SR of the (single) pool.
+func (c *Client) DefaultSR(ctx context.Context) (Ref, error) {
+	pools, err := c.PoolGetAll(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(pools) == 0 {
+		return NullRef, nil
+	}
+	return c.PoolGetDefaultSR(ctx, pools[0])
+}
+
+// HostGetAll returns every host.
+func (c *Client) HostGetAll(ctx context.Context) ([]Ref, error) {
+	return c.callRefs(ctx, "host.get_all")
+}
+
+// HostGetRecord returns a host record (name, software_version with the
+// network backend, API version, other_config, PIFs).
+func (c *Client) HostGetRecord(ctx context.Context, host Ref) (HostRecord, error) {
+	return getRecord[HostRecord](ctx, c, "host", host)
+}
+
+// HostGetAllRecords returns every host record by reference.
+func (c *Client) HostGetAllRecords(ctx context.Context) (map[Ref]HostRecord, error) {
+	return getAllRecords[HostRecord](ctx, c, "host")
+}
+
+// HostGetSoftwareVersion returns a host's software_version map.
+func (c *Client) HostGetSoftwareVersion(ctx context.Context, host Ref) (map[string]string, error) {
+	return c.callStringMap(ctx, "host.get_software_version", host)
+}
+
+// HostGetManagementInterface returns the PIF xapi manages the host through.
+func (c *Client) HostGetManagementInterface(ctx context.Context, host Ref) (Ref, error) {
+	return c.callRef(ctx, "host.get_management_interface", host)
+}
+
+// HostCallPlugin runs fn of the dom0 plugin /etc/xapi.d/plugins/<plugin>
+// with args and returns its result string. A plugin that fails gives an
+// *Error with code XENAPI_PLUGIN_FAILURE; an unknown function
+// UNKNOWN_XENAPI_PLUGIN_FUNCTION.
+func (c *Client) HostCallPlugin(ctx context.Context, host Ref, plugin, fn string, args map[string]string) (string, error) {
+	if args == nil {
+		args = map[string]string{}
+	}
+	return c.callString(ctx, "host.call_plugin", host, plugin, fn, args)
+}
