@@ -171,3 +171,24 @@ func TestCleanupFailureJoinsError(t *testing.T) {
 		t.Errorf("cleanup = %+v", rep.Cleanup)
 	}
 }
+
+// Destroy runs independent steps together too: b and c (both needing a,
+// both needed by d) can only finish if both are inside Destroy at once.
+func TestDestroyRunsIndependentStepsTogether(t *testing.T) {
+	l := newLab("a", "b:a", "c:a", "d:b,c")
+	bIn, cIn := make(chan struct{}), make(chan struct{})
+	l.steps["b"].destroy = func(context.Context, Output) error {
+		close(bIn)
+		return waitOrFail(cIn, "c to be inside Destroy with b")
+	}
+	l.steps["c"].destroy = func(context.Context, Output) error {
+		close(cIn)
+		return waitOrFail(bIn, "b to be inside Destroy with c")
+	}
+	if _, err := mustNew(t, l.list, Options{Parallel: 2}).Destroy(context.Background()); err != nil {
+		t.Fatalf("Destroy: %v", err)
+	}
+	if got := l.log.list(); got[0] != "destroy:d" || got[3] != "destroy:a" {
+		t.Errorf("calls = %v, want d first and a last", got)
+	}
+}
