@@ -1,0 +1,191 @@
+package sshd
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+)
+
+func needMountNS(t *testing.T) {
+	t.Helper()
+	if _, err := probeMountNS(); err != nil {
+		t.Skipf("mount namespaces unavailable (needs root, util-linux unshare, tmpfs and overlay mounts): %v", err)
+	}
+}
+
+// Under IsolationMountNS absolute paths in commands mean the host's files,
+// as on a real dom0, and nothing reaches this machine's /etc.
+func TestMountNSAbsolutePathsAreTheHosts(t *testing.T) {
+	needMountNS(t)
+	h := startHost(t, IsolationMountNS, nil)
+	if h.srv.Isolation() != IsolationMountNS {
+		t.Fatalf("isolation %s", h.srv.Isolation())
+	}
+	before := mountinfo(t)
+	sc := h.sftpClient(t)
+	if err := putFile(t, sc, "/etc/xapi.d/plugins/netwrap", "#!/bin/sh\necho netwrap \"$@\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := putFile(t, sc, "/root/hello", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	probe := "/etc/xenlab-sim-probe-" + randomHex(t)
+	c := h.rootClient(t)
+	out, err := mustSession(t, c).CombinedOutput(strings.Join([]string{
+		"set -e",
+		"chmod 755 /etc/xapi.d/plugins/netwrap",
+		"/etc/xapi.d/plugins/netwrap run",
+		"cat /etc/xensource/network.conf /etc/xensource-inventory",
+		"pwd; cat hello; echo",
+		"echo made > /etc/xensource/made-by-command",
+		"echo stray > " + probe,
+		"test -s /etc/passwd && echo real-etc-visible",
+	}, "\n"))
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := "netwrap run\nopenvswitch\nPRODUCT_VERSION='6.2.0'\n/root\nhi\nreal-etc-visible\n"
+	if string(out) != want {
+		t.Fatalf("got\n%s\nwant\n%s", out, want)
+	}
+	fi, err := os.Stat(filepath.Join(h.cfg.Root, "etc/xapi.d/plugins/netwrap"))
+	if err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("chmod in the command did not reach the host's file: %v %v", fi, err)
+	}
+	if got, err := os.ReadFile(filepath.Join(h.cfg.Root, "etc/xensource/made-by-command")); err != nil || string(got) != "made\n" {
+		t.Errorf("write under a host tree: %q %v", got, err)
+	}
+	if _, err := os.Lstat(probe); !os.IsNotExist(err) {
+		os.Remove(probe)
+		t.Errorf("a write to /etc in the namespace reached this machine: %v", err)
+	}
+	for _, p := range []string{"/etc/xapi.d", "/etc/xensource", "/etc/xensource-inventory"} {
+		if _, err := os.Lstat(p); err == nil && !strings.Contains(before, " "+p+" ") {
+			t.Errorf("%s appeared on this machine", p)
+		}
+	}
+	if after := mountinfo(t); after != before {
+		t.Errorf("this machine's mounts changed:\nbefore\n%s\nafter\n%s", before, after)
+	}
+}
+
+// The same command works the same way for a user whose home is a host
+// tree (/opt/stack), and concurrently: each command has its own namespace.
+func TestMountNSConcurrentCommands(t *testing.T) {
+	needMountNS(t)
+	h := startHost(t, IsolationMountNS, nil)
+	c, err := h.goClient(t, "stack", ssh.Password("stackpw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := c.NewSession()
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer s.Close()
+			name := "/opt/stack/f" + string(rune('a'+i))
+			out, err := s.CombinedOutput("pwd; echo " + name + " > " + name + "; cat " + name)
+			if want := "/opt/stack\n" + name + "\n"; err != nil || string(out) != want {
+				errs <- string(out) + " " + errString(err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	entries, err := os.ReadDir(filepath.Join(h.cfg.Root, "opt/stack"))
+	if err != nil || len(entries) != 8 {
+		t.Fatalf("host's /opt/stack has %d entries (%v), want 8", len(entries), err)
+	}
+}
+
+// Under IsolationPaths the same command sees this machine's /etc: the
+// documented limitation.
+func TestPathsModeHomeIsUnderRoot(t *testing.T) {
+	h := startHost(t, IsolationPaths, nil)
+	c := h.rootClient(t)
+	out, err := mustSession(t, c).CombinedOutput(`cat "$XENLAB_SIM_ROOT/etc/xensource/network.conf"; pwd`)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if want := "openvswitch\n" + filepath.Join(h.cfg.Root, "root") + "\n"; string(out) != want {
+		t.Fatalf("got %q want %q", out, want)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+func mountinfo(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mount IDs and order are stable while nothing mounts; keep mount points.
+	var pts []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 {
+			pts = append(pts, f[4])
+		}
+	}
+	return " " + strings.Join(pts, " ") + " "
+}
+
+func randomHex(t *testing.T) string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// What is mounted below an overlaid directory on this machine (a
+// container's /etc/hosts, /etc/resolv.conf, /etc/hostname) stays visible
+// to commands.
+func TestMountNSKeepsSubmountsVisible(t *testing.T) {
+	needMountNS(t)
+	subs, err := submounts([]string{"/etc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"/etc/hostname"}
+	for _, m := range subs["/etc"] {
+		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+			files = append(files, m)
+		}
+	}
+	t.Logf("checking %v (mounts below /etc: %v)", files, subs["/etc"])
+	h := startHost(t, IsolationMountNS, nil)
+	c := h.rootClient(t)
+	for _, f := range files {
+		want, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		got, err := mustSession(t, c).Output("cat " + shq(f))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s in a command: %q %v, want %q", f, got, err, want)
+		}
+	}
+}
