@@ -73,3 +73,59 @@ func sortDiags(diags hcl.Diagnostics) {
 		}
 	})
 }
+
+// annotate makes hcl's and gohcl's value errors name the field they are
+// about ("Invalid host.ssh_port" instead of "Unsuitable value type"), and
+// drops the "value must be known" echo gohcl adds after a failed function
+// call at the same place.
+func annotate(diags hcl.Diagnostics, f *hcl.File) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, 0, len(diags))
+	seen := map[hcl.Range]bool{}
+	for _, d := range diags {
+		if d.Subject == nil || f == nil || d.Subject.Filename != fileName(f) {
+			out = append(out, d)
+			continue
+		}
+		if seen[*d.Subject] && strings.Contains(d.Detail, "must be known") {
+			continue
+		}
+		if d.Severity == hcl.DiagError {
+			seen[*d.Subject] = true
+		}
+		switch d.Summary {
+		case "Unsuitable value type", "Incorrect attribute value type", "Error in function call", "Invalid function argument":
+			if path := fieldPath(f, d.Subject.Start); path != "" {
+				c := *d
+				c.Summary = "Invalid " + path
+				d = &c
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// fileName returns the name a file's ranges carry.
+func fileName(f *hcl.File) string {
+	if b, ok := f.Body.(interface{ Range() hcl.Range }); ok {
+		return b.Range().Filename
+	}
+	return f.Body.MissingItemRange().Filename
+}
+
+// fieldPath names the attribute at pos as "block.sub.attr" (agent blocks
+// keep their label: "quantum.agent.q-domua.physical_bridge").
+func fieldPath(f *hcl.File, pos hcl.Pos) string {
+	attr := f.AttributeAtPos(pos)
+	if attr == nil {
+		return ""
+	}
+	var parts []string
+	for _, b := range f.BlocksAtPos(pos) {
+		parts = append(parts, b.Type)
+		if b.Type == "agent" && len(b.Labels) == 1 {
+			parts = append(parts, b.Labels[0])
+		}
+	}
+	return strings.Join(append(parts, attr.Name), ".")
+}

@@ -1,7 +1,9 @@
 package localrc
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"unicode/utf8"
@@ -79,16 +81,23 @@ func (e evalEnv) fileFunc() function.Function {
 			return b.NotNull()
 		},
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			p := expandPath(args[0].AsString(), e.dir)
+			written := args[0].AsString()
+			p := expandPath(written, e.dir)
 			if p == "" {
 				return cty.NilVal, function.NewArgErrorf(0, "the path must not be empty")
 			}
 			b, err := e.readFile(p)
 			if err != nil {
-				return cty.NilVal, fmt.Errorf("cannot read %s: %w", p, err)
+				// Name the path as written (relative to the lab file), not
+				// the resolved one, and keep the cause.
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				return cty.NilVal, fmt.Errorf("cannot read %q (relative to the lab file): %w", written, err)
 			}
 			if !utf8.Valid(b) {
-				return cty.NilVal, fmt.Errorf("%s is not UTF-8 text", p)
+				return cty.NilVal, fmt.Errorf("%q is not UTF-8 text", written)
 			}
 			return cty.StringVal(string(b)), nil
 		},

@@ -87,7 +87,7 @@ func (m *mapper) mapAll() {
 	if v := get("XENAPI_CONNECTION_URL"); v != nil {
 		if s, ok := m.literal(v); ok {
 			if _, err := parseXAPIURL(s); err != nil {
-				m.warnf(v, "%q is not usable as xapi_url (%v)", s, err)
+				m.warnf(v, "not usable as xapi_url (%v); devstack's old default used instead", err)
 			} else {
 				m.out.set("host.xapi_url", cty.StringVal(s))
 			}

@@ -47,7 +47,7 @@ func parse(filename string, src []byte, env evalEnv) (*Config, error) {
 	v := &validator{ctx: ctx, diags: diags, file: f, env: env}
 	cfg := v.config(filename, &raw)
 	if v.diags.HasErrors() {
-		return nil, newDiagError(v.diags, p.Files())
+		return nil, newDiagError(annotate(v.diags, f), p.Files())
 	}
 	return cfg, nil
 }

@@ -188,7 +188,8 @@ func (v *validator) host(hh hostHeader, raw *hostBlock) Host {
 func parseXAPIURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, err
+		// url.Parse's message quotes the whole URL, credentials included.
+		return nil, fmt.Errorf("not a valid URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("scheme %q is not http or https", u.Scheme)
@@ -559,6 +560,9 @@ func (v *validator) services(list []string, rng hcl.Range, field string) {
 // extra decodes devstack.extra: a map of localrc setting names to a string
 // (numbers and bools are converted) or a list of strings (a bash array).
 func (v *validator) extra(expr hcl.Expression) []Setting {
+	if expr == nil {
+		return nil
+	}
 	val, diags := expr.Value(v.ctx)
 	v.diags = append(v.diags, diags...)
 	if diags.HasErrors() || val.IsNull() {

@@ -1,0 +1,3 @@
+host "xs1" {
+  xapi_user = "root"
+}

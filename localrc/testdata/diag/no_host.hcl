@@ -1,0 +1,5 @@
+lab = "devstack"
+
+networks {
+  vm = "OpenStack VM Network"
+}

@@ -1,0 +1,5 @@
+lab = "devstack"
+
+host "xs1" {
+  xapi_url = "https://192.168.1.10
+}
