@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"xenlab/localrc"
+)
+
+// loadLab reads and validates a lab file. Config errors come back as
+// diagnostics that render with file:line:col.
+func loadLab(path string) (*localrc.Config, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, usagef("lab file %s does not exist (give one with -f, or write one: see docs/configuration.md)", path)
+	}
+	cfg, err := localrc.Load(path)
+	var de *localrc.DiagError
+	if errors.As(err, &de) {
+		return nil, labDiagnostics{de}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading lab file: %w", err)
+	}
+	return cfg, nil
+}
+
+// labDiagnostics lets report render a lab file's diagnostics with source
+// snippets on a terminal and one line each elsewhere.
+type labDiagnostics struct{ *localrc.DiagError }
+
+func (d labDiagnostics) WriteDiagnostics(w io.Writer, color bool, width uint) error {
+	if !color {
+		_, err := fmt.Fprintln(w, d.DiagError.Error())
+		return err
+	}
+	return d.DiagError.Write(w, color, width)
+}

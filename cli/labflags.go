@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"flag"
+	"time"
+)
+
+// labFlags are the flags every command that acts on a lab shares.
+type labFlags struct {
+	file              string
+	json              bool
+	junit             string
+	logDir            string
+	parallel          int
+	onError           string
+	stepTimeout       time.Duration
+	acceptNewHostKeys bool
+}
+
+func (l *labFlags) register(fs *flag.FlagSet, withApply bool) {
+	fs.StringVar(&l.file, "f", "lab.hcl", "the lab file")
+	fs.BoolVar(&l.json, "json", false, "print events as JSON lines instead of a progress view")
+	fs.BoolVar(&l.acceptNewHostKeys, "accept-new-host-keys", false,
+		"trust and record SSH host keys seen for the first time (a changed key is always refused)")
+	if !withApply {
+		return
+	}
+	fs.StringVar(&l.junit, "junit", "", "also write a JUnit XML report (a testcase per step) to `FILE`")
+	fs.StringVar(&l.logDir, "log-dir", "", "collect dom0 and domU logs into `DIR` on failure")
+	fs.IntVar(&l.parallel, "parallel", 4, "how many independent steps may run at once")
+	fs.StringVar(&l.onError, "on-error", "retain", "on failure: retain (leave the host for debugging) or cleanup (undo what this run created)")
+	fs.DurationVar(&l.stepTimeout, "step-timeout", 20*time.Minute, "default time limit of one step")
+}
+
+func (l *labFlags) check() error {
+	if l.onError != "" {
+		if err := oneOf("on-error", l.onError, "retain", "cleanup"); err != nil {
+			return err
+		}
+	}
+	if l.parallel < 0 {
+		return usagef("--parallel must be 1 or more, not %d", l.parallel)
+	}
+	return nil
+}
