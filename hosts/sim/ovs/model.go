@@ -303,7 +303,39 @@ func (m *model) reconfigure() []warning {
 			ifc.ints["ofport"] = []int64{b.allocOfport(name)}
 		}
 	}
+	m.checkPatchPeers()
 	return warns
+}
+
+// checkPatchPeers sets or clears the error ovs-vswitchd reports on an open
+// patch port whose peer is not a patch port in a bridge of its datapath.
+func (m *model) checkPatchPeers() {
+	patches := map[string]string{} // patch interface name -> datapath type
+	for _, b := range m.bridges {
+		for _, p := range b.ports {
+			if p.iface.strs["type"] == "patch" {
+				patches[p.iface.strs["name"]] = b.strs["datapath_type"]
+			}
+		}
+	}
+	for _, b := range m.bridges {
+		for _, p := range b.ports {
+			ifc := p.iface
+			peer := ifc.mapOf("options")["peer"]
+			if ifc.strs["type"] != "patch" || peer == "" {
+				continue
+			}
+			if v := ifc.ints["ofport"]; len(v) != 1 || v[0] <= 0 {
+				continue
+			}
+			dp := b.strs["datapath_type"]
+			if have, ok := patches[peer]; ok && have == dp {
+				delete(ifc.strs, "error")
+			} else {
+				ifc.strs["error"] = fmt.Sprintf("No usable peer '%s' exists in '%s' datapath.", peer, dp)
+			}
+		}
+	}
 }
 
 // allocOfport gives a port the number it had before if it is free, else the
