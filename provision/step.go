@@ -8,7 +8,9 @@ import (
 
 // Step is one unit of lab work. Implementations live in other packages, one
 // small file each; the engine calls them from several goroutines, but never
-// the same step concurrently with itself.
+// the same step concurrently with itself. Every method must return promptly
+// once ctx is done: that is how Ctrl-C and time limits stop a running step.
+// An error wrapped with [Transient] is retried; any other fails the step.
 type Step interface {
 	// Name is unique within a graph, e.g. "networks".
 	Name() string
