@@ -146,18 +146,33 @@ func (c *Client) sameContent(ctx context.Context, remotePath string, size int64,
 	if err != nil || st == nil || !st.Mode().IsRegular() || st.Size() != size {
 		return false, err
 	}
+	remote, err := c.remoteSHA256(ctx, remotePath)
+	if err != nil {
+		return false, err
+	}
+	return remote == sum, nil
+}
+
+// remoteSHA256 returns the hex SHA-256 of remotePath, computed by
+// sha256sum on the host, or by reading the file back where that fails.
+func (c *Client) remoteSHA256(ctx context.Context, remotePath string) (string, error) {
 	res, err := c.Run(ctx, "sha256sum -- "+ShellQuote(remotePath))
 	if err == nil {
 		fields := strings.Fields(string(res.Stdout))
 		if len(fields) > 0 && len(fields[0]) == sha256.Size*2 {
-			return fields[0] == sum, nil
+			return fields[0], nil
 		}
 	}
 	if ctx.Err() != nil {
-		return false, fmt.Errorf("ssh %s: checksum %s: %w", c.cfg.Host, remotePath, ctx.Err())
+		return "", fmt.Errorf("ssh %s: checksum %s: %w", c.cfg.Host, remotePath, ctx.Err())
 	}
+	return c.downloadSHA256(ctx, remotePath)
+}
+
+// downloadSHA256 hashes remotePath by reading it over SFTP.
+func (c *Client) downloadSHA256(ctx context.Context, remotePath string) (string, error) {
 	h := sha256.New()
-	err = c.withSFTP(ctx, "checksum "+remotePath, func(sc *sftp.Client) error {
+	err := c.withSFTP(ctx, "checksum "+remotePath, func(sc *sftp.Client) error {
 		h.Reset()
 		f, err := sc.Open(remotePath)
 		if err != nil {
@@ -168,9 +183,9 @@ func (c *Client) sameContent(ctx context.Context, remotePath string, size int64,
 		return err
 	})
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)) == sum, nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // writeAtomic writes src to a temporary name beside dst, sets its mode and
