@@ -75,6 +75,20 @@ var diffSequence = []string{
 	"ovs-ofctl dump-flows br-int",
 	"ovs-ofctl show br-int",
 	"ovs-ofctl show br-eth1",
+	// OpenFlow port numbers after ports come and go.
+	"ovs-vsctl --timeout=10 del-port br-int tap1",
+	"ovs-vsctl --timeout=10 add-port br-int tap9 -- set Interface tap9 type=internal",
+	"ovs-vsctl --timeout=10 add-port br-int tap1 -- set Interface tap1 type=internal -- set Port tap1 tag=1",
+	"ovs-vsctl --timeout=10 --bare --columns=name,ofport find Interface type=internal",
+	"ovs-ofctl show br-int",
+	"ovs-vsctl --timeout=10 add-br br-y -- add-br br-y",
+	"ovs-vsctl --timeout=10 br-exists br-y",
+	"ovs-vsctl --timeout=10 add-port br-int p5 -- set Port p5 tag=5000",
+	"ovs-vsctl --timeout=10 list-ports br-int",
+	"ovs-vsctl --timeout=10 --oneline list-br -- list-ports xapi1",
+	"ovs-vsctl --timeout=10 remove Port tap1 tag 1 -- get Port tap1 tag",
+	"ovs-vsctl --timeout=10 set Bridge br-int other_config:mac-table-size=2048 -- get Bridge br-int other_config datapath_type",
+	"ovs-vsctl --timeout=10 find Port tag=1",
 	// Errors as the tools print them.
 	"ovs-vsctl --timeout=10 br-exists br-x",
 	"ovs-vsctl --timeout=10 list-ports br-x",
@@ -168,7 +182,21 @@ func normalise(line, out string) string {
 	if strings.HasSuffix(line, " show") {
 		out = sortShow(out)
 	}
+	if strings.Contains(line, " find ") || strings.Contains(line, " list ") {
+		out = sortRecords(out)
+	}
 	return out
+}
+
+// sortRecords sorts the blank-line separated records of `find` and `list`
+// (real OVS lists them in UUID order).
+func sortRecords(out string) string {
+	if out == "" {
+		return out
+	}
+	recs := strings.Split(strings.TrimSuffix(out, "\n"), "\n\n")
+	sort.Strings(recs)
+	return strings.Join(recs, "\n\n") + "\n"
 }
 
 // sortShow sorts the Bridge blocks of `ovs-vsctl show` and the Port

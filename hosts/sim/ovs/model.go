@@ -143,7 +143,6 @@ type bridge struct {
 	flows      []*flow
 	mac        string
 	nextOfport int64
-	usedOfport map[string]int64 // name -> ofport it last had, reused as OVS does
 }
 
 // model is the state of one modelled Open vSwitch.
@@ -168,10 +167,7 @@ func (m *model) clone() *model {
 		c.devices[d] = true
 	}
 	for _, b := range m.bridges {
-		nb := &bridge{row: b.row.clone(), mac: b.mac, nextOfport: b.nextOfport, usedOfport: map[string]int64{}}
-		for k, v := range b.usedOfport {
-			nb.usedOfport[k] = v
-		}
+		nb := &bridge{row: b.row.clone(), mac: b.mac, nextOfport: b.nextOfport}
 		for _, p := range b.ports {
 			nb.ports = append(nb.ports, &port{row: p.row.clone(), iface: &iface{row: p.iface.row.clone(), mac: p.iface.mac}})
 		}
@@ -215,7 +211,7 @@ func (m *model) sortedBridges() []*bridge {
 // addBridge creates a bridge with its local internal port and the default
 // NORMAL flow, as ovs-vswitchd does for a new bridge.
 func (m *model) addBridge(name string) *bridge {
-	b := &bridge{row: newRow(), mac: newMAC(), nextOfport: 1, usedOfport: map[string]int64{}}
+	b := &bridge{row: newRow(), mac: newMAC(), nextOfport: 1}
 	b.strs["name"] = name
 	b.strs["datapath_type"] = "netdev"
 	m.bridges = append(m.bridges, b)
@@ -300,7 +296,7 @@ func (m *model) reconfigure() []warning {
 			}
 			delete(ifc.strs, "error")
 			ifc.strs["mac_in_use"] = ifc.mac
-			ifc.ints["ofport"] = []int64{b.allocOfport(name)}
+			ifc.ints["ofport"] = []int64{b.allocOfport()}
 		}
 	}
 	m.checkPatchPeers()
@@ -338,17 +334,14 @@ func (m *model) checkPatchPeers() {
 	}
 }
 
-// allocOfport gives a port the number it had before if it is free, else the
-// next number after the last one given, as ofproto does.
-func (b *bridge) allocOfport(name string) int64 {
+// allocOfport gives the next free number after the last one given; OVS 3.1
+// does not give a re-added port its old number back (checked against it).
+func (b *bridge) allocOfport() int64 {
 	inUse := map[int64]bool{}
 	for _, p := range b.ports {
 		if v := p.iface.ints["ofport"]; len(v) == 1 {
 			inUse[v[0]] = true
 		}
-	}
-	if n, ok := b.usedOfport[name]; ok && !inUse[n] {
-		return n
 	}
 	for i := 0; i < 65280; i++ {
 		n := b.nextOfport
@@ -357,7 +350,6 @@ func (b *bridge) allocOfport(name string) int64 {
 			b.nextOfport = 1
 		}
 		if !inUse[n] {
-			b.usedOfport[name] = n
 			return n
 		}
 	}
