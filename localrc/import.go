@@ -45,20 +45,20 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 		readFile:  func(string) ([]byte, error) { return nil, errors.New("import emits no file() calls") },
 	}
 	if _, perr := parse("imported.hcl", out, env); perr != nil {
-		return out, m.warns, fmt.Errorf("import %s: the generated lab file does not validate (a bug in xenlab): %w", filename, perr)
+		return out, renderWarnings(name, m.warns), fmt.Errorf("import %s: the generated lab file does not validate (a bug in xenlab): %w", filename, perr)
 	}
-	return out, m.warns, nil
+	return out, renderWarnings(name, m.warns), nil
 }
 
 // mapper turns the localrc's variables into lab-file attributes.
 type mapper struct {
 	in    *interp
 	out   *labOut
-	warns []string
+	warns []warning
 }
 
 func (m *mapper) warnf(v *shellVar, format string, args ...any) {
-	m.warns = append(m.warns, fmt.Sprintf("%s:%d: %s: ", m.in.file, v.line, v.name)+fmt.Sprintf(format, args...))
+	m.warns = append(m.warns, warning{v.line, v.name + ": " + fmt.Sprintf(format, args...)})
 }
 
 // literal returns a variable's value when it is a plain string that does
@@ -94,7 +94,7 @@ func (m *mapper) mapAll() {
 		}
 	}
 	if _, ok := m.out.attrs["host.xapi_url"]; !ok {
-		m.warns = append(m.warns, fmt.Sprintf("%s: XENAPI_CONNECTION_URL not set; xapi_url is devstack's old default http://169.254.0.1 (dom0 as domU sees it): point it at your XenServer host", m.in.file))
+		m.warns = append(m.warns, warning{0, "XENAPI_CONNECTION_URL not set; xapi_url is devstack's old default http://169.254.0.1 (dom0 as domU sees it): point it at your XenServer host"})
 		m.out.set("host.xapi_url", cty.StringVal("http://169.254.0.1"))
 	}
 	if v := get("XENAPI_USER"); v != nil {
@@ -185,7 +185,7 @@ func (m *mapper) distinctNetworks() {
 			continue
 		}
 		if other, dup := seen[name]; dup {
-			m.warns = append(m.warns, fmt.Sprintf("%s: %s and %s are both %q; xenlab needs distinct networks, %s dropped", m.in.file, other, f, name, f))
+			m.warns = append(m.warns, warning{0, fmt.Sprintf("%s and %s are both %q; xenlab needs distinct networks, %s dropped", other, f, name, f)})
 			delete(m.out.attrs, f)
 			continue
 		}
@@ -332,7 +332,11 @@ func (m *mapper) devices(get func(string) *shellVar) {
 	}
 	for _, k := range keys {
 		if other, dup := used[final[k]]; dup {
-			m.warns = append(m.warns, fmt.Sprintf("%s: %s and %s are both device %d; %s not translated", m.in.file, other, k, final[k], k))
+			line := 0
+			if v := m.in.vars[k]; v != nil {
+				line = v.line
+			}
+			m.warns = append(m.warns, warning{line, fmt.Sprintf("%s: device %d is also %s's; not translated", k, final[k], other)})
 			delete(m.out.attrs, fields[k])
 			final[k] = defaults[k]
 			if _, clash := used[final[k]]; clash {

@@ -2,6 +2,7 @@ package localrc
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -11,7 +12,7 @@ type interp struct {
 	file  string
 	vars  map[string]*shellVar
 	order []string // names in order of first assignment
-	warns []string
+	warns []warning
 	depth int // inside if/for/while/case or a function body: not translated
 }
 
@@ -19,8 +20,29 @@ func newInterp(file string) *interp {
 	return &interp{file: file, vars: map[string]*shellVar{}}
 }
 
+// warning is one thing Import could not translate, at a line of the input
+// (0: the file as a whole).
+type warning struct {
+	line int
+	text string
+}
+
 func (in *interp) warnf(line int, format string, args ...any) {
-	in.warns = append(in.warns, fmt.Sprintf("%s:%d: ", in.file, line)+fmt.Sprintf(format, args...))
+	in.warns = append(in.warns, warning{line, fmt.Sprintf(format, args...)})
+}
+
+// render sorts warnings by line and formats them as "file:line: text".
+func renderWarnings(file string, ws []warning) []string {
+	sort.SliceStable(ws, func(i, j int) bool { return ws[i].line < ws[j].line })
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		if w.line == 0 {
+			out[i] = file + ": " + w.text
+		} else {
+			out[i] = fmt.Sprintf("%s:%d: %s", file, w.line, w.text)
+		}
+	}
+	return out
 }
 
 // run executes a parsed localrc.

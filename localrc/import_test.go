@@ -1,0 +1,181 @@
+package localrc
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImportGolden converts every testdata/import/*.localrc and compares the
+// lab file and the warnings with their goldens; the lab file must Parse.
+func TestImportGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/import/*.localrc")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("want at least three localrc files: %v", err)
+	}
+	for _, path := range files {
+		base := strings.TrimSuffix(path, ".localrc")
+		t.Run(filepath.Base(base), func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, warns, err := Import(path, src)
+			if err != nil {
+				t.Fatalf("Import: %v\n%s", err, out)
+			}
+			golden(t, base+".hcl", out)
+			golden(t, base+".warnings", []byte(strings.Join(warns, "\n")+"\n"))
+			env := testEnv(t.TempDir(), map[string]string{"XENAPI_PASSWORD": "x", "GUEST_PASSWORD": "y"})
+			if _, err := parse(base+".hcl", out, env); err != nil {
+				t.Fatalf("imported lab file does not parse:\n%v", err)
+			}
+		})
+	}
+}
+
+func importParse(t *testing.T, src string) (*Config, []string) {
+	t.Helper()
+	out, warns, err := Import("localrc", []byte(src))
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	env := testEnv(t.TempDir(), map[string]string{"XENAPI_PASSWORD": "xapi-pw", "GUEST_PASSWORD": "guest-pw"})
+	cfg, err := parse("lab.hcl", out, env)
+	if err != nil {
+		t.Fatalf("imported file does not parse: %v\n%s", err, out)
+	}
+	return cfg, warns
+}
+
+// TestImportMapping checks the meaning of the translation, not its text.
+func TestImportMapping(t *testing.T) {
+	cfg, warns := importParse(t, `
+XENAPI_CONNECTION_URL=https://10.0.0.5
+XENAPI_PASSWORD=hunter2
+OSDOMU_MEM_MB=3072
+OSDOMU_VDI_GB=4
+VM_IP=10.1.2.3
+VM_NETMASK=255.255.0.0
+OVS_VLAN_RANGES=physnet7:100:200
+ENABLED_SERVICES+=,q-agt,q-domua,-n-net
+disable_service tempest
+EXTRA_OPTS=(a=1 'b c')
+NAME=world
+GREETING="hello ${NAME}, ${UNSET:-fallback} $NOWHERE"
+`)
+	h := cfg.Hosts[0]
+	if h.XAPIURL != "https://10.0.0.5" || h.XAPIPassword.Reveal() != "xapi-pw" {
+		t.Errorf("host = %+v (password %q)", h, h.XAPIPassword.Reveal())
+	}
+	if cfg.DomU.Memory != 3*GiB || cfg.DomU.Disk != MinDisk {
+		t.Errorf("memory %v disk %v", cfg.DomU.Memory, cfg.DomU.Disk)
+	}
+	if cfg.DomU.VMIP.String() != "10.1.2.3/16" {
+		t.Errorf("vm ip %v", cfg.DomU.VMIP)
+	}
+	if cfg.Quantum.NetworkVLANRanges() != "physnet7:100:200" {
+		t.Errorf("vlan ranges %q", cfg.Quantum.NetworkVLANRanges())
+	}
+	if got := strings.Join(cfg.Devstack.EnabledServices, ","); got != "q-agt,q-domua,-n-net,-tempest" || cfg.Devstack.BaseServices != nil {
+		t.Errorf("services %q base %v", got, cfg.Devstack.BaseServices)
+	}
+	extra := map[string]Setting{}
+	for _, s := range cfg.Devstack.Extra {
+		extra[s.Name] = s
+	}
+	if s := extra["EXTRA_OPTS"]; !s.IsArray || strings.Join(s.Array, "|") != "a=1|b c" {
+		t.Errorf("EXTRA_OPTS = %+v", s)
+	}
+	if s := extra["GREETING"]; s.Value != "hello world, fallback ${NOWHERE}" {
+		t.Errorf("GREETING = %q", s.Value)
+	}
+	joined := strings.Join(warns, "\n")
+	for _, want := range []string{"XENAPI_PASSWORD: literal password dropped", "OSDOMU_VDI_GB: 4 GiB is below", "GREETING: keeps ${NOWHERE}"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("warnings lack %q:\n%s", want, joined)
+		}
+	}
+	if strings.Contains(joined, "hunter2") {
+		t.Errorf("a warning leaks the password:\n%s", joined)
+	}
+}
+
+func TestImportShellForms(t *testing.T) {
+	cases := []struct {
+		name, src, key, want string
+	}{
+		{"single quotes keep $", `A='$x "y"'`, "A", `\$x \"y\"`},
+		{"double quotes expand", "B=1\nA=\"<$B>\"", "A", "<1>"},
+		{"escapes", `A=a\ b\$c`, "A", `a b\$c`},
+		{"default when unset", `A=${Z:-"def ault"}`, "A", "def ault"},
+		{"no default when set", "Z=z\nA=${Z:-d}", "A", "z"},
+		{"colon-less default keeps empty", "Z=\nA=${Z-d}", "A", ""},
+		{"alternative", "Z=z\nA=${Z:+alt}", "A", "alt"},
+		{"assign default", "A=${Z:=zz}\nB=$Z", "B", "zz"},
+		{"append", "A=x\nA+=y", "A", "xy"},
+		{"append to unset keeps the reference", "A+=y", "A", "${A}y"},
+		{"continuation", "A=one\\\ntwo", "A", "onetwo"},
+		{"comment after value", "A=v # c", "A", "v"},
+		{"hash inside word", "A=v#c", "A", "v#c"},
+		{"export", "export A=v", "A", "v"},
+		{"two on a line", "A=1 B=2", "B", "2"},
+		{"semicolons", "A=1; B=$A$A", "B", "11"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, _ := importParse(t, c.src)
+			for _, s := range cfg.Devstack.Extra {
+				if s.Name == c.key {
+					if s.Value != c.want {
+						t.Errorf("%s = %q, want %q", c.key, s.Value, c.want)
+					}
+					return
+				}
+			}
+			t.Errorf("%s not in extra: %+v", c.key, cfg.Devstack.Extra)
+		})
+	}
+}
+
+func TestImportWarnsAndSkips(t *testing.T) {
+	cases := []struct{ src, warn, absent string }{
+		{"A=$(hostname)", "A uses $(hostname)", "A"},
+		{"A=`hostname`", "A uses `hostname`", "A"},
+		{"if true; then\nA=1\nfi", `block not translated`, "A"},
+		{"[[ -f x ]] && A=1", `shell operator "&&"`, "A"},
+		{"A=1 make", "temporary variables", "A"},
+		{"source other", "source of another file not followed", ""},
+		{"A=${B#x}", "A uses ${B#x}", "A"},
+		{"OSDOMU_MEM_MB=lots", `"lots" is not a whole number`, ""},
+		{"OVS_VLAN_RANGES=physnet1", "not physnet:min:max", ""},
+		{"OVS_VLAN_RANGES=physnet1:0:5000", "within 1-4094", ""},
+		{"Q_PLUGIN=linuxbridge", "openvswitch plugin only", ""},
+		{"DO_SHUTDOWN=0", "dropped", "DO_SHUTDOWN"},
+	}
+	for _, c := range cases {
+		cfg, warns := importParse(t, c.src)
+		if !strings.Contains(strings.Join(warns, "\n"), c.warn) {
+			t.Errorf("%q: warnings %q lack %q", c.src, warns, c.warn)
+		}
+		for _, s := range cfg.Devstack.Extra {
+			if c.absent != "" && s.Name == c.absent {
+				t.Errorf("%q: %s passed through although it was not translatable", c.src, s.Name)
+			}
+		}
+	}
+}
+
+func TestImportRejectsBinary(t *testing.T) {
+	for _, src := range []string{"A=\x00", "A=\xff\xfe"} {
+		if _, _, err := Import("x", []byte(src)); err == nil {
+			t.Errorf("%q: want an error", src)
+		}
+	}
+	var de *DiagError
+	if _, _, err := Import("x", []byte("A=1")); errors.As(err, &de) {
+		t.Errorf("plain input failed: %v", err)
+	}
+}

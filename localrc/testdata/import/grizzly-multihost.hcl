@@ -1,0 +1,42 @@
+# Lab file imported by `xenlab localrc import` from grizzly-multihost.localrc.
+# Settings not written here keep xenlab's defaults (docs/configuration.md).
+lab = "devstack"
+
+host "dom0" {
+  xapi_url      = "https://10.10.0.5"
+  xapi_password = env("XENAPI_PASSWORD")
+}
+
+domu {
+  name   = "OpenStack-192.168.1.20"
+  memory = "6GiB"
+  disk   = "40GiB"
+}
+
+quantum {
+  plugin              = "openvswitch"
+  physical_network    = "physnet1"
+  vlan_range          = "2000:2999"
+  tenant_network_type = "vlan"
+}
+
+devstack {
+  enabled_services = ["-n-net", "q-svc", "q-agt", "q-dhcp", "q-l3", "q-meta", "quantum", "q-domua"]
+  extra = {
+    ADMIN_PASSWORD      = "admin"
+    API_RATE_LIMIT      = "False"
+    DATABASE_PASSWORD   = "stackdb"
+    EXTRA_OPTS          = ["force_config_drive=true", "flat_injected=False"]
+    FLAT_NETWORK_BRIDGE = "xapi1"
+    HOST_IP             = "192.168.1.20"
+    IMAGE_URLS          = "$${IMAGE_URLS},http://download.cirros-cloud.net/0.3.1/cirros-0.3.1-x86_64-uec.tar.gz"
+    MULTI_HOST          = "1"
+    MYSQL_HOST          = "192.168.1.20"
+    RABBIT_HOST         = "192.168.1.20"
+    SERVICE_HOST        = "192.168.1.20"
+    SERVICE_PASSWORD    = "admin"
+    SERVICE_TOKEN       = "a682f596-76f3-11e3-b3b2-e716f9080d50"
+    TENANT_VLAN_RANGE   = "2000:2999"
+    VIRT_DRIVER         = "xenserver"
+  }
+}
