@@ -42,11 +42,6 @@ func (p *process) signal(name string) error {
 	return syscall.Kill(-p.cmd.Process.Pid, sig)
 }
 
-// killGroup kills every process left in the command's group.
-func (p *process) killGroup() {
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-}
-
 // start runs command (or a shell reading stdin when shell is set) for the
 // session's user; it is called after the request was acknowledged, so the
 // reply always precedes output and the exit status.
@@ -88,8 +83,11 @@ func (ss *session) start(command string, shell bool) {
 		stdinW.Close()
 	}()
 
-	cmd.Wait()    // its error is in ProcessState, or exec.ErrWaitDelay
-	p.killGroup() // nothing it started outlives the channel
+	// Its error is in ProcessState, or is exec.ErrWaitDelay. If the
+	// channel closed or the server stopped first, cmd.Cancel has killed the
+	// whole group; after a normal exit, what the command left running
+	// (nohup agent &) lives on, as on a real host, until Close.
+	cmd.Wait()
 	st = statusOf(cmd.ProcessState)
 	ss.srv.logf("%s: command ended: %s", ss.user, st)
 }

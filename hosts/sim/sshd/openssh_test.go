@@ -1,6 +1,8 @@
 package sshd
 
 import (
+	"bytes"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,9 +115,19 @@ func TestOpenSSHSFTPPutGetChmod(t *testing.T) {
 	if err := os.WriteFile(local, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A file larger than sftp's pipelined requests, to exercise
+	// out-of-order writes and reads at offsets.
+	big := make([]byte, 3<<20+12345)
+	rand.Read(big)
+	bigFile, bigBack := filepath.Join(dir, "big"), filepath.Join(dir, "big.back")
+	if err := os.WriteFile(bigFile, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	back := filepath.Join(dir, "back")
 	batch := filepath.Join(dir, "batch")
 	os.WriteFile(batch, []byte(strings.Join([]string{
+		"put " + bigFile + " /opt/big",
+		"get /opt/big " + bigBack,
 		"put " + local + " /etc/xapi.d/plugins/netwrap",
 		"chmod 755 /etc/xapi.d/plugins/netwrap",
 		"get /etc/xapi.d/plugins/netwrap " + back,
@@ -132,6 +144,9 @@ func TestOpenSSHSFTPPutGetChmod(t *testing.T) {
 	// sftp exits 1 having run everything before it.
 	if r.code != 1 || !strings.Contains(r.stderr, "nosuch") {
 		t.Fatalf("sftp code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if !bytes.Equal(must(os.ReadFile(bigBack)), big) || !bytes.Equal(must(os.ReadFile(filepath.Join(h.cfg.Root, "opt/big"))), big) {
+		t.Error("a 3 MB file changed on its way up or down")
 	}
 	if got := string(must(os.ReadFile(back))); got != content {
 		t.Errorf("got back %q", got)

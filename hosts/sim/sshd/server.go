@@ -126,8 +126,9 @@ func (s *Server) Isolation() Isolation { return s.isolation }
 // Root is the host's directory on this machine.
 func (s *Server) Root() string { return s.cfg.Root }
 
-// Close stops the listener, closes every connection and kills every
-// running command. It waits at most about ten seconds for the connections'
+// Close stops the listener, closes every connection, kills every running
+// command and every process a command left running (found by the
+// XENLAB_SIM_ROOT and XENLAB_SIM_HOST variables in its environment). It waits at most about ten seconds for the connections'
 // goroutines to end and reports if they did not.
 func (s *Server) Close() error {
 	s.mu.Lock()
@@ -153,6 +154,9 @@ func (s *Server) Close() error {
 	case <-done:
 	case <-time.After(closeTimeout):
 		err = errors.Join(err, fmt.Errorf("sshd %s: connections still open %v after Close", s.cfg.Name, closeTimeout))
+	}
+	if n := s.killLeftovers(); n > 0 {
+		s.logf("killed %d processes commands left running", n)
 	}
 	s.root.Close()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
