@@ -1,0 +1,276 @@
+package xapid
+
+import (
+	"crypto/rand"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// NullRef is xapi's null reference.
+const NullRef = "OpaqueRef:NULL"
+
+// object is one database row: a record of one class. Field values are
+// string, int64, bool, float64, time.Time, []string (sets, refs) or
+// map[string]string.
+type object struct {
+	class  string
+	ref    string
+	seq    int64 // creation order, so get_all is stable
+	fields map[string]any
+}
+
+// event is one entry of the event log that event.from reads.
+type event struct {
+	id       int64
+	ts       time.Time
+	class    string // lower case, as xapi's events carry it
+	op       string // add, mod, del
+	ref      string
+	snapshot map[string]any
+}
+
+// maxEvents bounds the event log; older events are dropped.
+const maxEvents = 20000
+
+// db is the in-memory database. Every exported Server method and every
+// call handler takes mu for as long as it reads or writes the records.
+type db struct {
+	mu      sync.Mutex
+	objs    map[string]*object
+	seq     int64
+	events  []event
+	eventID int64
+	changed chan struct{} // closed and replaced on every change: wakes event.from
+	dirty   bool          // changed since the last save
+	onDirty func()
+}
+
+func newDB() *db {
+	return &db{objs: map[string]*object{}, changed: make(chan struct{})}
+}
+
+// newUUID returns a random version-4 UUID.
+func newUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("xapid: no randomness: %v", err))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// newRef returns a fresh OpaqueRef.
+func newRef() string { return "OpaqueRef:" + newUUID() }
+
+// reverse lists the set fields that xapi computes from the other side of a
+// one-to-many relation: class.field is the set of refs of child objects
+// whose childField points at the object.
+var reverse = map[string]map[string][2]string{
+	"VM": {
+		"VIFs":      {"VIF", "VM"},
+		"VBDs":      {"VBD", "VM"},
+		"snapshots": {"VM", "snapshot_of"},
+	},
+	"network": {"VIFs": {"VIF", "network"}, "PIFs": {"PIF", "network"}},
+	"host":    {"PIFs": {"PIF", "host"}, "resident_VMs": {"VM", "resident_on"}},
+	"SR":      {"VDIs": {"VDI", "SR"}},
+	"VDI":     {"VBDs": {"VBD", "VDI"}},
+}
+
+// parentFields lists, for a child class, the fields that point at parents
+// whose computed sets change when the child comes or goes.
+func parentFields(child string) []string {
+	var out []string
+	for _, rels := range reverse {
+		for _, r := range rels {
+			if r[0] == child && !slices.Contains(out, r[1]) {
+				out = append(out, r[1])
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// get returns the object for ref if it is of class.
+func (d *db) get(class, ref string) (*object, *APIError) {
+	o, ok := d.objs[ref]
+	if !ok || o.class != class {
+		return nil, handleInvalid(class, ref)
+	}
+	return o, nil
+}
+
+// all returns the objects of class in creation order.
+func (d *db) all(class string) []*object {
+	var out []*object
+	for _, o := range d.objs {
+		if o.class == class {
+			out = append(out, o)
+		}
+	}
+	sortBySeq(out)
+	return out
+}
+
+func sortBySeq(objs []*object) {
+	sort.Slice(objs, func(i, j int) bool { return objs[i].seq < objs[j].seq })
+}
+
+// where returns the objects of class whose field equals value.
+func (d *db) where(class, field string, value any) []*object {
+	var out []*object
+	for _, o := range d.all(class) {
+		if o.fields[field] == value {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// refs returns the refs of objs.
+func refs(objs []*object) []string {
+	out := make([]string, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.ref)
+	}
+	return out
+}
+
+// byUUID finds an object of class by uuid.
+func (d *db) byUUID(class, uuid string) (*object, *APIError) {
+	for _, o := range d.objs {
+		if o.class == class && o.fields["uuid"] == uuid {
+			return o, nil
+		}
+	}
+	return nil, apiErr(ErrUUIDInvalid, class, uuid)
+}
+
+// record returns a deep copy of the object's fields with the computed
+// relation sets filled in: what get_record and event snapshots carry.
+func (d *db) record(o *object) map[string]any {
+	r := make(map[string]any, len(o.fields)+4)
+	for k, v := range o.fields {
+		r[k] = copyValue(v)
+	}
+	for field, rel := range reverse[o.class] {
+		r[field] = refs(d.where(rel[0], rel[1], o.ref))
+	}
+	if f := computed[o.class]; f != nil {
+		f(d, o, r)
+	}
+	return r
+}
+
+// computed fills fields xapi derives from other state (allowed_operations).
+var computed = map[string]func(d *db, o *object, r map[string]any){}
+
+// field returns one field as get_<field> does, computed sets included.
+func (d *db) field(o *object, name string) (any, bool) {
+	if rel, ok := reverse[o.class][name]; ok {
+		return refs(d.where(rel[0], rel[1], o.ref)), true
+	}
+	if computed[o.class] != nil {
+		v, ok := d.record(o)[name]
+		return v, ok
+	}
+	v, ok := o.fields[name]
+	return copyValue(v), ok
+}
+
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case []string:
+		return slices.Clone(x)
+	case map[string]string:
+		return maps.Clone(x)
+	}
+	return v
+}
+
+// insert adds an object and records the add event, and mod events for the
+// parents whose computed sets now include it.
+func (d *db) insert(class string, fields map[string]any) *object {
+	d.seq++
+	ref, _ := fields["ref"].(string)
+	delete(fields, "ref")
+	if ref == "" {
+		ref = newRef()
+	}
+	if _, ok := fields["uuid"]; !ok {
+		fields["uuid"] = newUUID()
+	}
+	o := &object{class: class, ref: ref, seq: d.seq, fields: fields}
+	d.objs[ref] = o
+	d.emit(o, "add")
+	d.touchParents(o)
+	return o
+}
+
+// remove deletes an object, with a del event and mod events for parents.
+func (d *db) remove(o *object) {
+	if _, ok := d.objs[o.ref]; !ok {
+		return
+	}
+	snap := d.record(o)
+	delete(d.objs, o.ref)
+	d.emitSnapshot(o.class, o.ref, "del", snap)
+	d.touchParents(o)
+}
+
+// set writes fields of an object and records one mod event.
+func (d *db) set(o *object, kv map[string]any) {
+	old := make(map[string]any, len(kv))
+	for k, v := range kv {
+		old[k] = o.fields[k]
+		o.fields[k] = v
+	}
+	d.emit(o, "mod")
+	// A changed parent pointer changes two parents' computed sets.
+	for _, f := range parentFields(o.class) {
+		if v, ok := kv[f]; ok && v != old[f] {
+			d.touchRef(old[f])
+			d.touchRef(v)
+		}
+	}
+}
+
+func (d *db) touchParents(o *object) {
+	for _, f := range parentFields(o.class) {
+		d.touchRef(o.fields[f])
+	}
+}
+
+func (d *db) touchRef(v any) {
+	ref, _ := v.(string)
+	if p, ok := d.objs[ref]; ok {
+		d.emit(p, "mod")
+	}
+}
+
+func (d *db) emit(o *object, op string) {
+	d.emitSnapshot(o.class, o.ref, op, d.record(o))
+}
+
+func (d *db) emitSnapshot(class, ref, op string, snap map[string]any) {
+	d.eventID++
+	d.events = append(d.events, event{
+		id: d.eventID, ts: time.Now(), class: strings.ToLower(class), op: op, ref: ref, snapshot: snap,
+	})
+	if len(d.events) > maxEvents {
+		d.events = slices.Clone(d.events[len(d.events)-maxEvents/2:])
+	}
+	close(d.changed)
+	d.changed = make(chan struct{})
+	if !d.dirty && d.onDirty != nil {
+		d.onDirty()
+	}
+	d.dirty = true
+}

@@ -1,0 +1,29 @@
+package xapid
+
+func init() {
+	register("host.get_management_interface", handler{arity: 2, fn: func(c *call, a args) any {
+		c.s.db.mu.Lock()
+		defer c.s.db.mu.Unlock()
+		h := c.obj("host", a.str(0, "host"))
+		for _, p := range c.s.db.where("PIF", "host", h.ref) {
+			if p.fields["management"] == true {
+				return p.ref
+			}
+		}
+		return NullRef
+	}})
+	// host.compute_free_memory: 16 GiB of host memory minus what running
+	// VMs use (memory_static_max), minus dom0's 2 GiB.
+	register("host.compute_free_memory", handler{arity: 2, fn: func(c *call, a args) any {
+		c.s.db.mu.Lock()
+		defer c.s.db.mu.Unlock()
+		h := c.obj("host", a.str(0, "host"))
+		free := int64(14) << 30
+		for _, vm := range c.s.db.where("VM", "resident_on", h.ref) {
+			if vm.fields["is_control_domain"] != true {
+				free -= vm.fields["memory_static_max"].(int64)
+			}
+		}
+		return max(free, 0)
+	}})
+}

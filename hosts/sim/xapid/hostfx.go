@@ -1,0 +1,111 @@
+package xapid
+
+import (
+	"context"
+	"fmt"
+)
+
+// This file holds the simulator's effects on dom0: bridges and VIF ports.
+// Callers hold s.hostMu and not the db lock (Host calls may be slow).
+
+// vifPort is what plugging or unplugging one VIF needs, read from the db.
+type vifPort struct {
+	ref, uuid, device, mac string
+	vmUUID, vmRef          string
+	network, netUUID       string
+	netName, bridge        string
+	domid                  int64
+}
+
+func (p vifPort) port() string { return fmt.Sprintf("vif%d.%s", p.domid, p.device) }
+
+// vifPortOf reads a VIF's plug information; the caller holds the db lock.
+func (s *Server) vifPortOf(v *object, domid int64) vifPort {
+	p := vifPort{ref: v.ref, uuid: v.fields["uuid"].(string), device: v.fields["device"].(string),
+		mac: v.fields["MAC"].(string), vmRef: v.fields["VM"].(string), network: v.fields["network"].(string), domid: domid}
+	if vm, ok := s.db.objs[p.vmRef]; ok {
+		p.vmUUID = vm.fields["uuid"].(string)
+	}
+	if n, ok := s.db.objs[p.network]; ok {
+		p.netUUID = n.fields["uuid"].(string)
+		p.netName = n.fields["name_label"].(string)
+		p.bridge = n.fields["bridge"].(string)
+	}
+	return p
+}
+
+// ensureBridge creates a bridge on dom0 (idempotent), aborting the call
+// with INTERNAL_ERROR if dom0's switch fails.
+func (s *Server) ensureBridge(ctx context.Context, bridge string) {
+	if err := s.host.EnsureBridge(ctx, bridge); err != nil {
+		fail(ErrInternalError, fmt.Sprintf("creating bridge %s: %v", bridge, err))
+	}
+	s.rt.bridges[bridge] = true
+}
+
+// bridgeExists asks dom0 whether a bridge exists, when the Host can tell.
+func (s *Server) bridgeExists(ctx context.Context, bridge string) bool {
+	pl, ok := s.host.(PortLister)
+	if !ok {
+		return false
+	}
+	_, err := pl.BridgePorts(ctx, bridge)
+	return err == nil
+}
+
+// plugPort adds a VIF's port vif<domid>.<device> to its network's bridge,
+// creating the bridge first, with the external_ids xapi sets.
+func (s *Server) plugPort(ctx context.Context, p vifPort) error {
+	if err := s.host.EnsureBridge(ctx, p.bridge); err != nil {
+		return fmt.Errorf("creating bridge %s for VIF %s: %w", p.bridge, p.uuid, err)
+	}
+	s.rt.bridges[p.bridge] = true
+	ids := map[string]string{"xs-vif-uuid": p.uuid, "xs-vm-uuid": p.vmUUID,
+		"xs-network-uuid": p.netUUID, "attached-mac": p.mac}
+	if err := s.host.AddPort(ctx, p.bridge, p.port(), ids); err != nil {
+		return fmt.Errorf("adding port %s to %s: %w", p.port(), p.bridge, err)
+	}
+	return nil
+}
+
+// unplugPort removes a VIF's port and then the bridge of an internal
+// network nobody uses any more, as xapi's deregister_vif does. Errors are
+// logged: unplugging continues, as in xapi.
+func (s *Server) unplugPort(ctx context.Context, p vifPort) {
+	if err := s.host.RemovePort(ctx, p.bridge, p.port()); err != nil {
+		s.logf("xapid: removing port %s from %s: %v", p.port(), p.bridge, err)
+	}
+	s.releaseBridge(ctx, p.network)
+}
+
+// releaseBridge removes an internal network's bridge when no plugged VIF
+// uses it, it was not attached with network.attach, and no other
+// interface is on it. The caller has already marked the leaving VIFs
+// detached in the db.
+func (s *Server) releaseBridge(ctx context.Context, network string) {
+	s.db.mu.Lock()
+	n, ok := s.db.objs[network]
+	if !ok {
+		s.db.mu.Unlock()
+		return
+	}
+	bridge := n.fields["bridge"].(string)
+	inUse := s.rt.attached[network] || len(s.db.where("PIF", "network", network)) > 0
+	for _, v := range s.db.where("VIF", "network", network) {
+		inUse = inUse || v.fields["currently_attached"] == true
+	}
+	s.db.mu.Unlock()
+	if inUse || !s.rt.bridges[bridge] {
+		return
+	}
+	if pl, ok := s.host.(PortLister); ok {
+		if ports, err := pl.BridgePorts(ctx, bridge); err == nil && len(ports) > 0 {
+			s.logf("xapid: keeping bridge %s: other interfaces still present %v", bridge, ports)
+			return
+		}
+	}
+	if err := s.host.RemoveBridge(ctx, bridge); err != nil {
+		s.logf("xapid: removing bridge %s: %v", bridge, err)
+	}
+	delete(s.rt.bridges, bridge)
+}

@@ -1,0 +1,140 @@
+package xapid
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"xenlab/hosts/xapi/xmlrpc"
+)
+
+// ServeHTTP serves xapi's XML-RPC endpoint: POST on "/" or "/RPC2". A body
+// that is not a well-formed methodCall gets HTTP 500, as from xapi; other
+// methods get 405 and other paths 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" && r.URL.Path != "/RPC2" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, xmlrpc.MaxMessageSize+1))
+	if err != nil {
+		http.Error(w, "reading request: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	method, params, err := xmlrpc.UnmarshalCall(body)
+	if err != nil {
+		http.Error(w, "malformed XML-RPC call: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	n := s.calls.Add(1)
+	if s.opts.Fault != nil {
+		if f := s.opts.Fault(n, method); f != nil {
+			if f.Drop {
+				dropConnection(w)
+				return
+			}
+			s.writeResult(w, nil, &APIError{Code: f.Code, Params: f.Params})
+			return
+		}
+	}
+	if s.opts.Latency != nil {
+		if d := s.opts.Latency(method); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+	}
+	v, aerr := s.call(r.Context(), method, params)
+	s.writeResult(w, v, aerr)
+}
+
+// writeResult sends xapi's result struct.
+func (s *Server) writeResult(w http.ResponseWriter, v any, aerr *APIError) {
+	var res map[string]any
+	if aerr != nil {
+		res = map[string]any{"Status": "Failure", "ErrorDescription": aerr.Description()}
+	} else {
+		if v == nil {
+			v = ""
+		}
+		res = map[string]any{"Status": "Success", "Value": v}
+	}
+	data, err := xmlrpc.MarshalResponse(res)
+	if err != nil {
+		s.logf("xapid: encoding response: %v", err)
+		http.Error(w, "encoding response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+	_, _ = w.Write(data)
+}
+
+// dropConnection closes the client's connection without a response.
+func dropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler) // HTTP/2: net/http resets the stream
+}
+
+// Calls is the number of XML-RPC calls received over HTTP.
+func (s *Server) Calls() int64 { return s.calls.Load() }
+
+// Listen serves the API on addr (such as "127.0.0.1:0") until ctx ends or
+// Close is called, over TLS if tlsConfig is not nil. It returns the URL
+// clients use ("https://127.0.0.1:PORT/").
+func (s *Server) Listen(ctx context.Context, addr string, tlsConfig *tls.Config) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("xapi simulator: listening on %s: %w", addr, err)
+	}
+	scheme := "http"
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+		scheme = "https"
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr().String())
+	s.urlMu.Lock()
+	if s.httpSrv != nil {
+		s.urlMu.Unlock()
+		ln.Close()
+		return "", errors.New("xapi simulator: already listening")
+	}
+	s.httpSrv = srv
+	s.url = url
+	s.urlMu.Unlock()
+	s.goBackground(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logf("xapid: serving %s: %v", url, err)
+		}
+	})
+	s.goBackground(func() {
+		select {
+		case <-ctx.Done():
+		case <-s.ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	return url, nil
+}

@@ -1,0 +1,199 @@
+// Package xapid is the simulated xapi of the simulated XenServer host: an
+// XML-RPC server with xapi's wire format, records, error codes and
+// semantics (from xen-api's ocaml/xapi sources), backed by an in-memory
+// database and driving dom0's switch, plugins and guests through Host.
+package xapid
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// RealAuthFailDelay is how long real xapi waits before answering
+// SESSION_AUTHENTICATION_FAILED.
+const RealAuthFailDelay = 5 * time.Second
+
+// Options configure a Server. The zero value (plus a password) is usable.
+type Options struct {
+	// Host is dom0: its switch, file system and guests. nil means a fresh
+	// MemHost.
+	Host Host
+	// User and Password are the credentials login_with_password accepts
+	// (User defaults to "root"). The password is never logged.
+	User, Password string
+	// AuthFailDelay is the pause before SESSION_AUTHENTICATION_FAILED;
+	// RealAuthFailDelay is xapi's. Zero: no pause.
+	AuthFailDelay time.Duration
+	// Latency, if set, returns an extra delay for each call by method name
+	// ("VM.start", "Async.VM.clone"); see LatencyByClass.
+	Latency func(method string) time.Duration
+	// Fault, if set, is asked before each HTTP call is dispatched; n counts
+	// calls from 1. A non-nil answer fails or drops that call.
+	Fault func(n int64, method string) *Fault
+	// StateFile, if set, persists the database as JSON: loaded by New when
+	// it exists, saved shortly after each change and on Close.
+	StateFile string
+	// Seed describes the initial database when there is no state to load.
+	Seed Seed
+	// GuestMetricsDelay is how long after VM.start the guest's metrics
+	// (its IP) may appear at the earliest; the Host's BootGuest decides the rest.
+	GuestMetricsDelay time.Duration
+	// Logf receives one line per notable event (plugin runs, host errors);
+	// nil means log.Printf. Secrets never reach it.
+	Logf func(format string, args ...any)
+}
+
+// Fault is an injected failure for one call.
+type Fault struct {
+	// Code and Params form the Failure response sent instead of the call's
+	// result (the call is not executed).
+	Code   string
+	Params []string
+	// Drop closes the connection without any response.
+	Drop bool
+}
+
+// LatencyByClass builds an Options.Latency from per-class delays: keys are
+// class names ("VM", "network", "host"...) or full method names
+// ("VM.start"), the more specific winning; "*" is the default.
+func LatencyByClass(m map[string]time.Duration) func(method string) time.Duration {
+	return func(method string) time.Duration {
+		if d, ok := m[method]; ok {
+			return d
+		}
+		if d, ok := m[className(method)]; ok {
+			return d
+		}
+		return m["*"]
+	}
+}
+
+// Server is a simulated xapi. It is safe for concurrent use.
+type Server struct {
+	opts  Options
+	host  Host
+	logf  func(string, ...any)
+	db    *db
+	hostR string // this host's ref
+	// hostMu serialises the effects on dom0 (bridges, ports, guests), so
+	// that bridge creation and removal happen in the order decided.
+	hostMu sync.Mutex
+	// rt is runtime state of this host that is not in xapi's database.
+	rt runtime
+
+	calls     atomic.Int64
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	saveErr   error
+	saveMu    sync.Mutex
+
+	pluginDir string // PYTHONPATH dir holding XenAPIPlugin.py and XenAPI.py
+	urlMu     sync.Mutex
+	url       string
+	httpSrv   *http.Server
+}
+
+// runtime is host-local state: which managed networks were attached with
+// network.attach, and the next domid and xapi<N> bridge counter.
+type runtime struct {
+	attached map[string]bool // network ref -> attached by network.attach
+	bridges  map[string]bool // bridges this server created on dom0
+	nextDom  int64
+	bridgeN  int
+}
+
+// New builds a server: it loads Options.StateFile when it exists, else it
+// seeds a fresh database from Options.Seed. Call Close when done.
+func New(opts Options) (*Server, error) {
+	if opts.User == "" {
+		opts.User = "root"
+	}
+	s := &Server{opts: opts, host: opts.Host, db: newDB(),
+		rt: runtime{attached: map[string]bool{}, bridges: map[string]bool{}, nextDom: 1}}
+	if s.host == nil {
+		s.host = NewMemHost("")
+	}
+	s.logf = opts.Logf
+	if s.logf == nil {
+		s.logf = log.Printf
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	loaded, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	if !loaded {
+		s.seed(opts.Seed)
+	}
+	if err := s.writePluginHelpers(); err != nil {
+		return nil, err
+	}
+	if err := s.bringUpPIFs(); err != nil {
+		s.removePluginHelpers()
+		return nil, err
+	}
+	s.startSaver()
+	return s, nil
+}
+
+// Close stops background work (task goroutines, guest boots, the saver),
+// the HTTP server started by Listen, and saves the state file.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.urlMu.Lock()
+		srv := s.httpSrv
+		s.urlMu.Unlock()
+		if srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = srv.Shutdown(ctx)
+			cancel()
+		}
+		s.cancel()
+		s.wg.Wait()
+		err = s.save()
+		s.removePluginHelpers()
+	})
+	return err
+}
+
+// bringUpPIFs creates the bridges of the networks with attached PIFs
+// (xenbr0), as xapi does when it starts.
+func (s *Server) bringUpPIFs() error {
+	s.db.mu.Lock()
+	var bridges []string
+	for _, p := range s.db.all("PIF") {
+		if n, ok := s.db.objs[p.fields["network"].(string)]; ok && p.fields["currently_attached"] == true {
+			bridges = append(bridges, n.fields["bridge"].(string))
+		}
+	}
+	s.db.mu.Unlock()
+	s.hostMu.Lock()
+	defer s.hostMu.Unlock()
+	for _, b := range bridges {
+		if err := s.host.EnsureBridge(s.ctx, b); err != nil {
+			return fmt.Errorf("xapi simulator: bringing up bridge %s: %w", b, err)
+		}
+		s.rt.bridges[b] = true
+	}
+	return nil
+}
+
+// HostRef is the ref of the simulated host record.
+func (s *Server) HostRef() string { return s.hostR }
+
+// go runs f in a goroutine that Close waits for.
+func (s *Server) goBackground(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}

@@ -1,0 +1,233 @@
+package xapid
+
+import (
+	"encoding/xml"
+	"maps"
+	"sort"
+	"strconv"
+)
+
+func init() {
+	register("VM.clone", handler{arity: 3, fn: func(c *call, a args) any {
+		return c.s.cloneVM(c, a.str(0, "vm"), a.str(1, "new_name"), "clone", NullRef)
+	}})
+	register("VM.copy", handler{arity: 4, fn: func(c *call, a args) any {
+		return c.s.cloneVM(c, a.str(0, "vm"), a.str(1, "new_name"), "copy", a.str(2, "sr"))
+	}})
+	register("VM.snapshot", handler{arity: 3, fn: func(c *call, a args) any {
+		return c.s.cloneVM(c, a.str(0, "vm"), a.str(1, "new_name"), "snapshot", NullRef)
+	}})
+	register("VM.provision", handler{arity: 2, fn: (*call).vmProvision})
+	register("VM.destroy", handler{arity: 2, fn: (*call).vmDestroy})
+	register("VM.revert", handler{arity: 2, fn: (*call).vmRevert})
+}
+
+// vmConfigFields are copied by clone, copy and snapshot, and restored by
+// revert.
+var vmIdentityFields = map[string]bool{"uuid": true, "name_label": true, "power_state": true, "domid": true,
+	"resident_on": true, "guest_metrics": true, "current_operations": true, "is_a_snapshot": true,
+	"snapshot_of": true, "snapshot_time": true, "is_control_domain": true, "parent": true}
+
+// cloneVM is VM.clone, VM.copy and VM.snapshot: a new VM record with the
+// source's configuration, its VIFs (clone and copy get new MACs from a new
+// mac_seed; a snapshot keeps them) and new VDIs with their VBDs.
+func (s *Server) cloneVM(c *call, ref, name, op, sr string) string {
+	d := s.db
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	src := c.obj("VM", ref)
+	if op == "copy" && sr != NullRef {
+		c.obj("SR", sr)
+	}
+	checkVMOp(src, op)
+	rec := vmRecord(name)
+	for k, v := range src.fields {
+		if !vmIdentityFields[k] {
+			rec[k] = copyValue(v)
+		}
+	}
+	oc := cloneMap(src.fields["other_config"].(map[string]string))
+	if op == "snapshot" {
+		rec["is_a_template"] = true
+		rec["is_a_snapshot"] = true
+		rec["snapshot_of"] = src.ref
+		rec["snapshot_time"] = now()
+	} else {
+		oc["mac_seed"] = newUUID()
+		delete(oc, "default_template")
+	}
+	rec["other_config"] = oc
+	vm := d.insert("VM", rec)
+	s.copyDevices(src, vm, op == "snapshot", op == "snapshot", sr)
+	return vm.ref
+}
+
+// copyDevices gives dst copies of src's VIFs and disks; the caller holds
+// the db lock.
+func (s *Server) copyDevices(src, dst *object, keepMAC, snapshotDisks bool, sr string) {
+	d := s.db
+	vifs := d.where("VIF", "VM", src.ref)
+	sort.Slice(vifs, func(i, j int) bool { return devNum(vifs[i]) < devNum(vifs[j]) })
+	for _, v := range vifs {
+		mac := ""
+		if keepMAC {
+			mac = v.fields["MAC"].(string)
+		}
+		s.createVIF(dst, v.fields["device"].(string), v.fields["network"].(string), mac,
+			v.fields["MTU"].(int64), cloneMap(v.fields["other_config"].(map[string]string)),
+			v.fields["qos_algorithm_type"].(string), cloneMap(v.fields["qos_algorithm_params"].(map[string]string)),
+			v.fields["locking_mode"].(string), v.fields["ipv4_allowed"].([]string), v.fields["ipv6_allowed"].([]string))
+	}
+	for _, b := range d.where("VBD", "VM", src.ref) {
+		vdi := NullRef
+		if old, ok := d.objs[b.fields["VDI"].(string)]; ok {
+			rec := maps.Clone(old.fields)
+			for k, v := range rec {
+				rec[k] = copyValue(v)
+			}
+			rec["uuid"] = newUUID()
+			rec["location"] = newUUID()
+			if snapshotDisks {
+				rec["is_a_snapshot"] = true
+				rec["snapshot_of"] = old.ref
+				rec["snapshot_time"] = now()
+			} else {
+				rec["is_a_snapshot"] = false
+				rec["snapshot_of"] = NullRef
+			}
+			if sr != NullRef {
+				rec["SR"] = sr
+			}
+			vdi = d.insert("VDI", rec).ref
+		}
+		rec := vbdRecord(dst.ref, vdi, b.fields["userdevice"].(string), b.fields["bootable"].(bool))
+		rec["mode"] = b.fields["mode"]
+		rec["type"] = b.fields["type"]
+		d.insert("VBD", rec)
+	}
+}
+
+// vmDestroy removes a halted VM with its VIF and VBD records (not its VDIs).
+func (c *call) vmDestroy(a args) any {
+	d := c.s.db
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	vm := c.obj("VM", a.str(0, "self"))
+	checkVMOp(vm, "destroy")
+	for _, v := range d.where("VIF", "VM", vm.ref) {
+		d.remove(v)
+	}
+	for _, b := range d.where("VBD", "VM", vm.ref) {
+		d.remove(b)
+	}
+	if gm, ok := d.objs[vm.fields["guest_metrics"].(string)]; ok {
+		d.remove(gm)
+	}
+	d.remove(vm)
+	return ""
+}
+
+// provisionSpec is the other_config:disks XML of an installer template.
+type provisionSpec struct {
+	Disks []struct {
+		Device   string `xml:"device,attr"`
+		Size     string `xml:"size,attr"`
+		SR       string `xml:"sr,attr"`
+		Bootable string `xml:"bootable,attr"`
+		Type     string `xml:"type,attr"`
+	} `xml:"disk"`
+}
+
+// vmProvision creates the disks a template's other_config:disks asks for,
+// in the given SR or the pool's default SR.
+func (c *call) vmProvision(a args) any {
+	d := c.s.db
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	vm := c.obj("VM", a.str(0, "vm"))
+	checkVMOp(vm, "provision")
+	oc := vm.fields["other_config"].(map[string]string)
+	spec, ok := oc["disks"]
+	if !ok {
+		return ""
+	}
+	var p provisionSpec
+	if err := xml.Unmarshal([]byte(spec), &p); err != nil {
+		fail(ErrInternalError, "parsing other_config:disks: "+err.Error())
+	}
+	defaultSR := NullRef
+	if pools := d.all("pool"); len(pools) > 0 {
+		defaultSR = pools[0].fields["default_SR"].(string)
+	}
+	for _, disk := range p.Disks {
+		sr := defaultSR
+		if disk.SR != "" {
+			o, err := d.byUUID("SR", disk.SR)
+			must(err)
+			sr = o.ref
+		}
+		if _, ok := d.objs[sr]; !ok {
+			fail(ErrSRHasNoPBDs, sr)
+		}
+		size, err := strconv.ParseInt(disk.Size, 10, 64)
+		if err != nil {
+			fail(ErrInvalidValue, "size", disk.Size)
+		}
+		vdi := vdiRecord(vm.fields["name_label"].(string)+" "+disk.Device, sr, size)
+		if disk.Type != "" {
+			vdi["type"] = disk.Type
+		}
+		v := d.insert("VDI", vdi)
+		d.insert("VBD", vbdRecord(vm.ref, v.ref, disk.Device, disk.Bootable == "true"))
+	}
+	oc = cloneMap(oc)
+	delete(oc, "disks")
+	d.set(vm, map[string]any{"other_config": oc})
+	return ""
+}
+
+// vmRevert reverts the VM a snapshot was taken of: a running VM is hard
+// shut down first; its configuration, VIFs and disks become the snapshot's
+// and it is left halted.
+func (c *call) vmRevert(a args) any {
+	c.s.hostMu.Lock()
+	defer c.s.hostMu.Unlock()
+	d := c.s.db
+	snapRef := a.str(0, "snapshot")
+	var target string
+	var h *halting
+	c.s.withDB(func() {
+		snap := c.obj("VM", snapRef)
+		checkVMOp(snap, "revert")
+		target = snap.fields["snapshot_of"].(string)
+		vm := c.obj("VM", target)
+		if vm.fields["power_state"] != "Halted" {
+			checkVMOp(vm, "hard_shutdown")
+			hh := c.s.prepareHalt(c, vm, "hard_shutdown")
+			h = &hh
+		}
+	})
+	if h != nil {
+		c.s.finishHalt(c, *h)
+	}
+	c.s.withDB(func() {
+		snap := c.obj("VM", snapRef)
+		vm := c.obj("VM", target)
+		kv := map[string]any{}
+		for k, v := range snap.fields {
+			if !vmIdentityFields[k] && k != "is_a_template" {
+				kv[k] = copyValue(v)
+			}
+		}
+		kv["is_a_template"] = false
+		d.set(vm, kv)
+		for _, v := range d.where("VIF", "VM", vm.ref) {
+			d.remove(v)
+		}
+		for _, b := range d.where("VBD", "VM", vm.ref) {
+			d.remove(b)
+		}
+		c.s.copyDevices(snap, vm, true, false, NullRef)
+	})
+	return ""
+}

@@ -1,0 +1,278 @@
+package xapid
+
+import (
+	"sort"
+	"strconv"
+	"time"
+)
+
+func init() {
+	register("VM.start", handler{arity: 4, fn: func(c *call, a args) any {
+		ref, paused := a.str(0, "vm"), a.bool(1, "start_paused")
+		a.bool(2, "force")
+		c.s.hostMu.Lock()
+		defer c.s.hostMu.Unlock()
+		c.s.startVM(c, ref, paused, "start")
+		return ""
+	}})
+	register("VM.start_on", handler{arity: 5, fn: func(c *call, a args) any {
+		ref, host, paused := a.str(0, "vm"), a.str(1, "host"), a.bool(2, "start_paused")
+		a.bool(3, "force")
+		c.s.db.mu.Lock()
+		c.obj("host", host)
+		c.s.db.mu.Unlock()
+		c.s.hostMu.Lock()
+		defer c.s.hostMu.Unlock()
+		c.s.startVM(c, ref, paused, "start_on")
+		return ""
+	}})
+	for _, op := range []string{"clean_shutdown", "hard_shutdown"} {
+		register("VM."+op, handler{arity: 2, fn: func(c *call, a args) any {
+			c.s.hostMu.Lock()
+			defer c.s.hostMu.Unlock()
+			c.s.stopVM(c, a.str(0, "vm"), op)
+			return ""
+		}})
+	}
+	register("VM.shutdown", handler{arity: 2, fn: func(c *call, a args) any {
+		c.s.hostMu.Lock()
+		defer c.s.hostMu.Unlock()
+		c.s.stopVM(c, a.str(0, "vm"), "clean_shutdown")
+		return ""
+	}})
+	for _, op := range []string{"clean_reboot", "hard_reboot"} {
+		register("VM."+op, handler{arity: 2, fn: func(c *call, a args) any {
+			c.s.hostMu.Lock()
+			defer c.s.hostMu.Unlock()
+			ref := a.str(0, "vm")
+			c.s.stopVM(c, ref, op)
+			c.s.startVM(c, ref, false, "") // a reboot is a new domain: new domid, ports re-added
+			return ""
+		}})
+	}
+	register("VM.pause", handler{arity: 2, fn: func(c *call, a args) any {
+		c.s.db.mu.Lock()
+		defer c.s.db.mu.Unlock()
+		vm := c.obj("VM", a.str(0, "vm"))
+		checkVMOp(vm, "pause")
+		c.s.db.set(vm, map[string]any{"power_state": "Paused"})
+		return ""
+	}})
+	register("VM.unpause", handler{arity: 2, fn: func(c *call, a args) any {
+		c.s.db.mu.Lock()
+		defer c.s.db.mu.Unlock()
+		vm := c.obj("VM", a.str(0, "vm"))
+		checkVMOp(vm, "unpause")
+		c.s.db.set(vm, map[string]any{"power_state": "Running"})
+		if vm.fields["guest_metrics"] == NullRef {
+			c.s.bootGuest(c.s.guestOf(vm))
+		}
+		return ""
+	}})
+}
+
+// startVM makes a halted VM run (or paused): a new domid, its VIFs plugged
+// (ports vif<domid>.<device>, bridges created as needed), then, after the
+// call returns, the guest boots and reports its IP in guest metrics. op ""
+// skips the operation check (the second half of a reboot). The caller
+// holds hostMu.
+func (s *Server) startVM(c *call, ref string, paused bool, op string) {
+	d := s.db
+	var (
+		vifs  []*object
+		ports []vifPort
+		domid int64
+		key   = c.opKey()
+	)
+	s.withDB(func() {
+		vm := c.obj("VM", ref)
+		if op != "" {
+			checkVMOp(vm, op)
+		}
+		domid = s.rt.nextDom
+		s.rt.nextDom++
+		vifs = d.where("VIF", "VM", ref)
+		sort.Slice(vifs, func(i, j int) bool { return devNum(vifs[i]) < devNum(vifs[j]) })
+		for _, v := range vifs {
+			ports = append(ports, s.vifPortOf(v, domid))
+		}
+		if op != "" {
+			s.markOp(vm, key, op)
+		}
+	})
+
+	var plugged []vifPort
+	for _, p := range ports {
+		if err := s.plugPort(c.ctx, p); err != nil {
+			for _, q := range plugged {
+				s.unplugPort(c.ctx, q)
+			}
+			s.withDB(func() { s.clearOp(ref, key) })
+			fail(ErrInternalError, "starting VM: "+err.Error())
+		}
+		plugged = append(plugged, p)
+	}
+
+	s.withDB(func() {
+		s.clearOp(ref, key)
+		vm, ok := d.objs[ref]
+		if !ok {
+			return
+		}
+		state := "Running"
+		if paused {
+			state = "Paused"
+		}
+		d.set(vm, map[string]any{"power_state": state, "domid": domid, "resident_on": s.hostR})
+		for _, v := range vifs {
+			if _, ok := d.objs[v.ref]; ok {
+				d.set(v, map[string]any{"currently_attached": true})
+			}
+		}
+		for _, b := range d.where("VBD", "VM", ref) {
+			d.set(b, map[string]any{"currently_attached": true})
+		}
+		if !paused {
+			s.bootGuest(s.guestOf(vm))
+		}
+	})
+}
+
+// withDB runs f holding the db lock, releasing it even if f aborts the call.
+func (s *Server) withDB(f func()) {
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	f()
+}
+
+func devNum(v *object) int64 {
+	n, _ := strconv.ParseInt(v.fields["device"].(string), 0, 64)
+	return n
+}
+
+// guestOf describes a running VM for Host.BootGuest; the caller holds the
+// db lock.
+func (s *Server) guestOf(vm *object) Guest {
+	g := Guest{UUID: vm.fields["uuid"].(string), NameLabel: vm.fields["name_label"].(string),
+		DomID: vm.fields["domid"].(int64), PVArgs: vm.fields["PV_args"].(string),
+		OtherConfig: cloneMap(vm.fields["other_config"].(map[string]string))}
+	vifs := s.db.where("VIF", "VM", vm.ref)
+	sort.Slice(vifs, func(i, j int) bool { return devNum(vifs[i]) < devNum(vifs[j]) })
+	for _, v := range vifs {
+		p := s.vifPortOf(v, g.DomID)
+		g.VIFs = append(g.VIFs, GuestVIF{Device: p.device, MAC: p.mac, Bridge: p.bridge,
+			NetworkUUID: p.netUUID, NetworkName: p.netName})
+	}
+	return g
+}
+
+// bootGuest boots the guest in the background: Host.BootGuest, then the
+// guest metrics with networks {"0/ip": ip}, unless the VM stopped or
+// restarted meanwhile (then the guest is stopped again).
+func (s *Server) bootGuest(g Guest) {
+	s.goBackground(func() {
+		if d := s.opts.GuestMetricsDelay; d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		ip, err := s.host.BootGuest(s.ctx, g)
+		if err != nil {
+			s.logf("xapid: booting guest %s (%s): %v", g.NameLabel, g.UUID, err)
+			return
+		}
+		s.db.mu.Lock()
+		defer s.db.mu.Unlock()
+		vm, err2 := s.db.byUUID("VM", g.UUID)
+		if err2 != nil || vm.fields["power_state"] != "Running" || vm.fields["domid"] != g.DomID {
+			if err := s.host.StopGuest(s.ctx, g.UUID); err != nil {
+				s.logf("xapid: stopping stale guest %s: %v", g.UUID, err)
+			}
+			return
+		}
+		nets := map[string]string{}
+		if ip != "" {
+			nets["0/ip"] = ip
+		}
+		if old, ok := s.db.objs[vm.fields["guest_metrics"].(string)]; ok {
+			s.db.remove(old)
+		}
+		gm := s.db.insert("VM_guest_metrics", guestMetricsRecord(nets))
+		s.db.set(vm, map[string]any{"guest_metrics": gm.ref})
+	})
+}
+
+// stopVM halts a VM: the guest is stopped, its VIF ports removed, bridges
+// nobody uses removed, guest metrics destroyed. The caller holds hostMu.
+func (s *Server) stopVM(c *call, ref, op string) {
+	var h halting
+	s.withDB(func() {
+		vm := c.obj("VM", ref)
+		checkVMOp(vm, op)
+		h = s.prepareHalt(c, vm, op)
+	})
+	s.finishHalt(c, h)
+}
+
+// halting is what finishHalt needs from the db.
+type halting struct {
+	ref, uuid, key string
+	ports          []vifPort
+}
+
+// prepareHalt marks the operation and collects the plugged ports; the
+// caller holds the db lock.
+func (s *Server) prepareHalt(c *call, vm *object, op string) halting {
+	h := halting{ref: vm.ref, uuid: vm.fields["uuid"].(string), key: c.opKey()}
+	domid := vm.fields["domid"].(int64)
+	for _, v := range s.db.where("VIF", "VM", vm.ref) {
+		if v.fields["currently_attached"] == true {
+			h.ports = append(h.ports, s.vifPortOf(v, domid))
+		}
+	}
+	s.markOp(vm, h.key, op)
+	return h
+}
+
+// finishHalt does the host side of a halt and records it; the caller
+// holds hostMu and not the db lock.
+func (s *Server) finishHalt(c *call, h halting) {
+	d := s.db
+	if err := s.host.StopGuest(c.ctx, h.uuid); err != nil {
+		s.logf("xapid: stopping guest %s: %v", h.uuid, err)
+	}
+	for _, p := range h.ports {
+		if err := s.host.RemovePort(c.ctx, p.bridge, p.port()); err != nil {
+			s.logf("xapid: removing port %s from %s: %v", p.port(), p.bridge, err)
+		}
+	}
+	s.withDB(func() {
+		s.clearOp(h.ref, h.key)
+		vm, ok := d.objs[h.ref]
+		if !ok {
+			return
+		}
+		if gm, ok := d.objs[vm.fields["guest_metrics"].(string)]; ok {
+			d.remove(gm)
+		}
+		d.set(vm, map[string]any{"power_state": "Halted", "domid": int64(-1), "resident_on": NullRef,
+			"guest_metrics": NullRef})
+		for _, v := range d.where("VIF", "VM", h.ref) {
+			d.set(v, map[string]any{"currently_attached": false})
+		}
+		for _, b := range d.where("VBD", "VM", h.ref) {
+			d.set(b, map[string]any{"currently_attached": false})
+		}
+	})
+	seen := map[string]bool{}
+	for _, p := range h.ports {
+		if !seen[p.network] {
+			seen[p.network] = true
+			s.releaseBridge(c.ctx, p.network)
+		}
+	}
+}
