@@ -45,11 +45,11 @@ func (p *process) signal(name string) error {
 // start runs command (or a shell reading stdin when shell is set) for the
 // session's user; it is called after the request was acknowledged, so the
 // reply always precedes output and the exit status.
-func (ss *session) start(command string, shell bool) {
+func (ss *session) start(command string, shell bool, clientEnv []string) {
 	st := exitStatus{code: 127}
 	defer func() { ss.finish(st) }()
 
-	cmd, err := ss.srv.command(ss.ctx, ss.user, command, shell, ss.env)
+	cmd, err := ss.srv.command(ss.ctx, ss.user, command, shell, clientEnv)
 	if err != nil {
 		ss.srv.logf("%s: cannot run command: %v", ss.user, err)
 		fmt.Fprintf(ss.ch.Stderr(), "xenlab-sim %s: %v\n", ss.srv.cfg.Name, err)

@@ -32,6 +32,9 @@
 // under Root and absolute paths mean this machine's paths.
 //
 // Every command is its own process group; the group is killed when the
-// channel closes, when the client disconnects and when the server is
-// closed.
+// channel closes or the client disconnects while the command runs, and
+// when the server is closed. What a command that exited normally left
+// running (nohup agent &, a daemon) lives on, as on a real host, until
+// Close, which kills every process carrying the host's XENLAB_SIM_ROOT and
+// XENLAB_SIM_HOST in its environment.
 package sshd

@@ -30,7 +30,7 @@ type userKey struct {
 	signer ssh.Signer
 }
 
-func newUserKey(t *testing.T) userKey {
+func newUserKey(t testing.TB) userKey {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -61,7 +61,7 @@ type testHost struct {
 
 // startHost starts a dom0-like server on 127.0.0.1; edit adjusts the
 // config first. The server is closed when the test ends.
-func startHost(t *testing.T, iso Isolation, edit func(*Config)) *testHost {
+func startHost(t testing.TB, iso Isolation, edit func(*Config)) *testHost {
 	t.Helper()
 	key := newUserKey(t)
 	dir := t.TempDir()
@@ -181,7 +181,7 @@ func run(t *testing.T, stdin string, name string, args ...string) runResult {
 }
 
 // goClient dials the server with x/crypto/ssh, checking its host key.
-func (h *testHost) goClient(t *testing.T, user string, auth ...ssh.AuthMethod) (*ssh.Client, error) {
+func (h *testHost) goClient(t testing.TB, user string, auth ...ssh.AuthMethod) (*ssh.Client, error) {
 	t.Helper()
 	return ssh.Dial("tcp", h.srv.Addr(), &ssh.ClientConfig{
 		User:            user,
@@ -191,7 +191,7 @@ func (h *testHost) goClient(t *testing.T, user string, auth ...ssh.AuthMethod) (
 	})
 }
 
-func (h *testHost) rootClient(t *testing.T) *ssh.Client {
+func (h *testHost) rootClient(t testing.TB) *ssh.Client {
 	t.Helper()
 	c, err := h.goClient(t, "root", ssh.PublicKeys(h.key.signer))
 	if err != nil {

@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 
@@ -17,7 +18,7 @@ type session struct {
 	ctx    context.Context // cancelled when the channel closes or the server stops
 	cancel context.CancelFunc
 
-	env     []string // accepted "env" requests
+	env     []string // accepted "env" requests (only touched by serve)
 	mu      sync.Mutex
 	started bool
 	proc    *process
@@ -84,12 +85,14 @@ func (ss *session) handle(req *ssh.Request) (bool, func()) {
 		if ssh.Unmarshal(req.Payload, &cmd) != nil || !ss.begin() {
 			return false, nil
 		}
-		return true, func() { ss.start(cmd.Command, false) }
+		env := slices.Clone(ss.env)
+		return true, func() { ss.start(cmd.Command, false, env) }
 	case "shell":
 		if !ss.begin() {
 			return false, nil
 		}
-		return true, func() { ss.start("", true) }
+		env := slices.Clone(ss.env)
+		return true, func() { ss.start("", true, env) }
 	case "subsystem":
 		var sub struct{ Name string }
 		if ssh.Unmarshal(req.Payload, &sub) != nil || sub.Name != "sftp" || !ss.begin() {
