@@ -136,11 +136,10 @@ func needTool(t *testing.T, name string) string {
 // openSSHArgs are the options every OpenSSH client run uses: no user or
 // system config, this key only, strict host key checking, no prompts.
 func (h *testHost) openSSHArgs(t *testing.T, keyFile, portFlag string) []string {
-	host, port, err := net.SplitHostPort(h.srv.Addr())
+	_, port, err := net.SplitHostPort(h.srv.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = host
 	return []string{
 		"-F", "/dev/null",
 		portFlag, port,

@@ -104,6 +104,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.ssh.AddHostKey(signer)
 	s.logf("listening on %s (isolation %s, root %s)", ln.Addr(), iso, cfg.Root)
+	if _, err := probeMountNS(); iso == IsolationPaths && err != nil {
+		s.logf("commands see this machine's absolute paths: no mount namespace (%v)", err)
+	}
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
