@@ -1,6 +1,8 @@
 package localrc
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -175,6 +177,23 @@ type Setting struct {
 	Array     []string // when IsArray (NAME=(a b c))
 	IsArray   bool
 	Sensitive bool // the name looks like a credential (PASSWORD, TOKEN, SECRET, KEY); String redacts it
+}
+
+// Format prints the setting as String does, for every verb, so a
+// sensitive value cannot leak through %v, %+v or %#v.
+func (s Setting) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
+
+// MarshalJSON encodes the setting with a sensitive value redacted.
+func (s Setting) MarshalJSON() ([]byte, error) {
+	type plain Setting
+	p := plain(s)
+	if s.Sensitive {
+		p.Value = redacted
+		if p.Array != nil {
+			p.Array = []string{redacted}
+		}
+	}
+	return json.Marshal(p)
 }
 
 // String renders the setting for logs, redacting sensitive values.

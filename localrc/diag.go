@@ -80,17 +80,13 @@ func sortDiags(diags hcl.Diagnostics) {
 // call at the same place.
 func annotate(diags hcl.Diagnostics, f *hcl.File) hcl.Diagnostics {
 	out := make(hcl.Diagnostics, 0, len(diags))
-	seen := map[hcl.Range]bool{}
 	for _, d := range diags {
 		if d.Subject == nil || f == nil || d.Subject.Filename != fileName(f) {
 			out = append(out, d)
 			continue
 		}
-		if seen[*d.Subject] && strings.Contains(d.Detail, "must be known") {
+		if strings.Contains(d.Detail, "must be known") && sameAttrHasError(f, diags, d) {
 			continue
-		}
-		if d.Severity == hcl.DiagError {
-			seen[*d.Subject] = true
 		}
 		switch d.Summary {
 		case "Unsuitable value type", "Incorrect attribute value type", "Error in function call", "Invalid function argument":
@@ -103,6 +99,22 @@ func annotate(diags hcl.Diagnostics, f *hcl.File) hcl.Diagnostics {
 		out = append(out, d)
 	}
 	return out
+}
+
+// sameAttrHasError reports whether another error is about the same
+// attribute as d (a failed call inside the expression d complains about).
+func sameAttrHasError(f *hcl.File, diags hcl.Diagnostics, d *hcl.Diagnostic) bool {
+	attr := f.AttributeAtPos(d.Subject.Start)
+	if attr == nil {
+		return false
+	}
+	for _, o := range diags {
+		if o != d && o.Severity == hcl.DiagError && o.Subject != nil && o.Subject.Filename == d.Subject.Filename &&
+			!strings.Contains(o.Detail, "must be known") && sameAttr(f.AttributeAtPos(o.Subject.Start), attr) {
+			return true
+		}
+	}
+	return false
 }
 
 // fileName returns the name a file's ranges carry.
@@ -128,4 +140,8 @@ func fieldPath(f *hcl.File, pos hcl.Pos) string {
 		}
 	}
 	return strings.Join(append(parts, attr.Name), ".")
+}
+
+func sameAttr(a, b *hcl.Attribute) bool {
+	return a != nil && b != nil && a.Range == b.Range
 }
