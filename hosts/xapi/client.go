@@ -16,8 +16,11 @@ import (
 	"xenlab/hosts/xapi/xmlrpc"
 )
 
-// DefaultTimeout bounds one round trip when Options.Timeout is zero.
-const DefaultTimeout = 2 * time.Minute
+// DefaultTimeout bounds one round trip when Options.Timeout is zero. It is
+// generous because synchronous calls such as VM.copy or VM.clean_shutdown
+// last as long as the operation; use RunAsync and a context deadline to
+// bound those instead.
+const DefaultTimeout = 10 * time.Minute
 
 // Options configure Dial.
 type Options struct {

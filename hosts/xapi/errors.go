@@ -30,6 +30,7 @@ const (
 	CodeVLANTagInvalid                = "VLAN_TAG_INVALID"                 // [vlan]
 	CodeXenAPIPluginFailure           = "XENAPI_PLUGIN_FAILURE"            // [status, stdout, stderr]
 	CodeUnknownXenAPIPluginFunction   = "UNKNOWN_XENAPI_PLUGIN_FUNCTION"   // [fn]
+	CodeXenAPIMissingPlugin           = "XENAPI_MISSING_PLUGIN"            // [plugin]
 	CodeVMNotResidentHere             = "VM_NOT_RESIDENT_HERE"             // [vm, host]
 	CodeOtherOperationInProgress      = "OTHER_OPERATION_IN_PROGRESS"      // [class, ref]
 	CodeVMHostIncompatibleVersion     = "VM_HOST_INCOMPATIBLE_VERSION"     // [host, vm]

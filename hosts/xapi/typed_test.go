@@ -229,33 +229,49 @@ func TestHostRecordAndManagementNetwork(t *testing.T) {
 }
 
 // eventModel is a tiny event source for the fake: a list of events with
-// numeric tokens, and event.from that blocks until there are newer ones.
+// numeric tokens, and event.from that blocks until there are newer ones (or
+// its timeout passes).
 type eventModel struct {
-	mu     sync.Mutex
-	events []map[string]any
-	wake   chan struct{}
-	tasks  map[string]map[string]any
+	mu      sync.Mutex
+	events  []map[string]any
+	wake    chan struct{}
+	objects map[string]eventObject // by ref
+}
+
+type eventObject struct {
+	class string
+	rec   map[string]any
 }
 
 func newEventModel() *eventModel {
-	return &eventModel{wake: make(chan struct{}), tasks: map[string]map[string]any{}}
+	return &eventModel{wake: make(chan struct{}), objects: map[string]eventObject{}}
 }
 
 // setTask records a task state change and its event.
-func (m *eventModel) setTask(ref string, rec map[string]any) {
+func (m *eventModel) setTask(ref string, rec map[string]any) { m.set("task", ref, rec) }
+
+// set records an object change and its event.
+func (m *eventModel) set(class, ref string, rec map[string]any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	op := "mod"
-	if _, ok := m.tasks[ref]; !ok {
+	if _, ok := m.objects[ref]; !ok {
 		op = "add"
 	}
-	m.tasks[ref] = rec
+	m.objects[ref] = eventObject{class, rec}
 	m.events = append(m.events, map[string]any{
-		"id": fmt.Sprint(len(m.events) + 1), "timestamp": "1742358984.000", "class": "task",
+		"id": fmt.Sprint(len(m.events) + 1), "timestamp": "1742358984.000", "class": class,
 		"operation": op, "ref": ref, "snapshot": rec,
 	})
 	close(m.wake)
 	m.wake = make(chan struct{})
+}
+
+func (m *eventModel) get(ref string) (map[string]any, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.objects[ref]
+	return o.rec, ok
 }
 
 func (m *eventModel) from(params []any) (any, error) {
@@ -268,10 +284,10 @@ func (m *eventModel) from(params []any) (any, error) {
 	deadline := time.After(min(time.Duration(timeout*float64(time.Second)), 5*time.Second))
 	for {
 		m.mu.Lock()
-		var out []any
+		out := []any{}
 		if token == "" { // every current object, as xapi does
-			for ref, rec := range m.tasks {
-				out = append(out, map[string]any{"id": "0", "class": "task", "operation": "add", "ref": ref, "snapshot": rec})
+			for ref, o := range m.objects {
+				out = append(out, map[string]any{"id": "0", "class": o.class, "operation": "add", "ref": ref, "snapshot": o.rec})
 			}
 		} else {
 			for _, ev := range m.events[since:] {
@@ -281,7 +297,7 @@ func (m *eventModel) from(params []any) (any, error) {
 		n, wake := len(m.events), m.wake
 		m.mu.Unlock()
 		if len(out) > 0 || token == "" {
-			return map[string]any{"events": append([]any{}, out...), "valid_ref_counts": map[string]any{"task": fmt.Sprint(len(m.tasks))}, "token": fmt.Sprint(n)}, nil
+			return map[string]any{"events": out, "valid_ref_counts": map[string]any{"task": fmt.Sprint(len(m.objects))}, "token": fmt.Sprint(n)}, nil
 		}
 		select {
 		case <-wake:
@@ -318,9 +334,7 @@ func TestWaitTaskOnEvents(t *testing.T) {
 	em := newEventModel()
 	f.handle("event.from", em.from)
 	f.handle("task.get_record", func(p []any) (any, error) {
-		em.mu.Lock()
-		defer em.mu.Unlock()
-		rec, ok := em.tasks[p[0].(string)]
+		rec, ok := em.get(p[0].(string))
 		if !ok {
 			return nil, &Error{Code: CodeHandleInvalid, Params: []string{"task", p[0].(string)}}
 		}
@@ -389,5 +403,37 @@ func TestParseTaskResult(t *testing.T) {
 	}
 	if _, err := ParseTaskResult("<value><struct>"); err == nil {
 		t.Error("truncated result accepted")
+	}
+}
+
+func TestWaitGuestIP(t *testing.T) {
+	f := newFakeXapi(t)
+	em := newEventModel()
+	em.set("vm", "OpaqueRef:vm", map[string]any{"guest_metrics": "OpaqueRef:NULL"})
+	f.handle("event.from", em.from)
+	f.handle("VM.get_guest_metrics", func([]any) (any, error) {
+		rec, _ := em.get("OpaqueRef:vm")
+		return rec["guest_metrics"], nil
+	})
+	f.handle("VM_guest_metrics.get_networks", func(p []any) (any, error) {
+		rec, _ := em.get(p[0].(string))
+		return rec["networks"], nil
+	})
+	c := dialFake(t, f, f.serve(false).URL)
+	go func() { // the guest boots, its agent reports no address, then one
+		time.Sleep(10 * time.Millisecond)
+		em.set("vm_guest_metrics", "OpaqueRef:gm", map[string]any{"networks": map[string]any{}})
+		em.set("vm", "OpaqueRef:vm", map[string]any{"guest_metrics": "OpaqueRef:gm"})
+		time.Sleep(10 * time.Millisecond)
+		em.set("vm_guest_metrics", "OpaqueRef:gm", map[string]any{"networks": map[string]any{"0/ip": "10.0.0.7", "1/ip": "10.1.0.7"}})
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ip, err := c.WaitGuestIP(ctx, "OpaqueRef:vm", "0")
+	if err != nil || ip != "10.0.0.7" {
+		t.Fatalf("got %q %v", ip, err)
+	}
+	if n := len(f.callsTo("event.from")); n < 2 {
+		t.Fatalf("%d event.from calls: the wait did not follow events", n)
 	}
 }

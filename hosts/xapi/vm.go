@@ -1,6 +1,9 @@
 package xapi
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // VMGetByNameLabel returns the VMs (templates and snapshots included) with
 // that exact name label.
@@ -166,4 +169,31 @@ func (c *Client) GuestMetricsGetNetworks(ctx context.Context, metrics Ref) (map[
 // GuestMetricsGetRecord returns a VM_guest_metrics record.
 func (c *Client) GuestMetricsGetRecord(ctx context.Context, metrics Ref) (GuestMetricsRecord, error) {
 	return getRecord[GuestMetricsRecord](ctx, c, "VM_guest_metrics", metrics)
+}
+
+// WaitGuestIP waits, on VM and guest-metrics events rather than sleeps,
+// until the VM's guest reports an address for its VIF device ("0" for
+// eth0) in VM_guest_metrics.networks ("0/ip"), and returns it.
+func (c *Client) WaitGuestIP(ctx context.Context, vm Ref, device string) (string, error) {
+	key := device + "/ip"
+	var ip string
+	err := c.WaitFor(ctx, []string{"vm", "vm_guest_metrics"}, func(ctx context.Context, _ []Event) (bool, error) {
+		gm, err := c.VMGetGuestMetrics(ctx, vm)
+		if err != nil || gm.IsNull() {
+			return false, err
+		}
+		nets, err := c.GuestMetricsGetNetworks(ctx, gm)
+		if HasCode(err, CodeHandleInvalid) { // metrics replaced meanwhile
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		ip = nets[key]
+		return ip != "", nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("xapi: waiting for %s of VM %s: %w", key, vm, err)
+	}
+	return ip, nil
 }
