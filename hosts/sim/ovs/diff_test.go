@@ -2,6 +2,7 @@ package ovs
 
 import (
 	"context"
+	"encoding/json"
 	"os/exec"
 	"regexp"
 	"sort"
@@ -89,7 +90,23 @@ var diffSequence = []string{
 	"ovs-vsctl --timeout=10 remove Port tap1 tag 1 -- get Port tap1 tag",
 	"ovs-vsctl --timeout=10 set Bridge br-int other_config:mac-table-size=2048 -- get Bridge br-int other_config datapath_type",
 	"ovs-vsctl --timeout=10 find Port tag=1",
+	// Other output formats.
+	"ovs-vsctl --timeout=10 set Interface tap1 external_ids:iface-id=abc external_ids:attached-mac=\"aa:bb:cc:dd:ee:ff\"",
+	"ovs-vsctl --timeout=10 set Port tap1 trunks=[3,1,2,1]",
+	"ovs-vsctl --timeout=10 set Port tap1 trunks=[3,1,2]",
+	"ovs-vsctl --timeout=10 --format=json -- --columns=name,external_ids,ofport list Interface",
+	"ovs-vsctl --timeout=10 --format=json --columns=name,tag,trunks,_uuid,vlan_mode,interfaces find Port name=tap1",
+	"ovs-vsctl --timeout=10 -f json list Port tap1",
+	"ovs-vsctl --timeout=10 --bare --columns=name,external_ids,trunks,tag list Port tap1",
+	"ovs-ofctl add-flow br-int actions=drop",
+	"ovs-ofctl add-flow br-int 'table=2,cookie=0x9,hard_timeout=60,priority=4,dl_vlan=3 actions=NORMAL'",
+	"ovs-ofctl --no-stats dump-flows br-int",
+	"ovs-ofctl --rsort dump-flows br-int",
+	"ovs-ofctl --sort dump-flows br-int",
+	"ovs-ofctl dump-flows br-int",
 	// Errors as the tools print them.
+	"ovs-vsctl --timeout=10 del-port br-int br-int",
+	"ovs-vsctl --timeout=10 add-port br-int br-int",
 	"ovs-vsctl --timeout=10 br-exists br-x",
 	"ovs-vsctl --timeout=10 list-ports br-x",
 	"ovs-vsctl --timeout=10 del-br br-x",
@@ -183,7 +200,14 @@ func normalise(line, out string) string {
 		out = sortShow(out)
 	}
 	if strings.Contains(line, " find ") || strings.Contains(line, " list ") {
-		out = sortRecords(out)
+		if strings.HasPrefix(out, "{") {
+			out = sortJSONRows(out)
+		} else {
+			out = sortRecords(out)
+		}
+	}
+	if strings.Contains(line, "dump-flows") && !strings.Contains(line, "sort") {
+		out = sortFlowLines(out)
 	}
 	return out
 }
@@ -197,6 +221,32 @@ func sortRecords(out string) string {
 	recs := strings.Split(strings.TrimSuffix(out, "\n"), "\n\n")
 	sort.Strings(recs)
 	return strings.Join(recs, "\n\n") + "\n"
+}
+
+// sortJSONRows sorts the data rows of --format=json output.
+func sortJSONRows(out string) string {
+	var v struct {
+		Data     []json.RawMessage `json:"data"`
+		Headings []string          `json:"headings"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		return "unparsable JSON: " + out
+	}
+	sort.Slice(v.Data, func(i, j int) bool { return string(v.Data[i]) < string(v.Data[j]) })
+	b, _ := json.Marshal(v)
+	return string(b) + "\n"
+}
+
+// sortFlowLines sorts the flow lines of dump-flows: OVS lists them in
+// classifier order, which need not follow priority.
+func sortFlowLines(out string) string {
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	start := 0
+	if len(lines) > 0 && strings.HasPrefix(lines[0], "NXST_FLOW") {
+		start = 1
+	}
+	sort.Strings(lines[start:])
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // sortShow sorts the Bridge blocks of `ovs-vsctl show` and the Port

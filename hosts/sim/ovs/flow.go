@@ -322,8 +322,9 @@ func (f *flow) matchString() string {
 	return strings.Join(parts, ",")
 }
 
-// dumpLine prints one flow as `ovs-ofctl dump-flows` does.
-func (f *flow) dumpLine(now time.Time) string {
+// dumpLine prints one flow as `ovs-ofctl dump-flows` does; sorted dumps
+// (--sort, --rsort) leave out idle_age.
+func (f *flow) dumpLine(now time.Time, withAge bool) string {
 	age := now.Sub(f.created)
 	if age < 0 {
 		age = 0
@@ -336,7 +337,36 @@ func (f *flow) dumpLine(now time.Time) string {
 	if f.hardTimeout != 0 {
 		fmt.Fprintf(&b, "hard_timeout=%d, ", f.hardTimeout)
 	}
-	fmt.Fprintf(&b, "idle_age=%d, ", int(age.Seconds()))
+	if withAge {
+		fmt.Fprintf(&b, "idle_age=%d, ", int(age.Seconds()))
+	}
+	if m := f.matchString(); m != "" {
+		b.WriteString(m + " ")
+	}
+	b.WriteString("actions=" + f.actions)
+	return b.String()
+}
+
+// noStatsLine prints one flow as `ovs-ofctl --no-stats dump-flows` does.
+func (f *flow) noStatsLine() string {
+	var parts []string
+	if f.cookie != 0 {
+		parts = append(parts, fmt.Sprintf("cookie=0x%x", f.cookie))
+	}
+	if f.table != 0 {
+		parts = append(parts, fmt.Sprintf("table=%d", f.table))
+	}
+	if f.idleTimeout != 0 {
+		parts = append(parts, fmt.Sprintf("idle_timeout=%d", f.idleTimeout))
+	}
+	if f.hardTimeout != 0 {
+		parts = append(parts, fmt.Sprintf("hard_timeout=%d", f.hardTimeout))
+	}
+	var b strings.Builder
+	b.WriteString(" ")
+	if len(parts) > 0 {
+		b.WriteString(strings.Join(parts, ", ") + ", ")
+	}
 	if m := f.matchString(); m != "" {
 		b.WriteString(m + " ")
 	}

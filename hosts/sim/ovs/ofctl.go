@@ -9,13 +9,19 @@ import (
 
 // runOfctl runs one ovs-ofctl command line against the model.
 func (s *modelSwitch) runOfctl(args []string, stdin []byte) Result {
-	strict := false
+	var o ofctlOpts
 	var pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--strict":
-			strict = true
+			o.strict = true
+		case a == "--no-stats":
+			o.noStats = true
+		case a == "--sort" || a == "--sort=priority":
+			o.sort = 1
+		case a == "--rsort" || a == "--rsort=priority":
+			o.sort = -1
 		case a == "-O" || a == "-t":
 			i++
 		case strings.HasPrefix(a, "--protocols=") || strings.HasPrefix(a, "-O") ||
@@ -50,11 +56,19 @@ func (s *modelSwitch) runOfctl(args []string, stdin []byte) Result {
 	if b == nil {
 		return toolResult("ovs-ofctl", nil, failf("%s is not a bridge or a socket", rest[0]))
 	}
-	out, err := s.m.ofctl(b, cmd, rest[1:], strict, stdin)
+	out, err := s.m.ofctl(b, cmd, rest[1:], o, stdin)
 	return toolResult("ovs-ofctl", []byte(out), err)
 }
 
-func (m *model) ofctl(b *bridge, cmd string, args []string, strict bool, stdin []byte) (string, error) {
+// ofctlOpts are the ovs-ofctl options the model implements.
+type ofctlOpts struct {
+	strict  bool
+	noStats bool
+	sort    int // 1 ascending priority, -1 descending, 0 as stored
+}
+
+func (m *model) ofctl(b *bridge, cmd string, args []string, o ofctlOpts, stdin []byte) (string, error) {
+	strict := o.strict
 	switch cmd {
 	case "show":
 		return m.ofctlShow(b), nil
@@ -75,11 +89,20 @@ func (m *model) ofctl(b *bridge, cmd string, args []string, strict bool, stdin [
 			}
 		}
 		sortFlows(fs)
+		if o.sort != 0 {
+			sort.SliceStable(fs, func(i, j int) bool { return o.sort*fs[i].priority < o.sort*fs[j].priority })
+		}
 		now := m.now()
 		var out strings.Builder
-		fmt.Fprintf(&out, "NXST_FLOW reply (xid=0x%x):\n", xid)
+		if !o.noStats && o.sort == 0 {
+			fmt.Fprintf(&out, "NXST_FLOW reply (xid=0x%x):\n", xid)
+		}
 		for _, f := range fs {
-			out.WriteString(f.dumpLine(now) + "\n")
+			if o.noStats {
+				out.WriteString(f.noStatsLine() + "\n")
+			} else {
+				out.WriteString(f.dumpLine(now, o.sort == 0) + "\n")
+			}
 		}
 		return out.String(), nil
 	case "add-flow":

@@ -36,7 +36,7 @@ var vsctlGlobal = map[string]bool{
 // vsctlCmdOpts lists the per-command options the model implements.
 var vsctlCmdOpts = map[string]bool{
 	"--may-exist": true, "--if-exists": true, "--bare": true, "--columns": true,
-	"--format": true, "--data": true, "--no-headings": true, "-d": true, "-f": true,
+	"--format": true, "-f": true,
 }
 
 // parseVsctl splits ovs-vsctl's arguments into commands, as ovs-vsctl
@@ -292,14 +292,14 @@ func (m *model) addPortCmd(a []string, mayExist bool) error {
 	if b == nil {
 		return failf("no bridge named %s", brName)
 	}
+	if m.bridge(name) != nil {
+		return failf("cannot create a port named %s because a bridge named %s already exists", name, name)
+	}
 	if ob, _ := m.findPort(name); ob != nil {
 		if mayExist && ob == b {
 			return nil
 		}
 		return failf("cannot create a port named %s because a port named %s already exists on bridge %s", name, name, ob.strs["name"])
-	}
-	if m.bridge(name) != nil {
-		return failf("cannot create a port named %s because a bridge named %s already exists", name, name)
 	}
 	p := m.addPort(b, name)
 	for _, set := range a[2:] {
@@ -313,7 +313,10 @@ func (m *model) addPortCmd(a []string, mayExist bool) error {
 func (m *model) delPortCmd(a []string, ifExists bool) error {
 	name := a[len(a)-1]
 	b, p := m.findPort(name)
-	if b == nil || b.strs["name"] == name {
+	if b != nil && b.strs["name"] == name {
+		return failf("cannot delete port %s because it is the local port for bridge %s (deleting this port requires deleting the entire bridge)", name, name)
+	}
+	if b == nil {
 		if ifExists {
 			return nil
 		}

@@ -258,6 +258,10 @@ func (m *model) setColumn(t *tableSchema, r *row, spec string) error {
 				return failf("constraint violation: %d is not in the valid range %d to %d (inclusive)", n, c.min, c.max)
 			}
 		}
+		if u := sortedUnique(append([]int64(nil), ns...)); len(u) != len(ns) {
+			return failf("%s: set contains duplicate value", val)
+		}
+		ns = sortedUnique(ns)
 		if len(ns) == 0 {
 			delete(r.ints, c.name)
 		} else {
@@ -449,11 +453,15 @@ func (m *model) dbList(a []string, opts map[string]string) (string, error) {
 // formatRecords prints rows in ovs-vsctl's "list" table format, or bare
 // values with --bare; --columns selects and orders columns.
 func (m *model) formatRecords(t *tableSchema, rs []*row, opts map[string]string) (string, error) {
-	if f, ok := opts["--format"]; ok && f != "list" && f != "table" {
-		return "", failf("--format=%s is not modelled", f)
+	format := "list"
+	if f, ok := opts["--format"]; ok {
+		format = f
 	}
-	if f := opts["-f"]; f != "" && f != "list" {
-		return "", failf("--format=%s is not modelled", f)
+	if f, ok := opts["-f"]; ok {
+		format = f
+	}
+	if format != "list" && format != "json" {
+		return "", failf("--format=%s is not modelled (list and json are)", format)
 	}
 	var names []string
 	if cs, ok := opts["--columns"]; ok && cs != "" {
@@ -479,6 +487,9 @@ func (m *model) formatRecords(t *tableSchema, rs []*row, opts map[string]string)
 		}
 		sort.Strings(names)
 		names = append([]string{"_uuid"}, names...)
+	}
+	if format == "json" {
+		return m.formatJSON(t, rs, names)
 	}
 	_, bare := opts["--bare"]
 	var out strings.Builder
@@ -518,4 +529,16 @@ func bareValue(v string) string {
 		return u
 	}
 	return v
+}
+
+// sortedUnique returns ns sorted without duplicates, as an OVSDB set is.
+func sortedUnique(ns []int64) []int64 {
+	sort.Slice(ns, func(i, j int) bool { return ns[i] < ns[j] })
+	var out []int64
+	for i, n := range ns {
+		if i == 0 || n != ns[i-1] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
