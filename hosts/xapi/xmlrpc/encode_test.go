@@ -1,6 +1,7 @@
 package xmlrpc
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -169,4 +170,30 @@ func randomString(r *rand.Rand) string {
 		s[i] = alphabet[r.IntN(len(alphabet))]
 	}
 	return string(s)
+}
+
+// BenchmarkUnmarshalResponse decodes a VM.get_all_records-sized reply
+// (50 records of 30 fields).
+func BenchmarkUnmarshalResponse(b *testing.B) {
+	recs := map[string]any{}
+	for i := range 50 {
+		rec := map[string]any{}
+		for j := range 27 {
+			rec[fmt.Sprintf("field_%d", j)] = fmt.Sprintf("value-%d-%d", i, j)
+		}
+		rec["allowed_operations"] = []any{"start", "clone", "changing_NVRAM"}
+		rec["other_config"] = map[string]any{"xenlab-lab": "lab"}
+		rec["memory_static_max"] = int64(4 << 30)
+		recs[fmt.Sprintf("OpaqueRef:%d", i)] = rec
+	}
+	data, err := MarshalResponse(map[string]any{"Status": "Success", "Value": recs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := UnmarshalResponse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
