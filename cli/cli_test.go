@@ -58,6 +58,8 @@ func TestExitCodes(t *testing.T) {
 		{"down on a terminal, answered no", []string{"down", "-f", good}, true, "n\n", ExitOK, "Nothing was done"},
 		{"down on a terminal, answered yes", []string{"down", "-f", good}, true, "yes\n", ExitFailed, "not built yet"},
 		{"localrc without import", []string{"localrc"}, false, "", ExitUsage, "localrc import FILE"},
+		{"sim without serve", []string{"sim"}, false, "", ExitUsage, "sim serve"},
+		{"sim serve bad ovs", []string{"sim", "serve", "--ovs", "kernel"}, false, "", ExitUsage, "--ovs must be one of"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

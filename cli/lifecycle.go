@@ -3,8 +3,12 @@ package cli
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
+	"os"
 	"strings"
+
+	"xenlab/hosts/sim"
 )
 
 // The lab lifecycle commands: up, plan, status, reset, down, logs. Each
@@ -84,10 +88,33 @@ func runLabCommand(ctx context.Context, io IO, args []string, name, usage string
 	if err := lab.check(); err != nil {
 		return err
 	}
+	if name == "up" && !flagSet(fs, "f") && !fileExists(lab.file) {
+		// No lab file at all: the lab is the built-in simulated host.
+		h, err := sim.Start(ctx, sim.Options{Logf: func(string, ...any) {}})
+		if err != nil {
+			return fmt.Errorf("starting the built-in simulated host: %w", err)
+		}
+		defer h.Close()
+		ep := h.Endpoints()
+		fmt.Fprintf(io.Err, "no %s here: using the built-in simulated XenServer host (xapi %s, Open vSwitch %s)\n",
+			lab.file, ep.XAPIURL, ep.OVS)
+		lab.file = ep.LabFile
+	}
 	if _, err := loadLab(lab.file); err != nil {
 		return err
 	}
 	return notBuiltError{"`xenlab " + name + "` (the bring-up steps)"}
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // confirm asks a yes/no question on a terminal. Off a terminal (CI, a pipe)

@@ -1,0 +1,115 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"xenlab/hosts/sim/ovs"
+	"xenlab/hosts/sim/xapid"
+)
+
+// dom0Host is the Host the simulated xapi drives: dom0's switch, file system
+// and the guests. It is a named view of Host so that xapid's callbacks stay
+// out of Host's public methods.
+type dom0Host Host
+
+var _ xapid.Host = (*dom0Host)(nil)
+
+// vsctl runs one ovs-vsctl command line on a switch and turns a non-zero
+// exit into an error that carries the command and what it printed.
+func vsctl(ctx context.Context, sw ovs.Switch, host string, args ...string) error {
+	argv := append([]string{"ovs-vsctl"}, args...)
+	res, err := sw.Exec(ctx, argv, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", host, strings.Join(argv, " "), err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("%s: %s: exit %d: %s", host, strings.Join(argv, " "), res.ExitCode,
+			strings.TrimSpace(string(res.Stderr)))
+	}
+	return nil
+}
+
+// addLink creates the network device a system port needs, where the switch
+// can (a tap device in a real switch's namespace, or the model's device).
+func addLink(ctx context.Context, sw ovs.Switch, name string) error {
+	if l, ok := sw.(ovs.Linker); ok {
+		return l.AddLink(ctx, name)
+	}
+	return nil
+}
+
+func (d *dom0Host) EnsureBridge(ctx context.Context, bridge string) error {
+	if err := vsctl(ctx, d.dom0SW, "dom0", "--may-exist", "add-br", bridge); err != nil {
+		return err
+	}
+	d.bridges.Store(bridge, true)
+	return nil
+}
+
+func (d *dom0Host) RemoveBridge(ctx context.Context, bridge string) error {
+	d.bridges.Delete(bridge)
+	return vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-br", bridge)
+}
+
+func (d *dom0Host) AddPort(ctx context.Context, bridge, port string, externalIDs map[string]string) error {
+	if err := addLink(ctx, d.dom0SW, port); err != nil {
+		return fmt.Errorf("dom0: device %s: %w", port, err)
+	}
+	args := []string{"--may-exist", "add-port", bridge, port}
+	if len(externalIDs) > 0 {
+		keys := make([]string, 0, len(externalIDs))
+		for k := range externalIDs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		args = append(args, "--", "set", "Interface", port)
+		for _, k := range keys {
+			args = append(args, fmt.Sprintf("external_ids:%s=%q", k, externalIDs[k]))
+		}
+	}
+	return vsctl(ctx, d.dom0SW, "dom0", args...)
+}
+
+func (d *dom0Host) RemovePort(ctx context.Context, bridge, port string) error {
+	return vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-port", bridge, port)
+}
+
+func (d *dom0Host) Dom0Path(p string) string {
+	return filepath.Join(d.dom0.Root(), filepath.Clean("/"+p))
+}
+
+func (d *dom0Host) Dom0Env() []string {
+	path := d.dom0SW.BinDir() + ":" + os.Getenv("PATH")
+	return []string{"PATH=" + path, "HOME=" + d.Dom0Path("/root"), "XENLAB_SIM_HOST=dom0",
+		"XENLAB_SIM_ROOT=" + d.dom0.Root()}
+}
+
+func (d *dom0Host) BootGuest(ctx context.Context, g xapid.Guest) (string, error) {
+	return (*Host)(d).bootGuest(ctx, g)
+}
+
+func (d *dom0Host) StopGuest(ctx context.Context, vmUUID string) error {
+	return (*Host)(d).stopGuest(vmUUID)
+}
+
+// dom0Skeleton is what a XenServer 6.2 dom0 has that xenlab reads.
+func dom0Skeleton() map[string]string {
+	return map[string]string{
+		"/etc/xensource/network.conf": "openvswitch\n",
+		"/etc/xapi.d/plugins/":        "",
+		"/etc/xensource-inventory": "PRODUCT_BRAND='XenServer'\nPRODUCT_VERSION='6.2.0'\n" +
+			"BUILD_NUMBER='70446c'\nINSTALLATION_UUID='" + fakeUUID() + "'\n",
+		"/etc/redhat-release": "XenServer release 6.2.0-70446c (xenenterprise)\n",
+		"/var/log/":           "",
+	}
+}
+
+func fakeUUID() string {
+	h := randomHex(16)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

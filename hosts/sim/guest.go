@@ -1,0 +1,130 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+
+	"xenlab/hosts/sim/ovs"
+	"xenlab/hosts/sim/sshd"
+	"xenlab/hosts/sim/xapid"
+)
+
+// bootGuest gives a VM that xapi just started its own switch, network
+// devices (eth<device> for each VIF, as a PV Linux guest names them) and an
+// SSH server on a loopback address of its own, and returns that address as
+// the IP the guest reports. The guest's files live under
+// <dir>/guests/<vm uuid>/ and survive reboots, like its disk would.
+func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return "", errors.New("simulated host is shutting down")
+	}
+	if old, ok := h.guests[g.UUID]; ok { // a start without a stop: replace
+		delete(h.guests, g.UUID)
+		h.mu.Unlock()
+		old.stop()
+		h.mu.Lock()
+	}
+	used := map[string]bool{}
+	for _, o := range h.guests {
+		used[o.ip] = true
+	}
+	h.mu.Unlock()
+
+	base := filepath.Join(h.dir, "guests", g.UUID)
+	sw, err := ovs.Open(ctx, filepath.Join(base, "run", "ovs"), h.opts.OVS)
+	if err != nil {
+		return "", fmt.Errorf("%s's Open vSwitch: %w", g.NameLabel, err)
+	}
+	for _, v := range g.VIFs {
+		if err := addLink(ctx, sw, "eth"+v.Device); err != nil {
+			sw.Close()
+			return "", fmt.Errorf("%s: eth%s: %w", g.NameLabel, v.Device, err)
+		}
+	}
+	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw}
+	skel := map[string]string{
+		"/etc/hostname": g.NameLabel + "\n",
+		// The guest's kernel command line carries what PV-args said:
+		// devstack's domU read flat_network_bridge= and
+		// xen_integration_bridge= from /proc/cmdline.
+		"/etc/xenlab-sim/cmdline": g.PVArgs + "\n",
+		"/opt/stack/":             "",
+		"/var/log/":               "",
+	}
+	// A guest's address is fixed for its life; try the free ones in order.
+	for n := 0; n < 240; n++ {
+		ip := h.state.guestIP(n)
+		if used[ip] {
+			continue
+		}
+		gs.ssh, err = sshd.Start(ctx, sshd.Config{
+			Name:        g.NameLabel,
+			Root:        gs.root,
+			Addr:        net.JoinHostPort(ip, strconv.Itoa(GuestSSHPort)),
+			HostKeyFile: filepath.Join(base, "ssh_host_ed25519_key"),
+			Users: map[string]sshd.User{
+				"root":  h.user("/root"),
+				"stack": h.user("/opt/stack"),
+			},
+			Env:       []string{"PATH=" + sw.BinDir()},
+			Skeleton:  skel,
+			Isolation: h.opts.Isolation,
+			Logf:      h.logf,
+		})
+		if err == nil {
+			gs.ip = ip
+			break
+		}
+	}
+	if gs.ssh == nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: no loopback address for its SSH server: %w", g.NameLabel, err)
+	}
+	h.mu.Lock()
+	h.guests[g.UUID] = gs
+	h.mu.Unlock()
+	if err := h.writeKnownHosts(); err != nil {
+		return "", err
+	}
+	return gs.ip, nil
+}
+
+func (h *Host) stopGuest(vmUUID string) error {
+	h.mu.Lock()
+	g, ok := h.guests[vmUUID]
+	delete(h.guests, vmUUID)
+	h.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	err := g.stop()
+	return errors.Join(err, h.writeKnownHosts())
+}
+
+func (g *guest) stop() error {
+	var errs []error
+	if g.ssh != nil {
+		errs = append(errs, g.ssh.Close())
+	}
+	if g.sw != nil {
+		errs = append(errs, g.sw.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// guestFiles is where a guest's files are, for tests.
+func (h *Host) guestRoot(vmUUID string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g, ok := h.guests[vmUUID]
+	if !ok {
+		return "", false
+	}
+	return g.root, true
+}

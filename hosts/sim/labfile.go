@@ -1,0 +1,112 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// Endpoints say how to reach the simulated host. Secrets are named by the
+// files that hold them, never carried here: these are printed.
+type Endpoints struct {
+	XAPIURL         string `json:"xapi_url"`
+	XAPIUser        string `json:"xapi_user"`
+	XAPIFingerprint string `json:"xapi_fingerprint"`
+	PasswordFile    string `json:"password_file"`
+	Dom0SSH         string `json:"dom0_ssh"`
+	SSHKey          string `json:"ssh_key"`
+	KnownHosts      string `json:"known_hosts"`
+	GuestSSHPort    int    `json:"guest_ssh_port"`
+	LabFile         string `json:"lab_file"`
+	OVS             string `json:"ovs"`
+	Isolation       string `json:"isolation"`
+	Dir             string `json:"dir"`
+}
+
+// Endpoints returns where the host's services listen and where its
+// credentials are.
+func (h *Host) Endpoints() Endpoints {
+	return Endpoints{
+		XAPIURL:         h.xapiURL,
+		XAPIUser:        "root",
+		XAPIFingerprint: h.creds.fingerprint,
+		PasswordFile:    h.creds.passwordFile,
+		Dom0SSH:         h.dom0.Addr(),
+		SSHKey:          h.creds.clientKeyFile,
+		KnownHosts:      filepath.Join(h.dir, "known_hosts"),
+		GuestSSHPort:    GuestSSHPort,
+		LabFile:         filepath.Join(h.dir, "lab.hcl"),
+		OVS:             string(h.dom0SW.Mode()),
+		Isolation:       string(h.dom0.Isolation()),
+		Dir:             h.dir,
+	}
+}
+
+// LabFile is a lab file for this host that `xenlab up -f` uses as it is.
+// Paths are relative to the state directory, where the file is written;
+// the password is read with file(), never written in it.
+func (h *Host) LabFile() []byte {
+	_, port, _ := net.SplitHostPort(h.dom0.Addr())
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `# Written by the xenlab simulator: a lab on the simulated XenServer host
+# whose state is in this directory. It changes each time the simulator starts.
+lab = "sim"
+
+host "sim" {
+  xapi_url         = %q
+  xapi_user        = "root"
+  xapi_password    = file("root-password")
+  xapi_fingerprint = %q
+  ssh_port         = %s
+  ssh_user         = "root"
+  ssh_key          = "id_ed25519"
+  known_hosts      = "known_hosts"
+}
+
+domu {
+  password = file("root-password")
+  ssh_port = %d
+}
+`, h.xapiURL, h.creds.fingerprint, port, GuestSSHPort)
+	return b.Bytes()
+}
+
+// writeKnownHosts records dom0's and the running guests' host keys in the
+// state directory's known_hosts: the simulator is the trusted source of its
+// own keys, as a lab's operator is of a real host's.
+func (h *Host) writeKnownHosts() error {
+	type entry struct {
+		addr string
+		key  ssh.PublicKey
+	}
+	entries := []entry{{h.dom0.Addr(), h.dom0.HostKey()}}
+	h.mu.Lock()
+	for _, g := range h.guests {
+		entries = append(entries, entry{net.JoinHostPort(g.ip, strconv.Itoa(GuestSSHPort)), g.ssh.HostKey()})
+	}
+	h.mu.Unlock()
+	var lines []string
+	for _, e := range entries {
+		lines = append(lines, knownhosts.Line([]string{knownhosts.Normalize(e.addr)}, e.key))
+	}
+	sort.Strings(lines)
+	var b bytes.Buffer
+	for _, l := range lines {
+		b.WriteString(l + "\n")
+	}
+	h.knownMu.Lock()
+	defer h.knownMu.Unlock()
+	p := filepath.Join(h.dir, "known_hosts")
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}

@@ -1,0 +1,50 @@
+package sim
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+)
+
+// simState is what the simulator itself must remember across restarts of a
+// --dir host: the loopback /24 its hosts live in. Everything else lives in
+// xapi's database and the hosts' own directories.
+type simState struct {
+	// Net is the 127.A.B prefix: dom0 is 127.A.B.1, guests 127.A.B.10 and up.
+	// Every address in 127.0.0.0/8 is loopback on Linux, so each guest gets
+	// an IP of its own, as on a real host, and several simulators do not
+	// collide.
+	Net [2]byte `json:"net"`
+}
+
+func (s simState) dom0IP() string { return fmt.Sprintf("127.%d.%d.1", s.Net[0], s.Net[1]) }
+
+func (s simState) guestIP(n int) string {
+	return fmt.Sprintf("127.%d.%d.%d", s.Net[0], s.Net[1], 10+n)
+}
+
+func loadState(dir string) (simState, error) {
+	p := filepath.Join(dir, "sim.json")
+	var st simState
+	b, err := os.ReadFile(p)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &st); err != nil {
+			return st, fmt.Errorf("%s: %w", p, err)
+		}
+		return st, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return st, err
+	}
+	// 127.16.0.0 - 127.250.255.0: away from 127.0.0.x, which other
+	// programs use.
+	a, _ := rand.Int(rand.Reader, big.NewInt(235))
+	b2, _ := rand.Int(rand.Reader, big.NewInt(256))
+	st.Net = [2]byte{byte(16 + a.Int64()), byte(b2.Int64())}
+	out, _ := json.Marshal(st)
+	return st, os.WriteFile(p, out, 0o600)
+}
