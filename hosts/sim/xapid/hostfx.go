@@ -2,6 +2,7 @@ package xapid
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -14,6 +15,7 @@ type vifPort struct {
 	vmUUID, vmRef          string
 	network, netUUID       string
 	netName, bridge        string
+	managed                bool
 	domid                  int64
 }
 
@@ -30,6 +32,7 @@ func (s *Server) vifPortOf(v *object, domid int64) vifPort {
 		p.netUUID = n.fields["uuid"].(string)
 		p.netName = n.fields["name_label"].(string)
 		p.bridge = n.fields["bridge"].(string)
+		p.managed = n.fields["managed"] == true
 	}
 	return p
 }
@@ -56,6 +59,10 @@ func (s *Server) bridgeExists(ctx context.Context, bridge string) bool {
 // plugPort adds a VIF's port vif<domid>.<device> to its network's bridge,
 // creating the bridge first, with the external_ids xapi sets.
 func (s *Server) plugPort(ctx context.Context, p vifPort) error {
+	// An unmanaged network's bridge is never created by xapi: it must exist.
+	if !p.managed && !s.rt.bridges[p.bridge] && !s.bridgeExists(ctx, p.bridge) {
+		return apiErr(ErrBridgeNotAvailable, p.bridge)
+	}
 	if err := s.host.EnsureBridge(ctx, p.bridge); err != nil {
 		return fmt.Errorf("creating bridge %s for VIF %s: %w", p.bridge, p.uuid, err)
 	}
@@ -108,4 +115,14 @@ func (s *Server) releaseBridge(ctx context.Context, network string) {
 		s.logf("xapid: removing bridge %s: %v", bridge, err)
 	}
 	delete(s.rt.bridges, bridge)
+}
+
+// failPlug aborts a call whose plug failed: an API error as it is, a dom0
+// failure as INTERNAL_ERROR.
+func failPlug(what string, err error) {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		panic(ae)
+	}
+	fail(ErrInternalError, what+": "+err.Error())
 }

@@ -168,7 +168,7 @@ func (c *call) vifPlug(a args) any {
 		p = c.s.vifPortOf(v, vm.fields["domid"].(int64))
 	})
 	if err := c.s.plugPort(c.ctx, p); err != nil {
-		fail(ErrInternalError, err.Error())
+		failPlug("plugging VIF", err)
 	}
 	c.s.withDB(func() {
 		if v, ok := d.objs[p.ref]; ok {

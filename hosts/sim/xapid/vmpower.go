@@ -108,7 +108,7 @@ func (s *Server) startVM(c *call, ref string, paused bool, op string) {
 				s.unplugPort(c.ctx, q)
 			}
 			s.withDB(func() { s.clearOp(ref, key) })
-			fail(ErrInternalError, "starting VM: "+err.Error())
+			failPlug("starting VM", err)
 		}
 		plugged = append(plugged, p)
 	}
