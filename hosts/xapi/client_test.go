@@ -3,6 +3,7 @@ package xapi
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -374,4 +375,31 @@ func BenchmarkCall(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(c.RoundTrips()-start)/float64(b.N), "roundtrips/op")
+}
+
+func TestRoundTripTimeout(t *testing.T) {
+	f := newFakeXapi(t)
+	release := make(chan struct{})
+	f.handle("VM.copy", func([]any) (any, error) {
+		<-release
+		return "OpaqueRef:copy", nil
+	})
+	srv := f.serve(false)
+	defer close(release)
+	c, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, Password: testPassword, Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.VMCopy(context.Background(), "OpaqueRef:vm", "copy", "")
+	var te *TransportError
+	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want a TransportError wrapping the deadline", err)
+	}
+}
+
+func TestSecretStaysOutOfJSON(t *testing.T) {
+	data, err := json.Marshal(struct{ Password Secret }{testPassword})
+	if err != nil || strings.Contains(string(data), testPassword) {
+		t.Fatalf("got %s %v", data, err)
+	}
 }
