@@ -30,7 +30,7 @@ const sshdPath = "/usr/sbin/sshd"
 // without touching the machine, and so that stopping it kills every
 // connection and session process it forked.
 type sshdServer struct {
-	t          *testing.T
+	t          testing.TB
 	dir        string
 	addr       string
 	user       string
@@ -77,7 +77,7 @@ func requireSSHD(t testing.TB) {
 
 // startSSHD starts sshd on a free port with a generated host key and an
 // authorized user key, and stops it when the test ends.
-func startSSHD(t *testing.T, opt sshdOptions) *sshdServer {
+func startSSHD(t testing.TB, opt sshdOptions) *sshdServer {
 	t.Helper()
 	requireSSHD(t)
 	u, err := user.Current()
@@ -249,7 +249,7 @@ func childPIDs(pid int) []int {
 // shadowWith returns /etc/shadow with user's password replaced: by the
 // SHA-512 crypt hash of password, or by "*" (no password, not locked, so
 // public key logins work with UsePAM no).
-func shadowWith(t *testing.T, name, password string) []byte {
+func shadowWith(t testing.TB, name, password string) []byte {
 	t.Helper()
 	orig, err := os.ReadFile("/etc/shadow")
 	if err != nil {

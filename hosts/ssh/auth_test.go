@@ -1,0 +1,100 @@
+package ssh
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Password logins need a real password for the user: the test sshd reads
+// a copy of /etc/shadow, bind-mounted in its own mount namespace, with
+// the test password's hash.
+func TestPasswordAuthentication(t *testing.T) {
+	const password = "correct horse battery staple"
+	s := startSSHD(t, sshdOptions{password: password})
+	cfg := s.config(t)
+	cfg.KeyFiles = nil
+	cfg.Password = NewSecret(password)
+	c := dialTest(t, cfg)
+	if res, err := c.Run(context.Background(), "echo in"); err != nil || string(res.Stdout) != "in\n" {
+		t.Fatalf("password login: %q %v", res.Stdout, err)
+	}
+
+	cfg.Password = NewSecret("wrong " + password)
+	cfg.Retry = RetryPolicy{Attempts: 5, Initial: time.Millisecond}
+	var logged []string
+	cfg.Logf = func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
+	_, err := Dial(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "authenticating as "+s.user) || !strings.Contains(err.Error(), "password") {
+		t.Fatalf("want an authentication error, got %v", err)
+	}
+	if strings.Contains(err.Error(), password) || strings.Contains(fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg), password) {
+		t.Fatal("the password leaked into an error or a printed Config")
+	}
+	if len(logged) != 0 {
+		t.Fatalf("an authentication failure was retried: %q", logged)
+	}
+}
+
+func TestEncryptedKeyUsesPassphraseFromEnv(t *testing.T) {
+	s := startSSHD(t, sshdOptions{})
+	// Authorize a second, encrypted key.
+	_, priv, _ := ed25519.GenerateKey(nil)
+	signer, _ := ssh.NewSignerFromKey(priv)
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte("sesame"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "id_enc")
+	writeFile(t, keyFile, pem.EncodeToMemory(block), 0o600)
+	writeFile(t, filepath.Join(s.dir, "authorized_keys"), ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o600)
+
+	cfg := s.config(t)
+	cfg.KeyFiles = []string{keyFile}
+	cfg.PassphraseEnv = "XENLAB_TEST_PASSPHRASE"
+
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "$XENLAB_TEST_PASSPHRASE is not set") {
+		t.Fatalf("missing passphrase: %v", err)
+	}
+	t.Setenv("XENLAB_TEST_PASSPHRASE", "wrong-sesame")
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "wrong passphrase") || strings.Contains(err.Error(), "wrong-sesame") {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	t.Setenv("XENLAB_TEST_PASSPHRASE", "sesame")
+	c := dialTest(t, cfg)
+	if _, err := c.Run(context.Background(), "true"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUnauthorizedKeyIsRefusedWithoutRetry(t *testing.T) {
+	s := startSSHD(t, sshdOptions{})
+	_, other := newKey(t)
+	cfg := s.config(t)
+	cfg.KeyFiles = []string{filepath.Join(t.TempDir(), "other")}
+	writeFile(t, cfg.KeyFiles[0], other, 0o600)
+	cfg.Retry = RetryPolicy{Attempts: 5, Initial: time.Millisecond}
+	retried := false
+	cfg.Logf = func(string, ...any) { retried = true }
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Run(context.Background(), "true")
+	if err == nil || !strings.Contains(err.Error(), "unable to authenticate") || retried || c.Handshakes() != 0 {
+		t.Fatalf("err %v, retried %v, handshakes %d", err, retried, c.Handshakes())
+	}
+	var hk *HostKeyError
+	if errors.As(err, &hk) {
+		t.Fatal("an auth failure reported as a host key error")
+	}
+}
