@@ -25,7 +25,8 @@ type flow struct {
 	match       []matchField // canonical order, see matchOrder
 	actions     string       // as ovs-ofctl prints them
 	created     time.Time
-	seq         uint64 // insertion order
+	modified    time.Time // last mod-flows, zero if never
+	seq         uint64    // insertion order
 }
 
 // matchOrder is the order in which ovs-ofctl prints match fields.
@@ -339,6 +340,13 @@ func (f *flow) dumpLine(now time.Time, withAge bool) string {
 	}
 	if withAge {
 		fmt.Fprintf(&b, "idle_age=%d, ", int(age.Seconds()))
+	}
+	if !f.modified.IsZero() {
+		// OVS prints hard_age, the seconds since the last modification,
+		// when it differs from the flow's age in whole seconds.
+		if hard := int(now.Sub(f.modified).Seconds()); hard != int(age.Seconds()) {
+			fmt.Fprintf(&b, "hard_age=%d, ", hard)
+		}
 	}
 	if m := f.matchString(); m != "" {
 		b.WriteString(m + " ")

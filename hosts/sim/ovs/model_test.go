@@ -325,6 +325,11 @@ func TestModelDurationsAdvance(t *testing.T) {
 	if got := must(t, sw, "ovs-ofctl dump-flows br0"); !strings.Contains(got, "duration=61.500s, table=0, n_packets=0, n_bytes=0, idle_age=61, priority=0 actions=NORMAL") {
 		t.Errorf("dump-flows = %q", got)
 	}
+	must(t, sw, "ovs-ofctl mod-flows br0 actions=drop")
+	now = now.Add(2 * time.Second)
+	if got := must(t, sw, "ovs-ofctl dump-flows br0"); !strings.Contains(got, "duration=63.500s, table=0, n_packets=0, n_bytes=0, idle_age=63, hard_age=2, priority=0 actions=drop") {
+		t.Errorf("dump-flows after mod-flows = %q", got)
+	}
 }
 
 func TestOpenUnknownMode(t *testing.T) {

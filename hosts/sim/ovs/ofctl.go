@@ -148,6 +148,7 @@ func (m *model) ofctl(b *bridge, cmd string, args []string, o ofctlOpts, stdin [
 		for _, f := range b.flows {
 			if spec.covers(f, strict) {
 				f.actions = spec.actions
+				f.modified = m.now()
 				n++
 			}
 		}
