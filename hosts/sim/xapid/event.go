@@ -71,6 +71,9 @@ func (c *call) eventFrom(a args) any {
 	if err != nil {
 		fail("EVENT_FROM_TOKEN_PARSE_FAILURE", token)
 	}
+	if len(d.events) > 0 && since < d.events[0].id-1 {
+		fail("EVENTS_LOST")
+	}
 	deadline := time.Now().Add(time.Duration(timeout * float64(time.Second)))
 	for {
 		last := map[string]int{}
