@@ -6,6 +6,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,5 +98,41 @@ func TestUnauthorizedKeyIsRefusedWithoutRetry(t *testing.T) {
 	var hk *HostKeyError
 	if errors.As(err, &hk) {
 		t.Fatal("an auth failure reported as a host key error")
+	}
+}
+
+func TestAgentAuthentication(t *testing.T) {
+	s := startSSHD(t, sshdOptions{})
+	agentPath, err := exec.LookPath("ssh-agent")
+	if err != nil {
+		t.Skipf("needs ssh-agent (Debian openssh-client): %v", err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agentCmd := exec.Command(agentPath, "-D", "-a", sock)
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = agentCmd.Process.Kill(); _ = agentCmd.Wait() })
+	for i := 0; ; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("ssh-agent did not create its socket")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", s.userKey)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v\n%s", err, out)
+	}
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	cfg := s.config(t)
+	cfg.KeyFiles = nil
+	cfg.UseAgent = true
+	c := dialTest(t, cfg)
+	if _, err := c.Run(context.Background(), "true"); err != nil {
+		t.Fatal(err)
 	}
 }

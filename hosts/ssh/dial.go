@@ -97,6 +97,11 @@ func dialOnce(ctx context.Context, cfg Config, signers []ssh.Signer) (*ssh.Clien
 		if hostKeyErr != nil {
 			return nil, &permanentError{hostKeyErr}
 		}
+		var negErr *ssh.AlgorithmNegotiationError
+		if cc.HostKeyAlgorithms != nil && errors.As(err, &negErr) && negErr.What == "host key" {
+			return nil, &permanentError{fmt.Errorf("ssh %s (%s): the host offers none of the key types recorded for it (%s) in %s; its host keys may have changed: %w",
+				cfg.Host, cfg.Addr, strings.Join(cc.HostKeyAlgorithms, ", "), strings.Join(cfg.KnownHosts, ", "), err)}
+		}
 		if strings.Contains(err.Error(), "unable to authenticate") {
 			return nil, &permanentError{fmt.Errorf("ssh %s (%s): authenticating as %s with %s: %w",
 				cfg.Host, cfg.Addr, cfg.User, strings.Join(auth.tried, ", "), err)}

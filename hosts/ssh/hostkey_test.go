@@ -2,11 +2,15 @@ package ssh
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -111,5 +115,30 @@ func TestRecordedLineIsReadByOpenSSH(t *testing.T) {
 	out, err := execOutput("ssh-keygen", "-F", "[127.0.0.1]:2222", "-f", file)
 	if err != nil || !strings.Contains(out, "[127.0.0.1]:2222 ssh-ed25519 ") {
 		t.Fatalf("ssh-keygen -F: %v\n%s", err, out)
+	}
+}
+
+// A host recorded only with a key type it no longer offers is refused as
+// a changed host, not retried and not trusted anew.
+func TestHostKnownByAnotherKeyTypeIsRefused(t *testing.T) {
+	s := startSSHD(t, sshdOptions{})
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := ssh.NewPublicKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.config(t)
+	cfg.AcceptNewHostKeys = true
+	cfg.Retry = RetryPolicy{Attempts: 5, Initial: time.Millisecond}
+	writeFile(t, cfg.KnownHosts[0], []byte(knownhosts.Line([]string{knownhosts.Normalize(s.addr)}, old)+"\n"), 0o600)
+	_, err = Dial(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "none of the key types recorded") || !strings.Contains(err.Error(), "ecdsa-sha2-nistp256") {
+		t.Fatalf("want a refusal naming the recorded key type, got %v", err)
+	}
+	if strings.Contains(err.Error(), "gave up after") {
+		t.Fatalf("a host key problem was retried: %v", err)
 	}
 }
