@@ -236,7 +236,7 @@ func (s *realSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Res
 	}
 	args := argv[1:]
 	if tool == "ovs-vsctl" {
-		args = withNetdevBridges(args)
+		args = withNetdevBridges(withoutDB(args))
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = s.env()
@@ -254,6 +254,25 @@ func (s *realSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Res
 		return r, fmt.Errorf("ovs: run %s: %w", strings.Join(argv, " "), err)
 	}
 	return r, nil
+}
+
+// withoutDB drops --db options, so that a command can only reach this
+// host's database (never the machine's own Open vSwitch).
+func withoutDB(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--" || !strings.HasPrefix(a, "-"):
+			return append(out, args[i:]...)
+		case a == "--db":
+			i++
+		case strings.HasPrefix(a, "--db="):
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // withNetdevBridges appends "-- set Bridge B datapath_type=netdev" for each

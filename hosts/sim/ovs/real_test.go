@@ -1,0 +1,118 @@
+package ovs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func openRealT(t *testing.T) *realSwitch {
+	t.Helper()
+	if err := RealAvailable(); err != nil {
+		t.Skipf("needs real Open vSwitch: %v", err)
+	}
+	sw, err := Open(context.Background(), t.TempDir(), ModeReal)
+	if err != nil {
+		t.Fatalf("open real switch: %v", err)
+	}
+	t.Cleanup(func() { sw.Close() })
+	return sw.(*realSwitch)
+}
+
+func netnsExists(t *testing.T, name string) bool {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "list").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip netns list: %v: %s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRealCloseStopsEverything checks that Close leaves no daemon, no
+// namespace and no run files behind.
+func TestRealCloseStopsEverything(t *testing.T) {
+	sw := openRealT(t)
+	if sw.Mode() != ModeReal {
+		t.Fatalf("Mode() = %s", sw.Mode())
+	}
+	must(t, sw, "ovs-vsctl add-br br0 -- add-port br0 p0 -- set Interface p0 type=internal")
+	var pids []int
+	for _, d := range sw.daemons {
+		pids = append(pids, d.cmd.Process.Pid)
+	}
+	if len(pids) != 2 {
+		t.Fatalf("daemons = %d, want ovsdb-server and ovs-vswitchd", len(pids))
+	}
+	if !netnsExists(t, sw.netns) {
+		t.Fatalf("namespace %s missing while open", sw.netns)
+	}
+	if err := sw.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("process %d still exists after Close (kill 0: %v)", pid, err)
+		}
+	}
+	if netnsExists(t, sw.netns) {
+		t.Errorf("namespace %s left after Close", sw.netns)
+	}
+	for _, p := range []string{sw.runDir, sw.binDir} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left after Close: %v", p, err)
+		}
+	}
+	if err := sw.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestRealHostsAreIsolated gives two hosts bridges and internal ports of
+// the same names: each lives in its own namespace, so both open, and the
+// machine's own namespace gets no device.
+func TestRealHostsAreIsolated(t *testing.T) {
+	a, b := openRealT(t), openRealT(t)
+	var rnd [3]byte
+	_, _ = rand.Read(rnd[:])
+	br, port := "xlb"+hex.EncodeToString(rnd[:]), "xlp"+hex.EncodeToString(rnd[:])
+	for _, sw := range []*realSwitch{a, b} {
+		must(t, sw, "ovs-vsctl add-br "+br+" -- add-port "+br+" "+port+" -- set Interface "+port+" type=internal")
+		if got := must(t, sw, "ovs-vsctl get Interface "+port+" ofport"); got != "1\n" {
+			t.Errorf("ofport of %s = %q, want 1", port, got)
+		}
+	}
+	for _, dev := range []string{br, port} {
+		if out, err := exec.Command("ip", "link", "show", dev).CombinedOutput(); err == nil {
+			t.Errorf("device %s exists in the machine's namespace: %s", dev, out)
+		}
+	}
+	if got := must(t, a, "ovs-vsctl --db=unix:/var/run/openvswitch/db.sock list-br"); got != br+"\n" {
+		t.Errorf("--db was not confined to the host: list-br = %q", got)
+	}
+}
+
+func TestOpenAutoPrefersReal(t *testing.T) {
+	sw, err := Open(context.Background(), t.TempDir(), ModeAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	want := ModeModel
+	if RealAvailable() == nil {
+		want = ModeReal
+	}
+	if sw.Mode() != want {
+		t.Errorf("auto mode gave %s, want %s", sw.Mode(), want)
+	}
+}
