@@ -105,10 +105,11 @@ func (c *call) eventFrom(a args) any {
 		case <-changed:
 		case <-t.C:
 		case <-c.ctx.Done():
+		case <-c.s.ctx.Done():
 		}
 		t.Stop()
 		d.mu.Lock()
-		if c.ctx.Err() != nil {
+		if c.ctx.Err() != nil || c.s.ctx.Err() != nil {
 			return c.s.fromResult(sub, nil)
 		}
 	}

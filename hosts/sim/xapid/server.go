@@ -148,6 +148,7 @@ func New(opts Options) (*Server, error) {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.cancel() // wakes event.from waiters, stops boots and tasks
 		s.urlMu.Lock()
 		srv := s.httpSrv
 		s.urlMu.Unlock()
@@ -156,7 +157,6 @@ func (s *Server) Close() error {
 			_ = srv.Shutdown(ctx)
 			cancel()
 		}
-		s.cancel()
 		s.wg.Wait()
 		err = s.save()
 		s.removePluginHelpers()

@@ -168,6 +168,7 @@ func (c *call) vifPlug(a args) any {
 		p = c.s.vifPortOf(v, vm.fields["domid"].(int64))
 	})
 	if err := c.s.plugPort(c.ctx, p); err != nil {
+		c.s.releaseBridge(c.ctx, p.network)
 		failPlug("plugging VIF", err)
 	}
 	c.s.withDB(func() {

@@ -107,6 +107,7 @@ func (s *Server) startVM(c *call, ref string, paused bool, op string) {
 			for _, q := range plugged {
 				s.unplugPort(c.ctx, q)
 			}
+			s.releaseBridge(c.ctx, p.network) // it may have been created for this VIF
 			s.withDB(func() { s.clearOp(ref, key) })
 			failPlug("starting VM", err)
 		}
@@ -167,8 +168,8 @@ func (s *Server) guestOf(vm *object) Guest {
 }
 
 // bootGuest boots the guest in the background: Host.BootGuest, then the
-// guest metrics with networks {"0/ip": ip}, unless the VM stopped or
-// restarted meanwhile (then the guest is stopped again).
+// guest metrics with networks {"0/ip": ip}, unless the VM stopped meanwhile
+// (then the guest is stopped again) or restarted (a newer boot wins).
 func (s *Server) bootGuest(g Guest) {
 	s.goBackground(func() {
 		if d := s.opts.GuestMetricsDelay; d > 0 {
@@ -185,24 +186,30 @@ func (s *Server) bootGuest(g Guest) {
 			s.logf("xapid: booting guest %s (%s): %v", g.NameLabel, g.UUID, err)
 			return
 		}
-		s.db.mu.Lock()
-		defer s.db.mu.Unlock()
-		vm, err2 := s.db.byUUID("VM", g.UUID)
-		if err2 != nil || vm.fields["power_state"] != "Running" || vm.fields["domid"] != g.DomID {
+		stale := false
+		s.withDB(func() {
+			vm, err := s.db.byUUID("VM", g.UUID)
+			if err != nil || vm.fields["domid"] != g.DomID {
+				// Halted or destroyed meanwhile: stop this guest. Restarted
+				// (a new domid): the newer boot owns the guest.
+				stale = err != nil || vm.fields["power_state"] == "Halted"
+				return
+			}
+			nets := map[string]string{}
+			if ip != "" {
+				nets["0/ip"] = ip
+			}
+			if old, ok := s.db.objs[vm.fields["guest_metrics"].(string)]; ok {
+				s.db.remove(old)
+			}
+			gm := s.db.insert("VM_guest_metrics", guestMetricsRecord(nets))
+			s.db.set(vm, map[string]any{"guest_metrics": gm.ref})
+		})
+		if stale {
 			if err := s.host.StopGuest(s.ctx, g.UUID); err != nil {
 				s.logf("xapid: stopping stale guest %s: %v", g.UUID, err)
 			}
-			return
 		}
-		nets := map[string]string{}
-		if ip != "" {
-			nets["0/ip"] = ip
-		}
-		if old, ok := s.db.objs[vm.fields["guest_metrics"].(string)]; ok {
-			s.db.remove(old)
-		}
-		gm := s.db.insert("VM_guest_metrics", guestMetricsRecord(nets))
-		s.db.set(vm, map[string]any{"guest_metrics": gm.ref})
 	})
 }
 
