@@ -241,3 +241,16 @@ func TestSnapshotRevert(t *testing.T) {
 		t.Fatal(clone)
 	}
 }
+
+func TestEventRegisterNext(t *testing.T) {
+	s, _, sess := newTestServer(t, Options{})
+	wantErr(t, s, []string{"SESSION_NOT_REGISTERED", sess}, "event.next", sess)
+	mustCall(t, s, "event.register", sess, []any{"network"})
+	net := mustCall(t, s, "network.create", sess, map[string]any{"name_label": "n", "other_config": map[string]any{}}).(string)
+	mustCall(t, s, "VM.get_all", sess) // no event
+	evs := mustCall(t, s, "event.next", sess).([]any)
+	e := evs[0].(map[string]any)
+	if len(evs) != 1 || e["ref"] != net || e["operation"] != "add" || e["class"] != "network" || e["obj_uuid"] == "" {
+		t.Fatalf("events %v", evs)
+	}
+}

@@ -107,6 +107,8 @@ type runtime struct {
 	bridges  map[string]bool // bridges this server created on dom0
 	nextDom  int64
 	bridgeN  int
+	// eventRegs are the event.register subscriptions by session.
+	eventRegs map[string]*eventRegistration
 }
 
 // New builds a server: it loads Options.StateFile when it exists, else it

@@ -15,6 +15,7 @@ func init() {
 		if o, err := c.s.db.get("session", c.session); err == nil {
 			c.s.db.remove(o)
 		}
+		delete(c.s.rt.eventRegs, c.session)
 		return ""
 	}})
 	register("session.local_logout", methods["session.logout"])

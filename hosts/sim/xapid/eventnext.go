@@ -1,0 +1,105 @@
+package xapid
+
+import (
+	"strings"
+	"time"
+)
+
+// The legacy event API: event.register(classes), event.next() and
+// event.unregister(classes), per session. event.next blocks until an
+// event of a registered class happens and returns the array of events.
+
+func init() {
+	register("event.register", handler{arity: 2, noAsync: true, fn: func(c *call, a args) any {
+		classes := a.strSet(0, "classes")
+		c.s.withDB(func() {
+			r := c.s.eventReg(c.session, true)
+			for _, cl := range classes {
+				r.classes = append(r.classes, strings.ToLower(cl))
+			}
+		})
+		return ""
+	}})
+	register("event.unregister", handler{arity: 2, noAsync: true, fn: func(c *call, a args) any {
+		classes := a.strSet(0, "classes")
+		c.s.withDB(func() {
+			r := c.s.eventReg(c.session, false)
+			if r == nil {
+				return
+			}
+			var keep []string
+			for _, cl := range r.classes {
+				if !contains(classes, cl) {
+					keep = append(keep, cl)
+				}
+			}
+			r.classes = keep
+		})
+		return ""
+	}})
+	register("event.next", handler{arity: 1, noAsync: true, fn: (*call).eventNext})
+}
+
+// eventRegistration is one session's event.register state.
+type eventRegistration struct {
+	classes []string
+	cursor  int64 // last event id returned
+}
+
+// eventReg returns the session's registration; the caller holds the db lock.
+func (s *Server) eventReg(session string, create bool) *eventRegistration {
+	if s.rt.eventRegs == nil {
+		s.rt.eventRegs = map[string]*eventRegistration{}
+	}
+	r := s.rt.eventRegs[session]
+	if r == nil && create {
+		r = &eventRegistration{cursor: s.db.eventID}
+		s.rt.eventRegs[session] = r
+	}
+	return r
+}
+
+// eventNext is event.next: SESSION_NOT_REGISTERED [session] without a
+// registration; EVENTS_LOST when the log no longer holds the cursor.
+func (c *call) eventNext(a args) any {
+	d := c.s.db
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for {
+		r := c.s.eventReg(c.session, false)
+		if r == nil {
+			fail("SESSION_NOT_REGISTERED", c.session)
+		}
+		if len(d.events) > 0 && r.cursor < d.events[0].id-1 {
+			r.cursor = d.eventID
+			fail("EVENTS_LOST")
+		}
+		sub := newSubscription(r.classes)
+		var out []any
+		for _, e := range d.events {
+			if e.id > r.cursor && sub.match(e.class, e.ref) {
+				m := eventStruct(e)
+				m["obj_uuid"], _ = e.snapshot["uuid"].(string)
+				out = append(out, m)
+			}
+		}
+		r.cursor = d.eventID
+		if len(out) > 0 {
+			return out
+		}
+		changed := d.changed
+		d.mu.Unlock()
+		t := time.NewTimer(time.Minute)
+		select {
+		case <-changed:
+		case <-t.C:
+		case <-c.ctx.Done():
+		case <-c.s.ctx.Done():
+		}
+		t.Stop()
+		d.mu.Lock()
+		if c.ctx.Err() != nil || c.s.ctx.Err() != nil {
+			return []any{}
+		}
+	}
+}
