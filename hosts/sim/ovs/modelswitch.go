@@ -19,17 +19,21 @@ type modelSwitch struct {
 	dir     string
 	binDir  string
 	srv     *toolServer
-	once    sync.Once
+	// removeRun deletes the run directory (the tool socket).
+	removeRun func()
+	once      sync.Once
 }
 
 // openModel starts a modelled switch whose tools live under dir.
 func openModel(dir string) (*modelSwitch, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	runDir, removeRun, err := makeRunDir(dir)
+	if err != nil {
 		return nil, fmt.Errorf("model switch: %w", err)
 	}
-	s := &modelSwitch{m: newModel(dir, ModelVersion), version: ModelVersion, dir: dir, binDir: filepath.Join(dir, "bin")}
-	srv, err := startToolServer(filepath.Join(dir, "tools.sock"), s.binDir, s.Exec)
+	s := &modelSwitch{m: newModel(runDir, ModelVersion), version: ModelVersion, dir: dir, binDir: filepath.Join(dir, "bin"), removeRun: removeRun}
+	srv, err := startToolServer(filepath.Join(runDir, "tools.sock"), s.binDir, s.Exec)
 	if err != nil {
+		removeRun()
 		return nil, fmt.Errorf("model switch in %s: %w", dir, err)
 	}
 	s.srv = srv
@@ -82,7 +86,7 @@ func (s *modelSwitch) Close() error {
 	s.once.Do(func() {
 		err = s.srv.close()
 		_ = os.RemoveAll(s.binDir)
-		_ = os.Remove(filepath.Join(s.dir, "tools.sock"))
+		s.removeRun()
 	})
 	return err
 }

@@ -75,6 +75,7 @@ type daemon struct {
 // ovs-vswitchd in its own network namespace with the userspace datapath.
 type realSwitch struct {
 	dir, runDir, binDir string
+	removeRun           func()
 	netns               string
 	version             string
 	bins                map[string]string
@@ -91,11 +92,11 @@ func openReal(ctx context.Context, dir string) (_ *realSwitch, err error) {
 	unavailable := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrRealUnavailable, fmt.Sprintf(format, a...))
 	}
-	s := &realSwitch{dir: dir, runDir: filepath.Join(dir, "run"), binDir: filepath.Join(dir, "bin"), bins: map[string]string{}}
+	s := &realSwitch{dir: dir, binDir: filepath.Join(dir, "bin"), bins: map[string]string{}}
 	for _, b := range realBinaries {
 		s.bins[b], _ = lookBin(b)
 	}
-	if err := os.MkdirAll(s.runDir, 0o755); err != nil {
+	if s.runDir, s.removeRun, err = makeRunDir(dir); err != nil {
 		return nil, fmt.Errorf("real switch: %w", err)
 	}
 	defer func() {
@@ -146,7 +147,7 @@ func openReal(ctx context.Context, dir string) (_ *realSwitch, err error) {
 	}); err != nil {
 		return nil, unavailable("%v", err)
 	}
-	srv, err := startToolServer(filepath.Join(dir, "tools.sock"), s.binDir, s.Exec)
+	srv, err := startToolServer(filepath.Join(s.runDir, "tools.sock"), s.binDir, s.Exec)
 	if err != nil {
 		return nil, fmt.Errorf("real switch in %s: %w", dir, err)
 	}
@@ -338,9 +339,10 @@ func (s *realSwitch) Close() error {
 				errs = append(errs, fmt.Errorf("ip netns del %s: %w: %s", s.netns, err, tail(out)))
 			}
 		}
-		_ = os.RemoveAll(s.runDir)
+		if s.removeRun != nil {
+			s.removeRun()
+		}
 		_ = os.RemoveAll(s.binDir)
-		_ = os.Remove(filepath.Join(s.dir, "tools.sock"))
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr

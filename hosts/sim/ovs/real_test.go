@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -114,5 +115,41 @@ func TestOpenAutoPrefersReal(t *testing.T) {
 	}
 	if sw.Mode() != want {
 		t.Errorf("auto mode gave %s, want %s", sw.Mode(), want)
+	}
+}
+
+// TestLongDirectory opens switches in a directory too long for unix
+// sockets: their sockets move to a short directory, the tools still work,
+// and Close removes both.
+func TestLongDirectory(t *testing.T) {
+	for _, mode := range []Mode{ModeModel, ModeReal} {
+		t.Run(string(mode), func(t *testing.T) {
+			if mode == ModeReal && RealAvailable() != nil {
+				t.Skipf("needs real Open vSwitch: %v", RealAvailable())
+			}
+			dir := filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("e", 40))
+			sw, err := Open(context.Background(), dir, mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sw.Close()
+			cmd := exec.Command("/bin/sh", "-c", "ovs-vsctl add-br br-int && ovs-ofctl dump-flows br-int")
+			cmd.Env = []string{"PATH=" + sw.BinDir() + ":/usr/bin:/bin"}
+			if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "priority=0 actions=NORMAL") {
+				t.Fatalf("tools in a long directory: %v: %s", err, out)
+			}
+			short, err := filepath.EvalSymlinks(filepath.Join(dir, "run"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{short, filepath.Join(dir, "run")} {
+				if _, err := os.Lstat(p); !os.IsNotExist(err) {
+					t.Errorf("%s left after Close: %v", p, err)
+				}
+			}
+		})
 	}
 }
