@@ -119,6 +119,9 @@ func (c *Client) execRetry(ctx context.Context, cmd string, opts []RunOption, st
 // exec runs cmd on one session. lost reports that the connection died
 // before the command reported its exit status.
 func (c *Client) exec(ctx context.Context, cmd string, o runOptions, stdout, stderr io.Writer) (status int, lost bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return -1, false, fmt.Errorf("ssh %s: %q not started: %w", c.cfg.Host, cmd, err)
+	}
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
