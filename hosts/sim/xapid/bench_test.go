@@ -1,0 +1,69 @@
+package xapid
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"xenlab/hosts/xapi"
+)
+
+// BenchmarkXenlabClientRoundTrip measures one VM.get_record round trip of
+// xenlab's client against the simulator over loopback HTTP.
+func BenchmarkXenlabClientRoundTrip(b *testing.B) {
+	s, err := New(Options{Password: "p", Logf: b.Logf})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	url, err := s.Listen(ctx, "127.0.0.1:0", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: "p"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(ctx)
+	vms, err := c.VMGetByNameLabel(ctx, DevstackTemplateName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.VMGetRecord(ctx, vms[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVMStartShutdown measures an in-process start and hard shutdown
+// of a VM with one VIF (ports and bridge on a MemHost).
+func BenchmarkVMStartShutdown(b *testing.B) {
+	s, err := New(Options{Password: "p", Logf: b.Logf})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	call := func(m string, p ...any) any {
+		v, err := s.Call(ctx, m, p...)
+		if err != nil {
+			b.Fatal(m, err)
+		}
+		return v
+	}
+	sess := call("session.login_with_password", "root", "p").(string)
+	net := call("network.create", sess, map[string]any{"name_label": "n", "other_config": map[string]any{}}).(string)
+	tpl := call("VM.get_by_name_label", sess, DevstackTemplateName).([]string)[0]
+	vm := call("VM.clone", sess, tpl, "vm").(string)
+	call("VM.set_is_a_template", sess, vm, false)
+	call("VIF.create", sess, vifArgs(vm, net, "0"))
+	b.ResetTimer()
+	for b.Loop() {
+		call("VM.start", sess, vm, false, false)
+		call("VM.hard_shutdown", sess, vm)
+	}
+}
