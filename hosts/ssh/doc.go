@@ -26,6 +26,9 @@
 //   - Upload skips a file whose remote copy has the same size and SHA-256
 //     (computed remotely with sha256sum, falling back to downloading it
 //     when sha256sum is unavailable) and reports the skip.
+//   - SFTP requests are not interrupted by the context mid-request; a
+//     transfer stops between chunks, and a hung connection is ended by the
+//     keepalive.
 //   - Secrets (passphrases, passwords) are never logged or put in errors;
 //     commands are quoted in errors, so do not put secrets in command
 //     lines: pass them with WithStdin.

@@ -36,9 +36,10 @@ func WithStdin(r io.Reader) RunOption { return func(o *runOptions) { o.stdin = r
 func Idempotent() RunOption { return func(o *runOptions) { o.idempotent = true } }
 
 // Run runs cmd through the remote user's shell and returns its output.
-// A non-zero exit returns the Result and a *RunError. Cancelling ctx sends
-// SIGTERM to the command, closes its session and returns an error
-// wrapping ctx.Err().
+// A non-zero exit returns the Result and a *RunError. Cancelling ctx asks
+// the server to send SIGTERM to the command (OpenSSH refuses this for root
+// logins), closes its session (the command then loses its output pipes)
+// and returns an error wrapping ctx.Err().
 func (c *Client) Run(ctx context.Context, cmd string, opts ...RunOption) (Result, error) {
 	var stdout, stderr bytes.Buffer
 	reset := func() { stdout.Reset(); stderr.Reset() }
