@@ -74,6 +74,7 @@ func (c *call) eventFrom(a args) any {
 	if len(d.events) > 0 && since < d.events[0].id-1 {
 		fail("EVENTS_LOST")
 	}
+	timeout = min(max(timeout, 0), 24*3600) // a day at most: no Duration overflow
 	deadline := time.Now().Add(time.Duration(timeout * float64(time.Second)))
 	for {
 		last := map[string]int{}

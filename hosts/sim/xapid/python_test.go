@@ -3,6 +3,7 @@ package xapid
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -44,8 +45,9 @@ func TestStockPythonClient(t *testing.T) {
 	pythonXenAPI(t)
 	s, _, _ := newTestServer(t, Options{AuthFailDelay: time.Millisecond})
 	url := listen(t, s)
-	// The password travels as an argument only to this test's own child.
-	out, err := exec.Command("python3", filepath.Join("testdata", "scenario.py"), url, testPassword).CombinedOutput()
+	cmd := exec.Command("python3", filepath.Join("testdata", "scenario.py"), url)
+	cmd.Env = append(os.Environ(), "XENLAB_TEST_PASSWORD="+testPassword) // never in argv
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("scenario.py: %v\n%s", err, out)
 	}

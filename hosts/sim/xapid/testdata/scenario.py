@@ -1,9 +1,10 @@
 """Drive the simulated xapi with the stock XenAPI Python client.
 
-Usage: scenario.py URL PASSWORD. Prints one JSON object with what each step
+Usage: XENLAB_TEST_PASSWORD=... scenario.py URL. Prints one JSON object with what each step
 saw; the Go test checks it against what real xapi answers.
 """
 import json
+import os
 import sys
 
 try:
@@ -21,7 +22,7 @@ def failure(fn):
 
 
 def main():
-    url, password = sys.argv[1], sys.argv[2]
+    url, password = sys.argv[1], os.environ["XENLAB_TEST_PASSWORD"]
     out = {}
     bad = XenAPI.Session(url)
     out["bad_password"] = failure(lambda: bad.xenapi.login_with_password("root", "not-the-password"))
