@@ -104,6 +104,25 @@ var diffSequence = []string{
 	"ovs-ofctl --rsort dump-flows br-int",
 	"ovs-ofctl --sort dump-flows br-int",
 	"ovs-ofctl dump-flows br-int",
+	// Versions and fail modes.
+	"ovs-vsctl --version",
+	"ovs-ofctl --version",
+	"ovs-appctl --version",
+	"ovs-vsctl --timeout=10 get-fail-mode br-int",
+	"ovs-vsctl --timeout=10 set-fail-mode br-int secure",
+	"ovs-vsctl --timeout=10 get-fail-mode br-int",
+	"ovs-ofctl dump-flows br-int",
+	"ovs-vsctl --timeout=10 set-fail-mode br-int closed",
+	"ovs-vsctl --timeout=10 get Bridge br-int fail_mode",
+	"ovs-vsctl --timeout=10 show",
+	"ovs-vsctl --timeout=10 del-fail-mode br-int",
+	"ovs-vsctl --timeout=10 get-fail-mode br-x",
+	"ovs-vsctl --timeout=10 add-br br-s -- set-fail-mode br-s secure",
+	"ovs-ofctl dump-flows br-s",
+	"ovs-vsctl --timeout=10 set Bridge br-s fail_mode=standalone",
+	"ovs-ofctl dump-flows br-s",
+	"ovs-vsctl --timeout=10 del-br br-s",
+	"ovs-ofctl dump-flows br-int table=0",
 	// Errors as the tools print them.
 	"ovs-vsctl --timeout=10 del-port br-int br-int",
 	"ovs-vsctl --timeout=10 add-port br-int br-int",
@@ -180,6 +199,7 @@ var (
 	reHardAge  = regexp.MustCompile(`hard_age=[0-9]+, `)
 	reStats    = regexp.MustCompile(`n_packets=[0-9]+, n_bytes=[0-9]+`)
 	reVersion  = regexp.MustCompile(`(ovs_version: |Open vSwitch\) )"?[0-9.]+"?`)
+	reSchema   = regexp.MustCompile(`DB Schema [0-9.]+`)
 	reLogDir   = regexp.MustCompile(`default log directory is "[^"]*"`)
 	reAppctl   = regexp.MustCompile(`ovs-appctl: [^:]*: server returned an error`)
 )
@@ -196,6 +216,7 @@ func normalise(line, out string) string {
 	out = reHardAge.ReplaceAllString(out, "")
 	out = reStats.ReplaceAllString(out, "n_packets=<n>, n_bytes=<n>")
 	out = reVersion.ReplaceAllString(out, "${1}<version>")
+	out = reSchema.ReplaceAllString(out, "DB Schema <version>")
 	out = reLogDir.ReplaceAllString(out, `default log directory is "<dir>"`)
 	out = reAppctl.ReplaceAllString(out, "ovs-appctl: <target>: server returned an error")
 	if strings.HasSuffix(line, " show") {

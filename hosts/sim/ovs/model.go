@@ -143,6 +143,8 @@ type bridge struct {
 	flows      []*flow
 	mac        string
 	nextOfport int64
+	failMode   string // the fail mode ovs-vswitchd last applied
+
 }
 
 // model is the state of one modelled Open vSwitch.
@@ -167,7 +169,7 @@ func (m *model) clone() *model {
 		c.devices[d] = true
 	}
 	for _, b := range m.bridges {
-		nb := &bridge{row: b.row.clone(), mac: b.mac, nextOfport: b.nextOfport}
+		nb := &bridge{row: b.row.clone(), mac: b.mac, nextOfport: b.nextOfport, failMode: b.failMode}
 		for _, p := range b.ports {
 			nb.ports = append(nb.ports, &port{row: p.row.clone(), iface: &iface{row: p.iface.row.clone(), mac: p.iface.mac}})
 		}
@@ -218,9 +220,34 @@ func (m *model) addBridge(name string) *bridge {
 	p := m.addPort(b, name)
 	p.iface.strs["type"] = "internal"
 	p.iface.mac = b.mac
+	b.failMode = "standalone"
+	m.addDefaultFlow(b)
+	return b
+}
+
+// addDefaultFlow adds the flow a bridge in standalone mode without a
+// controller has: priority 0, NORMAL.
+func (m *model) addDefaultFlow(b *bridge) {
 	m.seq++
 	b.flows = append(b.flows, &flow{priority: 0, actions: "NORMAL", created: m.now(), seq: m.seq})
-	return b
+}
+
+// applyFailMode does what ovs-vswitchd does when a bridge's fail mode
+// changes: it flushes the flow table, and a standalone bridge gets its
+// default flow back.
+func (m *model) applyFailMode(b *bridge) {
+	want := b.strs["fail_mode"]
+	if want == "" {
+		want = "standalone"
+	}
+	if want == b.failMode {
+		return
+	}
+	b.failMode = want
+	b.flows = nil
+	if want == "standalone" {
+		m.addDefaultFlow(b)
+	}
 }
 
 func (m *model) addPort(b *bridge, name string) *port {
@@ -261,6 +288,7 @@ type warning struct{ iface, msg string }
 func (m *model) reconfigure() []warning {
 	var warns []warning
 	for _, b := range m.bridges {
+		m.applyFailMode(b)
 		for _, p := range b.ports {
 			ifc := p.iface
 			name := ifc.strs["name"]

@@ -11,6 +11,13 @@ import (
 // ModelVersion is the Open vSwitch version the model reports.
 const ModelVersion = "3.1.0"
 
+// versionText is what each tool prints for --version.
+var versionText = map[string]string{
+	"ovs-vsctl":  "ovs-vsctl (Open vSwitch) %s\nDB Schema 8.3.1\n",
+	"ovs-ofctl":  "ovs-ofctl (Open vSwitch) %s\nOpenFlow versions 0x1:0x6\n",
+	"ovs-appctl": "ovs-appctl (Open vSwitch) %s\n",
+}
+
 // modelSwitch is a Switch backed by the in-process model.
 type modelSwitch struct {
 	mu      sync.Mutex
@@ -48,7 +55,13 @@ func (s *modelSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Re
 	if len(argv) == 0 {
 		return Result{}, fmt.Errorf("ovs: empty command line")
 	}
-	switch filepath.Base(argv[0]) {
+	tool := filepath.Base(argv[0])
+	if len(argv) > 1 && (argv[1] == "--version" || argv[1] == "-V") {
+		if v, ok := versionText[tool]; ok {
+			return Result{Stdout: []byte(fmt.Sprintf(v, s.version))}, nil
+		}
+	}
+	switch tool {
 	case "ovs-vsctl":
 		return s.runVsctl(argv[1:]), nil
 	case "ovs-ofctl":

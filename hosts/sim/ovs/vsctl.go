@@ -109,7 +109,7 @@ var vsctlArity = map[string][2]int{
 	"br-to-parent":       {1, 1},
 	"br-set-external-id": {2, 3}, "br-get-external-id": {1, 2}, "get": {3, 1 << 20},
 	"set": {3, 1 << 20}, "clear": {3, 1 << 20}, "remove": {4, 1 << 20}, "find": {1, 1 << 20},
-	"list": {1, 1 << 20},
+	"list": {1, 1 << 20}, "set-fail-mode": {2, 2}, "get-fail-mode": {1, 1}, "del-fail-mode": {1, 1},
 }
 
 // runVsctl runs one ovs-vsctl invocation against m as one transaction:
@@ -270,6 +270,8 @@ func (m *model) vsctl(c vsctlCmd) (string, error) {
 			keys[i] = k + "=" + ids[k]
 		}
 		return lines(keys), nil
+	case "set-fail-mode", "get-fail-mode", "del-fail-mode":
+		return m.failMode(c.name, a)
 	case "get":
 		return m.dbGet(a, ifExists)
 	case "set":
@@ -284,6 +286,27 @@ func (m *model) vsctl(c vsctlCmd) (string, error) {
 		return m.dbList(a, c.opts)
 	}
 	return "", failf("unknown command '%s'; use --help for help", c.name)
+}
+
+func (m *model) failMode(cmd string, a []string) (string, error) {
+	b := m.bridge(a[0])
+	if b == nil {
+		return "", failf("no bridge named %s", a[0])
+	}
+	switch cmd {
+	case "set-fail-mode":
+		if a[1] != "standalone" && a[1] != "secure" {
+			return "", failf("fail-mode must be \"standalone\" or \"secure\"")
+		}
+		b.strs["fail_mode"] = a[1]
+	case "del-fail-mode":
+		delete(b.strs, "fail_mode")
+	default:
+		if v, ok := b.strs["fail_mode"]; ok {
+			return v + "\n", nil
+		}
+	}
+	return "", nil
 }
 
 func (m *model) addPortCmd(a []string, mayExist bool) error {
