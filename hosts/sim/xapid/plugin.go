@@ -107,7 +107,7 @@ func (c *call) callPlugin(a args) any {
 }
 
 // runPlugin executes a plugin file as dom0 would. A script whose first line
-// names python runs under python3 (this machine's Python).
+// names python runs under Python3().
 func (s *Server) runPlugin(ctx context.Context, file, arg string) (string, string, error) {
 	st, err := os.Stat(file)
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *Server) runPlugin(ctx context.Context, file, arg string) (string, strin
 		line, _ := bufio.NewReader(f).ReadString('\n')
 		f.Close()
 		if strings.HasPrefix(line, "#!") && strings.Contains(line, "python") {
-			argv = []string{"python3", file, arg}
+			argv = []string{Python3(), file, arg}
 		}
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)

@@ -15,14 +15,14 @@ import (
 // (Debian's python3-os-xenapi installs it as os_xenapi.client.XenAPI).
 func pythonXenAPI(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
+	if _, err := exec.LookPath(Python3()); err != nil {
 		t.Skip("python3 not installed")
 	}
 	check := `try:
     import XenAPI
 except ImportError:
     from os_xenapi.client import XenAPI`
-	if out, err := exec.Command("python3", "-c", check).CombinedOutput(); err != nil {
+	if out, err := exec.Command(Python3(), "-c", check).CombinedOutput(); err != nil {
 		t.Skipf("stock XenAPI client missing (install python3-os-xenapi): %v %s", err, out)
 	}
 }
@@ -45,7 +45,7 @@ func TestStockPythonClient(t *testing.T) {
 	pythonXenAPI(t)
 	s, _, _ := newTestServer(t, Options{AuthFailDelay: time.Millisecond})
 	url := listen(t, s)
-	cmd := exec.Command("python3", filepath.Join("testdata", "scenario.py"), url)
+	cmd := exec.Command(Python3(), filepath.Join("testdata", "scenario.py"), url)
 	cmd.Env = append(os.Environ(), "XENLAB_TEST_PASSWORD="+testPassword) // never in argv
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -50,7 +50,7 @@ def main():
     out["mac"] = x.VIF.get_MAC(vif)
     out["duplicate_device"] = failure(lambda: x.VIF.create(vif_rec))
 
-    first = x.event["from"](["vm"], "", 0.0)
+    first = getattr(x.event, "from")(["vm"], "", 0.0)
     x.VM.start(vm, False, False)
     out["power_state"] = x.VM.get_power_state(vm)
     out["domid"] = x.VM.get_domid(vm)
@@ -58,7 +58,7 @@ def main():
     out["vm_ref"] = vm
     out["vif_ref"] = vif
 
-    ev = x.event["from"](["vm"], first["token"], 5.0)
+    ev = getattr(x.event, "from")(["vm"], first["token"], 5.0)
     out["event_keys"] = sorted(ev.keys())
     out["event_ops"] = sorted({(e["class"], e["operation"]) for e in ev["events"] if e["ref"] == vm})
     out["event_power"] = [e["snapshot"]["power_state"] for e in ev["events"] if e["ref"] == vm]
@@ -68,7 +68,7 @@ def main():
         status = x.task.get_status(task)
         if status != "pending":
             break
-        x.event["from"](["task"], x.event["from"](["task"], "", 0.0)["token"], 0.1)
+        getattr(x.event, "from")(["task"], getattr(x.event, "from")(["task"], "", 0.0)["token"], 0.1)
     out["task_status"] = status
     out["after_shutdown"] = x.VM.get_power_state(vm)
     x.logout()
