@@ -12,11 +12,6 @@ import (
 	"time"
 )
 
-// step is one command of a differential sequence.
-type step struct {
-	line string // a shell-like command line, split on spaces unless quoted
-}
-
 // diffSequence is what xenlab does on dom0 and what the devstack stand-in
 // does on domU, with the reads that check it and the errors it can meet.
 var diffSequence = []string{

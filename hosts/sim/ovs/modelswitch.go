@@ -23,7 +23,6 @@ type modelSwitch struct {
 	mu      sync.Mutex
 	m       *model
 	version string
-	dir     string
 	binDir  string
 	srv     *toolServer
 	// removeRun deletes the run directory (the tool socket).
@@ -37,7 +36,7 @@ func openModel(dir string) (*modelSwitch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model switch: %w", err)
 	}
-	s := &modelSwitch{m: newModel(runDir, ModelVersion), version: ModelVersion, dir: dir, binDir: filepath.Join(dir, "bin"), removeRun: removeRun}
+	s := &modelSwitch{m: newModel(runDir, ModelVersion), version: ModelVersion, binDir: filepath.Join(dir, "bin"), removeRun: removeRun}
 	srv, err := startToolServer(filepath.Join(runDir, "tools.sock"), s.binDir, s.Exec)
 	if err != nil {
 		removeRun()

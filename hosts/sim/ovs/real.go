@@ -74,15 +74,15 @@ type daemon struct {
 // realSwitch is a Switch backed by its own ovsdb-server and ovs-vswitchd,
 // ovs-vswitchd in its own network namespace with the userspace datapath.
 type realSwitch struct {
-	dir, runDir, binDir string
-	removeRun           func()
-	netns               string
-	version             string
-	bins                map[string]string
-	daemons             []*daemon // started order
-	srv                 *toolServer
-	once                sync.Once
-	closeErr            error
+	runDir, binDir string
+	removeRun      func()
+	netns          string
+	version        string
+	bins           map[string]string
+	daemons        []*daemon // started order
+	srv            *toolServer
+	once           sync.Once
+	closeErr       error
 }
 
 func openReal(ctx context.Context, dir string) (_ *realSwitch, err error) {
@@ -92,7 +92,7 @@ func openReal(ctx context.Context, dir string) (_ *realSwitch, err error) {
 	unavailable := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrRealUnavailable, fmt.Sprintf(format, a...))
 	}
-	s := &realSwitch{dir: dir, binDir: filepath.Join(dir, "bin"), bins: map[string]string{}}
+	s := &realSwitch{binDir: filepath.Join(dir, "bin"), bins: map[string]string{}}
 	for _, b := range realBinaries {
 		s.bins[b], _ = lookBin(b)
 	}
