@@ -31,6 +31,7 @@ var diffSequence = []string{
 	"ovs-vsctl --timeout=10 port-to-br vif3.3",
 	"ovs-vsctl --timeout=10 list Port vif3.3",
 	"ovs-vsctl --timeout=10 --columns=name,type,ofport,external_ids,options list Interface vif3.3",
+	"ovs-vsctl --timeout=10 --columns=_uuid,bfd,cfm_mpid,error,ingress_policing_rate,lldp,mac_in_use,mtu_request,ofport_request,other_config list Interface vif3.3",
 	"ovs-ofctl show xapi1",
 	"ovs-ofctl dump-flows xapi1",
 	// domU: the agent's bridges, the patch link and the VLAN flows.

@@ -67,6 +67,16 @@ var (
 		{name: "options", kind: kMap},
 		{name: "other_config", kind: kMap},
 		{name: "type", kind: kString},
+	}, fixed: map[string]string{
+		// Configuration columns at their defaults. The status columns
+		// ovs-vswitchd fills from the device (admin_state, link_state,
+		// link_speed, duplex, mtu, ifindex, statistics, status) are not
+		// modelled.
+		"bfd": "{}", "bfd_status": "{}", "cfm_fault": "[]", "cfm_fault_status": "[]",
+		"cfm_flap_count": "[]", "cfm_health": "[]", "cfm_mpid": "[]", "cfm_remote_mpids": "[]",
+		"cfm_remote_opstate": "[]", "ingress_policing_burst": "0", "ingress_policing_kpkts_burst": "0",
+		"ingress_policing_kpkts_rate": "0", "ingress_policing_rate": "0", "lacp_current": "[]",
+		"lldp": "{}", "mac": "[]", "mtu_request": "[]", "ofport_request": "[]",
 	}}
 	schemas = []*tableSchema{schemaOpenVSwitch, schemaBridge, schemaPort, schemaInterface}
 )
