@@ -26,7 +26,7 @@ const sshdPath = "/usr/sbin/sshd"
 // sshdServer is a real OpenSSH sshd on 127.0.0.1 for one test. It runs as
 // root inside its own mount and PID namespaces (unshare), so that
 // /run/sshd (the privilege separation directory) and /etc/shadow (root's
-// password) can be bind-mounted from the test's temporary directory
+// password) and /etc/passwd (a test user) can be bind-mounted from the test's temporary directory
 // without touching the machine, and so that stopping it kills every
 // connection and session process it forked.
 type sshdServer struct {
@@ -47,7 +47,17 @@ type sshdServer struct {
 
 type sshdOptions struct {
 	password string // enables PasswordAuthentication for the user
+	// unprivileged logs in as a non-root user that exists only in the
+	// server's namespace (OpenSSH handles some requests, such as
+	// "signal", only for non-root logins).
+	unprivileged bool
 }
+
+// Test user for unprivileged logins, added to sshd's view of /etc/passwd.
+const (
+	testUser = "xenlabtest"
+	testUID  = 4242
+)
 
 var (
 	unshareOnce sync.Once
@@ -100,7 +110,34 @@ func startSSHD(t testing.TB, opt sshdOptions) *sshdServer {
 	if err := os.MkdirAll(filepath.Join(dir, "run", "sshd"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "shadow"), shadowWith(t, s.user, opt.password), 0o640)
+	passwd, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Skipf("needs /etc/passwd: %v", err)
+	}
+	shadowExtra := ""
+	if opt.unprivileged {
+		// sshd reads authorized_keys as the user: open the way to it.
+		home := filepath.Join(dir, "home")
+		for _, p := range []string{filepath.Dir(dir), dir} {
+			if err := os.Chmod(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Mkdir(home, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(home, testUID, testUID); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(dir, "authorized_keys"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s.user = testUser
+		passwd = fmt.Appendf(passwd, "%s:x:%d:%d::%s:/bin/sh\n", testUser, testUID, testUID, home)
+		shadowExtra = testUser + ":*:19000:0:99999:7:::\n"
+	}
+	writeFile(t, filepath.Join(dir, "passwd"), passwd, 0o644)
+	writeFile(t, filepath.Join(dir, "shadow"), append(shadowWith(t, u.Username, opt.password), shadowExtra...), 0o640)
 
 	host, port, _ := net.SplitHostPort(s.addr)
 	passwordAuth := "no"
@@ -146,9 +183,9 @@ func (s *sshdServer) start() {
 	if s.log == nil {
 		s.log = &syncBuffer{}
 	}
-	script := `set -e; mount --bind "$1" /run; mount --bind "$2" /etc/shadow; exec "$3" -D -e -f "$4"`
+	script := `set -e; mount --bind "$1" /run; mount --bind "$2" /etc/shadow; mount --bind "$3" /etc/passwd; exec "$4" -D -e -f "$5"`
 	cmd := exec.Command("unshare", "-m", "-p", "-f", "--kill-child", "--", "/bin/sh", "-c", script, "sh",
-		filepath.Join(s.dir, "run"), filepath.Join(s.dir, "shadow"), sshdPath, s.cfgFile)
+		filepath.Join(s.dir, "run"), filepath.Join(s.dir, "shadow"), filepath.Join(s.dir, "passwd"), sshdPath, s.cfgFile)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	// If the test binary dies, unshare dies, and --kill-child takes sshd
 	// and its namespace with it.

@@ -145,3 +145,52 @@ func TestCancelEndsALongCommand(t *testing.T) {
 		t.Errorf("handshakes %d, want 1", c.Handshakes())
 	}
 }
+
+// Where the server honours the "signal" request (OpenSSH does for non-root
+// logins), cancelling delivers SIGTERM to the command: its trap runs.
+func TestCancelSignalsTheCommand(t *testing.T) {
+	s := startSSHD(t, sshdOptions{unprivileged: true})
+	c := dialTest(t, s.config(t))
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, "terminated")
+	// SIGPIPE is ignored: when killpg also kills sleep, the shell reports
+	// "Terminated" on its stderr, whose pipe the closed session broke;
+	// unignored, that SIGPIPE would kill the shell before its TERM trap.
+	cmd := "trap '' PIPE; trap 'echo term > " + ShellQuote(marker) + "; kill $! 2>/dev/null; exit 143' TERM; id -un; sleep 600 & wait"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- c.Stream(ctx, cmd, func(line string, _ bool) {
+			select {
+			case started <- line:
+			default:
+			}
+		})
+	}()
+	select {
+	case who := <-started:
+		if who != testUser {
+			t.Fatalf("logged in as %q, want %s", who, testUser)
+		}
+	case err := <-errc:
+		t.Fatalf("command ended early: %v", err)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	for i := 0; ; i++ {
+		if b, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(b)) == "term" {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("the command did not receive SIGTERM")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
