@@ -171,26 +171,55 @@ func (m *mapper) strings(get func(string) *shellVar, fields map[string]string) {
 	}
 }
 
+// distinctNetworks drops network names that collide with another network
+// (set or default), so the lab file keeps four distinct networks.
 func (m *mapper) distinctNetworks() {
-	seen := map[string]string{}
-	for _, f := range []string{"networks.vm", "networks.public", "networks.integration", "networks.management"} {
-		val, ok := m.out.attrs[f]
-		name := ""
-		if ok {
-			name = val.value.AsString()
-		} else {
-			name = map[string]string{"networks.vm": DefaultVMNetwork, "networks.public": DefaultPublicNetwork, "networks.integration": DefaultIntNetwork}[f]
+	fields := []string{"networks.vm", "networks.public", "networks.integration", "networks.management"}
+	defaults := map[string]string{"networks.vm": DefaultVMNetwork, "networks.public": DefaultPublicNetwork, "networks.integration": DefaultIntNetwork}
+	name := func(f string) (string, bool) {
+		if a, ok := m.out.attrs[f]; ok {
+			return a.value.AsString(), true
 		}
-		if name == "" {
-			continue
-		}
-		if other, dup := seen[name]; dup {
-			m.warns = append(m.warns, warning{0, fmt.Sprintf("%s and %s are both %q; xenlab needs distinct networks, %s dropped", other, f, name, f)})
-			delete(m.out.attrs, f)
-			continue
-		}
-		seen[name] = f
+		return defaults[f], false
 	}
+	for round := 0; round < len(fields); round++ {
+		seen := map[string]string{}
+		clash := false
+		for _, f := range fields {
+			n, set := name(f)
+			if n == "" {
+				continue
+			}
+			other, dup := seen[n]
+			if !dup {
+				seen[n] = f
+				continue
+			}
+			drop := f
+			if !set {
+				drop = other
+			}
+			m.warns = append(m.warns, warning{m.lineOf(drop), fmt.Sprintf("%s and %s would both be %q; xenlab needs distinct networks, %s not translated", other, f, n, drop)})
+			delete(m.out.attrs, drop)
+			clash = true
+			break
+		}
+		if !clash {
+			return
+		}
+	}
+}
+
+// lineOf returns the line of the localrc variable mapped to a lab field.
+func (m *mapper) lineOf(field string) int {
+	for name, path := range mappedSettings {
+		if path == field {
+			if v := m.in.vars[name]; v != nil {
+				return v.line
+			}
+		}
+	}
+	return 0
 }
 
 func (m *mapper) intValue(v *shellVar, lo, hi int) (int, bool) {

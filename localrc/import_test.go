@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -178,4 +179,36 @@ func TestImportRejectsBinary(t *testing.T) {
 	if _, _, err := Import("x", []byte("A=1")); errors.As(err, &de) {
 		t.Errorf("plain input failed: %v", err)
 	}
+}
+
+// TestImportBoundsGrowth: A=$A$A doubles; without a bound 40 lines would
+// need a terabyte.
+func TestImportBoundsGrowth(t *testing.T) {
+	src := "A=xxxxxxxx\n" + strings.Repeat("A=$A$A\n", 40) + strings.Repeat("B+=yyyyyyyyyyyyyyyy\n", 10000)
+	_, warns, err := Import("localrc", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(warns, "\n"), "longer than 64 KiB") {
+		t.Errorf("no warning about the bound: %d warnings", len(warns))
+	}
+}
+
+func TestImportBoundsTotal(t *testing.T) {
+	src := "A=xxxxxxxxxxxxxxxx\n" + strings.Repeat("A=$A$A\n", 12) + manyCopies(40)
+	_, warns, err := Import("localrc", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(warns, "\n"), "exceed 1 MiB in total") {
+		t.Errorf("no warning about the total bound")
+	}
+}
+
+func manyCopies(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		b.WriteString("B" + strconv.Itoa(i) + "=$A\n")
+	}
+	return b.String()
 }

@@ -14,6 +14,7 @@ type interp struct {
 	order []string // names in order of first assignment
 	warns []warning
 	depth int // inside if/for/while/case or a function body: not translated
+	total int // bytes held by all variables, bounded by maxTotalLen
 }
 
 func newInterp(file string) *interp {
@@ -222,10 +223,25 @@ func (in *interp) appendValue(name string, v segs, line int) {
 	if ok {
 		base = old.value
 	}
-	in.set(name, &shellVar{value: joinSegs(base, v)}, line)
+	joined := joinSegs(base, v)
+	if segsLen(joined) > maxValueLen {
+		in.warnf(line, "%s grows beyond 64 KiB; not translated", name)
+		return
+	}
+	in.set(name, &shellVar{value: joined}, line)
 }
 
 func (in *interp) set(name string, v *shellVar, line int) {
+	size := varLen(v)
+	old := 0
+	if o, ok := in.vars[name]; ok {
+		old = varLen(o)
+	}
+	if in.total-old+size > maxTotalLen {
+		in.warnf(line, "%s not translated: the file's values exceed 1 MiB in total", name)
+		return
+	}
+	in.total += size - old
 	v.name = name
 	if old, ok := in.vars[name]; ok {
 		v.line = old.line
@@ -253,8 +269,35 @@ func (in *interp) expand(parts []part, depth int) (segs, string) {
 			}
 			out = joinSegs(out, v)
 		}
+		if segsLen(out) > maxValueLen {
+			return nil, "a value longer than 64 KiB"
+		}
 	}
 	return out, ""
+}
+
+// maxValueLen bounds an expanded value: A=$A$A repeated would otherwise
+// double without limit.
+const maxValueLen = 64 << 10
+
+// maxTotalLen bounds all values together: many B=$A lines after A grew to
+// 64 KiB would otherwise need gigabytes.
+const maxTotalLen = 1 << 20
+
+func varLen(v *shellVar) int {
+	n := segsLen(v.value)
+	for _, e := range v.array {
+		n += segsLen(e)
+	}
+	return n
+}
+
+func segsLen(s segs) int {
+	n := 0
+	for _, x := range s {
+		n += len(x.text) + 3
+	}
+	return n
 }
 
 func (in *interp) param(p part, depth int) (segs, string) {
