@@ -225,7 +225,7 @@ func TestDialGivesUpAfterAttemptsOrContext(t *testing.T) {
 func TestKeepaliveKeepsOneConnection(t *testing.T) {
 	s := startSSHD(t, sshdOptions{})
 	cfg := s.config(t)
-	cfg.Keepalive = 100 * time.Millisecond
+	cfg.Keepalive = 200 * time.Millisecond
 	c := dialTest(t, cfg)
 	for i := 0; c.keepalives.Load() < 3; i++ {
 		if i == 2000 {

@@ -104,7 +104,8 @@ func TestKeepaliveDetectsAHungConnection(t *testing.T) {
 	// known_hosts records the key under the proxy's address too.
 	cfg.KnownHosts = []string{t.TempDir() + "/known_hosts"}
 	cfg.AcceptNewHostKeys = true
-	cfg.Keepalive = 50 * time.Millisecond
+	// Short, but three intervals must exceed any stall of a loaded test machine.
+	cfg.Keepalive = 250 * time.Millisecond
 	c := dialTest(t, cfg)
 	if _, err := c.Run(context.Background(), "true"); err != nil {
 		t.Fatal(err)
