@@ -17,7 +17,10 @@ import (
 // out of Host's public methods.
 type dom0Host Host
 
-var _ xapid.Host = (*dom0Host)(nil)
+var (
+	_ xapid.Host       = (*dom0Host)(nil)
+	_ xapid.PortLister = (*dom0Host)(nil)
+)
 
 // vsctl runs one ovs-vsctl command line on a switch and turns a non-zero
 // exit into an error that carries the command and what it printed.
@@ -112,4 +115,18 @@ func dom0Skeleton() map[string]string {
 func fakeUUID() string {
 	h := randomHex(16)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// BridgePorts lists the ports on a dom0 bridge, so xapi keeps a bridge that
+// still carries other interfaces (the dom0 agent's patch ports) when the
+// last VIF leaves it. A missing bridge has none.
+func (d *dom0Host) BridgePorts(ctx context.Context, bridge string) ([]string, error) {
+	res, err := d.dom0SW.Exec(ctx, []string{"ovs-vsctl", "list-ports", bridge}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dom0: ovs-vsctl list-ports %s: %w", bridge, err)
+	}
+	if res.ExitCode != 0 {
+		return nil, nil
+	}
+	return strings.Fields(string(res.Stdout)), nil
 }

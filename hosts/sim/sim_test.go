@@ -118,6 +118,17 @@ func testBringUpPieces(t *testing.T, mode ovs.Mode) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	vmNet, err := c.NetworkCreate(ctx, xapi.NetworkSpec{NameLabel: "OpenStack VM Network"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vmBridge, err := c.NetworkGetBridge(ctx, vmNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.VIFCreate(ctx, xapi.VIFSpec{VM: vm, Network: vmNet, Device: "1"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.VMStart(ctx, vm, false, false); err != nil {
 		t.Fatal(err)
 	}
@@ -183,12 +194,25 @@ if __name__ == "__main__":
 		t.Fatalf("domU's bridge leaked into dom0: %q", got)
 	}
 
-	// Shutdown: the ports go, and the integration bridge with its last VIF.
+	// An agent's port on the VM network's bridge (as q-agt's phy- patch
+	// port would be) keeps that bridge alive when the VIFs leave.
+	run(dom0, "ovs-vsctl add-port "+vmBridge+" phy-"+vmBridge+" -- set Interface phy-"+vmBridge+
+		" type=patch options:peer=int-"+vmBridge)
+
+	// Shutdown: the VIF ports go, and the integration bridge with its last
+	// VIF; the bridge that still has the agent's port stays.
 	if err := c.VMHardShutdown(ctx, vm); err != nil {
 		t.Fatal(err)
 	}
-	if got := run(dom0, "ovs-vsctl list-br"); strings.Contains(got, bridge) {
-		t.Fatalf("bridge %s still on dom0 after its last VIF left: %q", bridge, got)
+	brs := run(dom0, "ovs-vsctl list-br")
+	if strings.Contains(brs, bridge) {
+		t.Fatalf("bridge %s still on dom0 after its last VIF left: %q", bridge, brs)
+	}
+	if !strings.Contains(brs, vmBridge) {
+		t.Fatalf("bridge %s, which still carries an agent's port, was removed: %q", vmBridge, brs)
+	}
+	if got := run(dom0, "ovs-vsctl list-ports "+vmBridge); got != "phy-"+vmBridge {
+		t.Fatalf("ports left on %s: %q", vmBridge, got)
 	}
 	if _, ok := h.GuestSwitch(vmUUID(ctx, t, c, vm)); ok {
 		t.Fatal("the guest's switch is still running after shutdown")
