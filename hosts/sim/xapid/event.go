@@ -99,21 +99,28 @@ func (c *call) eventFrom(a args) any {
 		if len(evs) > 0 || wait <= 0 {
 			return c.s.fromResult(sub, evs)
 		}
-		changed := d.changed
-		d.mu.Unlock()
-		t := time.NewTimer(wait)
-		select {
-		case <-changed:
-		case <-t.C:
-		case <-c.ctx.Done():
-		case <-c.s.ctx.Done():
-		}
-		t.Stop()
-		d.mu.Lock()
-		if c.ctx.Err() != nil || c.s.ctx.Err() != nil {
+		if !c.waitChange(d, wait) {
 			return c.s.fromResult(sub, nil)
 		}
 	}
+}
+
+// waitChange releases the database lock (held by the caller) until the
+// database changes or wait passes, and takes it again. It reports false
+// when the call or the server ended meanwhile.
+func (c *call) waitChange(d *db, wait time.Duration) bool {
+	changed := d.changed
+	d.mu.Unlock()
+	t := time.NewTimer(wait)
+	select {
+	case <-changed:
+	case <-t.C:
+	case <-c.ctx.Done():
+	case <-c.s.ctx.Done():
+	}
+	t.Stop()
+	d.mu.Lock()
+	return c.ctx.Err() == nil && c.s.ctx.Err() == nil
 }
 
 func (s *Server) fromResult(sub subscription, evs []any) map[string]any {

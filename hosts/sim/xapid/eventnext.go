@@ -87,18 +87,7 @@ func (c *call) eventNext(a args) any {
 		if len(out) > 0 {
 			return out
 		}
-		changed := d.changed
-		d.mu.Unlock()
-		t := time.NewTimer(time.Minute)
-		select {
-		case <-changed:
-		case <-t.C:
-		case <-c.ctx.Done():
-		case <-c.s.ctx.Done():
-		}
-		t.Stop()
-		d.mu.Lock()
-		if c.ctx.Err() != nil || c.s.ctx.Err() != nil {
+		if !c.waitChange(d, time.Minute) {
 			return []any{}
 		}
 	}
