@@ -24,7 +24,7 @@ var (
 	bridgeRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$`)
 	releaseRE = regexp.MustCompile(`^[a-z]+$`)
 	hexPairRE = regexp.MustCompile(`^[0-9A-Fa-f]{64}$`)
-	secretRE  = regexp.MustCompile(`(?i)PASS|TOKEN|SECRET|_KEY$|^KEY`)
+	secretRE  = regexp.MustCompile(`(?i)PASS|TOKEN|SECRET|_KEY$`)
 )
 
 // Limits xenlab enforces beyond devstack's own.
