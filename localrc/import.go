@@ -32,6 +32,7 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 	in := newInterp(name)
 	lx := &lexer{src: string(src), line: 1}
 	in.run(lx.commands())
+	in.warns = append(in.warns, lx.warns...)
 
 	m := &mapper{in: in, out: newLabOut(), warns: in.warns}
 	m.mapAll()
@@ -106,9 +107,13 @@ func (m *mapper) mapAll() {
 	if v := get("XENAPI_PASSWORD"); v != nil {
 		m.warnf(v, "literal password dropped; the lab file reads it with env(\"XENAPI_PASSWORD\"): export it before running xenlab")
 	}
-	if v := get("GUEST_PASSWORD"); v != nil {
+	// A guest password the file sets, even one it computes, is read from the
+	// environment rather than silently becoming devstack's default.
+	if v := get("GUEST_PASSWORD"); v != nil || m.in.skipped["GUEST_PASSWORD"] {
 		m.out.setCall("domu.password", "env", "GUEST_PASSWORD")
-		m.warnf(v, "literal password dropped; the lab file reads it with env(\"GUEST_PASSWORD\"): export it before running xenlab")
+		if v != nil {
+			m.warnf(v, "literal password dropped; the lab file reads it with env(\"GUEST_PASSWORD\"): export it before running xenlab")
+		}
 	}
 
 	m.strings(get, map[string]string{

@@ -212,3 +212,39 @@ func manyCopies(n int) string {
 	}
 	return b.String()
 }
+
+// TestImportWarningsKeepSecrets: no warning repeats a credential's value.
+func TestImportWarningsKeepSecrets(t *testing.T) {
+	src := `XENAPI_PASSWORD=hunter2
+GUEST_PASSWORD="$(echo hunter2)"
+[[ -n x ]] && ADMIN_PASSWORD=hunter2
+if true; then
+  SERVICE_PASSWORD=hunter2
+fi
+RABBIT_PASSWORD=hunter2 make
+`
+	out, warns, err := Import("localrc", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(warns, "\n")
+	if strings.Contains(joined, "hunter2") || strings.Contains(string(out), "hunter2") {
+		t.Errorf("secret leaked:\n%s\n%s", joined, out)
+	}
+	if !strings.Contains(string(out), `password = env("GUEST_PASSWORD")`) {
+		t.Errorf("a computed GUEST_PASSWORD should still be read from the environment:\n%s", out)
+	}
+	if len(warns) < 5 {
+		t.Errorf("want a warning per untranslated line, got %q", warns)
+	}
+}
+
+func TestImportUnterminatedQuote(t *testing.T) {
+	_, warns, err := Import("localrc", []byte("A=1\nB='abc\nC=2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(warns, "\n"), "localrc:2: unterminated single quote") {
+		t.Errorf("warnings = %q", warns)
+	}
+}

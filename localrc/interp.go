@@ -15,10 +15,12 @@ type interp struct {
 	warns []warning
 	depth int // inside if/for/while/case or a function body: not translated
 	total int // bytes held by all variables, bounded by maxTotalLen
+	// skipped names variables whose assignment could not be translated.
+	skipped map[string]bool
 }
 
 func newInterp(file string) *interp {
-	return &interp{file: file, vars: map[string]*shellVar{}}
+	return &interp{file: file, vars: map[string]*shellVar{}, skipped: map[string]bool{}}
 }
 
 // warning is one thing Import could not translate, at a line of the input
@@ -182,7 +184,7 @@ func (in *interp) assign(w word, line int) {
 		for _, e := range w.array {
 			v, bad := in.expand(e, 0)
 			if bad != "" {
-				in.warnf(line, "%s uses %s, which is not translated; %s skipped", name, bad, name)
+				in.untranslatable(name, bad, line)
 				return
 			}
 			elems = append(elems, v)
@@ -200,7 +202,7 @@ func (in *interp) assign(w word, line int) {
 	rest := append([]part{{kind: partLit, text: p[i+1:]}}, w.parts[1:]...)
 	v, bad := in.expand(rest, 0)
 	if bad != "" {
-		in.warnf(line, "%s uses %s, which is not translated; %s skipped", name, bad, name)
+		in.untranslatable(name, bad, line)
 		return
 	}
 	if appendOp {
@@ -208,6 +210,17 @@ func (in *interp) assign(w word, line int) {
 		return
 	}
 	in.set(name, &shellVar{value: v}, line)
+}
+
+// untranslatable reports an assignment skipped because its value uses a
+// construct the model does not evaluate. For a credential the construct is
+// not quoted: it may hold the secret.
+func (in *interp) untranslatable(name, construct string, line int) {
+	in.skipped[name] = true
+	if secretRE.MatchString(name) {
+		construct = "a construct (not shown: the name looks like a credential)"
+	}
+	in.warnf(line, "%s uses %s, which is not translated; %s skipped", name, construct, name)
 }
 
 // appendValue implements NAME+=value. An unset NAME keeps a reference to
@@ -383,10 +396,19 @@ func writeParts(b *strings.Builder, parts []part) {
 	}
 }
 
+// commandText renders a command for a warning; values assigned to names
+// that look like credentials are redacted.
 func commandText(c command) string {
 	ts := make([]string, 0, len(c.words))
 	for _, w := range c.words {
-		ts = append(ts, wordText(w))
+		t := wordText(w)
+		if isAssignment(w) {
+			name, _, _ := strings.Cut(t, "=")
+			if secretRE.MatchString(name) {
+				t = name + "=" + redacted
+			}
+		}
+		ts = append(ts, t)
 	}
 	s := strings.Join(ts, " ")
 	if len(s) > 60 {

@@ -113,9 +113,15 @@ type command struct {
 
 // lexer splits a localrc into commands.
 type lexer struct {
-	src  string
-	pos  int
-	line int
+	src   string
+	pos   int
+	line  int
+	warns []warning // unterminated quotes
+}
+
+// unterminated records a quote that runs to the end of the file.
+func (l *lexer) unterminated(line int, quote string) {
+	l.warns = append(l.warns, warning{line, "unterminated " + quote + ": the rest of the file was read as part of this value"})
 }
 
 const maxNesting = 32
@@ -227,12 +233,15 @@ func (l *lexer) word() word {
 				}
 			}
 		case '\'':
+			start := l.line
 			l.advance()
 			for l.pos < len(l.src) && l.peek(0) != '\'' {
 				lit.WriteByte(l.advance())
 			}
 			if l.pos < len(l.src) {
 				l.advance()
+			} else {
+				l.unterminated(start, "single quote")
 			}
 		case '"':
 			l.advance()
@@ -290,6 +299,7 @@ func (l *lexer) arrayElems() [][]part {
 
 // doubleQuoted reads a "..." string after its opening quote.
 func (l *lexer) doubleQuoted(depth int) []part {
+	start := l.line
 	var out []part
 	var lit strings.Builder
 	flush := func() {
@@ -325,6 +335,7 @@ func (l *lexer) doubleQuoted(depth int) []part {
 			lit.WriteByte(l.advance())
 		}
 	}
+	l.unterminated(start, "double quote")
 	flush()
 	return out
 }
@@ -424,12 +435,15 @@ func (l *lexer) braceWord(depth int) []part {
 				lit.WriteByte(l.advance())
 			}
 		case '\'':
+			start := l.line
 			l.advance()
 			for l.pos < len(l.src) && l.peek(0) != '\'' {
 				lit.WriteByte(l.advance())
 			}
 			if l.pos < len(l.src) {
 				l.advance()
+			} else {
+				l.unterminated(start, "single quote")
 			}
 		case '"':
 			l.advance()
