@@ -113,7 +113,7 @@ func (m *mapper) mapAll() {
 		}
 	}
 
-	m.strings(get, map[string]string{
+	m.plainStrings(get, map[string]string{
 		"GUEST_NAME":                 "domu.name",
 		"STACK_USER":                 "domu.ssh_user",
 		"VM_BRIDGE_OR_NET_NAME":      "networks.vm",

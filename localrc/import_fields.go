@@ -12,7 +12,8 @@ import (
 
 // The mappings of individual localrc settings onto lab-file fields.
 
-func (m *mapper) strings(get func(string) *shellVar, fields map[string]string) {
+// plainStrings maps settings whose value is copied as it is.
+func (m *mapper) plainStrings(get func(string) *shellVar, fields map[string]string) {
 	for _, key := range sortedKeys(fields) {
 		v := get(key)
 		if v == nil {

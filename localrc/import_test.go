@@ -122,6 +122,8 @@ func TestImportShellForms(t *testing.T) {
 		{"comment after value", "A=v # c", "A", "v"},
 		{"hash inside word", "A=v#c", "A", "v#c"},
 		{"export", "export A=v", "A", "v"},
+		{"declare with flags", "declare -x A=v", "A", "v"},
+		{"export of a name alone is silent", "A=v\nexport A", "A", "v"},
 		{"two on a line", "A=1 B=2", "B", "2"},
 		{"semicolons", "A=1; B=$A$A", "B", "11"},
 	}

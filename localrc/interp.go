@@ -106,8 +106,8 @@ func (in *interp) exec(c command) {
 		for len(words) > 0 && strings.HasPrefix(wordText(words[0]), "-") {
 			words = words[1:]
 		}
-		if len(words) == 0 {
-			return
+		if !hasAssignment(words) {
+			return // export NAME: nothing to record
 		}
 	}
 	n := 0
