@@ -27,9 +27,10 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 	}
 	name := filepath.Base(filename)
 	in := newInterp(name)
-	lx := &lexer{src: string(src), line: 1}
+	text, sectionWarns := localConfSections(string(src))
+	lx := &lexer{src: text, line: 1}
 	in.run(lx.commands())
-	in.warns = append(in.warns, lx.warns...)
+	in.warns = append(append(in.warns, lx.warns...), sectionWarns...)
 
 	m := &mapper{in: in, out: newLabOut(), warns: in.warns}
 	m.mapAll()

@@ -250,3 +250,18 @@ func TestImportUnterminatedQuote(t *testing.T) {
 		t.Errorf("warnings = %q", warns)
 	}
 }
+
+func TestImportLocalConf(t *testing.T) {
+	src := "[[local|localrc]]\nADMIN_PASSWORD=x\nQ_USE_SECGROUP=False\n\n[[post-config|$NOVA_CONF]]\n[DEFAULT]\nforce_config_drive = True\n[[local|localrc]]\nMULTI_HOST=1\n"
+	cfg, warns := importParse(t, src)
+	names := map[string]bool{}
+	for _, s := range cfg.Devstack.Extra {
+		names[s.Name] = true
+	}
+	if !names["Q_USE_SECGROUP"] || !names["MULTI_HOST"] || len(names) != 3 {
+		t.Errorf("extra = %+v", cfg.Devstack.Extra)
+	}
+	if len(warns) != 2 || !strings.Contains(warns[1], "localrc:5: local.conf section [[post-config|$NOVA_CONF]]") {
+		t.Errorf("warnings = %q", warns)
+	}
+}
