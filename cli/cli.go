@@ -111,7 +111,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 type notBuiltError struct{ what string }
 
 func (e notBuiltError) Error() string {
-	return e.what + " is not built yet; nothing was done"
+	return e.what + " is not built yet; nothing was changed"
 }
 
 func exitCode(err error) int {

@@ -53,7 +53,7 @@ func TestExitCodes(t *testing.T) {
 		{"validate missing file", []string{"validate", "-f", filepath.Join(dir, "nope.hcl")}, false, "", ExitUsage, "does not exist"},
 		{"bad flag", []string{"up", "--frobnicate"}, false, "", ExitUsage, "frobnicate"},
 		{"bad on-error", []string{"up", "-f", good, "--on-error", "explode"}, false, "", ExitUsage, "--on-error must be one of"},
-		{"up is not built and says so", []string{"up", "-f", good}, false, "", ExitFailed, "not built yet"},
+		{"up against an unreachable host names it", []string{"up", "-f", good}, false, "", ExitFailed, "host xs1"},
 		{"down needs --yes off a terminal", []string{"down", "-f", good}, false, "", ExitUsage, "--yes"},
 		{"down on a terminal, answered no", []string{"down", "-f", good}, true, "n\n", ExitOK, "Nothing was done"},
 		{"down on a terminal, answered yes", []string{"down", "-f", good}, true, "yes\n", ExitFailed, "not built yet"},

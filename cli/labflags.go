@@ -2,7 +2,11 @@ package cli
 
 import (
 	"flag"
+	"os"
 	"time"
+
+	"xenlab/provision"
+	"xenlab/provision/render"
 )
 
 // labFlags are the flags every command that acts on a lab shares.
@@ -42,4 +46,27 @@ func (l *labFlags) check() error {
 		return usagef("--parallel must be 1 or more, not %d", l.parallel)
 	}
 	return nil
+}
+
+// defaultCloseTimeout bounds logging out of xapi and closing SSH at exit.
+const defaultCloseTimeout = 10 * time.Second
+
+// renderer picks how a run is shown: JSON lines with --json; a progress
+// bar on stderr when a person watches a terminal (and CI, NO_COLOR and
+// TERM=dumb do not say otherwise); plain timestamped lines otherwise. A
+// JUnit report is written besides when --junit names a file.
+func (l *labFlags) renderer(io IO) (provision.Renderer, error) {
+	var rs []provision.Renderer
+	switch {
+	case l.json:
+		rs = append(rs, render.NewJSON(io.Out))
+	case io.Terminal && io.Color && os.Getenv("CI") == "":
+		rs = append(rs, render.NewTTY(io.Err))
+	default:
+		rs = append(rs, render.NewPlain(io.Out))
+	}
+	if l.junit != "" {
+		rs = append(rs, render.NewJUnit(l.junit))
+	}
+	return provision.Multi(rs...), nil
 }

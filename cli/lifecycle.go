@@ -8,27 +8,76 @@ import (
 	"os"
 	"strings"
 
+	"xenlab/hosts"
 	"xenlab/hosts/sim"
+	"xenlab/localrc"
+	"xenlab/provision"
+	"xenlab/steps"
 )
 
 // The lab lifecycle commands: up, plan, status, reset, down, logs. Each
-// parses its flags and reads the lab file; the host work behind them is
-// built by the steps package.
+// parses its flags and reads the lab file; up and plan run the steps
+// package's graph through the engine.
 
 func runUp(ctx context.Context, io IO, args []string) error {
-	return runLabCommand(ctx, io, args, "up", "up [-f lab.hcl] [--json] [--junit FILE] [--log-dir DIR] [--on-error retain|cleanup]", true)
+	lab, cfg, cleanup, err := openLab(ctx, io, args, "up",
+		"up [-f lab.hcl] [--json] [--junit FILE] [--log-dir DIR] [--on-error retain|cleanup] [--parallel N]", true)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	hs := dialHosts(cfg, lab)
+	defer closeHosts(hs)
+	renderer, err := lab.renderer(io)
+	if err != nil {
+		return err
+	}
+	eng, err := provision.New(steps.Fleet(cfg, hs), provision.Options{
+		Parallel: lab.parallel, StepTimeout: lab.stepTimeout, OnError: provision.OnError(lab.onError),
+		Renderer: renderer,
+	})
+	if err != nil {
+		return err
+	}
+	rep, err := eng.Apply(ctx)
+	if cerr := renderer.Close(rep); cerr != nil && err == nil {
+		err = fmt.Errorf("writing the run's report: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	return notBuiltError{"the bring-up after preflight (" + strings.Join(steps.Missing, ", ") + ")"}
 }
 
 func runPlan(ctx context.Context, io IO, args []string) error {
-	return runLabCommand(ctx, io, args, "plan", "plan [-f lab.hcl] [--json]", false)
+	lab, cfg, cleanup, err := openLab(ctx, io, args, "plan", "plan [-f lab.hcl]", false)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	hs := dialHosts(cfg, lab)
+	defer closeHosts(hs)
+	eng, err := provision.New(steps.Fleet(cfg, hs), provision.Options{})
+	if err != nil {
+		return err
+	}
+	plan, err := eng.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	if err := plan.WriteText(io.Out); err != nil {
+		return err
+	}
+	fmt.Fprintf(io.Out, "not built yet, so not planned: %s\n", strings.Join(steps.Missing, ", "))
+	return nil
 }
 
 func runStatus(ctx context.Context, io IO, args []string) error {
-	return runLabCommand(ctx, io, args, "status", "status [-f lab.hcl] [--json]", false)
+	return notBuiltLabCommand(ctx, io, args, "status", "status [-f lab.hcl] [--json]")
 }
 
 func runReset(ctx context.Context, io IO, args []string) error {
-	return runLabCommand(ctx, io, args, "reset", "reset [-f lab.hcl] [--json] [--junit FILE]", true)
+	return notBuiltLabCommand(ctx, io, args, "reset", "reset [-f lab.hcl] [--json] [--junit FILE]")
 }
 
 func runLogs(ctx context.Context, io IO, args []string) error {
@@ -74,36 +123,66 @@ func runDown(ctx context.Context, io IO, args []string) error {
 	return notBuiltError{"tearing down a lab"}
 }
 
-func runLabCommand(ctx context.Context, io IO, args []string, name, usage string, apply bool) error {
+func notBuiltLabCommand(ctx context.Context, io IO, args []string, name, usage string) error {
+	_, _, cleanup, err := openLab(ctx, io, args, name, usage, name == "reset")
+	if err != nil {
+		return err
+	}
+	cleanup()
+	return notBuiltError{"`xenlab " + name + "`"}
+}
+
+// openLab parses a lab command's flags and loads its lab file. For `up` and
+// `plan` without a lab file (and without -f), the lab is the built-in
+// simulated host, started here and stopped by cleanup.
+func openLab(ctx context.Context, io IO, args []string, name, usage string, apply bool) (*labFlags, *localrc.Config, func(), error) {
 	var lab labFlags
 	fs := newFlags(io, name, usage)
 	lab.register(fs, apply)
 	pos, err := parse(fs, args)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	if len(pos) > 0 {
-		return usagef("%s takes no arguments (got %q); name the lab file with -f", name, pos)
+		return nil, nil, nil, usagef("%s takes no arguments (got %q); name the lab file with -f", name, pos)
 	}
 	if err := lab.check(); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if name == "up" && !flagSet(fs, "f") && !fileExists(lab.file) {
-		// No lab file at all: the lab is the built-in simulated host.
+	cleanup := func() {}
+	if (name == "up" || name == "plan") && !flagSet(fs, "f") && !fileExists(lab.file) {
 		h, err := sim.Start(ctx, sim.Options{Logf: func(string, ...any) {}})
 		if err != nil {
-			return fmt.Errorf("starting the built-in simulated host: %w", err)
+			return nil, nil, nil, fmt.Errorf("starting the built-in simulated host: %w", err)
 		}
-		defer h.Close()
 		ep := h.Endpoints()
 		fmt.Fprintf(io.Err, "no %s here: using the built-in simulated XenServer host (xapi %s, Open vSwitch %s)\n",
 			lab.file, ep.XAPIURL, ep.OVS)
 		lab.file = ep.LabFile
+		cleanup = func() { h.Close() }
 	}
-	if _, err := loadLab(lab.file); err != nil {
-		return err
+	cfg, err := loadLab(lab.file)
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
 	}
-	return notBuiltError{"`xenlab " + name + "` (the bring-up steps)"}
+	return &lab, cfg, cleanup, nil
+}
+
+func dialHosts(cfg *localrc.Config, lab *labFlags) []*hosts.Host {
+	hs := make([]*hosts.Host, len(cfg.Hosts))
+	for i, h := range cfg.Hosts {
+		hs[i] = hosts.New(h, hosts.Options{AcceptNewHostKeys: lab.acceptNewHostKeys})
+	}
+	return hs
+}
+
+func closeHosts(hs []*hosts.Host) {
+	ctx, cancel := context.WithTimeout(context.Background(), defaultCloseTimeout)
+	defer cancel()
+	for _, h := range hs {
+		h.Close(ctx)
+	}
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {

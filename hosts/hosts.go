@@ -1,0 +1,136 @@
+// Package hosts opens the connections to one lab host: one XAPI session and
+// one SSH connection to dom0, each made on first use and reused by every
+// step after it. The packages below it do the talking: hosts/xapi,
+// hosts/ssh, and hosts/sim (the simulated host).
+package hosts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	sshc "xenlab/hosts/ssh"
+	"xenlab/hosts/xapi"
+	"xenlab/localrc"
+)
+
+// Options apply to every host of a lab.
+type Options struct {
+	// AcceptNewHostKeys trusts and records SSH host keys seen for the
+	// first time (never a changed one).
+	AcceptNewHostKeys bool
+	// Logf receives connection progress lines; never secrets.
+	Logf func(format string, args ...any)
+}
+
+// Host is one XenServer host of a lab and its connections.
+type Host struct {
+	Config localrc.Host
+	opts   Options
+
+	xapiMu sync.Mutex
+	xapi   *xapi.Client
+	dom0Mu sync.Mutex
+	dom0   *sshc.Client
+}
+
+// New returns a Host; nothing is dialled until XAPI or Dom0 is called.
+func New(cfg localrc.Host, opts Options) *Host {
+	return &Host{Config: cfg, opts: opts}
+}
+
+// Name is the host's name in the lab file.
+func (h *Host) Name() string { return h.Config.Name }
+
+// XAPI returns the host's XAPI session, logging in on first use.
+func (h *Host) XAPI(ctx context.Context) (*xapi.Client, error) {
+	h.xapiMu.Lock()
+	defer h.xapiMu.Unlock()
+	if h.xapi != nil {
+		return h.xapi, nil
+	}
+	c, err := xapi.Dial(ctx, xapi.Options{
+		URL:         h.Config.XAPIURL,
+		User:        h.Config.XAPIUser,
+		Password:    xapi.Secret(h.Config.XAPIPassword.Reveal()),
+		Fingerprint: h.Config.XAPIFingerprint,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %w", h.Config.Name, err)
+	}
+	h.xapi = c
+	return c, nil
+}
+
+// Dom0 returns the SSH connection to dom0, dialling it on first use.
+func (h *Host) Dom0(ctx context.Context) (*sshc.Client, error) {
+	h.dom0Mu.Lock()
+	defer h.dom0Mu.Unlock()
+	if h.dom0 != nil {
+		return h.dom0, nil
+	}
+	cfg := sshc.Config{
+		Host:              h.Config.Name + " dom0",
+		Addr:              h.Config.SSHAddr(),
+		User:              h.Config.SSHUser,
+		KnownHosts:        []string{h.Config.KnownHosts},
+		AcceptNewHostKeys: h.opts.AcceptNewHostKeys,
+		Logf:              h.opts.Logf,
+	}
+	if h.Config.SSHKey != "" {
+		cfg.KeyFiles = []string{h.Config.SSHKey}
+	} else {
+		cfg.UseAgent = true
+	}
+	if h.Config.SSHPassword.IsSet() {
+		cfg.Password = sshc.NewSecret(h.Config.SSHPassword.Reveal())
+	}
+	c, err := sshc.Dial(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: ssh %s@%s: %w", h.Config.Name, h.Config.SSHUser, h.Config.SSHAddr(), err)
+	}
+	h.dom0 = c
+	return c, nil
+}
+
+// Counters are the round trips and handshakes a run cost, for reports
+// and benchmarks.
+type Counters struct {
+	XAPIRoundTrips int64 `json:"xapi_round_trips"`
+	SSHHandshakes  int64 `json:"ssh_handshakes"`
+}
+
+// Counters returns what this host's connections have cost so far.
+func (h *Host) Counters() Counters {
+	var c Counters
+	h.xapiMu.Lock()
+	if h.xapi != nil {
+		c.XAPIRoundTrips = h.xapi.RoundTrips()
+	}
+	h.xapiMu.Unlock()
+	h.dom0Mu.Lock()
+	if h.dom0 != nil {
+		c.SSHHandshakes = h.dom0.Handshakes()
+	}
+	h.dom0Mu.Unlock()
+	return c
+}
+
+// Close logs out of xapi and closes the SSH connection.
+func (h *Host) Close(ctx context.Context) error {
+	var errs []error
+	h.xapiMu.Lock()
+	if h.xapi != nil {
+		errs = append(errs, h.xapi.Close(ctx))
+		h.xapi = nil
+	}
+	h.xapiMu.Unlock()
+	h.dom0Mu.Lock()
+	if h.dom0 != nil {
+		errs = append(errs, h.dom0.Close())
+		h.dom0 = nil
+	}
+	h.dom0Mu.Unlock()
+	return errors.Join(errs...)
+}

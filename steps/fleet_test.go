@@ -1,0 +1,42 @@
+package steps
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"xenlab/hosts"
+	"xenlab/provision"
+)
+
+// TestFleetBringsUpEveryHost: with two hosts, every step is named after its
+// host and one engine run brings both up.
+func TestFleetBringsUpEveryHost(t *testing.T) {
+	_, cfg, a := simLab(t)
+	_, cfgB, _ := simLab(t)
+	hb := cfgB.Hosts[0]
+	hb.Name = "xs2"
+	b := hosts.New(hb, hosts.Options{})
+	defer b.Close(context.Background())
+	a.Config.Name = "xs1"
+
+	fleet := Fleet(cfg, []*hosts.Host{a, b})
+	var names []string
+	for _, s := range fleet {
+		names = append(names, s.Name())
+	}
+	if !slices.Equal(names, []string{"xs1/preflight", "xs2/preflight"}) {
+		t.Fatalf("fleet steps %v", names)
+	}
+	eng, err := provision.New(fleet, provision.Options{Parallel: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := eng.Apply(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Names(provision.StateDone); !slices.Equal(got, names) {
+		t.Fatalf("done %v, want %v", got, names)
+	}
+}

@@ -1,0 +1,129 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"xenlab/hosts"
+	"xenlab/hosts/xapi"
+	"xenlab/localrc"
+	"xenlab/provision"
+)
+
+// preflight checks, before anything is changed, that the host can take
+// the lab (devstack's install_os_domU.sh checked the first two):
+//   - xapi answers and the credentials work;
+//   - the host is alone in its pool (xenlab does not place VMs in pools);
+//   - the network backend is openvswitch, in xapi and in dom0's
+//     /etc/xensource/network.conf (read over SSH, which proves SSH too);
+//   - unless this lab's domU already exists: the host has the free memory
+//     and the default SR the free space domU needs.
+//
+// It only reads, so it runs every time (Check is never done) and has
+// nothing to destroy.
+type preflight struct {
+	host *hosts.Host
+	lab  *localrc.Config
+}
+
+func (p *preflight) Name() string                                    { return "preflight" }
+func (p *preflight) Deps() []string                                  { return nil }
+func (p *preflight) Check(context.Context) (bool, error)             { return false, nil }
+func (p *preflight) Destroy(context.Context, provision.Output) error { return nil }
+
+func (p *preflight) Apply(ctx context.Context, out provision.Output) error {
+	c, err := p.host.XAPI(ctx)
+	if err != nil {
+		return err
+	}
+	hostsRefs, err := c.HostGetAll(ctx)
+	if err != nil {
+		return err
+	}
+	if len(hostsRefs) != 1 {
+		return fmt.Errorf("host %s is in a pool of %d hosts; xenlab needs a host of its own (a pool of one)",
+			p.host.Name(), len(hostsRefs))
+	}
+	rec, err := c.HostGetRecord(ctx, hostsRefs[0])
+	if err != nil {
+		return err
+	}
+	out.Line("xapi %s: %s %s (API %d.%d) on %s", c.URL(), rec.SoftwareVersion["product_brand"],
+		rec.SoftwareVersion["product_version"], rec.APIVersionMajor, rec.APIVersionMinor, rec.NameLabel)
+	if b := rec.NetworkBackend(); b != "openvswitch" {
+		return fmt.Errorf("host %s: network backend is %q, Quantum's agents need openvswitch "+
+			"(in dom0: xe-switch-network-backend openvswitch, then reboot)", p.host.Name(), b)
+	}
+
+	dom0, err := p.host.Dom0(ctx)
+	if err != nil {
+		return err
+	}
+	conf, err := dom0.Download(ctx, "/etc/xensource/network.conf")
+	if err != nil {
+		return fmt.Errorf("host %s: reading /etc/xensource/network.conf: %w", p.host.Name(), err)
+	}
+	if b := strings.TrimSpace(string(conf)); b != "openvswitch" {
+		return fmt.Errorf("host %s: /etc/xensource/network.conf says %q, not openvswitch", p.host.Name(), b)
+	}
+	out.Line("dom0 ssh %s@%s: network backend openvswitch", p.host.Config.SSHUser, p.host.Config.SSHAddr())
+
+	existing, err := c.VMGetByNameLabel(ctx, p.lab.DomU.Name)
+	if err != nil {
+		return err
+	}
+	if len(existing) > 0 {
+		out.Line("domU %q exists: memory and disk were checked when it was made", p.lab.DomU.Name)
+		return nil
+	}
+	return p.checkCapacity(ctx, c, hostsRefs[0], out)
+}
+
+// checkCapacity compares the host's free memory and the default SR's free
+// space with what domU will take.
+func (p *preflight) checkCapacity(ctx context.Context, c *xapi.Client, host xapi.Ref, out provision.Output) error {
+	v, err := c.Call(ctx, "host.compute_free_memory", string(host))
+	if err != nil {
+		return err
+	}
+	free, err := xapiInt(v)
+	if err != nil {
+		return fmt.Errorf("host.compute_free_memory: %w", err)
+	}
+	need := p.lab.DomU.Memory.Bytes()
+	out.Line("memory: %s free, domU needs %s", localrc.Size(free), p.lab.DomU.Memory)
+	if free < need {
+		return fmt.Errorf("host %s has %s of free memory, domU %q needs %s (domu.memory)",
+			p.host.Name(), localrc.Size(free), p.lab.DomU.Name, p.lab.DomU.Memory)
+	}
+	sr, err := c.DefaultSR(ctx)
+	if err != nil {
+		return err
+	}
+	if sr.IsNull() {
+		return fmt.Errorf("host %s: the pool has no default SR for domU's disk", p.host.Name())
+	}
+	srRec, err := c.SRGetRecord(ctx, sr)
+	if err != nil {
+		return err
+	}
+	out.Line("default SR %q: %s free, domU needs %s", srRec.NameLabel, localrc.Size(srRec.FreeBytes()), p.lab.DomU.Disk)
+	if srRec.FreeBytes() < p.lab.DomU.Disk.Bytes() {
+		return fmt.Errorf("host %s: default SR %q has %s free, domU needs %s (domu.disk)",
+			p.host.Name(), srRec.NameLabel, localrc.Size(srRec.FreeBytes()), p.lab.DomU.Disk)
+	}
+	return nil
+}
+
+// xapiInt reads an int xapi sent as a decimal string (or as an int).
+func xapiInt(v any) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case string:
+		return strconv.ParseInt(x, 10, 64)
+	}
+	return 0, fmt.Errorf("want an integer, got %T", v)
+}
