@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -401,5 +403,27 @@ func TestSecretStaysOutOfJSON(t *testing.T) {
 	data, err := json.Marshal(struct{ Password Secret }{testPassword})
 	if err != nil || strings.Contains(string(data), testPassword) {
 		t.Fatalf("got %s %v", data, err)
+	}
+}
+
+// TestLoginEchoDoesNotLeakPassword: a proxy or broken server that answers
+// the login with an error page quoting the request body must not put the
+// password into the error (raw or XML-escaped).
+func TestLoginEchoDoesNotLeakPassword(t *testing.T) {
+	const pw = `s3cr<e>t&"pw"`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		http.Error(w, "bad gateway: "+string(body), http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	_, err := Dial(context.Background(), Options{URL: srv.URL, User: "root", Password: pw})
+	var te *TransportError
+	if !errors.As(err, &te) || te.StatusCode != http.StatusBadGateway {
+		t.Fatalf("got %v, want a transport error with status 502", err)
+	}
+	for _, form := range []string{pw, `s3cr&lt;e&gt;t&amp;&#34;pw&#34;`, "s3cr"} {
+		if strings.Contains(err.Error(), form) {
+			t.Fatalf("error shows the password (as %q): %v", form, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package xapi
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"strings"
@@ -124,14 +125,30 @@ func (c *Client) doLogin(ctx context.Context) (Ref, error) {
 	return Ref(s), nil
 }
 
-// scrub removes the password from an xapi error's parameters, in case a
-// server echoes it.
+// scrub removes the password from a failed login's error, in case a server
+// or a proxy echoes it: from an xapi error's parameters, and from a
+// transport error's message (which may quote the response body, where the
+// password would be XML-escaped).
 func scrub(err error, pw string) {
-	var xe *Error
-	if pw == "" || !errors.As(err, &xe) {
+	if pw == "" {
 		return
 	}
-	for i, p := range xe.Params {
-		xe.Params[i] = strings.ReplaceAll(p, pw, redacted)
+	var escaped strings.Builder
+	_ = xml.EscapeText(&escaped, []byte(pw))
+	clean := func(s string) string {
+		s = strings.ReplaceAll(s, pw, redacted)
+		return strings.ReplaceAll(s, escaped.String(), redacted)
+	}
+	var xe *Error
+	if errors.As(err, &xe) {
+		for i, p := range xe.Params {
+			xe.Params[i] = clean(p)
+		}
+	}
+	var te *TransportError
+	if errors.As(err, &te) && te.Err != nil {
+		if msg := te.Err.Error(); clean(msg) != msg {
+			te.Err = errors.New(clean(msg))
+		}
 	}
 }
