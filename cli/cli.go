@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-// Exit codes, documented in README.md and docs/cli.md.
+// Exit codes, documented in README.md ("Exit codes") and in `xenlab --help`.
 const (
 	ExitOK          = 0   // the command did what was asked
 	ExitFailed      = 1   // a step or a remote operation failed

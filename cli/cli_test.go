@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func run(t *testing.T, stdin string, terminal bool, args ...string) (code int, stdout, stderr string) {
@@ -105,5 +107,28 @@ OSDOMU_MEM_MB=3072
 	// -o never overwrites.
 	if code, _, _ := run(t, "", false, "localrc", "import", rc, "-o", out); code != ExitUsage {
 		t.Fatalf("second import over an existing file: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+// TestDownPromptHonoursCtrlC: Ctrl-C while down waits for its answer exits
+// 130 at once, without an answer.
+func TestDownPromptHonoursCtrlC(t *testing.T) {
+	good := writeFile(t, t.TempDir(), "good.hcl", goodLab)
+	pr, pw := io.Pipe() // an answer that never comes
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"down", "-f", good}, IO{In: pr, Out: io.Discard, Err: &errb, Terminal: true})
+	}()
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitInterrupted {
+			t.Fatalf("exit %d, want %d; stderr: %s", code, ExitInterrupted, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("down still waits for an answer after Ctrl-C")
 	}
 }

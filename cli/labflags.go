@@ -42,7 +42,7 @@ func (l *labFlags) check() error {
 			return err
 		}
 	}
-	if l.parallel < 0 {
+	if l.parallel < 1 {
 		return usagef("--parallel must be 1 or more, not %d", l.parallel)
 	}
 	return nil

@@ -116,7 +116,7 @@ func runDown(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	ok, err := confirm(io, *yes, fmt.Sprintf("Remove everything lab %q created on its host(s)?", cfg.Lab))
+	ok, err := confirm(ctx, io, *yes, fmt.Sprintf("Remove everything lab %q created on its host(s)?", cfg.Lab))
 	if err != nil || !ok {
 		return err
 	}
@@ -197,8 +197,9 @@ func fileExists(p string) bool {
 }
 
 // confirm asks a yes/no question on a terminal. Off a terminal (CI, a pipe)
-// it never guesses: --yes is required.
-func confirm(io IO, yes bool, question string) (bool, error) {
+// it never guesses: --yes is required. Ctrl-C while it waits for the
+// answer cancels the command (exit 130), as anywhere else.
+func confirm(ctx context.Context, io IO, yes bool, question string) (bool, error) {
 	if yes {
 		return true, nil
 	}
@@ -206,11 +207,26 @@ func confirm(io IO, yes bool, question string) (bool, error) {
 		return false, usagef("not on a terminal: pass --yes to confirm")
 	}
 	fmt.Fprintf(io.Err, "%s [y/N] ", question)
-	line, err := bufio.NewReader(io.In).ReadString('\n')
-	if err != nil && line == "" {
+	type answer struct {
+		line string
+		err  error
+	}
+	answers := make(chan answer, 1)
+	go func() {
+		line, err := bufio.NewReader(io.In).ReadString('\n')
+		answers <- answer{line, err}
+	}()
+	var a answer
+	select {
+	case a = <-answers:
+	case <-ctx.Done():
+		fmt.Fprintln(io.Err)
+		return false, ctx.Err()
+	}
+	if a.err != nil && a.line == "" {
 		return false, usagef("no answer: nothing was done")
 	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
+	switch strings.ToLower(strings.TrimSpace(a.line)) {
 	case "y", "yes":
 		return true, nil
 	}

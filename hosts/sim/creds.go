@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"xenlab/hosts/xapi"
 )
 
 // credentials are the simulated host's secrets, each in a file of its own
@@ -28,7 +29,7 @@ type credentials struct {
 	password      string     // root's password: xapi and SSH, as on XenServer
 	clientKey     ssh.Signer // the key the lab file's ssh_key names
 	cert          tls.Certificate
-	fingerprint   string // "sha256:AB:CD:..." of the xapi certificate
+	fingerprint   string // "sha256:<hex>" of the xapi certificate (xapi.FormatFingerprint)
 	passwordFile  string
 	clientKeyFile string
 }
@@ -72,12 +73,7 @@ func loadCredentials(dir string) (credentials, error) {
 	if err != nil {
 		return c, fmt.Errorf("xapi-cert.pem: %w", err)
 	}
-	sum := sha256.Sum256(c.cert.Certificate[0])
-	hexes := make([]string, len(sum))
-	for i, b := range sum {
-		hexes[i] = fmt.Sprintf("%02X", b)
-	}
-	c.fingerprint = "sha256:" + strings.Join(hexes, ":")
+	c.fingerprint = xapi.FormatFingerprint(c.cert.Certificate[0])
 	return c, nil
 }
 

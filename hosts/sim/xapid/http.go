@@ -111,7 +111,11 @@ func (s *Server) Listen(ctx context.Context, addr string, tlsConfig *tls.Config)
 		ln = tls.NewListener(ln, tlsConfig)
 		scheme = "https"
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	// A client that stops sending or idles forever must not hold a
+	// handler: bounded reads, like xapi's own socket timeouts. Writes are
+	// not bounded, because event.from and long calls answer late.
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second,
+		ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute}
 	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr().String())
 	s.urlMu.Lock()
 	if s.httpSrv != nil {
