@@ -3,8 +3,10 @@ package ssh
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func dialTest(t *testing.T, cfg Config) *Client {
@@ -58,6 +60,25 @@ func TestRunFeedsStdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := string(res.Stdout); got != "SECRET-FREE INPUT\n" {
+		t.Fatalf("stdout %q", got)
+	}
+}
+
+// TestRunEndsWithTheCommandNotWithStdin: a command that does not read its
+// stdin ends the call when it exits, even if the stdin reader never
+// reaches EOF (x/crypto's Session.Wait would wait for it).
+func TestRunEndsWithTheCommandNotWithStdin(t *testing.T) {
+	s := startSSHD(t, sshdOptions{})
+	c := dialTest(t, s.config(t))
+	pr, pw := io.Pipe() // never written to, closed only after the test
+	defer pw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := c.Run(ctx, "echo done", WithStdin(pr))
+	if err != nil {
+		t.Fatalf("Run waited for stdin instead of the command: %v", err)
+	}
+	if got := string(res.Stdout); got != "done\n" {
 		t.Fatalf("stdout %q", got)
 	}
 }
