@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -43,6 +44,7 @@ func runUp(ctx context.Context, io IO, args []string) error {
 	if cerr := renderer.Close(rep); cerr != nil && err == nil {
 		err = fmt.Errorf("writing the run's report: %w", cerr)
 	}
+	writeCounters(io, lab.json, hs)
 	if err != nil {
 		return err
 	}
@@ -182,6 +184,24 @@ func closeHosts(hs []*hosts.Host) {
 	defer cancel()
 	for _, h := range hs {
 		h.Close(ctx)
+	}
+}
+
+// writeCounters reports what the run cost each host in round trips and
+// handshakes (counts are stable where seconds are not): one JSON object
+// with --json, else one line per host.
+func writeCounters(io IO, asJSON bool, hs []*hosts.Host) {
+	counts := map[string]hosts.Counters{}
+	for _, h := range hs {
+		counts[h.Name()] = h.Counters()
+	}
+	if asJSON {
+		json.NewEncoder(io.Out).Encode(map[string]any{"counters": counts})
+		return
+	}
+	for _, h := range hs {
+		c := counts[h.Name()]
+		fmt.Fprintf(io.Out, "host %s: %d xapi round trips, %d ssh handshakes\n", h.Name(), c.XAPIRoundTrips, c.SSHHandshakes)
 	}
 }
 

@@ -34,18 +34,35 @@ func TestUpOnSimulatedHost(t *testing.T) {
 		t.Fatalf("exit %d, want %d with 'not built yet'; stderr:\n%s", code, ExitFailed, stderr)
 	}
 	kinds := map[string]int{}
+	var counters map[string]struct {
+		XAPIRoundTrips int64 `json:"xapi_round_trips"`
+		SSHHandshakes  int64 `json:"ssh_handshakes"`
+	}
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	for sc.Scan() {
-		var ev struct{ Step, Kind, Line string }
+		var ev struct {
+			Step, Kind, Line string
+			Counters         json.RawMessage
+		}
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("not a JSON line: %q: %v", sc.Text(), err)
 		}
 		if ev.Step == "preflight" {
 			kinds[ev.Kind]++
 		}
+		if ev.Counters != nil {
+			if err := json.Unmarshal(ev.Counters, &counters); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if kinds["started"] != 1 || kinds["done"] != 1 || kinds["output"] < 3 {
 		t.Fatalf("preflight events %v; stdout:\n%s", kinds, stdout)
+	}
+	// One login and one SSH connection for the whole run; the round trips
+	// are counted, not guessed.
+	if c := counters["sim"]; c.SSHHandshakes != 1 || c.XAPIRoundTrips < 2 {
+		t.Fatalf("counters %+v; stdout:\n%s", counters, stdout)
 	}
 	b, err := os.ReadFile(junit)
 	if err != nil {

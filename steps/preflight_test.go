@@ -21,7 +21,7 @@ func (l *lines) Line(format string, args ...any) {
 	*l = append(*l, strings.TrimSpace(fmt.Sprintf(format, args...)))
 }
 
-func simLab(t *testing.T) (*sim.Host, *localrc.Config, *hosts.Host) {
+func simLab(t testing.TB) (*sim.Host, *localrc.Config, *hosts.Host) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
