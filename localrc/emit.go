@@ -24,6 +24,7 @@ type attrOut struct {
 type extraSetting struct {
 	name  string
 	value cty.Value
+	call  string // when set, the value is call(value), as in attrOut
 }
 
 func newLabOut() *labOut { return &labOut{attrs: map[string]attrOut{}} }
@@ -108,7 +109,11 @@ func (o *labOut) extraTokens() hclwrite.Tokens {
 		if !hclsyntax.ValidIdentifier(s.name) {
 			name = hclwrite.TokensForValue(cty.StringVal(s.name))
 		}
-		attrs = append(attrs, hclwrite.ObjectAttrTokens{Name: name, Value: hclwrite.TokensForValue(s.value)})
+		value := hclwrite.TokensForValue(s.value)
+		if s.call != "" {
+			value = hclwrite.TokensForFunctionCall(s.call, value)
+		}
+		attrs = append(attrs, hclwrite.ObjectAttrTokens{Name: name, Value: value})
 	}
 	return hclwrite.TokensForObject(attrs)
 }

@@ -12,12 +12,16 @@ import (
 )
 
 // Import converts a classic bash localrc (or xenrc) into a lab file. Settings
-// with a field of their own are mapped to it, XENAPI_PASSWORD and
-// GUEST_PASSWORD become env() calls (their literals are dropped), and every
-// other setting goes to devstack.extra. warnings lists, one per line of
-// input, what was dropped or could not be translated. The returned HCL always
-// passes Parse (given the environment variables it names); err is only for
-// input that is not a text file or a bug that produced an invalid lab file.
+// with a field of their own are mapped to it, and every other setting goes to
+// devstack.extra. Credentials never reach the output: XENAPI_PASSWORD,
+// GUEST_PASSWORD and every other setting whose name looks like a credential
+// (secretRE) become env("NAME") calls, their literals dropped, and a value
+// that uses one keeps the reference (${MYSQL_PASSWORD}) for domU's localrc
+// to expand. warnings lists, by line of input, what was dropped or could not
+// be translated (never quoting a credential), and ends with one naming the
+// variables to export. The returned HCL always passes Parse (given those
+// variables); err is only for input that is not a text file or a bug that
+// produced an invalid lab file.
 func Import(filename string, src []byte) (hclOut []byte, warnings []string, err error) {
 	if !utf8.Valid(src) {
 		return nil, nil, fmt.Errorf("import %s: not UTF-8 text", filename)
@@ -35,6 +39,7 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 	m := &mapper{in: in, out: newLabOut(), warns: in.warns}
 	m.mapAll()
 	out := m.out.render(name)
+	warns := append(renderWarnings(name, m.warns), name+": "+m.envSummary())
 
 	// The promise: what Import writes, Parse accepts. Check it with every
 	// environment variable set, as the user will have them.
@@ -44,16 +49,17 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 		readFile:  func(string) ([]byte, error) { return nil, errors.New("import emits no file() calls") },
 	}
 	if _, perr := parse("imported.hcl", out, env); perr != nil {
-		return out, renderWarnings(name, m.warns), fmt.Errorf("import %s: the generated lab file does not validate (a bug in xenlab): %w", filename, perr)
+		return out, warns, fmt.Errorf("import %s: the generated lab file does not validate (a bug in xenlab): %w", filename, perr)
 	}
-	return out, renderWarnings(name, m.warns), nil
+	return out, warns, nil
 }
 
 // mapper turns the localrc's variables into lab-file attributes.
 type mapper struct {
-	in    *interp
-	out   *labOut
-	warns []warning
+	in      *interp
+	out     *labOut
+	warns   []warning
+	envVars []string // read with env(), in the order they appear in the lab file
 }
 
 func (m *mapper) warnf(v *shellVar, format string, args ...any) {
@@ -69,7 +75,7 @@ func (m *mapper) literal(v *shellVar) (string, bool) {
 	}
 	s, ok := v.value.literal()
 	if !ok {
-		m.warnf(v, "depends on $%s, which this file does not set; not translated, default kept", strings.Join(v.value.refs(), ", $"))
+		m.warnf(v, "depends on $%s, which this file does not set (or is a credential); not translated, default kept", strings.Join(v.value.refs(), ", $"))
 		return "", false
 	}
 	return s, true
@@ -83,25 +89,14 @@ func (m *mapper) mapAll() {
 		return vars[name]
 	}
 	// Host.
-	if v := get("XENAPI_CONNECTION_URL"); v != nil {
-		if s, ok := m.literal(v); ok {
-			if _, err := parseXAPIURL(s); err != nil {
-				m.warnf(v, "not usable as xapi_url (%v); devstack's old default used instead", err)
-			} else {
-				m.out.set("host.xapi_url", cty.StringVal(s))
-			}
-		}
-	}
-	if _, ok := m.out.attrs["host.xapi_url"]; !ok {
-		m.warns = append(m.warns, warning{0, "XENAPI_CONNECTION_URL not set; xapi_url is devstack's old default http://169.254.0.1 (dom0 as domU sees it): point it at your XenServer host"})
-		m.out.set("host.xapi_url", cty.StringVal("http://169.254.0.1"))
-	}
+	m.xapiURL(get("XENAPI_CONNECTION_URL"))
 	if v := get("XENAPI_USER"); v != nil {
 		if s, ok := m.literal(v); ok && s != "" {
 			m.out.set("host.xapi_user", cty.StringVal(s))
 		}
 	}
 	m.out.setCall("host.xapi_password", "env", "XENAPI_PASSWORD")
+	m.useEnv("XENAPI_PASSWORD")
 	if v := get("XENAPI_PASSWORD"); v != nil {
 		m.warnf(v, "literal password dropped; the lab file reads it with env(\"XENAPI_PASSWORD\"): export it before running xenlab")
 	}
@@ -109,6 +104,7 @@ func (m *mapper) mapAll() {
 	// environment rather than silently becoming devstack's default.
 	if v := get("GUEST_PASSWORD"); v != nil || m.in.skipped["GUEST_PASSWORD"] {
 		m.out.setCall("domu.password", "env", "GUEST_PASSWORD")
+		m.useEnv("GUEST_PASSWORD")
 		if v != nil {
 			m.warnf(v, "literal password dropped; the lab file reads it with env(\"GUEST_PASSWORD\"): export it before running xenlab")
 		}
@@ -140,6 +136,7 @@ func (m *mapper) mapAll() {
 	m.ubuntu(get)
 	m.quantum(get)
 	m.services(get)
+	m.secretExtras(handled)
 
 	for _, name := range m.in.order {
 		v := vars[name]
@@ -152,4 +149,45 @@ func (m *mapper) mapAll() {
 		}
 		m.extra(v)
 	}
+}
+
+// defaultXAPIURL is devstack's old XENAPI_CONNECTION_URL default: dom0 as
+// domU sees it.
+const defaultXAPIURL = "http://169.254.0.1"
+
+// xapiURL maps XENAPI_CONNECTION_URL, with one warning when it is missing
+// or unusable. A URL that may hold credentials is not quoted.
+func (m *mapper) xapiURL(v *shellVar) {
+	fallback := "xapi_url is devstack's old default " + defaultXAPIURL + " (dom0 as domU sees it): point it at your XenServer host"
+	if v == nil {
+		m.warns = append(m.warns, warning{0, "XENAPI_CONNECTION_URL not set; " + fallback})
+		m.out.set("host.xapi_url", cty.StringVal(defaultXAPIURL))
+		return
+	}
+	s, literal := v.value.literal()
+	var why string
+	switch {
+	case v.isArray:
+		why = "an array where a single value is expected"
+	case !literal:
+		why = "depends on $" + strings.Join(v.value.refs(), ", $") + ", which this file does not set (or is a credential)"
+	case strings.Contains(s, "@"):
+		why = "not usable as xapi_url (it holds credentials, not shown: use XENAPI_USER and XENAPI_PASSWORD)"
+	default:
+		if _, err := parseXAPIURL(s); err != nil {
+			why = fmt.Sprintf("not usable as xapi_url (%v)", err)
+		}
+	}
+	if why == "" {
+		m.out.set("host.xapi_url", cty.StringVal(s))
+		return
+	}
+	m.warnf(v, "%s; %s", why, fallback)
+	m.out.set("host.xapi_url", cty.StringVal(defaultXAPIURL))
+}
+
+// envSummary is the final warning: the variables the lab file reads with
+// env(), which must be exported before it validates.
+func (m *mapper) envSummary() string {
+	return "before `xenlab validate`: export " + strings.Join(m.envVars, ", ")
 }

@@ -29,7 +29,7 @@ func TestImportGolden(t *testing.T) {
 			}
 			golden(t, base+".hcl", out)
 			golden(t, base+".warnings", []byte(strings.Join(warns, "\n")+"\n"))
-			env := testEnv(t.TempDir(), map[string]string{"XENAPI_PASSWORD": "x", "GUEST_PASSWORD": "y"})
+			env := testEnv(t.TempDir(), exportsOf(t, warns))
 			if _, err := parse(base+".hcl", out, env); err != nil {
 				t.Fatalf("imported lab file does not parse:\n%v", err)
 			}
@@ -43,12 +43,40 @@ func importParse(t *testing.T, src string) (*Config, []string) {
 	if err != nil {
 		t.Fatalf("Import: %v", err)
 	}
-	env := testEnv(t.TempDir(), map[string]string{"XENAPI_PASSWORD": "xapi-pw", "GUEST_PASSWORD": "guest-pw"})
+	vars := exportsOf(t, warns)
+	for name := range vars {
+		vars[name] = strings.ToLower(strings.ReplaceAll(name, "_PASSWORD", "-pw"))
+	}
+	env := testEnv(t.TempDir(), vars)
 	cfg, err := parse("lab.hcl", out, env)
 	if err != nil {
 		t.Fatalf("imported file does not parse: %v\n%s", err, out)
 	}
 	return cfg, warns
+}
+
+// exportsOf reads the variables Import's final warning says to export, each
+// set to "set": given only those, the imported file must parse.
+func exportsOf(t *testing.T, warns []string) map[string]string {
+	t.Helper()
+	const marker = ": before `xenlab validate`: export "
+	if len(warns) == 0 {
+		t.Fatalf("no warnings: want a final one naming the variables to export")
+	}
+	_, list, ok := strings.Cut(warns[len(warns)-1], marker)
+	if !ok {
+		t.Fatalf("the last warning does not name the variables to export: %q", warns[len(warns)-1])
+	}
+	vars := map[string]string{}
+	for _, name := range strings.Split(list, ", ") {
+		vars[name] = "set"
+	}
+	for _, w := range warns[:len(warns)-1] {
+		if strings.Contains(w, marker) {
+			t.Errorf("the export summary is given twice: %q", w)
+		}
+	}
+	return vars
 }
 
 // TestImportMapping checks the meaning of the translation, not its text.
@@ -68,7 +96,7 @@ NAME=world
 GREETING="hello ${NAME}, ${UNSET:-fallback} $NOWHERE"
 `)
 	h := cfg.Hosts[0]
-	if h.XAPIURL != "https://10.0.0.5" || h.XAPIPassword.Reveal() != "xapi-pw" {
+	if h.XAPIURL != "https://10.0.0.5" || h.XAPIPassword.Reveal() != "xenapi-pw" {
 		t.Errorf("host = %+v (password %q)", h, h.XAPIPassword.Reveal())
 	}
 	if cfg.DomU.Memory != 3*GiB || cfg.DomU.Disk != MinDisk {
@@ -261,7 +289,7 @@ func TestImportLocalConf(t *testing.T) {
 	if !names["Q_USE_SECGROUP"] || !names["MULTI_HOST"] || len(names) != 3 {
 		t.Errorf("extra = %+v", cfg.Devstack.Extra)
 	}
-	if len(warns) != 2 || !strings.Contains(warns[1], "localrc:5: local.conf section [[post-config|$NOVA_CONF]]") {
+	if len(warns) != 4 || !strings.Contains(warns[2], "localrc:5: local.conf section [[post-config|$NOVA_CONF]]") {
 		t.Errorf("warnings = %q", warns)
 	}
 }

@@ -14,6 +14,7 @@ type interp struct {
 	order []string // names in order of first assignment
 	warns []warning
 	depth int // inside if/for/while/case or a function body: not translated
+	line  int // of the command being run, for ${NAME:=word}'s assignment
 	total int // bytes held by all variables, bounded by maxTotalLen
 	// skipped names variables whose assignment could not be translated.
 	skipped map[string]bool
@@ -62,6 +63,7 @@ var (
 )
 
 func (in *interp) exec(c command) {
+	in.line = c.line
 	first := ""
 	if len(c.words) > 0 {
 		first = wordText(c.words[0])
@@ -79,8 +81,10 @@ func (in *interp) exec(c command) {
 	}
 	if opened {
 		in.depth++
-		if in.depth == 1 {
-			in.warnf(c.line, "%q block not translated: anything inside it is skipped", commandText(c))
+		if t := commandText(c); in.depth == 1 && t == secretCommand {
+			in.warnf(c.line, "a block that mentions a credential (not shown) is not translated: anything inside it is skipped")
+		} else if in.depth == 1 {
+			in.warnf(c.line, "%q block not translated: anything inside it is skipped", t)
 		}
 		return
 	}
@@ -107,7 +111,8 @@ func (in *interp) exec(c command) {
 			words = words[1:]
 		}
 		if !hasAssignment(words) {
-			return // export NAME: nothing to record
+			in.declareOnly(wordText(c.words[0]), words, c.line)
+			return
 		}
 	}
 	n := 0
@@ -134,7 +139,11 @@ func (in *interp) command(words []word, c command) {
 			v, bad := in.expand(w.parts, 0)
 			s, ok := v.literal()
 			if bad != "" || !ok {
-				in.warnf(c.line, "%s argument %q not translated", name, wordText(w))
+				if t := wordText(w); mentionsSecret(t) {
+					in.warnf(c.line, "%s argument that mentions a credential (not shown) not translated", name)
+				} else {
+					in.warnf(c.line, "%s argument %q not translated", name, t)
+				}
 				continue
 			}
 			for _, svc := range strings.Fields(strings.ReplaceAll(s, ",", " ")) {
@@ -151,6 +160,21 @@ func (in *interp) command(words []word, c command) {
 	default:
 		in.warnf(c.line, "command not translated: %s", commandText(c))
 	}
+}
+
+// declareOnly handles export/declare/... without an assignment. "export
+// NAME" records nothing and says nothing; "export NAME value" looks like a
+// mistyped assignment, and is reported without its words (the value may be
+// a credential's).
+func (in *interp) declareOnly(keyword string, words []word, line int) {
+	if len(words) == 0 || len(words) == 1 && shellRE.MatchString(wordText(words[0])) {
+		return
+	}
+	if name := wordText(words[0]); shellRE.MatchString(name) {
+		in.warnf(line, "%s: \"%s %s\" followed by other words is not an assignment (NAME=value); not translated, the words are not shown", name, keyword, name)
+		return
+	}
+	in.warnf(line, "%s with words that are not NAME=value is not translated (not shown)", keyword)
 }
 
 func isAssignment(w word) bool {
@@ -213,12 +237,16 @@ func (in *interp) assign(w word, line int) {
 }
 
 // untranslatable reports an assignment skipped because its value uses a
-// construct the model does not evaluate. For a credential the construct is
-// not quoted: it may hold the secret.
+// construct the model does not evaluate. A construct that is a credential's
+// value or mentions one is not quoted: it may hold the secret.
 func (in *interp) untranslatable(name, construct string, line int) {
 	in.skipped[name] = true
-	if secretRE.MatchString(name) {
-		construct = "a construct (not shown: the name looks like a credential)"
+	switch {
+	case secretRE.MatchString(name):
+		in.warnf(line, "%s uses a construct (not shown: the name looks like a credential), which is not translated; the lab file reads %s with env(%q)", name, name, name)
+		return
+	case mentionsSecret(construct):
+		construct = "a construct (not shown: it refers to a credential)"
 	}
 	in.warnf(line, "%s uses %s, which is not translated; %s skipped", name, construct, name)
 }
@@ -330,6 +358,9 @@ func (in *interp) param(p part, depth int) (segs, string) {
 	}
 	empty := len(val) == 0 || (len(val) == 1 && !val[0].ref && val[0].text == "")
 	arg := func() (segs, string) { return in.expand(p.arg, depth+1) }
+	if secretRE.MatchString(p.text) {
+		return in.secretParam(p, set, empty, arg)
+	}
 	switch p.op {
 	case "":
 		if !set {
@@ -343,12 +374,49 @@ func (in *interp) param(p part, depth int) (segs, string) {
 		}
 		a, bad := arg()
 		if bad == "" && (p.op == ":=" || p.op == "=") {
-			in.set(p.text, &shellVar{value: a}, 0)
+			in.set(p.text, &shellVar{value: a}, in.line)
 		}
 		return a, bad
 	case ":+", "+":
 		if set && (p.op == "+" || !empty) {
 			return arg()
+		}
+		return nil, ""
+	}
+	return nil, "${" + p.text + p.op + "...}"
+}
+
+// secretParam expands a reference to a credential ($MYSQL_PASSWORD,
+// ${ADMIN_PASSWORD:-admin}) to the reference itself, never to its value:
+// the value goes no further than the credential's own setting, which Import
+// reads from the environment. A default word (${NAME:-word}) may be the
+// value, so it is evaluated (for ${NAME:=word}'s assignment and the
+// constructs it may not support) but not used; ${NAME:+word} yields word.
+func (in *interp) secretParam(p part, set, empty bool, arg func() (segs, string)) (segs, string) {
+	ref := segs{{text: p.text, ref: true}}
+	switch p.op {
+	case "":
+		return ref, ""
+	case ":-", "-", ":=", "=":
+		if set && !(strings.HasPrefix(p.op, ":") && empty) {
+			return ref, ""
+		}
+		a, bad := arg()
+		if bad != "" {
+			// the construct may be the value: name the whole expansion
+			return nil, "${" + p.text + p.op + "...}"
+		}
+		if p.op == ":=" || p.op == "=" {
+			in.set(p.text, &shellVar{value: a}, in.line)
+		}
+		return ref, ""
+	case ":+", "+":
+		if set && (p.op == "+" || !empty) {
+			a, bad := arg() // the alternative word, not the credential's value
+			if bad != "" {
+				return nil, "${" + p.text + p.op + "...}"
+			}
+			return a, ""
 		}
 		return nil, ""
 	}
@@ -396,21 +464,22 @@ func writeParts(b *strings.Builder, parts []part) {
 	}
 }
 
-// commandText renders a command for a warning; values assigned to names
-// that look like credentials are redacted.
+// secretCommand is what a warning shows instead of a command that mentions
+// a credential.
+const secretCommand = "a command that mentions a credential (not shown)"
+
+// commandText renders a command for a warning. A command that mentions a
+// credential anywhere (ADMIN_PASSWORD=..., $MYSQL_PASSWORD, --password x)
+// is not shown at all: its other words may be the value.
 func commandText(c command) string {
 	ts := make([]string, 0, len(c.words))
 	for _, w := range c.words {
-		t := wordText(w)
-		if isAssignment(w) {
-			name, _, _ := strings.Cut(t, "=")
-			if secretRE.MatchString(name) {
-				t = name + "=" + redacted
-			}
-		}
-		ts = append(ts, t)
+		ts = append(ts, wordText(w))
 	}
 	s := strings.Join(ts, " ")
+	if mentionsSecret(s) {
+		return secretCommand
+	}
 	if len(s) > 60 {
 		s = s[:57] + "..."
 	}

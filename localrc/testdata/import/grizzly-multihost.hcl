@@ -23,9 +23,9 @@ quantum {
 devstack {
   enabled_services = ["-n-net", "q-svc", "q-agt", "q-dhcp", "q-l3", "q-meta", "quantum", "q-domua"]
   extra = {
-    ADMIN_PASSWORD      = "admin"
+    ADMIN_PASSWORD      = env("ADMIN_PASSWORD")
     API_RATE_LIMIT      = "False"
-    DATABASE_PASSWORD   = "stackdb"
+    DATABASE_PASSWORD   = env("DATABASE_PASSWORD")
     EXTRA_OPTS          = ["force_config_drive=true", "flat_injected=False"]
     FLAT_NETWORK_BRIDGE = "xapi1"
     HOST_IP             = "192.168.1.20"
@@ -34,8 +34,8 @@ devstack {
     MYSQL_HOST          = "192.168.1.20"
     RABBIT_HOST         = "192.168.1.20"
     SERVICE_HOST        = "192.168.1.20"
-    SERVICE_PASSWORD    = "admin"
-    SERVICE_TOKEN       = "a682f596-76f3-11e3-b3b2-e716f9080d50"
+    SERVICE_PASSWORD    = env("SERVICE_PASSWORD")
+    SERVICE_TOKEN       = env("SERVICE_TOKEN")
     TENANT_VLAN_RANGE   = "2000:2999"
     VIRT_DRIVER         = "xenserver"
   }

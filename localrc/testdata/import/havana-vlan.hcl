@@ -47,15 +47,15 @@ quantum {
 devstack {
   enabled_services = ["quantum", "q-svc", "q-agt", "q-dhcp", "q-l3", "q-meta", "q-domua", "-n-net"]
   extra = {
-    ADMIN_PASSWORD   = "secrete"
+    ADMIN_PASSWORD   = env("ADMIN_PASSWORD")
     LOGFILE          = "/tmp/devstack/stack.sh.log"
     MULTI_HOST       = "1"
-    MYSQL_PASSWORD   = "my_secret"
+    MYSQL_PASSWORD   = env("MYSQL_PASSWORD")
     Q_USE_SECGROUP   = "False"
-    RABBIT_PASSWORD  = "rabbit_pass"
+    RABBIT_PASSWORD  = env("RABBIT_PASSWORD")
     SCREEN_LOGDIR    = "$${DEST}/logs/screen"
-    SERVICE_PASSWORD = "secrete"
-    SERVICE_TOKEN    = "tokentoken"
+    SERVICE_PASSWORD = env("SERVICE_PASSWORD")
+    SERVICE_TOKEN    = env("SERVICE_TOKEN")
     VIRT_DRIVER      = "xenserver"
   }
 }
