@@ -53,7 +53,7 @@ func (h *Host) XAPI(ctx context.Context) (*xapi.Client, error) {
 	c, err := xapi.Dial(ctx, xapi.Options{
 		URL:         h.Config.XAPIURL,
 		User:        h.Config.XAPIUser,
-		Password:    xapi.Secret(h.Config.XAPIPassword.Reveal()),
+		Password:    h.Config.XAPIPassword,
 		Fingerprint: h.Config.XAPIFingerprint,
 	})
 	if err != nil {
@@ -77,14 +77,12 @@ func (h *Host) Dom0(ctx context.Context) (*sshc.Client, error) {
 		KnownHosts:        []string{h.Config.KnownHosts},
 		AcceptNewHostKeys: h.opts.AcceptNewHostKeys,
 		Logf:              h.opts.Logf,
+		Password:          h.Config.SSHPassword, // unset = no password authentication
 	}
 	if h.Config.SSHKey != "" {
 		cfg.KeyFiles = []string{h.Config.SSHKey}
 	} else {
 		cfg.UseAgent = true
-	}
-	if h.Config.SSHPassword.IsSet() {
-		cfg.Password = sshc.NewSecret(h.Config.SSHPassword.Reveal())
 	}
 	c, err := sshc.Dial(ctx, cfg)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"xenlab/secret"
 )
 
 const minimalLab = `
@@ -28,7 +30,7 @@ func TestDefaults(t *testing.T) {
 	}
 	home, _ := os.UserHomeDir()
 	wantHost := Host{
-		Name: "xs1", XAPIURL: "https://192.168.1.10", XAPIUser: "root", XAPIPassword: "pw",
+		Name: "xs1", XAPIURL: "https://192.168.1.10", XAPIUser: "root", XAPIPassword: secret.New("pw"),
 		SSHHost: "192.168.1.10", SSHPort: 22, SSHUser: "root",
 		KnownHosts: filepath.Join(home, ".ssh/known_hosts"),
 	}

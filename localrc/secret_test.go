@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"xenlab/secret"
 )
 
 func TestSecretNeverPrints(t *testing.T) {
 	const pw = "hunter2"
-	s := Secret(pw)
+	s := secret.New(pw)
 	h := Host{Name: "xs1", XAPIPassword: s, SSHPassword: s}
 	cfg := Config{Hosts: []Host{h}, DomU: DomU{Password: s}, Devstack: Devstack{Extra: []Setting{{Name: "ADMIN_PASSWORD", Value: pw, Sensitive: true}}}}
 	var outputs []string
@@ -38,7 +40,7 @@ func TestSecretNeverPrints(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(s), "<redacted>") {
 		t.Errorf("Print shows %q", fmt.Sprint(s))
 	}
-	if s.Reveal() != pw || !s.IsSet() || Secret("").IsSet() {
+	if s.Reveal() != pw || !s.IsSet() || (Secret{}).IsSet() {
 		t.Errorf("Reveal/IsSet broken")
 	}
 	if got := (Setting{Name: "A", Value: "v"}).String(); got != "A=v" {

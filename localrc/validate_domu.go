@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"xenlab/secret"
 )
 
 // networks checks the network names (distinct, non-empty) and how the
@@ -99,7 +101,7 @@ func (v *validator) domu(raw *domuBlock, mode BridgeMode) DomU {
 	def := raw.DefRange
 	d := DomU{
 		Name: raw.Name, VCPUs: raw.VCPUs, Template: raw.Template, RebuildTemplate: raw.RebuildTemplate,
-		Password: Secret(raw.Password), SSHUser: raw.SSHUser, SSHPort: raw.SSHPort,
+		Password: secret.New(raw.Password), SSHUser: raw.SSHUser, SSHPort: raw.SSHPort,
 	}
 	v.nonEmpty(raw.Name, at(raw.NameRange, def), "domu.name", "the guest's name-label (GUEST_NAME)")
 	d.Memory = v.size(raw.Memory, at(raw.MemoryRange, def), "domu.memory", MinMemory)

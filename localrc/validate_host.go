@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
+
+	"xenlab/secret"
 )
 
 // hosts decodes each host block over its defaults and checks the fleet:
@@ -53,12 +55,12 @@ func (v *validator) host(hh hostHeader, raw *hostBlock) Host {
 		Name:         hh.Name,
 		XAPIURL:      raw.XAPIURL,
 		XAPIUser:     raw.XAPIUser,
-		XAPIPassword: Secret(raw.XAPIPassword),
+		XAPIPassword: secret.New(raw.XAPIPassword),
 		SSHHost:      raw.SSHHost,
 		SSHPort:      raw.SSHPort,
 		SSHUser:      raw.SSHUser,
 		SSHKey:       expandPath(raw.SSHKey, v.env.dir),
-		SSHPassword:  Secret(raw.SSHPassword),
+		SSHPassword:  secret.New(raw.SSHPassword),
 		KnownHosts:   expandPath(raw.KnownHosts, v.env.dir),
 	}
 	if raw.XAPIURLRange.Filename != "" {

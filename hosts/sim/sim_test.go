@@ -13,6 +13,7 @@ import (
 	sshc "xenlab/hosts/ssh"
 	"xenlab/hosts/xapi"
 	"xenlab/localrc"
+	"xenlab/secret"
 )
 
 // TestBringUpPieces drives the whole simulated host the way xenlab's steps
@@ -55,7 +56,7 @@ func testBringUpPieces(t *testing.T, mode ovs.Mode) {
 		t.Fatal("the password is written in the lab file")
 	}
 	c, err := xapi.Dial(ctx, xapi.Options{URL: hc.XAPIURL, User: hc.XAPIUser,
-		Password: xapi.Secret(hc.XAPIPassword.Reveal()), Fingerprint: hc.XAPIFingerprint})
+		Password: hc.XAPIPassword, Fingerprint: hc.XAPIFingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestRestartKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := xapi.Dial(ctx, xapi.Options{URL: ep.XAPIURL, User: "root", Password: xapi.Secret(pw), Fingerprint: ep.XAPIFingerprint})
+	c, err := xapi.Dial(ctx, xapi.Options{URL: ep.XAPIURL, User: "root", Password: secret.New(string(pw)), Fingerprint: ep.XAPIFingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +290,7 @@ func TestRestartKeepsState(t *testing.T) {
 	if key(known1) != key(known2) {
 		t.Fatalf("dom0's host key changed across a restart:\n%s\n%s", known1, known2)
 	}
-	c2, err := xapi.Dial(ctx, xapi.Options{URL: ep2.XAPIURL, User: "root", Password: xapi.Secret(pw), Fingerprint: ep2.XAPIFingerprint})
+	c2, err := xapi.Dial(ctx, xapi.Options{URL: ep2.XAPIURL, User: "root", Password: secret.New(string(pw)), Fingerprint: ep2.XAPIFingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"xenlab/secret"
 )
 
 // Password logins need a real password for the user: the test sshd reads
@@ -24,13 +26,13 @@ func TestPasswordAuthentication(t *testing.T) {
 	s := startSSHD(t, sshdOptions{password: password})
 	cfg := s.config(t)
 	cfg.KeyFiles = nil
-	cfg.Password = NewSecret(password)
+	cfg.Password = secret.New(password)
 	c := dialTest(t, cfg)
 	if res, err := c.Run(context.Background(), "echo in"); err != nil || string(res.Stdout) != "in\n" {
 		t.Fatalf("password login: %q %v", res.Stdout, err)
 	}
 
-	cfg.Password = NewSecret("wrong " + password)
+	cfg.Password = secret.New("wrong " + password)
 	cfg.Retry = RetryPolicy{Attempts: 5, Initial: time.Millisecond}
 	var logged []string
 	cfg.Logf = func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }

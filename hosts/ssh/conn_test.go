@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"xenlab/secret"
 )
 
 func execOutput(name string, args ...string) (string, error) {
@@ -200,7 +202,7 @@ func TestDialRetriesUntilTheServerListens(t *testing.T) {
 
 func TestDialGivesUpAfterAttemptsOrContext(t *testing.T) {
 	cfg := Config{
-		Host: "domU", Addr: freeAddr(t), User: "root", Password: NewSecret("pw"),
+		Host: "domU", Addr: freeAddr(t), User: "root", Password: secret.New("pw"),
 		KnownHosts: []string{filepath.Join(t.TempDir(), "kh")},
 		Retry:      RetryPolicy{Attempts: 3, Initial: time.Millisecond, Max: 2 * time.Millisecond},
 	}

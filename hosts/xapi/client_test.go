@@ -15,11 +15,12 @@ import (
 	"time"
 
 	"xenlab/hosts/xapi/xmlrpc"
+	"xenlab/secret"
 )
 
 func dialFake(t *testing.T, f *fakeXapi, url string) *Client {
 	t.Helper()
-	c, err := Dial(context.Background(), Options{URL: url, User: testUser, Password: testPassword})
+	c, err := Dial(context.Background(), Options{URL: url, User: testUser, Password: secret.New(testPassword)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestPostsToURLPath(t *testing.T) {
 func TestBadPasswordIsTypedAndSecret(t *testing.T) {
 	f := newFakeXapi(t)
 	srv := f.serve(false)
-	_, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, Password: "wrong-" + testPassword})
+	_, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, Password: secret.New("wrong-" + testPassword)})
 	var xe *Error
 	if !errors.As(err, &xe) || xe.Code != CodeSessionAuthenticationFailed {
 		t.Fatalf("got %v, want SESSION_AUTHENTICATION_FAILED", err)
@@ -89,13 +90,13 @@ func TestBadPasswordIsTypedAndSecret(t *testing.T) {
 }
 
 func TestPasswordNeverPrinted(t *testing.T) {
-	opts := Options{URL: "https://h", User: "root", Password: testPassword}
+	opts := Options{URL: "https://h", User: "root", Password: secret.New(testPassword)}
 	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
 		if s := fmt.Sprintf(format, opts); strings.Contains(s, testPassword) || strings.Contains(s, fmt.Sprintf("%x", testPassword)) {
 			t.Errorf("%s shows the password: %s", format, s)
 		}
 	}
-	_, err := Dial(context.Background(), Options{URL: "https://root:" + testPassword + "@h/", Password: testPassword})
+	_, err := Dial(context.Background(), Options{URL: "https://root:" + testPassword + "@h/", Password: secret.New(testPassword)})
 	if err == nil || strings.Contains(err.Error(), testPassword) {
 		t.Fatalf("URL with credentials: %v", err)
 	}
@@ -108,7 +109,7 @@ func TestPasswordFuncUsedAtEachLogin(t *testing.T) {
 	var n int
 	c, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, PasswordFunc: func(context.Context) (Secret, error) {
 		n++
-		return testPassword, nil
+		return secret.New(testPassword), nil
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +306,7 @@ func TestTLSFingerprintPin(t *testing.T) {
 	pin := FormatFingerprint(srv.Certificate().Raw)
 	ctx := context.Background()
 
-	c, err := Dial(ctx, Options{URL: srv.URL, User: testUser, Password: testPassword, Fingerprint: pin})
+	c, err := Dial(ctx, Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword), Fingerprint: pin})
 	if err != nil {
 		t.Fatalf("right pin refused: %v", err)
 	}
@@ -318,7 +319,7 @@ func TestTLSFingerprintPin(t *testing.T) {
 	for i := 0; i < len(raw); i += 2 {
 		colon = append(colon, raw[i:i+2])
 	}
-	c, err = Dial(ctx, Options{URL: srv.URL, User: testUser, Password: testPassword, Fingerprint: strings.Join(colon, ":")})
+	c, err = Dial(ctx, Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword), Fingerprint: strings.Join(colon, ":")})
 	if err != nil {
 		t.Fatalf("openssl-style pin refused: %v", err)
 	}
@@ -326,12 +327,12 @@ func TestTLSFingerprintPin(t *testing.T) {
 
 	logins := f.loginCount()
 	wrong := "sha256:" + strings.Repeat("ab", 32)
-	_, err = Dial(ctx, Options{URL: srv.URL, User: testUser, Password: testPassword, Fingerprint: wrong})
+	_, err = Dial(ctx, Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword), Fingerprint: wrong})
 	var te *TransportError
 	if err == nil || !errors.As(err, &te) || !strings.Contains(err.Error(), "does not match the pinned fingerprint") {
 		t.Fatalf("wrong pin: got %v", err)
 	}
-	_, err = Dial(ctx, Options{URL: srv.URL, User: testUser, Password: testPassword})
+	_, err = Dial(ctx, Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword)})
 	var unknownAuthority x509.UnknownAuthorityError
 	if err == nil || !errors.As(err, &unknownAuthority) {
 		t.Fatalf("self-signed without pin: got %v, want an unknown authority error", err)
@@ -351,7 +352,7 @@ func TestTLSWithCallerHTTPClient(t *testing.T) {
 	f := newFakeXapi(t)
 	srv := f.serve(true)
 	// The caller's client trusts the test CA: normal verification works.
-	c, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, Password: testPassword, HTTPClient: srv.Client()})
+	c, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword), HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +365,7 @@ func BenchmarkCall(b *testing.B) {
 		return map[string]any{"uuid": "u", "power_state": "Running", "VIFs": []any{"OpaqueRef:a"}, "other_config": map[string]any{"k": "v"}}, nil
 	})
 	srv := f.serve(false)
-	c, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, Password: testPassword})
+	c, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -388,7 +389,7 @@ func TestRoundTripTimeout(t *testing.T) {
 	})
 	srv := f.serve(false)
 	defer close(release)
-	c, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, Password: testPassword, Timeout: 50 * time.Millisecond})
+	c, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword), Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +401,7 @@ func TestRoundTripTimeout(t *testing.T) {
 }
 
 func TestSecretStaysOutOfJSON(t *testing.T) {
-	data, err := json.Marshal(struct{ Password Secret }{testPassword})
+	data, err := json.Marshal(struct{ Password Secret }{secret.New(testPassword)})
 	if err != nil || strings.Contains(string(data), testPassword) {
 		t.Fatalf("got %s %v", data, err)
 	}
@@ -416,7 +417,7 @@ func TestLoginEchoDoesNotLeakPassword(t *testing.T) {
 		http.Error(w, "bad gateway: "+string(body), http.StatusBadGateway)
 	}))
 	defer srv.Close()
-	_, err := Dial(context.Background(), Options{URL: srv.URL, User: "root", Password: pw})
+	_, err := Dial(context.Background(), Options{URL: srv.URL, User: "root", Password: secret.New(pw)})
 	var te *TransportError
 	if !errors.As(err, &te) || te.StatusCode != http.StatusBadGateway {
 		t.Fatalf("got %v, want a transport error with status 502", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"xenlab/hosts/xapi"
+	"xenlab/secret"
 )
 
 // Dial once per host, call typed methods, and tell xapi failures apart by
@@ -18,7 +19,7 @@ func Example() {
 	c, err := xapi.Dial(ctx, xapi.Options{
 		URL:         "https://xenserver.example",
 		User:        "root",
-		Password:    xapi.Secret("from a file or the environment"),
+		Password:    secret.New("from a file or the environment"),
 		Fingerprint: "sha256:3f1c...", // only for a self-signed host
 	})
 	if err != nil {

@@ -112,9 +112,9 @@ func (c *Client) doLogin(ctx context.Context) (Ref, error) {
 	if err != nil {
 		return "", fmt.Errorf("xapi: reading the password for %s: %w", c.user, err)
 	}
-	v, err := c.roundTrip(ctx, "session.login_with_password", []any{c.user, string(pw), "2.0", c.originator}, 0)
+	v, err := c.roundTrip(ctx, "session.login_with_password", []any{c.user, pw.Reveal(), "2.0", c.originator}, 0)
 	if err != nil {
-		scrub(err, string(pw))
+		scrub(err, pw.Reveal())
 		return "", fmt.Errorf("xapi: login to %s as %s: %w", c.endpoint, c.user, err)
 	}
 	s, ok := v.(string)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"xenlab/hosts/xapi"
+	"xenlab/secret"
 )
 
 // BenchmarkXenlabClientRoundTrip measures one VM.get_record round trip of
@@ -22,7 +23,7 @@ func BenchmarkXenlabClientRoundTrip(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: "p"})
+	c, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: secret.New("p")})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"xenlab/hosts/xapi"
+	"xenlab/secret"
 )
 
 // selfSigned returns a TLS config with a fresh self-signed certificate for
@@ -52,10 +53,10 @@ func TestListenTLS(t *testing.T) {
 	if !strings.HasPrefix(url, "https://127.0.0.1:") {
 		t.Fatal(url)
 	}
-	if _, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: testPassword}); err == nil {
+	if _, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: secret.New(testPassword)}); err == nil {
 		t.Fatal("an unverified self-signed certificate must be refused")
 	}
-	c, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: testPassword, Fingerprint: fp})
+	c, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: secret.New(testPassword), Fingerprint: fp})
 	if err != nil {
 		t.Fatalf("pinned: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"xenlab/hosts/xapi"
+	"xenlab/secret"
 )
 
 // TestXenlabClient drives xenlab's own client (hosts/xapi) against the
@@ -19,7 +20,7 @@ func TestXenlabClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	_, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: "bad"})
+	_, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: secret.New("bad")})
 	wantCode := func(err error, code string, params ...string) {
 		t.Helper()
 		var xe *xapi.Error
@@ -29,7 +30,7 @@ func TestXenlabClient(t *testing.T) {
 	}
 	wantCode(err, xapi.CodeSessionAuthenticationFailed, "root", "Authentication failure")
 
-	c, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: testPassword})
+	c, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: secret.New(testPassword)})
 	if err != nil {
 		t.Fatal(err)
 	}
