@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,12 +116,15 @@ func TestAgentAuthentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = agentCmd.Process.Kill(); _ = agentCmd.Wait() })
+	// The socket file appears at bind(), before the agent listens: wait
+	// until a connection is accepted, not until the file exists.
 	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
+		if conn, err := net.Dial("unix", sock); err == nil {
+			conn.Close()
 			break
 		}
 		if i == 1000 {
-			t.Fatal("ssh-agent did not create its socket")
+			t.Fatal("ssh-agent did not start listening on its socket")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
