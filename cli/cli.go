@@ -11,14 +11,18 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"xenlab/localrc"
+	"xenlab/provision"
 )
 
 // Exit codes, documented in README.md ("Exit codes") and in `xenlab --help`.
+// They are the engine's: provision.ExitCode maps every error to one.
 const (
-	ExitOK          = 0   // the command did what was asked
-	ExitFailed      = 1   // a step or a remote operation failed
-	ExitUsage       = 2   // bad flags, arguments or lab file
-	ExitInterrupted = 130 // cancelled by Ctrl-C or SIGTERM
+	ExitOK          = provision.ExitOK          // the command did what was asked
+	ExitFailed      = provision.ExitFailure     // a step or a remote operation failed
+	ExitUsage       = provision.ExitUsage       // bad flags, arguments or lab file
+	ExitInterrupted = provision.ExitInterrupted // cancelled by Ctrl-C, SIGTERM or SIGPIPE
 )
 
 // command is one subcommand: its name as typed, a one-line summary, and the
@@ -74,35 +78,31 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Exit codes: 0 ok, 1 a step failed, 2 usage or config error, 130 interrupted.")
 }
 
-// report prints err (if any) and maps it to an exit code.
+// report prints err (if any) and maps it to an exit code. A lab file's
+// diagnostics carry file:line:col themselves: on a terminal they are drawn
+// with source snippets, elsewhere one line each.
 func report(io IO, prefix string, err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
-	var de diagnosticsError
+	var de *localrc.DiagError
 	if errors.As(err, &de) {
-		// Diagnostics carry file:line:col themselves; render them as the
-		// terminal allows and say nothing more.
-		if werr := de.WriteDiagnostics(io.Err, io.Color, io.Width); werr != nil {
-			fmt.Fprintln(io.Err, err)
+		if !io.Color || de.Write(io.Err, io.Color, io.Width) != nil {
+			fmt.Fprintln(io.Err, de.Error())
 		}
 		return ExitUsage
 	}
 	fmt.Fprintf(io.Err, "%s: %v\n", prefix, err)
-	return exitCode(err)
+	return provision.ExitCode(err)
 }
 
-// diagnosticsError is implemented by errors that render themselves as
-// source diagnostics (the lab file's).
-type diagnosticsError interface {
-	error
-	WriteDiagnostics(w io.Writer, color bool, width uint) error
-}
-
-// usageError is a mistake in how the command was called.
+// usageError is a mistake in how the command was called (exit 2).
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
+
+// ConfigError marks it for provision.ExitCode.
+func (usageError) ConfigError() {}
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
@@ -112,20 +112,6 @@ type notBuiltError struct{ what string }
 
 func (e notBuiltError) Error() string {
 	return e.what + " is not built yet; nothing was changed"
-}
-
-func exitCode(err error) int {
-	var ue usageError
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.Is(err, context.Canceled):
-		return ExitInterrupted
-	case errors.As(err, &ue):
-		return ExitUsage
-	default:
-		return ExitFailed
-	}
 }
 
 // newFlags returns a flag set that reports its errors as usage errors and

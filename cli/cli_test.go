@@ -132,3 +132,22 @@ func TestDownPromptHonoursCtrlC(t *testing.T) {
 		t.Fatal("down still waits for an answer after Ctrl-C")
 	}
 }
+
+// TestDiagnosticsRendering: on a terminal a lab file's errors come with the
+// offending source line; elsewhere one line each, file:line:col first.
+func TestDiagnosticsRendering(t *testing.T) {
+	bad := writeFile(t, t.TempDir(), "bad.hcl", goodLab+"quantum {\n  vlan_range = \"1000:5000\"\n}\n")
+	for _, color := range []bool{false, true} {
+		var errb bytes.Buffer
+		code := Main(context.Background(), []string{"validate", "-f", bad},
+			IO{In: strings.NewReader(""), Out: io.Discard, Err: &errb, Color: color})
+		if code != ExitUsage {
+			t.Fatalf("color=%v: exit %d", color, code)
+		}
+		snippet := strings.Contains(errb.String(), "bad.hcl line 7") && strings.Contains(errb.String(), "7:   vlan_range = ")
+		oneLine := strings.HasPrefix(errb.String(), bad+":7:")
+		if color != snippet || color == oneLine {
+			t.Fatalf("color=%v: snippet %v, one line %v:\n%s", color, snippet, oneLine, errb.String())
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/term"
+
+	"xenlab/provision/render"
 )
 
 // IO is where a command reads and writes. Tests pass buffers; main passes
@@ -20,6 +22,10 @@ type IO struct {
 	Color bool
 	// Width of the terminal in columns (0 when unknown).
 	Width uint
+	// Progress is true when a run may draw a progress bar: stdout and
+	// stderr are terminals and NO_COLOR, TERM=dumb and CI do not say
+	// otherwise (render.Interactive decides).
+	Progress bool
 }
 
 // StdIO returns the process's standard streams, with Terminal and Color
@@ -27,7 +33,8 @@ type IO struct {
 // and no colour when NO_COLOR is set or TERM is dumb.
 func StdIO() IO {
 	tty := isTerminal(os.Stdin) && isTerminal(os.Stdout) && isTerminal(os.Stderr)
-	io := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Terminal: tty}
+	io := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Terminal: tty,
+		Progress: render.Interactive(os.Stdout, os.Stderr)}
 	if isTerminal(os.Stderr) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" {
 		io.Color = true
 		if w, _, err := term.GetSize(int(os.Stderr.Fd())); err == nil && w > 0 {

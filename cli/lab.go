@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"xenlab/localrc"
@@ -18,22 +17,10 @@ func loadLab(path string) (*localrc.Config, error) {
 	cfg, err := localrc.Load(path)
 	var de *localrc.DiagError
 	if errors.As(err, &de) {
-		return nil, labDiagnostics{de}
+		return nil, err // report renders the diagnostics
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading lab file: %w", err)
 	}
 	return cfg, nil
-}
-
-// labDiagnostics lets report render a lab file's diagnostics with source
-// snippets on a terminal and one line each elsewhere.
-type labDiagnostics struct{ *localrc.DiagError }
-
-func (d labDiagnostics) WriteDiagnostics(w io.Writer, color bool, width uint) error {
-	if !color {
-		_, err := fmt.Fprintln(w, d.DiagError.Error())
-		return err
-	}
-	return d.DiagError.Write(w, color, width)
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"flag"
-	"os"
 	"time"
 
 	"xenlab/provision"
@@ -52,15 +51,15 @@ func (l *labFlags) check() error {
 const defaultCloseTimeout = 10 * time.Second
 
 // renderer picks how a run is shown: JSON lines with --json; a progress
-// bar on stderr when a person watches a terminal (and CI, NO_COLOR and
-// TERM=dumb do not say otherwise); plain timestamped lines otherwise. A
-// JUnit report is written besides when --junit names a file.
-func (l *labFlags) renderer(io IO) (provision.Renderer, error) {
+// bar on stderr when io.Progress says a person watches a terminal; plain
+// timestamped lines otherwise. A JUnit report is written besides when
+// --junit names a file.
+func (l *labFlags) renderer(io IO) provision.Renderer {
 	var rs []provision.Renderer
 	switch {
 	case l.json:
 		rs = append(rs, render.NewJSON(io.Out))
-	case io.Terminal && io.Color && os.Getenv("CI") == "":
+	case io.Progress:
 		rs = append(rs, render.NewTTY(io.Err))
 	default:
 		rs = append(rs, render.NewPlain(io.Out))
@@ -68,5 +67,5 @@ func (l *labFlags) renderer(io IO) (provision.Renderer, error) {
 	if l.junit != "" {
 		rs = append(rs, render.NewJUnit(l.junit))
 	}
-	return provision.Multi(rs...), nil
+	return provision.Multi(rs...)
 }

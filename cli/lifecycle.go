@@ -29,10 +29,7 @@ func runUp(ctx context.Context, io IO, args []string) error {
 	defer cleanup()
 	hs := dialHosts(cfg, lab)
 	defer closeHosts(hs)
-	renderer, err := lab.renderer(io)
-	if err != nil {
-		return err
-	}
+	renderer := lab.renderer(io)
 	eng, err := provision.New(steps.Fleet(cfg, hs), provision.Options{
 		Parallel: lab.parallel, StepTimeout: lab.stepTimeout, OnError: provision.OnError(lab.onError),
 		Renderer: renderer,
