@@ -77,8 +77,8 @@ func loadCredentials(dir string) (credentials, error) {
 	return c, nil
 }
 
-func (c credentials) tlsConfig() (*tls.Config, error) {
-	return &tls.Config{Certificates: []tls.Certificate{c.cert}, MinVersion: tls.VersionTLS12}, nil
+func (c credentials) tlsConfig() *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{c.cert}, MinVersion: tls.VersionTLS12}
 }
 
 // selfSignedCert makes what a XenServer host has in /etc/xensource/xapi-ssl.pem:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -47,15 +46,10 @@ func addLink(ctx context.Context, sw ovs.Switch, name string) error {
 }
 
 func (d *dom0Host) EnsureBridge(ctx context.Context, bridge string) error {
-	if err := vsctl(ctx, d.dom0SW, "dom0", "--may-exist", "add-br", bridge); err != nil {
-		return err
-	}
-	d.bridges.Store(bridge, true)
-	return nil
+	return vsctl(ctx, d.dom0SW, "dom0", "--may-exist", "add-br", bridge)
 }
 
 func (d *dom0Host) RemoveBridge(ctx context.Context, bridge string) error {
-	d.bridges.Delete(bridge)
 	return vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-br", bridge)
 }
 
@@ -82,9 +76,7 @@ func (d *dom0Host) RemovePort(ctx context.Context, bridge, port string) error {
 	return vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-port", bridge, port)
 }
 
-func (d *dom0Host) Dom0Path(p string) string {
-	return filepath.Join(d.dom0.Root(), filepath.Clean("/"+p))
-}
+func (d *dom0Host) Dom0Path(p string) string { return d.dom0.HostPath(p) }
 
 func (d *dom0Host) Dom0Env() []string {
 	path := d.dom0SW.BinDir() + ":" + os.Getenv("PATH")

@@ -117,14 +117,3 @@ func (g *guest) stop() error {
 	}
 	return errors.Join(errs...)
 }
-
-// guestFiles is where a guest's files are, for tests.
-func (h *Host) guestRoot(vmUUID string) (string, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	g, ok := h.guests[vmUUID]
-	if !ok {
-		return "", false
-	}
-	return g.root, true
-}

@@ -14,7 +14,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -59,7 +58,6 @@ type Host struct {
 	xapiURL string
 	dom0    *sshd.Server
 	dom0SW  ovs.Switch
-	bridges sync.Map // bridge name -> true, for Bridges()
 
 	knownMu sync.Mutex // serialises writes of known_hosts
 
@@ -172,11 +170,7 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		return fmt.Errorf("simulated xapi: %w", err)
 	}
 	h.xapi = srv
-	tlsConf, err := h.creds.tlsConfig()
-	if err != nil {
-		return err
-	}
-	h.xapiURL, err = srv.Listen(context.WithoutCancel(ctx), h.state.dom0IP()+":0", tlsConf)
+	h.xapiURL, err = srv.Listen(context.WithoutCancel(ctx), h.state.dom0IP()+":0", h.creds.tlsConfig())
 	return err
 }
 
@@ -215,12 +209,6 @@ func (h *Host) Close() error {
 // Dir is the directory holding the host's state.
 func (h *Host) Dir() string { return h.dir }
 
-// XAPI is the simulated xapi server (for fault injection and counters).
-func (h *Host) XAPI() *xapid.Server { return h.xapi }
-
-// Dom0Switch is dom0's Open vSwitch.
-func (h *Host) Dom0Switch() ovs.Switch { return h.dom0SW }
-
 // GuestSwitch is the switch of a running guest, by VM uuid.
 func (h *Host) GuestSwitch(vmUUID string) (ovs.Switch, bool) {
 	h.mu.Lock()
@@ -239,5 +227,3 @@ func randomHex(n int) string {
 	}
 	return hex.EncodeToString(b)
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -272,7 +272,10 @@ func TestRestartKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close(ctx)
-	known1, _ := os.ReadFile(ep.KnownHosts)
+	known1, err := os.ReadFile(ep.KnownHosts)
+	if err != nil || key(known1) == "" {
+		t.Fatalf("known_hosts after the first start: %q, %v", known1, err)
+	}
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +289,10 @@ func TestRestartKeepsState(t *testing.T) {
 	if ep2.XAPIFingerprint != ep.XAPIFingerprint {
 		t.Fatal("the xapi certificate changed across a restart")
 	}
-	known2, _ := os.ReadFile(ep2.KnownHosts)
+	known2, err := os.ReadFile(ep2.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if key(known1) != key(known2) {
 		t.Fatalf("dom0's host key changed across a restart:\n%s\n%s", known1, known2)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"xenlab/hosts/xapi/xmlrpc"
 )
@@ -175,5 +176,34 @@ func TestStatePersists(t *testing.T) {
 	mustCall(t, s2, "VM.start", sess2, vm, false, false)
 	if d := mustCall(t, s2, "VM.get_domid", sess2, vm); d != int64(2) {
 		t.Fatalf("domid %v", d)
+	}
+}
+
+// TestCloseEndsCallsInFlight: Close must not wait for a call that is
+// still delayed (Latency, AuthFailDelay, a plugin): calls in flight end
+// with the server, and none runs after Close returned.
+func TestCloseEndsCallsInFlight(t *testing.T) {
+	entered := make(chan struct{})
+	s, _, sess := newTestServer(t, Options{Latency: func(method string) time.Duration {
+		if method == "pool.get_all" {
+			close(entered)
+			return time.Hour
+		}
+		return 0
+	}})
+	url := listen(t, s)
+	call, _ := xmlrpc.MarshalCall("pool.get_all", []any{sess})
+	go func() {
+		if resp, err := http.Post(url, "text/xml", bytes.NewReader(call)); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Close waited %v for a delayed call", d)
 	}
 }
