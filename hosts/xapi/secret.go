@@ -6,6 +6,3 @@ import "xenlab/secret"
 // every fmt verb, so it cannot leak into logs, errors or String output by
 // accident.
 type Secret = secret.Secret
-
-// redacted replaces a password scrubbed from a failed login's error.
-const redacted = secret.Redacted

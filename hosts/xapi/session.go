@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"xenlab/secret"
 )
 
 // Session returns the current session reference.
@@ -136,8 +138,8 @@ func scrub(err error, pw string) {
 	var escaped strings.Builder
 	_ = xml.EscapeText(&escaped, []byte(pw))
 	clean := func(s string) string {
-		s = strings.ReplaceAll(s, pw, redacted)
-		return strings.ReplaceAll(s, escaped.String(), redacted)
+		s = strings.ReplaceAll(s, pw, secret.Redacted)
+		return strings.ReplaceAll(s, escaped.String(), secret.Redacted)
 	}
 	var xe *Error
 	if errors.As(err, &xe) {
