@@ -114,8 +114,12 @@ func (s *Server) Listen(ctx context.Context, addr string, tlsConfig *tls.Config)
 	// A client that stops sending or idles forever must not hold a
 	// handler: bounded reads, like xapi's own socket timeouts. Writes are
 	// not bounded, because event.from and long calls answer late.
+	// Requests' contexts derive from the server's, so Close ends the calls
+	// in flight (Latency and AuthFailDelay pauses, plugins, event waits)
+	// instead of letting Shutdown wait for them.
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second,
-		ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute}
+		ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return s.ctx }}
 	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr().String())
 	s.urlMu.Lock()
 	if s.httpSrv != nil {
