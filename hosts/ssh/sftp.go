@@ -102,21 +102,16 @@ func (c *Client) UploadBytes(ctx context.Context, data []byte, remotePath string
 
 func (c *Client) upload(ctx context.Context, src io.ReadSeeker, size int64, sum, remotePath string, mode fs.FileMode) (UploadResult, error) {
 	res := UploadResult{SHA256: sum}
-	if same, err := c.sameContent(ctx, remotePath, size, sum); err != nil {
+	if st, err := c.sameContent(ctx, remotePath, size, sum); err != nil {
 		return res, err
-	} else if same {
+	} else if st != nil {
 		res.Skipped = true
-		err := c.withSFTP(ctx, "chmod "+remotePath, func(sc *sftp.Client) error {
-			st, err := sc.Stat(remotePath)
-			if err != nil {
-				return err
-			}
-			if st.Mode().Perm() != mode.Perm() {
-				return sc.Chmod(remotePath, mode.Perm())
-			}
-			return nil
+		if st.Mode().Perm() == mode.Perm() {
+			return res, nil
+		}
+		return res, c.withSFTP(ctx, "chmod "+remotePath, func(sc *sftp.Client) error {
+			return sc.Chmod(remotePath, mode.Perm())
 		})
-		return res, err
 	}
 	err := c.withSFTP(ctx, "upload "+remotePath, func(sc *sftp.Client) error {
 		if _, err := src.Seek(0, io.SeekStart); err != nil {
@@ -129,11 +124,12 @@ func (c *Client) upload(ctx context.Context, src io.ReadSeeker, size int64, sum,
 	return res, err
 }
 
-// sameContent reports whether remotePath is a regular file of this size
-// and SHA-256. The size is checked first over SFTP; only an equal size
-// costs a hash, computed remotely by sha256sum, or, where that fails, by
-// reading the file back.
-func (c *Client) sameContent(ctx context.Context, remotePath string, size int64, sum string) (bool, error) {
+// sameContent returns remotePath's FileInfo when it is a regular file of
+// this size and SHA-256, else nil. The size is checked first over SFTP; only
+// an equal size costs a hash, computed remotely by sha256sum, or, where that
+// fails, by reading the file back. The caller corrects the mode from the
+// returned FileInfo, without a second stat.
+func (c *Client) sameContent(ctx context.Context, remotePath string, size int64, sum string) (fs.FileInfo, error) {
 	var st fs.FileInfo
 	err := c.withSFTP(ctx, "stat "+remotePath, func(sc *sftp.Client) error {
 		var err error
@@ -144,13 +140,13 @@ func (c *Client) sameContent(ctx context.Context, remotePath string, size int64,
 		return err
 	})
 	if err != nil || st == nil || !st.Mode().IsRegular() || st.Size() != size {
-		return false, err
+		return nil, err
 	}
 	remote, err := c.remoteSHA256(ctx, remotePath)
-	if err != nil {
-		return false, err
+	if err != nil || remote != sum {
+		return nil, err
 	}
-	return remote == sum, nil
+	return st, nil
 }
 
 // remoteSHA256 returns the hex SHA-256 of remotePath, computed by
