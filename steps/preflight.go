@@ -38,17 +38,19 @@ func (p *preflight) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	hostsRefs, err := c.HostGetAll(ctx)
+	// One round trip answers both questions: how many hosts, and this one's record.
+	all, err := c.HostGetAllRecords(ctx)
 	if err != nil {
 		return err
 	}
-	if len(hostsRefs) != 1 {
+	if len(all) != 1 {
 		return fmt.Errorf("host %s is in a pool of %d hosts; xenlab needs a host of its own (a pool of one)",
-			p.host.Name(), len(hostsRefs))
+			p.host.Name(), len(all))
 	}
-	rec, err := c.HostGetRecord(ctx, hostsRefs[0])
-	if err != nil {
-		return err
+	var ref xapi.Ref
+	var rec xapi.HostRecord
+	for ref, rec = range all { // the only one
+		break
 	}
 	out.Line("xapi %s: %s %s (API %d.%d) on %s", c.URL(), rec.SoftwareVersion["product_brand"],
 		rec.SoftwareVersion["product_version"], rec.APIVersionMajor, rec.APIVersionMinor, rec.NameLabel)
@@ -78,7 +80,7 @@ func (p *preflight) Apply(ctx context.Context, out provision.Output) error {
 		out.Line("domU %q exists: memory and disk were checked when it was made", p.lab.DomU.Name)
 		return nil
 	}
-	return p.checkCapacity(ctx, c, hostsRefs[0], out)
+	return p.checkCapacity(ctx, c, ref, out)
 }
 
 // checkCapacity compares the host's free memory and the default SR's free
