@@ -36,9 +36,7 @@ type validator struct {
 }
 
 // errorf adds an error about field at rng. Summary names the field; the
-
 // detail says what was expected.
-
 func (v *validator) errorf(rng hcl.Range, field, format string, args ...any) {
 	r := rng
 	v.diags = append(v.diags, &hcl.Diagnostic{
@@ -50,9 +48,7 @@ func (v *validator) errorf(rng hcl.Range, field, format string, args ...any) {
 }
 
 // failed reports whether decoding already reported an error inside rng, so
-
 // the validator does not pile a second error on the same value.
-
 func (v *validator) failed(rng hcl.Range) bool {
 	for _, d := range v.diags {
 		if d.Severity == hcl.DiagError && d.Subject != nil && d.Subject.Filename == rng.Filename &&
@@ -64,9 +60,7 @@ func (v *validator) failed(rng hcl.Range) bool {
 }
 
 // at returns the attribute's range, or fallback when the attribute was not
-
 // written (its default is in use).
-
 func at(attr, fallback hcl.Range) hcl.Range {
 	if attr.Filename != "" {
 		return attr
@@ -75,7 +69,6 @@ func at(attr, fallback hcl.Range) hcl.Range {
 }
 
 // check runs fn unless decoding already failed on the attribute.
-
 func (v *validator) check(rng hcl.Range, fn func()) {
 	if rng.Filename != "" && v.failed(rng) {
 		return
@@ -97,19 +90,3 @@ func (v *validator) config(filename string, raw *fileSchema) *Config {
 	cfg.Timeouts = v.timeouts(raw.Timeouts)
 	return cfg
 }
-
-// normalizeFingerprint accepts "sha256:AB:CD:..." or 64 hex digits (with or
-
-// without colons and the prefix) and returns "sha256:AB:CD:..." upper case.
-
-// ip parses "dhcp" or "a.b.c.d/nn".
-
-// ParseIPConfig parses "dhcp" or an address with its prefix length,
-
-// "10.255.255.255/24" (devstack wrote the netmask separately; Import joins them).
-
-// ParseVLANRange parses "min:max" with 1 <= min <= max <= 4094.
-
-// extra decodes devstack.extra: a map of localrc setting names to a string
-
-// (numbers and bools are converted) or a list of strings (a bash array).

@@ -41,6 +41,8 @@ func (v *validator) services(list []string, rng hcl.Range, field string) {
 	})
 }
 
+// extra decodes devstack.extra: a map of localrc setting names to a string
+// (numbers and bools are converted) or a list of strings (a bash array).
 func (v *validator) extra(expr hcl.Expression) []Setting {
 	if expr == nil {
 		return nil

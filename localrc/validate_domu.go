@@ -55,6 +55,7 @@ func (v *validator) networks(raw *networksBlock) Networks {
 	return n
 }
 
+// ip parses "dhcp" or "a.b.c.d/nn".
 func (v *validator) ip(s string, rng hcl.Range, field string) IPConfig {
 	ipc, err := ParseIPConfig(s)
 	if err != nil {
@@ -63,6 +64,8 @@ func (v *validator) ip(s string, rng hcl.Range, field string) IPConfig {
 	return ipc
 }
 
+// ParseIPConfig parses "dhcp" or an address with its prefix length,
+// "10.255.255.255/24" (devstack wrote the netmask separately; Import joins them).
 func ParseIPConfig(s string) (IPConfig, error) {
 	if strings.EqualFold(s, "dhcp") {
 		return IPConfig{DHCP: true}, nil

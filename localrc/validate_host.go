@@ -101,6 +101,8 @@ func (v *validator) host(hh hostHeader, raw *hostBlock) Host {
 	return h
 }
 
+// parseXAPIURL checks an xapi_url: http or https, a host, no credentials,
+// a valid port. Its errors never quote the URL's user information.
 func parseXAPIURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -124,6 +126,8 @@ func parseXAPIURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
+// normalizeFingerprint accepts "sha256:AB:CD:..." or 64 hex digits (with or
+// without colons and the prefix) and returns "sha256:AB:CD:..." upper case.
 func normalizeFingerprint(s string) (string, error) {
 	if s == "" {
 		return "", nil

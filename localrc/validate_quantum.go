@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 )
 
+// ParseVLANRange parses "min:max" with 1 <= min <= max <= 4094.
 func ParseVLANRange(s string) (VLANRange, error) {
 	lo, hi, ok := strings.Cut(s, ":")
 	if !ok {
