@@ -4,12 +4,9 @@
 package secret
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
-	"strings"
 	"unique"
 )
 
@@ -37,34 +34,6 @@ func New(value string) Secret {
 		return Secret{}
 	}
 	return Secret{value: unique.Make(value)}
-}
-
-// FromEnv reads a secret from the environment variable name. An unset or
-// empty variable is an error naming the variable (never a value).
-func FromEnv(name string) (Secret, error) {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		return Secret{}, fmt.Errorf("secret: environment variable %s is not set", name)
-	}
-	return New(v), nil
-}
-
-// FromFile reads a secret from the file at path; one trailing newline ("\n"
-// or "\r\n") is removed. A missing or empty file is an error naming the
-// file (never its contents).
-func FromFile(path string) (Secret, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Secret{}, fmt.Errorf("secret: %w", err)
-	}
-	v := string(b)
-	if strings.HasSuffix(v, "\n") {
-		v = strings.TrimSuffix(strings.TrimSuffix(v, "\n"), "\r")
-	}
-	if v == "" {
-		return Secret{}, errors.New("secret: file " + path + " is empty")
-	}
-	return New(v), nil
 }
 
 // IsSet reports whether the secret holds a (non-empty) value.

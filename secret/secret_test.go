@@ -127,63 +127,10 @@ func TestNewRevealIsSet(t *testing.T) {
 	}
 }
 
-func TestFromEnv(t *testing.T) {
-	t.Setenv("XENLAB_TEST_SECRET", "from-env")
-	if s, err := FromEnv("XENLAB_TEST_SECRET"); err != nil || s.Reveal() != "from-env" {
-		t.Fatalf("FromEnv = %q, %v", s.Reveal(), err)
-	}
-	t.Setenv("XENLAB_TEST_EMPTY_SECRET", "")
-	for _, name := range []string{"XENLAB_TEST_UNSET_SECRET", "XENLAB_TEST_EMPTY_SECRET"} {
-		s, err := FromEnv(name)
-		if err == nil || s.IsSet() || !strings.Contains(err.Error(), name) {
-			t.Errorf("FromEnv(%s) = %v, %v; want an error naming the variable", name, s.IsSet(), err)
-		}
-	}
-}
-
-func TestFromFile(t *testing.T) {
-	dir := t.TempDir()
-	for _, c := range []struct {
-		content, want string
-	}{
-		{"from-file\n", "from-file"},
-		{"from-file\r\n", "from-file"},
-		{"from-file", "from-file"},
-		{"two\n\n", "two\n"},
-		{"  spaced \n", "  spaced "},
-	} {
-		f := filepath.Join(dir, "pw")
-		if err := os.WriteFile(f, []byte(c.content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if s, err := FromFile(f); err != nil || s.Reveal() != c.want {
-			t.Errorf("FromFile(%q) = %q, %v; want %q", c.content, s.Reveal(), err, c.want)
-		}
-	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	missing := filepath.Join(dir, "missing")
-	for _, f := range []string{empty, missing} {
-		s, err := FromFile(f)
-		if err == nil || s.IsSet() || !strings.Contains(err.Error(), f) {
-			t.Errorf("FromFile(%s) = %v, %v; want an error naming the file", f, s.IsSet(), err)
-		}
-	}
-}
-
-// TestErrorsNeverShowTheValue: a file that is not a valid secret path (a
-// directory) still yields an error that names the path and no content.
+// TestErrorsNeverShowTheValue: a Secret wrapped into an error message
+// shows the marker, not the value.
 func TestErrorsNeverShowTheValue(t *testing.T) {
-	dir := t.TempDir()
-	_, err := FromFile(dir)
-	if err == nil || !strings.Contains(err.Error(), dir) {
-		t.Fatalf("FromFile(dir) = %v", err)
-	}
-	t.Setenv("XENLAB_TEST_SECRET", pw)
-	s, _ := FromEnv("XENLAB_TEST_SECRET")
-	if e := fmt.Errorf("login with %v failed", s); leaks(e.Error()) {
+	if e := fmt.Errorf("login with %v failed", New(pw)); leaks(e.Error()) {
 		t.Errorf("wrapped error leaked: %v", e)
 	}
 }
