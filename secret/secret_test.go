@@ -6,8 +6,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
