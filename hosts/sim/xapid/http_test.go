@@ -112,8 +112,18 @@ func TestEventFromWakesAndTasks(t *testing.T) {
 		m, _ := v.(map[string]any)
 		done <- m
 	}()
+	// Let event.from reach its wait, so the change below has to wake it
+	// (if it has not, the change is merely seen at once: never a false failure).
+	time.Sleep(100 * time.Millisecond)
 	net := mustCall(t, s, "network.create", sess, map[string]any{"name_label": "n", "other_config": map[string]any{}}).(string)
-	got := <-done // no timeout: a 30 s wait here means event.from did not wake
+	// event.from would also answer at its 30 s timeout: only an answer well
+	// before it proves that the change woke it.
+	var got map[string]any
+	select {
+	case got = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("event.from did not wake on the change")
+	}
 	evs := got["events"].([]any)
 	e := evs[len(evs)-1].(map[string]any)
 	if e["class"] != "network" || e["operation"] != "add" || e["ref"] != net ||
