@@ -2,6 +2,8 @@ package ovs
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -265,7 +267,7 @@ func (m *model) vsctl(c vsctlCmd) (string, error) {
 			}
 			return "", nil
 		}
-		keys := sortedKeys(ids)
+		keys := slices.Sorted(maps.Keys(ids))
 		for i, k := range keys {
 			keys[i] = k + "=" + ids[k]
 		}
@@ -360,15 +362,6 @@ func lines(ss []string) string {
 		return ""
 	}
 	return strings.Join(ss, "\n") + "\n"
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // toolResult renders a tool's outcome as the tool prints it.

@@ -2,6 +2,8 @@ package ovs
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -42,7 +44,7 @@ func jsonSet(vals []any) any {
 
 func jsonMap(mv map[string]string) any {
 	pairs := []any{}
-	for _, k := range sortedKeys(mv) {
+	for _, k := range slices.Sorted(maps.Keys(mv)) {
 		pairs = append(pairs, []any{k, mv[k]})
 	}
 	return []any{"map", pairs}
