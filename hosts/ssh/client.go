@@ -195,41 +195,27 @@ func (c *Client) get(ctx context.Context) (*conn, error) {
 }
 
 // keepalive sends keepalive@openssh.com every interval and closes the
-// connection when keepaliveMaxMissed requests in a row go unanswered.
+// connection when a request goes unanswered for keepaliveMaxMissed
+// intervals. It returns when the connection ends.
 func (c *Client) keepalive(k *conn) {
 	t := time.NewTicker(c.cfg.Keepalive)
 	defer t.Stop()
-	var inflight chan error // nil while no request is outstanding
-	missed := 0
 	for {
 		select {
 		case <-k.done:
 			return
-		case err := <-inflight:
-			inflight = nil
-			if err != nil {
-				return // connection gone; the watcher notices
-			}
-			missed = 0
-			c.keepalives.Add(1)
 		case <-t.C:
-			if inflight != nil {
-				missed++
-				if missed >= keepaliveMaxMissed {
-					c.cfg.logf("ssh %s (%s): %d keepalives unanswered, closing the connection", c.cfg.Host, c.cfg.Addr, missed)
-					k.markDead()
-					return
-				}
-				continue
-			}
-			inflight = make(chan error, 1)
-			go func(ch chan error) {
-				// OpenSSH answers unknown global requests with a failure
-				// reply; any reply proves the peer is alive.
-				_, _, err := k.client.SendRequest("keepalive@openssh.com", true, nil)
-				ch <- err
-			}(inflight)
 		}
+		// OpenSSH answers unknown global requests with a failure reply;
+		// any reply proves the peer is alive.
+		if !k.alive(keepaliveMaxMissed * c.cfg.Keepalive) {
+			if !k.dead() {
+				c.cfg.logf("ssh %s (%s): %d keepalive intervals unanswered, closing the connection", c.cfg.Host, c.cfg.Addr, keepaliveMaxMissed)
+				k.markDead()
+			}
+			return
+		}
+		c.keepalives.Add(1)
 	}
 }
 

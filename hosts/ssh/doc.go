@@ -21,7 +21,7 @@
 //     Idempotent(); SFTP operations are idempotent (uploads go through a
 //     temporary name and a rename) and are retried once.
 //   - Keepalive sends "keepalive@openssh.com" global requests every
-//     Config.Keepalive; three unanswered in a row close the connection, so
+//     Config.Keepalive; one left unanswered for three intervals closes the connection, so
 //     the next call redials.
 //   - Upload skips a file whose remote copy has the same size and SHA-256
 //     (computed remotely with sha256sum, falling back to downloading it
