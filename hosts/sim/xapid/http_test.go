@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -162,6 +163,11 @@ func TestStatePersists(t *testing.T) {
 	vm := newVM(t, s1, sess, "domU")
 	mustCall(t, s1, "VIF.create", sess, vifArgs(vm, net, "0"))
 	mustCall(t, s1, "VM.start", sess, vm, false, false)
+	// The saver writes the changes shortly after, without waiting for Close.
+	waitFor(t, "the state file", func() bool {
+		data, _ := os.ReadFile(file)
+		return bytes.Contains(data, []byte(vm))
+	})
 	if err := s1.Close(); err != nil {
 		t.Fatal(err)
 	}
