@@ -31,14 +31,14 @@ func (c *Client) TaskDestroy(ctx context.Context, task Ref) error {
 
 // WaitTask waits, on task events rather than sleeps, until task leaves
 // pending, and returns its result (an XML-RPC <value>, see
-// ParseTaskResult). A failed task returns an *Error made from its
-// error_info; a cancelled one an *Error with TASK_CANCELLED.
+// ParseTaskResult). It reads the task from the events' snapshots, so
+// waiting costs only the event.from calls. A failed task returns an *Error
+// made from its error_info; a cancelled one an *Error with TASK_CANCELLED.
 func (c *Client) WaitTask(ctx context.Context, task Ref) (string, error) {
 	var rec TaskRecord
 	first := true
 	err := c.WaitFor(ctx, []string{"task"}, func(ctx context.Context, events []Event) (bool, error) {
-		relevant := first
-		first = false
+		seen := false
 		for _, ev := range events {
 			if ev.Ref != task {
 				continue
@@ -46,16 +46,21 @@ func (c *Client) WaitTask(ctx context.Context, task Ref) (string, error) {
 			if ev.Operation == "del" {
 				return false, fmt.Errorf("xapi: task %s was destroyed while waiting for it", task)
 			}
-			relevant = true
+			if err := rec.UnmarshalXAPI(ev.Snapshot); err != nil {
+				return false, c.shapeErr("event.from", err)
+			}
+			seen = true
 		}
-		if !relevant {
-			return false, nil
+		if first && !seen {
+			// event.from("") lists every current task; read this one
+			// anyway, so a missing task fails with xapi's own HANDLE_INVALID.
+			r, err := c.TaskGetRecord(ctx, task)
+			if err != nil {
+				return false, err
+			}
+			rec = r
 		}
-		r, err := c.TaskGetRecord(ctx, task)
-		if err != nil {
-			return false, err
-		}
-		rec = r
+		first = false
 		return rec.Status != TaskPending && rec.Status != TaskCancelling, nil
 	})
 	if err != nil {

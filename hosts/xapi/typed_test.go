@@ -365,10 +365,18 @@ func TestWaitTaskOnEvents(t *testing.T) {
 	if len(f.callsTo("task.destroy")) != 1 {
 		t.Fatal("task not destroyed")
 	}
+	// The task's states come from the events' snapshots, not from reads.
+	if n := len(f.callsTo("task.get_record")); n != 0 {
+		t.Fatalf("%d task.get_record calls while waiting on events, want 0", n)
+	}
 	_, err = c.RunAsync(ctx, "VM.start", Ref("OpaqueRef:vm"), false, false)
 	var xe *Error
 	if !errors.As(err, &xe) || xe.Code != CodeVMBadPowerState || len(xe.Params) != 3 || xe.Method != "Async.VM.start" {
 		t.Fatalf("got %v", err)
+	}
+	// A task that is not among the current ones fails with xapi's error.
+	if _, err := c.WaitTask(ctx, "OpaqueRef:gone"); !HasCode(err, CodeHandleInvalid) {
+		t.Fatalf("waiting for a missing task: got %v, want HANDLE_INVALID", err)
 	}
 }
 
@@ -411,8 +419,11 @@ func TestWaitGuestIP(t *testing.T) {
 	em := newEventModel()
 	em.set("vm", "OpaqueRef:vm", map[string]any{"guest_metrics": "OpaqueRef:NULL"})
 	f.handle("event.from", em.from)
-	f.handle("VM.get_guest_metrics", func([]any) (any, error) {
-		rec, _ := em.get("OpaqueRef:vm")
+	f.handle("VM.get_guest_metrics", func(p []any) (any, error) {
+		rec, ok := em.get(p[0].(string))
+		if !ok {
+			return nil, &Error{Code: CodeHandleInvalid, Params: []string{"VM", p[0].(string)}}
+		}
 		return rec["guest_metrics"], nil
 	})
 	f.handle("VM_guest_metrics.get_networks", func(p []any) (any, error) {
@@ -429,11 +440,22 @@ func TestWaitGuestIP(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	before := c.RoundTrips()
 	ip, err := c.WaitGuestIP(ctx, "OpaqueRef:vm", "0")
 	if err != nil || ip != "10.0.0.7" {
 		t.Fatalf("got %q %v", ip, err)
 	}
-	if n := len(f.callsTo("event.from")); n < 2 {
+	n := len(f.callsTo("event.from"))
+	if n < 2 {
 		t.Fatalf("%d event.from calls: the wait did not follow events", n)
+	}
+	// The VM's metrics and their networks come from the events' snapshots:
+	// the wait costs its event.from calls and nothing else.
+	if got := c.RoundTrips() - before; got != int64(n) {
+		t.Fatalf("%d round trips for %d event.from calls", got, n)
+	}
+	// A VM that is not among the current ones fails with xapi's error.
+	if _, err := c.WaitGuestIP(ctx, "OpaqueRef:gone", "0"); !HasCode(err, CodeHandleInvalid) {
+		t.Fatalf("waiting for a missing VM: got %v, want HANDLE_INVALID", err)
 	}
 }

@@ -2,7 +2,9 @@ package xapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // VMGetByNameLabel returns the VMs (templates and snapshots included) with
@@ -173,23 +175,51 @@ func (c *Client) GuestMetricsGetRecord(ctx context.Context, metrics Ref) (GuestM
 
 // WaitGuestIP waits, on VM and guest-metrics events rather than sleeps,
 // until the VM's guest reports an address for its VIF device ("0" for
-// eth0) in VM_guest_metrics.networks ("0/ip"), and returns it.
+// eth0) in VM_guest_metrics.networks ("0/ip"), and returns it. It reads
+// the VM's guest_metrics and the metrics' networks from the events'
+// snapshots, so waiting costs only the event.from calls.
 func (c *Client) WaitGuestIP(ctx context.Context, vm Ref, device string) (string, error) {
 	key := device + "/ip"
+	var metrics Ref                     // the VM's guest_metrics, as last seen
+	nets := map[Ref]map[string]string{} // networks of every metrics object seen
+	first := true
 	var ip string
-	err := c.WaitFor(ctx, []string{"vm", "vm_guest_metrics"}, func(ctx context.Context, _ []Event) (bool, error) {
-		gm, err := c.VMGetGuestMetrics(ctx, vm)
-		if err != nil || gm.IsNull() {
-			return false, err
+	err := c.WaitFor(ctx, []string{"vm", "vm_guest_metrics"}, func(ctx context.Context, events []Event) (bool, error) {
+		seen := false
+		for _, ev := range events {
+			switch {
+			case strings.EqualFold(ev.Class, "vm") && ev.Ref == vm:
+				if ev.Operation == "del" {
+					return false, errors.New("the VM was destroyed")
+				}
+				var rec VMRecord
+				if err := rec.UnmarshalXAPI(ev.Snapshot); err != nil {
+					return false, c.shapeErr("event.from", err)
+				}
+				metrics, seen = rec.GuestMetrics, true
+			case strings.EqualFold(ev.Class, "vm_guest_metrics"):
+				if ev.Operation == "del" {
+					delete(nets, ev.Ref)
+					continue
+				}
+				var rec GuestMetricsRecord
+				if err := rec.UnmarshalXAPI(ev.Snapshot); err != nil {
+					return false, c.shapeErr("event.from", err)
+				}
+				nets[ev.Ref] = rec.Networks
+			}
 		}
-		nets, err := c.GuestMetricsGetNetworks(ctx, gm)
-		if HasCode(err, CodeHandleInvalid) { // metrics replaced meanwhile
-			return false, nil
+		if first && !seen {
+			// event.from("") lists every current VM; read this one anyway,
+			// so a missing VM fails with xapi's own HANDLE_INVALID.
+			gm, err := c.VMGetGuestMetrics(ctx, vm)
+			if err != nil {
+				return false, err
+			}
+			metrics = gm
 		}
-		if err != nil {
-			return false, err
-		}
-		ip = nets[key]
+		first = false
+		ip = nets[metrics][key]
 		return ip != "", nil
 	})
 	if err != nil {
