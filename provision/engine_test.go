@@ -229,3 +229,18 @@ func TestWriteTable(t *testing.T) {
 		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+func TestReportOutcome(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{nil, "ok"},
+		{fmt.Errorf("apply interrupted: %w", context.Canceled), "interrupted"},
+		{&StepError{Step: "domu", Op: "apply", Err: errors.New("boom")}, "failed"},
+	} {
+		if got := (&Report{Err: tt.err}).Outcome(); got != tt.want {
+			t.Errorf("Outcome(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}

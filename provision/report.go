@@ -95,11 +95,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, s := range r.Cleanup {
 		row("cleanup: ", s)
 	}
-	fmt.Fprintf(tw, "total (%s)\t%s\t\t%s\n", r.Phase, r.outcome(), FormatDuration(r.Duration))
+	fmt.Fprintf(tw, "total (%s)\t%s\t\t%s\n", r.Phase, r.Outcome(), FormatDuration(r.Duration))
 	return tw.Flush()
 }
 
-func (r *Report) outcome() string {
+// Outcome is the run's result in one word, as the timing table's total row
+// and the JSON summary say it: "ok", "interrupted" or "failed".
+func (r *Report) Outcome() string {
 	switch {
 	case r.Err == nil:
 		return "ok"

@@ -87,7 +87,7 @@ func (j *JSON) write(v any) {
 func summary(rep *provision.Report) JSONSummary {
 	s := JSONSummary{
 		Kind: "summary", Phase: string(rep.Phase), Time: rep.Start.UTC(),
-		Duration: rep.Duration.Seconds(), Outcome: outcome(rep.Err),
+		Duration: rep.Duration.Seconds(), Outcome: rep.Outcome(),
 		ExitCode: provision.ExitCode(rep.Err), Steps: jsonSteps(rep.Steps),
 		Cleanup: jsonSteps(rep.Cleanup), Counts: map[string]int{},
 	}
@@ -119,15 +119,4 @@ func jsonSteps(results []provision.StepResult) []JSONStep {
 		out = append(out, js)
 	}
 	return out
-}
-
-func outcome(err error) string {
-	switch provision.ExitCode(err) {
-	case provision.ExitOK:
-		return "ok"
-	case provision.ExitInterrupted:
-		return "interrupted"
-	default:
-		return "failed"
-	}
 }
