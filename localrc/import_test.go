@@ -154,6 +154,15 @@ func TestImportShellForms(t *testing.T) {
 		{"export of a name alone is silent", "A=v\nexport A", "A", "v"},
 		{"two on a line", "A=1 B=2", "B", "2"},
 		{"semicolons", "A=1; B=$A$A", "B", "11"},
+		// ${NAME:-word} quotes as its context does (checked against bash 5.2):
+		// unquoted, a backslash escapes anything and single quotes quote;
+		// inside "...", double-quote rules apply to the word as well.
+		{"unquoted default: backslash escapes", `A=${Z:-a\}b\q}`, "A", "a}bq"},
+		{"unquoted default: single quotes", `A=${Z:-'a b'}`, "A", "a b"},
+		{"unquoted default: continuation", "A=${Z:-a\\\nb}", "A", "ab"},
+		{"quoted default: single quotes are literal", `A="${Z:-'a b'}"`, "A", "'a b'"},
+		{"quoted default: backslash kept before q", `A="${Z:-\q\}\"}"`, "A", `\\q}\"`},
+		{"quoted default: nested double quotes", `A="${Z:-"a b"}"`, "A", "a b"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -226,30 +226,16 @@ func (l *lexer) word() word {
 		}
 		switch c {
 		case '\\':
-			l.advance()
-			if l.pos < len(l.src) {
-				if n := l.advance(); n != '\n' {
-					lit.WriteByte(n)
-				}
-			}
+			l.backslash(&lit, "")
 		case '\'':
-			start := l.line
-			l.advance()
-			for l.pos < len(l.src) && l.peek(0) != '\'' {
-				lit.WriteByte(l.advance())
-			}
-			if l.pos < len(l.src) {
-				l.advance()
-			} else {
-				l.unterminated(start, "single quote")
-			}
+			l.singleQuoted(&lit)
 		case '"':
 			l.advance()
 			flush()
-			w.parts = append(w.parts, l.doubleQuoted(0)...)
+			w.parts = append(w.parts, l.quoted('"', true, 0)...)
 		case '$', '`':
 			flush()
-			w.parts = append(w.parts, l.dollar(0))
+			w.parts = append(w.parts, l.dollar(0, false))
 		default:
 			lit.WriteByte(l.advance())
 		}
@@ -297,9 +283,19 @@ func (l *lexer) arrayElems() [][]part {
 	return out
 }
 
-// doubleQuoted reads a "..." string after its opening quote.
-func (l *lexer) doubleQuoted(depth int) []part {
+// quoted reads the parts of a word up to end, which it consumes: the
+// closing '"' of a double-quoted string, or the '}' of ${NAME:-word}. dq says
+// whether bash's double-quote rules apply, as they do inside "..." and in a
+// ${NAME:-word} within "...": a backslash escapes only $, `, ", \, end and a
+// newline and is kept before anything else, and a single quote is literal.
+// In an unquoted ${NAME:-word} a backslash escapes any character and single
+// quotes quote.
+func (l *lexer) quoted(end byte, dq bool, depth int) []part {
 	start := l.line
+	special := ""
+	if dq {
+		special = "$`\"\\" + string(end)
+	}
 	var out []part
 	var lit strings.Builder
 	flush := func() {
@@ -310,38 +306,69 @@ func (l *lexer) doubleQuoted(depth int) []part {
 	}
 	for l.pos < len(l.src) {
 		c := l.peek(0)
-		switch c {
-		case '"':
+		switch {
+		case c == end:
 			l.advance()
 			flush()
 			return out
-		case '\\':
+		case c == '\\':
+			l.backslash(&lit, special)
+		case c == '\'' && !dq:
+			l.singleQuoted(&lit)
+		case c == '"':
 			l.advance()
-			if l.pos >= len(l.src) {
-				break
-			}
-			switch n := l.advance(); n {
-			case '$', '`', '"', '\\':
-				lit.WriteByte(n)
-			case '\n':
-			default:
-				lit.WriteByte('\\')
-				lit.WriteByte(n)
-			}
-		case '$', '`':
 			flush()
-			out = append(out, l.dollar(depth))
+			out = append(out, l.quoted('"', true, depth)...)
+		case c == '$' || c == '`':
+			flush()
+			out = append(out, l.dollar(depth, dq))
 		default:
 			lit.WriteByte(l.advance())
 		}
 	}
-	l.unterminated(start, "double quote")
+	if end == '"' {
+		l.unterminated(start, "double quote")
+	}
 	flush()
 	return out
 }
 
-// dollar reads a $-expansion or a backquoted command substitution.
-func (l *lexer) dollar(depth int) part {
+// backslash reads a backslash and the character it escapes into lit. A
+// backslash before a newline continues the line and yields nothing. special
+// is "" where a backslash escapes any character (outside double quotes), or
+// the characters it escapes inside them; before any other it is kept.
+func (l *lexer) backslash(lit *strings.Builder, special string) {
+	l.advance()
+	if l.pos >= len(l.src) {
+		return
+	}
+	switch n := l.advance(); {
+	case n == '\n':
+	case special == "" || strings.IndexByte(special, n) >= 0:
+		lit.WriteByte(n)
+	default:
+		lit.WriteByte('\\')
+		lit.WriteByte(n)
+	}
+}
+
+// singleQuoted reads a '...' string into lit, quotes removed.
+func (l *lexer) singleQuoted(lit *strings.Builder) {
+	start := l.line
+	l.advance()
+	for l.pos < len(l.src) && l.peek(0) != '\'' {
+		lit.WriteByte(l.advance())
+	}
+	if l.pos < len(l.src) {
+		l.advance()
+	} else {
+		l.unterminated(start, "single quote")
+	}
+}
+
+// dollar reads a $-expansion or a backquoted command substitution; dq says
+// whether it stands inside double quotes.
+func (l *lexer) dollar(depth int, dq bool) part {
 	start := l.pos
 	if l.peek(0) == '`' {
 		l.advance()
@@ -363,7 +390,7 @@ func (l *lexer) dollar(depth int) part {
 		l.skipBalanced('(', ')')
 		return part{kind: partUnsupported, text: l.src[start:l.pos]}
 	case c == '{':
-		return l.braced(start, depth)
+		return l.braced(start, depth, dq)
 	case c == '_' || isAlpha(c):
 		n := l.pos
 		for l.pos < len(l.src) && (isAlpha(l.peek(0)) || isDigit(l.peek(0)) || l.peek(0) == '_') {
@@ -379,7 +406,7 @@ func (l *lexer) dollar(depth int) part {
 }
 
 // braced reads ${...} after the '$'.
-func (l *lexer) braced(start, depth int) part {
+func (l *lexer) braced(start, depth int, dq bool) part {
 	l.advance() // {
 	n := l.pos
 	for l.pos < len(l.src) && (isAlpha(l.peek(0)) || isDigit(l.peek(0)) || l.peek(0) == '_') {
@@ -408,56 +435,8 @@ func (l *lexer) braced(start, depth int) part {
 	for range op {
 		l.advance()
 	}
-	arg := l.braceWord(depth + 1)
+	arg := l.quoted('}', dq, depth+1)
 	return part{kind: partParam, text: name, op: op, arg: arg}
-}
-
-// braceWord reads the word of ${NAME:-word} up to the closing brace.
-func (l *lexer) braceWord(depth int) []part {
-	var out []part
-	var lit strings.Builder
-	flush := func() {
-		if lit.Len() > 0 {
-			out = append(out, part{kind: partLit, text: lit.String()})
-			lit.Reset()
-		}
-	}
-	for l.pos < len(l.src) {
-		c := l.peek(0)
-		switch c {
-		case '}':
-			l.advance()
-			flush()
-			return out
-		case '\\':
-			l.advance()
-			if l.pos < len(l.src) {
-				lit.WriteByte(l.advance())
-			}
-		case '\'':
-			start := l.line
-			l.advance()
-			for l.pos < len(l.src) && l.peek(0) != '\'' {
-				lit.WriteByte(l.advance())
-			}
-			if l.pos < len(l.src) {
-				l.advance()
-			} else {
-				l.unterminated(start, "single quote")
-			}
-		case '"':
-			l.advance()
-			flush()
-			out = append(out, l.doubleQuoted(depth)...)
-		case '$', '`':
-			flush()
-			out = append(out, l.dollar(depth))
-		default:
-			lit.WriteByte(l.advance())
-		}
-	}
-	flush()
-	return out
 }
 
 // skipBalanced skips from an opening delimiter to its match.
