@@ -25,7 +25,7 @@ var realBinaries = []string{"ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-v
 
 // Bounds on waiting for the daemons.
 const (
-	readyPolls    = 200
+	readyTimeout  = 10 * time.Second
 	readyInterval = 50 * time.Millisecond
 	stopTimeout   = 5 * time.Second
 )
@@ -203,25 +203,27 @@ func (s *realSwitch) start(name, bin string, args ...string) error {
 	return nil
 }
 
-// waitReady polls ready a bounded number of times, failing early when the
-// daemon exits.
+// waitReady polls ready every readyInterval until it holds, failing as
+// soon as the daemon exits or ctx ends, and after readyTimeout at most.
 func (s *realSwitch) waitReady(ctx context.Context, d *daemon, ready func() bool) error {
-	for i := 0; i < readyPolls; i++ {
+	deadline := time.NewTimer(readyTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(readyInterval)
+	defer tick.Stop()
+	for !ready() {
 		select {
 		case <-d.done:
 			out, _ := os.ReadFile(d.log)
 			return fmt.Errorf("%s exited while starting: %v: %s", d.name, d.err, tail(out))
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %s: %w", d.name, ctx.Err())
-		default:
+		case <-deadline.C:
+			out, _ := os.ReadFile(d.log)
+			return fmt.Errorf("%s not ready after %v: %s", d.name, readyTimeout, tail(out))
+		case <-tick.C:
 		}
-		if ready() {
-			return nil
-		}
-		time.Sleep(readyInterval)
 	}
-	out, _ := os.ReadFile(d.log)
-	return fmt.Errorf("%s not ready after %v: %s", d.name, readyPolls*readyInterval, tail(out))
+	return nil
 }
 
 // Exec runs the real tool with this switch's environment. A new bridge is
