@@ -120,14 +120,12 @@ func toStrSet(v any, name string) []string {
 	return out
 }
 
-// field reads an optional field of a record argument (create calls).
-type recordArg struct {
-	m    map[string]any
-	name string // class name, for errors
-}
+// recordArg is the record argument of a create call; its methods read
+// one field each.
+type recordArg map[string]any
 
 func (r recordArg) str(k, def string) string {
-	v, ok := r.m[k]
+	v, ok := r[k]
 	if !ok {
 		return def
 	}
@@ -135,14 +133,14 @@ func (r recordArg) str(k, def string) string {
 }
 
 func (r recordArg) reqStr(k string) string {
-	if _, ok := r.m[k]; !ok {
+	if _, ok := r[k]; !ok {
 		panic(typeErr(k))
 	}
-	return args{r.m[k]}.str(0, k)
+	return args{r[k]}.str(0, k)
 }
 
 func (r recordArg) int(k string, def int64) int64 {
-	v, ok := r.m[k]
+	v, ok := r[k]
 	if !ok {
 		return def
 	}
@@ -150,12 +148,12 @@ func (r recordArg) int(k string, def int64) int64 {
 }
 
 func (r recordArg) bool(k string, def bool) bool {
-	v, ok := r.m[k]
+	v, ok := r[k]
 	if !ok {
 		return def
 	}
 	return args{v}.bool(0, k)
 }
 
-func (r recordArg) strMap(k string) map[string]string { return toStrMap(r.m[k], k) }
-func (r recordArg) strSet(k string) []string          { return toStrSet(r.m[k], k) }
+func (r recordArg) strMap(k string) map[string]string { return toStrMap(r[k], k) }
+func (r recordArg) strSet(k string) []string          { return toStrSet(r[k], k) }

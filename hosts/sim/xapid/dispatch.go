@@ -21,7 +21,6 @@ type handler struct {
 type call struct {
 	s       *Server
 	ctx     context.Context
-	method  string
 	session string
 	task    string // the task ref when run through Async, else ""
 }
@@ -62,7 +61,7 @@ func (s *Server) call(ctx context.Context, method string, params []any) (v any, 
 	if len(params) < h.arity || len(params) > max {
 		return nil, apiErr(ErrMessageParameterCount, method, strconv.Itoa(h.arity), strconv.Itoa(len(params)))
 	}
-	c := &call{s: s, ctx: ctx, method: name}
+	c := &call{s: s, ctx: ctx}
 	a := args(params)
 	if !h.noSession {
 		sess, ok := params[0].(string)

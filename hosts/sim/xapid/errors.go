@@ -1,9 +1,6 @@
 package xapid
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // Error codes the simulator returns, spelled as xapi's datamodel_errors.ml
 // spells them. Parameter orders are documented where they are built.
@@ -67,7 +64,3 @@ func apiErr(code string, params ...string) *APIError {
 
 // handleInvalid is HANDLE_INVALID [class, ref].
 func handleInvalid(class, ref string) *APIError { return apiErr(ErrHandleInvalid, class, ref) }
-
-func internalErr(format string, a ...any) *APIError {
-	return apiErr(ErrInternalError, fmt.Sprintf(format, a...))
-}

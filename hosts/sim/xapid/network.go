@@ -18,7 +18,7 @@ func init() {
 // becomes xapi<N> with xapi's counter, skipping names in use; a chosen one
 // must be new, at most 15 characters and not start with a reserved prefix.
 func (c *call) networkCreate(a args) any {
-	r := recordArg{m: a.record(0, "args"), name: "network"}
+	r := recordArg(a.record(0, "args"))
 	name := r.reqStr("name_label")
 	desc := r.str("name_description", "")
 	mtu := r.int("MTU", 1500)

@@ -91,7 +91,6 @@ type Server struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
-	saveErr   error
 	saveMu    sync.Mutex
 
 	pluginDir string // PYTHONPATH dir holding XenAPIPlugin.py and XenAPI.py

@@ -22,7 +22,7 @@ func (s *Server) startTask(c *call, method string, h handler, a args) string {
 	s.db.mu.Lock()
 	t := s.db.insert("task", taskRecord(method, s.hostR))
 	s.db.mu.Unlock()
-	tc := &call{s: s, ctx: s.ctx, method: c.method, session: c.session, task: t.ref}
+	tc := &call{s: s, ctx: s.ctx, session: c.session, task: t.ref}
 	s.goBackground(func() {
 		v, err := tc.run(h, a)
 		s.db.mu.Lock()

@@ -58,7 +58,7 @@ func genMAC(device, seed string) string {
 // vifCreate is VIF.create(record), with xapi's checks in xapi's order:
 // INVALID_DEVICE [device], MAC_INVALID [mac], DEVICE_ALREADY_EXISTS [device].
 func (c *call) vifCreate(a args) any {
-	r := recordArg{m: a.record(0, "args"), name: "VIF"}
+	r := recordArg(a.record(0, "args"))
 	device := r.reqStr("device")
 	network := r.reqStr("network")
 	vmRef := r.reqStr("VM")
