@@ -60,6 +60,11 @@ func TestExitCodes(t *testing.T) {
 		{"down on a terminal, answered no", []string{"down", "-f", good}, true, "n\n", ExitOK, "Nothing was done"},
 		{"down on a terminal, answered yes", []string{"down", "-f", good}, true, "yes\n", ExitFailed, "not built yet"},
 		{"localrc without import", []string{"localrc"}, false, "", ExitUsage, "localrc import FILE"},
+		{"logs needs its directory", []string{"logs", "-f", good}, false, "", ExitUsage, "logs [-f lab.hcl] DIR"},
+		{"plan lists the built steps", []string{"plan", "-f", good}, false, "", ExitOK, ""},
+		{"status is not built", []string{"status", "-f", good}, false, "", ExitFailed, "not built yet"},
+		{"parallel 0 refused", []string{"up", "-f", good, "--parallel", "0"}, false, "", ExitUsage, "--parallel must be 1 or more"},
+		{"logs with a directory is not built", []string{"logs", "-f", good, "out"}, false, "", ExitFailed, "not built yet"},
 		{"sim without serve", []string{"sim"}, false, "", ExitUsage, "sim serve"},
 		{"sim serve bad ovs", []string{"sim", "serve", "--ovs", "kernel"}, false, "", ExitUsage, "--ovs must be one of"},
 	}

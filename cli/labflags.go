@@ -14,6 +14,7 @@ type labFlags struct {
 	json              bool
 	junit             string
 	logDir            string
+	apply             bool // the flags of a run were registered
 	parallel          int
 	onError           string
 	stepTimeout       time.Duration
@@ -25,6 +26,7 @@ func (l *labFlags) register(fs *flag.FlagSet, withApply bool) {
 	fs.BoolVar(&l.json, "json", false, "print events as JSON lines instead of a progress view")
 	fs.BoolVar(&l.acceptNewHostKeys, "accept-new-host-keys", false,
 		"trust and record SSH host keys seen for the first time (a changed key is always refused)")
+	l.apply = withApply
 	if !withApply {
 		return
 	}
@@ -35,11 +37,13 @@ func (l *labFlags) register(fs *flag.FlagSet, withApply bool) {
 	fs.DurationVar(&l.stepTimeout, "step-timeout", 20*time.Minute, "default time limit of one step")
 }
 
+// check validates the flags register registered.
 func (l *labFlags) check() error {
-	if l.onError != "" {
-		if err := oneOf("on-error", l.onError, "retain", "cleanup"); err != nil {
-			return err
-		}
+	if !l.apply {
+		return nil
+	}
+	if err := oneOf("on-error", l.onError, "retain", "cleanup"); err != nil {
+		return err
 	}
 	if l.parallel < 1 {
 		return usagef("--parallel must be 1 or more, not %d", l.parallel)

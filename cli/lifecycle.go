@@ -20,19 +20,80 @@ import (
 // parses its flags and reads the lab file; up and plan run the steps
 // package's graph through the engine.
 
+// labCommand describes one lifecycle command: its flags beyond the shared
+// ones and how many arguments it takes. open parses, checks and loads the
+// lab file the same way for all of them.
+type labCommand struct {
+	name, usage string
+	apply       bool                // registers the flags of a run (--junit, --on-error, ...)
+	args        int                 // positional arguments it takes
+	flags       func(*flag.FlagSet) // its own flags, if any
+}
+
+// openedLab is a command's parsed flags, its lab file and arguments, and
+// what must be stopped at the end (the built-in simulated host).
+type openedLab struct {
+	flags *labFlags
+	cfg   *localrc.Config
+	args  []string
+	close func()
+}
+
+// open parses the command's flags and loads its lab file. For `up` and
+// `plan` without a lab file (and without -f) the lab is the built-in
+// simulated host, started here and stopped by close.
+func (lc labCommand) open(ctx context.Context, io IO, args []string) (*openedLab, error) {
+	lab := &labFlags{}
+	fs := newFlags(io, lc.name, lc.usage)
+	lab.register(fs, lc.apply)
+	if lc.flags != nil {
+		lc.flags(fs)
+	}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != lc.args {
+		if lc.args == 0 {
+			return nil, usagef("%s takes no arguments (got %q); name the lab file with -f", lc.name, pos)
+		}
+		return nil, usagef("usage: xenlab %s", lc.usage)
+	}
+	if err := lab.check(); err != nil {
+		return nil, err
+	}
+	o := &openedLab{flags: lab, args: pos, close: func() {}}
+	if (lc.name == "up" || lc.name == "plan") && !flagSet(fs, "f") && !fileExists(lab.file) {
+		h, err := sim.Start(ctx, sim.Options{Logf: func(string, ...any) {}})
+		if err != nil {
+			return nil, fmt.Errorf("starting the built-in simulated host: %w", err)
+		}
+		ep := h.Endpoints()
+		fmt.Fprintf(io.Err, "no %s here: using the built-in simulated XenServer host (xapi %s, Open vSwitch %s)\n",
+			lab.file, ep.XAPIURL, ep.OVS)
+		lab.file = ep.LabFile
+		o.close = func() { h.Close() }
+	}
+	if o.cfg, err = loadLab(lab.file); err != nil {
+		o.close()
+		return nil, err
+	}
+	return o, nil
+}
+
 func runUp(ctx context.Context, io IO, args []string) error {
-	lab, cfg, cleanup, err := openLab(ctx, io, args, "up",
-		"up [-f lab.hcl] [--json] [--junit FILE] [--log-dir DIR] [--on-error retain|cleanup] [--parallel N]", true)
+	lab, err := labCommand{name: "up", apply: true,
+		usage: "up [-f lab.hcl] [--json] [--junit FILE] [--log-dir DIR] [--on-error retain|cleanup] [--parallel N]"}.open(ctx, io, args)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	hs := dialHosts(cfg, lab)
+	defer lab.close()
+	hs := dialHosts(lab.cfg, lab.flags)
 	defer closeHosts(hs)
-	renderer := lab.renderer(io)
-	eng, err := provision.New(steps.Fleet(cfg, hs), provision.Options{
-		Parallel: lab.parallel, StepTimeout: lab.stepTimeout, OnError: provision.OnError(lab.onError),
-		Renderer: renderer,
+	renderer := lab.flags.renderer(io)
+	eng, err := provision.New(steps.Fleet(lab.cfg, hs), provision.Options{
+		Parallel: lab.flags.parallel, StepTimeout: lab.flags.stepTimeout,
+		OnError: provision.OnError(lab.flags.onError), Renderer: renderer,
 	})
 	if err != nil {
 		return err
@@ -41,7 +102,7 @@ func runUp(ctx context.Context, io IO, args []string) error {
 	if cerr := renderer.Close(rep); cerr != nil && err == nil {
 		err = fmt.Errorf("writing the run's report: %w", cerr)
 	}
-	writeCounters(io, lab.json, hs)
+	writeCounters(io, lab.flags.json, hs)
 	if err != nil {
 		return err
 	}
@@ -49,14 +110,14 @@ func runUp(ctx context.Context, io IO, args []string) error {
 }
 
 func runPlan(ctx context.Context, io IO, args []string) error {
-	lab, cfg, cleanup, err := openLab(ctx, io, args, "plan", "plan [-f lab.hcl]", false)
+	lab, err := labCommand{name: "plan", usage: "plan [-f lab.hcl]"}.open(ctx, io, args)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	hs := dialHosts(cfg, lab)
+	defer lab.close()
+	hs := dialHosts(lab.cfg, lab.flags)
 	defer closeHosts(hs)
-	eng, err := provision.New(steps.Fleet(cfg, hs), provision.Options{})
+	eng, err := provision.New(steps.Fleet(lab.cfg, hs), provision.Options{})
 	if err != nil {
 		return err
 	}
@@ -72,116 +133,44 @@ func runPlan(ctx context.Context, io IO, args []string) error {
 }
 
 func runStatus(ctx context.Context, io IO, args []string) error {
-	return notBuiltLabCommand(ctx, io, args, "status", "status [-f lab.hcl] [--json]")
+	return notBuilt(ctx, io, args, labCommand{name: "status", usage: "status [-f lab.hcl] [--json]"}, "`xenlab status`")
 }
 
 func runReset(ctx context.Context, io IO, args []string) error {
-	return notBuiltLabCommand(ctx, io, args, "reset", "reset [-f lab.hcl] [--json] [--junit FILE]")
+	return notBuilt(ctx, io, args, labCommand{name: "reset", apply: true, usage: "reset [-f lab.hcl] [--json] [--junit FILE]"}, "`xenlab reset`")
 }
 
 func runLogs(ctx context.Context, io IO, args []string) error {
-	var lab labFlags
-	fs := newFlags(io, "logs", "logs [-f lab.hcl] DIR")
-	lab.register(fs, false)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("logs takes one directory to write the logs into")
-	}
-	if _, err := loadLab(lab.file); err != nil {
-		return err
-	}
-	return notBuiltError{"collecting logs from dom0 and domU"}
+	return notBuilt(ctx, io, args, labCommand{name: "logs", usage: "logs [-f lab.hcl] DIR", args: 1},
+		"collecting logs from dom0 and domU")
 }
 
 func runDown(ctx context.Context, io IO, args []string) error {
-	var lab labFlags
-	fs := newFlags(io, "down", "down [-f lab.hcl] [--yes]")
-	lab.register(fs, true)
-	yes := fs.Bool("yes", false, "do not ask for confirmation (required when not on a terminal)")
-	pos, err := parse(fs, args)
+	var yes bool
+	lab, err := labCommand{name: "down", apply: true, usage: "down [-f lab.hcl] [--yes]",
+		flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&yes, "yes", false, "do not ask for confirmation (required when not on a terminal)")
+		}}.open(ctx, io, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("down takes no arguments (got %q)", pos)
-	}
-	if err := lab.check(); err != nil {
-		return err
-	}
-	cfg, err := loadLab(lab.file)
-	if err != nil {
-		return err
-	}
-	ok, err := confirm(ctx, io, *yes, fmt.Sprintf("Remove everything lab %q created on its host(s)?", cfg.Lab))
+	defer lab.close()
+	ok, err := confirm(ctx, io, yes, fmt.Sprintf("Remove everything lab %q created on its host(s)?", lab.cfg.Lab))
 	if err != nil || !ok {
 		return err
 	}
 	return notBuiltError{"tearing down a lab"}
 }
 
-func notBuiltLabCommand(ctx context.Context, io IO, args []string, name, usage string) error {
-	_, _, cleanup, err := openLab(ctx, io, args, name, usage, name == "reset")
+// notBuilt checks a command's flags and lab file, then says its host work
+// is not built.
+func notBuilt(ctx context.Context, io IO, args []string, lc labCommand, what string) error {
+	lab, err := lc.open(ctx, io, args)
 	if err != nil {
 		return err
 	}
-	cleanup()
-	return notBuiltError{"`xenlab " + name + "`"}
-}
-
-// openLab parses a lab command's flags and loads its lab file. For `up` and
-// `plan` without a lab file (and without -f), the lab is the built-in
-// simulated host, started here and stopped by cleanup.
-func openLab(ctx context.Context, io IO, args []string, name, usage string, apply bool) (*labFlags, *localrc.Config, func(), error) {
-	var lab labFlags
-	fs := newFlags(io, name, usage)
-	lab.register(fs, apply)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if len(pos) > 0 {
-		return nil, nil, nil, usagef("%s takes no arguments (got %q); name the lab file with -f", name, pos)
-	}
-	if err := lab.check(); err != nil {
-		return nil, nil, nil, err
-	}
-	cleanup := func() {}
-	if (name == "up" || name == "plan") && !flagSet(fs, "f") && !fileExists(lab.file) {
-		h, err := sim.Start(ctx, sim.Options{Logf: func(string, ...any) {}})
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("starting the built-in simulated host: %w", err)
-		}
-		ep := h.Endpoints()
-		fmt.Fprintf(io.Err, "no %s here: using the built-in simulated XenServer host (xapi %s, Open vSwitch %s)\n",
-			lab.file, ep.XAPIURL, ep.OVS)
-		lab.file = ep.LabFile
-		cleanup = func() { h.Close() }
-	}
-	cfg, err := loadLab(lab.file)
-	if err != nil {
-		cleanup()
-		return nil, nil, nil, err
-	}
-	return &lab, cfg, cleanup, nil
-}
-
-func dialHosts(cfg *localrc.Config, lab *labFlags) []*hosts.Host {
-	hs := make([]*hosts.Host, len(cfg.Hosts))
-	for i, h := range cfg.Hosts {
-		hs[i] = hosts.New(h, hosts.Options{AcceptNewHostKeys: lab.acceptNewHostKeys})
-	}
-	return hs
-}
-
-func closeHosts(hs []*hosts.Host) {
-	ctx, cancel := context.WithTimeout(context.Background(), defaultCloseTimeout)
-	defer cancel()
-	for _, h := range hs {
-		h.Close(ctx)
-	}
+	lab.close()
+	return notBuiltError{what}
 }
 
 // writeCounters reports what the run cost each host in round trips and
@@ -199,6 +188,22 @@ func writeCounters(io IO, asJSON bool, hs []*hosts.Host) {
 	for _, h := range hs {
 		c := counts[h.Name()]
 		fmt.Fprintf(io.Out, "host %s: %d xapi round trips, %d ssh handshakes\n", h.Name(), c.XAPIRoundTrips, c.SSHHandshakes)
+	}
+}
+
+func dialHosts(cfg *localrc.Config, lab *labFlags) []*hosts.Host {
+	hs := make([]*hosts.Host, len(cfg.Hosts))
+	for i, h := range cfg.Hosts {
+		hs[i] = hosts.New(h, hosts.Options{AcceptNewHostKeys: lab.acceptNewHostKeys})
+	}
+	return hs
+}
+
+func closeHosts(hs []*hosts.Host) {
+	ctx, cancel := context.WithTimeout(context.Background(), defaultCloseTimeout)
+	defer cancel()
+	for _, h := range hs {
+		h.Close(ctx)
 	}
 }
 
