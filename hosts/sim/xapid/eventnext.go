@@ -1,6 +1,7 @@
 package xapid
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -29,7 +30,7 @@ func init() {
 			}
 			var keep []string
 			for _, cl := range r.classes {
-				if !contains(classes, cl) {
+				if !slices.Contains(classes, cl) {
 					keep = append(keep, cl)
 				}
 			}

@@ -3,10 +3,10 @@ package xapid
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"sync"
 )
 
@@ -86,12 +86,7 @@ func (h *MemHost) BridgePorts(_ context.Context, bridge string) ([]string, error
 	if !ok {
 		return nil, fmt.Errorf("list ports: no bridge %s", bridge)
 	}
-	var out []string
-	for p := range b {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out, nil
+	return slices.Sorted(maps.Keys(b)), nil
 }
 
 // Dom0Path implements Host.
@@ -130,12 +125,7 @@ func (h *MemHost) StopGuest(_ context.Context, vmUUID string) error {
 func (h *MemHost) Bridges() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []string
-	for b := range h.bridges {
-		out = append(out, b)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(h.bridges))
 }
 
 // Port returns the external_ids of a port on a bridge, and whether it exists.
@@ -150,12 +140,7 @@ func (h *MemHost) Port(bridge, port string) (map[string]string, bool) {
 func (h *MemHost) Guests() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []string
-	for u := range h.guests {
-		out = append(out, u)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(h.guests))
 }
 
 // PortLister is optionally implemented by a Host that can list the ports

@@ -3,6 +3,7 @@ package xapid
 import (
 	"crypto/md5"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -68,7 +69,7 @@ func (c *call) vifCreate(a args) any {
 	qosType := r.str("qos_algorithm_type", "")
 	qosParams := r.strMap("qos_algorithm_params")
 	lock := r.str("locking_mode", "network_default")
-	if !contains(lockingModes, lock) {
+	if !slices.Contains(lockingModes, lock) {
 		fail(ErrInvalidValue, "locking_mode", lock)
 	}
 	d := c.s.db
@@ -107,15 +108,6 @@ func (s *Server) createVIF(vm *object, device, network, mac string, mtu int64, o
 	rec["ipv4_allowed"] = ip4
 	rec["ipv6_allowed"] = ip6
 	return s.db.insert("VIF", rec)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // vifDestroy refuses to destroy a VIF attached to a running VM.
