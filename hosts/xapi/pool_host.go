@@ -63,6 +63,12 @@ func (c *Client) HostGetSoftwareVersion(ctx context.Context, host Ref) (map[stri
 	return c.callStringMap(ctx, "host.get_software_version", host)
 }
 
+// HostComputeFreeMemory returns the bytes of memory a new VM could use on
+// host now (host.compute_free_memory).
+func (c *Client) HostComputeFreeMemory(ctx context.Context, host Ref) (int64, error) {
+	return c.callInt(ctx, "host.compute_free_memory", host)
+}
+
 // HostGetManagementInterface returns the PIF xapi manages the host through.
 func (c *Client) HostGetManagementInterface(ctx context.Context, host Ref) (Ref, error) {
 	return c.callRef(ctx, "host.get_management_interface", host)

@@ -210,6 +210,7 @@ func TestHostRecordAndManagementNetwork(t *testing.T) {
 			"other_config":     map[string]any{}, "PIFs": []any{"OpaqueRef:pif"},
 		}, nil
 	})
+	f.handle("host.compute_free_memory", func([]any) (any, error) { return "6442450944", nil })
 	f.handle("host.get_management_interface", func([]any) (any, error) { return "OpaqueRef:pif", nil })
 	f.handle("PIF.get_record", func([]any) (any, error) {
 		return map[string]any{"device": "eth0", "management": true, "network": "OpaqueRef:mgmt"}, nil
@@ -221,6 +222,13 @@ func TestHostRecordAndManagementNetwork(t *testing.T) {
 	}
 	if h.NetworkBackend() != "openvswitch" || h.APIVersionMajor != 2 || h.APIVersionMinor != 21 || h.SoftwareVersion["product_version"] != "8.2.1" {
 		t.Fatalf("got %+v", h)
+	}
+	free, err := c.HostComputeFreeMemory(context.Background(), "OpaqueRef:h")
+	if err != nil || free != 6<<30 {
+		t.Fatalf("free memory %d %v", free, err)
+	}
+	if got := fmt.Sprint(f.lastCall("host.compute_free_memory").Params); got != "[OpaqueRef:h]" {
+		t.Fatalf("host.compute_free_memory sent %s", got)
 	}
 	net, pif, err := c.ManagementNetwork(context.Background(), "OpaqueRef:h")
 	if err != nil || net != "OpaqueRef:mgmt" || pif.Device != "eth0" {
