@@ -91,20 +91,10 @@ func (c *Client) execRetry(ctx context.Context, cmd string, opts []RunOption, st
 		opt(&o)
 	}
 	status, lost, err := c.exec(ctx, cmd, o, stdout, stderr)
-	if lost && o.idempotent && ctx.Err() == nil {
-		seeker, canRewind := o.stdin.(io.Seeker)
-		if o.stdin == nil || canRewind {
-			if canRewind {
-				if _, serr := seeker.Seek(0, io.SeekStart); serr != nil {
-					canRewind = false
-				}
-			}
-			if o.stdin == nil || canRewind {
-				c.cfg.logf("ssh %s: connection lost during %q, running it again", c.cfg.Host, cmd)
-				reset()
-				status, _, err = c.exec(ctx, cmd, o, stdout, stderr)
-			}
-		}
+	if lost && o.idempotent && ctx.Err() == nil && rewind(o.stdin) {
+		c.cfg.logf("ssh %s: connection lost during %q, running it again", c.cfg.Host, cmd)
+		reset()
+		status, _, err = c.exec(ctx, cmd, o, stdout, stderr)
 	}
 	if err == nil {
 		return status, nil
@@ -115,6 +105,21 @@ func (c *Client) execRetry(ctx context.Context, cmd string, opts []RunOption, st
 		runErr.Stdout, runErr.Stderr = tail(out, tailBytes), tail(errOut, tailBytes)
 	}
 	return status, err
+}
+
+// rewind readies a command's stdin for a second run: no stdin needs
+// nothing, an io.Seeker goes back to its start, anything else cannot be
+// read again.
+func rewind(stdin io.Reader) bool {
+	if stdin == nil {
+		return true
+	}
+	s, ok := stdin.(io.Seeker)
+	if !ok {
+		return false
+	}
+	_, err := s.Seek(0, io.SeekStart)
+	return err == nil
 }
 
 // exec runs cmd on one session. lost reports that the connection died

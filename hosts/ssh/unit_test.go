@@ -3,6 +3,7 @@ package ssh
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,3 +113,33 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal("New touched known_hosts")
 	}
 }
+
+// An idempotent command is re-run only with stdin that can be read again
+// from the start.
+func TestRewindStdin(t *testing.T) {
+	if !rewind(nil) {
+		t.Error("no stdin: not re-runnable")
+	}
+	r := strings.NewReader("secret\n")
+	if _, err := io.ReadAll(r); err != nil {
+		t.Fatal(err)
+	}
+	if !rewind(r) {
+		t.Error("a seekable stdin: not re-runnable")
+	}
+	if b, _ := io.ReadAll(r); string(b) != "secret\n" {
+		t.Errorf("after rewind stdin reads %q", b)
+	}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	if rewind(pr) {
+		t.Error("a pipe was taken for re-runnable")
+	}
+	if rewind(failingSeeker{}) {
+		t.Error("a seeker whose Seek fails was taken for re-runnable")
+	}
+}
+
+type failingSeeker struct{ io.Reader }
+
+func (failingSeeker) Seek(int64, int) (int64, error) { return 0, errors.New("not seekable") }
