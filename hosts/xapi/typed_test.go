@@ -195,10 +195,37 @@ func TestMethodsSendXapiParams(t *testing.T) {
 	if mx, st := f.callsTo("VM.set_VCPUs_max"), f.callsTo("VM.set_VCPUs_at_startup"); len(mx) != 1 || len(st) != 1 {
 		t.Fatalf("VCPU calls: %v %v", mx, st)
 	}
+	if got := vcpuSetters(f, 0); got != "max at_startup" {
+		t.Fatalf("raising VCPUs from 2 to 4 set %s, want max at_startup", got)
+	}
+	// Lowering them sets VCPUs_at_startup first.
+	f.mu.Lock()
+	mark := len(f.calls)
+	f.mu.Unlock()
+	if err := c.VMSetVCPUs(ctx, vm, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := vcpuSetters(f, mark); got != "at_startup max" {
+		t.Fatalf("lowering VCPUs from 2 to 1 set %s, want at_startup max", got)
+	}
 	// Ints go as decimal strings, as xapi wants int64 parameters.
 	if p := f.lastCall("VM.set_memory_limits").Params; p[1] != "1" {
 		t.Fatalf("int param decoded as %#v", p[1])
 	}
+}
+
+// vcpuSetters lists, in order, the VM.set_VCPUs_* setters f received from
+// its from-th call on.
+func vcpuSetters(f *fakeXapi, from int) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls[from:] {
+		if s, ok := strings.CutPrefix(c.Method, "VM.set_VCPUs_"); ok {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func TestHostRecordAndManagementNetwork(t *testing.T) {
