@@ -125,7 +125,7 @@ func (c *call) waitChange(d *db, wait time.Duration) bool {
 
 func (s *Server) fromResult(sub subscription, evs []any) map[string]any {
 	counts := map[string]any{}
-	for _, o := range s.db.allObjects() {
+	for _, o := range s.db.objs { // counting needs no order
 		cl := strings.ToLower(o.class)
 		if sub.all || sub.classes[cl] {
 			n, _ := counts[cl].(int64)
