@@ -218,11 +218,7 @@ func TestUnmarshalLatin1(t *testing.T) {
 }
 
 func TestUnmarshalFault(t *testing.T) {
-	data, err := MarshalFault(-32700, "parse error: <bad>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = UnmarshalResponse(data)
+	_, err := UnmarshalResponse(MarshalFault(-32700, "parse error: <bad>"))
 	var f *Fault
 	if !errors.As(err, &f) || f.Code != -32700 || f.Message != "parse error: <bad>" {
 		t.Fatalf("got %v", err)

@@ -52,7 +52,7 @@ func MarshalResponse(v any) ([]byte, error) {
 
 // MarshalFault encodes a <fault> response with an <int> faultCode and a
 // <string> faultString, as the XML-RPC specification has them.
-func MarshalFault(code int, message string) ([]byte, error) {
+func MarshalFault(code int, message string) []byte {
 	var b bytes.Buffer
 	b.WriteString(xmlHeader)
 	b.WriteString("<methodResponse><fault><value><struct>")
@@ -63,7 +63,7 @@ func MarshalFault(code int, message string) ([]byte, error) {
 	escape(&b, message)
 	b.WriteString("</string></value></member>")
 	b.WriteString("</struct></value></fault></methodResponse>\n")
-	return b.Bytes(), nil
+	return b.Bytes()
 }
 
 // encoder writes XML-RPC values.
