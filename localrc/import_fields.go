@@ -131,7 +131,7 @@ func (m *mapper) ips(get func(string) *shellVar) {
 		{"MGT_IP", "MGT_NETMASK", "domu.management_ip", DefaultMgtIP},
 		{"VM_IP", "VM_NETMASK", "domu.vm_ip", DefaultVMIP},
 		{"PUB_IP", "PUB_NETMASK", "domu.public_ip", DefaultPubIP},
-		{"UBUNTU_INST_IP", "UBUNTU_INST_NETMASK", "domu.ubuntu.ip", "dhcp"},
+		{"UBUNTU_INST_IP", "UBUNTU_INST_NETMASK", "domu.ubuntu.ip", defaultFile().DomU.Ubuntu.IP},
 	} {
 		iv, mv := get(x.ip), get(x.mask)
 		if iv == nil && mv == nil {
@@ -208,7 +208,8 @@ func maskBits(s string) (int, error) {
 
 func (m *mapper) devices(get func(string) *shellVar) {
 	used := map[int]string{}
-	defaults := map[string]int{"MGT_DEV_NR": 0, "VM_DEV_NR": 1, "PUB_DEV_NR": 2, "XEN_INT_DEV_NR": 3}
+	d := defaultFile().DomU.Devices
+	defaults := map[string]int{"MGT_DEV_NR": d.Management, "VM_DEV_NR": d.VM, "PUB_DEV_NR": d.Public, "XEN_INT_DEV_NR": d.Integration}
 	fields := map[string]string{"MGT_DEV_NR": "domu.devices.management", "VM_DEV_NR": "domu.devices.vm", "PUB_DEV_NR": "domu.devices.public", "XEN_INT_DEV_NR": "domu.devices.integration"}
 	keys := []string{"MGT_DEV_NR", "VM_DEV_NR", "PUB_DEV_NR", "XEN_INT_DEV_NR"}
 	final := map[string]int{}
@@ -250,10 +251,10 @@ func (m *mapper) ubuntu(get func(string) *shellVar) {
 		key, field string
 		ok         func(string) bool
 	}{
-		{"UBUNTU_INST_RELEASE", "domu.ubuntu.release", releaseRE.MatchString},
-		{"UBUNTU_INST_ARCH", "domu.ubuntu.arch", func(s string) bool { return s == "amd64" || s == "i386" }},
-		{"UBUNTU_INST_HTTP_HOSTNAME", "domu.ubuntu.mirror_host", func(s string) bool { return s != "" && !strings.ContainsAny(s, " /") }},
-		{"UBUNTU_INST_HTTP_DIRECTORY", "domu.ubuntu.mirror_dir", func(s string) bool { return strings.HasPrefix(s, "/") }},
+		{"UBUNTU_INST_RELEASE", "domu.ubuntu.release", validRelease},
+		{"UBUNTU_INST_ARCH", "domu.ubuntu.arch", validArch},
+		{"UBUNTU_INST_HTTP_HOSTNAME", "domu.ubuntu.mirror_host", validMirrorHost},
+		{"UBUNTU_INST_HTTP_DIRECTORY", "domu.ubuntu.mirror_dir", validMirrorDir},
 		{"UBUNTU_INST_HTTP_PROXY", "domu.ubuntu.proxy", func(s string) bool { return s == "" || validProxy(s) }},
 	}
 	for _, c := range checks {

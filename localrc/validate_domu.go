@@ -166,22 +166,22 @@ func (v *validator) ubuntu(raw *ubuntuBlock) Ubuntu {
 	def := raw.DefRange
 	u := Ubuntu{Release: raw.Release, Arch: raw.Arch, MirrorHost: raw.MirrorHost, MirrorDir: raw.MirrorDir, Proxy: raw.Proxy, Preseed: raw.Preseed}
 	v.check(raw.ReleaseRange, func() {
-		if !releaseRE.MatchString(raw.Release) {
+		if !validRelease(raw.Release) {
 			v.errorf(at(raw.ReleaseRange, def), "domu.ubuntu.release", "release must be an Ubuntu code name in lower case such as \"precise\"; got %q", raw.Release)
 		}
 	})
 	v.check(raw.ArchRange, func() {
-		if raw.Arch != "amd64" && raw.Arch != "i386" {
+		if !validArch(raw.Arch) {
 			v.errorf(at(raw.ArchRange, def), "domu.ubuntu.arch", "arch must be \"amd64\" or \"i386\"; got %q", raw.Arch)
 		}
 	})
 	v.check(raw.MirrorHostRange, func() {
-		if raw.MirrorHost == "" || strings.ContainsAny(raw.MirrorHost, " /") {
+		if !validMirrorHost(raw.MirrorHost) {
 			v.errorf(at(raw.MirrorHostRange, def), "domu.ubuntu.mirror_host", "mirror_host must be a host name (with an optional :port) such as \"archive.ubuntu.com\"; got %q", raw.MirrorHost)
 		}
 	})
 	v.check(raw.MirrorDirRange, func() {
-		if !strings.HasPrefix(raw.MirrorDir, "/") {
+		if !validMirrorDir(raw.MirrorDir) {
 			v.errorf(at(raw.MirrorDirRange, def), "domu.ubuntu.mirror_dir", "mirror_dir must be an absolute path on the mirror such as \"/ubuntu\"; got %q", raw.MirrorDir)
 		}
 	})
@@ -196,3 +196,10 @@ func (v *validator) ubuntu(raw *ubuntuBlock) Ubuntu {
 	u.IP = v.ip(raw.IP, at(raw.IPRange, def), "domu.ubuntu.ip")
 	return u
 }
+
+// The installer settings' rules, shared with Import so that what it writes
+// is what validation accepts.
+func validRelease(s string) bool    { return releaseRE.MatchString(s) }
+func validArch(s string) bool       { return s == "amd64" || s == "i386" }
+func validMirrorHost(s string) bool { return s != "" && !strings.ContainsAny(s, " /") }
+func validMirrorDir(s string) bool  { return strings.HasPrefix(s, "/") }
