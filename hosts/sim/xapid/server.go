@@ -29,8 +29,8 @@ type Options struct {
 	// AuthFailDelay is the pause before SESSION_AUTHENTICATION_FAILED;
 	// RealAuthFailDelay is xapi's. Zero: no pause.
 	AuthFailDelay time.Duration
-	// Latency, if set, returns an extra delay for each call by method name
-	// ("VM.start", "Async.VM.clone"); see LatencyByClass.
+	// Latency, if set, returns an extra delay for each HTTP call by method
+	// name ("VM.start", "Async.VM.clone"); see LatencyByClass.
 	Latency func(method string) time.Duration
 	// Fault, if set, is asked before each HTTP call is dispatched; n counts
 	// calls from 1. A non-nil answer fails or drops that call.
