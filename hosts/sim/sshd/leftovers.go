@@ -30,16 +30,8 @@ func (s *Server) killLeftovers() int {
 			if err != nil || pid == self {
 				continue
 			}
-			env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-			if err != nil || len(env) == 0 {
-				continue
-			}
-			env = append([]byte{0}, env...)
-			if bytes.Contains(env, append([]byte{0}, marks[0]...)) &&
-				bytes.Contains(env, append([]byte{0}, marks[1]...)) {
-				if syscall.Kill(pid, syscall.SIGKILL) == nil {
-					n++
-				}
+			if killIfMarked(pid, marks) {
+				n++
 			}
 		}
 		killed += n
@@ -48,4 +40,26 @@ func (s *Server) killLeftovers() int {
 		}
 	}
 	return killed
+}
+
+// killIfMarked kills process pid when its environment has both marks. The process
+// is held (a pidfd) before its environment is read, so the signal cannot
+// reach another process that reused the pid in between.
+func killIfMarked(pid int, marks [][]byte) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	defer p.Release()
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil || len(env) == 0 {
+		return false
+	}
+	env = append([]byte{0}, env...)
+	for _, m := range marks {
+		if !bytes.Contains(env, append([]byte{0}, m...)) {
+			return false
+		}
+	}
+	return p.Signal(syscall.SIGKILL) == nil
 }
