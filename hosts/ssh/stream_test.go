@@ -128,15 +128,7 @@ func TestCancelEndsALongCommand(t *testing.T) {
 		t.Errorf("error does not name the host: %v", err)
 	}
 	// The server closed the command's output: the session is gone.
-	for i := 0; ; i++ {
-		if b, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(b)) == "ended" {
-			break
-		}
-		if i == 1000 {
-			t.Fatal("the remote command still runs: its session was not closed")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForMarker(t, marker, "ended", "the remote command still runs: its session was not closed")
 	// The connection is still good for the next command.
 	if res, err := c.Run(context.Background(), "echo ok"); err != nil || string(res.Stdout) != "ok\n" {
 		t.Fatalf("after cancel: %v %q", err, res.Stdout)
@@ -184,12 +176,19 @@ func TestCancelSignalsTheCommand(t *testing.T) {
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
+	waitForMarker(t, marker, "term", "the command did not receive SIGTERM")
+}
+
+// waitForMarker waits (up to 10s) until the remote command has written want
+// to the file marker, and fails the test with why if it does not.
+func waitForMarker(t *testing.T, marker, want, why string) {
+	t.Helper()
 	for i := 0; ; i++ {
-		if b, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(b)) == "term" {
-			break
+		if b, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(b)) == want {
+			return
 		}
 		if i == 1000 {
-			t.Fatal("the command did not receive SIGTERM")
+			t.Fatal(why)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
