@@ -266,7 +266,12 @@ func (m *mapper) ubuntu(get func(string) *shellVar) {
 		if !ok {
 			continue
 		}
-		if !c.ok(s) {
+		switch {
+		case c.ok(s):
+		case strings.Contains(s, "@"): // a proxy or mirror with user:password@
+			m.warnf(v, "not a valid %s (it holds credentials, not shown); default kept", c.field)
+			continue
+		default:
 			m.warnf(v, "%q is not a valid %s; default kept", s, c.field)
 			continue
 		}

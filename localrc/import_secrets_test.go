@@ -197,6 +197,7 @@ if [ "$ADMIN_PASSWORD" = Zq20-if ]; then
 fi
 X=1 ADMIN_PASSWORD=Zq22-temp make
 mysql --password Zq23-cmdline
+UBUNTU_INST_HTTP_PROXY=http://proxyuser:Zq25-proxy@10.0.0.1:3128
 [[post-config|$NOVA_CONF]]
 [DEFAULT]
 admin_password = Zq24-ini
