@@ -54,11 +54,11 @@ type Client struct {
 	ownHTTP    bool
 
 	roundTrips atomic.Int64
+	loginSlot  chan struct{} // holds one token while a re-login is in flight
 
 	mu      sync.Mutex
 	session Ref
 	closed  bool
-	login   chan struct{} // non-nil while a login is in flight
 }
 
 // Dial connects to xapi and logs in once (session.login_with_password).
@@ -72,6 +72,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		user:       opts.User,
 		originator: opts.Originator,
 		timeout:    opts.Timeout,
+		loginSlot:  make(chan struct{}, 1),
 	}
 	if c.originator == "" {
 		c.originator = "xenlab"

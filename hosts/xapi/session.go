@@ -70,42 +70,26 @@ func (c *Client) currentSession() (Ref, error) {
 }
 
 // relogin replaces the session stale, unless another caller already did;
-// concurrent callers share one login.
+// concurrent callers share one login: they wait for the login slot, and
+// the first to get it logs in while the others find the new session.
 func (c *Client) relogin(ctx context.Context, stale Ref) (Ref, error) {
-	for {
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return "", ErrClosed
-		}
-		if c.session != stale {
-			s := c.session
-			c.mu.Unlock()
-			return s, nil
-		}
-		if wait := c.login; wait != nil {
-			c.mu.Unlock()
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return "", ctx.Err()
-			}
-		}
-		done := make(chan struct{})
-		c.login = done
-		c.mu.Unlock()
-
-		s, err := c.doLogin(ctx)
-		c.mu.Lock()
-		if err == nil {
-			c.session = s
-		}
-		c.login = nil
-		close(done)
-		c.mu.Unlock()
+	select {
+	case c.loginSlot <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-c.loginSlot }()
+	s, err := c.currentSession()
+	if err != nil || s != stale {
 		return s, err
 	}
+	if s, err = c.doLogin(ctx); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	c.session = s
+	c.mu.Unlock()
+	return s, nil
 }
 
 // doLogin calls session.login_with_password.
