@@ -72,8 +72,11 @@ func TestDiagnosticsStableOrder(t *testing.T) {
 
 // TestDiagErrorWrite renders with source snippets, as a terminal shows it.
 func TestDiagErrorWrite(t *testing.T) {
-	src, _ := os.ReadFile("testdata/diag/vlan.hcl")
-	_, err := parse("vlan.hcl", src, testEnv("testdata/diag", nil))
+	src, err := os.ReadFile("testdata/diag/vlan.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = parse("vlan.hcl", src, testEnv("testdata/diag", nil))
 	var de *DiagError
 	if !errors.As(err, &de) {
 		t.Fatalf("want *DiagError, got %v", err)

@@ -135,7 +135,10 @@ func TestImportExportWithExtraWords(t *testing.T) {
 	if !strings.Contains(joined, "localrc:1: RABBIT_PASSWORD:") || strings.Contains(joined, "s3cr3t") {
 		t.Errorf("want a line-1 warning naming RABBIT_PASSWORD without its value:\n%s", joined)
 	}
-	_, warns, _ = Import("localrc", []byte("A=1\nexport A\ndeclare -x B\n"))
+	_, warns, err = Import("localrc", []byte("A=1\nexport A\ndeclare -x B\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, w := range warns {
 		if strings.Contains(w, "localrc:2") || strings.Contains(w, "localrc:3") {
 			t.Errorf("export of a name alone warned: %q", w)
