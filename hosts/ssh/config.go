@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"xenlab/secret"
 )
 
 // Config describes how to reach and authenticate to one host.
@@ -24,8 +26,9 @@ type Config struct {
 	PassphraseEnv string
 	// UseAgent offers the keys of the ssh-agent at $SSH_AUTH_SOCK.
 	UseAgent bool
-	// Password, when set, is tried after public keys.
-	Password Secret
+	// Password, when set, is tried after public keys. It prints as
+	// "<redacted>" with every fmt verb, so a Config can be logged safely.
+	Password secret.Secret
 
 	// KnownHosts are known_hosts files: typically the user's
 	// ~/.ssh/known_hosts, then the lab's own file. Missing files are
