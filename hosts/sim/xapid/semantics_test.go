@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoginAndSession(t *testing.T) {
@@ -252,5 +253,29 @@ func TestEventRegisterNext(t *testing.T) {
 	e := evs[0].(map[string]any)
 	if len(evs) != 1 || e["ref"] != net || e["operation"] != "add" || e["class"] != "network" || e["obj_uuid"] == "" {
 		t.Fatalf("events %v", evs)
+	}
+}
+
+// TestFailedCallReleasesTheDatabase: a call that fails while it holds the
+// database lock (VM.start_on on a bad host) must leave the server usable.
+func TestFailedCallReleasesTheDatabase(t *testing.T) {
+	s, _, sess := newTestServer(t, Options{})
+	vm := newVM(t, s, sess, "domU")
+	wantErr(t, s, []string{ErrHandleInvalid, "host", "OpaqueRef:nohost"}, "VM.start_on", sess, vm, "OpaqueRef:nohost", false, false)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Call(t.Context(), "VM.start_on", sess, vm, s.HostRef(), false, false)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server hangs after a failed VM.start_on: its database lock was not released")
+	}
+	if ps := mustCall(t, s, "VM.get_power_state", sess, vm); ps != "Running" {
+		t.Fatalf("power %v", ps)
 	}
 }

@@ -18,9 +18,7 @@ func init() {
 	register("VM.start_on", handler{arity: 5, fn: func(c *call, a args) any {
 		ref, host, paused := a.str(0, "vm"), a.str(1, "host"), a.bool(2, "start_paused")
 		a.bool(3, "force")
-		c.s.db.mu.Lock()
-		c.obj("host", host)
-		c.s.db.mu.Unlock()
+		c.s.withDB(func() { c.obj("host", host) }) // HANDLE_INVALID must not keep the lock
 		c.s.hostMu.Lock()
 		defer c.s.hostMu.Unlock()
 		c.s.startVM(c, ref, paused, "start_on")
