@@ -30,7 +30,7 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 		return nil, nil, fmt.Errorf("import %s: contains NUL bytes; not a localrc", filename)
 	}
 	name := filepath.Base(filename)
-	in := newInterp(name)
+	in := newInterp()
 	text, sectionWarns := localConfSections(string(src))
 	lx := &lexer{src: text, line: 1}
 	in.run(lx.commands())

@@ -9,7 +9,6 @@ import (
 // interp runs the commands of a localrc in a model of bash that only
 // records variables. What it cannot model it reports as a warning and skips.
 type interp struct {
-	file  string
 	vars  map[string]*shellVar
 	order []string // names in order of first assignment
 	warns []warning
@@ -20,8 +19,8 @@ type interp struct {
 	skipped map[string]bool
 }
 
-func newInterp(file string) *interp {
-	return &interp{file: file, vars: map[string]*shellVar{}, skipped: map[string]bool{}}
+func newInterp() *interp {
+	return &interp{vars: map[string]*shellVar{}, skipped: map[string]bool{}}
 }
 
 // warning is one thing Import could not translate, at a line of the input
@@ -35,7 +34,7 @@ func (in *interp) warnf(line int, format string, args ...any) {
 	in.warns = append(in.warns, warning{line, fmt.Sprintf(format, args...)})
 }
 
-// render sorts warnings by line and formats them as "file:line: text".
+// renderWarnings sorts warnings by line and formats them as "file:line: text".
 func renderWarnings(file string, ws []warning) []string {
 	sort.SliceStable(ws, func(i, j int) bool { return ws[i].line < ws[j].line })
 	out := make([]string, len(ws))
