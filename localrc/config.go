@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"xenlab/secret"
 )
 
 // Config is a validated lab file with every default filled in.
@@ -188,9 +190,9 @@ func (s Setting) MarshalJSON() ([]byte, error) {
 	type plain Setting
 	p := plain(s)
 	if s.Sensitive {
-		p.Value = redacted
+		p.Value = secret.Redacted
 		if p.Array != nil {
-			p.Array = []string{redacted}
+			p.Array = []string{secret.Redacted}
 		}
 	}
 	return json.Marshal(p)
@@ -199,7 +201,7 @@ func (s Setting) MarshalJSON() ([]byte, error) {
 // String renders the setting for logs, redacting sensitive values.
 func (s Setting) String() string {
 	if s.Sensitive {
-		return s.Name + "=" + redacted
+		return s.Name + "=" + secret.Redacted
 	}
 	if s.IsArray {
 		return s.Name + "=(" + strings.Join(s.Array, " ") + ")"

@@ -2,10 +2,6 @@ package localrc
 
 import "xenlab/secret"
 
-// redacted is what a sensitive Setting prints instead of its value: the
-// same marker a Secret prints.
-const redacted = secret.Redacted
-
 // Secret holds a password in a Config. It is secret.Secret: every way of
 // printing it yields "<redacted>" and only Reveal returns the value, so a
 // Config can be logged safely.
