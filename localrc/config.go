@@ -232,23 +232,23 @@ var HavanaServices = []string{
 // ServicesLine returns the value devstack would end up with in
 // ENABLED_SERVICES: the base (or HavanaServices) joined with the additions.
 func (d Devstack) ServicesLine() string {
+	return strings.Join(d.services(), ",")
+}
+
+// services is the base (or HavanaServices) followed by the additions.
+func (d Devstack) services() []string {
 	base := d.BaseServices
 	if base == nil {
 		base = HavanaServices
 	}
-	all := append(append([]string{}, base...), d.EnabledServices...)
-	return strings.Join(all, ",")
+	return append(append([]string{}, base...), d.EnabledServices...)
 }
 
 // Effective returns the services devstack will run: the base plus the
 // additions, with every "-name" removing name (devstack's
 // disable_negated_services), duplicates dropped, order kept.
 func (d Devstack) Effective() []string {
-	base := d.BaseServices
-	if base == nil {
-		base = HavanaServices
-	}
-	all := append(append([]string{}, base...), d.EnabledServices...)
+	all := d.services()
 	off := map[string]bool{}
 	for _, s := range all {
 		if strings.HasPrefix(s, "-") {

@@ -72,6 +72,13 @@ func TestDefaults(t *testing.T) {
 	if ds.Repo != DefaultDevstackRepo || ds.Branch != "havana-eol" || ds.BaseServices != nil || !reflect.DeepEqual(ds.EnabledServices, DefaultEnabledServices) || len(ds.Extra) != 0 {
 		t.Errorf("devstack = %+v", ds)
 	}
+	if line := ds.ServicesLine(); line != strings.Join(HavanaServices, ",")+",quantum,q-svc,q-agt,q-dhcp,q-l3,q-meta,q-domua,-n-net" {
+		t.Errorf("services line = %s", line)
+	}
+	base := Devstack{BaseServices: []string{"key", "n-net"}, EnabledServices: []string{"q-svc", "-n-net"}}
+	if line, eff := base.ServicesLine(), strings.Join(base.Effective(), ","); line != "key,n-net,q-svc,-n-net" || eff != "key,q-svc" {
+		t.Errorf("with base_services: line %s, effective %s", line, eff)
+	}
 	eff := strings.Join(ds.Effective(), ",")
 	if strings.Contains(eff, "n-net") || !strings.Contains(eff, "q-domua") || !strings.HasPrefix(eff, "g-api,") {
 		t.Errorf("effective services = %s", eff)
