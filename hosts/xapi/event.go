@@ -33,9 +33,9 @@ type EventBatch struct {
 	Token string
 }
 
-// EventFrom returns the events on classes ("vm", "task", "*", ...) since
-// token ("" for every current object), blocking up to timeout seconds when
-// there are none yet.
+// EventFrom returns the events on classes ("vm", "task", "*", or one
+// object as "task/OpaqueRef:...") since token ("" for every current
+// object), blocking up to timeout seconds when there are none yet.
 func (c *Client) EventFrom(ctx context.Context, classes []string, token string, timeout float64) (EventBatch, error) {
 	const method = "event.from"
 	extra := time.Duration(timeout * float64(time.Second))

@@ -31,13 +31,14 @@ func (c *Client) TaskDestroy(ctx context.Context, task Ref) error {
 
 // WaitTask waits, on task events rather than sleeps, until task leaves
 // pending, and returns its result (an XML-RPC <value>, see
-// ParseTaskResult). It reads the task from the events' snapshots, so
-// waiting costs only the event.from calls. A failed task returns an *Error
-// made from its error_info; a cancelled one an *Error with TASK_CANCELLED.
+// ParseTaskResult). It subscribes to this task's events only and reads
+// the task from their snapshots, so waiting costs only the event.from
+// calls. A failed task returns an *Error made from its error_info; a
+// cancelled one an *Error with TASK_CANCELLED.
 func (c *Client) WaitTask(ctx context.Context, task Ref) (string, error) {
 	var rec TaskRecord
 	first := true
-	err := c.WaitFor(ctx, []string{"task"}, func(ctx context.Context, events []Event) (bool, error) {
+	err := c.WaitFor(ctx, []string{"task/" + string(task)}, func(ctx context.Context, events []Event) (bool, error) {
 		seen := false
 		for _, ev := range events {
 			if ev.Ref != task {
@@ -52,8 +53,8 @@ func (c *Client) WaitTask(ctx context.Context, task Ref) (string, error) {
 			seen = true
 		}
 		if first && !seen {
-			// event.from("") lists every current task; read this one
-			// anyway, so a missing task fails with xapi's own HANDLE_INVALID.
+			// event.from("") lists the task if it exists; read it anyway,
+			// so a missing task fails with xapi's own HANDLE_INVALID.
 			r, err := c.TaskGetRecord(ctx, task)
 			if err != nil {
 				return false, err

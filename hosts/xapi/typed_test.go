@@ -428,6 +428,10 @@ func TestWaitTaskOnEvents(t *testing.T) {
 	if n := len(f.callsTo("task.get_record")); n != 0 {
 		t.Fatalf("%d task.get_record calls while waiting on events, want 0", n)
 	}
+	// It subscribes to its task only, not to every task on the host.
+	if got := fmt.Sprint(f.lastCall("event.from").Params[0]); got != "[task/OpaqueRef:clone]" {
+		t.Fatalf("event.from subscribed to %s, want [task/OpaqueRef:clone]", got)
+	}
 	_, err = c.RunAsync(ctx, "VM.start", Ref("OpaqueRef:vm"), false, false)
 	var xe *Error
 	if !errors.As(err, &xe) || xe.Code != CodeVMBadPowerState || len(xe.Params) != 3 || xe.Method != "Async.VM.start" {
@@ -512,6 +516,10 @@ func TestWaitGuestIP(t *testing.T) {
 	// the wait costs its event.from calls and nothing else.
 	if got := c.RoundTrips() - before; got != int64(n) {
 		t.Fatalf("%d round trips for %d event.from calls", got, n)
+	}
+	// It subscribes to its VM only, not to every VM and template.
+	if got := fmt.Sprint(f.lastCall("event.from").Params[0]); got != "[vm/OpaqueRef:vm vm_guest_metrics]" {
+		t.Fatalf("event.from subscribed to %s, want [vm/OpaqueRef:vm vm_guest_metrics]", got)
 	}
 	// A VM that is not among the current ones fails with xapi's error.
 	if _, err := c.WaitGuestIP(ctx, "OpaqueRef:gone", "0"); !HasCode(err, CodeHandleInvalid) {

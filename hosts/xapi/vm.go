@@ -175,16 +175,17 @@ func (c *Client) GuestMetricsGetRecord(ctx context.Context, metrics Ref) (GuestM
 
 // WaitGuestIP waits, on VM and guest-metrics events rather than sleeps,
 // until the VM's guest reports an address for its VIF device ("0" for
-// eth0) in VM_guest_metrics.networks ("0/ip"), and returns it. It reads
-// the VM's guest_metrics and the metrics' networks from the events'
-// snapshots, so waiting costs only the event.from calls.
+// eth0) in VM_guest_metrics.networks ("0/ip"), and returns it. It
+// subscribes to this VM's events and to guest metrics (whose reference the
+// VM's guest_metrics names only later), reads both from the events'
+// snapshots, and so costs only the event.from calls.
 func (c *Client) WaitGuestIP(ctx context.Context, vm Ref, device string) (string, error) {
 	key := device + "/ip"
 	var metrics Ref                     // the VM's guest_metrics, as last seen
 	nets := map[Ref]map[string]string{} // networks of every metrics object seen
 	first := true
 	var ip string
-	err := c.WaitFor(ctx, []string{"vm", "vm_guest_metrics"}, func(ctx context.Context, events []Event) (bool, error) {
+	err := c.WaitFor(ctx, []string{"vm/" + string(vm), "vm_guest_metrics"}, func(ctx context.Context, events []Event) (bool, error) {
 		seen := false
 		for _, ev := range events {
 			switch {
@@ -210,8 +211,8 @@ func (c *Client) WaitGuestIP(ctx context.Context, vm Ref, device string) (string
 			}
 		}
 		if first && !seen {
-			// event.from("") lists every current VM; read this one anyway,
-			// so a missing VM fails with xapi's own HANDLE_INVALID.
+			// event.from("") lists the VM if it exists; read it anyway, so
+			// a missing VM fails with xapi's own HANDLE_INVALID.
 			gm, err := c.VMGetGuestMetrics(ctx, vm)
 			if err != nil {
 				return false, err
