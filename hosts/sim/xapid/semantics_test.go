@@ -279,3 +279,15 @@ func TestFailedCallReleasesTheDatabase(t *testing.T) {
 		t.Fatalf("power %v", ps)
 	}
 }
+
+// TestGenMACIsXapis pins genMAC to xapi's gen_mac (xapi_vif_helpers.ml:
+// 2×device MD5 rounds of the seed, one more, then bytes 0-3 of that and
+// 1-2 of its MD5, locally administered unicast), computed independently.
+func TestGenMACIsXapis(t *testing.T) {
+	const seed = "c2b1a5e0-0000-4000-8000-000000000001"
+	for dev, want := range map[string]string{"0": "a6:a0:19:01:18:a6", "1": "1e:e0:f7:05:80:6b", "3": "ce:d0:19:98:1d:ce"} {
+		if got := genMAC(dev, seed); got != want {
+			t.Errorf("device %s: %s, want %s", dev, got, want)
+		}
+	}
+}
