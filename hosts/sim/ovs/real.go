@@ -3,14 +3,13 @@ package ovs
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,7 +20,7 @@ import (
 const SchemaPath = "/usr/share/openvswitch/vswitch.ovsschema"
 
 // realBinaries are what a real switch needs.
-var realBinaries = []string{"ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip"}
+var realBinaries = []string{"ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "nsenter"}
 
 // Bounds on waiting for the daemons.
 const (
@@ -72,11 +71,12 @@ type daemon struct {
 }
 
 // realSwitch is a Switch backed by its own ovsdb-server and ovs-vswitchd,
-// ovs-vswitchd in its own network namespace with the userspace datapath.
+// ovs-vswitchd in a network namespace of its own (made when it starts, gone
+// when it exits, so nothing is left behind even if this process dies) with
+// the userspace datapath.
 type realSwitch struct {
 	runDir, binDir string
 	removeRun      func()
-	netns          string
 	version        string
 	bins           map[string]string
 	daemons        []*daemon // started order
@@ -113,15 +113,8 @@ func openReal(ctx context.Context, dir string) (_ *realSwitch, err error) {
 	if out, err := s.run(ctx, s.bins["ovsdb-tool"], "create", db, SchemaPath); err != nil {
 		return nil, unavailable("ovsdb-tool create %s: %v: %s", db, err, tail(out))
 	}
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	ns := "xenlab-" + hex.EncodeToString(rnd[:])
-	if out, err := s.run(ctx, s.bins["ip"], "netns", "add", ns); err != nil {
-		return nil, unavailable("ip netns add %s: %v: %s", ns, err, tail(out))
-	}
-	s.netns = ns
 	sock := filepath.Join(s.runDir, "db.sock")
-	if err := s.start("ovsdb-server", s.bins["ovsdb-server"], db, "--remote=punix:"+sock,
+	if err := s.start("ovsdb-server", 0, s.bins["ovsdb-server"], db, "--remote=punix:"+sock,
 		"--pidfile="+filepath.Join(s.runDir, "ovsdb-server.pid"), "--log-file="+filepath.Join(s.runDir, "ovsdb-server.log")); err != nil {
 		return nil, unavailable("%v", err)
 	}
@@ -137,7 +130,7 @@ func openReal(ctx context.Context, dir string) (_ *realSwitch, err error) {
 	if out, err := s.run(ctx, s.bins["ovs-vsctl"], "--no-wait", "--timeout=10", "init", "--", "set", "Open_vSwitch", ".", "ovs_version="+s.version); err != nil {
 		return nil, unavailable("ovs-vsctl init: %v: %s", err, tail(out))
 	}
-	if err := s.start("ovs-vswitchd", s.bins["ip"], "netns", "exec", ns, s.bins["ovs-vswitchd"], "unix:"+sock,
+	if err := s.start("ovs-vswitchd", syscall.CLONE_NEWNET, s.bins["ovs-vswitchd"], "unix:"+sock,
 		"--pidfile="+filepath.Join(s.runDir, "ovs-vswitchd.pid"), "--log-file="+filepath.Join(s.runDir, "ovs-vswitchd.log")); err != nil {
 		return nil, unavailable("%v", err)
 	}
@@ -178,8 +171,9 @@ func (s *realSwitch) run(ctx context.Context, bin string, args ...string) ([]byt
 	return cmd.CombinedOutput()
 }
 
-// start launches a daemon as our child (no --detach), logging to a file.
-func (s *realSwitch) start(name, bin string, args ...string) error {
+// start launches a daemon as our child (no --detach), logging to a file;
+// cloneflags may give it new namespaces (syscall.CLONE_NEWNET).
+func (s *realSwitch) start(name string, cloneflags uintptr, bin string, args ...string) error {
 	logPath := filepath.Join(s.runDir, name+".out")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -190,7 +184,7 @@ func (s *realSwitch) start(name, bin string, args ...string) error {
 	cmd.Env = s.env()
 	cmd.Dir = s.runDir
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: cloneflags}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
@@ -316,17 +310,19 @@ func (s *realSwitch) BinDir() string { return s.binDir }
 // Mode is ModeReal.
 func (s *realSwitch) Mode() Mode { return ModeReal }
 
-// AddLink creates a tap device named name in the switch's namespace.
+// AddLink creates a tap device named name in the switch's namespace, the
+// one ovs-vswitchd (daemons[1]) runs in.
 func (s *realSwitch) AddLink(ctx context.Context, name string) error {
-	out, err := s.run(ctx, s.bins["ip"], "netns", "exec", s.netns, s.bins["ip"], "tuntap", "add", "dev", name, "mode", "tap")
+	pid := strconv.Itoa(s.daemons[1].cmd.Process.Pid)
+	out, err := s.run(ctx, s.bins["nsenter"], "--target", pid, "--net", "--", s.bins["ip"], "tuntap", "add", "dev", name, "mode", "tap")
 	if err != nil {
-		return fmt.Errorf("ovs: add link %s in %s: %w: %s", name, s.netns, err, tail(out))
+		return fmt.Errorf("ovs: add link %s in the namespace of ovs-vswitchd (pid %s): %w: %s", name, pid, err, tail(out))
 	}
 	return nil
 }
 
 // Close stops the tool server and the daemons (SIGTERM, then SIGKILL after
-// a bound), deletes the namespace and removes the run files.
+// a bound), which ends ovs-vswitchd's namespace, and removes the run files.
 func (s *realSwitch) Close() error {
 	s.once.Do(func() {
 		var errs []error
@@ -335,11 +331,6 @@ func (s *realSwitch) Close() error {
 		}
 		for i := len(s.daemons) - 1; i >= 0; i-- {
 			errs = append(errs, stopDaemon(s.daemons[i]))
-		}
-		if s.netns != "" {
-			if out, err := s.run(context.Background(), s.bins["ip"], "netns", "del", s.netns); err != nil {
-				errs = append(errs, fmt.Errorf("ip netns del %s: %w: %s", s.netns, err, tail(out)))
-			}
 		}
 		if s.removeRun != nil {
 			s.removeRun()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,23 +27,34 @@ func openRealT(t *testing.T) *realSwitch {
 	return sw.(*realSwitch)
 }
 
-func netnsExists(t *testing.T, name string) bool {
+// namedNetns lists the machine's named network namespaces.
+func namedNetns(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("ip", "netns", "list").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ip netns list: %v: %s", err, out)
 	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(l); len(f) > 0 && f[0] == name {
-			return true
-		}
-	}
-	return false
+	return string(out)
 }
 
-// TestRealCloseStopsEverything checks that Close leaves no daemon, no
-// namespace and no run files behind.
+// netnsOf is the network namespace of process pid.
+func netnsOf(t *testing.T, pid string) string {
+	t.Helper()
+	ns, err := os.Readlink("/proc/" + pid + "/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// TestRealCloseStopsEverything checks that ovs-vswitchd runs in a network
+// namespace of its own and that Close leaves no daemon, no namespace and
+// no run files behind.
 func TestRealCloseStopsEverything(t *testing.T) {
+	if err := RealAvailable(); err != nil {
+		t.Skipf("needs real Open vSwitch: %v", err)
+	}
+	namedBefore := namedNetns(t)
 	sw := openRealT(t)
 	if sw.Mode() != ModeReal {
 		t.Fatalf("Mode() = %s", sw.Mode())
@@ -55,8 +67,9 @@ func TestRealCloseStopsEverything(t *testing.T) {
 	if len(pids) != 2 {
 		t.Fatalf("daemons = %d, want ovsdb-server and ovs-vswitchd", len(pids))
 	}
-	if !netnsExists(t, sw.netns) {
-		t.Fatalf("namespace %s missing while open", sw.netns)
+	ns := netnsOf(t, strconv.Itoa(pids[1]))
+	if ns == netnsOf(t, "self") {
+		t.Fatalf("ovs-vswitchd runs in the machine's network namespace %s", ns)
 	}
 	if err := sw.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -66,8 +79,10 @@ func TestRealCloseStopsEverything(t *testing.T) {
 			t.Errorf("process %d still exists after Close (kill 0: %v)", pid, err)
 		}
 	}
-	if netnsExists(t, sw.netns) {
-		t.Errorf("namespace %s left after Close", sw.netns)
+	// The namespace had no name and no holder but ovs-vswitchd, which is
+	// gone; no named one may have been made either.
+	if got := namedNetns(t); got != namedBefore {
+		t.Errorf("named network namespaces changed: before Open %q, after Close %q", namedBefore, got)
 	}
 	for _, p := range []string{sw.runDir, sw.binDir} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
@@ -79,21 +94,24 @@ func TestRealCloseStopsEverything(t *testing.T) {
 	}
 }
 
-// TestRealHostsAreIsolated gives two hosts bridges and internal ports of
-// the same names: each lives in its own namespace, so both open, and the
-// machine's own namespace gets no device.
+// TestRealHostsAreIsolated gives two hosts bridges, internal ports and
+// links (AddLink) of the same names: each lives in its own namespace, so
+// both open, and the machine's own namespace gets no device.
 func TestRealHostsAreIsolated(t *testing.T) {
 	a, b := openRealT(t), openRealT(t)
 	var rnd [3]byte
 	_, _ = rand.Read(rnd[:])
-	br, port := "xlb"+hex.EncodeToString(rnd[:]), "xlp"+hex.EncodeToString(rnd[:])
+	br, port, link := "xlb"+hex.EncodeToString(rnd[:]), "xlp"+hex.EncodeToString(rnd[:]), "xlt"+hex.EncodeToString(rnd[:])
 	for _, sw := range []*realSwitch{a, b} {
+		if err := sw.AddLink(context.Background(), link); err != nil {
+			t.Fatal(err)
+		}
 		must(t, sw, "ovs-vsctl add-br "+br+" -- add-port "+br+" "+port+" -- set Interface "+port+" type=internal")
 		if got := must(t, sw, "ovs-vsctl get Interface "+port+" ofport"); got != "1\n" {
 			t.Errorf("ofport of %s = %q, want 1", port, got)
 		}
 	}
-	for _, dev := range []string{br, port} {
+	for _, dev := range []string{br, port, link} {
 		if out, err := exec.Command("ip", "link", "show", dev).CombinedOutput(); err == nil {
 			t.Errorf("device %s exists in the machine's namespace: %s", dev, out)
 		}
