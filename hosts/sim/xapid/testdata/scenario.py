@@ -63,12 +63,13 @@ def main():
     out["event_ops"] = sorted({(e["class"], e["operation"]) for e in ev["events"] if e["ref"] == vm})
     out["event_power"] = [e["snapshot"]["power_state"] for e in ev["events"] if e["ref"] == vm]
 
+    token = getattr(x.event, "from")(["task"], "", 0.0)["token"]
     task = x.Async.VM.clean_shutdown(vm)
-    for _ in range(500):
+    for _ in range(50):  # each round waits for a change of a task
         status = x.task.get_status(task)
         if status != "pending":
             break
-        getattr(x.event, "from")(["task"], getattr(x.event, "from")(["task"], "", 0.0)["token"], 0.1)
+        token = getattr(x.event, "from")(["task"], token, 5.0)["token"]
     out["task_status"] = status
     out["after_shutdown"] = x.VM.get_power_state(vm)
     x.logout()
