@@ -23,23 +23,16 @@ func (c *Client) PoolGetRecord(ctx context.Context, pool Ref) (PoolRecord, error
 	return getRecord[PoolRecord](ctx, c, "pool", pool)
 }
 
-// PoolGetAllRecords returns the pool's record by reference (there is
-// exactly one pool).
-func (c *Client) PoolGetAllRecords(ctx context.Context) (map[Ref]PoolRecord, error) {
-	return getAllRecords[PoolRecord](ctx, c, "pool")
-}
-
-// DefaultSR returns the default SR of the (single) pool, in one round trip
-// (NullRef when none is set).
+// DefaultSR returns the default SR of the (single) pool.
 func (c *Client) DefaultSR(ctx context.Context) (Ref, error) {
-	pools, err := c.PoolGetAllRecords(ctx)
+	pools, err := c.PoolGetAll(ctx)
 	if err != nil {
 		return "", err
 	}
-	for _, p := range pools {
-		return p.DefaultSR, nil
+	if len(pools) == 0 {
+		return NullRef, nil
 	}
-	return NullRef, nil
+	return c.PoolGetDefaultSR(ctx, pools[0])
 }
 
 // HostGetAll returns every host.
