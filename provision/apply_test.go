@@ -174,6 +174,11 @@ func TestApplyCancelMidStep(t *testing.T) {
 	if _, ok := rec.find("b", EventCanceled); !ok {
 		t.Errorf("no canceled event for b: %v", rec.kinds("b"))
 	}
+	for _, name := range []string{"c", "e"} {
+		if res, _ := rep.Step(name); res.Reason != "not started: apply interrupted" {
+			t.Errorf("%s skip reason %q", name, res.Reason)
+		}
+	}
 }
 
 func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {

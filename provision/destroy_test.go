@@ -57,7 +57,7 @@ func TestDestroyFailureKeepsDependencies(t *testing.T) {
 	if got := states(rep); !mapsEqual(got, want) {
 		t.Errorf("states = %v, want %v", got, want)
 	}
-	if res, _ := rep.Step("net"); !strings.Contains(res.Reason, "vm") {
+	if res, _ := rep.Step("net"); !strings.Contains(res.Reason, "vm") || res.Reason != "dependent vm failed to destroy" {
 		t.Errorf("net skip reason %q should name vm", res.Reason)
 	}
 }
@@ -190,5 +190,31 @@ func TestDestroyRunsIndependentStepsTogether(t *testing.T) {
 	}
 	if got := l.log.list(); got[0] != "destroy:d" || got[3] != "destroy:a" {
 		t.Errorf("calls = %v, want d first and a last", got)
+	}
+}
+
+// An interrupted Destroy starts nothing more and says so for each step left.
+func TestDestroyInterrupted(t *testing.T) {
+	l := newLab("a", "b:a")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l.steps["b"].destroy = func(ctx context.Context, _ Output) error {
+		cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	rep, err := mustNew(t, l.list, Options{}).Destroy(ctx)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "destroy interrupted") {
+		t.Fatalf("err = %v, want the destroy interrupted", err)
+	}
+	want := map[string]State{"b": StateCanceled, "a": StateSkipped}
+	if got := states(rep); !mapsEqual(got, want) {
+		t.Errorf("states = %v, want %v", got, want)
+	}
+	if res, _ := rep.Step("a"); res.Reason != "not started: destroy interrupted" {
+		t.Errorf("a skip reason %q", res.Reason)
+	}
+	if got := l.log.list(); !slices.Equal(got, []string{"destroy:b"}) {
+		t.Errorf("calls = %v, want only b", got)
 	}
 }
