@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"fmt"
 	"sync"
 )
 
@@ -33,31 +32,16 @@ type applyRun struct {
 }
 
 func (e *Engine) applyPhase(ctx context.Context) *applyRun {
-	n := len(e.g.steps)
-	results := make([]StepResult, n)
-	run := &applyRun{report: &Report{Phase: PhaseApply, Start: e.now()}}
+	run := &applyRun{}
 	var mu sync.Mutex
 	ranStep := func(i int) {
 		mu.Lock()
 		run.ran = append(run.ran, i)
 		mu.Unlock()
 	}
-
-	e.em.begin(PhaseApply, e.Steps())
-	e.g.walk(ctx, false, e.opts.Parallel, walkFuncs{
-		run: func(ctx context.Context, i int) outcome {
-			return e.applyStep(ctx, i, &results[i], ranStep)
-		},
-		skip: func(i, failed int) {
-			e.skipped(PhaseApply, i, &results[i], fmt.Sprintf("dependency %s failed", e.g.names[failed]))
-		},
-		notStarted: func(i int) {
-			e.skipped(PhaseApply, i, &results[i], "not started: apply interrupted")
-		},
+	run.report = e.runPhase(ctx, PhaseApply, "dependency %s failed", func(ctx context.Context, i int, res *StepResult) outcome {
+		return e.applyStep(ctx, i, res, ranStep)
 	})
-	run.report.Steps = e.inOrder(results, false)
-	run.report.Duration = e.since(run.report.Start)
-	run.report.Err = runError(ctx, PhaseApply, run.report.Steps)
 	return run
 }
 

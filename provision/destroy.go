@@ -1,9 +1,6 @@
 package provision
 
-import (
-	"context"
-	"fmt"
-)
+import "context"
 
 // Destroy undoes every step, dependents before their dependencies,
 // independent ones in parallel up to Options.Parallel. Steps' Destroy is
@@ -11,23 +8,9 @@ import (
 // exists. If a step's Destroy fails, the steps it depends on are skipped
 // (undoing them could break what is left). Cancellation works as in Apply.
 func (e *Engine) Destroy(ctx context.Context) (*Report, error) {
-	results := make([]StepResult, len(e.g.steps))
-	rep := &Report{Phase: PhaseDestroy, Start: e.now()}
-	e.em.begin(PhaseDestroy, e.reverseSteps())
-	e.g.walk(ctx, true, e.opts.Parallel, walkFuncs{
-		run: func(ctx context.Context, i int) outcome {
-			return e.destroyStep(ctx, PhaseDestroy, i, &results[i])
-		},
-		skip: func(i, failed int) {
-			e.skipped(PhaseDestroy, i, &results[i], fmt.Sprintf("dependent %s failed to destroy", e.g.names[failed]))
-		},
-		notStarted: func(i int) {
-			e.skipped(PhaseDestroy, i, &results[i], "not started: destroy interrupted")
-		},
+	rep := e.runPhase(ctx, PhaseDestroy, "dependent %s failed to destroy", func(ctx context.Context, i int, res *StepResult) outcome {
+		return e.destroyStep(ctx, PhaseDestroy, i, res)
 	})
-	rep.Steps = e.inOrder(results, true)
-	rep.Duration = e.since(rep.Start)
-	rep.Err = runError(ctx, PhaseDestroy, rep.Steps)
 	return rep, rep.Err
 }
 

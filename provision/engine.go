@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -39,12 +40,35 @@ func (e *Engine) Steps() []string {
 	return names
 }
 
-func (e *Engine) reverseSteps() []string {
+// runPhase walks the graph for Apply (dependencies first) or Destroy
+// (dependents first), calling step for each node that may run, and returns
+// the phase's report: every step's result in phase order, the duration and
+// the error. A node skipped because of a failure gets skipReason with the
+// failed step's name for %s.
+func (e *Engine) runPhase(ctx context.Context, phase Phase, skipReason string, step func(ctx context.Context, i int, res *StepResult) outcome) *Report {
+	reverse := phase == PhaseDestroy
+	results := make([]StepResult, len(e.g.steps))
+	rep := &Report{Phase: phase, Start: e.now()}
 	names := e.Steps()
-	for a, b := 0, len(names)-1; a < b; a, b = a+1, b-1 {
-		names[a], names[b] = names[b], names[a]
+	if reverse {
+		slices.Reverse(names)
 	}
-	return names
+	e.em.begin(phase, names)
+	e.g.walk(ctx, reverse, e.opts.Parallel, walkFuncs{
+		run: func(ctx context.Context, i int) outcome {
+			return step(ctx, i, &results[i])
+		},
+		skip: func(i, failed int) {
+			e.skipped(phase, i, &results[i], fmt.Sprintf(skipReason, e.g.names[failed]))
+		},
+		notStarted: func(i int) {
+			e.skipped(phase, i, &results[i], fmt.Sprintf("not started: %s interrupted", phase))
+		},
+	})
+	rep.Steps = e.inOrder(results, reverse)
+	rep.Duration = e.since(rep.Start)
+	rep.Err = runError(ctx, phase, rep.Steps)
+	return rep
 }
 
 func (e *Engine) now() time.Time { return e.opts.Now() }
