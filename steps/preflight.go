@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"xenlab/hosts"
@@ -86,13 +85,9 @@ func (p *preflight) Apply(ctx context.Context, out provision.Output) error {
 // checkCapacity compares the host's free memory and the default SR's free
 // space with what domU will take.
 func (p *preflight) checkCapacity(ctx context.Context, c *xapi.Client, host xapi.Ref, out provision.Output) error {
-	v, err := c.Call(ctx, "host.compute_free_memory", string(host))
+	free, err := c.HostComputeFreeMemory(ctx, host)
 	if err != nil {
 		return err
-	}
-	free, err := xapiInt(v)
-	if err != nil {
-		return fmt.Errorf("host.compute_free_memory: %w", err)
 	}
 	need := p.lab.DomU.Memory.Bytes()
 	out.Line("memory: %s free, domU needs %s", localrc.Size(free), p.lab.DomU.Memory)
@@ -117,15 +112,4 @@ func (p *preflight) checkCapacity(ctx context.Context, c *xapi.Client, host xapi
 			p.host.Name(), srRec.NameLabel, localrc.Size(srRec.FreeBytes()), p.lab.DomU.Disk)
 	}
 	return nil
-}
-
-// xapiInt reads an int xapi sent as a decimal string (or as an int).
-func xapiInt(v any) (int64, error) {
-	switch x := v.(type) {
-	case int64:
-		return x, nil
-	case string:
-		return strconv.ParseInt(x, 10, 64)
-	}
-	return 0, fmt.Errorf("want an integer, got %T", v)
 }

@@ -23,16 +23,23 @@ func (c *Client) PoolGetRecord(ctx context.Context, pool Ref) (PoolRecord, error
 	return getRecord[PoolRecord](ctx, c, "pool", pool)
 }
 
-// DefaultSR returns the default SR of the (single) pool.
+// PoolGetAllRecords returns the pool's record by reference (there is
+// exactly one pool).
+func (c *Client) PoolGetAllRecords(ctx context.Context) (map[Ref]PoolRecord, error) {
+	return getAllRecords[PoolRecord](ctx, c, "pool")
+}
+
+// DefaultSR returns the default SR of the (single) pool, in one round trip
+// (NullRef when none is set).
 func (c *Client) DefaultSR(ctx context.Context) (Ref, error) {
-	pools, err := c.PoolGetAll(ctx)
+	pools, err := c.PoolGetAllRecords(ctx)
 	if err != nil {
 		return "", err
 	}
-	if len(pools) == 0 {
-		return NullRef, nil
+	for _, p := range pools {
+		return p.DefaultSR, nil
 	}
-	return c.PoolGetDefaultSR(ctx, pools[0])
+	return NullRef, nil
 }
 
 // HostGetAll returns every host.

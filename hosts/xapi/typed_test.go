@@ -263,6 +263,30 @@ func TestHostRecordAndManagementNetwork(t *testing.T) {
 	}
 }
 
+func TestDefaultSRInOneRoundTrip(t *testing.T) {
+	f := newFakeXapi(t)
+	pool := map[string]any{"uuid": "p", "name_label": "", "master": "OpaqueRef:h", "default_SR": "OpaqueRef:sr", "other_config": map[string]any{}}
+	f.handle("pool.get_all_records", func([]any) (any, error) { return map[string]any{"OpaqueRef:pool": pool}, nil })
+	c := dialFake(t, f, f.serve(false).URL)
+	ctx := context.Background()
+	before := c.RoundTrips()
+	sr, err := c.DefaultSR(ctx)
+	if err != nil || sr != "OpaqueRef:sr" {
+		t.Fatalf("got %v %v", sr, err)
+	}
+	if n := c.RoundTrips() - before; n != 1 {
+		t.Fatalf("%d round trips, want 1", n)
+	}
+	pool["default_SR"] = string(NullRef)
+	if sr, err := c.DefaultSR(ctx); err != nil || !sr.IsNull() {
+		t.Fatalf("no default SR: got %v %v", sr, err)
+	}
+	f.handle("pool.get_all_records", func([]any) (any, error) { return map[string]any{}, nil })
+	if sr, err := c.DefaultSR(ctx); err != nil || sr != NullRef {
+		t.Fatalf("no pool: got %v %v", sr, err)
+	}
+}
+
 // eventModel is a tiny event source for the fake: a list of events with
 // numeric tokens, and event.from that blocks until there are newer ones (or
 // its timeout passes).
