@@ -133,7 +133,10 @@ func testBringUpPieces(t *testing.T, mode ovs.Mode) {
 	if err := c.VMStart(ctx, vm, false, false); err != nil {
 		t.Fatal(err)
 	}
-	ip := waitForIP(ctx, t, c, vm)
+	ip, err := c.WaitGuestIP(ctx, vm, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	domid, err := c.VMGetDomid(ctx, vm)
 	if err != nil {
 		t.Fatal(err)
@@ -218,27 +221,6 @@ if __name__ == "__main__":
 	if _, ok := h.GuestSwitch(vmUUID(ctx, t, c, vm)); ok {
 		t.Fatal("the guest's switch is still running after shutdown")
 	}
-}
-
-func waitForIP(ctx context.Context, t *testing.T, c *xapi.Client, vm xapi.Ref) string {
-	t.Helper()
-	var ip string
-	err := c.WaitFor(ctx, []string{"VM_guest_metrics", "VM"}, func(ctx context.Context, _ []xapi.Event) (bool, error) {
-		m, err := c.VMGetGuestMetrics(ctx, vm)
-		if err != nil || m == xapi.NullRef {
-			return false, err
-		}
-		nets, err := c.GuestMetricsGetNetworks(ctx, m)
-		if err != nil {
-			return false, err
-		}
-		ip = nets["0/ip"]
-		return ip != "", nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ip
 }
 
 func vmUUID(ctx context.Context, t *testing.T, c *xapi.Client, vm xapi.Ref) string {
