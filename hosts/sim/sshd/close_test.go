@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"net"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -72,6 +73,34 @@ func TestCloseIsBounded(t *testing.T) {
 		// The server may have sent its version line before closing.
 		if _, err := idle.Read(make([]byte, 256)); err == nil {
 			t.Error("idle connection still open after Close")
+		}
+	}
+}
+
+// Close kills only what carries this host's exact marks: a process of a
+// host whose root or name merely starts with this one's survives.
+func TestCloseSparesOtherHosts(t *testing.T) {
+	h := startHost(t, "", nil)
+	var others []*exec.Cmd
+	for _, env := range [][]string{
+		{"XENLAB_SIM_ROOT=" + h.cfg.Root + "2", "XENLAB_SIM_HOST=" + h.cfg.Name},
+		{"XENLAB_SIM_ROOT=" + h.cfg.Root, "XENLAB_SIM_HOST=" + h.cfg.Name + "2"},
+		{"XENLAB_SIM_ROOT=" + h.cfg.Root},
+	} {
+		cmd := exec.Command("sleep", "600")
+		cmd.Env = env
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		others = append(others, cmd)
+	}
+	if err := h.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range others {
+		if processGone(cmd.Process.Pid) {
+			t.Errorf("Close killed a process of another host (env %q)", cmd.Env)
 		}
 	}
 }
