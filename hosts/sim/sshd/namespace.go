@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	hostssh "xenlab/hosts/ssh"
 )
 
 var (
@@ -227,7 +229,5 @@ func unescapeMountinfo(s string) string {
 	return b.String()
 }
 
-// shq quotes s for /bin/sh.
-func shq(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+// shq quotes s as one word for /bin/sh.
+var shq = hostssh.ShellQuote
