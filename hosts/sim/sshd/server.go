@@ -104,7 +104,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.ssh.AddHostKey(signer)
 	s.logf("listening on %s (isolation %s, root %s)", ln.Addr(), iso, cfg.Root)
-	if _, err := probeMountNS(); iso == IsolationPaths && cfg.Isolation != IsolationPaths && err != nil {
+	if iso == IsolationPaths && cfg.Isolation != IsolationPaths {
+		_, err := probeMountNS() // known: auto has probed
 		s.logf("commands see this machine's absolute paths: no mount namespace (%v)", err)
 	}
 	s.wg.Add(1)
