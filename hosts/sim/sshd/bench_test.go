@@ -7,7 +7,7 @@ import "testing"
 func BenchmarkExecRoundTrip(b *testing.B) {
 	for _, iso := range []Isolation{IsolationPaths, IsolationMountNS} {
 		b.Run(string(iso), func(b *testing.B) {
-			if _, err := probeMountNS(); iso == IsolationMountNS && err != nil {
+			if err := probeMountNS(); iso == IsolationMountNS && err != nil {
 				b.Skip(err)
 			}
 			h := startHost(b, iso, nil)

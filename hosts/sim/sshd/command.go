@@ -26,8 +26,8 @@ type exitStatus struct {
 	core   bool
 }
 
-// process is a running command: /bin/sh (possibly inside unshare) in its
-// own process group.
+// process is a running command: /bin/sh (possibly in a mount namespace of
+// its own) in its own process group.
 type process struct {
 	cmd *exec.Cmd
 }
@@ -132,18 +132,22 @@ func (s *Server) command(ctx context.Context, user, command string, shell bool, 
 		if err != nil {
 			return nil, err
 		}
-		args := []string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "xenlab-ns"}
+		args := []string{"-c", script, "xenlab-ns"}
 		if !shell {
 			args = append(args, command)
 		}
-		cmd = exec.CommandContext(ctx, s.unshare, args...)
+		cmd = exec.CommandContext(ctx, "/bin/sh", args...)
+		inMountNS(cmd)
 		home = u.Home
 	} else {
 		cmd = exec.CommandContext(ctx, "/bin/sh", shArgs...)
 	}
 	cmd.Dir = realHome
 	cmd.Env = s.commandEnv(user, home, clientEnv)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}

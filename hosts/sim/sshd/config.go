@@ -65,7 +65,7 @@ type Isolation string
 
 const (
 	// IsolationAuto is IsolationMountNS when the server runs as root and
-	// unshare is installed, else IsolationPaths.
+	// may make mount namespaces, else IsolationPaths.
 	IsolationAuto Isolation = "auto"
 	// IsolationMountNS runs each command in a private mount namespace with
 	// the host's trees bind-mounted over their absolute paths.

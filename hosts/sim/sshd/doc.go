@@ -20,8 +20,8 @@
 // is per host: the working directory and HOME (the user's home inside the
 // host), PATH (Config.Env's PATH first, then the host's own usr/local/bin,
 // usr/bin ... directories, then the system's), XENLAB_SIM_ROOT=<Root> and
-// XENLAB_SIM_HOST=<Name>. When the server runs as root and unshare(1) is
-// installed (IsolationMountNS), each command runs in a private mount
+// XENLAB_SIM_HOST=<Name>. When the server runs as root and may make mount
+// namespaces (IsolationMountNS), each command runs in a private mount
 // namespace in which the host's own trees (Config.HostPaths, plus the user's
 // home) are bind-mounted over the same absolute paths, so
 // `chmod +x /etc/xapi.d/plugins/netwrap` acts on the host's file, as on a

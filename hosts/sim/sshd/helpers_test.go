@@ -105,7 +105,7 @@ func startHost(t testing.TB, iso Isolation, edit func(*Config)) *testHost {
 // machine allows it.
 func isolations(t *testing.T) []Isolation {
 	modes := []Isolation{IsolationPaths}
-	if _, err := probeMountNS(); err == nil {
+	if err := probeMountNS(); err == nil {
 		modes = append(modes, IsolationMountNS)
 	} else {
 		t.Logf("mountns mode not tested: %v", err)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	hostssh "xenlab/hosts/ssh"
 )
@@ -19,20 +20,25 @@ import (
 var (
 	probeOnce sync.Once
 	probeErr  error
-	probePath string
 )
 
+// inMountNS makes cmd start in a private mount namespace of its own, as
+// unshare(1) --mount --propagation private would: Go unshares before the
+// exec and marks / private, so no mount made in it reaches this machine.
+func inMountNS(cmd *exec.Cmd) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Unshareflags |= syscall.CLONE_NEWNS
+}
+
 // probeMountNS checks once per process that a private mount namespace
-// with tmpfs and overlay mounts can be made here (root, unshare, and the
-// kernel and container allowing it).
-func probeMountNS() (string, error) {
+// with tmpfs and overlay mounts can be made here (root, and the kernel and
+// container allowing it).
+func probeMountNS() error {
 	probeOnce.Do(func() {
 		if os.Geteuid() != 0 {
 			probeErr = errors.New("not running as root")
-			return
-		}
-		probePath, probeErr = exec.LookPath("unshare")
-		if probeErr != nil {
 			return
 		}
 		// Mounts made here live only in the throw-away namespace.
@@ -42,29 +48,29 @@ mkdir /tmp/l /tmp/u /tmp/w /tmp/m
 mount -t overlay xenlab-probe -o lowerdir=/tmp/l,upperdir=/tmp/u,workdir=/tmp/w /tmp/m
 mkdir /tmp/m/d
 mount --bind /tmp/l /tmp/m/d`
-		out, err := exec.Command(probePath, "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script).CombinedOutput()
-		if err != nil {
-			probeErr = fmt.Errorf("unshare probe: %w: %s", err, strings.TrimSpace(string(out)))
+		cmd := exec.Command("/bin/sh", "-c", script)
+		inMountNS(cmd)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			probeErr = fmt.Errorf("mount namespace probe: %w: %s", err, strings.TrimSpace(string(out)))
 		}
 	})
-	return probePath, probeErr
+	return probeErr
 }
 
-func chooseIsolation(want Isolation) (Isolation, string, error) {
+func chooseIsolation(want Isolation) (Isolation, error) {
 	switch want {
 	case IsolationPaths:
-		return IsolationPaths, "", nil
+		return IsolationPaths, nil
 	case IsolationMountNS:
-		p, err := probeMountNS()
-		if err != nil {
-			return "", "", fmt.Errorf("isolation mountns unavailable: %w", err)
+		if err := probeMountNS(); err != nil {
+			return "", fmt.Errorf("isolation mountns unavailable: %w", err)
 		}
-		return IsolationMountNS, p, nil
+		return IsolationMountNS, nil
 	default:
-		if p, err := probeMountNS(); err == nil {
-			return IsolationMountNS, p, nil
+		if probeMountNS() == nil {
+			return IsolationMountNS, nil
 		}
-		return IsolationPaths, "", nil
+		return IsolationPaths, nil
 	}
 }
 
@@ -136,9 +142,9 @@ func underAny(p string, dirs []string) bool {
 	return false
 }
 
-// nsScript is the shell script unshare runs: it makes the mounts, then
-// execs the user's shell in the home directory. $1, when given, is the
-// command line.
+// nsScript is the shell script a command's namespace starts with: it
+// makes the mounts, then execs the user's shell in the home directory. $1,
+// when given, is the command line.
 func (s *Server) nsScript(u User) (string, error) {
 	binds, overlays := s.nsPlan(u)
 	var b strings.Builder

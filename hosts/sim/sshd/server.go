@@ -27,7 +27,6 @@ type Server struct {
 	hostKey   ssh.Signer
 	root      *os.Root
 	isolation Isolation
-	unshare   string // path of unshare(1) under IsolationMountNS
 	nsScratch string // mount point of each namespace's scratch tmpfs
 	ln        net.Listener
 
@@ -59,7 +58,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
 	}
-	iso, unshare, err := chooseIsolation(cfg.Isolation)
+	iso, err := chooseIsolation(cfg.Isolation)
 	if err != nil {
 		return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
 	}
@@ -90,7 +89,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		hostKey:   signer,
 		root:      root,
 		isolation: iso,
-		unshare:   unshare,
 		nsScratch: scratch,
 		ln:        ln,
 		conns:     map[net.Conn]struct{}{},
@@ -105,8 +103,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.ssh.AddHostKey(signer)
 	s.logf("listening on %s (isolation %s, root %s)", ln.Addr(), iso, cfg.Root)
 	if iso == IsolationPaths && cfg.Isolation != IsolationPaths {
-		_, err := probeMountNS() // known: auto has probed
-		s.logf("commands see this machine's absolute paths: no mount namespace (%v)", err)
+		s.logf("commands see this machine's absolute paths: no mount namespace (%v)", probeMountNS())
 	}
 	s.wg.Add(1)
 	go s.acceptLoop()
