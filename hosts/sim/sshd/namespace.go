@@ -156,13 +156,25 @@ func (s *Server) nsScript(u User) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		// Each mkdir and mount is a process: the scratch directories are
+		// made by one.
+		b.WriteString("mkdir")
 		for i, dir := range overlays {
-			d := func(kind string) string { return shq(scratch + "/" + kind + strconv.Itoa(i)) }
-			fmt.Fprintf(&b, "mkdir %s %s\n", d("u"), d("w"))
+			kinds := "uw"
+			if len(subs[dir]) > 0 {
+				kinds = "uwo"
+			}
+			for _, k := range kinds {
+				b.WriteString(" " + shq(scratch+"/"+string(k)+strconv.Itoa(i)))
+			}
+		}
+		b.WriteString("\n")
+		for i, dir := range overlays {
 			if len(subs[dir]) > 0 {
 				// Keep what is mounted below dir (a container's /etc/hosts)
 				// visible through the overlay.
-				fmt.Fprintf(&b, "mkdir %s\nmount --rbind %s %s\n", d("o"), shq(dir), d("o"))
+				o := shq(scratch + "/o" + strconv.Itoa(i))
+				fmt.Fprintf(&b, "mount --rbind %s %s\n", shq(dir), o)
 			}
 			fmt.Fprintf(&b, "mount -t overlay xenlab-ns -o %s %s\n",
 				shq("lowerdir="+dir+",upperdir="+scratch+"/u"+strconv.Itoa(i)+",workdir="+scratch+"/w"+strconv.Itoa(i)), shq(dir))
@@ -172,10 +184,17 @@ func (s *Server) nsScript(u User) (string, error) {
 			}
 		}
 	}
+	var dirs []string
 	for _, m := range binds {
 		if m.create && m.dir {
-			fmt.Fprintf(&b, "mkdir -p %s\n", shq(m.dst))
-		} else if m.create {
+			dirs = append(dirs, shq(m.dst))
+		}
+	}
+	if len(dirs) > 0 {
+		fmt.Fprintf(&b, "mkdir -p %s\n", strings.Join(dirs, " "))
+	}
+	for _, m := range binds {
+		if m.create && !m.dir {
 			fmt.Fprintf(&b, ": > %s\n", shq(m.dst))
 		}
 		fmt.Fprintf(&b, "mount --bind %s %s\n", shq(m.src), shq(m.dst))
