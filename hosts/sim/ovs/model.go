@@ -77,9 +77,9 @@ type model struct {
 	now     func() time.Time
 }
 
-func newModel(logDir, version string) *model {
+func newModel(logDir string) *model {
 	root := newRow()
-	root.strs["ovs_version"] = version
+	root.strs["ovs_version"] = ModelVersion
 	return &model{root: root, devices: map[string]bool{}, logDir: logDir, now: time.Now}
 }
 

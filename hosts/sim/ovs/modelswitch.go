@@ -20,11 +20,10 @@ var versionText = map[string]string{
 
 // modelSwitch is a Switch backed by the in-process model.
 type modelSwitch struct {
-	mu      sync.Mutex
-	m       *model
-	version string
-	binDir  string
-	srv     *toolServer
+	mu     sync.Mutex
+	m      *model
+	binDir string
+	srv    *toolServer
 	// removeRun deletes the run directory (the tool socket).
 	removeRun func()
 	once      sync.Once
@@ -36,7 +35,7 @@ func openModel(dir string) (*modelSwitch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model switch: %w", err)
 	}
-	s := &modelSwitch{m: newModel(runDir, ModelVersion), version: ModelVersion, binDir: filepath.Join(dir, "bin"), removeRun: removeRun}
+	s := &modelSwitch{m: newModel(runDir), binDir: filepath.Join(dir, "bin"), removeRun: removeRun}
 	srv, err := startToolServer(filepath.Join(runDir, "tools.sock"), s.binDir, s.Exec)
 	if err != nil {
 		removeRun()
@@ -57,7 +56,7 @@ func (s *modelSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Re
 	tool := filepath.Base(argv[0])
 	if len(argv) > 1 && (argv[1] == "--version" || argv[1] == "-V") {
 		if v, ok := versionText[tool]; ok {
-			return Result{Stdout: []byte(fmt.Sprintf(v, s.version))}, nil
+			return Result{Stdout: []byte(fmt.Sprintf(v, ModelVersion))}, nil
 		}
 	}
 	switch tool {

@@ -255,7 +255,7 @@ func (s *modelSwitch) runAppctl(args []string) Result {
 	}
 	switch pos[0] {
 	case "version":
-		return Result{Stdout: []byte("ovs-vswitchd (Open vSwitch) " + s.version + "\n")}
+		return Result{Stdout: []byte("ovs-vswitchd (Open vSwitch) " + ModelVersion + "\n")}
 	case "list-commands":
 		return Result{Stdout: []byte("The available commands are:\n  list-commands\n  version\n")}
 	}
