@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -78,11 +77,9 @@ func (d *dom0Host) RemovePort(ctx context.Context, bridge, port string) error {
 
 func (d *dom0Host) Dom0Path(p string) string { return d.dom0.HostPath(p) }
 
-func (d *dom0Host) Dom0Env() []string {
-	path := d.dom0SW.BinDir() + ":" + os.Getenv("PATH")
-	return []string{"PATH=" + path, "HOME=" + d.Dom0Path("/root"), "XENLAB_SIM_HOST=dom0",
-		"XENLAB_SIM_ROOT=" + d.dom0.Root()}
-}
+// Dom0Env is root's environment in dom0, as its SSH server gives commands:
+// plugins see the same PATH (dom0's ovs-vsctl first) as a shell in dom0.
+func (d *dom0Host) Dom0Env() []string { return d.dom0.Env("root") }
 
 func (d *dom0Host) BootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	return (*Host)(d).bootGuest(ctx, g)

@@ -169,8 +169,12 @@ import XenAPIPlugin
 def list_ports(session, args):
     return subprocess.check_output(["ovs-vsctl", "list-ports", args["bridge"]]).decode()
 
+def path(session, args):
+    import os
+    return os.environ["PATH"]
+
 if __name__ == "__main__":
-    XenAPIPlugin.dispatch({"list_ports": list_ports})
+    XenAPIPlugin.dispatch({"list_ports": list_ports, "path": path})
 `
 	if _, err := dom0.UploadBytes(ctx, []byte(plugin), "/etc/xapi.d/plugins/xltest", 0o755); err != nil {
 		t.Fatal(err)
@@ -181,6 +185,14 @@ if __name__ == "__main__":
 	}
 	if strings.TrimSpace(out) != port {
 		t.Fatalf("plugin saw ports %q, want %q", out, port)
+	}
+	// A plugin runs with the PATH a shell in dom0 has.
+	pluginPath, err := c.HostCallPlugin(ctx, host[0], "xltest", "path", map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shellPath := run(dom0, "echo $PATH"); pluginPath != shellPath {
+		t.Fatalf("plugin PATH %q, dom0 shell PATH %q", pluginPath, shellPath)
 	}
 
 	// The guest: its own SSH server on its own IP, and its own switch.
