@@ -2,8 +2,9 @@ package localrc
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,7 @@ import (
 
 // plainStrings maps settings whose value is copied as it is.
 func (m *mapper) plainStrings(get func(string) *shellVar, fields map[string]string) {
-	for _, key := range sortedKeys(fields) {
+	for _, key := range slices.Sorted(maps.Keys(fields)) {
 		v := get(key)
 		if v == nil {
 			continue
@@ -438,13 +439,4 @@ func parseShellBool(s string) (bool, bool) {
 		return false, true
 	}
 	return false, false
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
