@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
