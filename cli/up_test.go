@@ -194,7 +194,9 @@ func TestInterruptedRunSaysWhat(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		var out, errb lockedBuilder
 		done := make(chan int, 1)
-		go func() { done <- Main(ctx, []string{"up", "-f", lab, "--json"}, IO{In: strings.NewReader(""), Out: &out, Err: &errb}) }()
+		go func() {
+			done <- Main(ctx, []string{"up", "-f", lab, "--json"}, IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		}()
 		select {
 		case <-accepted: // preflight is waiting for xapi's answer
 		case <-time.After(20 * time.Second):
