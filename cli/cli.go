@@ -233,7 +233,11 @@ func args(n int) cobra.PositionalArgs {
 			return nil
 		}
 		if n == 0 {
-			return usagef("%s takes no arguments (got %q)", c.Name(), args)
+			hint := ""
+			if c.Flags().Lookup("file") != nil {
+				hint = "; name the lab file with -f"
+			}
+			return usagef("%s takes no arguments (got %q)%s", c.Name(), args, hint)
 		}
 		return usagef("usage: %s", c.UseLine())
 	}
