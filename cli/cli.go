@@ -80,12 +80,25 @@ Open vSwitch) on a XenServer or XCP-ng host, or on its built-in simulated host.
 			c.Usage()
 			return exitError{code: ExitUsage}
 		},
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 	}
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
 	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			switch {
+			case err != nil:
+				return usageError{err.Error()}
+			case len(rest) > 0:
+				return unknownCommand(cmd, rest[0])
+			}
+			return cmd.Help()
+		},
+	})
 	root.AddCommand(
 		newUp(io), newPlan(io), newStatus(io), newReset(io), newDown(io), newLogs(io),
 		newValidate(io), newLocalrc(io), newSim(io), newVersion(io),

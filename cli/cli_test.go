@@ -72,6 +72,7 @@ func TestExitCodes(t *testing.T) {
 		{"down --yes", []string{"down", "-f", good, "--yes"}, false, "", ExitFailed, "not built yet"},
 		{"mistyped command suggests", []string{"stauts"}, false, "", ExitUsage, "did you mean status?"},
 		{"mistyped subcommand suggests", []string{"sim", "srve"}, false, "", ExitUsage, "did you mean serve?"},
+		{"help of no command", []string{"help", "stauts"}, false, "", ExitUsage, "did you mean status?"},
 		{"mistyped flag suggests", []string{"up", "--jsn"}, false, "", ExitUsage, "did you mean --json?"},
 		{"usage error points at --help", []string{"up", "--frobnicate"}, false, "", ExitUsage, "Run 'xenlab up --help' for usage."},
 		{"--log-dir is gone", []string{"up", "-f", good, "--log-dir", dir}, false, "", ExitUsage, "unknown flag: --log-dir"},
