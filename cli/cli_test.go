@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -221,5 +222,34 @@ func TestDiagnosticsRendering(t *testing.T) {
 		if color != snippet || color == oneLine {
 			t.Fatalf("color=%v: snippet %v, one line %v:\n%s", color, snippet, oneLine, errb.String())
 		}
+	}
+}
+
+// TestPlanJSON (defect 9): plan --json prints one JSON line of kind
+// "plan", not the text table.
+func TestPlanJSON(t *testing.T) {
+	good := writeFile(t, t.TempDir(), "good.hcl", goodLab)
+	code, stdout, stderr := run(t, "", false, "plan", "-f", good, "--json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var plan struct {
+		Kind  string
+		Steps []struct {
+			Name, Action string
+			DependsOn    []string `json:"depends_on"`
+		}
+		Pending  []string
+		NotBuilt []string `json:"not_built"`
+	}
+	if strings.Count(stdout, "\n") != 1 {
+		t.Fatalf("plan --json is not one line:\n%s", stdout)
+	}
+	if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+		t.Fatalf("plan --json: %v:\n%s", err, stdout)
+	}
+	if plan.Kind != "plan" || len(plan.Steps) != 1 || plan.Steps[0].Name != "preflight" || plan.Steps[0].Action != "apply" ||
+		len(plan.Pending) != 1 || len(plan.NotBuilt) == 0 {
+		t.Fatalf("plan --json: %+v", plan)
 	}
 }
