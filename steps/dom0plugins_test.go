@@ -40,12 +40,18 @@ func TestDom0PluginsInstallsChecksAndRemoves(t *testing.T) {
 	if done, err := step.Check(ctx); err != nil || done {
 		t.Fatalf("Check on a fresh host = %v, %v; want not done", done, err)
 	}
+	// A fresh install: the inspecting command, then the SFTP session that
+	// stats and writes (UploadBytes); no xapi call.
+	before, xapiBefore := sshSessions(t, host), host.Counters().XAPIRoundTrips
 	var out lines
 	if err := step.Apply(ctx, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(strings.Join(out, "\n"), "installed "+PluginDir+"/netwrap") {
 		t.Errorf("Apply said %q", out)
+	}
+	if n, x := sshSessions(t, host)-before, host.Counters().XAPIRoundTrips-xapiBefore; n != 2 || x != 0 {
+		t.Errorf("a fresh Apply opened %d SSH sessions (want 2) and made %d xapi round trips (want 0)", n, x)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil || string(data) != string(scripts.Netwrap) {
@@ -56,7 +62,7 @@ func TestDom0PluginsInstallsChecksAndRemoves(t *testing.T) {
 	}
 
 	// Check: one SSH command, no xapi call.
-	before, xapiBefore := sshSessions(t, host), host.Counters().XAPIRoundTrips
+	before, xapiBefore = sshSessions(t, host), host.Counters().XAPIRoundTrips
 	if done, err := step.Check(ctx); err != nil || !done {
 		t.Fatalf("Check after Apply = %v, %v; want done", done, err)
 	}
