@@ -3,6 +3,8 @@ package sim
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -89,16 +91,34 @@ func (d *dom0Host) StopGuest(ctx context.Context, vmUUID string) error {
 	return (*Host)(d).stopGuest(vmUUID)
 }
 
-// dom0Skeleton is what a XenServer 6.2 dom0 has that xenlab reads.
-func dom0Skeleton() map[string]string {
+// dom0Skeleton is what a dom0 of the release has that xenlab reads.
+func dom0Skeleton(r xapid.Release) map[string]string {
 	return map[string]string{
 		"/etc/xensource/network.conf": "openvswitch\n",
 		"/etc/xapi.d/plugins/":        "",
-		"/etc/xensource-inventory": "PRODUCT_BRAND='XenServer'\nPRODUCT_VERSION='6.2.0'\n" +
-			"BUILD_NUMBER='70446c'\nINSTALLATION_UUID='" + fakeUUID() + "'\n",
-		"/etc/redhat-release": "XenServer release 6.2.0-70446c (xenenterprise)\n",
+		"/etc/xensource-inventory": "PRODUCT_BRAND='" + r.ProductBrand + "'\nPRODUCT_VERSION='" + r.ProductVersion + "'\n" +
+			"BUILD_NUMBER='" + r.BuildNumber + "'\nINSTALLATION_UUID='" + fakeUUID() + "'\n",
+		"/etc/redhat-release": r.ProductBrand + " release " + r.ProductVersion + "-" + r.BuildNumber + " (xenenterprise)\n",
 		"/var/log/":           "",
 	}
+}
+
+// linkDom0Python makes dom0's `python` (usr/bin/python in its tree, on the
+// PATH of its commands) the interpreter plugins run under, so that
+// `#!/usr/bin/env python` and a `python` typed in dom0 find the release's
+// Python. It is re-pointed at every start: the machine's may have moved.
+func linkDom0Python(fsRoot, interpreter string) error {
+	dir := filepath.Join(fsRoot, "usr", "bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	link := filepath.Join(dir, "python")
+	tmp := link + ".new"
+	os.Remove(tmp)
+	if err := os.Symlink(interpreter, tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, link)
 }
 
 func fakeUUID() string {

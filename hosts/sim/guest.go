@@ -66,7 +66,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		gs.ssh, err = sshd.Start(ctx, sshd.Config{
 			Name:        g.NameLabel,
 			Root:        gs.root,
-			Addr:        net.JoinHostPort(ip, strconv.Itoa(GuestSSHPort)),
+			Addr:        net.JoinHostPort(ip, strconv.Itoa(h.guestPort)),
 			HostKeyFile: filepath.Join(base, "ssh_host_ed25519_key"),
 			Users: map[string]sshd.User{
 				"root":  h.user("/root"),

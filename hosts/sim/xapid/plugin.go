@@ -107,7 +107,8 @@ func (c *call) callPlugin(a args) any {
 }
 
 // runPlugin executes a plugin file as dom0 would. A script whose first line
-// names python runs under Python3().
+// names python runs under dom0's python (Options.Python), one naming
+// python3 under Python3().
 func (s *Server) runPlugin(ctx context.Context, file, arg string) (string, string, error) {
 	st, err := os.Stat(file)
 	if err != nil {
@@ -121,7 +122,11 @@ func (s *Server) runPlugin(ctx context.Context, file, arg string) (string, strin
 		line, _ := bufio.NewReader(f).ReadString('\n')
 		f.Close()
 		if strings.HasPrefix(line, "#!") && strings.Contains(line, "python") {
-			argv = []string{Python3(), file, arg}
+			py := s.python
+			if strings.Contains(line, "python3") {
+				py = Python3()
+			}
+			argv = []string{py, file, arg}
 		}
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
