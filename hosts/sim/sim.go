@@ -7,8 +7,8 @@ package sim
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -66,8 +66,8 @@ type Host struct {
 	xapiURL     string // HTTPS
 	xapiHTTPURL string
 	guestPort   int // every guest's SSH port
-	dom0    *sshd.Server
-	dom0SW  ovs.Switch
+	dom0        *sshd.Server
+	dom0SW      ovs.Switch
 
 	release xapid.Release
 	python  string // the interpreter behind dom0's python
