@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"xenlab/hosts/sim/ovs"
+	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
+	hostssh "xenlab/hosts/ssh"
 )
 
 // dom0Host is the Host the simulated xapi drives: dom0's switch, file system
@@ -103,23 +105,56 @@ func dom0Skeleton(r xapid.Release) map[string]string {
 	}
 }
 
+// dom0PythonDir is where, under IsolationMountNS, dom0's commands see
+// the interpreter's installation when the host's own trees would hide it
+// (a pyenv Python under this machine's /root).
+const dom0PythonDir = "/usr/lib/xenlab-python"
+
+// pythonBinds shows the interpreter's installation (the directory above
+// its bin) in dom0's tree when it lives where a host's tree is mounted.
+func pythonBinds(interpreter string) map[string]string {
+	prefix := filepath.Dir(filepath.Dir(interpreter))
+	for _, p := range append([]string{"/root", "/home"}, sshd.DefaultHostPaths...) {
+		if strings.HasPrefix(interpreter, p+"/") {
+			return map[string]string{dom0PythonDir: prefix}
+		}
+	}
+	return nil
+}
+
 // linkDom0Python makes dom0's `python` (usr/bin/python in its tree, on the
 // PATH of its commands) the interpreter plugins run under, so that
 // `#!/usr/bin/env python` and a `python` typed in dom0 find the release's
-// Python. It is re-pointed at every start: the machine's may have moved.
-func linkDom0Python(fsRoot, interpreter string) error {
-	dir := filepath.Join(fsRoot, "usr", "bin")
+// Python: a link to the interpreter, or a wrapper running its bound copy
+// under dom0PythonDir when commands run in a mount namespace that hides it. It is re-pointed
+// at every start: the machine's may have moved.
+func linkDom0Python(dom0 *sshd.Server, interpreter string) error {
+	dir := dom0.HostPath("/usr/bin")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	link := filepath.Join(dir, "python")
 	tmp := link + ".new"
 	os.Remove(tmp)
-	if err := os.Symlink(interpreter, tmp); err != nil {
+	var err error
+	if dom0.Isolation() == sshd.IsolationMountNS && pythonBinds(interpreter) != nil {
+		// The bound copy's libpython is not where the binary's run path
+		// says (pyenv builds with -rpath <prefix>/lib): a wrapper says where.
+		prefix := dom0.HostPath(dom0PythonDir)
+		script := "#!/bin/sh\n# dom0's python: this machine's " + interpreter + ", seen at " + prefix + "\n" +
+			"LD_LIBRARY_PATH=" + shellQuote(prefix+"/lib") + "${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec " +
+			shellQuote(filepath.Join(prefix, "bin", filepath.Base(interpreter))) + " \"$@\"\n"
+		err = os.WriteFile(tmp, []byte(script), 0o755)
+	} else {
+		err = os.Symlink(interpreter, tmp)
+	}
+	if err != nil {
 		return err
 	}
 	return os.Rename(tmp, link)
 }
+
+var shellQuote = hostssh.ShellQuote
 
 func fakeUUID() string {
 	h := randomHex(16)

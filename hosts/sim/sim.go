@@ -144,9 +144,6 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 
 func (h *Host) startDom0(ctx context.Context) error {
 	root := filepath.Join(h.dir, "dom0")
-	if err := linkDom0Python(filepath.Join(root, "fs"), h.python); err != nil {
-		return fmt.Errorf("dom0's python: %w", err)
-	}
 	sw, err := ovs.Open(ctx, filepath.Join(root, "run", "ovs"), h.opts.OVS)
 	if err != nil {
 		return fmt.Errorf("dom0's Open vSwitch: %w", err)
@@ -160,11 +157,19 @@ func (h *Host) startDom0(ctx context.Context) error {
 		Users: map[string]sshd.User{
 			"root": h.user("/root"),
 		},
-		Env:       []string{"PATH=" + sw.BinDir()},
-		Skeleton:  dom0Skeleton(h.release),
-		Isolation: h.opts.Isolation,
-		Logf:      h.logf,
+		Env:           []string{"PATH=" + sw.BinDir()},
+		Skeleton:      dom0Skeleton(h.release),
+		Isolation:     h.opts.Isolation,
+		Logf:          h.logf,
+		ReadOnlyBinds: pythonBinds(h.python),
 	}
+	defer func() {
+		if h.dom0 != nil {
+			if err := linkDom0Python(h.dom0, h.python); err != nil {
+				h.logf("sim: dom0's python: %v", err)
+			}
+		}
+	}()
 	// SSH on 22 of dom0's address, as on a real host, where this process
 	// may bind it and it is free; else any free port.
 	if addr, fixed := preferredAddr(h.state.dom0IP(), realSSHPort); fixed {

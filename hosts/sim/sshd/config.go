@@ -42,6 +42,12 @@ type Config struct {
 	// commands. Only those present under Root are mounted. Nil means
 	// DefaultHostPaths.
 	HostPaths []string
+	// ReadOnlyBinds show directories of this machine read-only inside the
+	// host's tree for commands under IsolationMountNS: each key is a
+	// directory of the host (created under Root), its value the machine's
+	// directory mounted there before the host's trees hide anything (a
+	// program under /root that the host's own /root would cover).
+	ReadOnlyBinds map[string]string
 	// Isolation chooses how commands see the host; "" means IsolationAuto.
 	Isolation Isolation
 	// Logf receives connection-level logs (never secrets or commands).
@@ -113,6 +119,11 @@ func (c *Config) validate() error {
 	for _, p := range c.HostPaths {
 		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
 			errs = append(errs, fmt.Errorf("HostPaths: %q is not a clean absolute path below /", p))
+		}
+	}
+	for dst, src := range c.ReadOnlyBinds {
+		if !path.IsAbs(dst) || !filepath.IsAbs(src) || strings.ContainsAny(dst+src, "\n") {
+			errs = append(errs, fmt.Errorf("ReadOnlyBinds: %q -> %q is not absolute paths", dst, src))
 		}
 	}
 	for p := range c.Skeleton {

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,6 +151,10 @@ func (s *Server) nsScript(u User) (string, error) {
 	binds, overlays := s.nsPlan(u)
 	var b strings.Builder
 	b.WriteString("set -e\n")
+	// The machine's directories first: the host's trees may cover them.
+	for _, dst := range slices.Sorted(maps.Keys(s.cfg.ReadOnlyBinds)) {
+		fmt.Fprintf(&b, "mount --bind -o ro %s %s\n", shq(s.cfg.ReadOnlyBinds[dst]), shq(s.HostPath(dst)))
+	}
 	if len(overlays) > 0 {
 		scratch := s.nsScratch
 		fmt.Fprintf(&b, "mount -t tmpfs -o mode=0700 xenlab-ns %s\n", shq(scratch))
