@@ -20,8 +20,9 @@ import (
 type dom0Host Host
 
 var (
-	_ xapid.Host       = (*dom0Host)(nil)
-	_ xapid.PortLister = (*dom0Host)(nil)
+	_ xapid.Host         = (*dom0Host)(nil)
+	_ xapid.PortLister   = (*dom0Host)(nil)
+	_ xapid.GuestRemover = (*dom0Host)(nil)
 )
 
 // vsctl runs one ovs-vsctl command line on a switch and turns a non-zero
@@ -75,8 +76,18 @@ func (d *dom0Host) AddPort(ctx context.Context, bridge, port string, externalIDs
 	return vsctl(ctx, d.dom0SW, "dom0", args...)
 }
 
+// RemovePort takes a VIF's port off the bridge and removes its network
+// device, as netback does on unplug, so a later plug can create it again.
 func (d *dom0Host) RemovePort(ctx context.Context, bridge, port string) error {
-	return vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-port", bridge, port)
+	if err := vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-port", bridge, port); err != nil {
+		return err
+	}
+	if l, ok := d.dom0SW.(ovs.Linker); ok {
+		if err := l.DelLink(ctx, port); err != nil {
+			return fmt.Errorf("dom0: device %s: %w", port, err)
+		}
+	}
+	return nil
 }
 
 func (d *dom0Host) Dom0Path(p string) string { return d.dom0.HostPath(p) }
@@ -91,6 +102,10 @@ func (d *dom0Host) BootGuest(ctx context.Context, g xapid.Guest) (string, error)
 
 func (d *dom0Host) StopGuest(ctx context.Context, vmUUID string) error {
 	return (*Host)(d).stopGuest(vmUUID)
+}
+
+func (d *dom0Host) RemoveGuest(ctx context.Context, vmUUID string) error {
+	return (*Host)(d).removeGuest(vmUUID)
 }
 
 // dom0Skeleton is what a dom0 of the release has that xenlab reads.

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
@@ -105,6 +107,18 @@ func (h *Host) stopGuest(vmUUID string) error {
 	}
 	err := g.stop()
 	return errors.Join(err, h.writeKnownHosts())
+}
+
+// removeGuest deletes a destroyed VM's directory (its file system, host
+// key and switch files), stopping the guest first if it still runs.
+func (h *Host) removeGuest(vmUUID string) error {
+	if err := h.stopGuest(vmUUID); err != nil {
+		return err
+	}
+	if vmUUID == "" || strings.ContainsAny(vmUUID, "/\\") || vmUUID == "." || vmUUID == ".." {
+		return fmt.Errorf("refusing to remove the files of VM %q", vmUUID)
+	}
+	return os.RemoveAll(filepath.Join(h.dir, "guests", vmUUID))
 }
 
 func (g *guest) stop() error {

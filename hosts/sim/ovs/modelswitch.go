@@ -91,6 +91,17 @@ func (s *modelSwitch) AddLink(ctx context.Context, name string) error {
 	return nil
 }
 
+// DelLink removes the network device name, if there is one.
+func (s *modelSwitch) DelLink(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m.devices, name)
+	return nil
+}
+
 // Close stops the tool server and removes the tools and socket.
 func (s *modelSwitch) Close() error {
 	var err error

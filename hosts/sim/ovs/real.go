@@ -321,6 +321,17 @@ func (s *realSwitch) AddLink(ctx context.Context, name string) error {
 	return nil
 }
 
+// DelLink removes the tap device name from the switch's namespace; a
+// device that is not there is not an error.
+func (s *realSwitch) DelLink(ctx context.Context, name string) error {
+	pid := strconv.Itoa(s.daemons[1].cmd.Process.Pid)
+	out, err := s.run(ctx, s.bins["nsenter"], "--target", pid, "--net", "--", s.bins["ip"], "link", "delete", "dev", name)
+	if err != nil && !strings.Contains(string(out), "Cannot find device") {
+		return fmt.Errorf("ovs: delete link %s in the namespace of ovs-vswitchd (pid %s): %w: %s", name, pid, err, tail(out))
+	}
+	return nil
+}
+
 // Close stops the tool server and the daemons (SIGTERM, then SIGKILL after
 // a bound), which ends ovs-vswitchd's namespace, and removes the run files.
 func (s *realSwitch) Close() error {

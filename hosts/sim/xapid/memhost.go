@@ -150,3 +150,10 @@ func (h *MemHost) Guests() []string {
 type PortLister interface {
 	BridgePorts(ctx context.Context, bridge string) ([]string, error)
 }
+
+// GuestRemover is implemented by a Host that keeps per-VM files (the
+// guest's file system): VM.destroy calls RemoveGuest after removing the
+// records, so that a destroyed VM leaves nothing behind, as on xapi.
+type GuestRemover interface {
+	RemoveGuest(ctx context.Context, vmUUID string) error
+}
