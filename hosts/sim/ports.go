@@ -15,9 +15,13 @@ const (
 	realSSHPort   = 22
 )
 
-// mayBind says whether this process may bind a TCP port below 1024: as
-// root, or when net.ipv4.ip_unprivileged_port_start allows the port.
-func mayBind(port int) bool {
+// mayBind says whether this process may bind a TCP port below 1024 (a
+// variable so that tests can pose as an unprivileged process).
+var mayBind = mayBindPort
+
+// mayBindPort: as root, or when net.ipv4.ip_unprivileged_port_start
+// allows the port.
+func mayBindPort(port int) bool {
 	if os.Geteuid() == 0 {
 		return true
 	}
