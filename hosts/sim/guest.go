@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,14 +51,14 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		}
 	}
 	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw}
+	if err := writeBootFacts(gs.root, g); err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
 	skel := map[string]string{
 		"/etc/hostname": g.NameLabel + "\n",
-		// The guest's kernel command line carries what PV-args said:
-		// devstack's domU read flat_network_bridge= and
-		// xen_integration_bridge= from /proc/cmdline.
-		"/etc/xenlab-sim/cmdline": g.PVArgs + "\n",
-		"/opt/stack/":             "",
-		"/var/log/":               "",
+		"/opt/stack/":   "",
+		"/var/log/":     "",
 	}
 	// A guest's address is fixed for its life; try the free ones in order.
 	for n := 0; n < 240; n++ {
@@ -76,6 +77,8 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			},
 			Env:       []string{"PATH=" + sw.BinDir()},
 			Skeleton:  skel,
+			HostPaths: append(slices.Clone(sshd.DefaultHostPaths), bootFactPaths...),
+			Hostname:  guestHostname(g.NameLabel),
 			Isolation: h.opts.Isolation,
 			Logf:      h.logf,
 		})
@@ -107,6 +110,66 @@ func (h *Host) stopGuest(vmUUID string) error {
 	}
 	err := g.stop()
 	return errors.Join(err, h.writeKnownHosts())
+}
+
+// bootFactPaths are what a domU reads about itself from its kernel, shown
+// to commands (under IsolationMountNS) over the same paths from files the
+// simulator writes at each boot: the kernel command line, which carries
+// what PV-args said (devstack's domU read flat_network_bridge= and
+// xen_integration_bridge= from /proc/cmdline), the VM's uuid as Xen's
+// sysfs gives it, and the MAC of each VIF's eth<device> in sysfs.
+var bootFactPaths = []string{"/proc/cmdline", "/sys/hypervisor", "/sys/class/net"}
+
+// writeBootFacts writes the files behind bootFactPaths in the guest's
+// tree, anew at each boot: PV-args and VIFs may have changed.
+func writeBootFacts(root string, g xapid.Guest) error {
+	files := map[string]string{
+		"proc/cmdline":             g.PVArgs + "\n",
+		"sys/hypervisor/uuid":      g.UUID + "\n",
+		"sys/hypervisor/type":      "xen\n",
+		"sys/class/net/lo/address": "00:00:00:00:00:00\n",
+	}
+	for _, v := range g.VIFs {
+		files["sys/class/net/eth"+v.Device+"/address"] = strings.ToLower(v.MAC) + "\n"
+	}
+	if err := os.RemoveAll(filepath.Join(root, "sys", "class", "net")); err != nil {
+		return err
+	}
+	for rel, content := range files {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o444); err != nil {
+			os.Remove(p) // read-only from an earlier boot
+			if err := os.WriteFile(p, []byte(content), 0o444); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// guestHostname is the host name a domU named name has: the name label
+// made a valid host name.
+func guestHostname(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	h := strings.Trim(b.String(), "-.")
+	if len(h) > 63 {
+		h = h[:63]
+	}
+	if h == "" {
+		h = "domu"
+	}
+	return h
 }
 
 // removeGuest deletes a destroyed VM's directory (its file system, host

@@ -30,6 +30,10 @@ import (
 // process may not bind port 22 there (Endpoints.GuestSSHPort says which).
 const GuestSSHPort = 2222
 
+// dom0Hostname is the simulated host's name: its host record's hostname
+// and name_label, and what `hostname` prints in dom0.
+const dom0Hostname = "xenserver-sim"
+
 // Options configure a simulated host.
 type Options struct {
 	// Dir keeps the host's state: xapi's database, host keys, dom0's and
@@ -161,6 +165,7 @@ func (h *Host) startDom0(ctx context.Context) error {
 		Skeleton:      dom0Skeleton(h.release),
 		Isolation:     h.opts.Isolation,
 		Logf:          h.logf,
+		Hostname:      dom0Hostname,
 		ReadOnlyBinds: pythonBinds(h.python),
 	}
 	defer func() {
@@ -213,7 +218,7 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		Password:      h.creds.password,
 		AuthFailDelay: h.opts.AuthFailDelay,
 		StateFile:     filepath.Join(h.dir, "xapi-db.json"),
-		Seed:          xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name},
+		Seed:          xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name, HostName: dom0Hostname},
 		Python:        h.python,
 		Logf:          h.logf,
 	})

@@ -138,6 +138,9 @@ func (s *Server) command(ctx context.Context, user, command string, shell bool, 
 		}
 		cmd = exec.CommandContext(ctx, "/bin/sh", args...)
 		inMountNS(cmd)
+		if s.cfg.Hostname != "" {
+			cmd.SysProcAttr.Unshareflags |= syscall.CLONE_NEWUTS
+		}
 		home = u.Home
 	} else {
 		cmd = exec.CommandContext(ctx, "/bin/sh", shArgs...)

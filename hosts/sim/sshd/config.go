@@ -42,6 +42,10 @@ type Config struct {
 	// commands. Only those present under Root are mounted. Nil means
 	// DefaultHostPaths.
 	HostPaths []string
+	// Hostname, when set, is the host name commands see under
+	// IsolationMountNS (their own UTS namespace), as `hostname` and
+	// uname -n print it on the host.
+	Hostname string
 	// ReadOnlyBinds show directories of this machine read-only inside the
 	// host's tree for commands under IsolationMountNS: each key is a
 	// directory of the host (created under Root), its value the machine's
@@ -120,6 +124,9 @@ func (c *Config) validate() error {
 		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
 			errs = append(errs, fmt.Errorf("HostPaths: %q is not a clean absolute path below /", p))
 		}
+	}
+	if strings.ContainsAny(c.Hostname, " \t\n/'\"\\$`") || len(c.Hostname) > 64 {
+		errs = append(errs, fmt.Errorf("Hostname %q is not a host name", c.Hostname))
 	}
 	for dst, src := range c.ReadOnlyBinds {
 		if !path.IsAbs(dst) || !filepath.IsAbs(src) || strings.ContainsAny(dst+src, "\n") {

@@ -205,6 +205,11 @@ func (s *Server) nsScript(u User) (string, error) {
 		}
 		fmt.Fprintf(&b, "mount --bind %s %s\n", shq(m.src), shq(m.dst))
 	}
+	if s.cfg.Hostname != "" {
+		// The command's own UTS namespace (inMountNS): a redirection, no
+		// process.
+		fmt.Fprintf(&b, "echo %s > /proc/sys/kernel/hostname\n", shq(s.cfg.Hostname))
+	}
 	b.WriteString("set +e\n")
 	fmt.Fprintf(&b, "cd %s || exit 1\n", shq(u.Home))
 	b.WriteString("if [ $# -gt 0 ]; then exec /bin/sh -c \"$1\"; else exec /bin/sh; fi\n")
