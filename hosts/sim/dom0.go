@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,6 +25,7 @@ var (
 	_ xapid.Host         = (*dom0Host)(nil)
 	_ xapid.PortLister   = (*dom0Host)(nil)
 	_ xapid.GuestRemover = (*dom0Host)(nil)
+	_ xapid.Dom0Runner   = (*dom0Host)(nil)
 )
 
 // vsctl runs one ovs-vsctl command line on a switch and turns a non-zero
@@ -96,6 +99,12 @@ func (d *dom0Host) Dom0Path(p string) string { return d.dom0.HostPath(p) }
 // plugins see the same PATH (dom0's ovs-vsctl first) as a shell in dom0.
 func (d *dom0Host) Dom0Env() []string { return d.dom0.Env("root") }
 
+// Dom0Command runs a plugin as dom0's other processes run: as root, in
+// dom0's own root and cgroup.
+func (d *dom0Host) Dom0Command(ctx context.Context, argv, env, machineDirs []string) (*exec.Cmd, error) {
+	return d.dom0.Command(ctx, "root", argv, env, machineDirs)
+}
+
 func (d *dom0Host) BootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	return (*Host)(d).bootGuest(ctx, g)
 }
@@ -123,7 +132,7 @@ func dom0Skeleton(r xapid.Release) map[string]string {
 // dom0PythonDir is where, under IsolationMountNS, dom0's commands see
 // the interpreter's installation when the host's own trees would hide it
 // (a pyenv Python under this machine's /root).
-const dom0PythonDir = "/usr/lib/xenlab-python"
+const dom0PythonDir = "/usr/local/lib/xenlab-python"
 
 // pythonBinds shows the interpreter's installation (the directory above
 // its bin) in dom0's tree when it lives where a host's tree is mounted.
@@ -137,14 +146,14 @@ func pythonBinds(interpreter string) map[string]string {
 	return nil
 }
 
-// linkDom0Python makes dom0's `python` (usr/bin/python in its tree, on the
-// PATH of its commands) the interpreter plugins run under, so that
+// linkDom0Python makes dom0's `python` (/usr/local/bin/python, on the PATH
+// of its commands) the interpreter plugins run under, so that
 // `#!/usr/bin/env python` and a `python` typed in dom0 find the release's
 // Python: a link to the interpreter, or a wrapper running its bound copy
 // under dom0PythonDir when commands run in a mount namespace that hides it. It is re-pointed
 // at every start: the machine's may have moved.
 func linkDom0Python(dom0 *sshd.Server, interpreter string) error {
-	dir := dom0.HostPath("/usr/bin")
+	dir := dom0.HostPath("/usr/local/bin")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -155,10 +164,9 @@ func linkDom0Python(dom0 *sshd.Server, interpreter string) error {
 	if dom0.Isolation() == sshd.IsolationMountNS && pythonBinds(interpreter) != nil {
 		// The bound copy's libpython is not where the binary's run path
 		// says (pyenv builds with -rpath <prefix>/lib): a wrapper says where.
-		prefix := dom0.HostPath(dom0PythonDir)
-		script := "#!/bin/sh\n# dom0's python: this machine's " + interpreter + ", seen at " + prefix + "\n" +
-			"LD_LIBRARY_PATH=" + shellQuote(prefix+"/lib") + "${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec " +
-			shellQuote(filepath.Join(prefix, "bin", filepath.Base(interpreter))) + " \"$@\"\n"
+		script := "#!/bin/sh\n# dom0's python: this machine's " + interpreter + ", seen at " + dom0PythonDir + "\n" +
+			"LD_LIBRARY_PATH=" + dom0PythonDir + "/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec " +
+			shellQuote(path.Join(dom0PythonDir, "bin", filepath.Base(interpreter))) + " \"$@\"\n"
 		err = os.WriteFile(tmp, []byte(script), 0o755)
 	} else {
 		err = os.Symlink(interpreter, tmp)

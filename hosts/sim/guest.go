@@ -7,9 +7,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
@@ -51,7 +51,8 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		}
 	}
 	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw}
-	if err := writeBootFacts(gs.root, g); err != nil {
+	facts, err := writeBootFacts(filepath.Join(base, "boot"), g)
+	if err != nil {
 		sw.Close()
 		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
 	}
@@ -75,12 +76,13 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 				"root":  h.user("/root"),
 				"stack": h.user("/opt/stack"),
 			},
-			Env:       []string{"PATH=" + sw.BinDir()},
-			Skeleton:  skel,
-			HostPaths: append(slices.Clone(sshd.DefaultHostPaths), bootFactPaths...),
-			Hostname:  guestHostname(g.NameLabel),
-			Isolation: h.opts.Isolation,
-			Logf:      h.logf,
+			Env:           []string{"PATH=" + sw.BinDir()},
+			Skeleton:      skel,
+			Hostname:      guestHostname(g.NameLabel),
+			ReadOnlyBinds: facts,
+			KeepPaths:     sw.ToolDirs(),
+			Isolation:     h.opts.Isolation,
+			Logf:          h.logf,
 		})
 		if err == nil {
 			gs.ip = ip
@@ -112,19 +114,21 @@ func (h *Host) stopGuest(vmUUID string) error {
 	return errors.Join(err, h.writeKnownHosts())
 }
 
-// bootFactPaths are what a domU reads about itself from its kernel, shown
-// to commands (under IsolationMountNS) over the same paths from files the
-// simulator writes at each boot: the kernel command line, which carries
-// what PV-args said (devstack's domU read flat_network_bridge= and
-// xen_integration_bridge= from /proc/cmdline), the VM's uuid as Xen's
-// sysfs gives it, and the MAC of each VIF's eth<device> in sysfs.
-var bootFactPaths = []string{"/proc/cmdline", "/sys/hypervisor", "/sys/class/net"}
-
-// writeBootFacts writes the files behind bootFactPaths in the guest's
-// tree, anew at each boot: PV-args and VIFs may have changed.
-func writeBootFacts(root string, g xapid.Guest) error {
+// writeBootFacts writes what a domU reads about itself from its kernel,
+// anew at each boot (PV-args and VIFs may have changed), in dir (beside
+// the guest's file system, not in it), and returns how commands see them
+// (sshd.Config.ReadOnlyBinds, under IsolationMountNS): the kernel command
+// line at /proc/cmdline, which carries what PV-args said (devstack's domU
+// read flat_network_bridge= and xen_integration_bridge= from it), and
+// over this machine's /sys the VM's uuid as Xen's sysfs gives it
+// (/sys/hypervisor/uuid) and the MAC of each VIF's eth<device>
+// (/sys/class/net/eth<N>/address), with this machine's interfaces hidden.
+func writeBootFacts(dir string, g xapid.Guest) (map[string]string, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
 	files := map[string]string{
-		"proc/cmdline":             g.PVArgs + "\n",
+		"cmdline":                  g.PVArgs + "\n",
 		"sys/hypervisor/uuid":      g.UUID + "\n",
 		"sys/hypervisor/type":      "xen\n",
 		"sys/class/net/lo/address": "00:00:00:00:00:00\n",
@@ -132,22 +136,20 @@ func writeBootFacts(root string, g xapid.Guest) error {
 	for _, v := range g.VIFs {
 		files["sys/class/net/eth"+v.Device+"/address"] = strings.ToLower(v.MAC) + "\n"
 	}
-	if err := os.RemoveAll(filepath.Join(root, "sys", "class", "net")); err != nil {
-		return err
-	}
 	for rel, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(rel))
+		p := filepath.Join(dir, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+			return nil, err
 		}
 		if err := os.WriteFile(p, []byte(content), 0o444); err != nil {
-			os.Remove(p) // read-only from an earlier boot
-			if err := os.WriteFile(p, []byte(content), 0o444); err != nil {
-				return err
-			}
+			return nil, err
 		}
 	}
-	return nil
+	// Only the guest's interfaces: the directory hides the lower layer's
+	// entries in the overlay (an opaque directory; needs root, as the
+	// overlay does).
+	_ = syscall.Setxattr(filepath.Join(dir, "sys", "class", "net"), "trusted.overlay.opaque", []byte("y"), 0)
+	return map[string]string{"/proc/cmdline": filepath.Join(dir, "cmdline"), "/sys": filepath.Join(dir, "sys")}, nil
 }
 
 // guestHostname is the host name a domU named name has: the name label

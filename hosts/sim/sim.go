@@ -167,6 +167,7 @@ func (h *Host) startDom0(ctx context.Context) error {
 		Logf:          h.logf,
 		Hostname:      dom0Hostname,
 		ReadOnlyBinds: pythonBinds(h.python),
+		KeepPaths:     sw.ToolDirs(),
 	}
 	defer func() {
 		if h.dom0 != nil {

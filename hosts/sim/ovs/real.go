@@ -307,6 +307,10 @@ func withNetdevBridges(args []string) []string {
 // BinDir holds the tool front ends.
 func (s *realSwitch) BinDir() string { return s.binDir }
 
+// ToolDirs are the directories the BinDir tools need: BinDir and the
+// directory of the socket they reach the switch through.
+func (s *realSwitch) ToolDirs() []string { return []string{s.binDir, s.runDir} }
+
 // Mode is ModeReal.
 func (s *realSwitch) Mode() Mode { return ModeReal }
 

@@ -27,7 +27,8 @@ type Server struct {
 	hostKey   ssh.Signer
 	root      *os.Root
 	isolation Isolation
-	nsScratch string // mount point of each namespace's scratch tmpfs
+	nsScratch string      // mount point of each namespace's scratch tmpfs
+	cgroup    *hostCgroup // nil: commands' leftovers found by their environment only
 	ln        net.Listener
 
 	ctx    context.Context // cancelled by Close: kills every command
@@ -78,6 +79,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
 	}
+	if iso == IsolationMountNS {
+		if err := prepareOwnRoot(cfg.Root); err != nil {
+			root.Close()
+			return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
+		}
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
@@ -92,6 +99,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		nsScratch: scratch,
 		ln:        ln,
 		conns:     map[net.Conn]struct{}{},
+	}
+	if s.cgroup, err = openHostCgroup(cfg.Root); err != nil {
+		s.logf("no cgroup for the host's commands (%v): a daemon that clears its environment outlives the host", err)
+		s.cgroup = nil
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.ssh = &ssh.ServerConfig{
@@ -155,6 +166,11 @@ func (s *Server) Close() error {
 	case <-done:
 	case <-time.After(closeTimeout):
 		err = errors.Join(err, fmt.Errorf("sshd %s: connections still open %v after Close", s.cfg.Name, closeTimeout))
+	}
+	if s.cgroup != nil {
+		if n := s.cgroup.close(); n > 0 {
+			s.logf("killed the %d processes left in the host's cgroup", n)
+		}
 	}
 	if n := s.killLeftovers(); n > 0 {
 		s.logf("killed %d processes commands left running", n)
