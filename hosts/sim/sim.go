@@ -136,6 +136,11 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if err := h.startXAPI(ctx); err != nil {
 		return nil, err
 	}
+	if h.dom0.Isolation() != sshd.IsolationMountNS {
+		h.logf("sim: not root (or no mount namespaces here): the hosts' commands and plugins run on this " +
+			"machine's file system as this user, with no root of their own, and can read and write what this user can; " +
+			"a daemon that clears its environment outlives the simulator (docs/simulator.md, \"What protects this machine\")")
+	}
 	if err := h.writeKnownHosts(); err != nil {
 		return nil, err
 	}
