@@ -144,10 +144,10 @@ func runNSInit(planJSON string) error {
 func (m nsMount) apply(root string) error {
 	dst := filepath.Join(root, m.Dst)
 	if m.Kind == "symlink" {
-		if _, err := os.Lstat(dst); err == nil {
-			return nil // the host has its own
-		}
-		return os.Symlink(m.Src, dst)
+		if err := os.Symlink(m.Src, dst); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		} // else the host has its own (or a concurrent command just made it)
+		return nil
 	}
 	if err := mountPoint(dst, m.File); err != nil {
 		return fmt.Errorf("mount point %s: %w", m.Dst, err)
