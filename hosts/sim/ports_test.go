@@ -128,3 +128,18 @@ func TestClientDropsMidCall(t *testing.T) {
 		t.Fatal("no call reached the server")
 	}
 }
+
+// A fresh state directory is the host's secret store (root password, keys):
+// it is created 0700.
+func TestFreshDirIsPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "lab")
+	h, err := Start(context.Background(), Options{Dir: dir, OVS: ovs.ModeModel, Logf: func(string, ...any) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("fresh --dir: %v %v, want mode 0700", fi.Mode(), err)
+	}
+}
