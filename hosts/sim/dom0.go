@@ -135,15 +135,18 @@ func dom0Skeleton(r xapid.Release) map[string]string {
 const dom0PythonDir = "/usr/local/lib/xenlab-python"
 
 // pythonBinds shows the interpreter's installation (the directory above
-// its bin) in dom0's tree when it lives where a host's tree is mounted.
+// its bin) in dom0's tree when a root of dom0's own would hide it: only
+// this machine's system directories (/usr but /usr/local, /bin, /sbin,
+// /lib*) are seen there.
 func pythonBinds(interpreter string) map[string]string {
-	prefix := filepath.Dir(filepath.Dir(interpreter))
-	for _, p := range append([]string{"/root", "/home"}, sshd.DefaultHostPaths...) {
-		if strings.HasPrefix(interpreter, p+"/") {
-			return map[string]string{dom0PythonDir: prefix}
-		}
+	visible := strings.HasPrefix(interpreter, "/usr/") && !strings.HasPrefix(interpreter, "/usr/local/")
+	for _, d := range []string{"/bin/", "/sbin/", "/lib"} {
+		visible = visible || strings.HasPrefix(interpreter, d)
 	}
-	return nil
+	if visible {
+		return nil
+	}
+	return map[string]string{dom0PythonDir: filepath.Dir(filepath.Dir(interpreter))}
 }
 
 // linkDom0Python makes dom0's `python` (/usr/local/bin/python, on the PATH

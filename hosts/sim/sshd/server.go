@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +26,6 @@ type Server struct {
 	hostKey   ssh.Signer
 	root      *os.Root
 	isolation Isolation
-	nsScratch string      // mount point of each namespace's scratch tmpfs
 	cgroup    *hostCgroup // nil: commands' leftovers found by their environment only
 	ln        net.Listener
 
@@ -63,14 +61,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
 	}
-	// An empty directory beside the host key: each command's namespace
-	// mounts its own tmpfs there; this machine never sees the contents.
-	scratch := filepath.Join(filepath.Dir(cfg.HostKeyFile), ".xenlab-ns")
-	if iso == IsolationMountNS {
-		if err := os.MkdirAll(scratch, 0o700); err != nil {
-			return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
-		}
-	}
 	signer, err := loadOrCreateHostKey(cfg.HostKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
@@ -96,7 +86,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		hostKey:   signer,
 		root:      root,
 		isolation: iso,
-		nsScratch: scratch,
 		ln:        ln,
 		conns:     map[net.Conn]struct{}{},
 	}
