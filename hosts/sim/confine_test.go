@@ -104,9 +104,13 @@ func TestDom0CannotTouchThisMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	inner, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	pid, err := h.dom0.MachinePID(inner)
+	if err != nil {
+		t.Fatalf("the daemon (pid %d in dom0) is not running before the simulator stops: %v", inner, err)
 	}
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Fatalf("the daemon %d is not running before the simulator stops: %v", pid, err)

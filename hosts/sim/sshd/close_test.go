@@ -22,7 +22,7 @@ func TestLeftoversLiveUntilClose(t *testing.T) {
 	if err != nil || string(out) != "started\n" {
 		t.Fatalf("%q %v", out, err)
 	}
-	bgPid, daemonPid := waitPid(t, bg), waitPid(t, daemon)
+	bgPid, daemonPid := h.machinePid(t, waitPid(t, bg)), h.machinePid(t, waitPid(t, daemon))
 	for _, pid := range []int{bgPid, daemonPid} {
 		if processGone(pid) {
 			t.Fatalf("process %d died with the session", pid)
@@ -54,7 +54,7 @@ func TestCloseIsBounded(t *testing.T) {
 	if err := s.Start("trap '' TERM INT HUP; echo $$ > " + shq(pidIn) + "; yes"); err != nil {
 		t.Fatal(err)
 	}
-	pid := waitPid(t, pidFile)
+	pid := h.machinePid(t, waitPid(t, pidFile))
 	done := make(chan error, 1)
 	go func() { done <- h.srv.Close() }()
 	select {

@@ -66,7 +66,7 @@ func (ss *session) start(command string, shell bool, clientEnv []string) {
 	cmd.Stdout = ss.ch
 	cmd.Stderr = ss.ch.Stderr()
 	cmd.WaitDelay = drainTimeout
-	if err := cmd.Start(); err != nil {
+	if err := ss.srv.startCommand(cmd); err != nil {
 		stdinR.Close()
 		stdinW.Close()
 		ss.srv.logf("%s: start: %v", ss.user, err)
@@ -131,7 +131,11 @@ func (s *Server) command(ctx context.Context, user, command string, shell bool, 
 	home := realHome
 	if s.isolation == IsolationMountNS {
 		var err error
-		if cmd, err = nsCommand(ctx, s.rootPlan(u, append([]string{"sh"}, shArgs...))); err != nil {
+		plan := s.rootPlan(u, append([]string{"sh"}, shArgs...))
+		if s.pidns != nil && s.pidns.spawn != nil {
+			plan.PidNS = "" // startCommand starts it in the namespace
+		}
+		if cmd, err = nsCommand(ctx, plan); err != nil {
 			return nil, err
 		}
 		home = u.Home
@@ -246,4 +250,13 @@ func (s *Server) Command(ctx context.Context, user string, argv, env, machineDir
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	return cmd, nil
+}
+
+// startCommand starts an SSH command: in the host's PID namespace when
+// there is one to start it in.
+func (s *Server) startCommand(cmd *exec.Cmd) error {
+	if s.isolation == IsolationMountNS && s.pidns != nil && s.pidns.spawn != nil {
+		return s.pidns.spawn.start(cmd)
+	}
+	return cmd.Start()
 }

@@ -20,7 +20,7 @@ func TestCommandKilledWhenClientDisconnects(t *testing.T) {
 			if err := s.Start("sleep 600 & echo $! > " + shq(pidIn) + "; wait"); err != nil {
 				t.Fatal(err)
 			}
-			pid := waitPid(t, pidFile)
+			pid := h.machinePid(t, waitPid(t, pidFile))
 			c.Close()
 			waitGone(t, pid)
 		})
@@ -35,7 +35,7 @@ func TestCommandKilledOnClose(t *testing.T) {
 	if err := s.Start("sleep 600 & echo $! > " + shq(pidIn) + "; wait"); err != nil {
 		t.Fatal(err)
 	}
-	pid := waitPid(t, pidFile)
+	pid := h.machinePid(t, waitPid(t, pidFile))
 	if err := h.srv.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

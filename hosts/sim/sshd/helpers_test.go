@@ -264,3 +264,14 @@ func (h *testHost) scratchFile(t testing.TB, name string) (inCommand, onMachine 
 	}
 	return onMachine, onMachine
 }
+
+// machinePid is this machine's pid of a process a command reported (its
+// pid in the host's PID namespace).
+func (h *testHost) machinePid(t testing.TB, pid int) int {
+	t.Helper()
+	p, err := h.srv.MachinePID(pid)
+	if err != nil {
+		t.Fatalf("pid %d of the host: %v", pid, err)
+	}
+	return p
+}

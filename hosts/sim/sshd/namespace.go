@@ -164,7 +164,11 @@ func (s *Server) rootPlan(u User, argv []string, machineDirs ...string) nsInit {
 			ms = append(ms, nsMount{Kind: "bind", Src: k, Dst: k})
 		}
 	}
-	return nsInit{Root: s.cfg.Root, Mounts: ms, Hostname: s.cfg.Hostname, Dir: u.Home, Argv: argv}
+	plan := nsInit{Root: s.cfg.Root, Mounts: ms, Hostname: s.cfg.Hostname, Dir: u.Home, Argv: argv}
+	if s.pidns != nil {
+		plan.PidNS = s.pidns.ns
+	}
+	return plan
 }
 
 // shq quotes s as one word for /bin/sh.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -163,7 +164,8 @@ func randomHex(t *testing.T) string {
 // Under IsolationMountNS a command has a root of its host's own: it cannot
 // read this machine's /etc/shadow, its writes to /tmp, /opt, /usr/local,
 // /root and /var/tmp land in the host's directory, this machine's programs
-// are read-only, and it cannot unmount any of that (no CAP_SYS_ADMIN).
+// are read-only, it cannot unmount any of that (no CAP_SYS_ADMIN), and it
+// sees and signals only its host's processes (a PID namespace).
 func TestOwnRootConfinesCommands(t *testing.T) {
 	needMountNS(t)
 	h := startHost(t, IsolationMountNS, nil)
@@ -188,6 +190,10 @@ func TestOwnRootConfinesCommands(t *testing.T) {
 		"touch /usr/bin/"+mark+" 2>/dev/null && echo usr-writable",
 		"mount -t tmpfs x /mnt 2>/dev/null && echo mounted",
 		"ls /dev | tr '\\n' ' '",
+		// This test's own process is not there to be seen or signalled.
+		"test -e /proc/"+strconv.Itoa(os.Getpid())+" && echo sees-the-machine",
+		"kill -0 "+strconv.Itoa(os.Getpid())+" 2>/dev/null && echo can-signal-the-machine",
+		"test $(ls /proc | grep -c '^[0-9]') -lt 20 || echo many-processes",
 	)
 	out, err := mustSession(t, c).CombinedOutput(strings.Join(script, "\n"))
 	if err != nil {

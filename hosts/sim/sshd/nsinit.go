@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // A command under IsolationMountNS runs in a root of its host's own: this
@@ -22,15 +25,98 @@ import (
 // one mount(8) process per mount.
 const nsInitEnv = "XENLAB_SIM_NSINIT"
 
+// nsHoldEnv makes this program the first process (pid 1) of a host's PID
+// namespace (runHolder); nsStageEnv marks the second stage of a command
+// that entered that namespace (enterPidNS).
+const (
+	nsHoldEnv  = "XENLAB_SIM_NSHOLD"
+	nsStageEnv = "XENLAB_SIM_NSSTAGE"
+)
+
 func init() {
+	if os.Getenv(nsHoldEnv) != "" {
+		runHolder()
+	}
 	plan := os.Getenv(nsInitEnv)
 	if plan == "" {
 		return
 	}
-	runtime.LockOSThread() // the capability bounding set is per thread
-	err := runNSInit(plan)
+	runtime.LockOSThread() // the capability bounding set and setns are per thread
+	var err error
+	if pidns := planPidNS(plan); pidns != "" && os.Getenv(nsStageEnv) == "" {
+		err = enterPidNS(pidns)
+	} else {
+		err = runNSInit(plan)
+	}
 	fmt.Fprintf(os.Stderr, "xenlab-sim: cannot enter the host: %v\n", err)
 	os.Exit(126)
+}
+
+func planPidNS(planJSON string) string {
+	var p struct {
+		PidNS string `json:"pidns"`
+	}
+	_ = json.Unmarshal([]byte(planJSON), &p)
+	return p.PidNS
+}
+
+// runHolder is pid 1 of a host's PID namespace: it reaps what is
+// reparented to it and ignores the signals a command could send it. When
+// it dies (Close kills it, or the simulator dies: its parent-death signal)
+// the kernel kills every process of the namespace.
+func runHolder() {
+	signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGALRM)
+	for {
+		_, err := syscall.Wait4(-1, nil, 0, nil)
+		if err == syscall.ECHILD {
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+// setnsSyscall is setns(2)'s number, which package syscall does not name.
+var setnsSyscall = map[string]uintptr{"amd64": 308, "arm64": 268, "386": 346, "arm": 375,
+	"riscv64": 268, "loong64": 268, "ppc64le": 350, "s390x": 339}
+
+// enterPidNS is a command's first stage: it joins the host's PID namespace
+// and runs the second stage (this program again, the same plan) as its
+// child there, then ends as the child did (exit status or signal). Signals
+// sent to the command's process group reach the child directly.
+func enterPidNS(pidns string) error {
+	fd, err := syscall.Open(pidns, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("host's PID namespace: %w", err)
+	}
+	nr, ok := setnsSyscall[runtime.GOARCH]
+	if !ok {
+		return fmt.Errorf("setns: unknown system call number on %s", runtime.GOARCH)
+	}
+	if _, _, e := syscall.RawSyscall(nr, uintptr(fd), syscall.CLONE_NEWPID, 0); e != 0 {
+		return fmt.Errorf("join the host's PID namespace: %w", e)
+	}
+	syscall.Close(fd)
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"xenlab-sim-command"}
+	cmd.Env = append(os.Environ(), nsStageEnv+"=2")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// Handled (not ignored, which the child would inherit), so that this
+	// stage outlives a signal the child traps.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGALRM)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	_ = cmd.Wait()
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		signal.Reset(ws.Signal())
+		_ = syscall.Kill(os.Getpid(), ws.Signal())
+		os.Exit(128 + int(ws.Signal()))
+	}
+	os.Exit(ws.ExitStatus())
+	return nil
 }
 
 // nsMount is one step of building a command's root. Dst is a path inside
@@ -44,7 +130,8 @@ type nsMount struct {
 
 // nsInit is the plan a re-executed copy of this program follows.
 type nsInit struct {
-	Root     string    `json:"root"` // the host's directory: becomes /
+	Root     string    `json:"root"`            // the host's directory: becomes /
+	PidNS    string    `json:"pidns,omitempty"` // the host's PID namespace (/proc/<pid>/ns/pid), if any
 	Mounts   []nsMount `json:"mounts"`
 	Hostname string    `json:"hostname,omitempty"`
 	Dir      string    `json:"dir"`            // working directory inside the host

@@ -27,6 +27,7 @@ type Server struct {
 	root      *os.Root
 	isolation Isolation
 	cgroup    *hostCgroup // nil: commands' leftovers found by their environment only
+	pidns     *pidHolder  // nil: commands share this machine's PID namespace
 	ln        net.Listener
 
 	ctx    context.Context // cancelled by Close: kills every command
@@ -93,6 +94,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.logf("no cgroup for the host's commands (%v): a daemon that clears its environment outlives the host", err)
 		s.cgroup = nil
 	}
+	if iso == IsolationMountNS {
+		if s.pidns, err = startPidHolder(cfg, s.cgroup); err != nil {
+			s.logf("no PID namespace for the host's commands (%v): they see and may signal this machine's processes", err)
+			s.pidns = nil
+		}
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.ssh = &ssh.ServerConfig{
 		PasswordCallback:  s.passwordCallback,
@@ -155,6 +162,9 @@ func (s *Server) Close() error {
 	case <-done:
 	case <-time.After(closeTimeout):
 		err = errors.Join(err, fmt.Errorf("sshd %s: connections still open %v after Close", s.cfg.Name, closeTimeout))
+	}
+	if s.pidns != nil {
+		s.pidns.stop()
 	}
 	if s.cgroup != nil {
 		if n := s.cgroup.close(); n > 0 {
