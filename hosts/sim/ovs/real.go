@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"xenlab/hosts/sim/internal/lasting"
 )
 
 // SchemaPath is the Open vSwitch database schema Debian installs.
@@ -185,7 +187,10 @@ func (s *realSwitch) start(name string, cloneflags uintptr, bin string, args ...
 	cmd.Dir = s.runDir
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: cloneflags}
-	if err := cmd.Start(); err != nil {
+	// From a thread that ends with the process only, so that the
+	// parent-death signal means the simulator's death (package lasting).
+	lasting.Run(func() { err = cmd.Start() })
+	if err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
 	d := &daemon{name: name, cmd: cmd, done: make(chan struct{}), log: logPath}

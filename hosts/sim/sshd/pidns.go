@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"xenlab/hosts/sim/internal/lasting"
 )
 
 // pidHolder is pid 1 of a host's PID namespace (runHolder): its commands
@@ -39,8 +41,10 @@ func startPidHolder(cfg Config, cg *hostCgroup) (*pidHolder, error) {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = cg.fd
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("PID namespace: %w", err)
+	var err2 error
+	lasting.Run(func() { err2 = cmd.Start() }) // its parent-death signal: with this process only
+	if err2 != nil {
+		return nil, fmt.Errorf("PID namespace: %w", err2)
 	}
 	h := &pidHolder{cmd: cmd, ns: "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/pid", done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(h.done) }()
