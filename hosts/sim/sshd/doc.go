@@ -17,7 +17,8 @@
 // # Commands
 //
 // When the server runs as root and may make mount namespaces
-// (IsolationMountNS), each command runs in a root of the host's own: this
+// (IsolationMountNS), each command runs in the host's PID namespace (pid 1
+// a holder process, pidns.go) and in a root of the host's own: this
 // program is executed again in fresh mount and UTS namespaces (nsinit.go),
 // binds Root on itself with this machine's programs read-only inside it
 // (/usr but /usr/local, /bin, /sbin, /lib*), a /dev of harmless devices, a
@@ -39,7 +40,7 @@
 // channel closes or the client disconnects while the command runs, and
 // when the server is closed. What a command that exited normally left
 // running (nohup agent &, a daemon) lives on, as on a real host, until
-// Close, which kills the host's cgroup (as root: every command starts in a
-// cgroup v2 of the host's) and every process carrying the host's marks in
+// Close, which kills the host's PID namespace and cgroup (as root: every
+// command starts in both) and every process carrying the host's marks in
 // its environment.
 package sshd
