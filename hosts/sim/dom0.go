@@ -3,11 +3,17 @@ package sim
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"xenlab/hosts/sim/ovs"
+	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
+	hostssh "xenlab/hosts/ssh"
 )
 
 // dom0Host is the Host the simulated xapi drives: dom0's switch, file system
@@ -16,8 +22,10 @@ import (
 type dom0Host Host
 
 var (
-	_ xapid.Host       = (*dom0Host)(nil)
-	_ xapid.PortLister = (*dom0Host)(nil)
+	_ xapid.Host         = (*dom0Host)(nil)
+	_ xapid.PortLister   = (*dom0Host)(nil)
+	_ xapid.GuestRemover = (*dom0Host)(nil)
+	_ xapid.Dom0Runner   = (*dom0Host)(nil)
 )
 
 // vsctl runs one ovs-vsctl command line on a switch and turns a non-zero
@@ -71,8 +79,18 @@ func (d *dom0Host) AddPort(ctx context.Context, bridge, port string, externalIDs
 	return vsctl(ctx, d.dom0SW, "dom0", args...)
 }
 
+// RemovePort takes a VIF's port off the bridge and removes its network
+// device, as netback does on unplug, so a later plug can create it again.
 func (d *dom0Host) RemovePort(ctx context.Context, bridge, port string) error {
-	return vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-port", bridge, port)
+	if err := vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-port", bridge, port); err != nil {
+		return err
+	}
+	if l, ok := d.dom0SW.(ovs.Linker); ok {
+		if err := l.DelLink(ctx, port); err != nil {
+			return fmt.Errorf("dom0: device %s: %w", port, err)
+		}
+	}
+	return nil
 }
 
 func (d *dom0Host) Dom0Path(p string) string { return d.dom0.HostPath(p) }
@@ -80,6 +98,12 @@ func (d *dom0Host) Dom0Path(p string) string { return d.dom0.HostPath(p) }
 // Dom0Env is root's environment in dom0, as its SSH server gives commands:
 // plugins see the same PATH (dom0's ovs-vsctl first) as a shell in dom0.
 func (d *dom0Host) Dom0Env() []string { return d.dom0.Env("root") }
+
+// Dom0Command runs a plugin as dom0's other processes run: as root, in
+// dom0's own root and cgroup.
+func (d *dom0Host) Dom0Command(ctx context.Context, argv, env, machineDirs []string) (*exec.Cmd, error) {
+	return d.dom0.Command(ctx, "root", argv, env, machineDirs)
+}
 
 func (d *dom0Host) BootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	return (*Host)(d).bootGuest(ctx, g)
@@ -89,17 +113,74 @@ func (d *dom0Host) StopGuest(ctx context.Context, vmUUID string) error {
 	return (*Host)(d).stopGuest(vmUUID)
 }
 
-// dom0Skeleton is what a XenServer 6.2 dom0 has that xenlab reads.
-func dom0Skeleton() map[string]string {
+func (d *dom0Host) RemoveGuest(ctx context.Context, vmUUID string) error {
+	return (*Host)(d).removeGuest(vmUUID)
+}
+
+// dom0Skeleton is what a dom0 of the release has that xenlab reads.
+func dom0Skeleton(r xapid.Release) map[string]string {
 	return map[string]string{
 		"/etc/xensource/network.conf": "openvswitch\n",
 		"/etc/xapi.d/plugins/":        "",
-		"/etc/xensource-inventory": "PRODUCT_BRAND='XenServer'\nPRODUCT_VERSION='6.2.0'\n" +
-			"BUILD_NUMBER='70446c'\nINSTALLATION_UUID='" + fakeUUID() + "'\n",
-		"/etc/redhat-release": "XenServer release 6.2.0-70446c (xenenterprise)\n",
+		"/etc/xensource-inventory": "PRODUCT_BRAND='" + r.ProductBrand + "'\nPRODUCT_VERSION='" + r.ProductVersion + "'\n" +
+			"BUILD_NUMBER='" + r.BuildNumber + "'\nINSTALLATION_UUID='" + fakeUUID() + "'\n",
+		"/etc/redhat-release": r.ProductBrand + " release " + r.ProductVersion + "-" + r.BuildNumber + " (xenenterprise)\n",
 		"/var/log/":           "",
 	}
 }
+
+// dom0PythonDir is where, under IsolationMountNS, dom0's commands see
+// the interpreter's installation when the host's own trees would hide it
+// (a pyenv Python under this machine's /root).
+const dom0PythonDir = "/usr/local/lib/xenlab-python"
+
+// pythonBinds shows the interpreter's installation (the directory above
+// its bin) in dom0's tree when a root of dom0's own would hide it: only
+// this machine's system directories (/usr but /usr/local, /bin, /sbin,
+// /lib*) are seen there.
+func pythonBinds(interpreter string) map[string]string {
+	visible := strings.HasPrefix(interpreter, "/usr/") && !strings.HasPrefix(interpreter, "/usr/local/")
+	for _, d := range []string{"/bin/", "/sbin/", "/lib"} {
+		visible = visible || strings.HasPrefix(interpreter, d)
+	}
+	if visible {
+		return nil
+	}
+	return map[string]string{dom0PythonDir: filepath.Dir(filepath.Dir(interpreter))}
+}
+
+// linkDom0Python makes dom0's `python` (/usr/local/bin/python, on the PATH
+// of its commands) the interpreter plugins run under, so that
+// `#!/usr/bin/env python` and a `python` typed in dom0 find the release's
+// Python: a link to the interpreter, or a wrapper running its bound copy
+// under dom0PythonDir when commands run in a mount namespace that hides it. It is re-pointed
+// at every start: the machine's may have moved.
+func linkDom0Python(dom0 *sshd.Server, interpreter string) error {
+	dir := dom0.HostPath("/usr/local/bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	link := filepath.Join(dir, "python")
+	tmp := link + ".new"
+	os.Remove(tmp)
+	var err error
+	if dom0.Isolation() == sshd.IsolationMountNS && pythonBinds(interpreter) != nil {
+		// The bound copy's libpython is not where the binary's run path
+		// says (pyenv builds with -rpath <prefix>/lib): a wrapper says where.
+		script := "#!/bin/sh\n# dom0's python: this machine's " + interpreter + ", seen at " + dom0PythonDir + "\n" +
+			"LD_LIBRARY_PATH=" + dom0PythonDir + "/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec " +
+			shellQuote(path.Join(dom0PythonDir, "bin", filepath.Base(interpreter))) + " \"$@\"\n"
+		err = os.WriteFile(tmp, []byte(script), 0o755)
+	} else {
+		err = os.Symlink(interpreter, tmp)
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp, link)
+}
+
+var shellQuote = hostssh.ShellQuote
 
 func fakeUUID() string {
 	h := randomHex(16)

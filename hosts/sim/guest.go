@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
@@ -48,14 +51,15 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		}
 	}
 	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw}
+	facts, err := writeBootFacts(filepath.Join(base, "boot"), g)
+	if err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
 	skel := map[string]string{
 		"/etc/hostname": g.NameLabel + "\n",
-		// The guest's kernel command line carries what PV-args said:
-		// devstack's domU read flat_network_bridge= and
-		// xen_integration_bridge= from /proc/cmdline.
-		"/etc/xenlab-sim/cmdline": g.PVArgs + "\n",
-		"/opt/stack/":             "",
-		"/var/log/":               "",
+		"/opt/stack/":   "",
+		"/var/log/":     "",
 	}
 	// A guest's address is fixed for its life; try the free ones in order.
 	for n := 0; n < 240; n++ {
@@ -66,16 +70,19 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		gs.ssh, err = sshd.Start(ctx, sshd.Config{
 			Name:        g.NameLabel,
 			Root:        gs.root,
-			Addr:        net.JoinHostPort(ip, strconv.Itoa(GuestSSHPort)),
+			Addr:        net.JoinHostPort(ip, strconv.Itoa(h.guestPort)),
 			HostKeyFile: filepath.Join(base, "ssh_host_ed25519_key"),
 			Users: map[string]sshd.User{
 				"root":  h.user("/root"),
 				"stack": h.user("/opt/stack"),
 			},
-			Env:       []string{"PATH=" + sw.BinDir()},
-			Skeleton:  skel,
-			Isolation: h.opts.Isolation,
-			Logf:      h.logf,
+			Env:           []string{"PATH=" + sw.BinDir()},
+			Skeleton:      skel,
+			Hostname:      guestHostname(g.NameLabel),
+			ReadOnlyBinds: facts,
+			KeepPaths:     sw.ToolDirs(),
+			Isolation:     h.opts.Isolation,
+			Logf:          h.logf,
 		})
 		if err == nil {
 			gs.ip = ip
@@ -105,6 +112,78 @@ func (h *Host) stopGuest(vmUUID string) error {
 	}
 	err := g.stop()
 	return errors.Join(err, h.writeKnownHosts())
+}
+
+// writeBootFacts writes what a domU reads about itself from its kernel,
+// anew at each boot (PV-args and VIFs may have changed), in dir (beside
+// the guest's file system, not in it), and returns how commands see them
+// (sshd.Config.ReadOnlyBinds, under IsolationMountNS): the kernel command
+// line at /proc/cmdline, which carries what PV-args said (devstack's domU
+// read flat_network_bridge= and xen_integration_bridge= from it), and
+// over this machine's /sys the VM's uuid as Xen's sysfs gives it
+// (/sys/hypervisor/uuid) and the MAC of each VIF's eth<device>
+// (/sys/class/net/eth<N>/address), with this machine's interfaces hidden.
+func writeBootFacts(dir string, g xapid.Guest) (map[string]string, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	files := map[string]string{
+		"cmdline":                  g.PVArgs + "\n",
+		"sys/hypervisor/uuid":      g.UUID + "\n",
+		"sys/hypervisor/type":      "xen\n",
+		"sys/class/net/lo/address": "00:00:00:00:00:00\n",
+	}
+	for _, v := range g.VIFs {
+		files["sys/class/net/eth"+v.Device+"/address"] = strings.ToLower(v.MAC) + "\n"
+	}
+	for rel, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o444); err != nil {
+			return nil, err
+		}
+	}
+	// Only the guest's interfaces: the directory hides the lower layer's
+	// entries in the overlay (an opaque directory; needs root, as the
+	// overlay does).
+	_ = syscall.Setxattr(filepath.Join(dir, "sys", "class", "net"), "trusted.overlay.opaque", []byte("y"), 0)
+	return map[string]string{"/proc/cmdline": filepath.Join(dir, "cmdline"), "/sys": filepath.Join(dir, "sys")}, nil
+}
+
+// guestHostname is the host name a domU named name has: the name label
+// made a valid host name.
+func guestHostname(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	h := strings.Trim(b.String(), "-.")
+	if len(h) > 63 {
+		h = h[:63]
+	}
+	if h == "" {
+		h = "domu"
+	}
+	return h
+}
+
+// removeGuest deletes a destroyed VM's directory (its file system, host
+// key and switch files), stopping the guest first if it still runs.
+func (h *Host) removeGuest(vmUUID string) error {
+	if err := h.stopGuest(vmUUID); err != nil {
+		return err
+	}
+	if vmUUID == "" || strings.ContainsAny(vmUUID, "/\\") || vmUUID == "." || vmUUID == ".." {
+		return fmt.Errorf("refusing to remove the files of VM %q", vmUUID)
+	}
+	return os.RemoveAll(filepath.Join(h.dir, "guests", vmUUID))
 }
 
 func (g *guest) stop() error {

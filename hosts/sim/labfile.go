@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -17,6 +18,7 @@ import (
 // files that hold them, never carried here: these are printed.
 type Endpoints struct {
 	XAPIURL         string `json:"xapi_url"`
+	XAPIHTTPURL     string `json:"xapi_http_url"`
 	XAPIUser        string `json:"xapi_user"`
 	XAPIFingerprint string `json:"xapi_fingerprint"`
 	PasswordFile    string `json:"password_file"`
@@ -35,13 +37,14 @@ type Endpoints struct {
 func (h *Host) Endpoints() Endpoints {
 	return Endpoints{
 		XAPIURL:         h.xapiURL,
+		XAPIHTTPURL:     h.xapiHTTPURL,
 		XAPIUser:        "root",
 		XAPIFingerprint: h.creds.fingerprint,
 		PasswordFile:    h.creds.passwordFile,
 		Dom0SSH:         h.dom0.Addr(),
 		SSHKey:          h.creds.clientKeyFile,
 		KnownHosts:      filepath.Join(h.dir, "known_hosts"),
-		GuestSSHPort:    GuestSSHPort,
+		GuestSSHPort:    h.guestPort,
 		LabFile:         filepath.Join(h.dir, "lab.hcl"),
 		OVS:             string(h.dom0SW.Mode()),
 		Isolation:       string(h.dom0.Isolation()),
@@ -57,6 +60,8 @@ func (h *Host) LabFile() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `# Written by the xenlab simulator: a lab on the simulated XenServer host
 # whose state is in this directory. It changes each time the simulator starts.
+# xapi also answers over plain HTTP at %s
+# %s
 lab = "sim"
 
 host "sim" {
@@ -74,7 +79,7 @@ domu {
   password = file("root-password")
   ssh_port = %d
 }
-`, h.xapiURL, h.creds.fingerprint, port, GuestSSHPort)
+`, h.xapiHTTPURL, h.portsNote(), h.xapiURL, h.creds.fingerprint, port, h.guestPort)
 	return b.Bytes()
 }
 
@@ -89,7 +94,7 @@ func (h *Host) writeKnownHosts() error {
 	entries := []entry{{h.dom0.Addr(), h.dom0.HostKey()}}
 	h.mu.Lock()
 	for _, g := range h.guests {
-		entries = append(entries, entry{net.JoinHostPort(g.ip, strconv.Itoa(GuestSSHPort)), g.ssh.HostKey()})
+		entries = append(entries, entry{net.JoinHostPort(g.ip, strconv.Itoa(h.guestPort)), g.ssh.HostKey()})
 	}
 	h.mu.Unlock()
 	var lines []string
@@ -109,4 +114,15 @@ func (h *Host) writeKnownHosts() error {
 		return err
 	}
 	return os.Rename(tmp, p)
+}
+
+// portsNote says whether the host listens on a real host's ports.
+func (h *Host) portsNote() string {
+	_, sshPort, _ := net.SplitHostPort(h.dom0.Addr())
+	// xapid leaves the port out of a URL on the scheme's own port.
+	onOwn := func(url string) bool { return strings.Count(url, ":") == 1 }
+	if onOwn(h.xapiURL) && onOwn(h.xapiHTTPURL) && sshPort == strconv.Itoa(realSSHPort) && h.guestPort == realSSHPort {
+		return "Ports are a real host's: xapi 80 and 443, SSH 22 in dom0 and in the guests."
+	}
+	return "Ports are free ones, not a real host's (xapi 80/443, SSH 22), which this process may not bind or found taken."
 }

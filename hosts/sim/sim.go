@@ -8,6 +8,7 @@ package sim
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,8 +26,13 @@ import (
 )
 
 // GuestSSHPort is the port every guest's SSH server listens on, each guest
-// on its own loopback address (the IP its guest metrics report).
+// on its own loopback address (the IP its guest metrics report), when this
+// process may not bind port 22 there (Endpoints.GuestSSHPort says which).
 const GuestSSHPort = 2222
+
+// dom0Hostname is the simulated host's name: its host record's hostname
+// and name_label, and what `hostname` prints in dom0.
+const dom0Hostname = "xenserver-sim"
 
 // Options configure a simulated host.
 type Options struct {
@@ -38,6 +44,12 @@ type Options struct {
 	OVS ovs.Mode
 	// Isolation chooses how commands see their host's files; "" is auto.
 	Isolation sshd.Isolation
+	// Version is the XenServer release the host poses as: "6.2", "7.1" or
+	// "8.2" (xapid.Releases); "" is xapid.DefaultRelease, 6.2, the
+	// XenServer of the seed lab. It sets software_version, the API version,
+	// dom0's files that name the release and dom0's python (Python 2 on
+	// 6.x and 7.x when this machine has one).
+	Version string
 	// AuthFailDelay is xapi's pause before SESSION_AUTHENTICATION_FAILED
 	// (xapid.RealAuthFailDelay on a real host); zero for none.
 	AuthFailDelay time.Duration
@@ -54,10 +66,15 @@ type Host struct {
 	state   simState
 	creds   credentials
 
-	xapi    *xapid.Server
-	xapiURL string
-	dom0    *sshd.Server
-	dom0SW  ovs.Switch
+	xapi        *xapid.Server
+	xapiURL     string // HTTPS
+	xapiHTTPURL string
+	guestPort   int // every guest's SSH port
+	dom0        *sshd.Server
+	dom0SW      ovs.Switch
+
+	release xapid.Release
+	python  string // the interpreter behind dom0's python
 
 	knownMu sync.Mutex // serialises writes of known_hosts
 
@@ -81,6 +98,15 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if h.logf == nil {
 		h.logf = log.Printf
 	}
+	rel, err := xapid.LookupRelease(opts.Version)
+	if err != nil {
+		return nil, err
+	}
+	h.release = rel
+	var note string
+	if h.python, note = xapid.PluginPython(rel); note != "" {
+		h.logf("sim: %s", note)
+	}
 	if h.dir == "" {
 		d, err := os.MkdirTemp("", "xenlab-sim-")
 		if err != nil {
@@ -97,18 +123,23 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if err := os.MkdirAll(h.dir, 0o700); err != nil {
 		return nil, err
 	}
-	var err error
 	if h.state, err = loadState(h.dir); err != nil {
 		return nil, err
 	}
 	if h.creds, err = loadCredentials(h.dir); err != nil {
 		return nil, err
 	}
+	h.chooseGuestPort()
 	if err := h.startDom0(ctx); err != nil {
 		return nil, err
 	}
 	if err := h.startXAPI(ctx); err != nil {
 		return nil, err
+	}
+	if h.dom0.Isolation() != sshd.IsolationMountNS {
+		h.logf("sim: not root (or no mount namespaces here): the hosts' commands and plugins run on this " +
+			"machine's file system as this user, with no root of their own, and can read and write what this user can; " +
+			"a daemon that clears its environment outlives the simulator (docs/simulator.md, \"What protects this machine\")")
 	}
 	if err := h.writeKnownHosts(); err != nil {
 		return nil, err
@@ -127,7 +158,7 @@ func (h *Host) startDom0(ctx context.Context) error {
 		return fmt.Errorf("dom0's Open vSwitch: %w", err)
 	}
 	h.dom0SW = sw
-	h.dom0, err = sshd.Start(ctx, sshd.Config{
+	cfg := sshd.Config{
 		Name:        "dom0",
 		Root:        filepath.Join(root, "fs"),
 		Addr:        h.state.dom0IP() + ":0",
@@ -135,15 +166,45 @@ func (h *Host) startDom0(ctx context.Context) error {
 		Users: map[string]sshd.User{
 			"root": h.user("/root"),
 		},
-		Env:       []string{"PATH=" + sw.BinDir()},
-		Skeleton:  dom0Skeleton(),
-		Isolation: h.opts.Isolation,
-		Logf:      h.logf,
-	})
-	if err != nil {
+		Env:           []string{"PATH=" + sw.BinDir()},
+		Skeleton:      dom0Skeleton(h.release),
+		Isolation:     h.opts.Isolation,
+		Logf:          h.logf,
+		Hostname:      dom0Hostname,
+		ReadOnlyBinds: pythonBinds(h.python),
+		KeepPaths:     sw.ToolDirs(),
+	}
+	defer func() {
+		if h.dom0 != nil {
+			if err := linkDom0Python(h.dom0, h.python); err != nil {
+				h.logf("sim: dom0's python: %v", err)
+			}
+		}
+	}()
+	// SSH on 22 of dom0's address, as on a real host, where this process
+	// may bind it and it is free; else any free port.
+	if addr, fixed := preferredAddr(h.state.dom0IP(), realSSHPort); fixed {
+		c := cfg
+		c.Addr = addr
+		if h.dom0, err = sshd.Start(ctx, c); err == nil {
+			return nil
+		}
+		h.logf("sim: dom0's SSH cannot listen on %s (%v): on a free port instead", addr, err)
+	}
+	if h.dom0, err = sshd.Start(ctx, cfg); err != nil {
 		return fmt.Errorf("dom0's SSH server: %w", err)
 	}
 	return nil
+}
+
+// chooseGuestPort is the port of every guest's SSH server: 22, as in a
+// real domU, where this process may bind it on the guests' addresses, else
+// GuestSSHPort.
+func (h *Host) chooseGuestPort() {
+	h.guestPort = GuestSSHPort
+	if addr, fixed := preferredAddr(h.state.guestIP(0), realSSHPort); fixed && canListen(addr) {
+		h.guestPort = realSSHPort
+	}
 }
 
 // user is an account on a simulated host: the simulator's client key and
@@ -163,15 +224,34 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		Password:      h.creds.password,
 		AuthFailDelay: h.opts.AuthFailDelay,
 		StateFile:     filepath.Join(h.dir, "xapi-db.json"),
-		Seed:          xapid.Seed{Address: h.state.dom0IP()},
+		Seed:          xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name, HostName: dom0Hostname},
+		Python:        h.python,
 		Logf:          h.logf,
 	})
 	if err != nil {
 		return fmt.Errorf("simulated xapi: %w", err)
 	}
 	h.xapi = srv
-	h.xapiURL, err = srv.Listen(context.WithoutCancel(ctx), h.state.dom0IP()+":0", h.creds.tlsConfig())
+	if h.xapiURL, err = h.listenXAPI(ctx, xapiHTTPSPort, h.creds.tlsConfig()); err != nil {
+		return err
+	}
+	h.xapiHTTPURL, err = h.listenXAPI(ctx, xapiHTTPPort, nil)
 	return err
+}
+
+// listenXAPI serves xapi on port of dom0's address where this process may
+// bind it and it is free, else on a free port, over TLS when tlsConfig is
+// set.
+func (h *Host) listenXAPI(ctx context.Context, port int, tlsConfig *tls.Config) (string, error) {
+	bg := context.WithoutCancel(ctx)
+	if addr, fixed := preferredAddr(h.state.dom0IP(), port); fixed {
+		url, err := h.xapi.Listen(bg, addr, tlsConfig)
+		if err == nil {
+			return url, nil
+		}
+		h.logf("sim: xapi cannot listen on %s (%v): on a free port instead", addr, err)
+	}
+	return h.xapi.Listen(bg, h.state.dom0IP()+":0", tlsConfig)
 }
 
 // Close stops the guests, xapi, dom0's SSH server and switch, and removes

@@ -20,6 +20,7 @@ var versionText = map[string]string{
 
 // modelSwitch is a Switch backed by the in-process model.
 type modelSwitch struct {
+	runDir string // holds tools.sock
 	mu     sync.Mutex
 	m      *model
 	binDir string
@@ -35,7 +36,7 @@ func openModel(dir string) (*modelSwitch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model switch: %w", err)
 	}
-	s := &modelSwitch{m: newModel(runDir), binDir: filepath.Join(dir, "bin"), removeRun: removeRun}
+	s := &modelSwitch{m: newModel(runDir), binDir: filepath.Join(dir, "bin"), runDir: runDir, removeRun: removeRun}
 	srv, err := startToolServer(filepath.Join(runDir, "tools.sock"), s.binDir, s.Exec)
 	if err != nil {
 		removeRun()
@@ -73,6 +74,10 @@ func (s *modelSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Re
 // BinDir holds the ovs-vsctl, ovs-ofctl and ovs-appctl front ends.
 func (s *modelSwitch) BinDir() string { return s.binDir }
 
+// ToolDirs are the directories the BinDir tools need: BinDir and the
+// directory of the socket they reach the switch through.
+func (s *modelSwitch) ToolDirs() []string { return []string{s.binDir, s.runDir} }
+
 // Mode is ModeModel.
 func (s *modelSwitch) Mode() Mode { return ModeModel }
 
@@ -88,6 +93,17 @@ func (s *modelSwitch) AddLink(ctx context.Context, name string) error {
 		return fmt.Errorf("ovs model: add link %s: device exists", name)
 	}
 	s.m.devices[name] = true
+	return nil
+}
+
+// DelLink removes the network device name, if there is one.
+func (s *modelSwitch) DelLink(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m.devices, name)
 	return nil
 }
 

@@ -13,9 +13,12 @@ var ErrRealUnavailable = errors.New("real Open vSwitch unavailable")
 // Linker is implemented by both kinds of Switch: AddLink creates a network
 // device (a tap device in the host's namespace, or its model) so that a
 // system port of that name, such as a VIF's vif<domid>.<dev> or domU's
-// eth1, opens without error.
+// eth1, opens without error. DelLink removes it again, as netback does
+// when a VIF is unplugged, so that the same name can be added later (a
+// VIF.plug after VIF.unplug); a missing device is not an error.
 type Linker interface {
 	AddLink(ctx context.Context, name string) error
+	DelLink(ctx context.Context, name string) error
 }
 
 // Open starts the Open vSwitch of one host, keeping its files under dir.

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"xenlab/hosts/sim/internal/lasting"
 )
 
 // SchemaPath is the Open vSwitch database schema Debian installs.
@@ -185,7 +187,10 @@ func (s *realSwitch) start(name string, cloneflags uintptr, bin string, args ...
 	cmd.Dir = s.runDir
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: cloneflags}
-	if err := cmd.Start(); err != nil {
+	// From a thread that ends with the process only, so that the
+	// parent-death signal means the simulator's death (package lasting).
+	lasting.Run(func() { err = cmd.Start() })
+	if err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
 	d := &daemon{name: name, cmd: cmd, done: make(chan struct{}), log: logPath}
@@ -307,6 +312,10 @@ func withNetdevBridges(args []string) []string {
 // BinDir holds the tool front ends.
 func (s *realSwitch) BinDir() string { return s.binDir }
 
+// ToolDirs are the directories the BinDir tools need: BinDir and the
+// directory of the socket they reach the switch through.
+func (s *realSwitch) ToolDirs() []string { return []string{s.binDir, s.runDir} }
+
 // Mode is ModeReal.
 func (s *realSwitch) Mode() Mode { return ModeReal }
 
@@ -317,6 +326,17 @@ func (s *realSwitch) AddLink(ctx context.Context, name string) error {
 	out, err := s.run(ctx, s.bins["nsenter"], "--target", pid, "--net", "--", s.bins["ip"], "tuntap", "add", "dev", name, "mode", "tap")
 	if err != nil {
 		return fmt.Errorf("ovs: add link %s in the namespace of ovs-vswitchd (pid %s): %w: %s", name, pid, err, tail(out))
+	}
+	return nil
+}
+
+// DelLink removes the tap device name from the switch's namespace; a
+// device that is not there is not an error.
+func (s *realSwitch) DelLink(ctx context.Context, name string) error {
+	pid := strconv.Itoa(s.daemons[1].cmd.Process.Pid)
+	out, err := s.run(ctx, s.bins["nsenter"], "--target", pid, "--net", "--", s.bins["ip"], "link", "delete", "dev", name)
+	if err != nil && !strings.Contains(string(out), "Cannot find device") {
+		return fmt.Errorf("ovs: delete link %s in the namespace of ovs-vswitchd (pid %s): %w: %s", name, pid, err, tail(out))
 	}
 	return nil
 }

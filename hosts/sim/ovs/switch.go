@@ -24,6 +24,9 @@ type Switch interface {
 	// ovs-appctl that act on this switch; a host's shell puts it first on
 	// PATH, so shell scripts and plugins run them as on a real host.
 	BinDir() string
+	// ToolDirs are the directories of this machine the BinDir tools need
+	// at their paths: BinDir and the directory of their socket.
+	ToolDirs() []string
 	// Mode is ModeReal or ModeModel.
 	Mode() Mode
 	// Close stops whatever the switch started and removes its run files.

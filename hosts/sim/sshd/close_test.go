@@ -3,7 +3,6 @@ package sshd
 import (
 	"net"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -14,16 +13,16 @@ import (
 func TestLeftoversLiveUntilClose(t *testing.T) {
 	h := startHost(t, "", nil)
 	c := h.rootClient(t)
-	dir := t.TempDir()
-	bg, daemon := filepath.Join(dir, "bg"), filepath.Join(dir, "daemon")
+	bgIn, bg := h.scratchFile(t, "bg")
+	daemonIn, daemon := h.scratchFile(t, "daemon")
 	out, err := mustSession(t, c).CombinedOutput(
-		"nohup sleep 600 >/dev/null 2>&1 & echo $! > " + shq(bg) + "\n" +
-			"setsid sh -c 'echo $$ > " + daemon + "; exec sleep 600' >/dev/null 2>&1 </dev/null &\n" +
+		"nohup sleep 600 >/dev/null 2>&1 & echo $! > " + shq(bgIn) + "\n" +
+			"setsid sh -c 'echo $$ > " + daemonIn + "; exec env -i sleep 600' >/dev/null 2>&1 </dev/null &\n" +
 			"echo started")
 	if err != nil || string(out) != "started\n" {
 		t.Fatalf("%q %v", out, err)
 	}
-	bgPid, daemonPid := waitPid(t, bg), waitPid(t, daemon)
+	bgPid, daemonPid := h.machinePid(t, waitPid(t, bg)), h.machinePid(t, waitPid(t, daemon))
 	for _, pid := range []int{bgPid, daemonPid} {
 		if processGone(pid) {
 			t.Fatalf("process %d died with the session", pid)
@@ -51,11 +50,11 @@ func TestCloseIsBounded(t *testing.T) {
 	if _, err := s.StdoutPipe(); err != nil { // never read
 		t.Fatal(err)
 	}
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	if err := s.Start("trap '' TERM INT HUP; echo $$ > " + shq(pidFile) + "; yes"); err != nil {
+	pidIn, pidFile := h.scratchFile(t, "pid")
+	if err := s.Start("trap '' TERM INT HUP; echo $$ > " + shq(pidIn) + "; yes"); err != nil {
 		t.Fatal(err)
 	}
-	pid := waitPid(t, pidFile)
+	pid := h.machinePid(t, waitPid(t, pidFile))
 	done := make(chan error, 1)
 	go func() { done <- h.srv.Close() }()
 	select {

@@ -2,11 +2,13 @@ package sshd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -64,7 +66,7 @@ func (ss *session) start(command string, shell bool, clientEnv []string) {
 	cmd.Stdout = ss.ch
 	cmd.Stderr = ss.ch.Stderr()
 	cmd.WaitDelay = drainTimeout
-	if err := cmd.Start(); err != nil {
+	if err := ss.srv.startCommand(cmd); err != nil {
 		stdinR.Close()
 		stdinW.Close()
 		ss.srv.logf("%s: start: %v", ss.user, err)
@@ -128,26 +130,29 @@ func (s *Server) command(ctx context.Context, user, command string, shell bool, 
 	var cmd *exec.Cmd
 	home := realHome
 	if s.isolation == IsolationMountNS {
-		script, err := s.nsScript(u)
-		if err != nil {
+		var err error
+		plan := s.rootPlan(u, append([]string{"sh"}, shArgs...))
+		if s.pidns != nil && s.pidns.spawn != nil {
+			plan.PidNS = "" // startCommand starts it in the namespace
+		}
+		if cmd, err = nsCommand(ctx, plan); err != nil {
 			return nil, err
 		}
-		args := []string{"-c", script, "xenlab-ns"}
-		if !shell {
-			args = append(args, command)
-		}
-		cmd = exec.CommandContext(ctx, "/bin/sh", args...)
-		inMountNS(cmd)
 		home = u.Home
 	} else {
 		cmd = exec.CommandContext(ctx, "/bin/sh", shArgs...)
 	}
 	cmd.Dir = realHome
-	cmd.Env = s.commandEnv(user, home, clientEnv)
+	nsEnv := cmd.Env // the root's plan, under IsolationMountNS
+	cmd.Env = append(s.commandEnv(user, home, clientEnv), nsEnv...)
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
+	if s.cgroup != nil {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = s.cgroup.fd
+	}
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
@@ -170,10 +175,14 @@ func (s *Server) commandEnv(user, home string, clientEnv []string) []string {
 	if prefix != "" {
 		dirs = append(dirs, prefix)
 	}
-	for _, d := range []string{"usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin"} {
-		full := filepath.Join(s.cfg.Root, d)
-		if fi, err := os.Stat(full); err == nil && fi.IsDir() {
-			dirs = append(dirs, full)
+	// In a root of its own (home inside the host) the host's bin
+	// directories are the system's paths; otherwise their copies here.
+	if s.isolation != IsolationMountNS || strings.HasPrefix(home, s.cfg.Root+"/") || home == s.cfg.Root {
+		for _, d := range []string{"usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin"} {
+			full := filepath.Join(s.cfg.Root, d)
+			if fi, err := os.Stat(full); err == nil && fi.IsDir() {
+				dirs = append(dirs, full)
+			}
 		}
 	}
 	dirs = append(dirs, systemPath)
@@ -188,4 +197,66 @@ func (s *Server) commandEnv(user, home string, clientEnv []string) []string {
 	}
 	env = append(env, extra...)
 	return append(env, clientEnv...)
+}
+
+// Command is a program the host runs itself, not through SSH (xapi's
+// plugins in dom0), the way the host's commands run: as user, in the
+// host's own root under IsolationMountNS, in the host's cgroup and its own
+// process group, with the user's environment plus env. argv[0] and any
+// argument that is an absolute path of a file the host has are paths
+// inside the host. machineDirs are directories of this machine the
+// program needs at their own paths (bound into the root).
+func (s *Server) Command(ctx context.Context, user string, argv, env, machineDirs []string) (*exec.Cmd, error) {
+	u, ok := s.cfg.Users[user]
+	if !ok {
+		return nil, fmt.Errorf("unknown user %q", user)
+	}
+	if len(argv) == 0 {
+		return nil, errors.New("no program")
+	}
+	var cmd *exec.Cmd
+	home := s.HostPath(u.Home)
+	if s.isolation == IsolationMountNS {
+		plan := s.rootPlan(u, argv, machineDirs...)
+		plan.Path, plan.Dir = argv[0], "/"
+		var err error
+		if cmd, err = nsCommand(ctx, plan); err != nil {
+			return nil, err
+		}
+		home = u.Home
+	} else {
+		args := slices.Clone(argv)
+		for i, a := range args {
+			if strings.HasPrefix(a, "/") && !strings.ContainsAny(a, "\n<") {
+				if _, err := os.Stat(s.HostPath(a)); err == nil {
+					args[i] = s.HostPath(a)
+				}
+			}
+		}
+		cmd = exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Dir = s.cfg.Root
+	}
+	nsEnv := cmd.Env
+	cmd.Env = append(append(s.commandEnv(user, home, nil), env...), nsEnv...)
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	if s.cgroup != nil {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = s.cgroup.fd
+	}
+	cmd.Cancel = func() error {
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	return cmd, nil
+}
+
+// startCommand starts an SSH command: in the host's PID namespace when
+// there is one to start it in.
+func (s *Server) startCommand(cmd *exec.Cmd) error {
+	if s.isolation == IsolationMountNS && s.pidns != nil && s.pidns.spawn != nil {
+		return s.pidns.spawn.start(cmd)
+	}
+	return cmd.Start()
 }

@@ -37,11 +37,25 @@ type Config struct {
 	// 0644). Existing files are left as they are, so a restarted host keeps
 	// its state.
 	Skeleton map[string]string
-	// HostPaths are the absolute paths (directories or files) that, under
-	// IsolationMountNS, are bind-mounted from Root over the same path for
-	// commands. Only those present under Root are mounted. Nil means
-	// DefaultHostPaths.
+	// HostPaths are the host-owned trees a host has and this machine does
+	// not (kept for callers; under IsolationMountNS every path is the
+	// host's own, and programs come read-only from this machine).
 	HostPaths []string
+	// KeepPaths are directories of this machine that commands under
+	// IsolationMountNS reach at the same path (bound into the host's root):
+	// the host's switch tools and their socket, say. The mount points are
+	// made in the host's tree.
+	KeepPaths []string
+	// Hostname, when set, is the host name commands see under
+	// IsolationMountNS (their own UTS namespace), as `hostname` and
+	// uname -n print it on the host.
+	Hostname string
+	// ReadOnlyBinds show directories of this machine read-only inside the
+	// host's tree for commands under IsolationMountNS: each key is a
+	// directory of the host (created under Root), its value the machine's
+	// directory mounted there before the host's trees hide anything (a
+	// program under /root that the host's own /root would cover).
+	ReadOnlyBinds map[string]string
 	// Isolation chooses how commands see the host; "" means IsolationAuto.
 	Isolation Isolation
 	// Logf receives connection-level logs (never secrets or commands).
@@ -67,8 +81,9 @@ const (
 	// IsolationAuto is IsolationMountNS when the server runs as root and
 	// may make mount namespaces, else IsolationPaths.
 	IsolationAuto Isolation = "auto"
-	// IsolationMountNS runs each command in a private mount namespace with
-	// the host's trees bind-mounted over their absolute paths.
+	// IsolationMountNS runs each command in a root of its host's own: the
+	// host's directory is /, this machine's programs are bound read-only
+	// into it, and the command has no CAP_SYS_ADMIN to undo that.
 	IsolationMountNS Isolation = "mountns"
 	// IsolationPaths only maps HOME, the working directory and PATH to the
 	// host's directories.
@@ -110,9 +125,22 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("user %q has neither a password nor a key", name))
 		}
 	}
+	for _, p := range c.KeepPaths {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p || p == "/" {
+			errs = append(errs, fmt.Errorf("KeepPaths: %q is not a clean absolute path below /", p))
+		}
+	}
 	for _, p := range c.HostPaths {
 		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
 			errs = append(errs, fmt.Errorf("HostPaths: %q is not a clean absolute path below /", p))
+		}
+	}
+	if strings.ContainsAny(c.Hostname, " \t\n/'\"\\$`") || len(c.Hostname) > 64 {
+		errs = append(errs, fmt.Errorf("Hostname %q is not a host name", c.Hostname))
+	}
+	for dst, src := range c.ReadOnlyBinds {
+		if !path.IsAbs(dst) || !filepath.IsAbs(src) || strings.ContainsAny(dst+src, "\n") {
+			errs = append(errs, fmt.Errorf("ReadOnlyBinds: %q -> %q is not absolute paths", dst, src))
 		}
 	}
 	for p := range c.Skeleton {

@@ -16,25 +16,31 @@
 //
 // # Commands
 //
-// Commands run on this machine's real file system; there is no chroot. What
-// is per host: the working directory and HOME (the user's home inside the
-// host), PATH (Config.Env's PATH first, then the host's own usr/local/bin,
-// usr/bin ... directories, then the system's), XENLAB_SIM_ROOT=<Root> and
-// XENLAB_SIM_HOST=<Name>. When the server runs as root and may make mount
-// namespaces (IsolationMountNS), each command runs in a private mount
-// namespace in which the host's own trees (Config.HostPaths, plus the user's
-// home) are bind-mounted over the same absolute paths, so
+// When the server runs as root and may make mount namespaces
+// (IsolationMountNS), each command runs in the host's PID namespace (pid 1
+// a holder process, pidns.go) and in a root of the host's own: this
+// program is executed again in fresh mount and UTS namespaces (nsinit.go),
+// binds Root on itself with this machine's programs read-only inside it
+// (/usr but /usr/local, /bin, /sbin, /lib*), a /dev of harmless devices, a
+// proc with read-only sysctls, a read-only /sys (with Config.ReadOnlyBinds,
+// the host's own facts, over it), pivots into it, sets Config.Hostname,
+// drops CAP_SYS_ADMIN and the other capabilities that could undo this from
+// its bounding set, and executes /bin/sh. Every other path (/etc, /tmp,
+// /root, /opt, /usr/local ...) is the host's own, so writes land in Root and
 // `chmod +x /etc/xapi.d/plugins/netwrap` acts on the host's file, as on a
-// real host; the parents of mount points that do not exist on this machine
-// (such as /etc for /etc/xapi.d) are overlaid with a throw-away layer, so
-// writes elsewhere under them do not reach this machine. Otherwise
-// (IsolationPaths) HOME and the working directory are the real directories
-// under Root and absolute paths mean this machine's paths.
+// real host. Otherwise (IsolationPaths) commands run on this machine's file
+// system: HOME and the working directory are the real directories under
+// Root and absolute paths mean this machine's paths. Either way PATH is
+// Config.Env's PATH first, then the host's bin directories, then the
+// system's; XENLAB_SIM_ROOT=<Root> and XENLAB_SIM_HOST=<Name> mark the
+// host's processes. Server.Command runs a program the host starts itself
+// (xapi's plugins in dom0) the same way.
 //
 // Every command is its own process group; the group is killed when the
 // channel closes or the client disconnects while the command runs, and
 // when the server is closed. What a command that exited normally left
 // running (nohup agent &, a daemon) lives on, as on a real host, until
-// Close, which kills every process carrying the host's XENLAB_SIM_ROOT and
-// XENLAB_SIM_HOST in its environment.
+// Close, which kills the host's PID namespace and cgroup (as root: every
+// command starts in both) and every process carrying the host's marks in
+// its environment.
 package sshd

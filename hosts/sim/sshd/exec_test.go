@@ -3,7 +3,6 @@ package sshd
 import (
 	"bytes"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,13 +14,13 @@ func TestCommandKilledWhenClientDisconnects(t *testing.T) {
 		t.Run(string(iso), func(t *testing.T) {
 			h := startHost(t, iso, nil)
 			c := h.rootClient(t)
-			pidFile := filepath.Join(t.TempDir(), "pid")
+			pidIn, pidFile := h.scratchFile(t, "pid")
 			s := mustSession(t, c)
 			// The background sleep proves the whole group dies, not just sh.
-			if err := s.Start("sleep 600 & echo $! > " + shq(pidFile) + "; wait"); err != nil {
+			if err := s.Start("sleep 600 & echo $! > " + shq(pidIn) + "; wait"); err != nil {
 				t.Fatal(err)
 			}
-			pid := waitPid(t, pidFile)
+			pid := h.machinePid(t, waitPid(t, pidFile))
 			c.Close()
 			waitGone(t, pid)
 		})
@@ -31,12 +30,12 @@ func TestCommandKilledWhenClientDisconnects(t *testing.T) {
 func TestCommandKilledOnClose(t *testing.T) {
 	h := startHost(t, "", nil)
 	c := h.rootClient(t)
-	pidFile := filepath.Join(t.TempDir(), "pid")
+	pidIn, pidFile := h.scratchFile(t, "pid")
 	s := mustSession(t, c)
-	if err := s.Start("sleep 600 & echo $! > " + shq(pidFile) + "; wait"); err != nil {
+	if err := s.Start("sleep 600 & echo $! > " + shq(pidIn) + "; wait"); err != nil {
 		t.Fatal(err)
 	}
-	pid := waitPid(t, pidFile)
+	pid := h.machinePid(t, waitPid(t, pidFile))
 	if err := h.srv.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -52,12 +51,11 @@ func TestCommandKilledOnClose(t *testing.T) {
 func TestSignalForwarded(t *testing.T) {
 	h := startHost(t, "", nil)
 	c := h.rootClient(t)
-	dir := t.TempDir()
 
 	// A trapped signal: the shell's own exit code comes back.
 	s := mustSession(t, c)
-	pidFile := filepath.Join(dir, "pid1")
-	if err := s.Start("trap 'exit 7' TERM; sleep 600 & echo $! > " + shq(pidFile) + "; wait"); err != nil {
+	pidIn, pidFile := h.scratchFile(t, "pid1")
+	if err := s.Start("trap 'exit 7' TERM; sleep 600 & echo $! > " + shq(pidIn) + "; wait"); err != nil {
 		t.Fatal(err)
 	}
 	waitPid(t, pidFile)
@@ -71,8 +69,8 @@ func TestSignalForwarded(t *testing.T) {
 
 	// An untrapped one: exit-signal, as OpenSSH reports it.
 	s = mustSession(t, c)
-	pidFile = filepath.Join(dir, "pid2")
-	if err := s.Start("echo $$ > " + shq(pidFile) + "; exec sleep 600"); err != nil {
+	pidIn, pidFile = h.scratchFile(t, "pid2")
+	if err := s.Start("echo $$ > " + shq(pidIn) + "; exec sleep 600"); err != nil {
 		t.Fatal(err)
 	}
 	waitPid(t, pidFile)

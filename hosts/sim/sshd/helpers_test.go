@@ -248,3 +248,30 @@ func waitGone(t *testing.T, pid int) {
 	syscall.Kill(pid, syscall.SIGKILL) // do not leave it behind
 	t.Fatalf("process %d still runs", pid)
 }
+
+// scratchFile is a file a command writes and the test reads: its path in
+// the command (inside the host's own root under IsolationMountNS) and on
+// this machine.
+func (h *testHost) scratchFile(t testing.TB, name string) (inCommand, onMachine string) {
+	t.Helper()
+	dir := filepath.Join(h.cfg.Root, "tmp")
+	if err := os.MkdirAll(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	onMachine = filepath.Join(dir, name)
+	if h.srv.Isolation() == IsolationMountNS {
+		return "/tmp/" + name, onMachine
+	}
+	return onMachine, onMachine
+}
+
+// machinePid is this machine's pid of a process a command reported (its
+// pid in the host's PID namespace).
+func (h *testHost) machinePid(t testing.TB, pid int) int {
+	t.Helper()
+	p, err := h.srv.MachinePID(pid)
+	if err != nil {
+		t.Fatalf("pid %d of the host: %v", pid, err)
+	}
+	return p
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -160,32 +161,58 @@ func randomHex(t *testing.T) string {
 	return hex.EncodeToString(b)
 }
 
-// What is mounted below an overlaid directory on this machine (a
-// container's /etc/hosts, /etc/resolv.conf, /etc/hostname) stays visible
-// to commands.
-func TestMountNSKeepsSubmountsVisible(t *testing.T) {
+// Under IsolationMountNS a command has a root of its host's own: it cannot
+// read this machine's /etc/shadow, its writes to /tmp, /opt, /usr/local,
+// /root and /var/tmp land in the host's directory, this machine's programs
+// are read-only, it cannot unmount any of that (no CAP_SYS_ADMIN), and it
+// sees and signals only its host's processes (a PID namespace).
+func TestOwnRootConfinesCommands(t *testing.T) {
 	needMountNS(t)
-	subs, err := submounts([]string{"/etc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := []string{"/etc/hostname"}
-	for _, m := range subs["/etc"] {
-		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() && m != files[0] {
-			files = append(files, m)
-		}
-	}
-	t.Logf("checking %v (mounts below /etc: %v)", files, subs["/etc"])
 	h := startHost(t, IsolationMountNS, nil)
 	c := h.rootClient(t)
-	for _, f := range files {
-		want, err := os.ReadFile(f)
-		if err != nil {
-			continue
+	mark := "xenlab-confine-" + randomHex(t)
+	dirs := []string{"/tmp", "/opt", "/usr/local", "/root", "/var/tmp"}
+	for _, d := range dirs {
+		if _, err := os.Lstat(filepath.Join(d, mark)); err == nil {
+			t.Fatalf("%s/%s exists before the test", d, mark)
 		}
-		got, err := mustSession(t, c).Output("cat " + shq(f))
-		if err != nil || string(got) != string(want) {
-			t.Errorf("%s in a command: %q %v, want %q", f, got, err, want)
+	}
+	var script []string
+	script = append(script, "cat /etc/shadow >/dev/null 2>&1 && echo shadow-read", "test -e /etc/shadow && echo shadow-exists")
+	for _, d := range dirs {
+		script = append(script, "echo x > "+d+"/"+mark+" || echo write-failed "+d)
+	}
+	script = append(script,
+		"umount -l /usr/bin 2>/dev/null && echo unmounted /usr/bin",
+		"umount -l / 2>/dev/null && echo unmounted /",
+		"umount -l /root 2>/dev/null && echo unmounted /root",
+		"echo y > /root/"+mark+"-after-umount",
+		"touch /usr/bin/"+mark+" 2>/dev/null && echo usr-writable",
+		"mount -t tmpfs x /mnt 2>/dev/null && echo mounted",
+		"ls /dev | tr '\\n' ' '",
+		// This test's own process is not there to be seen or signalled.
+		"test -e /proc/"+strconv.Itoa(os.Getpid())+" && echo sees-the-machine",
+		"kill -0 "+strconv.Itoa(os.Getpid())+" 2>/dev/null && echo can-signal-the-machine",
+		"test $(ls /proc | grep -c '^[0-9]') -lt 20 || echo many-processes",
+	)
+	out, err := mustSession(t, c).CombinedOutput(strings.Join(script, "\n"))
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "fd full null pts random shm stderr stdin stdout tty urandom zero" {
+		t.Errorf("the command printed %q; want only its /dev listing", got)
+	}
+	for _, d := range dirs {
+		if _, err := os.Lstat(filepath.Join(d, mark)); err == nil {
+			os.Remove(filepath.Join(d, mark))
+			t.Errorf("a command's write to %s reached this machine", d)
 		}
+		if _, err := os.Stat(filepath.Join(h.cfg.Root, d, mark)); err != nil {
+			t.Errorf("a command's write to %s did not land in the host's directory: %v", d, err)
+		}
+	}
+	if _, err := os.Lstat("/root/" + mark + "-after-umount"); err == nil {
+		os.Remove("/root/" + mark + "-after-umount")
+		t.Error("after umount, a write to /root reached this machine")
 	}
 }

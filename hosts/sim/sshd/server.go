@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +26,8 @@ type Server struct {
 	hostKey   ssh.Signer
 	root      *os.Root
 	isolation Isolation
-	nsScratch string // mount point of each namespace's scratch tmpfs
+	cgroup    *hostCgroup // nil: commands' leftovers found by their environment only
+	pidns     *pidHolder  // nil: commands share this machine's PID namespace
 	ln        net.Listener
 
 	ctx    context.Context // cancelled by Close: kills every command
@@ -62,14 +62,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
 	}
-	// An empty directory beside the host key: each command's namespace
-	// mounts its own tmpfs there; this machine never sees the contents.
-	scratch := filepath.Join(filepath.Dir(cfg.HostKeyFile), ".xenlab-ns")
-	if iso == IsolationMountNS {
-		if err := os.MkdirAll(scratch, 0o700); err != nil {
-			return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
-		}
-	}
 	signer, err := loadOrCreateHostKey(cfg.HostKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
@@ -77,6 +69,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	root, err := prepareRoot(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
+	}
+	if iso == IsolationMountNS {
+		if err := prepareOwnRoot(cfg.Root); err != nil {
+			root.Close()
+			return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
+		}
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
@@ -89,9 +87,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		hostKey:   signer,
 		root:      root,
 		isolation: iso,
-		nsScratch: scratch,
 		ln:        ln,
 		conns:     map[net.Conn]struct{}{},
+	}
+	if s.cgroup, err = openHostCgroup(cfg.Root); err != nil {
+		s.logf("no cgroup for the host's commands (%v): a daemon that clears its environment outlives the host", err)
+		s.cgroup = nil
+	}
+	if iso == IsolationMountNS {
+		if s.pidns, err = startPidHolder(cfg, s.cgroup); err != nil {
+			s.logf("no PID namespace for the host's commands (%v): they see and may signal this machine's processes", err)
+			s.pidns = nil
+		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.ssh = &ssh.ServerConfig{
@@ -155,6 +162,14 @@ func (s *Server) Close() error {
 	case <-done:
 	case <-time.After(closeTimeout):
 		err = errors.Join(err, fmt.Errorf("sshd %s: connections still open %v after Close", s.cfg.Name, closeTimeout))
+	}
+	if s.pidns != nil {
+		s.pidns.stop()
+	}
+	if s.cgroup != nil {
+		if n := s.cgroup.close(); n > 0 {
+			s.logf("killed the %d processes left in the host's cgroup", n)
+		}
 	}
 	if n := s.killLeftovers(); n > 0 {
 		s.logf("killed %d processes commands left running", n)

@@ -110,15 +110,12 @@ func openPerm(attrs []byte) fs.FileMode {
 	return unixMode(binary.BigEndian.Uint32(attrs[off:]))
 }
 
-// unixMode converts permission bits from the wire to an os.FileMode.
+// unixMode converts permission bits from the wire to an os.FileMode. The
+// set-user-ID and set-group-ID bits are dropped: the host's files are files
+// of this machine, written by a simulator that runs as root, so such a
+// file would be a set-user-ID-root program here.
 func unixMode(m uint32) fs.FileMode {
 	mode := fs.FileMode(m & 0o777)
-	if m&syscall.S_ISUID != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&syscall.S_ISGID != 0 {
-		mode |= fs.ModeSetgid
-	}
 	if m&syscall.S_ISVTX != 0 {
 		mode |= fs.ModeSticky
 	}

@@ -82,6 +82,11 @@ func writeSkeleton(root *os.Root, cfg Config) error {
 			return fmt.Errorf("skeleton %s: %w", p, err)
 		}
 	}
+	for dst := range cfg.ReadOnlyBinds {
+		if err := root.MkdirAll(hostRel(dst), 0o755); err != nil {
+			return fmt.Errorf("mount point %s: %w", dst, err)
+		}
+	}
 	for name, u := range cfg.Users {
 		if err := root.MkdirAll(hostRel(u.Home), 0o755); err != nil {
 			return fmt.Errorf("home of %s: %w", name, err)

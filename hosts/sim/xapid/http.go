@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"xenlab/hosts/xapi/xmlrpc"
@@ -100,35 +102,46 @@ func (s *Server) Calls() int64 { return s.calls.Load() }
 
 // Listen serves the API on addr (such as "127.0.0.1:0") until ctx ends or
 // Close is called, over TLS if tlsConfig is not nil. It returns the URL
-// clients use ("https://127.0.0.1:PORT/").
+// clients use ("https://127.0.0.1:PORT/", without the port when it is the
+// scheme's own, as a real host's URLs are). It may be called more than
+// once, as real xapi serves both HTTP on 80 and HTTPS on 443; plugins'
+// xapi_local() is given the first plain-HTTP URL, else the first one.
 func (s *Server) Listen(ctx context.Context, addr string, tlsConfig *tls.Config) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("xapi simulator: listening on %s: %w", addr, err)
 	}
-	scheme := "http"
+	scheme, defPort := "http", "80"
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
-		scheme = "https"
+		scheme, defPort = "https", "443"
 	}
 	// A client that stops sending or idles forever must not hold a
 	// handler: bounded reads, like xapi's own socket timeouts. Writes are
 	// not bounded, because event.from and long calls answer late.
 	// Requests' contexts derive from the server's, so Close ends the calls
 	// in flight (Latency and AuthFailDelay pauses, plugins, event waits)
-	// instead of letting Shutdown wait for them.
+	// instead of letting Shutdown wait for them. ErrorLog is the server's
+	// log: a client that hangs up mid-call is a line there, nothing more.
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second,
 		ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute,
-		BaseContext: func(net.Listener) context.Context { return s.ctx }}
-	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr().String())
+		BaseContext: func(net.Listener) context.Context { return s.ctx },
+		ErrorLog:    log.New(logfWriter(s.logf), "xapid: ", 0)}
+	hostPort := ln.Addr().String()
+	if host, port, err := net.SplitHostPort(hostPort); err == nil && port == defPort {
+		hostPort = host
+	}
+	url := fmt.Sprintf("%s://%s/", scheme, hostPort)
 	s.urlMu.Lock()
-	if s.httpSrv != nil {
+	if s.ctx.Err() != nil {
 		s.urlMu.Unlock()
 		ln.Close()
-		return "", errors.New("xapi simulator: already listening")
+		return "", errors.New("xapi simulator: closed")
 	}
-	s.httpSrv = srv
-	s.url = url
+	s.httpSrvs = append(s.httpSrvs, srv)
+	if s.url == "" || (scheme == "http" && !strings.HasPrefix(s.url, "http:")) {
+		s.url = url
+	}
 	s.urlMu.Unlock()
 	s.goBackground(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -145,4 +158,12 @@ func (s *Server) Listen(ctx context.Context, addr string, tlsConfig *tls.Config)
 		_ = srv.Shutdown(sctx)
 	})
 	return url, nil
+}
+
+// logfWriter turns the HTTP server's error log into Logf lines.
+type logfWriter func(string, ...any)
+
+func (w logfWriter) Write(p []byte) (int, error) {
+	w("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -149,4 +150,19 @@ func (h *MemHost) Guests() []string {
 // an agent keep it); without PortLister the simulator assumes none.
 type PortLister interface {
 	BridgePorts(ctx context.Context, bridge string) ([]string, error)
+}
+
+// Dom0Runner is implemented by a Host whose dom0 processes run confined
+// (the simulator's dom0 runs them in a root of its own): plugins then run
+// as its other processes do. argv's paths are dom0's; machineDirs are
+// directories of this machine the process needs at their own paths.
+type Dom0Runner interface {
+	Dom0Command(ctx context.Context, argv, env, machineDirs []string) (*exec.Cmd, error)
+}
+
+// GuestRemover is implemented by a Host that keeps per-VM files (the
+// guest's file system): VM.destroy calls RemoveGuest after removing the
+// records, so that a destroyed VM leaves nothing behind, as on xapi.
+type GuestRemover interface {
+	RemoveGuest(ctx context.Context, vmUUID string) error
 }

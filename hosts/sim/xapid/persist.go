@@ -180,6 +180,9 @@ func (s *Server) load() (bool, error) {
 		return false, fmt.Errorf("loading simulator state %s: no host record %s", s.opts.StateFile, st.HostRef)
 	}
 	s.hostR, s.rt.bridgeN, s.rt.nextDom = st.HostRef, st.BridgeN, st.NextDom
+	if h, err := d.get("host", st.HostRef); err == nil {
+		s.applyRelease(h, s.opts.Seed)
+	}
 	for _, o := range d.all("VM") {
 		if o.fields["is_control_domain"] == true {
 			continue

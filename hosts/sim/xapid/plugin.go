@@ -107,7 +107,9 @@ func (c *call) callPlugin(a args) any {
 }
 
 // runPlugin executes a plugin file as dom0 would. A script whose first line
-// names python runs under Python3().
+// names python runs under dom0's python, one naming python3 under python3:
+// with a Dom0Runner, those dom0 finds on its PATH, in dom0's confinement;
+// otherwise Options.Python and Python3() on this machine.
 func (s *Server) runPlugin(ctx context.Context, file, arg string) (string, string, error) {
 	st, err := os.Stat(file)
 	if err != nil {
@@ -116,28 +118,55 @@ func (s *Server) runPlugin(ctx context.Context, file, arg string) (string, strin
 	if st.Mode()&0o111 == 0 || !st.Mode().IsRegular() {
 		return "", "", fmt.Errorf("plugin %s: permission denied (not an executable file)", path.Base(file))
 	}
-	argv := []string{file, arg}
+	interp := ""
 	if f, err := os.Open(file); err == nil {
 		line, _ := bufio.NewReader(f).ReadString('\n')
 		f.Close()
 		if strings.HasPrefix(line, "#!") && strings.Contains(line, "python") {
-			argv = []string{Python3(), file, arg}
-		}
-	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	env := append([]string{}, s.host.Dom0Env()...)
-	pp := s.pluginDir
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PYTHONPATH="); ok && v != "" {
-			pp += ":" + v
+			interp = "python"
+			if strings.Contains(line, "python3") {
+				interp = "python3"
+			}
 		}
 	}
 	s.urlMu.Lock()
 	url := s.url
 	s.urlMu.Unlock()
-	cmd.Env = append(env, "PYTHONPATH="+pp, "XENLAB_SIM_XAPI_URL="+url)
-	if root := s.host.Dom0Path("/"); dirExists(root) {
-		cmd.Dir = root
+	extra := []string{"XENLAB_SIM_XAPI_URL=" + url}
+	var cmd *exec.Cmd
+	if r, ok := s.host.(Dom0Runner); ok {
+		// As dom0 runs it: a python plugin under dom0's own python (on
+		// its PATH), with the helpers' directory reachable.
+		inDom0 := path.Join(PluginDir, path.Base(file))
+		argv := []string{inDom0, arg}
+		if interp != "" {
+			argv = []string{"/usr/bin/env", interp, inDom0, arg}
+		}
+		var err error
+		cmd, err = r.Dom0Command(ctx, argv, append(extra, "PYTHONPATH="+s.pluginDir), []string{s.pluginDir})
+		if err != nil {
+			return "", "", err
+		}
+	} else {
+		argv := []string{file, arg}
+		switch interp {
+		case "python":
+			argv = []string{s.python, file, arg}
+		case "python3":
+			argv = []string{Python3(), file, arg}
+		}
+		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
+		env := append([]string{}, s.host.Dom0Env()...)
+		pp := s.pluginDir
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "PYTHONPATH="); ok && v != "" {
+				pp += ":" + v
+			}
+		}
+		cmd.Env = append(append(env, "PYTHONPATH="+pp), extra...)
+		if root := s.host.Dom0Path("/"); dirExists(root) {
+			cmd.Dir = root
+		}
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

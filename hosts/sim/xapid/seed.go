@@ -10,9 +10,12 @@ import (
 // the control domain, an Ubuntu installer template and, unless disabled, a
 // prebuilt devstack template that later runs clone in seconds.
 type Seed struct {
-	HostName       string // default "xenserver-sim"
-	Address        string // management IP of eth0, default "127.0.0.1"
-	ProductVersion string // default "6.2.0" (XenServer 6.2, API 2.0)
+	HostName string // default "xenserver-sim"
+	Address  string // management IP of eth0, default "127.0.0.1"
+	// Version is the XenServer release the host poses as, by short name
+	// ("6.2", "7.1", "8.2") or product version ("6.2.0"); "" is
+	// DefaultRelease. See Releases.
+	Version        string
 	NetworkBackend string // software_version network_backend, default "openvswitch"
 	// NoDevstackTemplate leaves out jeos_template_for_devstack.
 	NoDevstackTemplate bool
@@ -36,25 +39,10 @@ func (sd Seed) withDefaults() Seed {
 	if sd.Address == "" {
 		sd.Address = "127.0.0.1"
 	}
-	if sd.ProductVersion == "" {
-		sd.ProductVersion = "6.2.0"
-	}
 	if sd.NetworkBackend == "" {
 		sd.NetworkBackend = "openvswitch"
 	}
 	return sd
-}
-
-// softwareVersion is host.software_version as XenServer 6.2 reports it.
-func (sd Seed) softwareVersion() map[string]string {
-	return map[string]string{
-		"product_version": sd.ProductVersion, "product_version_text": "6.2", "product_version_text_short": "6.2",
-		"platform_name": "XCP", "platform_version": "1.8.0", "product_brand": "XenServer",
-		"build_number": "70446c", "hostname": sd.HostName, "date": "2013-06-14", "dbv": "2013.0621",
-		"xapi": "1.3", "xen": "4.1.5", "linux": "2.6.32.43-0.4.1.xs1.8.0.835.170778xen",
-		"xencenter_min": "2.0", "xencenter_max": "2.0", "network_backend": sd.NetworkBackend,
-		"xs:main": "XenServer Pack, version " + sd.ProductVersion + ", build 70446c",
-	}
 }
 
 // randomMAC returns a locally administered unicast MAC.
@@ -71,7 +59,8 @@ func (s *Server) seed(sd Seed) {
 	d := s.db
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	host := d.insert("host", hostRecord(sd.HostName, sd.Address, sd.softwareVersion()))
+	host := d.insert("host", hostRecord(sd.HostName, sd.Address, nil))
+	s.applyRelease(host, sd)
 	s.hostR = host.ref
 	sr := d.insert("SR", srRecord("Local storage", host.ref))
 	d.insert("pool", poolRecord(host.ref, sr.ref))
@@ -108,4 +97,21 @@ func (s *Server) seed(sd Seed) {
 		vdi := d.insert("VDI", vdiRecord("jeos root", sr.ref, 8<<30))
 		d.insert("VBD", vbdRecord(vm.ref, vdi.ref, "0", true))
 	}
+}
+
+// applyRelease makes the host record report the chosen release: its
+// software_version and API version. A database loaded from a host that
+// posed as another release is upgraded (or downgraded) in place, as an
+// installation of the new release over the old one would keep the pool
+// database. The caller holds the db lock.
+func (s *Server) applyRelease(host *object, sd Seed) {
+	sd = sd.withDefaults()
+	hostname, _ := host.fields["hostname"].(string)
+	backend := sd.NetworkBackend
+	if sv, ok := host.fields["software_version"].(map[string]string); ok && sv["network_backend"] != "" {
+		backend = sv["network_backend"]
+	}
+	host.fields["software_version"] = s.release.softwareVersion(hostname, backend)
+	host.fields["API_version_major"] = s.release.APIMajor
+	host.fields["API_version_minor"] = s.release.APIMinor
 }

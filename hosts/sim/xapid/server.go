@@ -38,8 +38,13 @@ type Options struct {
 	// StateFile, if set, persists the database as JSON: loaded by New when
 	// it exists, saved shortly after each change and on Close.
 	StateFile string
-	// Seed describes the initial database when there is no state to load.
+	// Seed describes the initial database when there is no state to load;
+	// its Version also chooses the release of a loaded one.
 	Seed Seed
+	// Python is the interpreter of dom0's `python`, which runs plugins
+	// whose first line names python. "" means PluginPython of the release:
+	// Python 2 for 6.x and 7.x when this machine has one.
+	Python string
 	// GuestMetricsDelay is how long after VM.start the guest's metrics
 	// (its IP) may appear at the earliest; the Host's BootGuest decides the rest.
 	GuestMetricsDelay time.Duration
@@ -80,6 +85,9 @@ type Server struct {
 	logf  func(string, ...any)
 	db    *db
 	hostR string // this host's ref
+	// release is the XenServer version the host poses as (Seed.Version).
+	release Release
+	python  string // interpreter of dom0's python
 	// hostMu serialises the effects on dom0 (bridges, ports, guests), so
 	// that bridge creation and removal happen in the order decided.
 	hostMu sync.Mutex
@@ -96,7 +104,7 @@ type Server struct {
 	pluginDir string // PYTHONPATH dir holding XenAPIPlugin.py and XenAPI.py
 	urlMu     sync.Mutex
 	url       string
-	httpSrv   *http.Server
+	httpSrvs  []*http.Server
 }
 
 // runtime is host-local state: which managed networks were attached with
@@ -125,6 +133,18 @@ func New(opts Options) (*Server, error) {
 	if s.logf == nil {
 		s.logf = log.Printf
 	}
+	rel, err := LookupRelease(opts.Seed.Version)
+	if err != nil {
+		return nil, fmt.Errorf("xapi simulator: %w", err)
+	}
+	s.release = rel
+	s.python = opts.Python
+	if s.python == "" {
+		var note string
+		if s.python, note = PluginPython(rel); note != "" {
+			s.logf("xapid: %s", note)
+		}
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	loaded, err := s.load()
 	if err != nil {
@@ -151,9 +171,9 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel() // wakes event.from waiters, stops boots and tasks
 		s.urlMu.Lock()
-		srv := s.httpSrv
+		srvs := s.httpSrvs
 		s.urlMu.Unlock()
-		if srv != nil {
+		for _, srv := range srvs {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = srv.Shutdown(ctx)
 			cancel()
@@ -186,6 +206,12 @@ func (s *Server) bringUpPIFs() error {
 	}
 	return nil
 }
+
+// Release is the XenServer version the server poses as.
+func (s *Server) Release() Release { return s.release }
+
+// Python is the interpreter plugins naming python run under.
+func (s *Server) Python() string { return s.python }
 
 // HostRef is the ref of the simulated host record.
 func (s *Server) HostRef() string { return s.hostR }

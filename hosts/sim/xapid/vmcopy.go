@@ -109,6 +109,22 @@ func (s *Server) copyDevices(src, dst *object, keepMAC, snapshotDisks bool, sr s
 
 // vmDestroy removes a halted VM with its VIF and VBD records (not its VDIs).
 func (c *call) vmDestroy(a args) any {
+	uuid := c.vmDestroyRecords(a)
+	// A destroyed VM leaves nothing on the host (its guest's files).
+	if r, ok := c.s.host.(GuestRemover); ok {
+		c.s.hostMu.Lock()
+		err := r.RemoveGuest(c.ctx, uuid)
+		c.s.hostMu.Unlock()
+		if err != nil {
+			c.s.logf("xapid: removing the files of destroyed VM %s: %v", uuid, err)
+		}
+	}
+	return ""
+}
+
+// vmDestroyRecords removes the VM's record, its VIFs and VBDs and guest
+// metrics, and returns its uuid.
+func (c *call) vmDestroyRecords(a args) string {
 	d := c.s.db
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -123,8 +139,9 @@ func (c *call) vmDestroy(a args) any {
 	if gm, ok := d.objs[vm.fields["guest_metrics"].(string)]; ok {
 		d.remove(gm)
 	}
+	uuid, _ := vm.fields["uuid"].(string)
 	d.remove(vm)
-	return ""
+	return uuid
 }
 
 // provisionSpec is the other_config:disks XML of an installer template.

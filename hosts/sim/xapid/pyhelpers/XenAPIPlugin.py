@@ -1,15 +1,22 @@
-"""XenAPIPlugin: the helper module dom0 plugins import, as shipped by the
-xenlab simulator (written for it; behaves like xapi's own).
+"""XenAPIPlugin: the helper module dom0 plugins import, as the xenlab
+simulator ships it (written for the simulator; it behaves like xen-api's
+own and, like it, runs under Python 2 and Python 3).
 
-A plugin calls dispatch({"name": fn, ...}). xapi runs the plugin with one
-argument, an XML-RPC methodCall whose method is the function name and whose
-params are [session_ref, args_struct]. The plugin prints an XML-RPC
-methodResponse holding xapi's result struct: {"Status": "Success",
-"Value": result} or {"Status": "Failure", "ErrorDescription": [...]}.
+xapi runs a plugin with one argument, an XML-RPC methodCall whose method
+is the plugin function's name and whose params are [session_ref, args].
+dispatch({"name": fn, ...}) decodes it, calls fn(session, args) and prints
+an XML-RPC methodResponse holding xapi's result struct: {"Status":
+"Success", "Value": result} or {"Status": "Failure", "ErrorDescription":
+[...]}. An exception becomes XENAPI_PLUGIN_FAILURE [fn, class, message]; a
+function not in the table UNKNOWN_XENAPI_PLUGIN_FUNCTION [fn].
 """
 
 import sys
-import xmlrpc.client
+
+try:
+    import xmlrpclib as _rpc  # Python 2
+except ImportError:
+    import xmlrpc.client as _rpc  # Python 3
 
 import XenAPI
 
@@ -25,39 +32,38 @@ class Failure(Exception):
         return str(self.params)
 
 
-def _print_result(result):
-    sys.stdout.write(xmlrpc.client.dumps((result,), "", True))
-    sys.stdout.write("\n")
-
-
 def success_message(result):
-    return xmlrpc.client.dumps(({"Status": "Success", "Value": result},), "", True)
+    return _rpc.dumps(({"Status": "Success", "Value": result},), "", True)
 
 
 def failure_message(description):
-    return xmlrpc.client.dumps(({"Status": "Failure", "ErrorDescription": description},), "", True)
+    return _rpc.dumps(({"Status": "Failure", "ErrorDescription": description},), "", True)
+
+
+def _print(message):
+    sys.stdout.write(message)
+    sys.stdout.write("\n")
 
 
 def dispatch(fn_table):
     if len(sys.argv) != 2:
         raise Exception("Incorrect number of commandline arguments")
-    params, method = xmlrpc.client.loads(sys.argv[1])
+    params, method = _rpc.loads(sys.argv[1])
     session_ref, args = params[0], params[1]
-    fn = fn_table.get(method)
-    if fn is None:
-        _print_result({"Status": "Failure", "ErrorDescription": ["UNKNOWN_XENAPI_PLUGIN_FUNCTION", method]})
+    if method not in fn_table:
+        _print(failure_message(["UNKNOWN_XENAPI_PLUGIN_FUNCTION", method]))
         return
     session = XenAPI.xapi_local()
     session._session = session_ref
     try:
-        value = fn(session, args)
+        value = fn_table[method](session, args)
     except SystemExit:
         raise
-    except Failure as e:
-        _print_result({"Status": "Failure", "ErrorDescription": e.params})
+    except Failure:
+        _print(failure_message(sys.exc_info()[1].params))
         return
-    except Exception as e:
-        _print_result({"Status": "Failure", "ErrorDescription":
-                       ["XENAPI_PLUGIN_FAILURE", method, e.__class__.__name__, str(e)]})
+    except Exception:
+        e = sys.exc_info()[1]
+        _print(failure_message(["XENAPI_PLUGIN_FAILURE", method, e.__class__.__name__, str(e)]))
         return
-    _print_result({"Status": "Success", "Value": value})
+    _print(success_message(value))
