@@ -69,6 +69,7 @@ func TestExitCodes(t *testing.T) {
 		{"logs with a directory is not built", []string{"logs", "-f", good, "out"}, false, "", ExitFailed, "not built yet"},
 		{"sim without serve", []string{"sim"}, false, "", ExitUsage, "sim serve"},
 		{"sim serve bad ovs", []string{"sim", "serve", "--ovs", "kernel"}, false, "", ExitUsage, "--ovs must be one of"},
+		{"sim serve unknown version", []string{"sim", "serve", "--version", "9.9"}, false, "", ExitUsage, "--version must be one of 6.2, 7.1, 8.2"},
 		{"down -y", []string{"down", "-f", good, "-y"}, false, "", ExitFailed, "not built yet"},
 		{"down --yes", []string{"down", "-f", good, "--yes"}, false, "", ExitFailed, "not built yet"},
 		{"mistyped command suggests", []string{"stauts"}, false, "", ExitUsage, "did you mean status?"},

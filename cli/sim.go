@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"log"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"xenlab/hosts/sim"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
+	"xenlab/hosts/sim/xapid"
 )
 
-const simUsage = "usage: xenlab sim serve [--dir DIR] [--ovs auto|real|model]"
+const simUsage = "usage: xenlab sim serve [--dir DIR] [--version 6.2|7.1|8.2] [--ovs auto|real|model]"
 
 // newSim is `xenlab sim`, the parent of `sim serve`.
 func newSim(io IO) *cobra.Command {
@@ -39,7 +41,7 @@ func newSim(io IO) *cobra.Command {
 // its credentials are, and writes DIR/lab.hcl, which `xenlab up -f` uses
 // as it is.
 func newSimServe(io IO) *cobra.Command {
-	var dir, ovsMode, isolation string
+	var dir, ovsMode, isolation, version string
 	var quiet bool
 	c := &cobra.Command{
 		Use:   "serve",
@@ -51,6 +53,11 @@ func newSimServe(io IO) *cobra.Command {
 			}
 			if err := oneOf("isolation", isolation, "auto", "mountns", "paths"); err != nil {
 				return err
+			}
+			if version != "" {
+				if err := oneOf("version", version, xapid.ReleaseNames()...); err != nil {
+					return err
+				}
 			}
 			if dir != "" {
 				var err error
@@ -64,7 +71,7 @@ func newSimServe(io IO) *cobra.Command {
 				logf = func(string, ...any) {}
 			}
 			ctx := c.Context()
-			h, err := sim.Start(ctx, sim.Options{Dir: dir, OVS: ovs.Mode(ovsMode),
+			h, err := sim.Start(ctx, sim.Options{Dir: dir, Version: version, OVS: ovs.Mode(ovsMode),
 				Isolation: sshd.Isolation(isolation), Logf: logf})
 			if err != nil {
 				return fmt.Errorf("starting the simulated host: %w", err)
@@ -80,6 +87,7 @@ func newSimServe(io IO) *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&dir, "dir", "", "keep the host's state in `DIR` across restarts (default: a temporary directory, removed on exit)")
+	f.StringVar(&version, "version", "", "the XenServer release the host poses as: "+strings.Join(xapid.ReleaseNames(), ", ")+" (default 6.2)")
 	f.StringVar(&ovsMode, "ovs", "auto", "Open vSwitch per host: real (ovsdb-server + ovs-vswitchd), model, or auto")
 	f.StringVar(&isolation, "isolation", "auto", "how host commands see their files: mountns (root), paths, or auto")
 	f.BoolVar(&quiet, "quiet", false, "do not log connections and plugin runs on stderr")

@@ -23,7 +23,7 @@ func TestSimServe(t *testing.T) {
 	var stderr strings.Builder
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"sim", "serve", "--dir", dir, "--ovs", "model", "--quiet"},
+		done <- Main(ctx, []string{"sim", "serve", "--dir", dir, "--version", "7.1", "--ovs", "model", "--quiet"},
 			IO{In: strings.NewReader(""), Out: pw, Err: &stderr})
 		pw.Close()
 	}()
