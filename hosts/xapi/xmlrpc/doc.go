@@ -29,6 +29,21 @@ const MaxMessageSize = 64 << 20
 // decode and on encode, so hostile or cyclic input cannot exhaust the stack.
 const maxDepth = 100
 
+// maxValues bounds the number of <value> elements in one message. A
+// one-host lab's largest reply (an event.from snapshot of every object)
+// holds a few ten thousand.
+const maxValues = 1 << 20
+
+// The decoder's estimate of the memory a decoded message keeps is bounded
+// by memoryFactor times the message's size plus memorySlack. Each value
+// is charged valueCost bytes (its interface, its slot in an array or a
+// map, a map's or slice's header) plus the bytes of its strings.
+const (
+	memoryFactor = 4
+	memorySlack  = 1 << 20
+	valueCost    = 64
+)
+
 // Fault is an XML-RPC <fault> response. xapi itself reports failures inside
 // a successful response, so a Fault means the peer rejected the message at
 // the protocol level.
@@ -40,4 +55,23 @@ type Fault struct {
 // Error implements error.
 func (f *Fault) Error() string {
 	return fmt.Sprintf("xmlrpc fault %d: %s", f.Code, f.Message)
+}
+
+// LimitError is a message the decoder refused because decoding it would
+// cost more than its bounds allow: nesting depth, number of values, or
+// memory relative to the message's size.
+type LimitError struct {
+	Limit string // "depth", "values" or "memory"
+	Max   int64  // the bound that was reached
+}
+
+// Error implements error.
+func (e *LimitError) Error() string {
+	switch e.Limit {
+	case "depth":
+		return fmt.Sprintf("xmlrpc: values nested deeper than %d", e.Max)
+	case "values":
+		return fmt.Sprintf("xmlrpc: message holds more than %d values", e.Max)
+	}
+	return fmt.Sprintf("xmlrpc: decoding the message would take more than %d bytes of memory (the limit is %d times its size plus %d)", e.Max, memoryFactor, memorySlack)
 }
