@@ -6,8 +6,12 @@
 // <i4>, <int> and <i8>, <nil/>, whitespace and comments between elements, and
 // datetimes in xapi's 20250319T04:16:24Z form as well as ISO 8601 variants
 // with offsets or fractional seconds. It is strict where safety needs it:
-// input is bounded by MaxMessageSize, nesting by a fixed depth, and malformed
-// or truncated input is an error, never a panic or a hang.
+// input is bounded by MaxMessageSize; each message's decoding by its
+// nesting depth (100), its number of values (1,048,576), and an estimate of
+// the memory the decoded values keep (4 times the message's size plus
+// 1 MiB), so no reply costs more than a small multiple of its size; a bound
+// reached is a *LimitError naming it. Malformed or truncated input is an
+// error, never a panic or a hang.
 //
 // Decoded values are string, int64, bool, float64, time.Time, []byte, []any,
 // map[string]any and nil.
@@ -32,7 +36,7 @@ const maxDepth = 100
 // maxValues bounds the number of <value> elements in one message. A
 // one-host lab's largest reply (an event.from snapshot of every object)
 // holds a few ten thousand.
-const maxValues = 1 << 20
+var maxValues = 1 << 20 // a variable for tests
 
 // The decoder's estimate of the memory a decoded message keeps is bounded
 // by memoryFactor times the message's size plus memorySlack. Each value
