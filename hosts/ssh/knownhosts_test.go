@@ -121,6 +121,15 @@ func TestKnownHostsPatternsFollowOpenSSH(t *testing.T) {
 		})
 	}
 
+	t.Run("revoked", func(t *testing.T) {
+		cfg := knownHostsConfig(t, s, "@revoked * "+goodKey, "* "+goodKey)
+		logins := s.loginCount()
+		_, err := Dial(context.Background(), cfg)
+		if err == nil || !strings.Contains(err.Error(), "revoked") || s.loginCount() != logins {
+			t.Fatalf("a revoked key: got %v", err)
+		}
+	})
+
 	unmatched := map[string][]string{
 		"no file":               nil,
 		"other hosts only":      {rawLine("otherhost"), rawLine("[127.0.0.1]:1"), rawLine("10.*")},
