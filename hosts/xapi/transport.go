@@ -104,7 +104,7 @@ func httpClient(endpoint string, opts Options) (*http.Client, bool, error) {
 		hc.Transport = tr
 	}
 	hc.CheckRedirect = refuseRedirect
-	return hc, true, nil
+	return hc, tr != nil, nil // a caller's own RoundTripper stays the caller's
 }
 
 // refuseRedirect stops net/http before it sends anything to a redirect's
