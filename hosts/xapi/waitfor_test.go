@@ -30,10 +30,10 @@ func TestWaitForBacksOffOnEarlyEmptyBatches(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want the context's deadline", err)
 	}
-	// Backoff from EventBackoff doubling: within 500ms at most
-	// 1 + log2(500ms/50ms) + 1 calls.
-	if n := calls.Load(); n > 6 || n < 2 {
-		t.Fatalf("%d event.from calls while the context lived, want 2..6", n)
+	// The snapshot, then calls 0, 50, 150 and 350ms in (the backoff
+	// doubles from EventBackoff); a slow machine makes fewer.
+	if n := calls.Load(); n > 6 {
+		t.Fatalf("%d event.from calls while the context lived, want at most 6", n)
 	}
 }
 
