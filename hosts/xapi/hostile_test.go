@@ -340,3 +340,27 @@ func TestSilentTLSFailsHandshakeOnItsOwnTimeout(t *testing.T) {
 		t.Fatalf("got %T %v, want a TLS handshake timeout", err, err)
 	}
 }
+
+// TestConnectHasItsOwnTimeout: a connect that never completes (a dialer
+// that blocks, as a dropped SYN does) fails by the connect bound, not by
+// the login's or the caller's.
+func TestConnectHasItsOwnTimeout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var dials atomic.Int64
+	hanging := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		dials.Add(1)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+	_, err := Dial(ctx, Options{URL: "http://127.0.0.1:9", User: testUser, Password: secret.New(testPassword),
+		HTTPClient: &http.Client{Transport: hanging}, LoginTimeout: time.Hour, DialTimeout: 200 * time.Millisecond})
+	if ctx.Err() != nil {
+		t.Fatalf("the connect waited for the caller's context: %v", err)
+	}
+	t.Log(err)
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Phase != "connect" || dials.Load() == 0 {
+		t.Fatalf("got %T %v after %d dial(s), want a connect *TimeoutError", err, err, dials.Load())
+	}
+}

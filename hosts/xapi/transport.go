@@ -93,9 +93,14 @@ func httpClient(endpoint string, opts Options) (*http.Client, bool, error) {
 			dial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
 		}
 		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+			own := &TimeoutError{Phase: "connect", After: dialTimeout}
+			dctx, cancel := context.WithTimeoutCause(ctx, dialTimeout, own)
 			defer cancel()
-			return dial(ctx, network, addr)
+			conn, err := dial(dctx, network, addr)
+			if err != nil && ctx.Err() == nil && context.Cause(dctx) == own {
+				return nil, own
+			}
+			return conn, err
 		}
 		tr.TLSHandshakeTimeout = cmp.Or(opts.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
 		if pin != nil {
