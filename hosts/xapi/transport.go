@@ -50,7 +50,7 @@ func normalizeURL(raw string) (string, error) {
 const (
 	DefaultDialTimeout         = 10 * time.Second
 	DefaultTLSHandshakeTimeout = 10 * time.Second
-	DefaultLoginTimeout        = 15 * time.Second
+	DefaultLoginTimeout        = 10 * time.Second
 )
 
 // httpClient builds the HTTP client for the endpoint and options: its own
