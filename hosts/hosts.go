@@ -82,7 +82,7 @@ func (h *Host) Dom0(ctx context.Context) (*sshc.Client, error) {
 	if h.Config.SSHKey != "" {
 		cfg.KeyFiles = []string{h.Config.SSHKey}
 	} else {
-		cfg.UseAgent = true
+		cfg.UseAgent = true // when SSH_AUTH_SOCK reaches one; a password works alone
 	}
 	c, err := sshc.Dial(ctx, cfg)
 	if err != nil {

@@ -7,10 +7,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
+
+// agentDialTimeout bounds connecting to the ssh-agent's socket.
+const agentDialTimeout = 5 * time.Second
 
 // authSet is the authentication methods for one dial, and what must be
 // released after the handshake (the agent connection).
@@ -66,17 +70,27 @@ func authMethods(cfg Config, fileSigners []ssh.Signer) (*authSet, error) {
 	set := &authSet{}
 	var agentSigners func() ([]ssh.Signer, error)
 	if cfg.UseAgent {
+		// The agent is used when there is one; a password or key files
+		// work without it.
+		others := len(fileSigners) > 0 || cfg.Password.IsSet()
 		sock := os.Getenv("SSH_AUTH_SOCK")
+		var conn net.Conn
+		var err error
 		if sock == "" {
-			return nil, fmt.Errorf("ssh %s: UseAgent is set but SSH_AUTH_SOCK is not", cfg.Host)
+			err = errors.New("SSH_AUTH_SOCK is not set")
+		} else if conn, err = net.DialTimeout("unix", sock, agentDialTimeout); err != nil {
+			err = fmt.Errorf("ssh-agent at $SSH_AUTH_SOCK: %w", err)
 		}
-		conn, err := net.Dial("unix", sock)
-		if err != nil {
-			return nil, fmt.Errorf("ssh %s: ssh-agent: %w", cfg.Host, err)
+		switch {
+		case err == nil:
+			set.closer = conn
+			agentSigners = agent.NewClient(conn).Signers
+			set.tried = append(set.tried, "ssh-agent keys")
+		case !others:
+			return nil, fmt.Errorf("ssh %s: no ssh-agent to authenticate with (%v), and no key file or password is configured", cfg.Host, err)
+		default:
+			cfg.logf("ssh %s: not using an ssh-agent (%v)", cfg.Host, err)
 		}
-		set.closer = conn
-		agentSigners = agent.NewClient(conn).Signers
-		set.tried = append(set.tried, "ssh-agent keys")
 	}
 	if len(fileSigners) > 0 {
 		set.tried = append(set.tried, fmt.Sprintf("%d key file(s)", len(fileSigners)))

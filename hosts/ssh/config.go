@@ -24,7 +24,9 @@ type Config struct {
 	// of encrypted key files; the passphrase itself never leaves this
 	// package.
 	PassphraseEnv string
-	// UseAgent offers the keys of the ssh-agent at $SSH_AUTH_SOCK.
+	// UseAgent offers the keys of the ssh-agent at $SSH_AUTH_SOCK when
+	// one is set and reachable; without one, KeyFiles and Password are
+	// used alone (and an error says so when there are none).
 	UseAgent bool
 	// Password, when set, is tried after public keys. It prints as
 	// "<redacted>" with every fmt verb, so a Config can be logged safely.
@@ -37,6 +39,9 @@ type Config struct {
 	KnownHosts []string
 	// AcceptNewHostKeys trusts an unknown host on first use and records
 	// its key; it never accepts a key that differs from a recorded one.
+	// A host is unknown only when no line of any file matches it, as in
+	// OpenSSH: a line "* <key>" or a hashed entry with another key is a
+	// changed key, refused.
 	AcceptNewHostKeys bool
 
 	// Keepalive is the interval between keepalive requests; 0 means 30s,

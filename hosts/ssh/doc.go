@@ -4,8 +4,10 @@
 //
 // Choices this package makes, so callers need not guess:
 //
-//   - Host keys are always verified against Config.KnownHosts. With
-//     AcceptNewHostKeys, a host that no file knows is trusted on first use
+//   - Host keys are always verified against Config.KnownHosts, read with
+//     OpenSSH's matching rules (wildcards, negation, hashed names,
+//     @revoked); any matching line with another key is a mismatch. With
+//     AcceptNewHostKeys, a host that no line matches is trusted on first use
 //     and its key appended to the last file of the list, in OpenSSH format
 //     with the host written in plain text ("[127.0.0.1]:2222 ssh-ed25519
 //     AAAA..."), not hashed: the lab's file names lab hosts only, and plain
@@ -29,6 +31,8 @@
 //   - SFTP requests are not interrupted by the context mid-request; a
 //     transfer stops between chunks, and a hung connection is ended by the
 //     keepalive.
+//   - Config.UseAgent uses the ssh-agent at SSH_AUTH_SOCK when there is
+//     one; a password or key files authenticate without it.
 //   - Secrets (passphrases, passwords) are never logged or put in errors;
 //     commands are quoted in errors, so do not put secrets in command
 //     lines: pass them with WithStdin.

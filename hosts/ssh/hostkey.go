@@ -72,11 +72,11 @@ func newHostKeys(cfg Config) (*hostKeys, error) {
 			return nil, fmt.Errorf("ssh %s: known_hosts: %w", cfg.Host, err)
 		}
 	}
-	cb, err := knownhosts.New(h.existing...)
+	db, err := readKnownHosts(h.existing...)
 	if err != nil {
 		return nil, fmt.Errorf("ssh %s: known_hosts: %w", cfg.Host, err)
 	}
-	h.check = cb
+	h.check = db.check
 	return h, nil
 }
 

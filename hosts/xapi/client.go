@@ -34,8 +34,18 @@ type Options struct {
 	// system roots (or HTTPClient's configuration).
 	Fingerprint string
 	// Timeout bounds one round trip (DefaultTimeout when zero); event.from
-	// calls get their own timeout on top.
+	// calls get their own timeout on top. The login and logout have their
+	// own, shorter bound (LoginTimeout).
 	Timeout time.Duration
+	// DialTimeout bounds the TCP connect (DefaultDialTimeout when zero).
+	DialTimeout time.Duration
+	// TLSHandshakeTimeout bounds the TLS handshake (DefaultTLSHandshakeTimeout
+	// when zero).
+	TLSHandshakeTimeout time.Duration
+	// LoginTimeout bounds a login or logout round trip, from sending the
+	// request to the end of the reply (DefaultLoginTimeout when zero): a
+	// xapi that accepts and never answers fails the login in seconds.
+	LoginTimeout time.Duration
 	// HTTPClient, when set, is used for the calls. With a Fingerprint its
 	// Transport must be an *http.Transport (it is cloned, not modified).
 	HTTPClient *http.Client
@@ -50,8 +60,10 @@ type Client struct {
 	password   func(ctx context.Context) (Secret, error)
 	originator string
 	timeout    time.Duration
-	http       *http.Client
-	ownHTTP    bool
+	// loginTimeout bounds a login or logout round trip.
+	loginTimeout time.Duration
+	http         *http.Client
+	ownHTTP      bool
 
 	roundTrips atomic.Int64
 	loginSlot  chan struct{} // holds one token while a re-login is in flight
@@ -79,6 +91,10 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
+	}
+	c.loginTimeout = opts.LoginTimeout
+	if c.loginTimeout <= 0 {
+		c.loginTimeout = DefaultLoginTimeout
 	}
 	c.password = opts.PasswordFunc
 	if c.password == nil {
@@ -121,7 +137,7 @@ func (c *Client) Close(ctx context.Context) error {
 	s := c.session
 	c.mu.Unlock()
 	defer c.closeIdle()
-	_, err := c.roundTrip(ctx, "session.logout", []any{s}, 0)
+	_, err := c.roundTrip(ctx, "session.logout", []any{s}, c.loginTimeout, "logout", false)
 	if err != nil && !HasCode(err, CodeSessionInvalid) {
 		return fmt.Errorf("xapi: logout: %w", err)
 	}

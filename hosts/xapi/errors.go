@@ -1,9 +1,11 @@
 package xapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Error codes xenlab handles, as xapi sends them in ErrorDescription[0]
@@ -98,3 +100,34 @@ func (e *TransportError) Unwrap() error { return e.Err }
 
 // ErrClosed is returned by calls on a Client after Close.
 var ErrClosed = errors.New("xapi: client is closed")
+
+// RedirectError is an HTTP redirect from the endpoint. xapi never redirects
+// a client of its own host, so xenlab refuses every redirect: it sends
+// nothing to the Location, neither the login nor a session reference.
+type RedirectError struct {
+	StatusCode int
+	Location   string // the redirect's target, resolved, without credentials
+}
+
+// Error implements error.
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("refusing an HTTP %d redirect to %s: xapi does not redirect its clients (check the URL, or a proxy in between)", e.StatusCode, e.Location)
+}
+
+// TimeoutError is a round trip that got no complete answer within one of
+// the client's own bounds (not the caller's context).
+type TimeoutError struct {
+	Phase string // "connect", "login", "logout" or "call"
+	After time.Duration
+}
+
+// Error implements error.
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("no answer within %s (the %s timeout)", e.After, e.Phase)
+}
+
+// Timeout reports true, as a net.Error does.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// Unwrap makes errors.Is(err, context.DeadlineExceeded) true.
+func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }

@@ -83,13 +83,28 @@ func decodeEventBatch(v any) (EventBatch, error) {
 	return b, nil
 }
 
+// Backoff between event.from calls that come back early with nothing new
+// (an empty batch, or the token unchanged, well before their timeout):
+// xapi itself blocks until there is news, so only a broken or hostile
+// server answers that way, and it must not be polled in a tight loop.
+const (
+	EventBackoff    = 50 * time.Millisecond
+	MaxEventBackoff = 5 * time.Second
+)
+
 // WaitFor waits on xapi events instead of polling with sleeps. It calls
 // done first with the events of event.from(classes, "") (in xapi: one "add"
 // per existing object, so done sees the current state), then with each later
 // batch (possibly empty, after EventWait), until done returns true or an
 // error, or ctx ends. done may ignore the events and read what it needs.
+//
+// On EVENTS_LOST it re-syncs once: a fresh snapshot (token "") and done
+// again with it. EVENTS_LOST again before any batch arrived from the new
+// token is returned as the error.
 func (c *Client) WaitFor(ctx context.Context, classes []string, done func(ctx context.Context, events []Event) (bool, error)) error {
 	token := ""
+	resynced := false
+	backoff := EventBackoff
 	for {
 		wait := EventWait
 		if dl, ok := ctx.Deadline(); ok {
@@ -98,12 +113,16 @@ func (c *Client) WaitFor(ctx context.Context, classes []string, done func(ctx co
 		if token == "" || wait < 0 {
 			wait = 0
 		}
+		start := time.Now()
 		b, err := c.EventFrom(ctx, classes, token, wait.Seconds())
-		if HasCode(err, CodeEventsLost) {
-			token = ""
+		if HasCode(err, CodeEventsLost) && token != "" && !resynced {
+			token, resynced = "", true
 			continue
 		}
 		if err != nil {
+			if HasCode(err, CodeEventsLost) && resynced {
+				return fmt.Errorf("xapi: waiting for events on %v: events lost again after a re-sync: %w", classes, err)
+			}
 			return err
 		}
 		ok, err := done(ctx, b.Events)
@@ -112,6 +131,20 @@ func (c *Client) WaitFor(ctx context.Context, classes []string, done func(ctx co
 		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("xapi: waiting for events on %v: %w", classes, err)
+		}
+		early := token != "" && time.Since(start) < wait/2
+		if early && (len(b.Events) == 0 || b.Token == token) {
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("xapi: waiting for events on %v: %w", classes, ctx.Err())
+			case <-t.C:
+			}
+			backoff = min(2*backoff, MaxEventBackoff)
+		} else if token != "" {
+			backoff = EventBackoff
+			resynced = false
 		}
 		token = b.Token
 	}

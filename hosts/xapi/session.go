@@ -2,13 +2,16 @@ package xapi
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
-
-	"xenlab/secret"
 )
 
 // Session returns the current session reference.
@@ -39,13 +42,13 @@ func (c *Client) Call(ctx context.Context, method string, params ...any) (any, e
 // call is Call with extra time allowed for the round trip (event.from).
 func (c *Client) call(ctx context.Context, method string, params []any, extra time.Duration) (any, error) {
 	if noSession[method] {
-		return c.roundTrip(ctx, method, params, extra)
+		return c.roundTrip(ctx, method, params, c.timeout+extra, "call", method != "system.listMethods" && method != "system.methodHelp" && method != "system.methodSignature")
 	}
 	s, err := c.currentSession()
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.roundTrip(ctx, method, withSession(s, params), extra)
+	v, err := c.roundTrip(ctx, method, withSession(s, params), c.timeout+extra, "call", false)
 	if err == nil || !HasCode(err, CodeSessionInvalid) {
 		return v, err
 	}
@@ -53,7 +56,7 @@ func (c *Client) call(ctx context.Context, method string, params []any, extra ti
 	if err2 != nil {
 		return nil, fmt.Errorf("xapi %s: session invalid, and logging in again failed: %w", method, err2)
 	}
-	return c.roundTrip(ctx, method, withSession(s, params), extra)
+	return c.roundTrip(ctx, method, withSession(s, params), c.timeout+extra, "call", false)
 }
 
 func withSession(s Ref, params []any) []any {
@@ -92,15 +95,15 @@ func (c *Client) relogin(ctx context.Context, stale Ref) (Ref, error) {
 	return s, nil
 }
 
-// doLogin calls session.login_with_password.
+// doLogin calls session.login_with_password, bounded by the login timeout.
 func (c *Client) doLogin(ctx context.Context) (Ref, error) {
 	pw, err := c.password(ctx)
 	if err != nil {
 		return "", fmt.Errorf("xapi: reading the password for %s: %w", c.user, err)
 	}
-	v, err := c.roundTrip(ctx, "session.login_with_password", []any{c.user, pw.Reveal(), "2.0", c.originator}, 0)
+	v, err := c.roundTrip(ctx, "session.login_with_password", []any{c.user, pw.Reveal(), "2.0", c.originator}, c.loginTimeout, "login", true)
 	if err != nil {
-		scrub(err, pw.Reveal())
+		withholdPassword(err, pw.Reveal())
 		return "", fmt.Errorf("xapi: login to %s as %s: %w", c.endpoint, c.user, err)
 	}
 	s, ok := v.(string)
@@ -111,30 +114,72 @@ func (c *Client) doLogin(ctx context.Context) (Ref, error) {
 	return Ref(s), nil
 }
 
-// scrub removes the password from a failed login's error, in case a server
-// or a proxy echoes it: from an xapi error's parameters, and from a
-// transport error's message (which may quote the response body, where the
-// password would be XML-escaped).
-func scrub(err error, pw string) {
+// withheld replaces an xapi error's code or parameter that may quote the
+// password.
+const withheld = "(withheld: it may quote the password)"
+
+// withholdPassword drops, from a failed login's xapi error, every code or
+// parameter, or a redirect's Location, that holds the password in any form a server might echo it
+// (raw, XML- or JSON-escaped, Go-quoted, hex), or a piece of one, whole:
+// nothing is edited in place, so the rest of the text cannot tell the
+// secret by its context. Transport errors of a login never describe the
+// reply's content (see roundTrip); net/http's errors are checked too.
+func withholdPassword(err error, pw string) {
 	if pw == "" {
 		return
 	}
-	var escaped strings.Builder
-	_ = xml.EscapeText(&escaped, []byte(pw))
-	clean := func(s string) string {
-		s = strings.ReplaceAll(s, pw, secret.Redacted)
-		return strings.ReplaceAll(s, escaped.String(), secret.Redacted)
+	var re *RedirectError
+	if errors.As(err, &re) && mentions(re.Location, pw) {
+		re.Location = withheld
+	}
+	// net/http's own errors may quote the reply (a malformed header line,
+	// a Location that does not parse); connection errors (net.OpError)
+	// and the client's own are built from local facts and stay whole.
+	var te *TransportError
+	var op *net.OpError
+	var to *TimeoutError
+	if errors.As(err, &te) && te.Err != nil && re == nil && !errors.As(te.Err, &op) && !errors.As(te.Err, &to) &&
+		mentions(te.Err.Error(), pw) {
+		te.Err = errors.New("the HTTP exchange failed (details withheld: net/http quotes the reply, which may hold the password)")
 	}
 	var xe *Error
-	if errors.As(err, &xe) {
-		for i, p := range xe.Params {
-			xe.Params[i] = clean(p)
+	if !errors.As(err, &xe) {
+		return
+	}
+	if mentions(xe.Code, pw) {
+		xe.Code = withheld
+	}
+	for i, p := range xe.Params {
+		if mentions(p, pw) {
+			xe.Params[i] = withheld
 		}
 	}
-	var te *TransportError
-	if errors.As(err, &te) && te.Err != nil {
-		if msg := te.Err.Error(); clean(msg) != msg {
-			te.Err = errors.New(clean(msg))
+}
+
+// mentions reports whether text holds a form of secret, or a piece of six
+// bytes of one.
+func mentions(text, secret string) bool {
+	var x strings.Builder
+	_ = xml.EscapeText(&x, []byte(secret))
+	js, _ := json.Marshal(secret)
+	forms := []string{
+		secret, x.String(), string(js[1 : len(js)-1]),
+		strings.Trim(strconv.Quote(secret), `"`), strings.Trim(strconv.QuoteToASCII(secret), `"`),
+		hex.EncodeToString([]byte(secret)), url.QueryEscape(secret), url.PathEscape(secret),
+	}
+	const piece = 6
+	for _, f := range forms {
+		if len(f) <= piece {
+			if strings.Contains(text, f) {
+				return true
+			}
+			continue
+		}
+		for i := 0; i+piece <= len(f); i++ {
+			if strings.Contains(text, f[i:i+piece]) {
+				return true
+			}
 		}
 	}
+	return false
 }

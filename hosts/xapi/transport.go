@@ -2,10 +2,13 @@ package xapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,25 +46,29 @@ func normalizeURL(raw string) (string, error) {
 	return u.String(), nil
 }
 
-// httpClient builds the HTTP client for the endpoint and TLS options.
+// Defaults for the Options timeouts.
+const (
+	DefaultDialTimeout         = 10 * time.Second
+	DefaultTLSHandshakeTimeout = 10 * time.Second
+	DefaultLoginTimeout        = 10 * time.Second
+)
+
+// httpClient builds the HTTP client for the endpoint and options: its own
+// connect and TLS handshake timeouts, the certificate pin, and no
+// redirects. A caller's client is copied, never modified.
 func httpClient(endpoint string, opts Options) (*http.Client, bool, error) {
-	if opts.Fingerprint == "" {
-		if opts.HTTPClient != nil {
-			return opts.HTTPClient, false, nil
+	var pin []byte
+	if opts.Fingerprint != "" {
+		if !strings.HasPrefix(endpoint, "https:") {
+			return nil, false, errors.New("xapi: a certificate fingerprint needs an https URL")
 		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 32
-		return &http.Client{Transport: tr}, true, nil
+		var err error
+		if pin, err = ParseFingerprint(opts.Fingerprint); err != nil {
+			return nil, false, err
+		}
 	}
-	if !strings.HasPrefix(endpoint, "https:") {
-		return nil, false, errors.New("xapi: a certificate fingerprint needs an https URL")
-	}
-	pin, err := ParseFingerprint(opts.Fingerprint)
-	if err != nil {
-		return nil, false, err
-	}
-	var tr *http.Transport
 	hc := &http.Client{}
+	var tr *http.Transport
 	switch {
 	case opts.HTTPClient == nil:
 		tr = http.DefaultTransport.(*http.Transport).Clone()
@@ -70,27 +77,78 @@ func httpClient(endpoint string, opts Options) (*http.Client, bool, error) {
 		*hc = *opts.HTTPClient
 		tr = http.DefaultTransport.(*http.Transport).Clone()
 	default:
+		*hc = *opts.HTTPClient
 		base, ok := opts.HTTPClient.Transport.(*http.Transport)
-		if !ok {
+		if !ok && pin != nil {
 			return nil, false, fmt.Errorf("xapi: cannot pin a fingerprint on a %T transport", opts.HTTPClient.Transport)
 		}
-		*hc = *opts.HTTPClient
-		tr = base.Clone()
+		if ok {
+			tr = base.Clone()
+		}
 	}
-	tr.TLSClientConfig = pinnedTLSConfig(pin)
-	hc.Transport = tr
-	return hc, true, nil
+	if tr != nil {
+		dialTimeout := cmp.Or(opts.DialTimeout, DefaultDialTimeout)
+		dial := tr.DialContext
+		if dial == nil {
+			dial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
+		}
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			own := &TimeoutError{Phase: "connect", After: dialTimeout}
+			dctx, cancel := context.WithTimeoutCause(ctx, dialTimeout, own)
+			defer cancel()
+			conn, err := dial(dctx, network, addr)
+			if err != nil && ctx.Err() == nil && context.Cause(dctx) == own {
+				return nil, own
+			}
+			return conn, err
+		}
+		tr.TLSHandshakeTimeout = cmp.Or(opts.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
+		if pin != nil {
+			tr.TLSClientConfig = pinnedTLSConfig(pin)
+		}
+		hc.Transport = tr
+	}
+	hc.CheckRedirect = refuseRedirect
+	return hc, tr != nil, nil // a caller's own RoundTripper stays the caller's
+}
+
+// refuseRedirect stops net/http before it sends anything to a redirect's
+// Location: xapi never redirects a client of its own host.
+func refuseRedirect(req *http.Request, via []*http.Request) error {
+	status := 0
+	if req.Response != nil {
+		status = req.Response.StatusCode
+	}
+	return &RedirectError{StatusCode: status, Location: clipText(req.URL.Redacted(), 300)}
 }
 
 // roundTrip posts one call and decodes xapi's {Status, Value} envelope.
-func (c *Client) roundTrip(ctx context.Context, method string, params []any, extra time.Duration) (any, error) {
+// timeout bounds the whole exchange, from sending the request to the end
+// of the reply (xapi answers a call only when it has finished: its first
+// byte comes with the result); phase names that bound in a TimeoutError.
+// When secret is set the request carries a password, and the error never
+// describes the reply's content, only its status, size and the kind of
+// problem, so a server that echoes the request cannot put it into a message.
+func (c *Client) roundTrip(ctx context.Context, method string, params []any, timeout time.Duration, phase string, secret bool) (any, error) {
 	body, err := xmlrpc.MarshalCall(method, params)
 	if err != nil {
+		if secret {
+			return nil, fmt.Errorf("xapi %s: encoding the call failed", method)
+		}
 		return nil, fmt.Errorf("xapi %s: encoding the call: %w", method, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout+extra)
+	own := &TimeoutError{Phase: phase, After: timeout}
+	rctx, cancel := context.WithTimeoutCause(ctx, timeout, own)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	// ownTimeout replaces the deadline error with the client's own bound,
+	// unless the caller's context ended first.
+	ownTimeout := func(err error) error {
+		if ctx.Err() == nil && context.Cause(rctx) == own {
+			return own
+		}
+		return err
+	}
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, c.transportErr(method, 0, err)
 	}
@@ -103,29 +161,67 @@ func (c *Client) roundTrip(ctx context.Context, method string, params []any, ext
 		if errors.As(err, &ue) {
 			err = ue.Err // the endpoint is already in TransportError.URL
 		}
-		return nil, c.transportErr(method, 0, err)
+		var re *RedirectError
+		if errors.As(err, &re) {
+			return nil, c.transportErr(method, re.StatusCode, re)
+		}
+		return nil, c.transportErr(method, 0, ownTimeout(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, xmlrpc.MaxMessageSize+1))
 	if err != nil {
-		return nil, c.transportErr(method, resp.StatusCode, fmt.Errorf("reading the response: %w", err))
+		return nil, c.transportErr(method, resp.StatusCode, fmt.Errorf("reading the response: %w", ownTimeout(err)))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, c.transportErr(method, resp.StatusCode, fmt.Errorf("response %q", tail(data)))
+		// The body is not shown: an error page may quote the request.
+		return nil, c.transportErr(method, resp.StatusCode, fmt.Errorf("%s, %d-byte %s body (not shown)",
+			http.StatusText(resp.StatusCode), len(data), contentType(resp)))
 	}
 	if len(data) > xmlrpc.MaxMessageSize {
 		return nil, c.transportErr(method, 0, fmt.Errorf("response exceeds %d bytes", xmlrpc.MaxMessageSize))
 	}
 	v, err := xmlrpc.UnmarshalResponse(data)
 	if err != nil {
+		if secret {
+			var lim *xmlrpc.LimitError
+			if errors.As(err, &lim) {
+				return nil, c.transportErr(method, 0, lim)
+			}
+			return nil, c.transportErr(method, 0, fmt.Errorf("the %d-byte response is not well-formed XML-RPC (details not shown: the request carried a password)", len(data)))
+		}
 		return nil, c.transportErr(method, 0, err)
 	}
-	return c.envelope(method, v)
+	return c.envelope(method, v, secret)
+}
+
+// contentType is the response's media type for messages: a token, or
+// "untyped".
+func contentType(resp *http.Response) string {
+	mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil || mt == "" {
+		return "untyped"
+	}
+	return clipText(mt, 60)
+}
+
+// clipText makes server-supplied text safe to print: printable ASCII
+// only (others as '?'), at most n bytes.
+func clipText(s string, n int) string {
+	b := []byte(s)
+	if len(b) > n {
+		b = append(b[:n], "..."...)
+	}
+	for i, ch := range b {
+		if ch < 0x20 || ch > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }
 
 // envelope unpacks {Status: Success, Value} or {Status: Failure,
 // ErrorDescription: [code, params...]}.
-func (c *Client) envelope(method string, v any) (any, error) {
+func (c *Client) envelope(method string, v any, secret bool) (any, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, c.transportErr(method, 0, fmt.Errorf("response is %T, want a {Status, Value} struct", v))
@@ -149,20 +245,13 @@ func (c *Client) envelope(method string, v any) (any, error) {
 		}
 		return nil, e
 	default:
-		return nil, c.transportErr(method, 0, fmt.Errorf("response Status %q is neither Success nor Failure", status))
+		if secret {
+			return nil, c.transportErr(method, 0, errors.New("response Status is neither Success nor Failure"))
+		}
+		return nil, c.transportErr(method, 0, fmt.Errorf("response Status %q is neither Success nor Failure", clipText(status, 80)))
 	}
 }
 
 func (c *Client) transportErr(method string, status int, err error) error {
 	return &TransportError{Method: method, URL: c.endpoint, StatusCode: status, Err: err}
-}
-
-// tail returns the end of a response body for error messages.
-func tail(b []byte) string {
-	const n = 200
-	b = bytes.TrimSpace(b)
-	if len(b) > n {
-		return "..." + string(b[len(b)-n:])
-	}
-	return string(b)
 }

@@ -138,10 +138,15 @@ func toFault(v any) (*Fault, error) {
 	return f, nil
 }
 
-// decoder reads XML-RPC values from a token stream.
+// decoder reads XML-RPC values from a token stream, within bounds on
+// nesting, on the number of values, and on the memory the decoded values
+// keep (estimated as it goes, before it is spent).
 type decoder struct {
-	d     *xml.Decoder
-	depth int
+	d      *xml.Decoder
+	depth  int
+	values int
+	cost   int64 // estimated bytes kept by the decoded values so far
+	budget int64 // the most cost may reach
 }
 
 func newDecoder(data []byte) (*decoder, error) {
@@ -151,7 +156,34 @@ func newDecoder(data []byte) (*decoder, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.CharsetReader = charsetReader
-	return &decoder{d: d}, nil
+	return &decoder{d: d, budget: memoryFactor*int64(len(data)) + memorySlack}, nil
+}
+
+// Estimated bytes a decoded value keeps, by kind, on 64-bit Go (measured
+// with TestDecoderMemoryIsBoundedBySize): an interface slot in its
+// parent; a boxed string's header; a map's header, its first group of 8
+// slots, and each further member with its share of growth; a slice's
+// header and each element with its share of growth; a boxed number or
+// time.
+const (
+	costValue       = 16
+	costString      = 16
+	costStruct      = 48
+	costFirstMember = 264
+	costMember      = 64
+	costArray       = 24
+	costElement     = 32
+	costScalar      = 24
+)
+
+// charge adds n bytes to the estimate, or fails when that would pass the
+// budget.
+func (p *decoder) charge(n int) error {
+	p.cost += int64(n)
+	if p.cost > p.budget {
+		return &LimitError{Limit: "memory", Max: p.budget}
+	}
+	return nil
 }
 
 // token returns the next raw token; running out of input is an error here,
@@ -248,7 +280,7 @@ func (p *decoder) eof() error {
 // text reads character data up to the end of the current element, which
 // must have no child elements.
 func (p *decoder) text() (string, error) {
-	var b []byte
+	var b textBuilder
 	for {
 		tok, err := p.token()
 		if err != nil {
@@ -256,13 +288,42 @@ func (p *decoder) text() (string, error) {
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
-			b = append(b, t...)
+			if err := p.charge(len(t)); err != nil {
+				return "", err
+			}
+			b.add(t)
 		case xml.StartElement:
 			return "", fmt.Errorf("xmlrpc: unexpected <%s> in text", t.Name.Local)
 		case xml.EndElement:
-			return string(b), nil
+			return b.String(), nil
 		}
 	}
+}
+
+// textBuilder collects an element's character data. Text usually comes
+// as one token: that is copied once, without an intermediate buffer.
+type textBuilder struct {
+	first string
+	more  []byte
+	n     int
+}
+
+func (b *textBuilder) add(t []byte) {
+	switch b.n++; b.n {
+	case 1:
+		b.first = string(t)
+	case 2:
+		b.more = append([]byte(b.first), t...)
+	default:
+		b.more = append(b.more, t...)
+	}
+}
+
+func (b *textBuilder) String() string {
+	if b.n > 1 {
+		return string(b.more)
+	}
+	return b.first
 }
 
 // params reads <param><value>...</value></param>* up to </params>.
@@ -300,9 +361,15 @@ func (p *decoder) value() (any, error) {
 	p.depth++
 	defer func() { p.depth-- }()
 	if p.depth > maxDepth {
-		return nil, fmt.Errorf("xmlrpc: values nested deeper than %d", maxDepth)
+		return nil, &LimitError{Limit: "depth", Max: maxDepth}
 	}
-	var text []byte
+	if p.values++; p.values > maxValues {
+		return nil, &LimitError{Limit: "values", Max: int64(maxValues)}
+	}
+	if err := p.charge(costValue); err != nil {
+		return nil, err
+	}
+	var text textBuilder
 	for {
 		tok, err := p.token()
 		if err != nil {
@@ -310,11 +377,17 @@ func (p *decoder) value() (any, error) {
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
-			text = append(text, t...)
+			if err := p.charge(len(t)); err != nil {
+				return nil, err
+			}
+			text.add(t)
 		case xml.EndElement:
-			return string(text), nil // a bare string
+			if err := p.charge(costString); err != nil {
+				return nil, err
+			}
+			return text.String(), nil // a bare string
 		case xml.StartElement:
-			if len(bytes.TrimSpace(text)) != 0 {
+			if strings.TrimSpace(text.String()) != "" {
 				return nil, fmt.Errorf("xmlrpc: text mixed with <%s> in a value", t.Name.Local)
 			}
 			v, err := p.typed(t)
@@ -340,6 +413,18 @@ func (p *decoder) typed(start xml.StartElement) (any, error) {
 		return p.structure()
 	}
 	s, err := p.text()
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "string":
+		err = p.charge(costString)
+	case "base64":
+		err = p.charge(costArray)
+	case "nil", "boolean":
+	default:
+		err = p.charge(costScalar)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -383,6 +468,9 @@ func (p *decoder) typed(start xml.StartElement) (any, error) {
 // is accepted too.
 func (p *decoder) array() ([]any, error) {
 	out := []any{}
+	if err := p.charge(costArray); err != nil {
+		return nil, err
+	}
 	tok, err := p.next()
 	if err != nil {
 		return nil, err
@@ -406,6 +494,9 @@ func (p *decoder) array() ([]any, error) {
 		if start.Name.Local != "value" {
 			return nil, fmt.Errorf("xmlrpc: got <%s> in array data, want <value>", start.Name.Local)
 		}
+		if err := p.charge(costElement); err != nil {
+			return nil, err
+		}
 		v, err := p.value()
 		if err != nil {
 			return nil, err
@@ -422,6 +513,9 @@ func (p *decoder) array() ([]any, error) {
 // value.
 func (p *decoder) structure() (map[string]any, error) {
 	out := map[string]any{}
+	if err := p.charge(costStruct); err != nil {
+		return nil, err
+	}
 	for {
 		tok, err := p.next()
 		if err != nil {
@@ -433,6 +527,13 @@ func (p *decoder) structure() (map[string]any, error) {
 		}
 		if start.Name.Local != "member" {
 			return nil, fmt.Errorf("xmlrpc: got <%s> in struct, want <member>", start.Name.Local)
+		}
+		cost := costMember
+		if len(out) == 0 {
+			cost = costFirstMember
+		}
+		if err := p.charge(cost); err != nil {
+			return nil, err
 		}
 		name, v, err := p.member()
 		if err != nil {
@@ -496,21 +597,32 @@ func decodeBase64(s string) ([]byte, error) {
 }
 
 // charsetReader lets documents declare the encodings xapi peers use besides
-// UTF-8: US-ASCII and ISO-8859-1 (each byte is one code point).
+// UTF-8: US-ASCII and ISO-8859-1 (each byte is one code point). The
+// conversion streams: it never holds the converted document.
 func charsetReader(charset string, input io.Reader) (io.Reader, error) {
 	switch strings.ToLower(charset) {
 	case "utf-8", "utf8":
 		return input, nil
 	case "us-ascii", "ascii", "iso-8859-1", "iso8859-1", "latin1", "latin-1":
-		raw, err := io.ReadAll(io.LimitReader(input, MaxMessageSize+1))
-		if err != nil {
-			return nil, err
-		}
-		out := make([]byte, 0, len(raw))
-		for _, c := range raw {
-			out = utf8.AppendRune(out, rune(c))
-		}
-		return bytes.NewReader(out), nil
+		return &latin1Reader{r: input}, nil
 	}
 	return nil, fmt.Errorf("xmlrpc: unsupported charset %q", clip(charset))
+}
+
+// latin1Reader converts ISO-8859-1 to UTF-8 as it is read.
+type latin1Reader struct {
+	r   io.Reader
+	buf [2048]byte
+}
+
+func (l *latin1Reader) Read(p []byte) (int, error) {
+	if len(p) < 2 {
+		return 0, io.ErrShortBuffer
+	}
+	n, err := l.r.Read(l.buf[:min(len(p)/2, len(l.buf))])
+	out := p[:0]
+	for _, c := range l.buf[:n] {
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return len(out), err
 }

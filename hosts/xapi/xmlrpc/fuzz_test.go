@@ -1,6 +1,7 @@
 package xmlrpc
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -16,6 +17,13 @@ func fuzzSeeds(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// Replies built to cost the decoder much per byte (issue 11 defect
+	// 10), small enough for a seed: each meets a bound or stays within it.
+	for _, build := range hostileResponses(1 << 10) {
+		f.Add(build())
+	}
+	f.Add([]byte(`<methodResponse><params><param><value>` + strings.Repeat("<array><data><value>", maxDepth+1)))
+	f.Add([]byte("<?xml version=\"1.0\" encoding=\"latin1\"?><methodCall><methodName>m\xe9</methodName><params><param><value>\xff\x80</value></param></params></methodCall>"))
 }
 
 // FuzzUnmarshalResponse checks that no input panics or hangs the response
