@@ -64,14 +64,17 @@ type installRun struct {
 	pvArgs, repo    string
 }
 
-// installerOf tells whether starting vm boots eliloader (the installer)
-// rather than the disk, and reads what the installer needs; the caller
+// installerOf tells whether starting vm boots eliloader with an
+// install-repository (the installer) rather than the disk, and reads what the installer needs; the caller
 // holds the db lock.
 func (s *Server) installerOf(vm *object) (installRun, bool) {
-	if vm.fields["PV_bootloader"] != "eliloader" {
+	oc := vm.fields["other_config"].(map[string]string)
+	// Without install-repository a real eliloader has nothing to boot; the
+	// simulator then boots the VM as any other (its older tests and the
+	// prebuilt shortcut rely on that), see docs/simulator.md.
+	if vm.fields["PV_bootloader"] != "eliloader" || oc["install-repository"] == "" {
 		return installRun{}, false
 	}
-	oc := vm.fields["other_config"].(map[string]string)
 	return installRun{ref: vm.ref, uuid: vm.fields["uuid"].(string), name: vm.fields["name_label"].(string),
 		domid: vm.fields["domid"].(int64), pvArgs: vm.fields["PV_args"].(string), repo: oc["install-repository"]}, true
 }

@@ -48,7 +48,7 @@ func TestInstallerRun(t *testing.T) {
 		{"good", "p.cfg", "-- auto url=127.0.0.1/p.cfg", repo, good, ""},
 		{"missing preseed", "p.cfg", "-- auto url=127.0.0.1/other.cfg", repo, good, "404 Not Found"},
 		{"no auto", "p.cfg", "-- url=127.0.0.1/p.cfg", repo, good, "no \"auto\""},
-		{"no repository", "p.cfg", "-- auto url=127.0.0.1/p.cfg", "", good, "install-repository"},
+		{"not http", "p.cfg", "-- auto url=127.0.0.1/p.cfg", "ftp://archive.ubuntu.com/ubuntu", good, "not an http:// URL"},
 		{"other host", "p.cfg", "-- auto url=10.9.9.9/p.cfg", repo, good, "not this host"},
 		{"broken preseed", "p.cfg", "-- auto url=http://127.0.0.1/p.cfg", repo,
 			[]byte(strings.Replace(string(good), "d-i partman/confirm boolean true\n", "", 1)), "partman/confirm"},
