@@ -95,6 +95,7 @@ func installTemplate(ctx context.Context, h *hosts.Host, lab *localrc.Config, ta
 	repo := "http://" + u.MirrorHost + u.MirrorDir
 	disk := int64(lab.DomU.Disk)
 	settings := []struct{ k, v string }{
+		{"install-proxy", u.Proxy}, // only when set, as devstack
 		{"install-methods", "http"},
 		{"install-repository", repo},
 		{"debian-release", u.Release},
@@ -102,6 +103,9 @@ func installTemplate(ctx context.Context, h *hosts.Host, lab *localrc.Config, ta
 		{"disks", fmt.Sprintf(`<provision><disk device="0" size="%d" sr="" bootable="true" type="system"/></provision>`, disk)},
 	}
 	for _, s := range settings {
+		if s.v == "" {
+			continue
+		}
 		if _, ok := rec.OtherConfig[s.k]; ok {
 			if err := c.VMRemoveFromOtherConfig(ctx, vm, s.k); err != nil {
 				return "", err
@@ -122,6 +126,18 @@ func installTemplate(ctx context.Context, h *hosts.Host, lab *localrc.Config, ta
 		return "", err
 	}
 	if err := c.VMSetIsATemplate(ctx, vm, false); err != nil {
+		return "", err
+	}
+	// The installer's memory is domU's (devstack's set_vm_memory), and its
+	// final reboot halts the VM (devstack's install-os-vpx.sh:
+	// actions-after-reboot=Destroy) even if the preseed does not power off.
+	mem := int64(lab.DomU.Memory)
+	if mem > 0 {
+		if err := c.VMSetMemoryLimits(ctx, vm, min(rec.MemoryStaticMin, mem), mem, mem, mem); err != nil {
+			return "", fmt.Errorf("setting the installer VM's memory: %w", err)
+		}
+	}
+	if err := c.VMSetActionsAfterReboot(ctx, vm, "destroy"); err != nil {
 		return "", err
 	}
 	if _, err := c.VIFCreate(ctx, xapi.VIFSpec{VM: vm, Network: mgmtNet, Device: "0", OtherConfig: tags}); err != nil {
@@ -145,6 +161,10 @@ func installTemplate(ctx context.Context, h *hosts.Host, lab *localrc.Config, ta
 			"stops it: look at the VM's console): %w", rec.UUID, err)
 	}
 
+	// Its guests must survive their own reboots (devstack set it back too).
+	if err := c.VMSetActionsAfterReboot(ctx, vm, "restart"); err != nil {
+		return "", err
+	}
 	snap, err := c.VMSnapshot(ctx, vm, lab.DomU.Template+" (installed)")
 	if err != nil {
 		return "", fmt.Errorf("snapshotting the installed VM: %w", err)
@@ -228,9 +248,15 @@ var installerTemplateNames = map[string]string{
 	"lucid/i386":    "Ubuntu Lucid Lynx 10.04 (32-bit)",
 }
 
+// debianSqueezeTemplate is the installer template devstack cloned
+// (install_ubuntu_template.sh), setting its debian-release to the Ubuntu
+// release: XenServer's Debian installer templates all boot eliloader.
+const debianSqueezeTemplate = "Debian Squeeze 6.0 (32-bit)"
+
 // findInstallerTemplate finds the installer template for release and
-// arch: by XenServer's name, else the one template whose
-// other_config:debian-release and install-arch say so.
+// arch: by XenServer's name for it, else the one template whose
+// other_config:debian-release and install-arch say so, else, as devstack
+// did, XenServer's Debian Squeeze template.
 func findInstallerTemplate(ctx context.Context, c *xapi.Client, release, arch string) (xapi.Ref, error) {
 	all, err := c.VMGetAllRecords(ctx)
 	if err != nil {
@@ -249,11 +275,21 @@ func findInstallerTemplate(ctx context.Context, c *xapi.Client, release, arch st
 			byConfig = append(byConfig, ref)
 		}
 	}
+	var squeeze []xapi.Ref
+	for ref, r := range all {
+		if r.IsATemplate && !r.IsASnapshot && r.PVBootloader == "eliloader" && r.NameLabel == debianSqueezeTemplate {
+			squeeze = append(squeeze, ref)
+		}
+	}
 	switch {
 	case len(byName) == 1:
 		return byName[0], nil
 	case len(byName) == 0 && len(byConfig) == 1:
 		return byConfig[0], nil
+	case len(byName) == 0 && len(byConfig) == 0 && len(squeeze) == 1:
+		// devstack's choice: its debian-release and install-arch are
+		// rewritten for the clone.
+		return squeeze[0], nil
 	}
 	return "", fmt.Errorf("no single Ubuntu installer template for %s %s on the host (%d named %q, %d with "+
 		"other_config debian-release=%s install-arch=%s)", release, arch, len(byName), name, len(byConfig), release, arch)

@@ -51,3 +51,9 @@ var errVMDestroyed = errorString("the VM was destroyed")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// VMSetActionsAfterReboot sets what xapi does when the guest reboots:
+// "restart" or "destroy" (the VM halts).
+func (c *Client) VMSetActionsAfterReboot(ctx context.Context, vm Ref, action string) error {
+	return c.callVoid(ctx, "VM.set_actions_after_reboot", vm, action)
+}

@@ -62,6 +62,7 @@ type installRun struct {
 	ref, uuid, name string
 	domid           int64
 	pvArgs, repo    string
+	afterReboot     string // actions_after_reboot
 }
 
 // installerOf tells whether starting vm boots eliloader with an
@@ -76,7 +77,8 @@ func (s *Server) installerOf(vm *object) (installRun, bool) {
 		return installRun{}, false
 	}
 	return installRun{ref: vm.ref, uuid: vm.fields["uuid"].(string), name: vm.fields["name_label"].(string),
-		domid: vm.fields["domid"].(int64), pvArgs: vm.fields["PV_args"].(string), repo: oc["install-repository"]}, true
+		domid: vm.fields["domid"].(int64), pvArgs: vm.fields["PV_args"].(string), repo: oc["install-repository"],
+		afterReboot: vm.fields["actions_after_reboot"].(string)}, true
 }
 
 // runInstaller models the installer in the background: after the
@@ -150,7 +152,21 @@ func (s *Server) install(r installRun) (string, error) {
 		return "", err
 	}
 	answers, _ := templates.ParsePreseed(preseedURL, data)
+	// The installer ends by powering off or halting when the preseed says
+	// so, else by rebooting: then the VM's actions_after_reboot decides
+	// (devstack's install-os-vpx.sh set it to destroy, so that the reboot
+	// halted the VM, and back to restart afterwards).
+	if !isTrue(answers, "debian-installer/exit/poweroff") && !isTrue(answers, "debian-installer/exit/halt") &&
+		r.afterReboot != "destroy" {
+		return "", fmt.Errorf("installed, then rebooted into the new system (no debian-installer/exit/poweroff "+
+			"or exit/halt in the preseed, actions_after_reboot %s): the VM does not halt", r.afterReboot)
+	}
 	return strings.TrimSpace(answers["mirror/suite"].Val + " from " + r.repo), nil
+}
+
+func isTrue(answers map[string]templates.PreseedAnswer, q string) bool {
+	a, ok := answers[q]
+	return ok && a.Type == "boolean" && a.Val == "true"
 }
 
 // fetchPreseed reads the preseed from dom0's web root: the URL (d-i adds

@@ -52,6 +52,8 @@ func TestInstallerRun(t *testing.T) {
 		{"other host", "p.cfg", "-- auto url=10.9.9.9/p.cfg", repo, good, "not this host"},
 		{"broken preseed", "p.cfg", "-- auto url=http://127.0.0.1/p.cfg", repo,
 			[]byte(strings.Replace(string(good), "d-i partman/confirm boolean true\n", "", 1)), "partman/confirm"},
+		{"reboots", "p.cfg", "-- auto url=127.0.0.1/p.cfg", repo,
+			[]byte(strings.Replace(string(good), "d-i debian-installer/exit/poweroff boolean true\n", "", 1)), "does not halt"},
 		{"mirror mismatch", "p.cfg", "-- auto url=127.0.0.1/p.cfg", "http://mirror.example/ubuntu", good, "install repository says"},
 	}
 	for _, c := range cases {
