@@ -1,6 +1,8 @@
 package xapid
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +98,40 @@ func TestInstallerRun(t *testing.T) {
 				t.Errorf("power state %v, want Running (the installer waits at its question)", st)
 			}
 		})
+	}
+}
+
+// TestWebRootOverHTTP: xapi's HTTP server serves dom0's web root, and
+// nothing outside it; POST on / stays XML-RPC and GET / stays 405.
+func TestWebRootOverHTTP(t *testing.T) {
+	s, mh, _ := newTestServer(t, Options{})
+	www := mh.Dom0Path(WebRoot)
+	if err := os.MkdirAll(www, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(www, "p.cfg"), []byte("d-i x/y string z\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(www), "secret"), []byte("no"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../secret", filepath.Join(www, "link")); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := get("/p.cfg"); code != 200 || body != "d-i x/y string z\n" {
+		t.Errorf("GET /p.cfg = %d %q", code, body)
+	}
+	for _, p := range []string{"/../secret", "/link", "/missing.cfg"} {
+		if code, body := get(p); code == http.StatusOK {
+			t.Errorf("GET %s = %d %q, want refused", p, code, body)
+		}
+	}
+	if code, _ := get("/"); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET / = %d, want 405", code)
 	}
 }
