@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"xenlab/templates"
 )
 
 // The modelled Debian installer run of a VM made from an installer
@@ -148,25 +146,28 @@ func (s *Server) install(r installRun) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("failed to retrieve the preconfiguration file %s: %w", preseedURL, err)
 	}
-	if err := templates.CheckPreseed("preseed "+preseedURL, data, repo.Host, repo.Path); err != nil {
+	answers := map[string]diAnswer{}
+	if err := readPreseed("preseed "+preseedURL, data, answers); err != nil {
 		return "", err
 	}
-	answers, _ := templates.ParsePreseed(preseedURL, data)
+	bootAnswers(args, answers)
+	if err := checkAnswers(answers, repo); err != nil {
+		return "", err
+	}
 	// The installer ends by powering off or halting when the preseed says
 	// so, else by rebooting: then the VM's actions_after_reboot decides
 	// (devstack's install-os-vpx.sh set it to destroy, so that the reboot
 	// halted the VM, and back to restart afterwards).
-	if !isTrue(answers, "debian-installer/exit/poweroff") && !isTrue(answers, "debian-installer/exit/halt") &&
+	if answers["debian-installer/exit/poweroff"].val != "true" && answers["debian-installer/exit/halt"].val != "true" &&
 		r.afterReboot != "destroy" {
 		return "", fmt.Errorf("installed, then rebooted into the new system (no debian-installer/exit/poweroff "+
 			"or exit/halt in the preseed, actions_after_reboot %s): the VM does not halt", r.afterReboot)
 	}
-	return strings.TrimSpace(answers["mirror/suite"].Val + " from " + r.repo), nil
-}
-
-func isTrue(answers map[string]templates.PreseedAnswer, q string) bool {
-	a, ok := answers[q]
-	return ok && a.Type == "boolean" && a.Val == "true"
+	suite := answers["mirror/suite"].val
+	if suite == "" {
+		suite = "ubuntu"
+	}
+	return suite + " from " + r.repo, nil
 }
 
 // fetchPreseed reads the preseed from dom0's web root: the URL (d-i adds

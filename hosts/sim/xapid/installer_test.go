@@ -54,9 +54,15 @@ func TestInstallerRun(t *testing.T) {
 		{"other host", "p.cfg", "-- auto url=10.9.9.9/p.cfg", repo, good, "not this host"},
 		{"broken preseed", "p.cfg", "-- auto url=http://127.0.0.1/p.cfg", repo,
 			[]byte(strings.Replace(string(good), "d-i partman/confirm boolean true\n", "", 1)), "partman/confirm"},
+		{"no root password", "p.cfg", "-- auto url=127.0.0.1/p.cfg", repo,
+			[]byte(strings.Replace(string(good), "d-i passwd/root-password-crypted password !\n", "", 1)), "root's password"},
+		{"proxy answered on the command line", "p.cfg", "-- auto url=127.0.0.1/p.cfg mirror/http/proxy=", repo,
+			[]byte(strings.Replace(string(good), "d-i mirror/http/proxy string \n", "", 1)), ""},
+		{"no proxy answer", "p.cfg", "-- auto url=127.0.0.1/p.cfg", repo,
+			[]byte(strings.Replace(string(good), "d-i mirror/http/proxy string \n", "", 1)), "mirror/http/proxy"},
 		{"reboots", "p.cfg", "-- auto url=127.0.0.1/p.cfg", repo,
 			[]byte(strings.Replace(string(good), "d-i debian-installer/exit/poweroff boolean true\n", "", 1)), "does not halt"},
-		{"mirror mismatch", "p.cfg", "-- auto url=127.0.0.1/p.cfg", "http://mirror.example/ubuntu", good, "install repository says"},
+		{"mirror mismatch", "p.cfg", "-- auto url=127.0.0.1/p.cfg", "http://mirror.example/ubuntu", good, "but the installer came from install-repository"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
