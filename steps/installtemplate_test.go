@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,9 +21,14 @@ var testTags = map[string]string{"xenlab-lab": "t", "xenlab-role": "template"}
 
 func simLabInstall(t *testing.T, install time.Duration) (*sim.Host, *localrc.Config, *hosts.Host) {
 	t.Helper()
+	return simLabLogf(t, install, t.Logf)
+}
+
+func simLabLogf(t *testing.T, install time.Duration, logf func(string, ...any)) (*sim.Host, *localrc.Config, *hosts.Host) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf, InstallTime: install})
+	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: logf, InstallTime: install})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +215,59 @@ func TestInstallTemplateCancelledMidInstall(t *testing.T) {
 	cancel()
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "context canceled") {
 		t.Fatalf("got %v, want the cancellation", err)
+	}
+	if vms, vdis := tagged(t, c); len(vms) != 0 || vdis != 0 {
+		t.Errorf("left %d tagged VMs and %d tagged disks", len(vms), vdis)
+	}
+	if files := webRootFiles(t, h); len(files) != 0 {
+		t.Errorf("left files in the web root: %v", files)
+	}
+}
+
+// TestInstallTemplateInstallerStopsAtAQuestion: a lab file's preseed that
+// xenlab's check lets through (no root password) stops the modelled
+// installer at its question, as the real one would, with the VM running;
+// the step waits until its context ends and then removes everything.
+func TestInstallTemplateInstallerStopsAtAQuestion(t *testing.T) {
+	stopped := make(chan string, 1)
+	logf := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		if strings.Contains(line, "waits at a question") {
+			select {
+			case stopped <- line:
+			default:
+			}
+		}
+		t.Log(line)
+	}
+	h, cfg, host := simLabLogf(t, 0, logf)
+	p, err := preseedFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DomU.Ubuntu.Preseed = strings.Replace(string(p), "d-i passwd/root-password-crypted password !\n", "", 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := installTemplate(ctx, host, cfg, testTags)
+		done <- err
+	}()
+	var why string
+	select {
+	case why = <-stopped:
+	case err := <-done:
+		t.Fatalf("the build ended (%v) although the installer should wait", err)
+	}
+	if !strings.Contains(why, "root's password") {
+		t.Errorf("the installer stopped with %q, want root's password", why)
+	}
+	cancel()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "waiting for the Ubuntu installer") {
+		t.Fatalf("got %v, want the wait for the installer named", err)
+	}
+	c, err := host.XAPI(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
 	if vms, vdis := tagged(t, c); len(vms) != 0 || vdis != 0 {
 		t.Errorf("left %d tagged VMs and %d tagged disks", len(vms), vdis)
