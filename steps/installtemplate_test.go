@@ -94,6 +94,7 @@ func TestInstallTemplateBuildsThroughTheInstaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("a template build cost %+v", host.Counters())
 	c, err := host.XAPI(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -21,17 +21,6 @@ var files embed.FS
 // makes a field the data lacks an error, not "<no value>".
 var parsed = template.Must(template.New("").Option("missingkey=error").ParseFS(files, "*.tmpl"))
 
-// Names lists the embedded templates.
-func Names() []string {
-	var names []string
-	for _, t := range parsed.Templates() {
-		if t.Name() != "" {
-			names = append(names, t.Name())
-		}
-	}
-	return names
-}
-
 // render executes one embedded template.
 func render(name string, data any) ([]byte, error) {
 	var b bytes.Buffer

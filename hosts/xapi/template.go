@@ -2,12 +2,6 @@ package xapi
 
 import "context"
 
-// VMSetPVBootloader sets the VM's PV bootloader (eliloader for an
-// installer, pygrub for an installed disk).
-func (c *Client) VMSetPVBootloader(ctx context.Context, vm Ref, bootloader string) error {
-	return c.callVoid(ctx, "VM.set_PV_bootloader", vm, bootloader)
-}
-
 // VDIAddToOtherConfig adds key=value to a VDI's other_config.
 func (c *Client) VDIAddToOtherConfig(ctx context.Context, vdi Ref, key, value string) error {
 	return c.callVoid(ctx, "VDI.add_to_other_config", vdi, key, value)
