@@ -126,6 +126,7 @@ func dom0Skeleton(r xapid.Release) map[string]string {
 			"BUILD_NUMBER='" + r.BuildNumber + "'\nINSTALLATION_UUID='" + fakeUUID() + "'\n",
 		"/etc/redhat-release": r.ProductBrand + " release " + r.ProductVersion + "-" + r.BuildNumber + " (xenenterprise)\n",
 		"/var/log/":           "",
+		"/opt/xensource/www/": "", // xapi's web root (xapid.WebRoot)
 	}
 }
 

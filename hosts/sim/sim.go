@@ -53,6 +53,9 @@ type Options struct {
 	// AuthFailDelay is xapi's pause before SESSION_AUTHENTICATION_FAILED
 	// (xapid.RealAuthFailDelay on a real host); zero for none.
 	AuthFailDelay time.Duration
+	// InstallTime is the modelled duration of an installer run
+	// (xapid.Options.InstallTime); zero for xapid.DefaultInstallTime.
+	InstallTime time.Duration
 	// Logf receives the simulator's log lines; nil means log.Printf.
 	Logf func(format string, args ...any)
 }
@@ -226,6 +229,7 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		StateFile:     filepath.Join(h.dir, "xapi-db.json"),
 		Seed:          xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name, HostName: dom0Hostname},
 		Python:        h.python,
+		InstallTime:   h.opts.InstallTime,
 		Logf:          h.logf,
 	})
 	if err != nil {

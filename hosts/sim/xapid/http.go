@@ -19,6 +19,9 @@ import (
 // that is not a well-formed methodCall gets HTTP 500, as from xapi; other
 // methods get 405 and other paths 404.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveWebRoot(w, r) { // dom0's web root (installer.go)
+		return
+	}
 	if r.URL.Path != "/" && r.URL.Path != "/RPC2" {
 		http.NotFound(w, r)
 		return

@@ -48,6 +48,9 @@ type Options struct {
 	// GuestMetricsDelay is how long after VM.start the guest's metrics
 	// (its IP) may appear at the earliest; the Host's BootGuest decides the rest.
 	GuestMetricsDelay time.Duration
+	// InstallTime is how long a modelled installer run takes (installer.go);
+	// zero means DefaultInstallTime.
+	InstallTime time.Duration
 	// Logf receives one line per notable event (plugin runs, host errors);
 	// nil means log.Printf. Secrets never reach it.
 	Logf func(format string, args ...any)
@@ -93,6 +96,8 @@ type Server struct {
 	hostMu sync.Mutex
 	// rt is runtime state of this host that is not in xapi's database.
 	rt runtime
+	// installs records why modelled installer runs stopped (installer.go).
+	installs installState
 
 	calls     atomic.Int64
 	ctx       context.Context

@@ -131,7 +131,9 @@ func (s *Server) startVM(c *call, ref string, paused bool, op string) {
 		for _, b := range d.where("VBD", "VM", ref) {
 			d.set(b, map[string]any{"currently_attached": true})
 		}
-		if !paused {
+		if inst, ok := s.installerOf(vm); ok && !paused {
+			s.runInstaller(inst) // eliloader boots the installer, not the disk
+		} else if !paused {
 			s.bootGuest(s.guestOf(vm))
 		}
 	})
