@@ -33,6 +33,8 @@ type Host struct {
 	xapi   *xapi.Client
 	dom0Mu sync.Mutex
 	dom0   *sshc.Client
+	invMu  sync.Mutex
+	inv    inventory
 }
 
 // New returns a Host; nothing is dialled until XAPI or Dom0 is called.
@@ -124,6 +126,9 @@ func (h *Host) Close(ctx context.Context) error {
 		h.xapi = nil
 	}
 	h.xapiMu.Unlock()
+	h.invMu.Lock()
+	h.inv = inventory{}
+	h.invMu.Unlock()
 	h.dom0Mu.Lock()
 	if h.dom0 != nil {
 		errs = append(errs, h.dom0.Close())
@@ -131,4 +136,30 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	h.dom0Mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// DialGuest connects over SSH to a guest of this host at addr, checking
+// its host key under the same rules as dom0's: the lab's known_hosts, and
+// trust on first use only with AcceptNewHostKeys. It offers dom0's key
+// (devstack put dom0's key in domU's authorized_keys) and then password.
+func (h *Host) DialGuest(ctx context.Context, name, addr, user string, password localrc.Secret) (*sshc.Client, error) {
+	var keys []string
+	if h.Config.SSHKey != "" {
+		keys = []string{h.Config.SSHKey}
+	}
+	c, err := sshc.Dial(ctx, sshc.Config{
+		KeyFiles:          keys,
+		Host:              h.Config.Name + " " + name,
+		Addr:              addr,
+		User:              user,
+		Password:          password,
+		KnownHosts:        []string{h.Config.KnownHosts},
+		AcceptNewHostKeys: h.opts.AcceptNewHostKeys,
+		Logf:              h.opts.Logf,
+		Retry:             sshc.RetryPolicy{Attempts: 100},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s@%s: %w", user, addr, err)
+	}
+	return c, nil
 }

@@ -10,13 +10,13 @@ import (
 // host the steps keep their names; with several, each step is named
 // "<host>/<step>" and depends only on its own host's steps, so the engine
 // brings the hosts up in parallel.
-func Fleet(lab *localrc.Config, hs []*hosts.Host) []provision.Step {
+func Fleet(lab *localrc.Config, hs []*hosts.Host, opts ...Option) []provision.Step {
 	if len(hs) == 1 {
-		return BringUp(lab, hs[0])
+		return BringUp(lab, hs[0], opts...)
 	}
 	var all []provision.Step
 	for _, h := range hs {
-		for _, s := range BringUp(lab, h) {
+		for _, s := range BringUp(lab, h, opts...) {
 			all = append(all, onHost{Step: s, host: h.Name()})
 		}
 	}
