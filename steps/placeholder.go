@@ -50,11 +50,13 @@ type portState struct{ name, tag string }
 func readPort(ctx context.Context, dom0 *ssh.Client, vifUUID string) (portState, error) {
 	cmd := "p=$(ovs-vsctl --bare --columns=name find Interface external_ids:xs-vif-uuid=" + ssh.ShellQuote(vifUUID) +
 		`) && [ -n "$p" ] && echo "$p" && ovs-vsctl get Port "$p" tag`
-	res, err := dom0.Run(ctx, cmd, ssh.Idempotent())
+	res, err := dom0.Run(ctx, cmd+"; echo status=$?", ssh.Idempotent())
 	if err != nil {
 		return portState{}, err
 	}
-	if res.ExitStatus != 0 {
+	out, status, _ := strings.Cut(string(res.Stdout), "status=")
+	res.Stdout = []byte(out)
+	if strings.TrimSpace(status) != "0" {
 		return portState{}, fmt.Errorf("dom0: no Open vSwitch port has external_ids:xs-vif-uuid=%s (is domU running?): %s",
 			vifUUID, strings.TrimSpace(string(res.Stderr)))
 	}
@@ -99,8 +101,8 @@ func (p *placeholder) Check(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, nil // networks will make it
 		}
-		res, err := dom0.Run(ctx, "ovs-vsctl br-exists "+ssh.ShellQuote(br), ssh.Idempotent())
-		return err == nil && res.ExitStatus == 0, err
+		res, err := dom0.Run(ctx, "if ovs-vsctl br-exists "+ssh.ShellQuote(br)+"; then echo yes; else echo no; fi", ssh.Idempotent())
+		return err == nil && strings.TrimSpace(string(res.Stdout)) == "yes", err
 	}
 	_, vif, ok := placeholderVIF(inv, p.lab.Lab)
 	if !ok || !vif.CurrentlyAttached {
@@ -170,6 +172,33 @@ func (p *placeholder) Apply(ctx context.Context, out provision.Output) error {
 	return nil
 }
 
-// Destroy has nothing of its own: the placeholder VIF goes with domU, an
-// attached bridge with its network.
-func (p *placeholder) Destroy(context.Context, provision.Output) error { return nil }
+// Destroy: the placeholder VIF goes with domU. A bridge network.attach
+// made may outlive network.destroy (the simulator keeps it, as xapi
+// removes an internal bridge when it unplugs the last VIF), so with the attach method the step removes the integration
+// bridge of the lab's own network when no port is left on it.
+func (p *placeholder) Destroy(ctx context.Context, out provision.Output) error {
+	if !p.attachMode() {
+		return nil
+	}
+	inv, err := p.host.Inventory(ctx)
+	if err != nil {
+		return err
+	}
+	ref, br, err := integrationBridge(inv, p.lab)
+	if err != nil || !owned(p.lab.Lab, inv.Networks[ref].OtherConfig) {
+		return nil // gone, or adopted: not ours to remove
+	}
+	dom0, err := p.host.Dom0(ctx)
+	if err != nil {
+		return err
+	}
+	q := ssh.ShellQuote(br)
+	res, err := dom0.Run(ctx, "if ovs-vsctl br-exists "+q+" && [ -z \"$(ovs-vsctl list-ports "+q+")\" ]; then ovs-vsctl del-br "+q+" && echo removed; fi", ssh.Idempotent())
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(string(res.Stdout)) == "removed" {
+		out.Line("removed bridge %s that network.attach made", br)
+	}
+	return nil
+}

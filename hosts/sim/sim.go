@@ -43,6 +43,8 @@ type Options struct {
 	AuthFailDelay time.Duration
 	// Logf receives the simulator's log lines; nil means log.Printf.
 	Logf func(format string, args ...any)
+	// Fault, if set, may fail or drop an xapi call (xapid.Options.Fault).
+	Fault func(n int64, method string) *xapid.Fault
 }
 
 // Host is a running simulated XenServer host.
@@ -162,6 +164,7 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		User:          "root",
 		Password:      h.creds.password,
 		AuthFailDelay: h.opts.AuthFailDelay,
+		Fault:         h.opts.Fault,
 		StateFile:     filepath.Join(h.dir, "xapi-db.json"),
 		Seed:          xapid.Seed{Address: h.state.dom0IP()},
 		Logf:          h.logf,
