@@ -99,7 +99,9 @@ func TestUpNoOpDownOnTheSimulatedHost(t *testing.T) {
 			}
 			before := readHostState(t, ctx, host)
 
+			start := time.Now()
 			rep := run(t, ctx, BringUp(cfg, host), false)
+			t.Logf("cold up took %v", time.Since(start).Round(time.Millisecond))
 			if rep.Err != nil {
 				t.Fatalf("cold up: %v\n%s", rep.Err, output(rep))
 			}
@@ -174,4 +176,32 @@ func findTemplateByName(t *testing.T, ctx context.Context, c *xapi.Client, name 
 		t.Fatalf("template %q: %v %v", name, refs, err)
 	}
 	return refs[0]
+}
+
+func TestStatusShowsTheLab(t *testing.T) {
+	_, cfg, host := simLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if rep := run(t, ctx, BringUp(cfg, host), false); rep.Err != nil {
+		t.Fatal(rep.Err)
+	}
+	st, err := Status(ctx, cfg, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text, js strings.Builder
+	if err := st.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"OpenStack VM Integration Network", "tag: 4095    <- placeholder", "Running, IP "} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, text.String())
+		}
+	}
+	if !strings.Contains(js.String(), `"placeholder": true`) {
+		t.Errorf("status JSON lacks the placeholder:\n%s", js.String())
+	}
 }
