@@ -7,7 +7,6 @@ package hosts
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
 	sshc "xenlab/hosts/ssh"
@@ -59,7 +58,7 @@ func (h *Host) XAPI(ctx context.Context) (*xapi.Client, error) {
 		Fingerprint: h.Config.XAPIFingerprint,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("host %s: %w", h.Config.Name, err)
+		return nil, err // names the URL; the step's name names the host
 	}
 	h.xapi = c
 	return c, nil
@@ -73,7 +72,7 @@ func (h *Host) Dom0(ctx context.Context) (*sshc.Client, error) {
 		return h.dom0, nil
 	}
 	cfg := sshc.Config{
-		Host:              h.Config.Name + " dom0",
+		Host:              "dom0",
 		Addr:              h.Config.SSHAddr(),
 		User:              h.Config.SSHUser,
 		KnownHosts:        []string{h.Config.KnownHosts},
@@ -88,7 +87,7 @@ func (h *Host) Dom0(ctx context.Context) (*sshc.Client, error) {
 	}
 	c, err := sshc.Dial(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("host %s: ssh %s@%s: %w", h.Config.Name, h.Config.SSHUser, h.Config.SSHAddr(), err)
+		return nil, err // names dom0's address; the step's name names the host
 	}
 	h.dom0 = c
 	return c, nil
@@ -149,7 +148,7 @@ func (h *Host) DialGuest(ctx context.Context, name, addr, user string, password 
 	}
 	c, err := sshc.Dial(ctx, sshc.Config{
 		KeyFiles:          keys,
-		Host:              h.Config.Name + " " + name,
+		Host:              name,
 		Addr:              addr,
 		User:              user,
 		Password:          password,
@@ -159,7 +158,7 @@ func (h *Host) DialGuest(ctx context.Context, name, addr, user string, password 
 		Retry:             sshc.RetryPolicy{Attempts: 100},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ssh %s@%s: %w", user, addr, err)
+		return nil, err
 	}
 	return c, nil
 }
