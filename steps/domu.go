@@ -189,7 +189,7 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 		if p.template == "" {
 			return fmt.Errorf("domU's template is missing (step template)")
 		}
-		if vm, err = d.clone(ctx, c, p.template); err != nil {
+		if vm, err = d.clone(ctx, c, p.template, inv.VMs[p.template].OtherConfig); err != nil {
 			return err
 		}
 		out.Line("cloned %q from %q: %s", d.lab.DomU.Name, inv.VMs[p.template].NameLabel, vm)
@@ -247,15 +247,26 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 // clone makes domU from the template and tags it. Once the clone exists
 // it is tagged even if ctx is cancelled meanwhile, and removed if it
 // cannot be tagged, so no untagged copy is left behind for down to miss.
-func (d *domu) clone(ctx context.Context, c *xapi.Client, tpl xapi.Ref) (xapi.Ref, error) {
+func (d *domu) clone(ctx context.Context, c *xapi.Client, tpl xapi.Ref, tplConfig map[string]string) (xapi.Ref, error) {
 	vm, err := c.VMClone(ctx, tpl, d.lab.DomU.Name)
 	if err != nil {
 		return "", err
 	}
 	keep := context.WithoutCancel(ctx)
-	err = c.VMAddToOtherConfig(keep, vm, TagLab, d.lab.Lab)
-	if err == nil {
-		err = c.VMAddToOtherConfig(keep, vm, TagRole, RoleDomU)
+	// The clone carries the template's other_config: the lab's own
+	// template already has the lab's tag, with role template.
+	for _, k := range []string{TagLab, TagRole} {
+		v, had := tplConfig[k]
+		want := tags(d.lab.Lab, RoleDomU)[k]
+		if err != nil || v == want {
+			continue
+		}
+		if had {
+			err = c.VMRemoveFromOtherConfig(keep, vm, k)
+		}
+		if err == nil {
+			err = c.VMAddToOtherConfig(keep, vm, k, want)
+		}
 	}
 	if err == nil {
 		err = c.VMSetIsATemplate(ctx, vm, false)
