@@ -45,16 +45,6 @@ func ownedAs(lab, role string, otherConfig map[string]string) bool {
 	return owned(lab, otherConfig) && otherConfig[TagRole] == role
 }
 
-// withTags returns a copy of m with the lab's tags for role added.
-func withTags(m map[string]string, lab, role string) map[string]string {
-	out := maps.Clone(m)
-	if out == nil {
-		out = map[string]string{}
-	}
-	maps.Copy(out, tags(lab, role))
-	return out
-}
-
 // ownedVMs returns this lab's VMs in role (any role when role is ""),
 // sorted by reference so the choice among duplicates is stable.
 func ownedVMs(inv *hosts.Snapshot, lab, role string) []xapi.Ref {
