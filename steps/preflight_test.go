@@ -22,10 +22,16 @@ func (l *lines) Line(format string, args ...any) {
 }
 
 func simLab(t testing.TB) (*sim.Host, *localrc.Config, *hosts.Host) {
+	return simLabOVS(t, ovs.ModeModel)
+}
+
+// simLabOVS is simLab with a choice of dom0's switch: ovs.ModeAuto gives
+// real Open vSwitch processes where they can run.
+func simLabOVS(t testing.TB, mode ovs.Mode) (*sim.Host, *localrc.Config, *hosts.Host) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf})
+	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: mode, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}

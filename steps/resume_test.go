@@ -119,7 +119,7 @@ func TestUpResumesAfterCancel(t *testing.T) {
 // placeholder's port comes back untagged, and the next up says so and
 // tags it.
 func TestPlaceholderRepairedAfterReboot(t *testing.T) {
-	_, cfg, host := simLab(t)
+	_, cfg, host := simLabOVS(t, ovs.ModeAuto)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if rep := run(t, ctx, BringUp(cfg, host), false); rep.Err != nil {
