@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"xenlab/hosts"
 	"xenlab/hosts/xapi"
@@ -244,15 +245,26 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 	return nil
 }
 
+// cloneTimeout bounds VM.clone and the tagging after it, which an
+// interruption does not cut short.
+const cloneTimeout = 10 * time.Minute
+
 // clone makes domU from the template and tags it. Once the clone exists
 // it is tagged even if ctx is cancelled meanwhile, and removed if it
 // cannot be tagged, so no untagged copy is left behind for down to miss.
 func (d *domu) clone(ctx context.Context, c *xapi.Client, tpl xapi.Ref, tplConfig map[string]string) (xapi.Ref, error) {
-	vm, err := c.VMClone(ctx, tpl, d.lab.DomU.Name)
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	// Once asked for, the clone is waited for even if ctx ends meanwhile:
+	// an interrupted call would leave a copy whose reference nobody knows,
+	// untagged, which down would never find.
+	keep, stop := context.WithTimeout(context.WithoutCancel(ctx), cloneTimeout)
+	defer stop()
+	vm, err := c.VMClone(keep, tpl, d.lab.DomU.Name)
 	if err != nil {
 		return "", err
 	}
-	keep := context.WithoutCancel(ctx)
 	// The clone carries the template's other_config: the lab's own
 	// template already has the lab's tag, with role template.
 	for _, k := range []string{TagLab, TagRole} {
@@ -269,7 +281,7 @@ func (d *domu) clone(ctx context.Context, c *xapi.Client, tpl xapi.Ref, tplConfi
 		}
 	}
 	if err == nil {
-		err = c.VMSetIsATemplate(ctx, vm, false)
+		err = c.VMSetIsATemplate(keep, vm, false)
 	}
 	if err != nil {
 		// Before the tags the clone may carry the template's; this lab's

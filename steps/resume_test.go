@@ -76,6 +76,16 @@ func converged(t *testing.T, cfg *localrc.Config, host *hosts.Host) {
 	if vms := ownedVMs(inv, cfg.Lab, ""); len(vms) != 1 {
 		t.Fatalf("the lab owns %d VMs, want only domU", len(vms))
 	}
+	// No half-made copy left behind untagged, where down would miss it.
+	named := 0
+	for _, vm := range inv.VMs {
+		if vm.NameLabel == cfg.DomU.Name {
+			named++
+		}
+	}
+	if named != 1 {
+		t.Fatalf("%d VMs are named %q, want only domU", named, cfg.DomU.Name)
+	}
 }
 
 // TestUpResumesAfterAFailureInEachStep injects an xapi failure into each
