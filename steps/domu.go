@@ -330,13 +330,15 @@ func destroyVMs(ctx context.Context, h *hosts.Host, lab *localrc.Config, role st
 				vdis = append(vdis, vbd.VDI)
 			}
 		}
-		if err := c.VMDestroy(ctx, vm); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-			return err
-		}
+		// Disks first: if down stops between the two, the tagged VM is
+		// still there for the next down to find, not untagged disks.
 		for _, vdi := range vdis {
 			if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
 				return err
 			}
+		}
+		if err := c.VMDestroy(ctx, vm); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+			return err
 		}
 		out.Line("destroyed VM %q (%s) and %d disk(s)", rec.NameLabel, rec.UUID, len(vdis))
 	}
