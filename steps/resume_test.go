@@ -92,10 +92,13 @@ func converged(t *testing.T, cfg *localrc.Config, host *hosts.Host) {
 // step's writes in turn (and into tagging the fresh clone), then checks
 // that up converges.
 func TestUpResumesAfterAFailureInEachStep(t *testing.T) {
-	for _, method := range []string{"network.create", "VM.clone", "VM.add_to_other_config", "VIF.create", "VM.start"} {
+	for _, method := range []string{"network.create", "VM.clone", "VM.add_to_other_config", "VIF.create", "VM.start", "network.attach", "event.from"} {
 		t.Run(method, func(t *testing.T) {
 			tr := &trap{method: method}
 			cfg, host := simLabTrap(t, tr)
+			if method == "network.attach" { // the placeholder step's write with the attach method
+				cfg.Networks.IntegrationBridge = localrc.BridgeAttach
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			rep := run(t, ctx, BringUp(cfg, host), false)
