@@ -7,7 +7,6 @@ package hosts
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
 	sshc "xenlab/hosts/ssh"
@@ -33,6 +32,8 @@ type Host struct {
 	xapi   *xapi.Client
 	dom0Mu sync.Mutex
 	dom0   *sshc.Client
+	invMu  sync.Mutex
+	inv    inventory
 }
 
 // New returns a Host; nothing is dialled until XAPI or Dom0 is called.
@@ -57,7 +58,7 @@ func (h *Host) XAPI(ctx context.Context) (*xapi.Client, error) {
 		Fingerprint: h.Config.XAPIFingerprint,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("host %s: %w", h.Config.Name, err)
+		return nil, err // names the URL; the step's name names the host
 	}
 	h.xapi = c
 	return c, nil
@@ -71,7 +72,7 @@ func (h *Host) Dom0(ctx context.Context) (*sshc.Client, error) {
 		return h.dom0, nil
 	}
 	cfg := sshc.Config{
-		Host:              h.Config.Name + " dom0",
+		Host:              "dom0",
 		Addr:              h.Config.SSHAddr(),
 		User:              h.Config.SSHUser,
 		KnownHosts:        []string{h.Config.KnownHosts},
@@ -86,7 +87,7 @@ func (h *Host) Dom0(ctx context.Context) (*sshc.Client, error) {
 	}
 	c, err := sshc.Dial(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("host %s: ssh %s@%s: %w", h.Config.Name, h.Config.SSHUser, h.Config.SSHAddr(), err)
+		return nil, err // names dom0's address; the step's name names the host
 	}
 	h.dom0 = c
 	return c, nil
@@ -124,6 +125,9 @@ func (h *Host) Close(ctx context.Context) error {
 		h.xapi = nil
 	}
 	h.xapiMu.Unlock()
+	h.invMu.Lock()
+	h.inv = inventory{}
+	h.invMu.Unlock()
 	h.dom0Mu.Lock()
 	if h.dom0 != nil {
 		errs = append(errs, h.dom0.Close())
@@ -131,4 +135,30 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	h.dom0Mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// DialGuest connects over SSH to a guest of this host at addr, checking
+// its host key under the same rules as dom0's: the lab's known_hosts, and
+// trust on first use only with AcceptNewHostKeys. It offers dom0's key
+// (devstack put dom0's key in domU's authorized_keys) and then password.
+func (h *Host) DialGuest(ctx context.Context, name, addr, user string, password localrc.Secret) (*sshc.Client, error) {
+	var keys []string
+	if h.Config.SSHKey != "" {
+		keys = []string{h.Config.SSHKey}
+	}
+	c, err := sshc.Dial(ctx, sshc.Config{
+		KeyFiles:          keys,
+		Host:              name,
+		Addr:              addr,
+		User:              user,
+		Password:          password,
+		KnownHosts:        []string{h.Config.KnownHosts},
+		AcceptNewHostKeys: h.opts.AcceptNewHostKeys,
+		Logf:              h.opts.Logf,
+		Retry:             sshc.RetryPolicy{Attempts: 100},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -70,6 +70,10 @@ type Networks struct {
 	Integration       string     // XEN_INT_BRIDGE_OR_NET_NAME
 	Management        string     // MGT_BRIDGE_OR_NET_NAME; "" = the network of the management PIF
 	IntegrationBridge BridgeMode // placeholder or attach
+	// ReuseExisting adopts the one existing network named like a lab
+	// network (never tagged, changed or destroyed) instead of making the
+	// lab's own.
+	ReuseExisting bool
 }
 
 // IPConfig is how one of domU's interfaces gets its address: DHCP, or a
@@ -129,6 +133,7 @@ type DomU struct {
 	XVDB            Size   // XEN_XVDB_SIZE_GB; 0 = no extra disk
 	Template        string // the cached template's name-label
 	RebuildTemplate bool   // CLEAN_TEMPLATES
+	TemplateFrom    string // TemplateInstall (build and cache a tagged template) or TemplateExisting (use Template as it is)
 	Password        Secret // GUEST_PASSWORD
 	SSHUser         string // STACK_USER
 	SSHPort         int
@@ -138,6 +143,16 @@ type DomU struct {
 	Devices         Devices
 	Ubuntu          Ubuntu
 }
+
+// Where domU's template comes from (domu.template_from).
+const (
+	// TemplateInstall builds the template devstack's way when the lab's
+	// tagged template is missing, and caches it.
+	TemplateInstall = "install"
+	// TemplateExisting uses the template named domu.template as it is:
+	// never modified or destroyed.
+	TemplateExisting = "existing"
+)
 
 // VLANRange is an inclusive range of VLAN ids within 1-4094.
 type VLANRange struct{ Min, Max int }

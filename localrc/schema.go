@@ -54,6 +54,7 @@ type networksBlock struct {
 	Integration       string `hcl:"integration,optional"`
 	Management        string `hcl:"management,optional"`
 	IntegrationBridge string `hcl:"integration_bridge,optional"`
+	ReuseExisting     bool   `hcl:"reuse_existing,optional"`
 
 	DefRange               hcl.Range `hcl:",def_range"`
 	VMRange                hcl.Range `hcl:"vm,attr_value_range"`
@@ -71,6 +72,7 @@ type domuBlock struct {
 	XVDB            string        `hcl:"xvdb_size,optional"`
 	Template        string        `hcl:"template,optional"`
 	RebuildTemplate bool          `hcl:"rebuild_template,optional"`
+	TemplateFrom    string        `hcl:"template_from,optional"`
 	Password        string        `hcl:"password,optional"`
 	SSHUser         string        `hcl:"ssh_user,optional"`
 	SSHPort         int           `hcl:"ssh_port,optional"`
@@ -87,6 +89,7 @@ type domuBlock struct {
 	DiskRange         hcl.Range `hcl:"disk,attr_value_range"`
 	XVDBRange         hcl.Range `hcl:"xvdb_size,attr_value_range"`
 	TemplateRange     hcl.Range `hcl:"template,attr_value_range"`
+	TemplateFromRange hcl.Range `hcl:"template_from,attr_value_range"`
 	SSHUserRange      hcl.Range `hcl:"ssh_user,attr_value_range"`
 	SSHPortRange      hcl.Range `hcl:"ssh_port,attr_value_range"`
 	ManagementIPRange hcl.Range `hcl:"management_ip,attr_value_range"`

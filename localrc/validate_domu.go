@@ -16,7 +16,7 @@ import (
 func (v *validator) networks(raw *networksBlock) Networks {
 	n := Networks{
 		VM: raw.VM, Public: raw.Public, Integration: raw.Integration, Management: raw.Management,
-		IntegrationBridge: BridgeMode(raw.IntegrationBridge),
+		IntegrationBridge: BridgeMode(raw.IntegrationBridge), ReuseExisting: raw.ReuseExisting,
 	}
 	type named struct {
 		field, value string
@@ -104,7 +104,7 @@ func (v *validator) domu(raw *domuBlock, mode BridgeMode) DomU {
 	def := raw.DefRange
 	d := DomU{
 		Name: raw.Name, VCPUs: raw.VCPUs, Template: raw.Template, RebuildTemplate: raw.RebuildTemplate,
-		Password: secret.New(raw.Password), SSHUser: raw.SSHUser, SSHPort: raw.SSHPort,
+		TemplateFrom: raw.TemplateFrom, Password: secret.New(raw.Password), SSHUser: raw.SSHUser, SSHPort: raw.SSHPort,
 	}
 	v.nonEmpty(raw.Name, at(raw.NameRange, def), "domu.name", "the guest's name-label (GUEST_NAME)")
 	d.Memory = v.size(raw.Memory, at(raw.MemoryRange, def), "domu.memory", MinMemory)
@@ -116,6 +116,14 @@ func (v *validator) domu(raw *domuBlock, mode BridgeMode) DomU {
 		}
 	})
 	v.nonEmpty(raw.Template, at(raw.TemplateRange, def), "domu.template", "the template's name-label")
+	if d.TemplateFrom == "" {
+		d.TemplateFrom = TemplateInstall
+	}
+	v.check(raw.TemplateFromRange, func() {
+		if d.TemplateFrom != TemplateInstall && d.TemplateFrom != TemplateExisting {
+			v.errorf(at(raw.TemplateFromRange, def), "domu.template_from", "template_from must be %q (build and cache the template) or %q (use domu.template as it is); got %q", TemplateInstall, TemplateExisting, raw.TemplateFrom)
+		}
+	})
 	v.nonEmpty(raw.SSHUser, at(raw.SSHUserRange, def), "domu.ssh_user", "the stack user (STACK_USER)")
 	v.check(raw.SSHPortRange, func() { v.port(raw.SSHPort, at(raw.SSHPortRange, def), "domu.ssh_port") })
 	d.ManagementIP = v.ip(raw.ManagementIP, at(raw.ManagementIPRange, def), "domu.management_ip")

@@ -1,6 +1,8 @@
 package steps
 
 import (
+	"context"
+
 	"xenlab/hosts"
 	"xenlab/localrc"
 	"xenlab/provision"
@@ -10,13 +12,18 @@ import (
 // host the steps keep their names; with several, each step is named
 // "<host>/<step>" and depends only on its own host's steps, so the engine
 // brings the hosts up in parallel.
-func Fleet(lab *localrc.Config, hs []*hosts.Host) []provision.Step {
+func Fleet(lab *localrc.Config, hs []*hosts.Host, opts ...Option) []provision.Step {
 	if len(hs) == 1 {
-		return BringUp(lab, hs[0])
+		// The step names do not carry the host: its errors do, once.
+		var all []provision.Step
+		for _, s := range BringUp(lab, hs[0], opts...) {
+			all = append(all, hostErrs{Step: s, host: hs[0].Name()})
+		}
+		return all
 	}
 	var all []provision.Step
 	for _, h := range hs {
-		for _, s := range BringUp(lab, h) {
+		for _, s := range BringUp(lab, h, opts...) {
 			all = append(all, onHost{Step: s, host: h.Name()})
 		}
 	}
@@ -39,3 +46,39 @@ func (o onHost) Deps() []string {
 	}
 	return out
 }
+
+// hostErrs names its host in the errors of a step whose name does not.
+type hostErrs struct {
+	provision.Step
+	host string
+}
+
+func (h hostErrs) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &hostError{host: h.host, err: err}
+}
+
+func (h hostErrs) Check(ctx context.Context) (bool, error) {
+	done, err := h.Step.Check(ctx)
+	return done, h.wrap(err)
+}
+
+func (h hostErrs) Apply(ctx context.Context, out provision.Output) error {
+	return h.wrap(h.Step.Apply(ctx, out))
+}
+
+func (h hostErrs) Destroy(ctx context.Context, out provision.Output) error {
+	return h.wrap(h.Step.Destroy(ctx, out))
+}
+
+// hostError is an error prefixed with its host's name; errors.Is and As
+// (and provision.IsTransient) see through it.
+type hostError struct {
+	host string
+	err  error
+}
+
+func (e *hostError) Error() string { return "host " + e.host + ": " + e.err.Error() }
+func (e *hostError) Unwrap() error { return e.err }

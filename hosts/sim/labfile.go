@@ -76,6 +76,8 @@ host "sim" {
 }
 
 domu {
+  # The simulator ships devstack's cached template prebuilt.
+  template_from = "existing"
   password = file("root-password")
   ssh_port = %d
 }

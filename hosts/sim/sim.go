@@ -58,6 +58,8 @@ type Options struct {
 	InstallTime time.Duration
 	// Logf receives the simulator's log lines; nil means log.Printf.
 	Logf func(format string, args ...any)
+	// Fault, if set, may fail or drop an xapi call (xapid.Options.Fault).
+	Fault func(n int64, method string) *xapid.Fault
 }
 
 // Host is a running simulated XenServer host.
@@ -226,6 +228,7 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		User:          "root",
 		Password:      h.creds.password,
 		AuthFailDelay: h.opts.AuthFailDelay,
+		Fault:         h.opts.Fault,
 		StateFile:     filepath.Join(h.dir, "xapi-db.json"),
 		Seed:          xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name, HostName: dom0Hostname},
 		Python:        h.python,

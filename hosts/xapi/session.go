@@ -104,6 +104,10 @@ func (c *Client) doLogin(ctx context.Context) (Ref, error) {
 	v, err := c.roundTrip(ctx, "session.login_with_password", []any{c.user, pw.Reveal(), "2.0", c.originator}, c.loginTimeout, "login", true)
 	if err != nil {
 		withholdPassword(err, pw.Reveal())
+		var te *TransportError
+		if errors.As(err, &te) { // it names the URL already
+			return "", fmt.Errorf("xapi: login as %s: %w", c.user, err)
+		}
 		return "", fmt.Errorf("xapi: login to %s as %s: %w", c.endpoint, c.user, err)
 	}
 	s, ok := v.(string)

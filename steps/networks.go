@@ -1,0 +1,197 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"xenlab/hosts"
+	"xenlab/hosts/xapi"
+	"xenlab/localrc"
+	"xenlab/provision"
+)
+
+// labNetwork is one of the networks the lab needs: its role and name.
+type labNetwork struct{ role, name string }
+
+func labNetworks(lab *localrc.Config) []labNetwork {
+	return []labNetwork{
+		{RoleVMNetwork, lab.Networks.VM},
+		{RolePublicNetwork, lab.Networks.Public},
+		{RoleIntegrationNetwork, lab.Networks.Integration},
+	}
+}
+
+// networks ensures the lab's three internal networks (devstack's "OpenStack
+// VM Network", "OpenStack Public Network" and "OpenStack VM Integration
+// Network"): managed, MTU 1500, tagged with the lab and their role. A
+// same-named network that is not the lab's is left alone: the lab makes
+// its own and says the name is now shared, or, with
+// networks.reuse_existing, adopts the only one of that name and never
+// tags, changes or destroys it.
+type networks struct {
+	host *hosts.Host
+	lab  *localrc.Config
+}
+
+func (n *networks) Name() string   { return "networks" }
+func (n *networks) Deps() []string { return []string{"preflight"} }
+
+// findNetwork returns the lab's network in role: the tagged one, or with
+// reuse_existing the only untagged network named name. adopted says which.
+func findNetwork(inv *hosts.Snapshot, lab *localrc.Config, role, name string) (ref xapi.Ref, adopted bool, err error) {
+	for _, r := range sortedRefs(inv.Networks) {
+		if ownedAs(lab.Lab, role, inv.Networks[r].OtherConfig) {
+			return r, false, nil
+		}
+	}
+	if !lab.Networks.ReuseExisting {
+		return "", false, nil
+	}
+	same := sameNamed(inv, lab.Lab, name)
+	switch len(same) {
+	case 0:
+		return "", false, nil
+	case 1:
+		return same[0], true, nil
+	}
+	return "", false, fmt.Errorf("networks.reuse_existing: %d networks are named %q (%v); rename or remove all but one",
+		len(same), name, same)
+}
+
+// sameNamed returns the networks named name that are not this lab's.
+func sameNamed(inv *hosts.Snapshot, lab, name string) []xapi.Ref {
+	var out []xapi.Ref
+	for _, r := range sortedRefs(inv.Networks) {
+		rec := inv.Networks[r]
+		if rec.NameLabel == name && !owned(lab, rec.OtherConfig) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (n *networks) Check(ctx context.Context) (bool, error) {
+	inv, err := n.host.Inventory(ctx)
+	if err != nil {
+		return false, err
+	}
+	if _, err := managementNetwork(inv, n.lab); err != nil {
+		return false, err
+	}
+	for _, ln := range labNetworks(n.lab) {
+		ref, _, err := findNetwork(inv, n.lab, ln.role, ln.name)
+		if err != nil || ref == "" {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func (n *networks) Apply(ctx context.Context, out provision.Output) error {
+	inv, err := n.host.Inventory(ctx)
+	if err != nil {
+		return err
+	}
+	mgmt, err := managementNetwork(inv, n.lab)
+	if err != nil {
+		return err
+	}
+	out.Line("management network %q (bridge %s)", inv.Networks[mgmt].NameLabel, inv.Networks[mgmt].Bridge)
+	c, err := n.host.XAPI(ctx)
+	if err != nil {
+		return err
+	}
+	defer n.host.Changed()
+	for _, ln := range labNetworks(n.lab) {
+		ref, adopted, err := findNetwork(inv, n.lab, ln.role, ln.name)
+		if err != nil {
+			return err
+		}
+		switch {
+		case adopted:
+			out.Line("%s: adopted the existing network %q (bridge %s); xenlab will not change or remove it",
+				ln.role, ln.name, inv.Networks[ref].Bridge)
+			continue
+		case ref != "":
+			out.Line("%s: %q exists (bridge %s)", ln.role, inv.Networks[ref].NameLabel, inv.Networks[ref].Bridge)
+			continue
+		}
+		if same := sameNamed(inv, n.lab.Lab, ln.name); len(same) > 0 {
+			out.Line("warning: %d network(s) not of this lab are named %q too; xenlab makes its own, "+
+				"so the name is now shared (set networks.reuse_existing = true to adopt an existing one)", len(same), ln.name)
+		}
+		ref, err = c.NetworkCreate(ctx, xapi.NetworkSpec{
+			NameLabel:       ln.name,
+			NameDescription: "xenlab lab " + n.lab.Lab + ": " + ln.role,
+			MTU:             1500,
+			OtherConfig:     tags(n.lab.Lab, ln.role),
+		})
+		if err != nil {
+			return err
+		}
+		out.Line("%s: created %q (%s)", ln.role, ln.name, ref)
+	}
+	return nil
+}
+
+// Destroy removes every network carrying this lab's tag, whatever its
+// name or role now (and xapi removes their bridges); adopted networks
+// carry no tag and stay.
+func (n *networks) Destroy(ctx context.Context, out provision.Output) error {
+	inv, err := n.host.Inventory(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := n.host.XAPI(ctx)
+	if err != nil {
+		return err
+	}
+	defer n.host.Changed()
+	for _, r := range sortedRefs(inv.Networks) {
+		rec := inv.Networks[r]
+		if !owned(n.lab.Lab, rec.OtherConfig) {
+			continue
+		}
+		if err := c.NetworkDestroy(ctx, r); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+			return err
+		}
+		out.Line("destroyed network %q (bridge %s)", rec.NameLabel, rec.Bridge)
+	}
+	return nil
+}
+
+// managementNetwork is the network named networks.management, or else
+// the network of the host's management PIF.
+func managementNetwork(inv *hosts.Snapshot, lab *localrc.Config) (xapi.Ref, error) {
+	if name := lab.Networks.Management; name != "" {
+		var found []xapi.Ref
+		for _, r := range sortedRefs(inv.Networks) {
+			if rec := inv.Networks[r]; rec.NameLabel == name || rec.Bridge == name {
+				found = append(found, r)
+			}
+		}
+		if len(found) != 1 {
+			return "", fmt.Errorf("networks.management: %d networks are named %q (or have that bridge), want exactly one", len(found), name)
+		}
+		return found[0], nil
+	}
+	for _, r := range sortedRefs(inv.PIFs) {
+		if p := inv.PIFs[r]; p.Management {
+			if _, ok := inv.Networks[p.Network]; ok {
+				return p.Network, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no PIF is the management interface; name the management network in networks.management")
+}
+
+// sortedRefs returns a map's references in order.
+func sortedRefs[T any](m map[xapi.Ref]T) []xapi.Ref {
+	out := make([]xapi.Ref, 0, len(m))
+	for r := range m {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}

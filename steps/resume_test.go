@@ -1,0 +1,160 @@
+package steps
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"xenlab/hosts"
+	"xenlab/hosts/sim"
+	"xenlab/hosts/sim/ovs"
+	"xenlab/hosts/sim/xapid"
+	"xenlab/localrc"
+	"xenlab/provision"
+)
+
+// trap fails or interrupts the first call of one xapi method.
+type trap struct {
+	mu     sync.Mutex
+	method string
+	cancel context.CancelFunc // nil: fail the call
+	sprung bool
+}
+
+func (tr *trap) fault(n int64, method string) *xapid.Fault {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.sprung || method != tr.method {
+		return nil
+	}
+	tr.sprung = true
+	if tr.cancel != nil {
+		tr.cancel() // Ctrl-C while the call is on its way; the call itself goes through
+		return nil
+	}
+	return &xapid.Fault{Code: "INTERNAL_ERROR", Params: []string{"injected by the test"}}
+}
+
+func simLabTrap(t *testing.T, tr *trap) (*localrc.Config, *hosts.Host) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf, Fault: tr.fault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	cfg, err := localrc.Load(h.Endpoints().LabFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := hosts.New(cfg.Hosts[0], hosts.Options{})
+	t.Cleanup(func() { host.Close(context.Background()) })
+	return cfg, host
+}
+
+// converged runs up twice more: the first finishes the lab, the second
+// finds nothing to do, and the host holds one domU.
+func converged(t *testing.T, cfg *localrc.Config, host *hosts.Host) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if rep := run(t, ctx, BringUp(cfg, host), false); rep.Err != nil {
+		t.Fatalf("up after the failure: %v\n%s", rep.Err, output(rep))
+	}
+	rep := run(t, ctx, BringUp(cfg, host), false)
+	if done := rep.Names(provision.StateDone); rep.Err != nil || !slices.Equal(done, []string{"preflight"}) {
+		t.Fatalf("up after that ran %v (%v)\n%s", done, rep.Err, output(rep))
+	}
+	inv, err := host.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vms := ownedVMs(inv, cfg.Lab, ""); len(vms) != 1 {
+		t.Fatalf("the lab owns %d VMs, want only domU", len(vms))
+	}
+	// No half-made copy left behind untagged, where down would miss it.
+	named := 0
+	for _, vm := range inv.VMs {
+		if vm.NameLabel == cfg.DomU.Name {
+			named++
+		}
+	}
+	if named != 1 {
+		t.Fatalf("%d VMs are named %q, want only domU", named, cfg.DomU.Name)
+	}
+}
+
+// TestUpResumesAfterAFailureInEachStep injects an xapi failure into each
+// step's writes in turn (and into tagging the fresh clone), then checks
+// that up converges.
+func TestUpResumesAfterAFailureInEachStep(t *testing.T) {
+	for _, method := range []string{"network.create", "VM.clone", "VM.add_to_other_config", "VIF.create", "VM.start", "network.attach", "event.from"} {
+		t.Run(method, func(t *testing.T) {
+			tr := &trap{method: method}
+			cfg, host := simLabTrap(t, tr)
+			if method == "network.attach" { // the placeholder step's write with the attach method
+				cfg.Networks.IntegrationBridge = localrc.BridgeAttach
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			rep := run(t, ctx, BringUp(cfg, host), false)
+			if rep.Err == nil || !strings.Contains(rep.Err.Error(), "injected by the test") {
+				t.Fatalf("up with a fault in %s: %v, want the injected failure", method, rep.Err)
+			}
+			converged(t, cfg, host)
+		})
+	}
+}
+
+// TestUpResumesAfterCancel interrupts up (as Ctrl-C does) at several
+// points, then checks that up converges.
+func TestUpResumesAfterCancel(t *testing.T) {
+	for _, method := range []string{"network.create", "VM.clone", "VIF.create", "VM.start"} {
+		t.Run(method, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			tr := &trap{method: method, cancel: cancel}
+			cfg, host := simLabTrap(t, tr)
+			rep := run(t, ctx, BringUp(cfg, host), false)
+			if rep.Err == nil {
+				t.Fatalf("up cancelled at %s succeeded", method)
+			}
+			converged(t, cfg, host)
+		})
+	}
+}
+
+// TestPlaceholderRepairedAfterReboot reboots domU behind xenlab's back: the
+// placeholder's port comes back untagged, and the next up says so and
+// tags it.
+func TestPlaceholderRepairedAfterReboot(t *testing.T) {
+	_, cfg, host := simLabOVS(t, ovs.ModeAuto)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if rep := run(t, ctx, BringUp(cfg, host), false); rep.Err != nil {
+		t.Fatal(rep.Err)
+	}
+	inv, err := host.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := host.XAPI(ctx)
+	if _, err := c.Call(ctx, "VM.clean_reboot", string(findDomU(inv, cfg.Lab))); err != nil {
+		t.Fatal(err)
+	}
+	host.Changed()
+	rep := run(t, ctx, BringUp(cfg, host), false)
+	if rep.Err != nil {
+		t.Fatal(rep.Err)
+	}
+	if done := rep.Names(provision.StateDone); !slices.Contains(done, "bridge-placeholder") {
+		t.Fatalf("up after the reboot ran %v, want bridge-placeholder\n%s", done, output(rep))
+	}
+	if out := output(rep); !strings.Contains(out, "was untagged") || !strings.Contains(out, "set tag=4095") {
+		t.Fatalf("up after the reboot does not say it repaired the port:\n%s", out)
+	}
+}
