@@ -169,6 +169,16 @@ func (usageError) ConfigError() {}
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// upToPlaceholderError ends an up whose built steps all succeeded: the
+// lab stands up to the bridge placeholder, and the steps after it are not
+// built yet, so the run is not the whole lab and exits 1.
+type upToPlaceholderError struct{ missing []string }
+
+func (e upToPlaceholderError) Error() string {
+	return "the lab is up to the bridge placeholder; the rest of the bring-up (" +
+		strings.Join(e.missing, ", ") + ") is not built yet"
+}
+
 // notBuiltError says a command exists in the design but its work is not
 // built yet. It never pretends: the command exits 1.
 type notBuiltError struct{ what string }

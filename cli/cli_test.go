@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"xenlab/hosts/sim"
+	"xenlab/hosts/sim/ovs"
 )
 
 func run(t *testing.T, stdin string, terminal bool, args ...string) (code int, stdout, stderr string) {
@@ -60,18 +62,18 @@ func TestExitCodes(t *testing.T) {
 		{"up against an unreachable host names it", []string{"up", "-f", good}, false, "", ExitFailed, "host xs1"},
 		{"down needs --yes off a terminal", []string{"down", "-f", good}, false, "", ExitUsage, "--yes"},
 		{"down on a terminal, answered no", []string{"down", "-f", good}, true, "n\n", ExitOK, "Nothing was done"},
-		{"down on a terminal, answered yes", []string{"down", "-f", good}, true, "yes\n", ExitFailed, "not built yet"},
+		{"down on a terminal, answered yes", []string{"down", "-f", good}, true, "yes\n", ExitFailed, "host xs1"},
 		{"localrc without import", []string{"localrc"}, false, "", ExitUsage, "localrc import FILE"},
 		{"logs needs its directory", []string{"logs", "-f", good}, false, "", ExitUsage, "usage: xenlab logs DIR"},
-		{"plan lists the built steps", []string{"plan", "-f", good}, false, "", ExitOK, ""},
-		{"status is not built", []string{"status", "-f", good}, false, "", ExitFailed, "not built yet"},
+		{"plan against an unreachable host names it", []string{"plan", "-f", good}, false, "", ExitFailed, "host xs1"},
+		{"status against an unreachable host names it", []string{"status", "-f", good}, false, "", ExitFailed, "host xs1"},
 		{"parallel 0 refused", []string{"up", "-f", good, "--parallel", "0"}, false, "", ExitUsage, "--parallel must be 1 or more"},
 		{"logs with a directory is not built", []string{"logs", "-f", good, "out"}, false, "", ExitFailed, "not built yet"},
 		{"sim without serve", []string{"sim"}, false, "", ExitUsage, "sim serve"},
 		{"sim serve bad ovs", []string{"sim", "serve", "--ovs", "kernel"}, false, "", ExitUsage, "--ovs must be one of"},
 		{"sim serve unknown version", []string{"sim", "serve", "--version", "9.9"}, false, "", ExitUsage, "--version must be one of 6.2, 7.1, 8.2"},
-		{"down -y", []string{"down", "-f", good, "-y"}, false, "", ExitFailed, "not built yet"},
-		{"down --yes", []string{"down", "-f", good, "--yes"}, false, "", ExitFailed, "not built yet"},
+		{"down -y", []string{"down", "-f", good, "-y"}, false, "", ExitFailed, "host xs1"},
+		{"down --yes", []string{"down", "-f", good, "--yes"}, false, "", ExitFailed, "host xs1"},
 		{"mistyped command suggests", []string{"stauts"}, false, "", ExitUsage, "did you mean status?"},
 		{"mistyped subcommand suggests", []string{"sim", "srve"}, false, "", ExitUsage, "did you mean serve?"},
 		{"help of no command", []string{"help", "stauts"}, false, "", ExitUsage, "did you mean status?"},
@@ -85,7 +87,6 @@ func TestExitCodes(t *testing.T) {
 		{"negative --step-timeout", []string{"up", "-f", good, "--step-timeout=-5m"}, false, "", ExitUsage, "--step-timeout must be positive"},
 		{"validate a directory", []string{"validate", "-f", dir}, false, "", ExitUsage, "is a directory"},
 		// Defect 9: plan --detailed-exitcode is terraform's.
-		{"plan --detailed-exitcode, changes pending", []string{"plan", "-f", good, "--detailed-exitcode"}, false, "", ExitPending, ""},
 		{"plan --detailed-exitcode, an error is 1", []string{"plan", "-f", bad, "--detailed-exitcode"}, false, "", ExitFailed, "bad.hcl:7"},
 		{"plan --detailed-exitcode, a usage error is 1", []string{"plan", "--detailed-exitcode", "--frobnicate"}, false, "", ExitFailed, "unknown flag"},
 	}
@@ -227,10 +228,19 @@ func TestDiagnosticsRendering(t *testing.T) {
 }
 
 // TestPlanJSON (defect 9): plan --json prints one JSON line of kind
-// "plan", not the text table.
+// "plan", not the text table; on a fresh host every step has work, and
+// --detailed-exitcode says so with 2. (After up, plan says 0: see
+// TestUpOnSimulatedHost.)
 func TestPlanJSON(t *testing.T) {
-	good := writeFile(t, t.TempDir(), "good.hcl", goodLab)
-	code, stdout, stderr := run(t, "", false, "plan", "-f", good, "--json")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	lab := h.Endpoints().LabFile
+	code, stdout, stderr := run(t, "", false, "plan", "-f", lab, "--json")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -249,8 +259,16 @@ func TestPlanJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
 		t.Fatalf("plan --json: %v:\n%s", err, stdout)
 	}
-	if plan.Kind != "plan" || len(plan.Steps) != 1 || plan.Steps[0].Name != "preflight" || plan.Steps[0].Action != "apply" ||
-		len(plan.Pending) != 1 || len(plan.NotBuilt) == 0 {
+	if plan.Kind != "plan" || len(plan.Steps) < 2 || plan.Steps[0].Name != "preflight" ||
+		len(plan.Pending) == 0 || len(plan.NotBuilt) == 0 {
 		t.Fatalf("plan --json: %+v", plan)
+	}
+	for _, st := range plan.Steps[1:] {
+		if st.Action != "apply" && st.Name != "template" { // the sim lab file uses the prebuilt template as it is
+			t.Errorf("step %s on a fresh host: action %q, want apply", st.Name, st.Action)
+		}
+	}
+	if code, _, stderr := run(t, "", false, "plan", "-f", lab, "--detailed-exitcode"); code != ExitPending {
+		t.Fatalf("plan --detailed-exitcode on a fresh host: exit %d, want %d: %s", code, ExitPending, stderr)
 	}
 }

@@ -60,7 +60,7 @@ type jsonPlan struct {
 
 type jsonPlanStep struct {
 	Name      string   `json:"name"`
-	Action    string   `json:"action"` // apply, none (already done) or unknown (Check failed)
+	Action    string   `json:"action"` // apply, none (already done), check (a read-only step) or unknown (Check failed)
 	DependsOn []string `json:"depends_on"`
 	Error     string   `json:"error,omitempty"`
 }
@@ -84,6 +84,8 @@ func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 			js.Action, js.Error = "unknown", s.Err.Error()
 		case s.Done:
 			js.Action = "none"
+		case s.ReadOnly:
+			js.Action = "check"
 		}
 		if js.DependsOn == nil {
 			js.DependsOn = []string{}

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"xenlab/steps"
@@ -28,7 +26,7 @@ the built-in simulated XenServer host.`,
 			}
 			defer l.close()
 			return runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts), false, func() error {
-				return notBuiltError{"the bring-up after preflight (" + strings.Join(steps.Missing, ", ") + ")"}
+				return upToPlaceholderError{missing: steps.Missing}
 			})
 		},
 	}

@@ -99,15 +99,49 @@ func TestUpOnSimulatedHost(t *testing.T) {
 	if err := xml.Unmarshal(b, &suites); err != nil {
 		t.Fatalf("JUnit report: %v\n%s", err, b)
 	}
-	if suites.Failures != 1 || len(suites.Suites) != 1 || len(suites.Suites[0].Cases) != 2 ||
-		suites.Suites[0].Cases[0].Name != "preflight" || suites.Suites[0].Cases[0].Failure != nil ||
-		suites.Suites[0].Cases[1].Failure == nil {
+	if suites.Failures != 1 || len(suites.Suites) != 1 || len(suites.Suites[0].Cases) < 3 {
+		t.Fatalf("JUnit report of a run that exits 1:\n%s", b)
+	}
+	cases := suites.Suites[0].Cases
+	for _, c := range cases[:len(cases)-1] {
+		if c.Failure != nil {
+			t.Errorf("step %s failed in the JUnit report:\n%s", c.Name, b)
+		}
+	}
+	if cases[0].Name != "preflight" || cases[len(cases)-1].Name != "run" || cases[len(cases)-1].Failure == nil {
 		t.Fatalf("JUnit report of a run that exits 1:\n%s", b)
 	}
 	if pw, _ := os.ReadFile(h.Endpoints().PasswordFile); strings.Contains(stdout+stderr+string(b), string(pw)) {
 		t.Fatal("the root password appears in the run's output")
 	}
 	rendertest.ValidateJUnit(t, junit)
+
+	// After up: plan has nothing to do, status shows the lab, down
+	// removes it, and then plan has work again.
+	lab := h.Endpoints().LabFile
+	if code, out, stderr := run(t, "", false, "plan", "-f", lab, "--detailed-exitcode"); code != ExitOK {
+		t.Fatalf("plan after up: exit %d, want 0 (nothing to do):\n%s%s", code, out, stderr)
+	}
+	code, out, stderr := run(t, "", false, "status", "-f", lab)
+	if code != ExitOK || !strings.Contains(out, "4095") || !strings.Contains(out, "OpenStack VM Integration Network") {
+		t.Fatalf("status after up: exit %d:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = run(t, "", false, "status", "-f", lab, "--json")
+	var st struct {
+		Networks []struct{ Bridge string }
+		DomU     *struct {
+			PowerState string `json:"power_state"`
+		} `json:"domu"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); code != ExitOK || err != nil || len(st.Networks) < 3 || st.DomU == nil || st.DomU.PowerState != "Running" {
+		t.Fatalf("status --json after up: exit %d, %v:\n%s%s", code, err, out, stderr)
+	}
+	if code, out, stderr := run(t, "", false, "down", "-f", lab, "--yes"); code != ExitOK {
+		t.Fatalf("down: exit %d:\n%s%s", code, out, stderr)
+	}
+	if code, out, stderr := run(t, "", false, "plan", "-f", lab, "--detailed-exitcode"); code != ExitPending {
+		t.Fatalf("plan after down: exit %d, want %d:\n%s%s", code, ExitPending, out, stderr)
+	}
 }
 
 // silentXAPI is a xapi that accepts connections and never answers: a

@@ -13,8 +13,11 @@ import (
 type PlannedStep struct {
 	Name string
 	Deps []string
-	Done bool  // Check says the work is already done
-	Err  error // Check failed (a *StepError), or the plan was interrupted first
+	Done bool // Check says the work is already done
+	// ReadOnly: the step's Apply only reads and checks (provision.ReadOnly),
+	// so it runs on every Apply and is not a change pending.
+	ReadOnly bool
+	Err      error // Check failed (a *StepError), or the plan was interrupted first
 }
 
 // PlanResult is what Apply would do, step by step, in dependency order.
@@ -22,11 +25,12 @@ type PlanResult struct {
 	Steps []PlannedStep
 }
 
-// Pending returns the steps with work to do (not done, or Check failed).
+// Pending returns the steps with work to do (not done, or Check failed),
+// leaving out the read-only steps whose Check succeeded.
 func (p *PlanResult) Pending() []string {
 	var names []string
 	for _, s := range p.Steps {
-		if !s.Done {
+		if !s.Done && (!s.ReadOnly || s.Err != nil) {
 			names = append(names, s.Name)
 		}
 	}
@@ -44,6 +48,8 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 			action = "unknown: " + s.Err.Error()
 		case s.Done:
 			action = "none (already done)"
+		case s.ReadOnly:
+			action = "check (reads only)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, action, strings.Join(s.Deps, ", "))
 	}
@@ -59,7 +65,7 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 func (e *Engine) Plan(ctx context.Context) (*PlanResult, error) {
 	steps := make([]PlannedStep, len(e.g.steps))
 	for i, s := range e.g.steps {
-		steps[i] = PlannedStep{Name: e.g.names[i], Deps: s.Deps()}
+		steps[i] = PlannedStep{Name: e.g.names[i], Deps: s.Deps(), ReadOnly: isReadOnly(s)}
 	}
 	e.g.walk(ctx, false, e.opts.Parallel, walkFuncs{
 		run: func(ctx context.Context, i int) outcome {

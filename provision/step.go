@@ -32,6 +32,18 @@ type Output interface {
 	Line(format string, args ...any)
 }
 
+// ReadOnly is an optional interface for a step whose Apply only reads and
+// checks the host (preflight): it runs on every up, but a plan does not
+// count it as a change pending.
+type ReadOnly interface {
+	ReadOnly() bool
+}
+
+func isReadOnly(s Step) bool {
+	r, ok := s.(ReadOnly)
+	return ok && r.ReadOnly()
+}
+
 // Timeouter is an optional interface for a step that needs a time limit other
 // than [Options.StepTimeout] for each attempt of Check, Apply or Destroy.
 // A zero or negative value means no limit.

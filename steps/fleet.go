@@ -36,6 +36,12 @@ type onHost struct {
 	host string
 }
 
+// ReadOnly passes the wrapped step's provision.ReadOnly through.
+func (o onHost) ReadOnly() bool {
+	r, ok := o.Step.(provision.ReadOnly)
+	return ok && r.ReadOnly()
+}
+
 func (o onHost) Name() string { return o.host + "/" + o.Step.Name() }
 
 func (o onHost) Deps() []string {
@@ -51,6 +57,12 @@ func (o onHost) Deps() []string {
 type hostErrs struct {
 	provision.Step
 	host string
+}
+
+// ReadOnly passes the wrapped step's provision.ReadOnly through.
+func (h hostErrs) ReadOnly() bool {
+	r, ok := h.Step.(provision.ReadOnly)
+	return ok && r.ReadOnly()
 }
 
 func (h hostErrs) wrap(err error) error {
