@@ -321,3 +321,19 @@ func TestSecretsWithControlCharactersRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestURLCredentialsNeverQuoted: an xapi_url carrying a password is
+// refused without quoting it, whatever else is wrong with the URL (before,
+// a URL with credentials and no host was quoted whole).
+func TestURLCredentialsNeverQuoted(t *testing.T) {
+	for _, u := range []string{"https://root:hunter2secret@", "https://root:hunter2secret@/x", "https://root:hunter2secret@h:99999", "ftp://root:hunter2secret@h", "https://root:hunter2secret@h"} {
+		de := parseIn(t, t.TempDir(), strings.Replace(labHead, "https://192.0.2.1", u, 1)+"}\n", nil)
+		if de == nil {
+			t.Errorf("%s accepted", u)
+			continue
+		}
+		if out := rendered(t, de); strings.Contains(out, "hunter2secret") || !strings.Contains(out, "Invalid host.xapi_url") {
+			t.Errorf("%s: %s", u, out)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package localrc
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -161,6 +162,9 @@ func secretEdits(src []byte, filename string) []maskEdit {
 	for i := 0; i < len(toks); i++ {
 		j := valueStart(toks, i)
 		if j < 0 {
+			if e, ok := urlCredentials(toks[i]); ok {
+				edits = append(edits, e)
+			}
 			continue
 		}
 		var run []hclsyntax.Token
@@ -223,6 +227,31 @@ func secretEdits(src []byte, filename string) []maskEdit {
 		i = j
 	}
 	return edits
+}
+
+// urlCredentials masks the user information of a URL written in a string
+// ("https://root:pw@host" shows as "https://<redacted>@host"): xapi_url
+// refuses it, and its snippet must not show it.
+func urlCredentials(t hclsyntax.Token) (maskEdit, bool) {
+	if t.Type != hclsyntax.TokenQuotedLit && t.Type != hclsyntax.TokenStringLit {
+		return maskEdit{}, false
+	}
+	b := string(t.Bytes)
+	i := strings.Index(b, "://")
+	if i < 0 {
+		return maskEdit{}, false
+	}
+	rest := b[i+3:]
+	at := strings.IndexByte(rest, '@')
+	if at <= 0 || strings.ContainsAny(rest[:at], "/?#\n") {
+		return maskEdit{}, false
+	}
+	start, end := t.Range.Start, t.Range.Start
+	start.Byte += i + 3
+	start.Column += utf8.RuneCountInString(b[:i+3])
+	end.Byte = start.Byte + at
+	end.Column = start.Column + utf8.RuneCountInString(rest[:at])
+	return maskEdit{start: start, end: end, repl: secret.Redacted}, true
 }
 
 // valueStart returns the index of the first token of a secret attribute's
