@@ -337,3 +337,19 @@ func TestURLCredentialsNeverQuoted(t *testing.T) {
 		}
 	}
 }
+
+// TestParserMessagesNeverQuoteSecrets: hcl's own messages about a secret's
+// literal text do not quote a piece of it (before: "The symbol "q" is not
+// a valid escape sequence selector" for xapi_password = "hun\qter2").
+func TestParserMessagesNeverQuoteSecrets(t *testing.T) {
+	for _, v := range []string{`"hun\qter2"`, `"hunter2\u12"`, `"a${b c}hunter2"`} {
+		de := parseIn(t, t.TempDir(), strings.Replace(labHead, `"pw"`, v, 1)+"}\n", nil)
+		if de == nil {
+			t.Fatalf("%s accepted", v)
+		}
+		out := rendered(t, de)
+		if strings.Contains(out, `"q"`) || strings.Contains(out, "hunter2") || strings.Contains(out, `"${"`) {
+			t.Errorf("%s: a message quotes the secret:\n%s", v, out)
+		}
+	}
+}

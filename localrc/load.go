@@ -55,7 +55,7 @@ func parse(filename string, src []byte, env evalEnv) (*Config, error) {
 	p := hclparse.NewParser()
 	f, diags := p.ParseHCL(src, filename)
 	if diags.HasErrors() {
-		return nil, newDiagError(diags, p.Files())
+		return nil, newDiagError(hideSecretQuotes(diags, src, filename), p.Files())
 	}
 	raw := defaultFile()
 	ctx := env.evalContext()
@@ -64,7 +64,7 @@ func parse(filename string, src []byte, env evalEnv) (*Config, error) {
 	cfg := v.config(filename, &raw)
 	v.diags = append(v.diags, checkSecrets(f, ctx)...)
 	if v.diags.HasErrors() {
-		return nil, newDiagError(hideFileContents(annotate(v.diags, f), env.reads), p.Files())
+		return nil, newDiagError(hideSecretQuotes(hideFileContents(annotate(v.diags, f), env.reads), src, filename), p.Files())
 	}
 	return cfg, nil
 }

@@ -147,6 +147,7 @@ func badSecretChar(s string) string {
 type maskEdit struct {
 	start, end hcl.Pos
 	repl       string
+	url        bool // a URL's user information, not a secret field's value
 }
 
 // secretEdits finds the literal text of every secret attribute's value
@@ -251,7 +252,7 @@ func urlCredentials(t hclsyntax.Token) (maskEdit, bool) {
 	start.Column += utf8.RuneCountInString(b[:i+3])
 	end.Byte = start.Byte + at
 	end.Column = start.Column + utf8.RuneCountInString(rest[:at])
-	return maskEdit{start: start, end: end, repl: secret.Redacted}, true
+	return maskEdit{start: start, end: end, repl: secret.Redacted, url: true}, true
 }
 
 // valueStart returns the index of the first token of a secret attribute's
@@ -388,4 +389,49 @@ func maskDiags(diags hcl.Diagnostics, files map[string]*hcl.File) (hcl.Diagnosti
 		out[i] = &c
 	}
 	return out, masked
+}
+
+// hideSecretQuotes replaces every quoted string in the summary and detail
+// of a diagnostic about a secret's literal text (hcl's "The symbol "q" is
+// not a valid escape sequence selector" quotes a piece of the password)
+// with "<redacted>".
+func hideSecretQuotes(diags hcl.Diagnostics, src []byte, filename string) hcl.Diagnostics {
+	edits := secretEdits(src, filename)
+	if len(edits) == 0 {
+		return diags
+	}
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		out[i] = d
+		s := d.Subject
+		if s == nil || s.Filename != filename {
+			continue
+		}
+		for _, e := range edits {
+			if !e.url && s.Start.Byte < e.end.Byte && s.End.Byte >= e.start.Byte {
+				c := *d
+				c.Summary, c.Detail = redactQuoted(d.Summary), redactQuoted(d.Detail)
+				out[i] = &c
+				break
+			}
+		}
+	}
+	return out
+}
+
+// redactQuoted replaces each Go-quoted string in msg with "<redacted>".
+func redactQuoted(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		if msg[i] == '"' {
+			if n, _, ok := quotedAt(msg[i:]); ok {
+				b.WriteString(secret.Redacted)
+				i += n
+				continue
+			}
+		}
+		b.WriteByte(msg[i])
+		i++
+	}
+	return b.String()
 }
