@@ -353,3 +353,30 @@ func TestParserMessagesNeverQuoteSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestSnippetsMaskMisspeltSecrets: a misspelt secret field fails as an
+// unknown argument on its own line; the snippet masks its value too.
+func TestSnippetsMaskMisspeltSecrets(t *testing.T) {
+	for _, name := range []string{"xapi_pasword", "xapi_passwd", "ssh_pw", "pasword", "xapipassword", "domu_pwd", "api_token", "credentials"} {
+		de := parseIn(t, t.TempDir(), labHead+"  "+name+` = "hunter2xyz"`+"\n}\n", nil)
+		if de == nil {
+			t.Fatalf("%s accepted", name)
+		}
+		var b bytes.Buffer
+		if err := de.Write(&b, false, 0); err != nil {
+			t.Fatal(err)
+		}
+		if out := b.String(); strings.Contains(out, "hunter2xyz") || !strings.Contains(out, name+` = "<redacted>"`) {
+			t.Errorf("%s: %s", name, out)
+		}
+	}
+	// Other fields keep their values in snippets.
+	de := parseIn(t, t.TempDir(), labHead+"  ssh_host = \"a b\"\n  ssh_key = \"~/k\"\n  name_label = \"shown\"\n}\n", nil)
+	var b bytes.Buffer
+	_ = de.Write(&b, false, 0)
+	for _, want := range []string{`ssh_host = "a b"`, `name_label = "shown"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("snippet lacks %s:\n%s", want, b.String())
+		}
+	}
+}

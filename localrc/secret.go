@@ -1,6 +1,7 @@
 package localrc
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -23,6 +24,50 @@ type Secret = secret.Secret
 // key.
 func sensitiveName(name string) bool {
 	return name != "ssh_key" && secretRE.MatchString(name)
+}
+
+// looseSecretRE catches misspelt or unknown names that may hold a secret
+// ("xapi_pasword", "ssh_pw", "passwd", "credentials").
+var looseSecretRE = regexp.MustCompile(`(?i)pas+w|passwd|pwd|pw$|^pw|_pw|secret|token|cred`)
+
+// maskName reports whether snippets mask the value of an attribute or key
+// called name: a secret's, or one that looks like a secret's, misspelt
+// (xapi_pasword, one edit from xapi_password, fails as an unknown
+// argument, and its snippet must not show the password either).
+func maskName(name string) bool {
+	if name == "ssh_key" {
+		return false
+	}
+	if sensitiveName(name) || looseSecretRE.MatchString(name) {
+		return true
+	}
+	for _, known := range []string{"xapi_password", "ssh_password", "password"} {
+		if editDistance(strings.ToLower(name), known) <= 2 {
+			return true
+		}
+	}
+	return false
+}
+
+// editDistance is Levenshtein's distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // checkSecrets rejects a secret holding a character that cannot reach its
@@ -270,7 +315,7 @@ func valueStart(toks hclsyntax.Tokens, i int) int {
 	default:
 		return -1
 	}
-	if next >= len(toks) || toks[next].Type != hclsyntax.TokenEqual && toks[next].Type != hclsyntax.TokenColon || !sensitiveName(name) {
+	if next >= len(toks) || toks[next].Type != hclsyntax.TokenEqual && toks[next].Type != hclsyntax.TokenColon || !maskName(name) {
 		return -1
 	}
 	return next + 1
