@@ -179,7 +179,7 @@ func TestFileFunction(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "sub", "pw"), []byte("  p4ss\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "sub", "pw"), []byte("  p4ss  "), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	src := `lab = "l"
@@ -194,7 +194,7 @@ host "h" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Hosts[0].XAPIPassword.Reveal() != "p4ss" || cfg.Hosts[0].SSHPassword.Reveal() != "  p4ss\n" {
+	if cfg.Hosts[0].XAPIPassword.Reveal() != "p4ss" || cfg.Hosts[0].SSHPassword.Reveal() != "  p4ss  " {
 		t.Errorf("file() gave %q / %q", cfg.Hosts[0].XAPIPassword.Reveal(), cfg.Hosts[0].SSHPassword.Reveal())
 	}
 	_, err = Parse(filepath.Join(dir, "lab.hcl"), []byte(strings.Replace(src, `file("sub/pw")`, `file("sub/nope")`, 1)))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -28,9 +29,13 @@ func (e *DiagError) Error() string {
 }
 
 // Write renders the diagnostics for a terminal with source snippets
-// (hcl.NewDiagnosticTextWriter); width 0 means no wrapping.
+// (hcl.NewDiagnosticTextWriter); width 0 means no wrapping. The snippets
+// never show a secret: the values of xapi_password, ssh_password, domu's
+// password and sensitive devstack.extra settings are shown as
+// "<redacted>" (see secretEdits).
 func (e *DiagError) Write(w io.Writer, color bool, width uint) error {
-	return hcl.NewDiagnosticTextWriter(w, e.Files, width, color).WriteDiagnostics(e.Diags)
+	diags, files := maskDiags(e.Diags, e.Files)
+	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
 }
 
 func diagLine(d *hcl.Diagnostic) string {
@@ -144,4 +149,122 @@ func fieldPath(f *hcl.File, pos hcl.Pos) string {
 
 func sameAttr(a, b *hcl.Attribute) bool {
 	return a != nil && b != nil && a.Range == b.Range
+}
+
+// hideFileContents keeps diagnostics from quoting what file() read (a
+// password, a key, or /etc/shadow given by mistake): in every summary and
+// detail, a quoted string that is a recorded content, or a piece of one of
+// three bytes or more, and a bare occurrence of a content of eight bytes or
+// more, become "(the contents of "path")" or "(part of the contents of
+// "path")", so the message still says which file and what was wrong.
+func hideFileContents(diags hcl.Diagnostics, reads *fileReads) hcl.Diagnostics {
+	vals := reads.values()
+	if len(vals) == 0 {
+		return diags
+	}
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		c.Summary = hideIn(d.Summary, vals)
+		c.Detail = hideIn(d.Detail, vals)
+		out[i] = &c
+	}
+	return out
+}
+
+// hideIn rewrites one message for hideFileContents.
+func hideIn(msg string, vals map[string]string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		if msg[i] == '"' {
+			if n, u, ok := quotedAt(msg[i:]); ok {
+				if p, whole, found := readFrom(u, vals); found {
+					b.WriteString(placeholder(p, whole))
+					i += n
+					continue
+				}
+				b.WriteString(msg[i : i+n])
+				i += n
+				continue
+			}
+		}
+		if p, n := bareAt(msg[i:], vals); n > 0 {
+			b.WriteString(placeholder(p, true))
+			i += n
+			continue
+		}
+		b.WriteByte(msg[i])
+		i++
+	}
+	return b.String()
+}
+
+// quotedAt reads a Go-quoted string at the start of s: its length and
+// value.
+func quotedAt(s string) (int, string, bool) {
+	for j := 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			u, err := strconv.Unquote(s[:j+1])
+			return j + 1, u, err == nil
+		}
+	}
+	return 0, "", false
+}
+
+// readFrom reports whether u is a recorded content (whole) or a piece of
+// one, and from which path.
+func readFrom(u string, vals map[string]string) (path string, whole, found bool) {
+	if u == "" {
+		return "", false, false
+	}
+	if p, ok := vals[u]; ok {
+		return p, true, true
+	}
+	if len(u) < 3 {
+		return "", false, false
+	}
+	for v, p := range sortedKeys(vals) {
+		if strings.Contains(v, u) {
+			return p, false, true
+		}
+	}
+	return "", false, false
+}
+
+// bareAt returns the length of a recorded content of 8 bytes or more at
+// the start of s (the longest), and its path.
+func bareAt(s string, vals map[string]string) (string, int) {
+	best, path := 0, ""
+	for v, p := range sortedKeys(vals) {
+		if len(v) >= 8 && len(v) > best && strings.HasPrefix(s, v) {
+			best, path = len(v), p
+		}
+	}
+	return path, best
+}
+
+// sortedKeys iterates a map in key order, so the output is stable.
+func sortedKeys(m map[string]string) func(func(string, string) bool) {
+	return func(yield func(string, string) bool) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !yield(k, m[k]) {
+				return
+			}
+		}
+	}
+}
+
+func placeholder(path string, whole bool) string {
+	if whole {
+		return "(the contents of " + strconv.Quote(path) + ")"
+	}
+	return "(part of the contents of " + strconv.Quote(path) + ")"
 }

@@ -3,9 +3,12 @@ package localrc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -19,11 +22,88 @@ import (
 type evalEnv struct {
 	dir       string                            // file() paths are relative to this
 	lookupEnv func(string) (string, bool)       // os.LookupEnv
-	readFile  func(name string) ([]byte, error) // os.ReadFile
+	readFile  func(name string) ([]byte, error) // readRegular with MaxFileSize
+	reads     *fileReads                        // what file() returned; set by parse
 }
 
 func osEnv(dir string) evalEnv {
-	return evalEnv{dir: dir, lookupEnv: os.LookupEnv, readFile: os.ReadFile}
+	return evalEnv{dir: dir, lookupEnv: os.LookupEnv, readFile: func(name string) ([]byte, error) {
+		return readRegular(name, MaxFileSize)
+	}}
+}
+
+// MaxFileSize is the most file() reads: a password, a key or a preseed file
+// is far smaller, and /dev/zero or a log must not fill the memory.
+const MaxFileSize = 1 << 20
+
+// readRegular reads a regular file of at most limit bytes. It opens with
+// O_NONBLOCK, so a named pipe with no writer cannot block the open, and
+// refuses anything but a regular file (pipes, devices, sockets,
+// directories) before reading a byte: a read from a regular file always
+// ends, which is what lets a Ctrl-C stop xenlab at once. The size is
+// checked before reading and again while reading (a file may grow, and
+// /proc files say 0).
+func readRegular(name string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &notRegularError{mode: fi.Mode()}
+	}
+	if fi.Size() > limit {
+		return nil, &tooLargeError{size: fi.Size(), limit: limit}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, &tooLargeError{size: -1, limit: limit}
+	}
+	return b, nil
+}
+
+// notRegularError says what a non-regular file is instead.
+type notRegularError struct{ mode fs.FileMode }
+
+func (e *notRegularError) Error() string {
+	kind := "not a regular file"
+	switch t := e.mode.Type(); {
+	case t&fs.ModeDir != 0:
+		kind = "a directory"
+	case t&fs.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO)"
+	case t&fs.ModeSocket != 0:
+		kind = "a socket"
+	case t&fs.ModeCharDevice != 0:
+		kind = "a character device"
+	case t&fs.ModeDevice != 0:
+		kind = "a block device"
+	}
+	return "it is " + kind + ", not a regular file"
+}
+
+// tooLargeError says a file is over the limit (size -1: it grew while read).
+type tooLargeError struct{ size, limit int64 }
+
+func (e *tooLargeError) Error() string {
+	if e.size < 0 {
+		return fmt.Sprintf("it is larger than %s, the most xenlab reads", sizeText(e.limit))
+	}
+	return fmt.Sprintf("it is %d bytes, more than %s, the most xenlab reads", e.size, sizeText(e.limit))
+}
+
+func sizeText(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // evalContext offers env("NAME"[, "default"]), file("path") and trimspace(s).
@@ -71,7 +151,10 @@ func (e evalEnv) envFunc() function.Function {
 }
 
 // fileFunc returns a file's contents; a relative path is relative to the lab
-// file's directory.
+// file's directory. Only regular UTF-8 files of at most MaxFileSize bytes
+// are read; errors name the file as written and what is wrong with it,
+// never its contents. What it returns is noted in e.reads so that
+// diagnostics can leave it out (see hideFileContents).
 func (e evalEnv) fileFunc() function.Function {
 	return function.New(&function.Spec{
 		Description: "Returns the contents of a file; a relative path is relative to the lab file's directory.",
@@ -86,7 +169,13 @@ func (e evalEnv) fileFunc() function.Function {
 			if p == "" {
 				return cty.NilVal, function.NewArgErrorf(0, "the path must not be empty")
 			}
+			if c, ok := e.reads.get(written); ok {
+				return cty.StringVal(c), nil
+			}
 			b, err := e.readFile(p)
+			if err == nil && len(b) > MaxFileSize {
+				err = &tooLargeError{size: int64(len(b)), limit: MaxFileSize}
+			}
 			if err != nil {
 				// Name the path as written (relative to the lab file), not
 				// the resolved one, and keep the cause.
@@ -97,9 +186,11 @@ func (e evalEnv) fileFunc() function.Function {
 				return cty.NilVal, fmt.Errorf("cannot read %q (relative to the lab file): %w", written, err)
 			}
 			if !utf8.Valid(b) {
-				return cty.NilVal, fmt.Errorf("%q is not UTF-8 text", written)
+				return cty.NilVal, fmt.Errorf("cannot read %q (relative to the lab file): it is not UTF-8 text", written)
 			}
-			return cty.StringVal(string(b)), nil
+			content := string(b)
+			e.reads.note(written, content)
+			return cty.StringVal(content), nil
 		},
 	})
 }
@@ -119,4 +210,45 @@ func expandPath(p, dir string) string {
 		p = filepath.Join(dir, p)
 	}
 	return filepath.Clean(p)
+}
+
+// fileReads records what file() returned in one parse, by path as written,
+// so that diagnostics can be kept from quoting it.
+type fileReads struct {
+	byPath map[string]string
+}
+
+func (r *fileReads) get(path string) (string, bool) {
+	if r == nil {
+		return "", false
+	}
+	c, ok := r.byPath[path]
+	return c, ok
+}
+
+func (r *fileReads) note(path, content string) {
+	if r == nil {
+		return
+	}
+	if r.byPath == nil {
+		r.byPath = map[string]string{}
+	}
+	r.byPath[path] = content
+}
+
+// values returns every recorded content and its trimmed form, non-empty,
+// with the path each came from.
+func (r *fileReads) values() map[string]string {
+	out := map[string]string{}
+	if r == nil {
+		return out
+	}
+	for p, c := range r.byPath {
+		for _, v := range []string{c, strings.TrimSpace(c)} {
+			if v != "" {
+				out[v] = p
+			}
+		}
+	}
+	return out
 }

@@ -1,8 +1,8 @@
 package localrc
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
@@ -11,14 +11,26 @@ import (
 )
 
 // Load reads, decodes and validates the lab file at path. Configuration
-// errors come back as a *DiagError; an unreadable file as a wrapped
-// os error.
+// errors come back as a *DiagError (as does a lab file that is not a
+// regular file, or is over MaxLabFileSize); an unreadable file as a
+// wrapped os error.
 func Load(path string) (*Config, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
+	src, err := readRegular(path, MaxLabFileSize)
+	var nr *notRegularError
+	var tl *tooLargeError
+	switch {
+	case errors.As(err, &nr) || errors.As(err, &tl):
+		return nil, fileDiag(path, "Unreadable lab file", fmt.Sprintf("%s cannot be a lab file: %v", path, err))
+	case err != nil:
 		return nil, fmt.Errorf("read lab file: %w", err)
 	}
 	return Parse(path, src)
+}
+
+// fileDiag is a DiagError about a whole file, placed at its start.
+func fileDiag(filename, summary, detail string) *DiagError {
+	r := hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos}
+	return &DiagError{Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r}}}
 }
 
 // Parse decodes and validates a lab file held in memory. filename names it
@@ -36,18 +48,23 @@ func fileDir(filename string) string {
 }
 
 func parse(filename string, src []byte, env evalEnv) (*Config, error) {
+	env.reads = &fileReads{}
+	if diags := prescan(filename, src); diags.HasErrors() {
+		return nil, &DiagError{Diags: diags}
+	}
 	p := hclparse.NewParser()
 	f, diags := p.ParseHCL(src, filename)
 	if diags.HasErrors() {
-		return nil, newDiagError(diags, p.Files())
+		return nil, newDiagError(hideSecretQuotes(diags, src, filename), p.Files())
 	}
 	raw := defaultFile()
 	ctx := env.evalContext()
 	diags = append(diags, gohcl.DecodeBody(f.Body, ctx, &raw)...)
 	v := &validator{ctx: ctx, diags: diags, file: f, env: env}
 	cfg := v.config(filename, &raw)
+	v.diags = append(v.diags, checkSecrets(f, ctx)...)
 	if v.diags.HasErrors() {
-		return nil, newDiagError(annotate(v.diags, f), p.Files())
+		return nil, newDiagError(hideSecretQuotes(hideFileContents(annotate(v.diags, f), env.reads), src, filename), p.Files())
 	}
 	return cfg, nil
 }

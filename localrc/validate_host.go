@@ -109,14 +109,15 @@ func parseXAPIURL(s string) (*url.URL, error) {
 		// url.Parse's message quotes the whole URL, credentials included.
 		return nil, fmt.Errorf("not a valid URL")
 	}
+	if u.User != nil {
+		// First: the checks below quote the URL.
+		return nil, fmt.Errorf("credentials do not belong in the URL; use xapi_user and xapi_password")
+	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("scheme %q is not http or https", u.Scheme)
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("%q has no host", s)
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("credentials do not belong in the URL; use xapi_user and xapi_password")
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {

@@ -46,8 +46,10 @@ func (p *Plain) Close(rep *provision.Report) error {
 }
 
 // describe is an event in words, without its time: the step (with its phase
-// unless it is apply) and what happened.
+// unless it is apply) and what happened. Every string of the event is
+// escaped (see Escape): output lines and errors quote servers.
 func describe(ev provision.Event) string {
+	ev.Step, ev.Line, ev.Err = Escape(ev.Step), Escape(ev.Line), Escape(ev.Err)
 	who := ev.Step
 	if ev.Phase != provision.PhaseApply && ev.Phase != "" {
 		who += " (" + string(ev.Phase) + ")"

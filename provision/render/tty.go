@@ -92,7 +92,7 @@ func (t *TTY) endBar() {
 func (t *TTY) description() string {
 	d := string(t.phase)
 	if len(t.running) > 0 {
-		d += ": " + strings.Join(t.running, ", ")
+		d += ": " + Escape(strings.Join(t.running, ", "))
 	}
 	return d
 }
@@ -128,7 +128,7 @@ func (t *TTY) Event(ev provision.Event) {
 }
 
 // statusLine is an event as one line under the bar, marked like kind's
-// status: ✓ done, ✗ failed, - skipped.
+// status: ✓ done, ✗ failed, - skipped; its strings are escaped (see Escape).
 func statusLine(ev provision.Event) string {
 	mark := " "
 	switch ev.Kind {
@@ -141,7 +141,7 @@ func statusLine(ev provision.Event) string {
 	case provision.EventRetry:
 		mark = "↻"
 	case provision.EventOutput:
-		return "    " + ev.Step + " | " + ev.Line
+		return "    " + Escape(ev.Step) + " | " + Escape(ev.Line)
 	}
 	return mark + " " + describe(ev)
 }
