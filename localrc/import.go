@@ -95,19 +95,12 @@ func (m *mapper) mapAll() {
 			m.out.set("host.xapi_user", cty.StringVal(s))
 		}
 	}
-	m.out.setCall("host.xapi_password", "env", "XENAPI_PASSWORD")
-	m.useEnv("XENAPI_PASSWORD")
-	if v := get("XENAPI_PASSWORD"); v != nil {
-		m.warnf(v, "literal password dropped; the lab file reads it with env(\"XENAPI_PASSWORD\"): export it before running xenlab")
-	}
+	get("XENAPI_PASSWORD")
+	m.out.setCall("host.xapi_password", "env", m.credential("XENAPI_PASSWORD", true))
 	// A guest password the file sets, even one it computes, is read from the
 	// environment rather than silently becoming devstack's default.
-	if v := get("GUEST_PASSWORD"); v != nil || m.in.skipped["GUEST_PASSWORD"] {
-		m.out.setCall("domu.password", "env", "GUEST_PASSWORD")
-		m.useEnv("GUEST_PASSWORD")
-		if v != nil {
-			m.warnf(v, "literal password dropped; the lab file reads it with env(\"GUEST_PASSWORD\"): export it before running xenlab")
-		}
+	if get("GUEST_PASSWORD") != nil || m.in.skipped["GUEST_PASSWORD"] {
+		m.out.setCall("domu.password", "env", m.credential("GUEST_PASSWORD", true))
 	}
 
 	m.plainStrings(get, map[string]string{

@@ -34,7 +34,7 @@ devstack {
     MYSQL_HOST          = "192.168.1.20"
     RABBIT_HOST         = "192.168.1.20"
     SERVICE_HOST        = "192.168.1.20"
-    SERVICE_PASSWORD    = env("SERVICE_PASSWORD")
+    SERVICE_PASSWORD    = env("ADMIN_PASSWORD")
     SERVICE_TOKEN       = env("SERVICE_TOKEN")
     TENANT_VLAN_RANGE   = "2000:2999"
     VIRT_DRIVER         = "xenserver"
