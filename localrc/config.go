@@ -178,7 +178,7 @@ type Setting struct {
 	Value     string   // when !IsArray
 	Array     []string // when IsArray (NAME=(a b c))
 	IsArray   bool
-	Sensitive bool // the name looks like a credential (PASSWORD, TOKEN, SECRET, KEY); String redacts it
+	Sensitive bool // the name looks like a credential (PASSWORD, TOKEN, SECRET, KEY) or the value holds one (--password=x); String redacts it
 }
 
 // Format prints the setting as String does, for every verb, so a

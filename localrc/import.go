@@ -60,6 +60,9 @@ type mapper struct {
 	out     *labOut
 	warns   []warning
 	envVars []string // read with env(), in the order they appear in the lab file
+	// inlineSecrets maps a credential found inside a pass-through value
+	// to the variable the lab file reads it from (see secretPieces).
+	inlineSecrets map[string]string
 }
 
 func (m *mapper) warnf(v *shellVar, format string, args ...any) {

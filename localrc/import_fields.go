@@ -25,6 +25,8 @@ func (m *mapper) plainStrings(get func(string) *shellVar, fields map[string]stri
 		case !ok:
 		case s == "":
 			m.warnf(v, "empty; default kept")
+		case hasSecretOption(s):
+			m.warnf(v, "holds a credential (not shown); not translated, default kept")
 		case strings.HasPrefix(fields[key], "networks.") && strings.HasPrefix(s, "xapi"):
 			m.warnf(v, "%q is a bridge name; networks are named by name-label in a lab file, so use the network's name-label", s)
 			m.out.set(fields[key], cty.StringVal(s))
@@ -414,20 +416,22 @@ func stringList(list []string) cty.Value {
 }
 
 // extra passes a setting through, written as bash will see it inside
-// double quotes (references to stackrc's variables stay ${NAME}).
+// double quotes (references to stackrc's variables stay ${NAME}). A
+// credential inside the value (--password=x, -px, password=x, user:x@) is
+// not written: the lab file reads it with env() (see secretPieces).
 func (m *mapper) extra(v *shellVar) {
 	if refs := v.value.refs(); len(refs) > 0 && !v.isArray {
 		m.warnf(v, "keeps ${%s} for devstack to expand in domU", strings.Join(refs, "}, ${"))
 	}
+	values := []segs{v.value}
 	if v.isArray {
-		elems := make([]string, len(v.array))
-		for i, e := range v.array {
-			elems[i] = e.doubleQuoted()
-		}
-		m.out.extra = append(m.out.extra, extraSetting{name: v.name, value: stringList(elems)})
-		return
+		values = v.array
 	}
-	m.out.extra = append(m.out.extra, extraSetting{name: v.name, value: cty.StringVal(v.value.doubleQuoted())})
+	elems := make([][]piece, len(values))
+	for i, e := range values {
+		elems[i] = m.secretPieces(v, e)
+	}
+	m.out.extra = append(m.out.extra, extraSetting{name: v.name, pieces: elems, isArray: v.isArray})
 }
 
 // parseShellBool reads devstack's spellings of a boolean.

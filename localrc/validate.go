@@ -15,8 +15,17 @@ var (
 	bridgeRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$`)
 	releaseRE = regexp.MustCompile(`^[a-z]+$`)
 	hexPairRE = regexp.MustCompile(`^[0-9A-Fa-f]{64}$`)
-	secretRE  = regexp.MustCompile(`(?i)PASS|TOKEN|SECRET|_KEY$`)
+	secretRE  = regexp.MustCompile(`(?i)PASS|TOKEN|SECRET|_KEY$|^SWIFT_HASH$`)
 )
+
+// readPasswordSettings are the settings devstack's stack.sh and lib/ ask
+// for with read_password (havana-eol and icehouse-eol: stack.sh,
+// lib/database, lib/nova_plugins/hypervisor-xenserver): secretRE must
+// treat each as a credential, SWIFT_HASH included.
+var readPasswordSettings = []string{
+	"RABBIT_PASSWORD", "SERVICE_TOKEN", "SERVICE_PASSWORD", "ADMIN_PASSWORD",
+	"LDAP_PASSWORD", "SWIFT_HASH", "DATABASE_PASSWORD", "XENAPI_PASSWORD",
+}
 
 // Limits xenlab enforces beyond devstack's own.
 const (

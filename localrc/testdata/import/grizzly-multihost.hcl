@@ -36,6 +36,7 @@ devstack {
     SERVICE_HOST        = "192.168.1.20"
     SERVICE_PASSWORD    = env("ADMIN_PASSWORD")
     SERVICE_TOKEN       = env("SERVICE_TOKEN")
+    SWIFT_HASH          = env("SWIFT_HASH")
     TENANT_VLAN_RANGE   = "2000:2999"
     VIRT_DRIVER         = "xenserver"
   }
