@@ -130,6 +130,7 @@ func (m *mapper) mapAll() {
 	m.ips(get)
 	m.devices(get)
 	m.ubuntu(get)
+	m.netinstallIP(get)
 	m.quantum(get)
 	m.services(get)
 	m.secretExtras(handled)

@@ -249,6 +249,29 @@ func (m *mapper) devices(get func(string) *shellVar) {
 	}
 }
 
+// netinstallIP maps Grizzly's NETINSTALLIP, the switch between a DHCP and
+// a static Ubuntu install (scripts/install_ubuntu_template.sh, grizzly-eol;
+// the static address is UBUNTU_INST_IP).
+func (m *mapper) netinstallIP(get func(string) *shellVar) {
+	v := get("NETINSTALLIP")
+	if v == nil {
+		return
+	}
+	s, ok := m.literal(v)
+	if !ok {
+		return
+	}
+	switch {
+	case strings.EqualFold(s, "dhcp"):
+		if m.in.vars["UBUNTU_INST_IP"] != nil {
+			m.warnf(v, "\"dhcp\": the Ubuntu install uses DHCP, so UBUNTU_INST_IP is not used; domu.ubuntu.ip = \"dhcp\"")
+		}
+		m.out.set("domu.ubuntu.ip", cty.StringVal("dhcp"))
+	case m.in.vars["UBUNTU_INST_IP"] == nil:
+		m.warnf(v, "%q asks for a static Ubuntu install, whose address is UBUNTU_INST_IP, which this file does not set; not translated, domu.ubuntu.ip keeps DHCP", s)
+	}
+}
+
 func (m *mapper) ubuntu(get func(string) *shellVar) {
 	checks := []struct {
 		key, field string
