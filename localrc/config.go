@@ -68,7 +68,8 @@ type Networks struct {
 	VM                string     // VM_BRIDGE_OR_NET_NAME
 	Public            string     // PUB_BRIDGE_OR_NET_NAME
 	Integration       string     // XEN_INT_BRIDGE_OR_NET_NAME
-	Management        string     // MGT_BRIDGE_OR_NET_NAME; "" = the network of the management PIF
+	Management        string     // MGT_BRIDGE_OR_NET_NAME when a name-label; "" = see ManagementBridge
+	ManagementBridge  string     // MGT_BRIDGE_OR_NET_NAME when a dom0 bridge (xenbr0); both "" = the network of the management PIF
 	IntegrationBridge BridgeMode // placeholder or attach
 }
 

@@ -47,7 +47,7 @@ var layout = []struct {
 	fields []string
 }{
 	{"host", []string{`host "dom0"`}, []string{"xapi_url", "xapi_user", "xapi_password"}},
-	{"networks", []string{"networks"}, []string{"vm", "public", "integration", "management"}},
+	{"networks", []string{"networks"}, []string{"vm", "public", "integration", "management", "management_bridge"}},
 	{"domu", []string{"domu"}, []string{"name", "memory", "disk", "xvdb_size", "rebuild_template", "password", "ssh_user", "management_ip", "vm_ip", "public_ip"}},
 	{"domu.devices", []string{"domu", "devices"}, []string{"management", "vm", "public", "integration"}},
 	{"domu.ubuntu", []string{"domu", "ubuntu"}, []string{"release", "arch", "mirror_host", "mirror_dir", "proxy", "ip"}},

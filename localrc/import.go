@@ -112,10 +112,10 @@ func (m *mapper) mapAll() {
 		"VM_BRIDGE_OR_NET_NAME":      "networks.vm",
 		"PUB_BRIDGE_OR_NET_NAME":     "networks.public",
 		"XEN_INT_BRIDGE_OR_NET_NAME": "networks.integration",
-		"MGT_BRIDGE_OR_NET_NAME":     "networks.management",
 		"DEVSTACK_REPO":              "devstack.repo",
 		"DEVSTACK_BRANCH":            "devstack.branch",
 	})
+	m.managementNetwork(get("MGT_BRIDGE_OR_NET_NAME"))
 	m.distinctNetworks()
 	m.sizes(get)
 	if v := get("CLEAN_TEMPLATES"); v != nil {

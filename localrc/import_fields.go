@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -343,11 +344,7 @@ func (m *mapper) quantum(get func(string) *shellVar) {
 			}
 		}
 	}
-	if v := get("OVS_VLAN_RANGES"); v != nil {
-		if s, ok := m.literal(v); ok {
-			m.vlanRanges(v, s)
-		}
-	}
+	m.vlans(get)
 	if v := get("OVS_PHYSICAL_BRIDGE"); v != nil {
 		if s, ok := m.literal(v); ok {
 			if bridgeRE.MatchString(s) && s != "br-int" {
@@ -356,6 +353,85 @@ func (m *mapper) quantum(get func(string) *shellVar) {
 				m.warnf(v, "%q is not usable as q-domua's physical bridge; default kept", s)
 			}
 		}
+	}
+}
+
+// vlans maps the VLAN range: OVS_VLAN_RANGES (the openvswitch plugin),
+// ML2_VLAN_RANGES (ml2, Icehouse and later) or, when neither is set,
+// TENANT_VLAN_RANGE, which devstack joins to PHYSICAL_NETWORK
+// (lib/neutron_plugins/openvswitch and ml2, icehouse-eol).
+func (m *mapper) vlans(get func(string) *shellVar) {
+	ovs, ml2, tenant := get("OVS_VLAN_RANGES"), get("ML2_VLAN_RANGES"), get("TENANT_VLAN_RANGE")
+	use := ovs
+	if ml2 != nil && (ovs == nil || m.pluginIs("ml2")) {
+		use = ml2
+	}
+	if ovs != nil && ml2 != nil {
+		other := ovs
+		if use == ovs {
+			other = ml2
+		}
+		m.warnf(other, "ignored: %s sets the VLAN range (devstack reads one of them, by Q_PLUGIN)", use.name)
+	}
+	if use != nil {
+		if tenant != nil {
+			m.warnf(tenant, "ignored: %s sets the VLAN range", use.name)
+		}
+		if s, ok := m.literal(use); ok {
+			m.vlanRanges(use, s)
+		}
+		return
+	}
+	if tenant == nil {
+		return
+	}
+	s, ok := m.literal(tenant)
+	if !ok {
+		return
+	}
+	r, err := ParseVLANRange(strings.TrimSpace(s))
+	if err != nil {
+		m.warnf(tenant, "%v; default kept", err)
+		return
+	}
+	m.out.set("quantum.vlan_range", cty.StringVal(r.String()))
+}
+
+// pluginIs reports whether the file sets Q_PLUGIN to name.
+func (m *mapper) pluginIs(name string) bool {
+	v := m.in.vars["Q_PLUGIN"]
+	if v == nil {
+		return false
+	}
+	s, ok := v.value.literal()
+	return ok && s == name
+}
+
+// bridgeNameRE is the form of the bridges xapi names: xenbrN for a
+// physical PIF's network, xapiN for internal, VLAN and bond networks.
+var bridgeNameRE = regexp.MustCompile(`^(xenbr|xapi)[0-9]+$`)
+
+// managementNetwork maps MGT_BRIDGE_OR_NET_NAME, which devstack read as a
+// bridge when dom0 had a bridge of that name and as a name-label
+// otherwise (tools/xen/functions _network_uuid, havana-eol). A lab file
+// says which: a value of a bridge's form (xenbr0, xapi1) becomes
+// networks.management_bridge, any other networks.management.
+func (m *mapper) managementNetwork(v *shellVar) {
+	if v == nil {
+		return
+	}
+	s, ok := m.literal(v)
+	switch {
+	case !ok:
+	case s == "":
+		m.warnf(v, "empty; the management network stays the one of the management PIF")
+	case hasSecretOption(s):
+		m.warnf(v, "holds a credential (not shown); not translated")
+	case bridgeNameRE.MatchString(s):
+		m.warnf(v, "%q has the form of a dom0 bridge, so it becomes networks.management_bridge; if it is a network's name-label, write networks.management = %q instead", s, s)
+		m.out.set("networks.management_bridge", cty.StringVal(s))
+	default:
+		m.out.set("networks.management", cty.StringVal(s))
 	}
 }
 

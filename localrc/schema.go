@@ -53,6 +53,7 @@ type networksBlock struct {
 	Public            string `hcl:"public,optional"`
 	Integration       string `hcl:"integration,optional"`
 	Management        string `hcl:"management,optional"`
+	ManagementBridge  string `hcl:"management_bridge,optional"`
 	IntegrationBridge string `hcl:"integration_bridge,optional"`
 
 	DefRange               hcl.Range `hcl:",def_range"`
@@ -60,6 +61,7 @@ type networksBlock struct {
 	PublicRange            hcl.Range `hcl:"public,attr_value_range"`
 	IntegrationRange       hcl.Range `hcl:"integration,attr_value_range"`
 	ManagementRange        hcl.Range `hcl:"management,attr_value_range"`
+	ManagementBridgeRange  hcl.Range `hcl:"management_bridge,attr_value_range"`
 	IntegrationBridgeRange hcl.Range `hcl:"integration_bridge,attr_value_range"`
 }
 

@@ -37,7 +37,6 @@ devstack {
     SERVICE_PASSWORD    = env("ADMIN_PASSWORD")
     SERVICE_TOKEN       = env("SERVICE_TOKEN")
     SWIFT_HASH          = env("SWIFT_HASH")
-    TENANT_VLAN_RANGE   = "2000:2999"
     VIRT_DRIVER         = "xenserver"
   }
 }
