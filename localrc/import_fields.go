@@ -462,47 +462,6 @@ func (m *mapper) vlanRanges(v *shellVar, s string) {
 	m.out.set("quantum.vlan_range", cty.StringVal(r.String()))
 }
 
-// services maps ENABLED_SERVICES: a value starting with devstack's own
-// ENABLED_SERVICES (+=, or $ENABLED_SERVICES,...) adds to the default; any
-// other value replaces it.
-func (m *mapper) services(get func(string) *shellVar) {
-	v := get("ENABLED_SERVICES")
-	if v == nil {
-		return
-	}
-	if v.isArray {
-		m.warnf(v, "an array; devstack expects a comma-separated list; not translated")
-		return
-	}
-	val := v.value
-	appendMode := len(val) > 0 && val[0].ref && val[0].text == "ENABLED_SERVICES"
-	if appendMode {
-		val = val[1:]
-	}
-	s, ok := val.literal()
-	if !ok {
-		m.warnf(v, "depends on $%s; those parts dropped", strings.Join(val.refs(), ", $"))
-	}
-	var list []string
-	for _, svc := range strings.Split(s, ",") {
-		svc = strings.TrimSpace(svc)
-		if svc == "" {
-			continue
-		}
-		if !serviceRE.MatchString(svc) {
-			m.warnf(v, "%q is not a service name; dropped", svc)
-			continue
-		}
-		list = append(list, svc)
-	}
-	if appendMode {
-		m.out.set("devstack.enabled_services", stringList(list))
-		return
-	}
-	m.out.set("devstack.base_services", stringList(list))
-	m.out.set("devstack.enabled_services", stringList(nil))
-}
-
 func stringList(list []string) cty.Value {
 	if len(list) == 0 {
 		return cty.ListValEmpty(cty.String)

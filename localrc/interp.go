@@ -152,12 +152,7 @@ func (in *interp) command(words []word, c command) {
 				}
 				continue
 			}
-			for _, svc := range strings.Fields(strings.ReplaceAll(s, ",", " ")) {
-				if name == "disable_service" {
-					svc = "-" + svc
-				}
-				in.appendValue("ENABLED_SERVICES", segs{{text: "," + svc}}, c.line)
-			}
+			in.serviceCommand(name, strings.Fields(strings.ReplaceAll(s, ",", " ")), c.line)
 		}
 	case "disable_all_services":
 		in.set("ENABLED_SERVICES", &shellVar{value: segs{}}, c.line)
@@ -291,8 +286,9 @@ func (in *interp) untranslatable(name, construct string, line int) {
 }
 
 // appendValue implements NAME+=value. An unset NAME keeps a reference to
-// itself in front: localrc is sourced after stackrc, so ENABLED_SERVICES+=
-// appends to devstack's default.
+// itself in front (localrc is sourced after stackrc), or stackrc's value
+// when the importer models it: ENABLED_SERVICES+= appends to stackrc's
+// default list.
 func (in *interp) appendValue(name string, v segs, line int) {
 	old, ok := in.vars[name]
 	if ok && old.isArray {
@@ -300,6 +296,9 @@ func (in *interp) appendValue(name string, v segs, line int) {
 		return
 	}
 	base := segs{{text: name, ref: true}}
+	if d, known := stackrcDefault(name); known {
+		base = d
+	}
 	if ok {
 		base = old.value
 	}
@@ -394,7 +393,9 @@ func (in *interp) param(p part, depth int) (segs, string) {
 	}
 	v, set := in.vars[p.text]
 	var val segs
-	if set {
+	if d, known := stackrcDefault(p.text); known && !set {
+		val, set = d, true
+	} else if set {
 		val = v.value
 		if v.isArray {
 			val = nil
