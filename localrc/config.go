@@ -22,6 +22,10 @@ type Config struct {
 	Quantum  Quantum
 	Devstack Devstack
 	Timeouts Timeouts
+	// Warnings are the lab file's warning diagnostics ("file:line:col:
+	// warning: ..."): values that load but cannot be right, such as a
+	// placeholder host or a password ending in a newline. Never a secret.
+	Warnings []string
 }
 
 // Host is one XenServer host (dom0) of the lab: how to reach xapi and SSH.

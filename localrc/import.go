@@ -176,6 +176,11 @@ func (m *mapper) xapiURL(v *shellVar) {
 		}
 	}
 	if why == "" {
+		if u, _ := parseXAPIURL(s); u != nil {
+			if bad := implausibleHost(u.Hostname()); bad != "" {
+				m.warnf(v, "%q %s; point xapi_url at your XenServer host", u.Hostname(), bad)
+			}
+		}
 		m.out.set("host.xapi_url", cty.StringVal(s))
 		return
 	}

@@ -42,6 +42,8 @@ type hostBlock struct {
 
 	XAPIURLRange         hcl.Range `hcl:"xapi_url,attr_value_range"`
 	XAPIUserRange        hcl.Range `hcl:"xapi_user,attr_value_range"`
+	XAPIPasswordRange    hcl.Range `hcl:"xapi_password,attr_value_range"`
+	SSHPasswordRange     hcl.Range `hcl:"ssh_password,attr_value_range"`
 	XAPIFingerprintRange hcl.Range `hcl:"xapi_fingerprint,attr_value_range"`
 	SSHHostRange         hcl.Range `hcl:"ssh_host,attr_value_range"`
 	SSHUserRange         hcl.Range `hcl:"ssh_user,attr_value_range"`
@@ -91,6 +93,7 @@ type domuBlock struct {
 	TemplateRange     hcl.Range `hcl:"template,attr_value_range"`
 	SSHUserRange      hcl.Range `hcl:"ssh_user,attr_value_range"`
 	SSHPortRange      hcl.Range `hcl:"ssh_port,attr_value_range"`
+	PasswordRange     hcl.Range `hcl:"password,attr_value_range"`
 	ManagementIPRange hcl.Range `hcl:"management_ip,attr_value_range"`
 	VMIPRange         hcl.Range `hcl:"vm_ip,attr_value_range"`
 	PublicIPRange     hcl.Range `hcl:"public_ip,attr_value_range"`

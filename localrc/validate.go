@@ -44,6 +44,17 @@ type validator struct {
 	env   evalEnv
 }
 
+// warnf adds a warning about field at rng.
+func (v *validator) warnf(rng hcl.Range, field, format string, args ...any) {
+	r := rng
+	v.diags = append(v.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  "Suspicious " + field,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  &r,
+	})
+}
+
 // errorf adds an error about field at rng. Summary names the field; the
 // detail says what was expected.
 func (v *validator) errorf(rng hcl.Range, field, format string, args ...any) {
@@ -97,5 +108,10 @@ func (v *validator) config(filename string, raw *fileSchema) *Config {
 	cfg.Quantum = v.quantum(raw.Quantum)
 	cfg.Devstack = v.devstack(raw.Devstack)
 	cfg.Timeouts = v.timeouts(raw.Timeouts)
+	for _, d := range v.diags {
+		if d.Severity == hcl.DiagWarning {
+			cfg.Warnings = append(cfg.Warnings, diagLine(d))
+		}
+	}
 	return cfg
 }

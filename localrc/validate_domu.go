@@ -92,6 +92,11 @@ func ParseIPConfig(s string) (IPConfig, error) {
 func (v *validator) size(s string, rng hcl.Range, field string, lowest Size) Size {
 	sz, err := ParseSize(s)
 	if err != nil {
+		if n, ok := bareNumber(s); ok && bareSizeUnits[field].unit != "" {
+			// A bare number is a localrc habit: say which unit devstack meant.
+			u := bareSizeUnits[field]
+			err = fmt.Errorf("%q has no unit; devstack's %s counts %s, so this is probably \"%s%s\"", s, u.setting, u.unit, n, u.unit)
+		}
 		v.check(rng, func() { v.errorf(rng, field, "%v", err) })
 		return 0
 	}
@@ -118,6 +123,7 @@ func (v *validator) domu(raw *domuBlock, mode BridgeMode) DomU {
 		Password: secret.New(raw.Password), SSHUser: raw.SSHUser, SSHPort: raw.SSHPort,
 	}
 	v.nonEmpty(raw.Name, at(raw.NameRange, def), "domu.name", "the guest's name-label (GUEST_NAME)")
+	v.passwordNewline(raw.Password, at(raw.PasswordRange, def), "domu.password")
 	d.Memory = v.size(raw.Memory, at(raw.MemoryRange, def), "domu.memory", MinMemory)
 	d.Disk = v.size(raw.Disk, at(raw.DiskRange, def), "domu.disk", MinDisk)
 	d.XVDB = v.size(raw.XVDB, at(raw.XVDBRange, def), "domu.xvdb_size", 0)
