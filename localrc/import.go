@@ -63,6 +63,7 @@ type mapper struct {
 	// inlineSecrets maps a credential found inside a pass-through value
 	// to the variable the lab file reads it from (see secretPieces).
 	inlineSecrets map[string]string
+	inlineWarned  map[string]bool // "SETTING=VAR" already warned about
 }
 
 func (m *mapper) warnf(v *shellVar, format string, args ...any) {

@@ -36,12 +36,8 @@ func secretSpans(s string) []span {
 			all = append(all, span{m[2], m[3]})
 		}
 	}
-	// sort by start, drop overlaps
-	for i := 1; i < len(all); i++ {
-		for j := i; j > 0 && all[j].start < all[j-1].start; j-- {
-			all[j], all[j-1] = all[j-1], all[j]
-		}
-	}
+	// sort by start, merge overlaps
+	slices.SortFunc(all, func(a, b span) int { return a.start - b.start })
 	var out []span
 	for _, sp := range all {
 		if n := len(out); n > 0 && sp.start < out[n-1].end {
@@ -115,6 +111,14 @@ func (m *mapper) secretEnvFor(v *shellVar, secret string) string {
 		m.inlineSecrets[secret] = name
 	}
 	m.useEnv(name)
+	if m.inlineWarned == nil {
+		m.inlineWarned = map[string]bool{}
+	}
+	if key := v.name + "=" + name; !m.inlineWarned[key] {
+		m.inlineWarned[key] = true
+	} else {
+		return name
+	}
 	m.warnf(v, "holds a credential (not shown: --password=..., -p..., password=... or user:...@); the lab file reads it with env(%q): export it before validate/up", name)
 	return name
 }
