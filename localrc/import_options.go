@@ -11,17 +11,24 @@ import (
 // "--password=x", a mysql -px, a connection string's password=x or
 // user:x@host. The importer writes none of them literally.
 
+// The value after an option: a single- or double-quoted word (the quotes
+// kept, the text inside replaced) or a bare word, which for an option
+// (-x, --x) runs to white space and for a key in a list stops at , ; & ).
+const (
+	quotedValue = `'([^']*)'|"([^"]*)"`
+	credKey     = `[A-Za-z0-9_.-]*(?:pass(?:word|wd)?|secret|token|[_-]key|[_-]hash)`
+)
+
 var (
-	// secretOptionRE finds an option or key that names a credential,
-	// followed by = or : and a value: --password=x, admin_token:x,
-	// password=x. Group 1 is the value.
-	secretOptionRE = regexp.MustCompile(`(?i)(?:^|[\s,;?&'"(])-{0,2}[A-Za-z0-9_.-]*(?:pass(?:word|wd)?|secret|token|_key|_hash)\s*[=:]\s*([^\s'",;&)]+)`)
-	// secretFlagRE finds --password x (the value in the next word).
-	secretFlagRE = regexp.MustCompile(`(?i)(?:^|\s)--?[A-Za-z0-9_.-]*(?:pass(?:word|wd)?|secret|token)\s+([^\s'"-][^\s'"]*)`)
+	// secretFlagRE finds --password=x, --os-password x, -password:x.
+	secretFlagRE = regexp.MustCompile(`(?i)(?:^|[\s(])--?` + credKey + `(?:\s*[=:]\s*|\s+)(?:` + quotedValue + `|([^\s'"-][^\s'"]*))`)
+	// secretKeyRE finds password=x, admin_token: x in a key=value list.
+	secretKeyRE = regexp.MustCompile(`(?i)(?:^|[\s,;?&'"(])` + credKey + `\s*[=:]\s*(?:` + quotedValue + `|([^\s'",;&)]+))`)
 	// shortPasswordRE finds mysql's -px (the password glued to -p).
-	shortPasswordRE = regexp.MustCompile(`(?:^|\s)-p([^\s'"]+)`)
-	// userinfoRE finds scheme://user:x@ in a URL.
-	userinfoRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'"]*:([^\s/@'"]+)@`)
+	shortPasswordRE = regexp.MustCompile(`(?:^|\s)-p(?:` + quotedValue + `|([^\s'"]+))`)
+	// userinfoRE finds scheme://user:x@ in a URL (to the last @ before
+	// the path, as URL parsers read it).
+	userinfoRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'"]*:([^\s/'"]+)@`)
 )
 
 // span is a byte range of a string.
@@ -31,12 +38,21 @@ type span struct{ start, end int }
 // order, not overlapping.
 func secretSpans(s string) []span {
 	var all []span
-	for _, re := range []*regexp.Regexp{secretOptionRE, secretFlagRE, shortPasswordRE, userinfoRE} {
+	for _, re := range []*regexp.Regexp{secretFlagRE, secretKeyRE, shortPasswordRE, userinfoRE} {
 		for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
-			all = append(all, span{m[2], m[3]})
+			for g := 1; g < len(m)/2; g++ { // the value group that matched
+				if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
+					all = append(all, span{m[2*g], m[2*g+1]})
+					break
+				}
+			}
 		}
 	}
-	// sort by start, merge overlaps
+	return mergeSpans(all)
+}
+
+// mergeSpans sorts spans by start and merges the overlapping ones.
+func mergeSpans(all []span) []span {
 	slices.SortFunc(all, func(a, b span) int { return a.start - b.start })
 	var out []span
 	for _, sp := range all {
@@ -65,20 +81,42 @@ type piece struct {
 	env  string
 }
 
+// minKnownSecret is the shortest credential value the importer looks for
+// as plain text inside other values: a shorter one would match unrelated
+// text, and its env() there would tell the reader what the password is.
+const minKnownSecret = 6
+
 // secretPieces splits a pass-through value into text and the credentials
-// it holds. A credential whose text is the literal value of a credential
-// setting of the file is read from that setting's variable; any other is
-// read from NAME_PASSWORD (NAME_PASSWORD_2, ...). Each is reported by the
-// setting's name, never quoted.
+// it holds: values of credential options (secretSpans), and the literal
+// value of any credential the file sets (minKnownSecret characters or
+// more) wherever it appears. A credential whose text is the literal value
+// of a credential setting of the file is read from that setting's
+// variable; any other from NAME_PASSWORD (NAME_PASSWORD_2, ...). Each is
+// reported by the setting's name, never quoted.
 func (m *mapper) secretPieces(v *shellVar, val segs) []piece {
+	known := m.knownSecrets()
 	var out []piece
 	for _, x := range val {
 		if x.ref {
 			out = append(out, piece{text: "${" + x.text + "}"})
 			continue
 		}
+		spans := secretSpans(x.text)
+		for secret := range known {
+			if len(secret) < minKnownSecret {
+				continue
+			}
+			for i := 0; ; {
+				j := strings.Index(x.text[i:], secret)
+				if j < 0 {
+					break
+				}
+				spans = append(spans, span{i + j, i + j + len(secret)})
+				i += j + len(secret)
+			}
+		}
 		at := 0
-		for _, sp := range secretSpans(x.text) {
+		for _, sp := range mergeSpans(spans) {
 			out = append(out, piece{text: segs{{text: x.text[at:sp.start]}}.doubleQuoted()})
 			out = append(out, piece{env: m.secretEnvFor(v, x.text[sp.start:sp.end])})
 			at = sp.end
@@ -88,21 +126,31 @@ func (m *mapper) secretPieces(v *shellVar, val segs) []piece {
 	return out
 }
 
-// secretEnvFor names the environment variable a credential found inside
-// v's value is read from, and warns.
-func (m *mapper) secretEnvFor(v *shellVar, secret string) string {
+// knownSecrets maps the literal values of the file's credential settings
+// to the variable the lab file reads each from.
+func (m *mapper) knownSecrets() map[string]string {
 	if m.inlineSecrets == nil {
 		m.inlineSecrets = map[string]string{}
+		credential := map[string]bool{}
+		for _, name := range m.in.order {
+			credential[name] = secretRE.MatchString(name) || m.in.feeds[name]
+		}
 		for _, name := range m.in.order {
 			w := m.in.vars[name]
-			if s, ok := w.value.literal(); ok && s != "" && !w.isArray && secretRE.MatchString(name) {
+			if s, ok := w.value.literal(); ok && s != "" && !w.isArray && credential[name] {
 				if _, dup := m.inlineSecrets[s]; !dup {
 					m.inlineSecrets[s] = m.credRoot(name)
 				}
 			}
 		}
 	}
-	name, known := m.inlineSecrets[secret]
+	return m.inlineSecrets
+}
+
+// secretEnvFor names the environment variable a credential found inside
+// v's value is read from, and warns once per setting and variable.
+func (m *mapper) secretEnvFor(v *shellVar, secret string) string {
+	name, known := m.knownSecrets()[secret]
 	if !known {
 		name = v.name + "_PASSWORD"
 		for n := 2; m.envTaken(name); n++ {
@@ -119,7 +167,7 @@ func (m *mapper) secretEnvFor(v *shellVar, secret string) string {
 	} else {
 		return name
 	}
-	m.warnf(v, "holds a credential (not shown: --password=..., -p..., password=... or user:...@); the lab file reads it with env(%q): export it before validate/up", name)
+	m.warnf(v, "holds a credential (not shown: --password=..., -p..., password=..., user:...@ or a credential's value); the lab file reads it with env(%q): export it before validate/up", name)
 	return name
 }
 

@@ -135,3 +135,66 @@ devstack {
 		t.Errorf("SWIFT_HASH passed through is not sensitive: %v", s)
 	}
 }
+
+// TestImportHostilePasswordsInValues: passwords with quotes, backslashes,
+// spaces, 300 characters, or that are also a host name never reach the
+// lab file or a warning, written as a credential option's value, quoted
+// or not, or as plain text inside another value.
+func TestImportHostilePasswordsInValues(t *testing.T) {
+	long := "Zq300" + strings.Repeat("x", 295)
+	src := `ADMIN_PASSWORD='Zq1 we"ird\pa ss'
+LONG_PASSWORD=` + long + `
+RABBIT_PASSWORD=Zq2xenserver
+EXTRA_OPTS=("--os-password='Zq3 a b'" '--sql_password="Zq4 \ c"' "-p'Zq5 d'")
+SWIFT_CONF="--auth-key Zq6-\\back"
+MSG="connect with ` + long + ` now"
+GREETING="admin is Zq1 we\"ird\\pa ss, rabbit Zq2xenserver"
+URL="mysql://root:Zq7p@ss@127.0.0.1/nova"
+RABBIT_HOST=rabbit.lab.local
+`
+	out, warns, err := Import("localrc", []byte(src))
+	if err != nil {
+		t.Fatalf("Import: %v\n%s", err, out)
+	}
+	text := string(out) + "\n" + strings.Join(warns, "\n")
+	if leaks := regexp.MustCompile(`Zq[0-9]+|xxxxxxxxxx|we"ird|ss@127`).FindAllString(text, -1); len(leaks) > 0 {
+		t.Fatalf("secret values %q appear in the output:\n%s", leaks, text)
+	}
+	vars := exportsOf(t, warns)
+	vals := map[string]string{"ADMIN_PASSWORD": `Zq1 we"ird\pa ss`, "LONG_PASSWORD": long, "RABBIT_PASSWORD": "Zq2xenserver"}
+	for name := range vars {
+		if vals[name] == "" {
+			vals[name] = "v-" + name
+		}
+	}
+	cfg, err := parse("lab.hcl", out, testEnv(t.TempDir(), vals))
+	if err != nil {
+		t.Fatalf("does not parse: %v\n%s", err, out)
+	}
+	got := map[string]Setting{}
+	for _, s := range cfg.Devstack.Extra {
+		got[s.Name] = s
+	}
+	// With the variables exported, the values are what the localrc said
+	// (as domU's localrc writes them, inside double quotes).
+	for name, want := range map[string]string{
+		"MSG": "connect with " + long + " now",
+		// env() inserts the value as exported: not escaped for the double
+		// quotes domU's localrc writes it in (docs/configuration.md).
+		"GREETING": `admin is Zq1 we"ird\pa ss, rabbit Zq2xenserver`,
+		"URL":      "mysql://root:v-URL_PASSWORD@127.0.0.1/nova",
+	} {
+		if got[name].Value != want {
+			t.Errorf("%s = %q, want %q", name, got[name].Value, want)
+		}
+		if !got[name].Sensitive && name != "MSG" && name != "GREETING" {
+			t.Errorf("%s is not sensitive", name)
+		}
+	}
+	if s := got["EXTRA_OPTS"]; strings.Join(s.Array, "|") != `--os-password='v-EXTRA_OPTS_PASSWORD'|--sql_password=\"v-EXTRA_OPTS_PASSWORD_2\"|-p'v-EXTRA_OPTS_PASSWORD_3'` {
+		t.Errorf("EXTRA_OPTS = %q", s.Array)
+	}
+	if got["RABBIT_HOST"].Value != "rabbit.lab.local" {
+		t.Errorf("RABBIT_HOST = %q", got["RABBIT_HOST"].Value)
+	}
+}
