@@ -86,6 +86,11 @@ func TestSecretSpans(t *testing.T) {
 		"Q_USE_SECGROUP=False -v -q": "",
 		"https://host/path?x=1":      "",
 		"KEYSTONE_TOKEN: abc":        "abc",
+		"--os-password='a b'":        "a b",
+		`--password="a b" -v`:        "a b",
+		"-p'a b'":                    "a b",
+		"--auth-key k1":              "k1",
+		"mysql://root:p@ss@h/db":     "p@ss",
 	} {
 		var got []string
 		for _, sp := range secretSpans(in) {
