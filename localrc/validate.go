@@ -3,6 +3,8 @@ package localrc
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -108,10 +110,50 @@ func (v *validator) config(filename string, raw *fileSchema) *Config {
 	cfg.Quantum = v.quantum(raw.Quantum)
 	cfg.Devstack = v.devstack(raw.Devstack)
 	cfg.Timeouts = v.timeouts(raw.Timeouts)
+	markSensitive(cfg)
 	for _, d := range v.diags {
 		if d.Severity == hcl.DiagWarning {
 			cfg.Warnings = append(cfg.Warnings, diagLine(d))
 		}
 	}
 	return cfg
+}
+
+// markSensitive marks as sensitive every devstack.extra setting whose value
+// contains a secret of the file (a password, or a sensitive setting's
+// value, of minKnownSecret characters or more): GREETING = "admin is
+// ${env("ADMIN_PASSWORD")}" must be redacted like ADMIN_PASSWORD itself.
+func markSensitive(cfg *Config) {
+	var secrets []string
+	add := func(s string) {
+		if len(s) >= minKnownSecret {
+			secrets = append(secrets, s)
+		}
+	}
+	for _, h := range cfg.Hosts {
+		add(h.XAPIPassword.Reveal())
+		add(h.SSHPassword.Reveal())
+	}
+	add(cfg.DomU.Password.Reveal())
+	for _, s := range cfg.Devstack.Extra {
+		if s.Sensitive {
+			add(s.Value)
+			for _, e := range s.Array {
+				add(e)
+			}
+		}
+	}
+	holds := func(v string) bool {
+		for _, sec := range secrets {
+			if strings.Contains(v, sec) {
+				return true
+			}
+		}
+		return false
+	}
+	for i, s := range cfg.Devstack.Extra {
+		if !s.Sensitive && (holds(s.Value) || slices.ContainsFunc(s.Array, holds)) {
+			cfg.Devstack.Extra[i].Sensitive = true
+		}
+	}
 }
