@@ -22,6 +22,10 @@ type Config struct {
 	Quantum  Quantum
 	Devstack Devstack
 	Timeouts Timeouts
+	// Warnings are the lab file's warning diagnostics ("file:line:col:
+	// warning: ..."): values that load but cannot be right, such as a
+	// placeholder host or a password ending in a newline. Never a secret.
+	Warnings []string
 }
 
 // Host is one XenServer host (dom0) of the lab: how to reach xapi and SSH.
@@ -68,7 +72,8 @@ type Networks struct {
 	VM                string     // VM_BRIDGE_OR_NET_NAME
 	Public            string     // PUB_BRIDGE_OR_NET_NAME
 	Integration       string     // XEN_INT_BRIDGE_OR_NET_NAME
-	Management        string     // MGT_BRIDGE_OR_NET_NAME; "" = the network of the management PIF
+	Management        string     // MGT_BRIDGE_OR_NET_NAME when a name-label; "" = see ManagementBridge
+	ManagementBridge  string     // MGT_BRIDGE_OR_NET_NAME when a dom0 bridge (xenbr0); both "" = the network of the management PIF
 	IntegrationBridge BridgeMode // placeholder or attach
 	// ReuseExisting adopts the one existing network named like a lab
 	// network (never tagged, changed or destroyed) instead of making the
@@ -193,7 +198,7 @@ type Setting struct {
 	Value     string   // when !IsArray
 	Array     []string // when IsArray (NAME=(a b c))
 	IsArray   bool
-	Sensitive bool // the name looks like a credential (PASSWORD, TOKEN, SECRET, KEY); String redacts it
+	Sensitive bool // the name looks like a credential (PASSWORD, TOKEN, SECRET, KEY) or the value holds one (--password=x); String redacts it
 }
 
 // Format prints the setting as String does, for every verb, so a

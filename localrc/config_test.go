@@ -199,8 +199,8 @@ host "h" {
 	}
 	_, err = Parse(filepath.Join(dir, "lab.hcl"), []byte(strings.Replace(src, `file("sub/pw")`, `file("sub/nope")`, 1)))
 	var de *DiagError
-	if !errors.As(err, &de) || len(de.Diags) != 1 {
-		t.Fatalf("want one diagnostic, got %v", err)
+	if !errors.As(err, &de) || len(de.Diags.Errs()) != 1 {
+		t.Fatalf("want one error, got %v", err)
 	}
 	if got := de.Error(); !strings.HasPrefix(got, filepath.Join(dir, "lab.hcl")+":4:29: error: Invalid host.xapi_password;") || !strings.Contains(got, `"sub/nope"`) {
 		t.Errorf("diagnostic = %q", got)

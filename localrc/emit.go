@@ -25,6 +25,10 @@ type extraSetting struct {
 	name  string
 	value cty.Value
 	call  string // when set, the value is call(value), as in attrOut
+	// pieces, when value is null: the string (or, isArray, each element)
+	// as text and env() calls.
+	pieces  [][]piece
+	isArray bool
 }
 
 func newLabOut() *labOut { return &labOut{attrs: map[string]attrOut{}} }
@@ -43,7 +47,7 @@ var layout = []struct {
 	fields []string
 }{
 	{"host", []string{`host "dom0"`}, []string{"xapi_url", "xapi_user", "xapi_password"}},
-	{"networks", []string{"networks"}, []string{"vm", "public", "integration", "management"}},
+	{"networks", []string{"networks"}, []string{"vm", "public", "integration", "management", "management_bridge"}},
 	{"domu", []string{"domu"}, []string{"name", "memory", "disk", "xvdb_size", "rebuild_template", "password", "ssh_user", "management_ip", "vm_ip", "public_ip"}},
 	{"domu.devices", []string{"domu", "devices"}, []string{"management", "vm", "public", "integration"}},
 	{"domu.ubuntu", []string{"domu", "ubuntu"}, []string{"release", "arch", "mirror_host", "mirror_dir", "proxy", "ip"}},
@@ -109,7 +113,19 @@ func (o *labOut) extraTokens() hclwrite.Tokens {
 		if !hclsyntax.ValidIdentifier(s.name) {
 			name = hclwrite.TokensForValue(cty.StringVal(s.name))
 		}
-		value := hclwrite.TokensForValue(s.value)
+		var value hclwrite.Tokens
+		switch {
+		case s.pieces == nil:
+			value = hclwrite.TokensForValue(s.value)
+		case s.isArray:
+			elems := make([]hclwrite.Tokens, len(s.pieces))
+			for i, p := range s.pieces {
+				elems[i] = templateTokens(p)
+			}
+			value = hclwrite.TokensForTuple(elems)
+		default:
+			value = templateTokens(s.pieces[0])
+		}
 		if s.call != "" {
 			value = hclwrite.TokensForFunctionCall(s.call, value)
 		}
@@ -129,4 +145,24 @@ func splitBlockHeader(h string) (string, []string) {
 
 func comment(text string) hclwrite.Tokens {
 	return hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte(text)}}
+}
+
+// templateTokens writes pieces as one HCL string: text escaped as a
+// literal, env pieces as ${env("NAME")} interpolations.
+func templateTokens(pieces []piece) hclwrite.Tokens {
+	toks := hclwrite.Tokens{{Type: hclsyntax.TokenOQuote, Bytes: []byte(`"`)}}
+	for _, p := range pieces {
+		if p.env == "" {
+			if p.text == "" {
+				continue
+			}
+			lit := hclwrite.TokensForValue(cty.StringVal(p.text))
+			toks = append(toks, lit[1:len(lit)-1]...) // without its quotes
+			continue
+		}
+		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenTemplateInterp, Bytes: []byte("${")})
+		toks = append(toks, hclwrite.TokensForFunctionCall("env", hclwrite.TokensForValue(cty.StringVal(p.env)))...)
+		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenTemplateSeqEnd, Bytes: []byte("}")})
+	}
+	return append(toks, &hclwrite.Token{Type: hclsyntax.TokenCQuote, Bytes: []byte(`"`)})
 }

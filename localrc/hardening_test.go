@@ -221,7 +221,7 @@ func TestSnippetsNeverShowSecrets(t *testing.T) {
 		q := hclQuote(pw)
 		// Each file has an error on the line (or lines) of a secret.
 		files := map[string]string{
-			"operand":   "lab = \"l\"\nhost \"h\" {\n  xapi_url = \"http://xenserver.invalid/\"\n  xapi_password = " + q + " + 1\n}\n",
+			"operand":   "lab = \"l\"\nhost \"h\" {\n  xapi_url = \"http://10.0.0.5/\"\n  xapi_password = " + q + " + 1\n}\n",
 			"domu":      labHead + "}\ndomu {\n  password = [" + q + "]\n}\n",
 			"extra":     labHead + "}\ndevstack {\n  extra = { ADMIN_PASSWORD = " + q + ", \"SERVICE_TOKEN\" = " + q + ", Q_X = { a = 1 } }\n}\n",
 			"env dflt":  labHead + "  ssh_password = env(\"UNSET_VAR\", " + q + ", 1)\n}\n",

@@ -60,6 +60,10 @@ type mapper struct {
 	out     *labOut
 	warns   []warning
 	envVars []string // read with env(), in the order they appear in the lab file
+	// inlineSecrets maps a credential found inside a pass-through value
+	// to the variable the lab file reads it from (see secretPieces).
+	inlineSecrets map[string]string
+	inlineWarned  map[string]bool // "SETTING=VAR" already warned about
 }
 
 func (m *mapper) warnf(v *shellVar, format string, args ...any) {
@@ -95,19 +99,12 @@ func (m *mapper) mapAll() {
 			m.out.set("host.xapi_user", cty.StringVal(s))
 		}
 	}
-	m.out.setCall("host.xapi_password", "env", "XENAPI_PASSWORD")
-	m.useEnv("XENAPI_PASSWORD")
-	if v := get("XENAPI_PASSWORD"); v != nil {
-		m.warnf(v, "literal password dropped; the lab file reads it with env(\"XENAPI_PASSWORD\"): export it before running xenlab")
-	}
+	get("XENAPI_PASSWORD")
+	m.out.setCall("host.xapi_password", "env", m.credential("XENAPI_PASSWORD", true))
 	// A guest password the file sets, even one it computes, is read from the
 	// environment rather than silently becoming devstack's default.
-	if v := get("GUEST_PASSWORD"); v != nil || m.in.skipped["GUEST_PASSWORD"] {
-		m.out.setCall("domu.password", "env", "GUEST_PASSWORD")
-		m.useEnv("GUEST_PASSWORD")
-		if v != nil {
-			m.warnf(v, "literal password dropped; the lab file reads it with env(\"GUEST_PASSWORD\"): export it before running xenlab")
-		}
+	if get("GUEST_PASSWORD") != nil || m.in.skipped["GUEST_PASSWORD"] {
+		m.out.setCall("domu.password", "env", m.credential("GUEST_PASSWORD", true))
 	}
 
 	m.plainStrings(get, map[string]string{
@@ -116,10 +113,10 @@ func (m *mapper) mapAll() {
 		"VM_BRIDGE_OR_NET_NAME":      "networks.vm",
 		"PUB_BRIDGE_OR_NET_NAME":     "networks.public",
 		"XEN_INT_BRIDGE_OR_NET_NAME": "networks.integration",
-		"MGT_BRIDGE_OR_NET_NAME":     "networks.management",
 		"DEVSTACK_REPO":              "devstack.repo",
 		"DEVSTACK_BRANCH":            "devstack.branch",
 	})
+	m.managementNetwork(get("MGT_BRIDGE_OR_NET_NAME"))
 	m.distinctNetworks()
 	m.sizes(get)
 	if v := get("CLEAN_TEMPLATES"); v != nil {
@@ -134,6 +131,7 @@ func (m *mapper) mapAll() {
 	m.ips(get)
 	m.devices(get)
 	m.ubuntu(get)
+	m.netinstallIP(get)
 	m.quantum(get)
 	m.services(get)
 	m.secretExtras(handled)
@@ -179,6 +177,11 @@ func (m *mapper) xapiURL(v *shellVar) {
 		}
 	}
 	if why == "" {
+		if u, _ := parseXAPIURL(s); u != nil {
+			if bad := implausibleHost(u.Hostname()); bad != "" {
+				m.warnf(v, "%q %s; point xapi_url at your XenServer host", u.Hostname(), bad)
+			}
+		}
 		m.out.set("host.xapi_url", cty.StringVal(s))
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,8 @@ func (m *mapper) plainStrings(get func(string) *shellVar, fields map[string]stri
 		case !ok:
 		case s == "":
 			m.warnf(v, "empty; default kept")
+		case hasSecretOption(s):
+			m.warnf(v, "holds a credential (not shown); not translated, default kept")
 		case strings.HasPrefix(fields[key], "networks.") && strings.HasPrefix(s, "xapi"):
 			m.warnf(v, "%q is a bridge name; networks are named by name-label in a lab file, so use the network's name-label", s)
 			m.out.set(fields[key], cty.StringVal(s))
@@ -247,6 +250,29 @@ func (m *mapper) devices(get func(string) *shellVar) {
 	}
 }
 
+// netinstallIP maps Grizzly's NETINSTALLIP, the switch between a DHCP and
+// a static Ubuntu install (scripts/install_ubuntu_template.sh, grizzly-eol;
+// the static address is UBUNTU_INST_IP).
+func (m *mapper) netinstallIP(get func(string) *shellVar) {
+	v := get("NETINSTALLIP")
+	if v == nil {
+		return
+	}
+	s, ok := m.literal(v)
+	if !ok {
+		return
+	}
+	switch {
+	case strings.EqualFold(s, "dhcp"):
+		if m.in.vars["UBUNTU_INST_IP"] != nil {
+			m.warnf(v, "\"dhcp\": the Ubuntu install uses DHCP, so UBUNTU_INST_IP is not used; domu.ubuntu.ip = \"dhcp\"")
+		}
+		m.out.set("domu.ubuntu.ip", cty.StringVal("dhcp"))
+	case m.in.vars["UBUNTU_INST_IP"] == nil:
+		m.warnf(v, "%q asks for a static Ubuntu install, whose address is UBUNTU_INST_IP, which this file does not set; not translated, domu.ubuntu.ip keeps DHCP", s)
+	}
+}
+
 func (m *mapper) ubuntu(get func(string) *shellVar) {
 	checks := []struct {
 		key, field string
@@ -318,11 +344,7 @@ func (m *mapper) quantum(get func(string) *shellVar) {
 			}
 		}
 	}
-	if v := get("OVS_VLAN_RANGES"); v != nil {
-		if s, ok := m.literal(v); ok {
-			m.vlanRanges(v, s)
-		}
-	}
+	m.vlans(get)
 	if v := get("OVS_PHYSICAL_BRIDGE"); v != nil {
 		if s, ok := m.literal(v); ok {
 			if bridgeRE.MatchString(s) && s != "br-int" {
@@ -331,6 +353,85 @@ func (m *mapper) quantum(get func(string) *shellVar) {
 				m.warnf(v, "%q is not usable as q-domua's physical bridge; default kept", s)
 			}
 		}
+	}
+}
+
+// vlans maps the VLAN range: OVS_VLAN_RANGES (the openvswitch plugin),
+// ML2_VLAN_RANGES (ml2, Icehouse and later) or, when neither is set,
+// TENANT_VLAN_RANGE, which devstack joins to PHYSICAL_NETWORK
+// (lib/neutron_plugins/openvswitch and ml2, icehouse-eol).
+func (m *mapper) vlans(get func(string) *shellVar) {
+	ovs, ml2, tenant := get("OVS_VLAN_RANGES"), get("ML2_VLAN_RANGES"), get("TENANT_VLAN_RANGE")
+	use := ovs
+	if ml2 != nil && (ovs == nil || m.pluginIs("ml2")) {
+		use = ml2
+	}
+	if ovs != nil && ml2 != nil {
+		other := ovs
+		if use == ovs {
+			other = ml2
+		}
+		m.warnf(other, "ignored: %s sets the VLAN range (devstack reads one of them, by Q_PLUGIN)", use.name)
+	}
+	if use != nil {
+		if tenant != nil {
+			m.warnf(tenant, "ignored: %s sets the VLAN range", use.name)
+		}
+		if s, ok := m.literal(use); ok {
+			m.vlanRanges(use, s)
+		}
+		return
+	}
+	if tenant == nil {
+		return
+	}
+	s, ok := m.literal(tenant)
+	if !ok {
+		return
+	}
+	r, err := ParseVLANRange(strings.TrimSpace(s))
+	if err != nil {
+		m.warnf(tenant, "%v; default kept", err)
+		return
+	}
+	m.out.set("quantum.vlan_range", cty.StringVal(r.String()))
+}
+
+// pluginIs reports whether the file sets Q_PLUGIN to name.
+func (m *mapper) pluginIs(name string) bool {
+	v := m.in.vars["Q_PLUGIN"]
+	if v == nil {
+		return false
+	}
+	s, ok := v.value.literal()
+	return ok && s == name
+}
+
+// bridgeNameRE is the form of the bridges xapi names: xenbrN for a
+// physical PIF's network, xapiN for internal, VLAN and bond networks.
+var bridgeNameRE = regexp.MustCompile(`^(xenbr|xapi)[0-9]+$`)
+
+// managementNetwork maps MGT_BRIDGE_OR_NET_NAME, which devstack read as a
+// bridge when dom0 had a bridge of that name and as a name-label
+// otherwise (tools/xen/functions _network_uuid, havana-eol). A lab file
+// says which: a value of a bridge's form (xenbr0, xapi1) becomes
+// networks.management_bridge, any other networks.management.
+func (m *mapper) managementNetwork(v *shellVar) {
+	if v == nil {
+		return
+	}
+	s, ok := m.literal(v)
+	switch {
+	case !ok:
+	case s == "":
+		m.warnf(v, "empty; the management network stays the one of the management PIF")
+	case hasSecretOption(s):
+		m.warnf(v, "holds a credential (not shown); not translated")
+	case bridgeNameRE.MatchString(s):
+		m.warnf(v, "%q has the form of a dom0 bridge, so it becomes networks.management_bridge; if it is a network's name-label, write networks.management = %q instead", s, s)
+		m.out.set("networks.management_bridge", cty.StringVal(s))
+	default:
+		m.out.set("networks.management", cty.StringVal(s))
 	}
 }
 
@@ -361,47 +462,6 @@ func (m *mapper) vlanRanges(v *shellVar, s string) {
 	m.out.set("quantum.vlan_range", cty.StringVal(r.String()))
 }
 
-// services maps ENABLED_SERVICES: a value starting with devstack's own
-// ENABLED_SERVICES (+=, or $ENABLED_SERVICES,...) adds to the default; any
-// other value replaces it.
-func (m *mapper) services(get func(string) *shellVar) {
-	v := get("ENABLED_SERVICES")
-	if v == nil {
-		return
-	}
-	if v.isArray {
-		m.warnf(v, "an array; devstack expects a comma-separated list; not translated")
-		return
-	}
-	val := v.value
-	appendMode := len(val) > 0 && val[0].ref && val[0].text == "ENABLED_SERVICES"
-	if appendMode {
-		val = val[1:]
-	}
-	s, ok := val.literal()
-	if !ok {
-		m.warnf(v, "depends on $%s; those parts dropped", strings.Join(val.refs(), ", $"))
-	}
-	var list []string
-	for _, svc := range strings.Split(s, ",") {
-		svc = strings.TrimSpace(svc)
-		if svc == "" {
-			continue
-		}
-		if !serviceRE.MatchString(svc) {
-			m.warnf(v, "%q is not a service name; dropped", svc)
-			continue
-		}
-		list = append(list, svc)
-	}
-	if appendMode {
-		m.out.set("devstack.enabled_services", stringList(list))
-		return
-	}
-	m.out.set("devstack.base_services", stringList(list))
-	m.out.set("devstack.enabled_services", stringList(nil))
-}
-
 func stringList(list []string) cty.Value {
 	if len(list) == 0 {
 		return cty.ListValEmpty(cty.String)
@@ -414,20 +474,22 @@ func stringList(list []string) cty.Value {
 }
 
 // extra passes a setting through, written as bash will see it inside
-// double quotes (references to stackrc's variables stay ${NAME}).
+// double quotes (references to stackrc's variables stay ${NAME}). A
+// credential inside the value (--password=x, -px, password=x, user:x@) is
+// not written: the lab file reads it with env() (see secretPieces).
 func (m *mapper) extra(v *shellVar) {
 	if refs := v.value.refs(); len(refs) > 0 && !v.isArray {
 		m.warnf(v, "keeps ${%s} for devstack to expand in domU", strings.Join(refs, "}, ${"))
 	}
+	values := []segs{v.value}
 	if v.isArray {
-		elems := make([]string, len(v.array))
-		for i, e := range v.array {
-			elems[i] = e.doubleQuoted()
-		}
-		m.out.extra = append(m.out.extra, extraSetting{name: v.name, value: stringList(elems)})
-		return
+		values = v.array
 	}
-	m.out.extra = append(m.out.extra, extraSetting{name: v.name, value: cty.StringVal(v.value.doubleQuoted())})
+	elems := make([][]piece, len(values))
+	for i, e := range values {
+		elems[i] = m.secretPieces(v, e)
+	}
+	m.out.extra = append(m.out.extra, extraSetting{name: v.name, pieces: elems, isArray: v.isArray})
 }
 
 // parseShellBool reads devstack's spellings of a boolean.

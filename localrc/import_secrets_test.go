@@ -23,7 +23,7 @@ AUTH=${ADMIN_PASSWORD:+--with-auth}
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"MYSQL_PASSWORD", "ADMIN_PASSWORD", "SERVICE_TOKEN", "RABBIT_PASSWORD", "SERVICE_PASSWORD"} {
+	for _, name := range []string{"MYSQL_PASSWORD", "ADMIN_PASSWORD", "SERVICE_TOKEN", "RABBIT_PASSWORD"} {
 		if !regexp.MustCompile(`(?m)^\s*` + name + `\s*= env\("` + name + `"\)$`).Match(out) {
 			t.Errorf("%s is not read with env():\n%s", name, out)
 		}
@@ -31,6 +31,9 @@ AUTH=${ADMIN_PASSWORD:+--with-auth}
 		if !strings.Contains(strings.Join(warns, "\n"), want) {
 			t.Errorf("no warning %q in %q", want, warns)
 		}
+	}
+	if !regexp.MustCompile(`(?m)^\s*SERVICE_PASSWORD\s*= env\("ADMIN_PASSWORD"\)$`).Match(out) {
+		t.Errorf("SERVICE_PASSWORD=$ADMIN_PASSWORD is not read from ADMIN_PASSWORD's env():\n%s", out)
 	}
 	if strings.Contains(string(out), "supersecret") || strings.Contains(strings.Join(warns, "\n"), "supersecret") {
 		t.Fatalf("a secret leaked:\n%s\n%q", out, warns)
@@ -216,7 +219,7 @@ admin_password = Zq24-ini
 	// The secrets are still asked for: each credential the file sets is
 	// read from the environment.
 	vars := exportsOf(t, warns)
-	for _, name := range []string{"XENAPI_PASSWORD", "GUEST_PASSWORD", "MYSQL_PASSWORD", "ADMIN_PASSWORD", "SERVICE_TOKEN", "RABBIT_PASSWORD", "SERVICE_PASSWORD", "DATABASE_PASSWORD", "SWIFT_HASH_KEY", "HORIZON_SECRET", "NOVA_PASSWORD", "CINDER_PASSWORD", "KEYSTONE_TOKEN"} {
+	for _, name := range []string{"XENAPI_PASSWORD", "GUEST_PASSWORD", "MYSQL_PASSWORD", "ADMIN_PASSWORD", "SERVICE_TOKEN", "RABBIT_PASSWORD", "DATABASE_PASSWORD", "SWIFT_HASH_KEY", "HORIZON_SECRET", "NOVA_PASSWORD", "CINDER_PASSWORD", "KEYSTONE_TOKEN"} {
 		if _, ok := vars[name]; !ok {
 			t.Errorf("%s is not among the variables to export: %v", name, vars)
 		}

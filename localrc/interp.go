@@ -17,10 +17,17 @@ type interp struct {
 	total int // bytes held by all variables, bounded by maxTotalLen
 	// skipped names variables whose assignment could not be translated.
 	skipped map[string]bool
+	// aliases maps a variable assigned nothing but another variable
+	// (SERVICE_PASSWORD=$ADMIN_PASSWORD) to that variable, when either is a
+	// credential: the import keeps the reference (one env var for both).
+	aliases map[string]string
+	// feeds names every variable a credential's value was computed from
+	// (PW in ADMIN_PASSWORD=${PW}x): its value is a credential's too.
+	feeds map[string]bool
 }
 
 func newInterp() *interp {
-	return &interp{vars: map[string]*shellVar{}, skipped: map[string]bool{}}
+	return &interp{vars: map[string]*shellVar{}, skipped: map[string]bool{}, aliases: map[string]string{}, feeds: map[string]bool{}}
 }
 
 // warning is one thing Import could not translate, at a line of the input
@@ -145,12 +152,7 @@ func (in *interp) command(words []word, c command) {
 				}
 				continue
 			}
-			for _, svc := range strings.Fields(strings.ReplaceAll(s, ",", " ")) {
-				if name == "disable_service" {
-					svc = "-" + svc
-				}
-				in.appendValue("ENABLED_SERVICES", segs{{text: "," + svc}}, c.line)
-			}
+			in.serviceCommand(name, strings.Fields(strings.ReplaceAll(s, ",", " ")), c.line)
 		}
 	case "disable_all_services":
 		in.set("ENABLED_SERVICES", &shellVar{value: segs{}}, c.line)
@@ -223,6 +225,9 @@ func (in *interp) assign(w word, line int) {
 		return
 	}
 	rest := append([]part{{kind: partLit, text: p[i+1:]}}, w.parts[1:]...)
+	if secretRE.MatchString(name) {
+		paramNames(rest, in.feeds)
+	}
 	v, bad := in.expand(rest, 0)
 	if bad != "" {
 		in.untranslatable(name, bad, line)
@@ -233,6 +238,35 @@ func (in *interp) assign(w word, line int) {
 		return
 	}
 	in.set(name, &shellVar{value: v}, line)
+	if target := aliasOf(rest); target != "" && target != name && (secretRE.MatchString(name) || secretRE.MatchString(target)) {
+		in.aliases[name] = target
+	}
+}
+
+// paramNames adds the names of the variables parts expand to names.
+func paramNames(parts []part, names map[string]bool) {
+	for _, p := range parts {
+		if p.kind == partParam {
+			names[p.text] = true
+			paramNames(p.arg, names)
+		}
+	}
+}
+
+// aliasOf returns NAME when a value is $NAME, ${NAME} or ${NAME:-word}
+// and nothing else (quotes removed), "" otherwise.
+func aliasOf(parts []part) string {
+	target := ""
+	for _, p := range parts {
+		switch {
+		case p.kind == partLit && p.text == "":
+		case p.kind == partParam && target == "" && (p.op == "" || p.op == ":-" || p.op == "-"):
+			target = p.text
+		default:
+			return ""
+		}
+	}
+	return target
 }
 
 // untranslatable reports an assignment skipped because its value uses a
@@ -240,6 +274,7 @@ func (in *interp) assign(w word, line int) {
 // value or mentions one is not quoted: it may hold the secret.
 func (in *interp) untranslatable(name, construct string, line int) {
 	in.skipped[name] = true
+	delete(in.aliases, name)
 	switch {
 	case secretRE.MatchString(name):
 		in.warnf(line, "%s uses a construct (not shown: the name looks like a credential), which is not translated; the lab file reads %s with env(%q)", name, name, name)
@@ -251,8 +286,9 @@ func (in *interp) untranslatable(name, construct string, line int) {
 }
 
 // appendValue implements NAME+=value. An unset NAME keeps a reference to
-// itself in front: localrc is sourced after stackrc, so ENABLED_SERVICES+=
-// appends to devstack's default.
+// itself in front (localrc is sourced after stackrc), or stackrc's value
+// when the importer models it: ENABLED_SERVICES+= appends to stackrc's
+// default list.
 func (in *interp) appendValue(name string, v segs, line int) {
 	old, ok := in.vars[name]
 	if ok && old.isArray {
@@ -260,6 +296,9 @@ func (in *interp) appendValue(name string, v segs, line int) {
 		return
 	}
 	base := segs{{text: name, ref: true}}
+	if d, known := stackrcDefault(name); known {
+		base = d
+	}
 	if ok {
 		base = old.value
 	}
@@ -282,6 +321,14 @@ func (in *interp) set(name string, v *shellVar, line int) {
 		return
 	}
 	in.total += size - old
+	// NAME=$OTHER copies OTHER's value: once either changes, NAME is no
+	// longer a reference to OTHER.
+	delete(in.aliases, name)
+	for k, t := range in.aliases {
+		if t == name {
+			delete(in.aliases, k)
+		}
+	}
 	v.name = name
 	if old, ok := in.vars[name]; ok {
 		v.line = old.line
@@ -346,7 +393,9 @@ func (in *interp) param(p part, depth int) (segs, string) {
 	}
 	v, set := in.vars[p.text]
 	var val segs
-	if set {
+	if d, known := stackrcDefault(p.text); known && !set {
+		val, set = d, true
+	} else if set {
 		val = v.value
 		if v.isArray {
 			val = nil

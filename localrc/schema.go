@@ -42,6 +42,8 @@ type hostBlock struct {
 
 	XAPIURLRange         hcl.Range `hcl:"xapi_url,attr_value_range"`
 	XAPIUserRange        hcl.Range `hcl:"xapi_user,attr_value_range"`
+	XAPIPasswordRange    hcl.Range `hcl:"xapi_password,attr_value_range"`
+	SSHPasswordRange     hcl.Range `hcl:"ssh_password,attr_value_range"`
 	XAPIFingerprintRange hcl.Range `hcl:"xapi_fingerprint,attr_value_range"`
 	SSHHostRange         hcl.Range `hcl:"ssh_host,attr_value_range"`
 	SSHUserRange         hcl.Range `hcl:"ssh_user,attr_value_range"`
@@ -53,6 +55,7 @@ type networksBlock struct {
 	Public            string `hcl:"public,optional"`
 	Integration       string `hcl:"integration,optional"`
 	Management        string `hcl:"management,optional"`
+	ManagementBridge  string `hcl:"management_bridge,optional"`
 	IntegrationBridge string `hcl:"integration_bridge,optional"`
 	ReuseExisting     bool   `hcl:"reuse_existing,optional"`
 
@@ -61,6 +64,7 @@ type networksBlock struct {
 	PublicRange            hcl.Range `hcl:"public,attr_value_range"`
 	IntegrationRange       hcl.Range `hcl:"integration,attr_value_range"`
 	ManagementRange        hcl.Range `hcl:"management,attr_value_range"`
+	ManagementBridgeRange  hcl.Range `hcl:"management_bridge,attr_value_range"`
 	IntegrationBridgeRange hcl.Range `hcl:"integration_bridge,attr_value_range"`
 }
 
@@ -92,6 +96,7 @@ type domuBlock struct {
 	TemplateFromRange hcl.Range `hcl:"template_from,attr_value_range"`
 	SSHUserRange      hcl.Range `hcl:"ssh_user,attr_value_range"`
 	SSHPortRange      hcl.Range `hcl:"ssh_port,attr_value_range"`
+	PasswordRange     hcl.Range `hcl:"password,attr_value_range"`
 	ManagementIPRange hcl.Range `hcl:"management_ip,attr_value_range"`
 	VMIPRange         hcl.Range `hcl:"vm_ip,attr_value_range"`
 	PublicIPRange     hcl.Range `hcl:"public_ip,attr_value_range"`

@@ -30,10 +30,13 @@ var mappedSettings = map[string]string{
 	"UBUNTU_INST_HTTP_DIRECTORY": "domu.ubuntu.mirror_dir",
 	"UBUNTU_INST_HTTP_PROXY":     "domu.ubuntu.proxy",
 	"UBUNTU_INST_IP":             "domu.ubuntu.ip",
+	"NETINSTALLIP":               "domu.ubuntu.ip",
 	"VM_BRIDGE_OR_NET_NAME":      "networks.vm",
 	"PUB_BRIDGE_OR_NET_NAME":     "networks.public",
 	"XEN_INT_BRIDGE_OR_NET_NAME": "networks.integration",
-	"MGT_BRIDGE_OR_NET_NAME":     "networks.management",
+	"MGT_BRIDGE_OR_NET_NAME":     "networks.management or networks.management_bridge",
+	"ML2_VLAN_RANGES":            "quantum.physical_network and quantum.vlan_range",
+	"TENANT_VLAN_RANGE":          "quantum.vlan_range",
 	"Q_PLUGIN":                   "quantum.plugin",
 	"ENABLE_TENANT_VLANS":        "quantum.tenant_network_type",
 	"TENANT_NETWORK_TYPE":        "quantum.tenant_network_type",
@@ -54,4 +57,19 @@ var droppedSettings = map[string]string{
 	"TNAME":            "use domu.template",
 	"SNAME_PREPARED":   "xenlab names its snapshots itself",
 	"SNAME_FIRST_BOOT": "xenlab names its snapshots itself",
+
+	// dom0-side settings of install_os_domU.sh and
+	// scripts/install_ubuntu_template.sh (devstack grizzly-eol to
+	// icehouse-eol): they configure dom0 or the Ubuntu install, never
+	// domU's devstack, so they are not passed through.
+	"NOVA_ZIPBALL_URL":               "dom0-side: install_os_domU.sh took nova's dom0 plugins from this zip; xenlab installs the dom0 plugins itself (step dom0-plugins)",
+	"NEUTRON_ZIPBALL_URL":            "dom0-side: install_os_domU.sh took neutron's dom0 plugin from this zip; xenlab installs netwrap itself (step dom0-plugins)",
+	"UBUNTU_INST_IFACE":              "dom0-side: the Ubuntu installer's interface (netcfg/choose_interface); xenlab's preseed chooses it; a preseed of your own goes in domu.ubuntu.preseed",
+	"UBUNTU_INST_NAMESERVERS":        "dom0-side: name servers of a static Ubuntu install; xenlab has no field for them: put them in a preseed of your own (domu.ubuntu.preseed)",
+	"UBUNTU_INST_GATEWAY":            "dom0-side: gateway of a static Ubuntu install; xenlab has no field for it: put it in a preseed of your own (domu.ubuntu.preseed)",
+	"UBUNTU_INST_TEMPLATE_NAME":      "dom0-side: the name of the Ubuntu install template; xenlab names its own (the template domU is built from is domu.template)",
+	"UBUNTU_INST_LOCALE":             "dom0-side: the Ubuntu installer's locale; put it in a preseed of your own (domu.ubuntu.preseed)",
+	"UBUNTU_INST_KEYBOARD":           "dom0-side: the Ubuntu installer's keyboard layout; put it in a preseed of your own (domu.ubuntu.preseed)",
+	"UBUNTU_INST_BRIDGE_OR_NET_NAME": "dom0-side: the network the Ubuntu install runs on; xenlab installs on the management network (networks.management)",
+	"VDI_MB":                         "dom0-side: xenrc's old image size, unused by install_os_domU.sh since Grizzly; domU's disk is domu.disk (OSDOMU_VDI_GB)",
 }

@@ -115,3 +115,20 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// bareSizeUnits is the unit devstack gave each size, for the hint when a
+// lab file writes a bare number: OSDOMU_MEM_MB counted MiB, the disks GiB.
+var bareSizeUnits = map[string]struct{ setting, unit string }{
+	"domu.memory":    {"OSDOMU_MEM_MB", "MiB"},
+	"domu.disk":      {"OSDOMU_VDI_GB", "GiB"},
+	"domu.xvdb_size": {"XEN_XVDB_SIZE_GB", "GiB"},
+}
+
+// bareNumber returns s trimmed when it is a number without a unit.
+func bareNumber(s string) (string, bool) {
+	t := strings.TrimSpace(s)
+	if t == "" || strings.Trim(t, "0123456789.") != "" {
+		return "", false
+	}
+	return t, true
+}

@@ -3,6 +3,8 @@ package localrc
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -15,8 +17,17 @@ var (
 	bridgeRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$`)
 	releaseRE = regexp.MustCompile(`^[a-z]+$`)
 	hexPairRE = regexp.MustCompile(`^[0-9A-Fa-f]{64}$`)
-	secretRE  = regexp.MustCompile(`(?i)PASS|TOKEN|SECRET|_KEY$`)
+	secretRE  = regexp.MustCompile(`(?i)PASS|TOKEN|SECRET|_KEY$|^SWIFT_HASH$`)
 )
+
+// readPasswordSettings are the settings devstack's stack.sh and lib/ ask
+// for with read_password (havana-eol and icehouse-eol: stack.sh,
+// lib/database, lib/nova_plugins/hypervisor-xenserver): secretRE must
+// treat each as a credential, SWIFT_HASH included.
+var readPasswordSettings = []string{
+	"RABBIT_PASSWORD", "SERVICE_TOKEN", "SERVICE_PASSWORD", "ADMIN_PASSWORD",
+	"LDAP_PASSWORD", "SWIFT_HASH", "DATABASE_PASSWORD", "XENAPI_PASSWORD",
+}
 
 // Limits xenlab enforces beyond devstack's own.
 const (
@@ -33,6 +44,17 @@ type validator struct {
 	diags hcl.Diagnostics
 	file  *hcl.File
 	env   evalEnv
+}
+
+// warnf adds a warning about field at rng.
+func (v *validator) warnf(rng hcl.Range, field, format string, args ...any) {
+	r := rng
+	v.diags = append(v.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  "Suspicious " + field,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  &r,
+	})
 }
 
 // errorf adds an error about field at rng. Summary names the field; the
@@ -88,5 +110,50 @@ func (v *validator) config(filename string, raw *fileSchema) *Config {
 	cfg.Quantum = v.quantum(raw.Quantum)
 	cfg.Devstack = v.devstack(raw.Devstack)
 	cfg.Timeouts = v.timeouts(raw.Timeouts)
+	markSensitive(cfg)
+	for _, d := range v.diags {
+		if d.Severity == hcl.DiagWarning {
+			cfg.Warnings = append(cfg.Warnings, diagLine(d))
+		}
+	}
 	return cfg
+}
+
+// markSensitive marks as sensitive every devstack.extra setting whose value
+// contains a secret of the file (a password, or a sensitive setting's
+// value, of minKnownSecret characters or more): GREETING = "admin is
+// ${env("ADMIN_PASSWORD")}" must be redacted like ADMIN_PASSWORD itself.
+func markSensitive(cfg *Config) {
+	var secrets []string
+	add := func(s string) {
+		if len(s) >= minKnownSecret {
+			secrets = append(secrets, s)
+		}
+	}
+	for _, h := range cfg.Hosts {
+		add(h.XAPIPassword.Reveal())
+		add(h.SSHPassword.Reveal())
+	}
+	add(cfg.DomU.Password.Reveal())
+	for _, s := range cfg.Devstack.Extra {
+		if s.Sensitive {
+			add(s.Value)
+			for _, e := range s.Array {
+				add(e)
+			}
+		}
+	}
+	holds := func(v string) bool {
+		for _, sec := range secrets {
+			if strings.Contains(v, sec) {
+				return true
+			}
+		}
+		return false
+	}
+	for i, s := range cfg.Devstack.Extra {
+		if !s.Sensitive && (holds(s.Value) || slices.ContainsFunc(s.Array, holds)) {
+			cfg.Devstack.Extra[i].Sensitive = true
+		}
+	}
 }

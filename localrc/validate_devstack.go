@@ -2,6 +2,7 @@ package localrc
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -110,6 +111,10 @@ func (v *validator) extra(expr hcl.Expression) []Setting {
 				continue
 			}
 			s.Value = str
+		}
+		// A value that holds a credential (--password=x) is one.
+		if hasSecretOption(s.Value) || slices.ContainsFunc(s.Array, hasSecretOption) {
+			s.Sensitive = true
 		}
 		out = append(out, s)
 	}

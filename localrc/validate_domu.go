@@ -15,7 +15,7 @@ import (
 // integration bridge is forced.
 func (v *validator) networks(raw *networksBlock) Networks {
 	n := Networks{
-		VM: raw.VM, Public: raw.Public, Integration: raw.Integration, Management: raw.Management,
+		VM: raw.VM, Public: raw.Public, Integration: raw.Integration, Management: raw.Management, ManagementBridge: raw.ManagementBridge,
 		IntegrationBridge: BridgeMode(raw.IntegrationBridge), ReuseExisting: raw.ReuseExisting,
 	}
 	type named struct {
@@ -45,6 +45,17 @@ func (v *validator) networks(raw *networksBlock) Networks {
 		}
 		seen[x.value] = x.field
 	}
+	// devstack's MGT_BRIDGE_OR_NET_NAME was a bridge when dom0 had a bridge
+	// of that name, a name-label otherwise; a lab file says which.
+	v.check(raw.ManagementBridgeRange, func() {
+		switch {
+		case raw.ManagementBridge == "":
+		case raw.Management != "":
+			v.errorf(raw.ManagementBridgeRange, "networks.management_bridge", "give the management network either by name-label (management = %q) or by dom0 bridge (management_bridge), not both", raw.Management)
+		case !bridgeRE.MatchString(raw.ManagementBridge):
+			v.errorf(raw.ManagementBridgeRange, "networks.management_bridge", "%q is not a bridge name (1-15 letters, digits, '.', '_' or '-', as xenbr0)", raw.ManagementBridge)
+		}
+	})
 	v.check(raw.IntegrationBridgeRange, func() {
 		switch n.IntegrationBridge {
 		case BridgePlaceholder, BridgeAttach:
@@ -81,6 +92,11 @@ func ParseIPConfig(s string) (IPConfig, error) {
 func (v *validator) size(s string, rng hcl.Range, field string, lowest Size) Size {
 	sz, err := ParseSize(s)
 	if err != nil {
+		if n, ok := bareNumber(s); ok && bareSizeUnits[field].unit != "" {
+			// A bare number is a localrc habit: say which unit devstack meant.
+			u := bareSizeUnits[field]
+			err = fmt.Errorf("%q has no unit; devstack's %s counts %s, so this is probably \"%s%s\"", s, u.setting, u.unit, n, u.unit)
+		}
 		v.check(rng, func() { v.errorf(rng, field, "%v", err) })
 		return 0
 	}

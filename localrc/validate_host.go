@@ -2,6 +2,7 @@ package localrc
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -73,8 +74,19 @@ func (v *validator) host(hh hostHeader, raw *hostBlock) Host {
 			if h.SSHHost == "" {
 				h.SSHHost = u.Hostname()
 			}
+			if why := implausibleHost(u.Hostname()); why != "" {
+				v.warnf(raw.XAPIURLRange, "host.xapi_url", "%s %s; give the address of your XenServer host", quoteHost(u.Hostname()), why)
+			}
 		})
 	}
+	v.check(raw.SSHHostRange, func() {
+		if raw.SSHHost == "" {
+			return
+		}
+		if why := implausibleHost(raw.SSHHost); why != "" {
+			v.warnf(raw.SSHHostRange, "host.ssh_host", "%s %s; give the address of your XenServer host", quoteHost(raw.SSHHost), why)
+		}
+	})
 	v.check(raw.XAPIUserRange, func() {
 		if raw.XAPIUser == "" {
 			v.errorf(at(raw.XAPIUserRange, hh.DefRange), "host.xapi_user", "xapi_user must not be empty (devstack's XENAPI_USER is usually \"root\")")
@@ -154,4 +166,51 @@ func (v *validator) port(p int, rng hcl.Range, field string) {
 	if p < 1 || p > 65535 {
 		v.errorf(rng, field, "%s must be a TCP port 1-65535; got %d", field[strings.LastIndexByte(field, '.')+1:], p)
 	}
+}
+
+// quoteHost quotes a host for a warning when it looks like one (letters,
+// digits, '.', ':', '-', '_' and at most 253 of them); anything else, such
+// as what file() read by mistake, is not quoted: "the host".
+func quoteHost(h string) string {
+	if len(h) > 253 || strings.Trim(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-_") != "" {
+		return "the host"
+	}
+	return strconv.Quote(h)
+}
+
+// implausibleHost says why a host cannot be a XenServer host xenlab can
+// reach, or returns "": the README's placeholder (a name with characters
+// no host name has), a link-local address (169.254.0.1 is dom0 as domU
+// sees it, devstack's old default, unreachable from where xenlab runs),
+// the unspecified, broadcast or a multicast address, or a name under a
+// domain reserved for documentation and tests (RFC 2606).
+func implausibleHost(host string) string {
+	if a, err := netip.ParseAddr(host); err == nil {
+		switch {
+		case a.IsLinkLocalUnicast():
+			return "is a link-local address (169.254.0.1 is dom0 as domU sees it), not reachable from where xenlab runs"
+		case a.IsUnspecified():
+			return "is the unspecified address"
+		case a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+			return "is not a host's address"
+		}
+		return ""
+	}
+	lower := strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, label := range strings.Split(lower, ".") {
+		if label == "" || strings.Trim(label, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return "is not a valid host name (a placeholder such as the README's address_of_your_xenserver?)"
+		}
+	}
+	for _, tld := range []string{"example", "invalid", "test"} {
+		if lower == tld || strings.HasSuffix(lower, "."+tld) {
+			return "is under ." + tld + ", a domain reserved for examples and tests"
+		}
+	}
+	for _, d := range []string{"example.com", "example.net", "example.org"} {
+		if lower == d || strings.HasSuffix(lower, "."+d) {
+			return "is under " + d + ", a domain reserved for examples"
+		}
+	}
+	return ""
 }

@@ -21,7 +21,8 @@ quantum {
 }
 
 devstack {
-  enabled_services = ["-n-net", "q-svc", "q-agt", "q-dhcp", "q-l3", "q-meta", "quantum", "q-domua"]
+  base_services    = ["g-api", "g-reg", "key", "n-api", "n-crt", "n-obj", "n-cpu", "n-cond", "cinder", "c-sch", "c-api", "c-vol", "n-sch", "n-novnc", "n-xvnc", "n-cauth", "horizon", "rabbit", "tempest", "mysql", "q-svc", "q-agt", "q-dhcp", "q-l3", "q-meta", "quantum", "q-domua"]
+  enabled_services = []
   extra = {
     ADMIN_PASSWORD      = env("ADMIN_PASSWORD")
     API_RATE_LIMIT      = "False"
@@ -34,9 +35,9 @@ devstack {
     MYSQL_HOST          = "192.168.1.20"
     RABBIT_HOST         = "192.168.1.20"
     SERVICE_HOST        = "192.168.1.20"
-    SERVICE_PASSWORD    = env("SERVICE_PASSWORD")
+    SERVICE_PASSWORD    = env("ADMIN_PASSWORD")
     SERVICE_TOKEN       = env("SERVICE_TOKEN")
-    TENANT_VLAN_RANGE   = "2000:2999"
+    SWIFT_HASH          = env("SWIFT_HASH")
     VIRT_DRIVER         = "xenserver"
   }
 }

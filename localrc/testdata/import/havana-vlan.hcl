@@ -54,7 +54,7 @@ devstack {
     Q_USE_SECGROUP   = "False"
     RABBIT_PASSWORD  = env("RABBIT_PASSWORD")
     SCREEN_LOGDIR    = "$${DEST}/logs/screen"
-    SERVICE_PASSWORD = env("SERVICE_PASSWORD")
+    SERVICE_PASSWORD = env("ADMIN_PASSWORD")
     SERVICE_TOKEN    = env("SERVICE_TOKEN")
     VIRT_DRIVER      = "xenserver"
   }

@@ -1,0 +1,205 @@
+package localrc
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestImportInlineCredentials: a credential inside a pass-through value
+// (--password=x in EXTRA_OPTS, mysql's -px, password=x, user:x@ in a URL,
+// --admin-pass x) is not written to the lab file: it becomes an env()
+// interpolation, reported by the setting's name, and the loaded setting is
+// sensitive. A credential the file also sets keeps that setting's variable.
+func TestImportInlineCredentials(t *testing.T) {
+	src := `MYSQL_PASSWORD=Zq1-db
+EXTRA_OPTS=(--password=Zq2-extra "flat_injected=True" -pZq1-db)
+NOVA_DB_URL="mysql://root:Zq3-url@127.0.0.1/nova?charset=utf8"
+SETUP_ARGS="--admin-user admin --admin-pass Zq4-flag"
+KEYSTONE_OPTS='password=Zq5-kv token_format=PKI "$HOME"'
+DEVSTACK_REPO=https://bob:Zq6-repo@git.example.com/devstack
+PLAIN=nothing-to-hide
+`
+	out, warns, err := Import("localrc", []byte(src))
+	if err != nil {
+		t.Fatalf("Import: %v\n%s", err, out)
+	}
+	text := string(out) + "\n" + strings.Join(warns, "\n")
+	if leaks := regexp.MustCompile(`Zq[0-9]+`).FindAllString(text, -1); len(leaks) > 0 {
+		t.Fatalf("secret values %q appear in the output:\n%s", leaks, text)
+	}
+	joined := strings.Join(warns, "\n")
+	for _, name := range []string{"EXTRA_OPTS", "NOVA_DB_URL", "SETUP_ARGS", "KEYSTONE_OPTS", "DEVSTACK_REPO"} {
+		if !regexp.MustCompile(`(?m)^localrc:\d+: ` + name + `: holds a credential`).MatchString(joined) {
+			t.Errorf("no warning naming %s in\n%s", name, joined)
+		}
+	}
+	vars := exportsOf(t, warns)
+	for name := range vars {
+		vars[name] = "v-" + name
+	}
+	cfg, err := parse("lab.hcl", out, testEnv(t.TempDir(), vars))
+	if err != nil {
+		t.Fatalf("does not parse: %v\n%s", err, out)
+	}
+	got := map[string]Setting{}
+	for _, s := range cfg.Devstack.Extra {
+		got[s.Name] = s
+	}
+	want := map[string]string{
+		"EXTRA_OPTS":    "--password=v-EXTRA_OPTS_PASSWORD|flat_injected=True|-pv-MYSQL_PASSWORD",
+		"NOVA_DB_URL":   "mysql://root:v-NOVA_DB_URL_PASSWORD@127.0.0.1/nova?charset=utf8",
+		"SETUP_ARGS":    "--admin-user admin --admin-pass v-SETUP_ARGS_PASSWORD",
+		"KEYSTONE_OPTS": `password=v-KEYSTONE_OPTS_PASSWORD token_format=PKI \"\$HOME\"`,
+		"PLAIN":         "nothing-to-hide",
+	}
+	for name, w := range want {
+		s := got[name]
+		v := s.Value
+		if s.IsArray {
+			v = strings.Join(s.Array, "|")
+		}
+		if v != w {
+			t.Errorf("%s = %q, want %q", name, v, w)
+		}
+		if s.Sensitive != (name != "PLAIN") {
+			t.Errorf("%s: Sensitive = %v", name, s.Sensitive)
+		}
+	}
+	if cfg.Devstack.Repo != DefaultDevstackRepo {
+		t.Errorf("devstack.repo = %q: a URL with a password is not translated", cfg.Devstack.Repo)
+	}
+}
+
+// TestSecretSpans: the forms a credential takes inside a value, and text
+// that only looks like one.
+func TestSecretSpans(t *testing.T) {
+	for in, want := range map[string]string{
+		"--password=abc def":         "abc",
+		"--os-password abc":          "abc",
+		"mysql -uroot -pabc":         "abc",
+		"a=1,admin_password=abc,b=2": "abc",
+		"http://u:abc@h/":            "abc",
+		"token_format=PKI":           "",
+		"--password":                 "",
+		"Q_USE_SECGROUP=False -v -q": "",
+		"https://host/path?x=1":      "",
+		"KEYSTONE_TOKEN: abc":        "abc",
+		"--os-password='a b'":        "a b",
+		`--password="a b" -v`:        "a b",
+		"-p'a b'":                    "a b",
+		"--auth-key k1":              "k1",
+		"mysql://root:p@ss@h/db":     "p@ss",
+	} {
+		var got []string
+		for _, sp := range secretSpans(in) {
+			got = append(got, in[sp.start:sp.end])
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("secretSpans(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestReadPasswordSettingsAreSecrets: every setting devstack reads with
+// read_password (SWIFT_HASH included) is a credential: imported with
+// env(), its literal dropped, and sensitive when passed through.
+func TestReadPasswordSettingsAreSecrets(t *testing.T) {
+	var src strings.Builder
+	for i, name := range readPasswordSettings {
+		fmt.Fprintf(&src, "%s=Zq%d-value\n", name, i)
+	}
+	out, warns, err := Import("localrc", []byte(src.String()))
+	if err != nil {
+		t.Fatalf("Import: %v\n%s", err, out)
+	}
+	text := string(out) + "\n" + strings.Join(warns, "\n")
+	if leaks := regexp.MustCompile(`Zq[0-9]+`).FindAllString(text, -1); len(leaks) > 0 {
+		t.Fatalf("secret values %q appear in the output:\n%s", leaks, text)
+	}
+	vars := exportsOf(t, warns)
+	for _, name := range readPasswordSettings {
+		if _, ok := vars[name]; !ok {
+			t.Errorf("%s is not read from the environment: %v", name, vars)
+		}
+	}
+	cfg, err := parse("lab.hcl", []byte(`lab = "x"
+host "h" {
+  xapi_url = "https://10.0.0.1"
+  xapi_password = "p"
+}
+devstack {
+  extra = { SWIFT_HASH = "66a3d6b56c1f479c" }
+}
+`), testEnv(t.TempDir(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Devstack.Extra[0]; !s.Sensitive || strings.Contains(s.String(), "66a3") {
+		t.Errorf("SWIFT_HASH passed through is not sensitive: %v", s)
+	}
+}
+
+// TestImportHostilePasswordsInValues: passwords with quotes, backslashes,
+// spaces, 300 characters, or that are also a host name never reach the
+// lab file or a warning, written as a credential option's value, quoted
+// or not, or as plain text inside another value.
+func TestImportHostilePasswordsInValues(t *testing.T) {
+	long := "Zq300" + strings.Repeat("x", 295)
+	src := `ADMIN_PASSWORD='Zq1 we"ird\pa ss'
+LONG_PASSWORD=` + long + `
+RABBIT_PASSWORD=Zq2xenserver
+EXTRA_OPTS=("--os-password='Zq3 a b'" '--sql_password="Zq4 \ c"' "-p'Zq5 d'")
+SWIFT_CONF="--auth-key Zq6-\\back"
+MSG="connect with ` + long + ` now"
+GREETING="admin is Zq1 we\"ird\\pa ss, rabbit Zq2xenserver"
+URL="mysql://root:Zq7p@ss@127.0.0.1/nova"
+RABBIT_HOST=rabbit.lab.local
+`
+	out, warns, err := Import("localrc", []byte(src))
+	if err != nil {
+		t.Fatalf("Import: %v\n%s", err, out)
+	}
+	text := string(out) + "\n" + strings.Join(warns, "\n")
+	if leaks := regexp.MustCompile(`Zq[0-9]+|xxxxxxxxxx|we"ird|ss@127`).FindAllString(text, -1); len(leaks) > 0 {
+		t.Fatalf("secret values %q appear in the output:\n%s", leaks, text)
+	}
+	vars := exportsOf(t, warns)
+	vals := map[string]string{"ADMIN_PASSWORD": `Zq1 we"ird\pa ss`, "LONG_PASSWORD": long, "RABBIT_PASSWORD": "Zq2xenserver"}
+	for name := range vars {
+		if vals[name] == "" {
+			vals[name] = "v-" + name
+		}
+	}
+	cfg, err := parse("lab.hcl", out, testEnv(t.TempDir(), vals))
+	if err != nil {
+		t.Fatalf("does not parse: %v\n%s", err, out)
+	}
+	got := map[string]Setting{}
+	for _, s := range cfg.Devstack.Extra {
+		got[s.Name] = s
+	}
+	// With the variables exported, the values are what the localrc said
+	// (as domU's localrc writes them, inside double quotes).
+	for name, want := range map[string]string{
+		"MSG": "connect with " + long + " now",
+		// env() inserts the value as exported: not escaped for the double
+		// quotes domU's localrc writes it in (docs/configuration.md).
+		"GREETING": `admin is Zq1 we"ird\pa ss, rabbit Zq2xenserver`,
+		"URL":      "mysql://root:v-URL_PASSWORD@127.0.0.1/nova",
+	} {
+		if got[name].Value != want {
+			t.Errorf("%s = %q, want %q", name, got[name].Value, want)
+		}
+		if !got[name].Sensitive {
+			t.Errorf("%s is not sensitive, though it holds a credential", name)
+		}
+	}
+	if s := got["EXTRA_OPTS"]; strings.Join(s.Array, "|") != `--os-password='v-EXTRA_OPTS_PASSWORD'|--sql_password=\"v-EXTRA_OPTS_PASSWORD_2\"|-p'v-EXTRA_OPTS_PASSWORD_3'` {
+		t.Errorf("EXTRA_OPTS = %q", s.Array)
+	}
+	if got["RABBIT_HOST"].Value != "rabbit.lab.local" {
+		t.Errorf("RABBIT_HOST = %q", got["RABBIT_HOST"].Value)
+	}
+}
