@@ -42,6 +42,7 @@ func writeFile(t *testing.T, dir, name, content string) string {
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	good := writeFile(t, dir, "good.hcl", goodLab)
+	suspicious := writeFile(t, dir, "suspicious.hcl", strings.Replace(goodLab, "https://127.0.0.1:8443", "http://address_of_your_xenserver", 1))
 	bad := writeFile(t, dir, "bad.hcl", goodLab+"quantum {\n  vlan_range = \"1000:5000\"\n}\n")
 	cases := []struct {
 		name     string
@@ -55,6 +56,7 @@ func TestExitCodes(t *testing.T) {
 		{"help", []string{"--help"}, false, "", ExitOK, ""},
 		{"unknown command", []string{"frobnicate"}, false, "", ExitUsage, `unknown command "frobnicate"`},
 		{"validate good", []string{"validate", "-f", good}, false, "", ExitOK, ""},
+		{"validate prints warnings and passes", []string{"validate", "-f", suspicious}, false, "", ExitOK, "suspicious.hcl:3:19: warning: Suspicious host.xapi_url"},
 		{"validate bad names line", []string{"validate", "-f", bad}, false, "", ExitUsage, "bad.hcl:7"},
 		{"validate missing file", []string{"validate", "-f", filepath.Join(dir, "nope.hcl")}, false, "", ExitUsage, "does not exist"},
 		{"bad flag", []string{"up", "--frobnicate"}, false, "", ExitUsage, "frobnicate"},

@@ -93,6 +93,11 @@ func loadLab(io IO, path string) (*localrc.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading lab file: %w", err)
 	}
+	// Warnings (values that load but cannot be right) go to stderr, one
+	// file:line:col line each, and do not stop the command.
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(io.Err, w)
+	}
 	return cfg, nil
 }
 
