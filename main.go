@@ -12,13 +12,29 @@ import (
 	"xenlab/cli"
 )
 
-// main cancels the command's context on Ctrl-C and SIGTERM, and on SIGPIPE
-// (`xenlab up | head`): then the engine stops, and what was started, such
-// as the built-in simulated host, is stopped and cleaned up rather than
-// left behind by a process killed in the middle of a write.
+// main runs the command with a context that Ctrl-C (SIGINT) and SIGTERM
+// cancel, the signal as the cause: the engine stops, what was started (such
+// as the built-in simulated host) is stopped and cleaned up, and the
+// process exits 130 or 143. A second signal ends the process at once.
+//
+// SIGPIPE is not a cancellation. It is caught and dropped so that a write
+// to a closed pipe returns EPIPE instead of killing the process: on stdout
+// (`xenlab up | head`) cli.Main then stops the run quietly; on any other
+// pipe (an SSH session, a plugin's pipe in `xenlab sim serve`) it is that
+// connection's error and nothing else. It is caught rather than ignored so
+// that the programs xenlab starts get the default SIGPIPE behaviour.
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		signal.Reset(os.Interrupt, syscall.SIGTERM) // the next one ends the process
+		cancel(cli.SignalCause(sig))
+	}()
 	code := cli.Main(ctx, os.Args[1:], cli.StdIO())
-	stop()
+	cancel(nil)
 	os.Exit(code)
 }

@@ -1,100 +1,163 @@
-// Package cli is xenlab's command line: one small file per command, each an
-// options struct and a run function, tested with fake IO. Errors become exit
-// codes in one place (exitCode).
+// Package cli is xenlab's command line, built on github.com/spf13/cobra:
+// one small file per command, each a cobra.Command and a run function,
+// tested with fake IO. Errors become exit codes in one place (Main and
+// exitCode), from the same value the run's reports are made of.
 package cli
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"sort"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"xenlab/localrc"
 	"xenlab/provision"
 )
 
 // Exit codes, documented in README.md ("Exit codes") and in `xenlab --help`.
-// They are the engine's: provision.ExitCode maps every error to one.
+// All but ExitStdoutClosed are the engine's: provision.ExitCode maps every
+// error to one, and a run's JSON and JUnit reports carry the same code.
 const (
-	ExitOK          = provision.ExitOK          // the command did what was asked
-	ExitFailed      = provision.ExitFailure     // a step or a remote operation failed
-	ExitUsage       = provision.ExitUsage       // bad flags, arguments or lab file
-	ExitInterrupted = provision.ExitInterrupted // cancelled by Ctrl-C, SIGTERM or SIGPIPE
+	ExitOK           = provision.ExitOK          // the command did what was asked
+	ExitFailed       = provision.ExitFailure     // a step or a remote operation failed
+	ExitUsage        = provision.ExitUsage       // bad flags, arguments or lab file
+	ExitPending      = 2                         // plan --detailed-exitcode: changes pending
+	ExitInterrupted  = provision.ExitInterrupted // Ctrl-C (SIGINT)
+	ExitStdoutClosed = 141                       // stdout closed under a run (`xenlab up | head`), as SIGPIPE
+	ExitTerminated   = 143                       // SIGTERM
 )
 
-// command is one subcommand: its name as typed, a one-line summary, and the
-// function that parses its own flags and runs it.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, io IO, args []string) error
-}
-
-func commands() []command {
-	return []command{
-		{"up", "bring up (or converge) the lab described by the lab file", runUp},
-		{"plan", "show what `up` would do, step by step, touching nothing", runPlan},
-		{"status", "show networks, bridges, domU, agents and VLAN mappings", runStatus},
-		{"reset", "revert the lab to its clean post-install snapshot", runReset},
-		{"down", "remove everything this lab created on the host, and nothing else", runDown},
-		{"validate", "check the lab file; errors as file:line:col diagnostics", runValidate},
-		{"localrc", "`localrc import FILE`: convert a devstack localrc into a lab file", runLocalrc},
-		{"logs", "collect dom0 and domU logs into a directory", runLogs},
-		{"sim", "`sim serve`: run a simulated XenServer host", runSim},
-	}
-}
+const exitCodesHelp = `Exit codes:
+  0    ok
+  1    a step or a remote operation failed, or the command's work is not built yet
+  2    usage or lab file error (plan --detailed-exitcode: changes pending; errors are 1)
+  130  interrupted by Ctrl-C (SIGINT)
+  141  stdout was closed before the end (xenlab up | head): the run stopped quietly
+  143  terminated (SIGTERM)`
 
 // Main runs xenlab with the given arguments (without the program name) and
-// returns the process exit code.
+// returns the process exit code. ctx's cancellation is an interruption;
+// its cause (see provision.Signaled) chooses the exit code.
 func Main(ctx context.Context, args []string, io IO) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		printUsage(io.Out)
-		if len(args) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	out := &stdout{w: io.Out, cancel: cancel}
+	io.Out = out
+	root := newRoot(io)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if out.closed() {
+		return ExitStdoutClosed // the reader went away: nothing more to say, and nowhere to say it
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			err := c.run(ctx, io, args[1:])
-			return report(io, "xenlab "+c.name, err)
-		}
-	}
-	fmt.Fprintf(io.Err, "xenlab: unknown command %q\n\n", args[0])
-	printUsage(io.Err)
-	return ExitUsage
+	return report(io, cmd, err)
 }
 
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "xenlab: a devstack-style OpenStack networking lab on a XenServer host")
-	fmt.Fprintln(w, "\nUsage: xenlab <command> [flags] [args]\n\nCommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+// newRoot builds the command tree.
+func newRoot(io IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "xenlab",
+		Short: "a devstack-style OpenStack networking lab on a XenServer host",
+		Long: `xenlab brings up a devstack-style OpenStack networking lab (Quantum/Neutron with
+Open vSwitch) on a XenServer or XCP-ng host, or on its built-in simulated host.
+
+` + exitCodesHelp,
+		SilenceErrors:              true,
+		SilenceUsage:               true,
+		SuggestionsMinimumDistance: 2,
+		// A bare `xenlab` is a mistake (exit 2) that shows the commands;
+		// a word that is no command is one with suggestions.
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(c, args[0])
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, _ []string) error {
+			c.SetOut(io.Err)
+			c.Usage()
+			return exitError{code: ExitUsage}
+		},
 	}
-	fmt.Fprintln(w, "\nRun `xenlab <command> --help` for a command's flags.")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 a step failed, 2 usage or config error, 130 interrupted.")
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.Err)
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			switch {
+			case err != nil:
+				return usageError{err.Error()}
+			case len(rest) > 0:
+				return unknownCommand(cmd, rest[0])
+			}
+			return cmd.Help()
+		},
+	})
+	root.AddCommand(
+		newUp(io), newPlan(io), newStatus(io), newReset(io), newDown(io), newLogs(io),
+		newValidate(io), newLocalrc(io), newSim(io), newVersion(io),
+	)
+	return root
 }
 
 // report prints err (if any) and maps it to an exit code. A lab file's
 // diagnostics carry file:line:col themselves: on a terminal they are drawn
-// with source snippets, elsewhere one line each.
-func report(io IO, prefix string, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+// with source snippets, elsewhere one line each. A usage error is one line
+// and a pointer to the command's --help.
+func report(io IO, cmd *cobra.Command, err error) int {
+	if err == nil {
 		return ExitOK
 	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	prefix := "xenlab"
+	if cmd != nil {
+		prefix = cmd.CommandPath()
+	}
+	code := exitCode(cmd, err)
 	var de *localrc.DiagError
-	if errors.As(err, &de) {
+	var ue usageError
+	switch {
+	case errors.As(err, &de):
 		if !io.Color || de.Write(io.Err, io.Color, io.Width) != nil {
 			fmt.Fprintln(io.Err, de.Error())
 		}
-		return ExitUsage
+	case errors.As(err, &ue):
+		fmt.Fprintf(io.Err, "%s: %v\nRun '%s --help' for usage.\n", prefix, err, prefix)
+	default:
+		fmt.Fprintf(io.Err, "%s: %v\n", prefix, err)
 	}
-	fmt.Fprintf(io.Err, "%s: %v\n", prefix, err)
-	return provision.ExitCode(err)
+	return code
 }
+
+// exitCode is provision.ExitCode, except that under plan
+// --detailed-exitcode every error is 1, so 2 means only "changes pending".
+func exitCode(cmd *cobra.Command, err error) int {
+	code := provision.ExitCode(err)
+	if de := (*localrc.DiagError)(nil); code == ExitFailed && errors.As(err, &de) {
+		code = ExitUsage // the lab file is wrong
+	}
+	if code == ExitUsage && cmd != nil {
+		if f := cmd.Flags().Lookup("detailed-exitcode"); f != nil && f.Value.String() == "true" {
+			return ExitFailed
+		}
+	}
+	return code
+}
+
+// exitError ends a command with an exit code and no message: what there
+// was to say is said (plan --detailed-exitcode's 2, bare `xenlab`).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // usageError is a mistake in how the command was called (exit 2).
 type usageError struct{ msg string }
@@ -107,42 +170,89 @@ func (usageError) ConfigError() {}
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 // notBuiltError says a command exists in the design but its work is not
-// built yet. It never pretends: the command exits non-zero.
+// built yet. It never pretends: the command exits 1.
 type notBuiltError struct{ what string }
 
 func (e notBuiltError) Error() string {
 	return e.what + " is not built yet; nothing was changed"
 }
 
-// newFlags returns a flag set that reports its errors as usage errors and
-// prints its help on the command's output.
-func newFlags(io IO, name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Err)
-	fs.Usage = func() {
-		fmt.Fprintf(io.Err, "Usage: xenlab %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
+// flagError turns pflag's errors into usage errors, suggesting the flag
+// meant when an unknown one is close to a real one.
+func flagError(c *cobra.Command, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		var names []string
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden {
+				names = append(names, f.Name)
+			}
+		})
+		if s := suggest(name, names); len(s) > 0 {
+			msg += " (did you mean --" + strings.Join(s, " or --") + "?)"
+		}
 	}
-	return fs
+	return usageError{msg}
 }
 
-// parse parses flags, turning flag errors into usage errors. Flags may
-// follow positional arguments (`xenlab logs DIR -f lab.hcl`).
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+// unknownCommand is the usage error for a word that is not a subcommand
+// of c, with cobra's suggestions.
+func unknownCommand(c *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, c.CommandPath())
+	if s := c.SuggestionsFor(name); len(s) > 0 {
+		msg += " (did you mean " + strings.Join(s, " or ") + "?)"
+	}
+	return usageError{msg}
+}
+
+// suggest returns the names within edit distance 2 of typed, or that it
+// is a prefix of.
+func suggest(typed string, names []string) []string {
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, typed) || distance(typed, n) <= 2 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
 			}
-			return nil, usageError{err.Error()}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// args checks a command's positional arguments: exactly n, else a usage
+// error that shows the command's usage line.
+func args(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) == n {
+			return nil
 		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+		if n == 0 {
+			hint := ""
+			if c.Flags().Lookup("file") != nil {
+				hint = "; name the lab file with -f"
+			}
+			return usagef("%s takes no arguments (got %q)%s", c.Name(), args, hint)
+		}
+		return usagef("usage: %s", c.UseLine())
 	}
 }
 
@@ -153,6 +263,5 @@ func oneOf(flagName, value string, allowed ...string) error {
 			return nil
 		}
 	}
-	sort.Strings(allowed)
 	return usagef("--%s must be one of %s, not %q", flagName, strings.Join(allowed, ", "), value)
 }

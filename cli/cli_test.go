@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -60,13 +62,31 @@ func TestExitCodes(t *testing.T) {
 		{"down on a terminal, answered no", []string{"down", "-f", good}, true, "n\n", ExitOK, "Nothing was done"},
 		{"down on a terminal, answered yes", []string{"down", "-f", good}, true, "yes\n", ExitFailed, "not built yet"},
 		{"localrc without import", []string{"localrc"}, false, "", ExitUsage, "localrc import FILE"},
-		{"logs needs its directory", []string{"logs", "-f", good}, false, "", ExitUsage, "logs [-f lab.hcl] DIR"},
+		{"logs needs its directory", []string{"logs", "-f", good}, false, "", ExitUsage, "usage: xenlab logs DIR"},
 		{"plan lists the built steps", []string{"plan", "-f", good}, false, "", ExitOK, ""},
 		{"status is not built", []string{"status", "-f", good}, false, "", ExitFailed, "not built yet"},
 		{"parallel 0 refused", []string{"up", "-f", good, "--parallel", "0"}, false, "", ExitUsage, "--parallel must be 1 or more"},
 		{"logs with a directory is not built", []string{"logs", "-f", good, "out"}, false, "", ExitFailed, "not built yet"},
 		{"sim without serve", []string{"sim"}, false, "", ExitUsage, "sim serve"},
 		{"sim serve bad ovs", []string{"sim", "serve", "--ovs", "kernel"}, false, "", ExitUsage, "--ovs must be one of"},
+		{"down -y", []string{"down", "-f", good, "-y"}, false, "", ExitFailed, "not built yet"},
+		{"down --yes", []string{"down", "-f", good, "--yes"}, false, "", ExitFailed, "not built yet"},
+		{"mistyped command suggests", []string{"stauts"}, false, "", ExitUsage, "did you mean status?"},
+		{"mistyped subcommand suggests", []string{"sim", "srve"}, false, "", ExitUsage, "did you mean serve?"},
+		{"help of no command", []string{"help", "stauts"}, false, "", ExitUsage, "did you mean status?"},
+		{"mistyped flag suggests", []string{"up", "--jsn"}, false, "", ExitUsage, "did you mean --json?"},
+		{"usage error points at --help", []string{"up", "--frobnicate"}, false, "", ExitUsage, "Run 'xenlab up --help' for usage."},
+		{"--log-dir is gone", []string{"up", "-f", good, "--log-dir", dir}, false, "", ExitUsage, "unknown flag: --log-dir"},
+		// Defect 7: flags are checked before a host is touched.
+		{"--junit in a missing directory", []string{"up", "-f", good, "--junit", filepath.Join(dir, "nope", "j.xml")}, false, "", ExitUsage, "does not exist"},
+		{"--junit naming a directory", []string{"up", "-f", good, "--junit", dir}, false, "", ExitUsage, "is a directory"},
+		{"zero --step-timeout", []string{"up", "-f", good, "--step-timeout", "0s"}, false, "", ExitUsage, "--step-timeout must be positive"},
+		{"negative --step-timeout", []string{"up", "-f", good, "--step-timeout=-5m"}, false, "", ExitUsage, "--step-timeout must be positive"},
+		{"validate a directory", []string{"validate", "-f", dir}, false, "", ExitUsage, "is a directory"},
+		// Defect 9: plan --detailed-exitcode is terraform's.
+		{"plan --detailed-exitcode, changes pending", []string{"plan", "-f", good, "--detailed-exitcode"}, false, "", ExitPending, ""},
+		{"plan --detailed-exitcode, an error is 1", []string{"plan", "-f", bad, "--detailed-exitcode"}, false, "", ExitFailed, "bad.hcl:7"},
+		{"plan --detailed-exitcode, a usage error is 1", []string{"plan", "--detailed-exitcode", "--frobnicate"}, false, "", ExitFailed, "unknown flag"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -109,32 +129,80 @@ OSDOMU_MEM_MB=3072
 	if code, _, stderr := run(t, "", false, "validate", "-f", out); code != ExitOK {
 		t.Fatalf("imported lab file does not validate (exit %d): %s\n%s", code, stderr, b)
 	}
-	// -o never overwrites.
-	if code, _, _ := run(t, "", false, "localrc", "import", rc, "-o", out); code != ExitUsage {
-		t.Fatalf("second import over an existing file: exit %d, want %d", code, ExitUsage)
+	// -o never overwrites, and says so before printing any warning
+	// (defect 7); the file is left as it was.
+	code, _, stderr = run(t, "", false, "localrc", "import", rc, "-o", out)
+	if code != ExitUsage || strings.Contains(stderr, "warning") || !strings.Contains(stderr, "exists") {
+		t.Fatalf("second import over an existing file: exit %d, want %d and no warning:\n%s", code, ExitUsage, stderr)
+	}
+	if again, _ := os.ReadFile(out); string(again) != string(b) {
+		t.Fatal("the refused import changed the existing file")
+	}
+	// "-" reads the localrc from stdin, and validate -f - the lab file.
+	src, _ := os.ReadFile(rc)
+	code, stdout, stderr := run(t, string(src), false, "localrc", "import", "-")
+	_, fromStdin, _ := strings.Cut(stdout, "\n") // the first line names the source
+	_, fromFile, _ := strings.Cut(string(b), "\n")
+	if code != ExitOK || fromStdin != fromFile || !strings.Contains(stderr, "<stdin>:") {
+		t.Fatalf("import from stdin: exit %d, stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
+	}
+	if code, stdout, stderr := run(t, stdout, false, "validate", "-f", "-"); code != ExitOK || !strings.Contains(stdout, "<stdin>: ok") {
+		t.Fatalf("validate -f -: exit %d: %s%s", code, stdout, stderr)
 	}
 }
 
 // TestDownPromptHonoursCtrlC: Ctrl-C while down waits for its answer exits
-// 130 at once, without an answer.
+// 130 at once, without an answer; SIGTERM 143.
 func TestDownPromptHonoursCtrlC(t *testing.T) {
 	good := writeFile(t, t.TempDir(), "good.hcl", goodLab)
-	pr, pw := io.Pipe() // an answer that never comes
-	defer pw.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	var errb bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"down", "-f", good}, IO{In: pr, Out: io.Discard, Err: &errb, Terminal: true})
-	}()
-	cancel()
-	select {
-	case code := <-done:
-		if code != ExitInterrupted {
-			t.Fatalf("exit %d, want %d; stderr: %s", code, ExitInterrupted, errb.String())
+	for _, c := range []struct {
+		cause error
+		code  int
+	}{{nil, ExitInterrupted}, {SignalCause(syscall.SIGINT), ExitInterrupted}, {SignalCause(syscall.SIGTERM), ExitTerminated}} {
+		pr, pw := io.Pipe() // an answer that never comes
+		defer pw.Close()
+		ctx, cancel := context.WithCancelCause(context.Background())
+		var errb bytes.Buffer
+		done := make(chan int, 1)
+		go func() {
+			done <- Main(ctx, []string{"down", "-f", good}, IO{In: pr, Out: io.Discard, Err: &errb, Terminal: true})
+		}()
+		cancel(c.cause)
+		select {
+		case code := <-done:
+			if code != c.code || strings.Contains(errb.String(), "context canceled") {
+				t.Fatalf("cause %v: exit %d, want %d; stderr: %s", c.cause, code, c.code, errb.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("down still waits for an answer after Ctrl-C")
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("down still waits for an answer after Ctrl-C")
+	}
+}
+
+// TestHelpAndVersion: help goes to stdout, for `help up` as for `up
+// --help`; `version` prints the build information; completion scripts
+// exist for bash, zsh and fish.
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"help", "up"}, {"up", "--help"}, {"up", "-h"}} {
+		code, stdout, stderr := run(t, "", false, args...)
+		if code != ExitOK || stderr != "" || !strings.Contains(stdout, "xenlab up [flags]") ||
+			!strings.Contains(stdout, "-f, --file") || !strings.Contains(stdout, "--json") {
+			t.Fatalf("%v: exit %d, stderr %q, stdout:\n%s", args, code, stderr, stdout)
+		}
+	}
+	code, stdout, _ := run(t, "", false, "--help")
+	if code != ExitOK || !strings.Contains(stdout, "143  terminated (SIGTERM)") {
+		t.Fatalf("--help: exit %d, stdout:\n%s", code, stdout)
+	}
+	code, stdout, stderr := run(t, "", false, "version")
+	if code != ExitOK || !strings.HasPrefix(stdout, "xenlab ") || !strings.Contains(stdout, "  go        go1.") {
+		t.Fatalf("version: exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		code, stdout, stderr := run(t, "", false, "completion", sh)
+		if code != ExitOK || !strings.Contains(stdout, "xenlab") {
+			t.Fatalf("completion %s: exit %d, stderr %q", sh, code, stderr)
+		}
 	}
 }
 
@@ -154,5 +222,34 @@ func TestDiagnosticsRendering(t *testing.T) {
 		if color != snippet || color == oneLine {
 			t.Fatalf("color=%v: snippet %v, one line %v:\n%s", color, snippet, oneLine, errb.String())
 		}
+	}
+}
+
+// TestPlanJSON (defect 9): plan --json prints one JSON line of kind
+// "plan", not the text table.
+func TestPlanJSON(t *testing.T) {
+	good := writeFile(t, t.TempDir(), "good.hcl", goodLab)
+	code, stdout, stderr := run(t, "", false, "plan", "-f", good, "--json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var plan struct {
+		Kind  string
+		Steps []struct {
+			Name, Action string
+			DependsOn    []string `json:"depends_on"`
+		}
+		Pending  []string
+		NotBuilt []string `json:"not_built"`
+	}
+	if strings.Count(stdout, "\n") != 1 {
+		t.Fatalf("plan --json is not one line:\n%s", stdout)
+	}
+	if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+		t.Fatalf("plan --json: %v:\n%s", err, stdout)
+	}
+	if plan.Kind != "plan" || len(plan.Steps) != 1 || plan.Steps[0].Name != "preflight" || plan.Steps[0].Action != "apply" ||
+		len(plan.Pending) != 1 || len(plan.NotBuilt) == 0 {
+		t.Fatalf("plan --json: %+v", plan)
 	}
 }

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"io"
 	"os"
+	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/term"
 
@@ -45,3 +49,55 @@ func StdIO() IO {
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// stdout is the command's standard output. When its reader goes away
+// (`xenlab up | head`) the first write that fails with EPIPE cancels the
+// command's context with errStdoutClosed: the run stops and cleans up as
+// for Ctrl-C, and Main exits 141 without a word, as a process SIGPIPE
+// ended would. A broken pipe anywhere else (an SSH session, a plugin's
+// pipe) is that connection's error, never a cancellation: main.go keeps
+// SIGPIPE from ending the process, so these writes return EPIPE.
+type stdout struct {
+	w      io.Writer
+	cancel context.CancelCauseFunc
+	broken atomic.Bool
+}
+
+func (s *stdout) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil && errors.Is(err, syscall.EPIPE) && !s.broken.Swap(true) {
+		s.cancel(errStdoutClosed)
+	}
+	return n, err
+}
+
+func (s *stdout) closed() bool { return s.broken.Load() }
+
+// errStdoutClosed is the cancellation cause when stdout's reader went away.
+var errStdoutClosed error = signalCause{syscall.SIGPIPE, "stdout was closed"}
+
+// signalCause is a cancellation cause that came from a signal: a run it
+// interrupts exits 128 plus the signal's number (provision.Signaled).
+type signalCause struct {
+	sig  syscall.Signal
+	what string
+}
+
+func (s signalCause) Error() string     { return s.what }
+func (s signalCause) Signal() os.Signal { return s.sig }
+
+// SignalCause is the cancellation cause main.go gives the command's
+// context for a signal: Ctrl-C (SIGINT) exits 130, SIGTERM 143.
+func SignalCause(sig os.Signal) error {
+	s, _ := sig.(syscall.Signal)
+	switch s {
+	case syscall.SIGINT:
+		return signalCause{s, "Ctrl-C (SIGINT)"}
+	case syscall.SIGTERM:
+		return signalCause{s, "SIGTERM"}
+	}
+	return signalCause{s, sig.String()}
+}
+
+// readAll reads r to its end (for files given as "-").
+func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }

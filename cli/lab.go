@@ -1,20 +1,91 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 
+	"github.com/spf13/cobra"
+
+	"xenlab/hosts"
+	"xenlab/hosts/sim"
 	"xenlab/localrc"
 )
 
-// loadLab reads and validates a lab file. Config errors come back as
-// diagnostics that render with file:line:col.
-func loadLab(path string) (*localrc.Config, error) {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, usagef("lab file %s does not exist (give one with -f, or write one: see docs/configuration.md)", path)
+// openedLab is a command's checked flags, its lab file, its hosts (not
+// dialled until a step uses them) and what must be stopped at the end.
+type openedLab struct {
+	flags *labFlags
+	cfg   *localrc.Config
+	hosts []*hosts.Host
+	stop  func() // stops the built-in simulated host, if one was started
+}
+
+// openLab checks the command's flags, then reads its lab file. For `up`
+// and `plan` (builtin) without a lab file here and without -f, the lab is
+// the built-in simulated host, started here and stopped by close.
+func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin bool) (*openedLab, error) {
+	if err := l.check(); err != nil {
+		return nil, err
 	}
-	cfg, err := localrc.Load(path)
+	o := &openedLab{flags: l, stop: func() {}}
+	file := l.file
+	if builtin && !c.Flags().Changed("file") && !fileExists(file) {
+		h, err := sim.Start(ctx, sim.Options{Logf: func(string, ...any) {}})
+		if err != nil {
+			return nil, fmt.Errorf("starting the built-in simulated host: %w", err)
+		}
+		ep := h.Endpoints()
+		fmt.Fprintf(io.Err, "no %s here: using the built-in simulated XenServer host (xapi %s, Open vSwitch %s)\n",
+			file, ep.XAPIURL, ep.OVS)
+		file = ep.LabFile
+		o.stop = func() { h.Close() }
+	}
+	cfg, err := loadLab(io, file)
+	if err != nil {
+		o.stop()
+		return nil, err
+	}
+	o.cfg = cfg
+	o.hosts = make([]*hosts.Host, len(cfg.Hosts))
+	for i, h := range cfg.Hosts {
+		o.hosts[i] = hosts.New(h, hosts.Options{AcceptNewHostKeys: l.acceptNewHostKeys})
+	}
+	return o, nil
+}
+
+// close logs out of the hosts and stops the built-in simulated host.
+func (o *openedLab) close() {
+	closeHosts(o.hosts)
+	o.stop()
+}
+
+// stdinName names the lab file or localrc read from stdin in diagnostics.
+const stdinName = "<stdin>"
+
+// loadLab reads and validates a lab file ("-": stdin). Config errors come
+// back as diagnostics that render with file:line:col; a path that is no
+// lab file at all is a usage error.
+func loadLab(io IO, path string) (*localrc.Config, error) {
+	var cfg *localrc.Config
+	var err error
+	if path == "-" {
+		src, rerr := readAll(io.In)
+		if rerr != nil {
+			return nil, fmt.Errorf("reading the lab file from stdin: %w", rerr)
+		}
+		cfg, err = localrc.Parse(stdinName, src)
+	} else {
+		fi, serr := os.Stat(path)
+		switch {
+		case errors.Is(serr, os.ErrNotExist):
+			return nil, usagef("lab file %s does not exist (give one with -f, or write one: see docs/configuration.md)", path)
+		case serr == nil && fi.IsDir():
+			return nil, usagef("%s is a directory, not a lab file", path)
+		}
+		cfg, err = localrc.Load(path)
+	}
 	var de *localrc.DiagError
 	if errors.As(err, &de) {
 		return nil, err // report renders the diagnostics
@@ -23,4 +94,9 @@ func loadLab(path string) (*localrc.Config, error) {
 		return nil, fmt.Errorf("reading lab file: %w", err)
 	}
 	return cfg, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

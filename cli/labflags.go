@@ -1,75 +1,128 @@
 package cli
 
 import (
-	"flag"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"xenlab/localrc"
 	"xenlab/provision"
 	"xenlab/provision/render"
 )
 
-// labFlags are the flags every command that acts on a lab shares.
+// labFlags are the flags the commands that act on a lab share. Every one of
+// them is checked by check before a host is touched.
 type labFlags struct {
+	fs                *pflag.FlagSet
 	file              string
 	json              bool
-	junit             string
-	logDir            string
-	apply             bool // the flags of a run were registered
-	parallel          int
-	onError           string
-	stepTimeout       time.Duration
 	acceptNewHostKeys bool
+
+	// The flags of a run (registerRun): up, reset, down.
+	run         bool
+	junit       string
+	parallel    int
+	stepTimeout time.Duration
+
+	// up only (registerOnError).
+	onError string
 }
 
-func (l *labFlags) register(fs *flag.FlagSet, withApply bool) {
-	fs.StringVar(&l.file, "f", "lab.hcl", "the lab file")
-	fs.BoolVar(&l.json, "json", false, "print events as JSON lines instead of a progress view")
-	fs.BoolVar(&l.acceptNewHostKeys, "accept-new-host-keys", false,
+// register adds -f/--file, --json and --accept-new-host-keys to c.
+func (l *labFlags) register(c *cobra.Command) {
+	l.fs = c.Flags()
+	l.fs.StringVarP(&l.file, "file", "f", "lab.hcl", "the lab file (- reads it from stdin)")
+	l.fs.BoolVar(&l.json, "json", false, "print JSON lines instead of text")
+	l.fs.BoolVar(&l.acceptNewHostKeys, "accept-new-host-keys", false,
 		"trust and record SSH host keys seen for the first time (a changed key is always refused)")
-	l.apply = withApply
-	if !withApply {
-		return
-	}
-	fs.StringVar(&l.junit, "junit", "", "also write a JUnit XML report (a testcase per step) to `FILE`")
-	fs.StringVar(&l.logDir, "log-dir", "", "collect dom0 and domU logs into `DIR` on failure")
-	fs.IntVar(&l.parallel, "parallel", 4, "how many independent steps may run at once")
-	fs.StringVar(&l.onError, "on-error", "retain", "on failure: retain (leave the host for debugging) or cleanup (undo what this run created)")
-	fs.DurationVar(&l.stepTimeout, "step-timeout", 20*time.Minute, "default time limit of one step")
 }
 
-// check validates the flags register registered.
+// registerRun adds the flags of a run: --junit, --parallel, --step-timeout.
+func (l *labFlags) registerRun(c *cobra.Command) {
+	l.run = true
+	f := c.Flags()
+	f.StringVar(&l.junit, "junit", "", "also write a JUnit XML report (a testcase per step) to `FILE`")
+	f.IntVar(&l.parallel, "parallel", provision.DefaultParallel, "how many independent steps may run at once")
+	f.DurationVar(&l.stepTimeout, "step-timeout", 0,
+		"time limit of one step (default: the lab file's timeouts.step, itself 20m by default)")
+}
+
+// registerOnError adds --on-error.
+func (l *labFlags) registerOnError(c *cobra.Command) {
+	l.onError = string(provision.Retain)
+	c.Flags().StringVar(&l.onError, "on-error", l.onError,
+		"on failure: retain (leave the host for debugging) or cleanup (undo what this run created)")
+}
+
+// check validates every flag, before the lab file is read or a host touched.
 func (l *labFlags) check() error {
-	if !l.apply {
+	if !l.run {
 		return nil
 	}
-	if err := oneOf("on-error", l.onError, "retain", "cleanup"); err != nil {
-		return err
+	if l.onError != "" {
+		if err := oneOf("on-error", l.onError, "retain", "cleanup"); err != nil {
+			return err
+		}
 	}
 	if l.parallel < 1 {
 		return usagef("--parallel must be 1 or more, not %d", l.parallel)
 	}
+	if l.fs.Changed("step-timeout") && l.stepTimeout <= 0 {
+		return usagef("--step-timeout must be positive, not %s", l.stepTimeout)
+	}
+	if l.junit != "" {
+		return checkWritable("--junit", l.junit)
+	}
 	return nil
 }
 
-// defaultCloseTimeout bounds logging out of xapi and closing SSH at exit.
-const defaultCloseTimeout = 10 * time.Second
+// checkWritable makes sure a report can be written to path at the end of
+// a run, so a run never does its work only to fail writing its report: the
+// directory exists and takes a new file (one is made and removed), and
+// path is not a directory.
+func checkWritable(flag, path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return usagef("%s %s is a directory; name a file", flag, path)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("%s %s: directory %s does not exist", flag, path, dir)
+	case errors.Is(err, fs.ErrPermission):
+		return usagef("%s %s: directory %s is not writable", flag, path, dir)
+	case err != nil:
+		return usagef("%s %s: cannot write there: %v", flag, path, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
 
-// renderer picks how a run is shown: JSON lines with --json; a progress
+// timeout is the default time limit of one step: --step-timeout when
+// given, else the lab file's timeouts.step (which has its own default).
+func (l *labFlags) timeout(cfg *localrc.Config) time.Duration {
+	if l.fs.Changed("step-timeout") {
+		return l.stepTimeout
+	}
+	return cfg.Timeouts.Step
+}
+
+// display picks how a run is shown: JSON lines with --json; a progress
 // bar on stderr when io.Progress says a person watches a terminal; plain
-// timestamped lines otherwise. A JUnit report is written besides when
-// --junit names a file.
-func (l *labFlags) renderer(io IO) provision.Renderer {
-	var rs []provision.Renderer
+// timestamped lines otherwise.
+func (l *labFlags) display(io IO) provision.Renderer {
 	switch {
 	case l.json:
-		rs = append(rs, render.NewJSON(io.Out))
+		return render.NewJSON(io.Out)
 	case io.Progress:
-		rs = append(rs, render.NewTTY(io.Err))
+		return render.NewTTY(io.Err)
 	default:
-		rs = append(rs, render.NewPlain(io.Out))
+		return render.NewPlain(io.Out)
 	}
-	if l.junit != "" {
-		rs = append(rs, render.NewJUnit(l.junit))
-	}
-	return provision.Multi(rs...)
 }

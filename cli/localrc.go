@@ -1,59 +1,101 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"os"
+
+	"github.com/spf13/cobra"
 
 	"xenlab/localrc"
 )
 
-// runLocalrc handles `xenlab localrc import FILE [-o lab.hcl]`: a classic
-// devstack localrc (bash) becomes an equivalent lab file, on stdout unless -o
-// names a file; what could not be translated is warned about on stderr.
-func runLocalrc(ctx context.Context, io IO, args []string) error {
-	if len(args) == 0 || args[0] != "import" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(io.Err, "Usage: xenlab localrc import FILE [-o lab.hcl]")
-			return nil
-		}
-		return usagef("usage: xenlab localrc import FILE [-o lab.hcl]")
+const localrcUsage = "usage: xenlab localrc import FILE|- [-o lab.hcl]"
+
+// newLocalrc is `xenlab localrc`, the parent of `localrc import`.
+func newLocalrc(io IO) *cobra.Command {
+	c := &cobra.Command{
+		Use:                        "localrc",
+		Short:                      "`localrc import FILE`: convert a devstack localrc into a lab file",
+		Args:                       cobra.ArbitraryArgs,
+		SuggestionsMinimumDistance: 2,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(c, args[0])
+			}
+			return usagef(localrcUsage)
+		},
 	}
-	fs := newFlags(io, "localrc import", "localrc import FILE [-o lab.hcl]")
-	out := fs.String("o", "", "write the lab file to `FILE` instead of stdout (refuses to overwrite)")
-	pos, err := parse(fs, args[1:])
-	if err != nil {
-		return err
+	c.AddCommand(newLocalrcImport(io))
+	return c
+}
+
+// newLocalrcImport is `xenlab localrc import FILE|- [-o lab.hcl]`: a
+// classic devstack localrc (bash) becomes an equivalent lab file, on
+// stdout unless -o names a file; what could not be translated is warned
+// about on stderr. "-" reads the localrc from stdin. -o never overwrites,
+// and says so before anything else is done or printed.
+func newLocalrcImport(io IO) *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "import FILE|-",
+		Short: "convert a devstack localrc (bash; - for stdin) into a lab file",
+		Args:  args(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var dst *os.File
+			if out != "" && out != "-" {
+				f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+				if err != nil {
+					if os.IsExist(err) {
+						return usagef("-o %s exists; xenlab does not overwrite it (remove it, or name another file)", out)
+					}
+					return usagef("-o %s: %v", out, err)
+				}
+				dst = f
+			}
+			err := importLocalrc(io, args[0], dst)
+			if dst != nil {
+				if cerr := dst.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					os.Remove(out) // made by this run: leave nothing half-written
+					return err
+				}
+				fmt.Fprintf(io.Err, "wrote %s\n", out)
+			}
+			return err
+		},
 	}
-	if len(pos) != 1 {
-		return usagef("localrc import takes one localrc file, got %d arguments", len(pos))
+	c.Flags().StringVarP(&out, "output", "o", "", "write the lab file to `FILE` instead of stdout (refuses to overwrite)")
+	return c
+}
+
+// importLocalrc converts the localrc at path ("-": stdin) and writes the
+// lab file to dst, or stdout when dst is nil.
+func importLocalrc(io IO, path string, dst *os.File) error {
+	var src []byte
+	var err error
+	name := path
+	if path == "-" {
+		name = stdinName
+		src, err = readAll(io.In)
+	} else {
+		src, err = os.ReadFile(path)
 	}
-	src, err := os.ReadFile(pos[0])
 	if err != nil {
 		return usagef("%v", err)
 	}
-	hcl, warnings, err := localrc.Import(pos[0], src)
+	hcl, warnings, err := localrc.Import(name, src)
 	for _, w := range warnings {
 		fmt.Fprintf(io.Err, "warning: %s\n", w)
 	}
 	if err != nil {
 		return usagef("%v", err)
 	}
-	if *out == "" {
+	if dst == nil {
 		_, err = io.Out.Write(hcl)
 		return err
 	}
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	if _, err := f.Write(hcl); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	fmt.Fprintf(io.Err, "wrote %s\n", *out)
-	return nil
+	_, err = dst.Write(hcl)
+	return err
 }

@@ -1,27 +1,32 @@
 package cli
 
 import (
-	"context"
 	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
-// runValidate checks a lab file and reports its diagnostics: exit 0 when it
-// is good, 2 when it is not.
-func runValidate(ctx context.Context, io IO, args []string) error {
-	var lab labFlags
-	fs := newFlags(io, "validate", "validate [-f lab.hcl]")
-	fs.StringVar(&lab.file, "f", "lab.hcl", "the lab file")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+// newValidate is `xenlab validate`: check the lab file and report its
+// diagnostics: exit 0 when it is good, 2 when it is not.
+func newValidate(io IO) *cobra.Command {
+	var file string
+	c := &cobra.Command{
+		Use:   "validate",
+		Short: "check the lab file; errors as file:line:col diagnostics",
+		Args:  args(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := loadLab(io, file)
+			if err != nil {
+				return err
+			}
+			name := file
+			if file == "-" {
+				name = stdinName
+			}
+			fmt.Fprintf(io.Out, "%s: ok, lab %q, %d host(s)\n", name, cfg.Lab, len(cfg.Hosts))
+			return nil
+		},
 	}
-	if len(pos) > 0 {
-		return usagef("validate takes no arguments (got %q); name the file with -f", pos)
-	}
-	cfg, err := loadLab(lab.file)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(io.Out, "%s: ok, lab %q, %d host(s)\n", lab.file, cfg.Lab, len(cfg.Hosts))
-	return nil
+	c.Flags().StringVarP(&file, "file", "f", "lab.hcl", "the lab file (- reads it from stdin)")
+	return c
 }

@@ -90,12 +90,8 @@ func (e *Engine) attemptsFor(s Step) int {
 }
 
 // interrupted is the error of a run whose context ended: it wraps ctx.Err()
-// (so errors.Is(err, context.Canceled) holds after Ctrl-C) and mentions the
-// context's cause when there is a more specific one.
+// (so errors.Is(err, context.Canceled) holds after Ctrl-C) and the
+// context's cause, which its message names (see [InterruptedError]).
 func interrupted(ctx context.Context, phase Phase) error {
-	err := ctx.Err()
-	if cause := context.Cause(ctx); cause != nil && cause != err {
-		return fmt.Errorf("%s interrupted (%v): %w", phase, cause, err)
-	}
-	return fmt.Errorf("%s interrupted: %w", phase, err)
+	return Interrupted(ctx, string(phase))
 }

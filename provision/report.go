@@ -1,8 +1,11 @@
 package provision
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -45,9 +48,16 @@ type Report struct {
 	// Cleanup has the Destroy results of the OnError=cleanup phase, in the
 	// order they ran (the newest applied step first). Empty otherwise.
 	Cleanup []StepResult
-	// Err is the error the run returned (nil on success).
+	// Err is the error the run returned (nil on success). It is the one
+	// value behind the report's outcome and exit code and the process's
+	// exit status: a command whose run ends in an error of its own (work
+	// not built, a report it could not write) sets it here before closing
+	// its renderers, so no report says ok for a run that exits non-zero.
 	Err error
 }
+
+// ExitCode is the exit status of the run: [ExitCode] of Err.
+func (r *Report) ExitCode() int { return ExitCode(r.Err) }
 
 // Step returns the result for the named step.
 func (r *Report) Step(name string) (StepResult, bool) {
@@ -105,11 +115,43 @@ func (r *Report) Outcome() string {
 	switch {
 	case r.Err == nil:
 		return "ok"
-	case ExitCode(r.Err) == ExitInterrupted:
+	case errors.Is(r.Err, context.Canceled):
 		return "interrupted"
 	default:
 		return "failed"
 	}
+}
+
+// Summary is the run in one line for people: the phase, its outcome (with
+// the interruption's cause) and how many steps ended in each state, naming
+// the failed and canceled ones, e.g. "apply interrupted: SIGTERM: 2 done,
+// 1 canceled (domU), 6 not run".
+func (r *Report) Summary() string {
+	head := string(r.Phase) + " " + r.Outcome()
+	var ie *InterruptedError
+	if errors.As(r.Err, &ie) {
+		head = ie.Error()
+	}
+	var parts []string
+	for _, st := range []State{StateDone, StateAlreadyDone, StateFailed, StateCanceled, StateSkipped} {
+		n := r.Count(st)
+		if n == 0 {
+			continue
+		}
+		label := string(st)
+		if st == StateSkipped {
+			label = "not run"
+		}
+		part := fmt.Sprintf("%d %s", n, label)
+		if st == StateFailed || st == StateCanceled {
+			part += " (" + strings.Join(r.Names(st), ", ") + ")"
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) == 0 {
+		return head
+	}
+	return head + ": " + strings.Join(parts, ", ")
 }
 
 // FormatDuration rounds d for people: tenths of a second below a minute,

@@ -33,6 +33,8 @@ type JSONEvent struct {
 }
 
 // JSONSummary is the last line: the run's report. Kind is always "summary".
+// Outcome and ExitCode both come from the report's one error
+// (provision.Report.Err), the value the process exits with.
 type JSONSummary struct {
 	Kind     string         `json:"kind"`
 	Phase    string         `json:"phase"`
@@ -88,7 +90,7 @@ func summary(rep *provision.Report) JSONSummary {
 	s := JSONSummary{
 		Kind: "summary", Phase: string(rep.Phase), Time: rep.Start.UTC(),
 		Duration: rep.Duration.Seconds(), Outcome: rep.Outcome(),
-		ExitCode: provision.ExitCode(rep.Err), Steps: jsonSteps(rep.Steps),
+		ExitCode: rep.ExitCode(), Steps: jsonSteps(rep.Steps),
 		Cleanup: jsonSteps(rep.Cleanup), Counts: map[string]int{},
 	}
 	if rep.Err != nil {

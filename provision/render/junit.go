@@ -55,14 +55,15 @@ func (j *JUnit) Close(rep *provision.Report) error {
 }
 
 // JUnitSuites is the document root, exported so tests and tools can parse
-// the file back with encoding/xml.
+// the file back with encoding/xml. It follows the junit-10.xsd schema that
+// Jenkins' xunit plugin validates with: <testsuites> has no skipped
+// attribute there (each <testsuite> has one).
 type JUnitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
 	Time     string       `xml:"time,attr"`
 	Suites   []JUnitSuite `xml:"testsuite"`
 }
@@ -97,10 +98,19 @@ type JUnitProblem struct {
 	Text    string `xml:",chardata"`
 }
 
+// RunCase is the name of the testcase a report gets when its run failed
+// (or was interrupted) with no step failing (or interrupted): for example
+// `xenlab up` exiting 1 because the rest of the bring-up is not built. So
+// the report's failures and errors never say success for a run that
+// exits non-zero.
+const RunCase = "run"
+
 // WriteJUnit writes rep as JUnit XML to w.
 func WriteJUnit(w io.Writer, rep *provision.Report) error {
 	doc := JUnitSuites{Name: "xenlab " + string(rep.Phase), Time: seconds(rep.Duration)}
-	doc.Suites = append(doc.Suites, junitSuite(string(rep.Phase), rep.Start, rep.Steps))
+	main := junitSuite(string(rep.Phase), rep.Start, rep.Steps)
+	addRunCase(&main, rep)
+	doc.Suites = append(doc.Suites, main)
 	if len(rep.Cleanup) > 0 {
 		doc.Suites = append(doc.Suites, junitSuite(string(provision.PhaseCleanup), time.Time{}, rep.Cleanup))
 	}
@@ -108,7 +118,6 @@ func WriteJUnit(w io.Writer, rep *provision.Report) error {
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
 		doc.Errors += s.Errors
-		doc.Skipped += s.Skipped
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
@@ -150,6 +159,25 @@ func junitSuite(phase string, start time.Time, results []provision.StepResult) J
 	}
 	s.Time = seconds(total)
 	return s
+}
+
+// addRunCase adds the RunCase testcase to the phase's suite when the run's
+// error is not already told by a failed or canceled step: a <failure>, or
+// an <error> for an interruption.
+func addRunCase(s *JUnitSuite, rep *provision.Report) {
+	if rep.Err == nil || rep.Count(provision.StateFailed)+rep.Count(provision.StateCanceled) > 0 {
+		return
+	}
+	c := JUnitCase{Name: RunCase, Classname: s.Name, Time: seconds(rep.Duration)}
+	if rep.Outcome() == "interrupted" {
+		s.Errors++
+		c.Error = &JUnitProblem{Message: rep.Err.Error(), Type: "Interrupted"}
+	} else {
+		s.Failures++
+		c.Failure = &JUnitProblem{Message: rep.Err.Error(), Type: "RunFailed"}
+	}
+	s.Tests++
+	s.Cases = append(s.Cases, c)
 }
 
 func tail(r provision.StepResult) string {

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"xenlab/hosts"
+	"xenlab/provision"
+	"xenlab/provision/render"
+)
+
+// defaultCloseTimeout bounds logging out of xapi and closing SSH at exit.
+const defaultCloseTimeout = 10 * time.Second
+
+// runSteps runs a lab's step graph through the engine, Apply or (destroy)
+// Destroy, shown the way the flags say, and returns the command's error.
+// after, if not nil, is the command's own verdict on a run whose steps all
+// succeeded (`up` says the rest of the bring-up is not built).
+//
+// The run's report and the exit code come from one value: the command's
+// error is put in the report (provision.Report.Err) before any report is
+// written, so the JSON summary, the JUnit file, the timing table and the
+// process's exit status always agree. The JUnit file is written first: if
+// it cannot be, that failure is part of what the others report.
+func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step, destroy bool, after func() error) error {
+	display := lab.flags.display(io)
+	eng, err := provision.New(graph, provision.Options{
+		Parallel: lab.flags.parallel, StepTimeout: lab.flags.timeout(lab.cfg),
+		OnError: provision.OnError(lab.flags.onError), Renderer: display,
+	})
+	if err != nil {
+		return err
+	}
+	var rep *provision.Report
+	if destroy {
+		rep, err = eng.Destroy(ctx)
+	} else {
+		rep, err = eng.Apply(ctx)
+	}
+	if err == nil && after != nil {
+		rep.Err = after()
+	}
+	if lab.flags.junit != "" {
+		if jerr := render.NewJUnit(lab.flags.junit).Close(rep); jerr != nil {
+			rep.Err = errors.Join(rep.Err, jerr)
+		}
+	}
+	writeCounters(io, lab.flags.json, lab.hosts) // before the JSON summary, which is the last line
+	if cerr := display.Close(rep); cerr != nil {
+		return errors.Join(runError(rep), fmt.Errorf("writing the run's report: %w", cerr))
+	}
+	return runError(rep)
+}
+
+// runError is the error a command returns for its run: nil, or the
+// report's error; an interrupted run is told by its summary ("apply
+// interrupted: SIGTERM: 1 done, 1 canceled (domU), 7 not run") rather
+// than by the context's "context canceled".
+func runError(rep *provision.Report) error {
+	if rep.Err == nil {
+		return nil
+	}
+	if rep.Outcome() == "interrupted" {
+		return summaryError{rep}
+	}
+	return rep.Err
+}
+
+// summaryError shows a report's one-line summary and wraps its error.
+type summaryError struct{ rep *provision.Report }
+
+func (e summaryError) Error() string { return e.rep.Summary() }
+func (e summaryError) Unwrap() error { return e.rep.Err }
+
+// countersLine is the JSON line of a run's costs per host.
+type countersLine struct {
+	Kind     string                    `json:"kind"` // always "counters"
+	Counters map[string]hosts.Counters `json:"counters"`
+}
+
+// writeCounters reports what the run cost each host in round trips and
+// handshakes (counts are stable where seconds are not): one JSON line of
+// kind "counters" with --json, else one line per host.
+func writeCounters(io IO, asJSON bool, hs []*hosts.Host) {
+	counts := map[string]hosts.Counters{}
+	for _, h := range hs {
+		counts[h.Name()] = h.Counters()
+	}
+	if asJSON {
+		json.NewEncoder(io.Out).Encode(countersLine{Kind: "counters", Counters: counts})
+		return
+	}
+	for _, h := range hs {
+		c := counts[h.Name()]
+		fmt.Fprintf(io.Out, "host %s: %d xapi round trips, %d ssh handshakes\n", h.Name(), c.XAPIRoundTrips, c.SSHHandshakes)
+	}
+}
+
+func closeHosts(hs []*hosts.Host) {
+	ctx, cancel := context.WithTimeout(context.Background(), defaultCloseTimeout)
+	defer cancel()
+	for _, h := range hs {
+		h.Close(ctx)
+	}
+}

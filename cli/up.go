@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"xenlab/steps"
+)
+
+// newUp is `xenlab up`: bring up (or converge) the lab. It runs the
+// bring-up graph (steps.Fleet, each host's steps.BringUp) through the
+// engine; until the rest of the bring-up is built it then says so and
+// exits 1, and its reports say the same.
+func newUp(io IO) *cobra.Command {
+	var lab labFlags
+	c := &cobra.Command{
+		Use:   "up",
+		Short: "bring up (or converge) the lab described by the lab file",
+		Long: `Bring up (or converge) the lab described by the lab file: every step whose work is
+not done runs, independent ones in parallel. Without -f and without ./lab.hcl the lab is
+the built-in simulated XenServer host.`,
+		Args: args(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			l, err := openLab(c.Context(), io, c, &lab, true)
+			if err != nil {
+				return err
+			}
+			defer l.close()
+			return runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts), false, func() error {
+				return notBuiltError{"the bring-up after preflight (" + strings.Join(steps.Missing, ", ") + ")"}
+			})
+		},
+	}
+	lab.register(c)
+	lab.registerRun(c)
+	lab.registerOnError(c)
+	return c
+}

@@ -1,0 +1,80 @@
+// Package rendertest helps tests check the reports xenlab writes against
+// the schemas their consumers validate with.
+package rendertest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// SchemaEnv names the environment variable that may point at junit-10.xsd.
+const SchemaEnv = "XENLAB_JUNIT_XSD"
+
+// JUnitSchema returns the path of junit-10.xsd, the schema Jenkins' xunit
+// plugin validates JUnit reports with: $XENLAB_JUNIT_XSD, else
+// shared/schemas/junit-10.xsd next to the repository's root (../shared) or
+// next to one of its parents (a git worktree under the project's
+// directory). It returns "" and the reason when there is none.
+func JUnitSchema() (string, string) {
+	if p := os.Getenv(SchemaEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", SchemaEnv + ": " + err.Error()
+		}
+		return p, ""
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err.Error()
+	}
+	for dir := filepath.Dir(root); ; dir = filepath.Dir(dir) {
+		p := filepath.Join(dir, "shared", "schemas", "junit-10.xsd")
+		if _, err := os.Stat(p); err == nil {
+			return p, ""
+		}
+		if dir == filepath.Dir(dir) {
+			return "", "no shared/schemas/junit-10.xsd beside the repository " + root + " or its parents, and " + SchemaEnv + " is not set"
+		}
+	}
+}
+
+// repoRoot is the directory of go.mod above the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		if dir == filepath.Dir(dir) {
+			return "", os.ErrNotExist
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// ValidateJUnit runs `xmllint --noout --schema junit-10.xsd` on each file
+// and fails the test with xmllint's complaint if one does not validate.
+// It skips the test, saying why, when xmllint (Debian's libxml2-utils) or
+// the schema is absent.
+func ValidateJUnit(t testing.TB, files ...string) {
+	t.Helper()
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Skip("xmllint not found (Debian: apt-get install libxml2-utils); cannot validate the JUnit report")
+	}
+	xsd, why := JUnitSchema()
+	if xsd == "" {
+		t.Skip("junit-10.xsd not found: " + why)
+	}
+	for _, f := range files {
+		out, err := exec.Command(xmllint, "--noout", "--schema", xsd, f).CombinedOutput()
+		if err != nil {
+			data, _ := os.ReadFile(f)
+			t.Errorf("%s does not validate against %s: %v\n%s\n%s", f, xsd, err, out, data)
+		}
+	}
+}
