@@ -229,18 +229,12 @@ func (l *lab) writeFiles() {
 	l.put(rootwrap, fmt.Sprintf(rootwrapText, l.xapiURL, l.password), 0o600)
 }
 
-// switches is what both switches hold, to compare before and after.
+// switches is what both switches hold (bridges, ports, tags, patch
+// peers, flows), to compare before and after; one SSH command per host.
 func (l *lab) switches() string {
 	var b strings.Builder
 	for _, cl := range []*sshc.Client{l.dom0, l.domu} {
-		b.WriteString(l.out(cl, "ovs-vsctl show"))
-		for _, br := range strings.Fields(l.out(cl, "ovs-vsctl list-br")) {
-			b.WriteString("\n" + br + ":\n")
-			b.WriteString(l.out(cl, "ovs-ofctl dump-flows --no-stats "+br))
-			for _, p := range strings.Fields(l.out(cl, "ovs-vsctl list-ports "+br)) {
-				b.WriteString("\n" + p + " tag " + l.out(cl, "ovs-vsctl get Port "+p+" tag"))
-			}
-		}
+		b.WriteString(l.out(cl, `ovs-vsctl show && for br in $(ovs-vsctl list-br); do echo "$br:"; ovs-ofctl dump-flows --no-stats "$br" || exit 1; done`))
 		b.WriteString("\n----\n")
 	}
 	return b.String()
@@ -322,9 +316,9 @@ func TestStandIn(t *testing.T) {
 		} else {
 			l.writeFiles()
 		}
-		if got := l.switches(); got != before {
-			t.Fatalf("%s: a failed stack.sh changed the switches:\n%s\nwant\n%s", b.name, got, before)
-		}
+	}
+	if got := l.switches(); got != before {
+		t.Fatalf("a failed stack.sh changed the switches:\n%s\nwant\n%s", got, before)
 	}
 
 	res := l.stack("stack.sh")
@@ -353,6 +347,62 @@ func TestStandIn(t *testing.T) {
 	}
 	if l.run(l.domu, "test -e "+devstack.Marker).ExitStatus == 0 {
 		t.Error("the marker is still there after unstack.sh")
+	}
+
+	l.checkNovaBoot()
+}
+
+// checkNovaBoot: nova-boot-standin leaves on the host what nova's XenAPI
+// driver left: a running VM with other_config nova_uuid, its disk tagged
+// for the instance, and a VIF on the integration network.
+func (l *lab) checkNovaBoot() {
+	t := l.t
+	f := strings.Fields(l.out(l.domu, "nova-boot-standin test-instance"))
+	if len(f) != 3 || f[0] != "instance-00000001" {
+		t.Fatalf("nova-boot-standin printed %q", f)
+	}
+	vms, err := l.c.VMGetAllRecords(l.ctx)
+	l.must(err)
+	var found bool
+	for ref, vm := range vms {
+		if vm.UUID != f[1] {
+			continue
+		}
+		found = true
+		if vm.NameLabel != f[0] || vm.NameDescription != "test-instance" || vm.OtherConfig["nova_uuid"] != f[2] ||
+			vm.PowerState != "Running" {
+			t.Errorf("instance %s: name %q, description %q, nova_uuid %q, %s", ref, vm.NameLabel,
+				vm.NameDescription, vm.OtherConfig["nova_uuid"], vm.PowerState)
+		}
+		if len(vm.VIFs) != 1 {
+			t.Fatalf("instance has %d VIFs, want 1", len(vm.VIFs))
+		}
+		vif, err := l.c.VIFGetRecord(l.ctx, vm.VIFs[0])
+		l.must(err)
+		if vif.Network != l.intNet {
+			t.Errorf("instance's VIF is on %s, want the integration network %s", vif.Network, l.intNet)
+		}
+		var disks int
+		for _, vbd := range vm.VBDs {
+			b, err := l.c.VBDGetRecord(l.ctx, vbd)
+			l.must(err)
+			if b.VDI == xapi.NullRef {
+				continue
+			}
+			oc, err := l.c.Call(l.ctx, "VDI.get_other_config", b.VDI)
+			l.must(err)
+			m, _ := oc.(map[string]any)
+			if m["nova_disk_type"] != "root" || m["nova_instance_uuid"] != f[2] {
+				t.Errorf("instance disk %s other_config %v", b.VDI, m)
+			}
+			disks++
+		}
+		if disks == 0 {
+			t.Error("the instance has no disk")
+		}
+	}
+	if !found {
+		t.Fatalf("no VM %s on the host", f[1])
 	}
 }
 
