@@ -262,7 +262,23 @@ func lastLine(b []byte) string {
 // line that names it; rejoin-stack.sh changes nothing on a running lab;
 // unstack.sh leaves both switches as they were before stack.sh.
 func TestStandIn(t *testing.T) {
-	l := bootLab(t, ovs.ModeModel)
+	for _, mode := range []ovs.Mode{ovs.ModeModel, ovs.ModeReal} {
+		t.Run(string(mode), func(t *testing.T) {
+			if mode == ovs.ModeReal {
+				if testing.Short() {
+					t.Skip("-short: the model's run covers the stand-in; real Open vSwitch doubles the time")
+				}
+				if err := ovs.RealAvailable(); err != nil {
+					t.Skipf("real Open vSwitch cannot run here: %v", err)
+				}
+			}
+			testStandIn(t, mode)
+		})
+	}
+}
+
+func testStandIn(t *testing.T, mode ovs.Mode) {
+	l := bootLab(t, mode)
 
 	l.out(l.domu, "cd /opt/stack && git clone -q -b stable/havana https://opendev.org/openstack/devstack.git devstack")
 	if got := l.out(l.domu, "cd "+devstackDir+" && git rev-parse --abbrev-ref HEAD && git remote get-url origin && head -1 README"); !strings.Contains(got, "stable/havana\nhttps://opendev.org/openstack/devstack.git\nxenlab's devstack stand-in -- THIS IS NOT DEVSTACK.") {
