@@ -38,6 +38,9 @@ type lab struct {
 	intBr      string // dom0's integration bridge
 	vmBr       string // dom0's bridge of the VM network
 	intNet     xapi.Ref
+	vm         xapi.Ref // domU
+	ep         sim.Endpoints
+	sshPort    int
 }
 
 func needs(t *testing.T) {
@@ -108,14 +111,24 @@ func bootLab(t *testing.T, mode ovs.Mode) *lab {
 		"-- quiet console=hvc0 flat_network_bridge="+l.vmBr+" xen_integration_bridge="+l.intBr)
 	l.must(err)
 	l.must(l.c.VMStart(ctx, vm, false, false))
-	ip := l.str(l.c.WaitGuestIP(ctx, vm, "0"))
 	cfg, err := localrc.Load(ep.LabFile)
 	l.must(err)
-	l.domu, err = sshc.Dial(ctx, sshc.Config{Host: "domU", Addr: ip + ":" + strconv.Itoa(cfg.DomU.SSHPort),
-		User: "stack", KeyFiles: []string{ep.SSHKey}, KnownHosts: []string{ep.KnownHosts}, Keepalive: -1})
-	l.must(err)
+	l.vm, l.ep, l.sshPort = vm, ep, cfg.DomU.SSHPort
+	l.dialDomU()
 	t.Cleanup(func() { l.domu.Close() })
 	return l
+}
+
+// dialDomU connects to domU as stack once it reports its address.
+func (l *lab) dialDomU() {
+	ip := l.str(l.c.WaitGuestIP(l.ctx, l.vm, "0"))
+	if l.domu != nil {
+		l.domu.Close()
+	}
+	var err error
+	l.domu, err = sshc.Dial(l.ctx, sshc.Config{Host: "domU", Addr: ip + ":" + strconv.Itoa(l.sshPort),
+		User: "stack", KeyFiles: []string{l.ep.SSHKey}, KnownHosts: []string{l.ep.KnownHosts}, Keepalive: -1})
+	l.must(err)
 }
 
 func (l *lab) must(err error) {
@@ -355,11 +368,26 @@ func testStandIn(t *testing.T, mode ovs.Mode) {
 		t.Fatalf("rejoin-stack.sh changed a running lab's switches:\n%s\nwant\n%s", got, up)
 	}
 
+	// After domU rebooted (new domid, so a new placeholder port in dom0),
+	// rejoin-stack.sh brings the lab back.
+	_, err := l.c.Call(l.ctx, "VM.hard_reboot", l.vm)
+	l.must(err)
+	l.dialDomU()
+	if res := l.stack("rejoin-stack.sh"); res.ExitStatus != 0 {
+		t.Fatalf("rejoin-stack.sh after a reboot: exit %d\n%s%s", res.ExitStatus, res.Stdout, res.Stderr)
+	}
+	l.checkSwitches()
+
 	if res := l.stack("unstack.sh"); res.ExitStatus != 0 {
 		t.Fatalf("unstack.sh: exit %d\n%s%s", res.ExitStatus, res.Stdout, res.Stderr)
 	}
-	if got := l.switches(); got != before {
-		t.Fatalf("after unstack.sh the switches differ from before stack.sh:\n%s\nwant\n%s", got, before)
+	// The placeholder's port is named after domU's domid and domU's switch
+	// database is a new one: the reboot changed both.
+	norm := func(s string) string {
+		return dbUUID.ReplaceAllString(vifNames.ReplaceAllString(s, "vifN."), "<db uuid>")
+	}
+	if got, want := norm(l.switches()), norm(before); got != want {
+		t.Fatalf("after unstack.sh the switches differ from before stack.sh:\n%s\nwant\n%s", got, want)
 	}
 	if l.run(l.domu, "test -e "+devstack.Marker).ExitStatus == 0 {
 		t.Error("the marker is still there after unstack.sh")
@@ -421,6 +449,11 @@ func (l *lab) checkNovaBoot() {
 		t.Fatalf("no VM %s on the host", f[1])
 	}
 }
+
+var (
+	vifNames = regexp.MustCompile(`vif\d+\.`)
+	dbUUID   = regexp.MustCompile(`(?m)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
 
 var ofportRE = regexp.MustCompile(`(?m)^ (\d+)\((\S+)\):`)
 
