@@ -319,7 +319,7 @@ func testStandIn(t *testing.T, mode ovs.Mode) {
 		{"wrong integration bridge", "sed -i 's/^integration_bridge = .*/integration_bridge = xapi99/' " + qAgtPath, "", false,
 			"integration_bridge=xapi99 is not a bridge in dom0"},
 		{"missing Q_PLUGIN", "sed -i '/^Q_PLUGIN=/d' " + devstackDir + "/localrc", "", false,
-			"localrc: Q_PLUGIN is '' (Havana's default is ml2), need Q_PLUGIN=openvswitch"},
+			"localrc: Q_PLUGIN is not set (Havana's default is ml2), need Q_PLUGIN=openvswitch"},
 		{"q-domua not enabled", "sed -i 's/,q-domua//' " + devstackDir + "/localrc", "", false,
 			"localrc: ENABLED_SERVICES does not enable q-domua"},
 		{"no xenapi_connection_password", "sed -i '/^xenapi_connection_password=/d' " + rootwrap, "", false,
@@ -333,6 +333,7 @@ func testStandIn(t *testing.T, mode ovs.Mode) {
 		l.out(cl, b.breakIt)
 		res := l.stack("stack.sh")
 		last := lastLine(res.Stderr)
+		t.Logf("%s: %s", b.name, last)
 		if res.ExitStatus == 0 || !strings.Contains(last, b.wantLastLine) || !strings.HasPrefix(last, "stack.sh failed: ") {
 			t.Errorf("%s: stack.sh exit %d, last line %q, want one containing %q\nstdout:\n%s", b.name,
 				res.ExitStatus, last, b.wantLastLine, res.Stdout)
