@@ -92,3 +92,18 @@ for s in key n-net q-svc q-agt neutron; do is_service_enabled $s && echo $s; don
 		t.Errorf("enabled: %q, want key q-svc neutron", got)
 	}
 }
+
+// TestSortPorts: the comparison of switches does not depend on the order
+// real Open vSwitch prints ports in, but still on which bridge holds them.
+func TestSortPorts(t *testing.T) {
+	a := "uuid\n    Bridge b1\n        Port p2\n            Interface p2\n        Port p1\n            tag: 1\n            Interface p1\n    Bridge b2\n        Port q\n            Interface q\n    ovs_version: \"3.1.0\"\nb1:\n priority=0 actions=NORMAL"
+	b := "uuid\n    Bridge b1\n        Port p1\n            tag: 1\n            Interface p1\n        Port p2\n            Interface p2\n    Bridge b2\n        Port q\n            Interface q\n    ovs_version: \"3.1.0\"\nb1:\n priority=0 actions=NORMAL"
+	if sortPorts(a) != sortPorts(b) {
+		t.Errorf("the same ports in another order compare unequal:\n%s\n%s", sortPorts(a), sortPorts(b))
+	}
+	moved := strings.Replace(b, "        Port q\n            Interface q\n", "", 1)
+	moved = strings.Replace(moved, "    Bridge b1\n", "    Bridge b1\n        Port q\n            Interface q\n", 1)
+	if sortPorts(moved) == sortPorts(b) {
+		t.Error("a port moved to another bridge compares equal")
+	}
+}

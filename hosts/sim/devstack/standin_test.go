@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -385,7 +386,7 @@ func testStandIn(t *testing.T, mode ovs.Mode) {
 	// The placeholder's port is named after domU's domid and domU's switch
 	// database is a new one: the reboot changed both.
 	norm := func(s string) string {
-		return dbUUID.ReplaceAllString(vifNames.ReplaceAllString(s, "vifN."), "<db uuid>")
+		return sortPorts(dbUUID.ReplaceAllString(vifNames.ReplaceAllString(s, "vifN."), "<db uuid>"))
 	}
 	if got, want := norm(l.switches()), norm(before); got != want {
 		t.Fatalf("after unstack.sh the switches differ from before stack.sh:\n%s\nwant\n%s", got, want)
@@ -449,6 +450,41 @@ func (l *lab) checkNovaBoot() {
 	if !found {
 		t.Fatalf("no VM %s on the host", f[1])
 	}
+}
+
+// sortPorts sorts the Port blocks of each bridge in `ovs-vsctl show`
+// output: real Open vSwitch prints them in the order of their row UUIDs,
+// which change when a port is added again under a new name.
+func sortPorts(show string) string {
+	lines := strings.Split(show, "\n")
+	var out, block []string
+	var blocks []string
+	flush := func() {
+		if block != nil {
+			blocks = append(blocks, strings.Join(block, "\n"))
+			block = nil
+		}
+		sort.Strings(blocks)
+		out = append(out, blocks...)
+		blocks = nil
+	}
+	for _, l := range lines {
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		switch {
+		case indent == 8 && strings.HasPrefix(strings.TrimSpace(l), "Port "):
+			if block != nil {
+				blocks = append(blocks, strings.Join(block, "\n"))
+			}
+			block = []string{l}
+		case indent > 8 && block != nil:
+			block = append(block, l)
+		default:
+			flush()
+			out = append(out, l)
+		}
+	}
+	flush()
+	return strings.Join(out, "\n")
 }
 
 var (
