@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
@@ -60,6 +61,9 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		"/etc/hostname": g.NameLabel + "\n",
 		"/opt/stack/":   "",
 		"/var/log/":     "",
+	}
+	for p, content := range devstack.GuestFiles() { // git clone of devstack: the stand-in
+		skel[p] = content
 	}
 	// A guest's address is fixed for its life; try the free ones in order.
 	for n := 0; n < 240; n++ {
