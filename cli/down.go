@@ -33,7 +33,7 @@ func newDown(io IO) *cobra.Command {
 			if purge {
 				opts = append(opts, steps.PurgeTemplate())
 			}
-			return runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts, opts...), true, nil)
+			return l.scrub(runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts, opts...), true, nil))
 		},
 	}
 	lab.register(c)

@@ -11,6 +11,7 @@ import (
 	"xenlab/hosts"
 	"xenlab/hosts/sim"
 	"xenlab/localrc"
+	"xenlab/secret"
 )
 
 // openedLab is a command's checked flags, its lab file, its hosts (not
@@ -53,6 +54,35 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 		o.hosts[i] = hosts.New(h, hosts.Options{AcceptNewHostKeys: l.acceptNewHostKeys})
 	}
 	return o, nil
+}
+
+// secrets are the lab's passwords, for secret.Scrub's last resort.
+func (o *openedLab) secrets() []secret.Secret {
+	out := []secret.Secret{o.cfg.DomU.Password}
+	for _, h := range o.cfg.Hosts {
+		out = append(out, h.XAPIPassword, h.SSHPassword)
+	}
+	return out
+}
+
+// scrubbed is a command's error with the lab's secrets scrubbed from its
+// text as a last resort (secrets are never formatted into errors in the
+// first place; secret.Scrub says what it can and cannot catch). errors.Is
+// and As still see the error it wraps, so exit codes are unchanged.
+type scrubbed struct {
+	err     error
+	secrets []secret.Secret
+}
+
+func (s scrubbed) Error() string { return secret.Scrub(s.err.Error(), s.secrets...) }
+func (s scrubbed) Unwrap() error { return s.err }
+
+// scrub wraps err (if any) in scrubbed.
+func (o *openedLab) scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	return scrubbed{err: err, secrets: o.secrets()}
 }
 
 // close logs out of the hosts and stops the built-in simulated host.

@@ -36,7 +36,7 @@ func newPlan(io IO) *cobra.Command {
 				err = werr
 			}
 			if err != nil {
-				return err
+				return l.scrub(err)
 			}
 			if detailed && len(plan.Pending()) > 0 {
 				return exitError{code: ExitPending}

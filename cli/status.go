@@ -29,7 +29,7 @@ func newStatus(io IO) *cobra.Command {
 			for _, h := range l.hosts {
 				r, err := steps.Status(c.Context(), l.cfg, h)
 				if err != nil {
-					return fmt.Errorf("host %s: %w", h.Name(), err)
+					return l.scrub(fmt.Errorf("host %s: %w", h.Name(), err))
 				}
 				reports = append(reports, r)
 			}

@@ -25,9 +25,9 @@ the built-in simulated XenServer host.`,
 				return err
 			}
 			defer l.close()
-			return runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts), false, func() error {
+			return l.scrub(runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts), false, func() error {
 				return upToPlaceholderError{missing: steps.Missing}
-			})
+			}))
 		},
 	}
 	lab.register(c)
