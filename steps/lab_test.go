@@ -199,12 +199,12 @@ func TestStatusShowsTheLab(t *testing.T) {
 	if err := st.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"OpenStack VM Integration Network", "tag: 4095    <- placeholder", "Running, IP "} {
+	for _, want := range []string{"OpenStack VM Integration Network", "tag: 4095    <- placeholder", "Running, IP ", ", up "} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("status lacks %q:\n%s", want, text.String())
 		}
 	}
-	if !strings.Contains(js.String(), `"placeholder": true`) {
+	if !strings.Contains(js.String(), `"placeholder": true`) || !strings.Contains(js.String(), `"uptime": "`) {
 		t.Errorf("status JSON lacks the placeholder:\n%s", js.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"xenlab/hosts"
 	"xenlab/hosts/ssh"
@@ -77,6 +78,9 @@ func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*Status
 		rec := inv.VMs[vm]
 		d := &StatusDomU{NameLabel: rec.NameLabel, UUID: rec.UUID, PowerState: rec.PowerState,
 			IP: guestIP(inv, vm, lab.DomU.Devices.Management)}
+		if m, ok := inv.VMMetrics[rec.Metrics]; ok && rec.PowerState == "Running" && !m.StartTime.IsZero() {
+			d.Uptime = time.Since(m.StartTime).Truncate(time.Second).String()
+		}
 		rep.DomU = d
 	}
 	if len(rep.Networks) == 0 {
@@ -144,6 +148,9 @@ func (r *StatusReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\ndomU %q (%s): %s", r.DomU.NameLabel, r.DomU.UUID, r.DomU.PowerState)
 		if r.DomU.IP != "" {
 			fmt.Fprintf(&b, ", IP %s", r.DomU.IP)
+		}
+		if r.DomU.Uptime != "" {
+			fmt.Fprintf(&b, ", up %s", r.DomU.Uptime)
 		}
 		b.WriteString("\n")
 	}

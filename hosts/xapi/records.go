@@ -171,6 +171,7 @@ type VMRecord struct {
 	SnapshotOf        Ref
 	Snapshots         []Ref
 	GuestMetrics      Ref
+	Metrics           Ref // VM_metrics
 	VIFs              []Ref
 	VBDs              []Ref
 	PVArgs            string
@@ -196,7 +197,7 @@ func (r *VMRecord) UnmarshalXAPI(v any) error {
 		PowerState: f.str("power_state"), IsATemplate: f.bool("is_a_template"),
 		IsASnapshot: f.bool("is_a_snapshot"), IsControlDomain: f.bool("is_control_domain"),
 		Domid: f.int("domid"), ResidentOn: f.ref("resident_on"), SnapshotOf: f.ref("snapshot_of"),
-		Snapshots: f.refs("snapshots"), GuestMetrics: f.ref("guest_metrics"), VIFs: f.refs("VIFs"),
+		Snapshots: f.refs("snapshots"), GuestMetrics: f.ref("guest_metrics"), Metrics: f.ref("metrics"), VIFs: f.refs("VIFs"),
 		VBDs: f.refs("VBDs"), PVArgs: f.str("PV_args"), PVBootloader: f.str("PV_bootloader"),
 		MemoryStaticMin: f.int("memory_static_min"), MemoryStaticMax: f.int("memory_static_max"),
 		MemoryDynamicMin: f.int("memory_dynamic_min"), MemoryDynamicMax: f.int("memory_dynamic_max"),
@@ -347,5 +348,21 @@ func (r *TaskRecord) UnmarshalXAPI(v any) error {
 		Created: f.time("created"), Finished: f.time("finished"), ResidentOn: f.ref("resident_on"),
 		OtherConfig: f.smap("other_config"),
 	}
+	return f.err
+}
+
+// VMMetricsRecord is the part of a VM_metrics record xenlab uses.
+type VMMetricsRecord struct {
+	UUID string
+	// StartTime is when the VM was last started (uptime = now - StartTime
+	// while it runs).
+	StartTime   time.Time
+	LastUpdated time.Time
+}
+
+// UnmarshalXAPI decodes a VM_metrics record.
+func (r *VMMetricsRecord) UnmarshalXAPI(v any) error {
+	f := newFields("VM_metrics", v)
+	*r = VMMetricsRecord{UUID: f.str("uuid"), StartTime: f.time("start_time"), LastUpdated: f.time("last_updated")}
 	return f.err
 }

@@ -88,7 +88,7 @@ func (v stateValue) value() (any, error) {
 }
 
 // volatile classes are not persisted (a restart is a host reboot).
-var volatile = map[string]bool{"session": true, "task": true, "VM_guest_metrics": true}
+var volatile = map[string]bool{"session": true, "task": true, "VM_guest_metrics": true, "VM_metrics": true}
 
 // save writes the state file atomically, if one is configured.
 func (s *Server) save() error {
@@ -189,6 +189,7 @@ func (s *Server) load() (bool, error) {
 		}
 		o.fields["power_state"], o.fields["domid"], o.fields["resident_on"] = "Halted", int64(-1), NullRef
 		o.fields["guest_metrics"], o.fields["current_operations"] = NullRef, map[string]string{}
+		o.fields["metrics"] = NullRef
 	}
 	for _, class := range []string{"VIF", "VBD"} {
 		for _, o := range d.all(class) {

@@ -31,6 +31,7 @@ var classes = map[string]classSpec{
 		maps:      []string{"other_config", "platform", "HVM_boot_params", "xenstore_data", "blocked_operations", "VCPUs_params"},
 		nameLabel: true},
 	"VM_guest_metrics": {rw: []string{"other_config"}, maps: []string{"other_config"}},
+	"VM_metrics":       {rw: []string{"other_config"}, maps: []string{"other_config"}},
 	"SR": {rw: []string{"name_label", "name_description", "other_config", "tags"},
 		maps: []string{"other_config"}, nameLabel: true},
 	"VDI": {rw: []string{"name_label", "name_description", "other_config", "tags"},
@@ -189,6 +190,23 @@ func guestMetricsRecord(networks map[string]string) map[string]any {
 	}
 }
 
+// vmMetricsRecord is the VM_metrics of a VM that starts now (xen-api
+// ocaml/idl/datamodel_vm.ml, class VM_metrics; start_time is set by
+// xapi_vm_lifecycle when the domain is created). Modelled: real xapi
+// makes the record with the VM and keeps it when it halts (start_time
+// then stays at the last start); the simulator makes it at start and
+// removes it at halt, so a halted VM's metrics are NULL.
+func vmMetricsRecord(vcpus int64, memory int64) map[string]any {
+	t := now()
+	return map[string]any{
+		"uuid": newUUID(), "memory_actual": memory, "VCPUs_number": vcpus,
+		"VCPUs_utilisation": map[string]string{}, "VCPUs_CPU": map[string]string{},
+		"VCPUs_params": map[string]string{}, "VCPUs_flags": []string{}, "state": []string{},
+		"start_time": t, "install_time": t, "last_updated": t,
+		"other_config": map[string]string{},
+	}
+}
+
 func hostRecord(name, address string, sv map[string]string) map[string]any {
 	return map[string]any{
 		"uuid": newUUID(), "name_label": name, "name_description": "Default install of XenServer",
@@ -223,5 +241,6 @@ func init() {
 	noteFields("PIF", pifRecord("", "", "", "", "", false))
 	noteFields("SR", srRecord("", ""))
 	noteFields("VM_guest_metrics", guestMetricsRecord(nil))
+	noteFields("VM_metrics", vmMetricsRecord(0, 0))
 	noteFields("host", hostRecord("", "", nil))
 }

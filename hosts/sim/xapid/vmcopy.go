@@ -25,7 +25,7 @@ func init() {
 // vmConfigFields are copied by clone, copy and snapshot, and restored by
 // revert.
 var vmIdentityFields = map[string]bool{"uuid": true, "name_label": true, "power_state": true, "domid": true,
-	"resident_on": true, "guest_metrics": true, "current_operations": true, "is_a_snapshot": true,
+	"resident_on": true, "guest_metrics": true, "metrics": true, "current_operations": true, "is_a_snapshot": true,
 	"snapshot_of": true, "snapshot_time": true, "is_control_domain": true, "parent": true}
 
 // cloneVM is VM.clone, VM.copy and VM.snapshot: a new VM record with the
@@ -136,8 +136,10 @@ func (c *call) vmDestroyRecords(a args) string {
 	for _, b := range d.where("VBD", "VM", vm.ref) {
 		d.remove(b)
 	}
-	if gm, ok := d.objs[vm.fields["guest_metrics"].(string)]; ok {
-		d.remove(gm)
+	for _, f := range []string{"guest_metrics", "metrics"} {
+		if m, ok := d.objs[vm.fields[f].(string)]; ok {
+			d.remove(m)
+		}
 	}
 	uuid, _ := vm.fields["uuid"].(string)
 	d.remove(vm)

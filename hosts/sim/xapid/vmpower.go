@@ -123,6 +123,13 @@ func (s *Server) startVM(c *call, ref string, paused bool, op string) {
 			state = "Paused"
 		}
 		d.set(vm, map[string]any{"power_state": state, "domid": domid, "resident_on": s.hostR})
+		if old, ok := d.objs[vm.fields["metrics"].(string)]; ok {
+			d.remove(old)
+		}
+		vcpus, _ := vm.fields["VCPUs_at_startup"].(int64)
+		mem, _ := vm.fields["memory_dynamic_max"].(int64)
+		m := d.insert("VM_metrics", vmMetricsRecord(vcpus, mem))
+		d.set(vm, map[string]any{"metrics": m.ref})
 		for _, v := range vifs {
 			if _, ok := d.objs[v.ref]; ok {
 				d.set(v, map[string]any{"currently_attached": true})
@@ -263,11 +270,13 @@ func (s *Server) finishHalt(c *call, h halting) {
 		if !ok {
 			return
 		}
-		if gm, ok := d.objs[vm.fields["guest_metrics"].(string)]; ok {
-			d.remove(gm)
+		for _, f := range []string{"guest_metrics", "metrics"} {
+			if m, ok := d.objs[vm.fields[f].(string)]; ok {
+				d.remove(m)
+			}
 		}
 		d.set(vm, map[string]any{"power_state": "Halted", "domid": int64(-1), "resident_on": NullRef,
-			"guest_metrics": NullRef})
+			"guest_metrics": NullRef, "metrics": NullRef})
 		for _, v := range d.where("VIF", "VM", h.ref) {
 			d.set(v, map[string]any{"currently_attached": false})
 		}
