@@ -30,10 +30,13 @@ type Host struct {
 
 	xapiMu sync.Mutex
 	xapi   *xapi.Client
-	dom0Mu sync.Mutex
-	dom0   *sshc.Client
-	invMu  sync.Mutex
-	inv    inventory
+	// xapiRefused is a login the host refused (wrong credentials): the
+	// answer for the rest of this Host's life.
+	xapiRefused error
+	dom0Mu      sync.Mutex
+	dom0        *sshc.Client
+	invMu       sync.Mutex
+	inv         inventory
 }
 
 // New returns a Host; nothing is dialled until XAPI or Dom0 is called.
@@ -51,6 +54,9 @@ func (h *Host) XAPI(ctx context.Context) (*xapi.Client, error) {
 	if h.xapi != nil {
 		return h.xapi, nil
 	}
+	if h.xapiRefused != nil {
+		return nil, h.xapiRefused
+	}
 	c, err := xapi.Dial(ctx, xapi.Options{
 		URL:         h.Config.XAPIURL,
 		User:        h.Config.XAPIUser,
@@ -58,6 +64,12 @@ func (h *Host) XAPI(ctx context.Context) (*xapi.Client, error) {
 		Fingerprint: h.Config.XAPIFingerprint,
 	})
 	if err != nil {
+		// A refused login is not tried again by the other steps of the
+		// run: real xapi answers it after a delay, and every failed root
+		// login is logged on the host (and may trip its lockout).
+		if xapi.HasCode(err, "SESSION_AUTHENTICATION_FAILED") {
+			h.xapiRefused = err
+		}
 		return nil, err // names the URL; the step's name names the host
 	}
 	h.xapi = c
