@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"xenlab/internal/editdistance"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -220,32 +221,11 @@ func unknownCommand(c *cobra.Command, name string) error {
 func suggest(typed string, names []string) []string {
 	var out []string
 	for _, n := range names {
-		if strings.HasPrefix(n, typed) || distance(typed, n) <= 2 {
+		if strings.HasPrefix(n, typed) || editdistance.Levenshtein(typed, n) <= 2 {
 			out = append(out, n)
 		}
 	}
 	return out
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // args checks a command's positional arguments: exactly n, else a usage

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"xenlab/internal/editdistance"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -42,32 +43,11 @@ func maskName(name string) bool {
 		return true
 	}
 	for _, known := range []string{"xapi_password", "ssh_password", "password"} {
-		if editDistance(strings.ToLower(name), known) <= 2 {
+		if editdistance.Levenshtein(strings.ToLower(name), known) <= 2 {
 			return true
 		}
 	}
 	return false
-}
-
-// editDistance is Levenshtein's distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // checkSecrets rejects a secret holding a character that cannot reach its
