@@ -9,11 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"xenlab/internal/editdistance"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"xenlab/internal/editdistance"
 	"xenlab/localrc"
 	"xenlab/provision"
 )

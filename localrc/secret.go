@@ -5,12 +5,12 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-	"xenlab/internal/editdistance"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
+	"xenlab/internal/editdistance"
 	"xenlab/secret"
 )
 
