@@ -38,8 +38,9 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		&domu{host: host, lab: lab},
 		&boot{host: host, lab: lab},
 		&placeholder{host: host, lab: lab},
+		&agents{host: host, lab: lab},
 	}
 }
 
 // Missing are the bring-up steps of DESIGN.md that are not built yet.
-var Missing = []string{"agents", "verify", "snapshot"}
+var Missing = []string{"verify", "snapshot"}
