@@ -59,7 +59,7 @@ type agents struct {
 }
 
 func (a *agents) Name() string   { return "agents" }
-func (a *agents) Deps() []string { return []string{"bridge-placeholder"} }
+func (a *agents) Deps() []string { return []string{"dom0-plugins", "bridge-placeholder"} }
 
 // Timeout is the lab's timeouts.stack: stack.sh downloads and installs
 // OpenStack on a real host.
