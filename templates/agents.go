@@ -25,7 +25,7 @@ const RootHelper = "neutron-rootwrap-xen-dom0 /etc/neutron/rootwrap.conf"
 // on its own host's switch).
 const DomURootHelper = "sudo neutron-rootwrap /etc/neutron/rootwrap.conf"
 
-// ShellQuote quotes s for bash as one word: 'a'\”b'.
+// ShellQuote quotes s for bash as one word, in single quotes (a quote inside becomes quote, backslash, quote, quote).
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
