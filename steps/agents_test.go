@@ -154,6 +154,22 @@ func TestAgentsMistakesThenWalkThrough(t *testing.T) {
 			t.Errorf("dom0's switch lacks %q:\n%s", want, dom0)
 		}
 	}
+
+	// verify keeps every promise, then names the one broken behind
+	// xenlab's back.
+	vf := &verify{host: host, lab: cfg}
+	var vout lines
+	if err := vf.Apply(ctx, &vout); err != nil {
+		t.Fatalf("verify on the walk-through's lab: %v", err)
+	}
+	if _, err := g.Run(ctx, "ovs-ofctl del-flows br-int dl_vlan=1000"); err != nil {
+		t.Fatal(err)
+	}
+	err = vf.Apply(ctx, &vout)
+	want := "domU switch, bridge br-int: expected a flow in_port=int-br-eth1,dl_vlan=1000 actions=mod_vlan_vid:<local>,NORMAL, found"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("verify after the flow was deleted: %v, want %q", err, want)
+	}
 }
 
 func mustInv(t *testing.T, ctx context.Context, host *hosts.Host) *hosts.Snapshot {
