@@ -263,12 +263,16 @@ func (a *agents) Check(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 	}
-	a.hangUp()
-	return true, nil
+	return true, nil // the connection stays for verify, which closes it
 }
 
-func (a *agents) Apply(ctx context.Context, out provision.Output) error {
-	defer a.hangUp()
+// Apply keeps its connection to domU for verify when it succeeds.
+func (a *agents) Apply(ctx context.Context, out provision.Output) (err error) {
+	defer func() {
+		if err != nil {
+			a.hangUp()
+		}
+	}()
 	inv, err := a.host.Inventory(ctx)
 	if err != nil {
 		return err

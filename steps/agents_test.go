@@ -34,18 +34,12 @@ func needStandIn(t testing.TB, sh *sim.Host) {
 // upToAgents runs the bring-up before the agents step.
 func upToAgents(t *testing.T, ctx context.Context, cfg *localrc.Config, host *hosts.Host) {
 	t.Helper()
-	var before []provision.Step
-	for _, s := range BringUp(cfg, host) {
-		if s.Name() != "agents" {
-			before = append(before, s)
-		}
-	}
-	if rep := run(t, ctx, before, false); rep.Err != nil {
+	if rep := run(t, ctx, beforeAgents(cfg, host), false); rep.Err != nil {
 		t.Fatalf("up to the agents: %v\n%s", rep.Err, output(rep))
 	}
 }
 
-// sh runs cmd on c and fails the test unless it exits 0.
+// shOut runs cmd in dom0 and fails the test unless it exits 0.
 func shOut(t *testing.T, ctx context.Context, host *hosts.Host, cmd string) string {
 	t.Helper()
 	dom0, err := host.Dom0(ctx)
@@ -180,4 +174,16 @@ func mustInv(t *testing.T, ctx context.Context, host *hosts.Host) *hosts.Snapsho
 		t.Fatal(err)
 	}
 	return inv
+}
+
+// beforeAgents is BringUp without the agents and verify steps, for the
+// tests of the steps before them (they need neither root nor stack.sh).
+func beforeAgents(cfg *localrc.Config, host *hosts.Host, opts ...Option) []provision.Step {
+	var out []provision.Step
+	for _, s := range BringUp(cfg, host, opts...) {
+		if n := s.Name(); n != "agents" && n != "verify" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -24,8 +24,9 @@ import (
 // switch, the bridge, what was expected and what was found. It only reads,
 // so it runs on every up.
 type verify struct {
-	host *hosts.Host
-	lab  *localrc.Config
+	host   *hosts.Host
+	lab    *localrc.Config
+	agents *agents // whose connection to domU it uses and closes; nil: its own
 }
 
 func (v *verify) Name() string                        { return "verify" }
@@ -263,7 +264,10 @@ func (v *verify) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	errs := checkDom0(sw0, intBr, vmBr, v.lab.Networks.IntegrationBridge != localrc.BridgeAttach)
-	a := &agents{host: v.host, lab: v.lab}
+	a := v.agents
+	if a == nil {
+		a = &agents{host: v.host, lab: v.lab}
+	}
 	addr := a.domUAddr(inv)
 	if addr == "" {
 		return errors.New("domU is not running or reports no address (step boot)")
@@ -288,7 +292,11 @@ func (v *verify) Apply(ctx context.Context, out provision.Output) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	out.Line("dom0 %s: placeholder on VLAN %s, linked to %s; domU %s: int-%s patched to %s, VLAN %d mapped to a local VLAN with the DHCP and router ports on it",
-		intBr, DeadVLAN, vmBr, domuInt, domuPhys, domuPhys, v.lab.Quantum.VLANs.Min)
+	if v.lab.Networks.IntegrationBridge != localrc.BridgeAttach {
+		out.Line("dom0 %s: the placeholder's port is on VLAN %s", intBr, DeadVLAN)
+	}
+	out.Line("dom0 %s: patched to %s (the VM network)", intBr, vmBr)
+	out.Line("domU %s: int-%s patched to %s; VLAN %d mapped to a local VLAN, the DHCP and router ports on it",
+		domuInt, domuPhys, domuPhys, v.lab.Quantum.VLANs.Min)
 	return nil
 }
