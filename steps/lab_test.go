@@ -110,6 +110,9 @@ func TestUpNoOpDownOnTheSimulatedHost(t *testing.T) {
 				t.Fatalf("cold up: %v\n%s", rep.Err, output(rep))
 			}
 			out := output(rep)
+			if pw := cfg.Hosts[0].XAPIPassword.Reveal(); strings.Contains(out, pw) {
+				t.Errorf("the xapi password appears in the step output")
+			}
 			if !strings.Contains(out, "name is now shared") {
 				t.Errorf("no warning about the shared name:\n%s", out)
 			}
