@@ -26,7 +26,7 @@ func TestReuseExistingAdoptsTheOnlySameNamedNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := run(t, ctx, BringUp(cfg, host), false)
+	rep := run(t, ctx, beforeAgents(cfg, host), false)
 	if rep.Err != nil {
 		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
 	}
@@ -36,7 +36,7 @@ func TestReuseExistingAdoptsTheOnlySameNamedNetwork(t *testing.T) {
 	if oc, err := c.NetworkGetOtherConfig(ctx, theirs); err != nil || len(oc) != 1 || oc["who"] != "them" {
 		t.Errorf("adopted network's other_config is now %v (%v), want it unchanged", oc, err)
 	}
-	if rep := run(t, ctx, BringUp(cfg, host), true); rep.Err != nil {
+	if rep := run(t, ctx, beforeAgents(cfg, host), true); rep.Err != nil {
 		t.Fatalf("down: %v\n%s", rep.Err, output(rep))
 	}
 	if _, err := c.NetworkGetRecord(ctx, theirs); err != nil {
@@ -48,7 +48,7 @@ func TestReuseExistingAdoptsTheOnlySameNamedNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	host.Changed()
-	rep = run(t, ctx, BringUp(cfg, host), false)
+	rep = run(t, ctx, beforeAgents(cfg, host), false)
 	if rep.Err == nil || !strings.Contains(rep.Err.Error(), "2 networks are named") {
 		t.Fatalf("up with two same-named networks: %v, want a refusal", rep.Err)
 	}
@@ -59,7 +59,7 @@ func TestDownRemovesTaggedObjectsRenamedByHand(t *testing.T) {
 	_, cfg, host := simLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if rep := run(t, ctx, BringUp(cfg, host), false); rep.Err != nil {
+	if rep := run(t, ctx, beforeAgents(cfg, host), false); rep.Err != nil {
 		t.Fatal(rep.Err)
 	}
 	c, _ := host.XAPI(ctx)
@@ -79,7 +79,7 @@ func TestDownRemovesTaggedObjectsRenamedByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	host.Changed()
-	if rep := run(t, ctx, BringUp(cfg, host), true); rep.Err != nil {
+	if rep := run(t, ctx, beforeAgents(cfg, host), true); rep.Err != nil {
 		t.Fatalf("down: %v\n%s", rep.Err, output(rep))
 	}
 	if _, err := c.VMGetRecord(ctx, vm); !xapi.HasCode(err, "HANDLE_INVALID") {
@@ -104,7 +104,7 @@ func TestTemplateOfTheLabIsFoundByTagAndKeptUnlessPurged(t *testing.T) {
 	// (modelled) installer, tagged as the lab's, beside the untagged
 	// prebuilt template of the same name.
 	prebuilt := findTemplateByName(t, ctx, c, cfg.DomU.Template)
-	rep := run(t, ctx, BringUp(cfg, host), false)
+	rep := run(t, ctx, beforeAgents(cfg, host), false)
 	if rep.Err != nil {
 		t.Fatalf("up without the lab's template: %v\n%s", rep.Err, output(rep))
 	}
@@ -126,20 +126,20 @@ func TestTemplateOfTheLabIsFoundByTagAndKeptUnlessPurged(t *testing.T) {
 	}
 	// A second up finds it by its tag and builds nothing.
 	host.Changed()
-	if rep := run(t, ctx, BringUp(cfg, host), false); rep.Err != nil {
+	if rep := run(t, ctx, beforeAgents(cfg, host), false); rep.Err != nil {
 		t.Fatalf("second up: %v\n%s", rep.Err, output(rep))
 	}
 	if recs, err := c.VMGetAllRecords(ctx); err != nil || countTagged(recs, cfg.Lab, RoleTemplate) != 1 {
 		t.Fatalf("after a second up: %d tagged templates (%v)", countTagged(recs, cfg.Lab, RoleTemplate), err)
 	}
-	if rep := run(t, ctx, BringUp(cfg, host), true); rep.Err != nil {
+	if rep := run(t, ctx, beforeAgents(cfg, host), true); rep.Err != nil {
 		t.Fatal(rep.Err)
 	}
 	if _, err := c.VMGetRecord(ctx, mine); err != nil {
 		t.Fatalf("down removed the cached template: %v", err)
 	}
 	host.Changed()
-	if rep := run(t, ctx, BringUp(cfg, host, PurgeTemplate()), true); rep.Err != nil {
+	if rep := run(t, ctx, beforeAgents(cfg, host, PurgeTemplate()), true); rep.Err != nil {
 		t.Fatal(rep.Err)
 	}
 	if _, err := c.VMGetRecord(ctx, mine); !xapi.HasCode(err, "HANDLE_INVALID") {

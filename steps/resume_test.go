@@ -62,10 +62,10 @@ func converged(t *testing.T, cfg *localrc.Config, host *hosts.Host) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if rep := run(t, ctx, BringUp(cfg, host), false); rep.Err != nil {
+	if rep := run(t, ctx, beforeAgents(cfg, host), false); rep.Err != nil {
 		t.Fatalf("up after the failure: %v\n%s", rep.Err, output(rep))
 	}
-	rep := run(t, ctx, BringUp(cfg, host), false)
+	rep := run(t, ctx, beforeAgents(cfg, host), false)
 	if done := rep.Names(provision.StateDone); rep.Err != nil || !slices.Equal(done, []string{"preflight"}) {
 		t.Fatalf("up after that ran %v (%v)\n%s", done, rep.Err, output(rep))
 	}
@@ -101,7 +101,7 @@ func TestUpResumesAfterAFailureInEachStep(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			rep := run(t, ctx, BringUp(cfg, host), false)
+			rep := run(t, ctx, beforeAgents(cfg, host), false)
 			if rep.Err == nil || !strings.Contains(rep.Err.Error(), "injected by the test") {
 				t.Fatalf("up with a fault in %s: %v, want the injected failure", method, rep.Err)
 			}
@@ -119,7 +119,7 @@ func TestUpResumesAfterCancel(t *testing.T) {
 			defer cancel()
 			tr := &trap{method: method, cancel: cancel}
 			cfg, host := simLabTrap(t, tr)
-			rep := run(t, ctx, BringUp(cfg, host), false)
+			rep := run(t, ctx, beforeAgents(cfg, host), false)
 			if rep.Err == nil {
 				t.Fatalf("up cancelled at %s succeeded", method)
 			}
@@ -135,7 +135,7 @@ func TestPlaceholderRepairedAfterReboot(t *testing.T) {
 	_, cfg, host := simLabOVS(t, ovs.ModeAuto)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if rep := run(t, ctx, BringUp(cfg, host), false); rep.Err != nil {
+	if rep := run(t, ctx, beforeAgents(cfg, host), false); rep.Err != nil {
 		t.Fatal(rep.Err)
 	}
 	inv, err := host.Inventory(ctx)
@@ -147,7 +147,7 @@ func TestPlaceholderRepairedAfterReboot(t *testing.T) {
 		t.Fatal(err)
 	}
 	host.Changed()
-	rep := run(t, ctx, BringUp(cfg, host), false)
+	rep := run(t, ctx, beforeAgents(cfg, host), false)
 	if rep.Err != nil {
 		t.Fatal(rep.Err)
 	}

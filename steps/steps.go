@@ -30,6 +30,7 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 	for _, f := range opts {
 		f(&o)
 	}
+	ag := &agents{host: host, lab: lab} // verify shares its connection to domU
 	return []provision.Step{
 		&preflight{host: host, lab: lab},
 		&dom0Plugins{host: host},
@@ -38,8 +39,10 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		&domu{host: host, lab: lab},
 		&boot{host: host, lab: lab},
 		&placeholder{host: host, lab: lab},
+		ag,
+		&verify{host: host, lab: lab, agents: ag},
 	}
 }
 
 // Missing are the bring-up steps of DESIGN.md that are not built yet.
-var Missing = []string{"agents", "verify", "snapshot"}
+var Missing = []string{"snapshot"}

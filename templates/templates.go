@@ -1,7 +1,8 @@
 // Package templates holds the text files xenlab renders and puts on a lab's
-// hosts, embedded in the binary: today the Debian installer preseed of the
-// domU template (preseed.cfg.tmpl); domU's localrc and the agents' ini
-// files will join it. Each file is a text/template rendered from a small
+// hosts, embedded in the binary: the Debian installer preseed of the domU
+// template (preseed.cfg.tmpl), and what the agents step puts in domU:
+// devstack's localrc, the two Open vSwitch agents' ini files, rootwrap.conf
+// and xenlab's wrapper of stack.sh. Each file is a text/template rendered from a small
 // typed struct; values are checked so that none can add a line of its own.
 // docs/templates.md says what each file is for.
 package templates
@@ -19,7 +20,8 @@ var files embed.FS
 
 // parsed holds every embedded template by file name; missingkey=error
 // makes a field the data lacks an error, not "<no value>".
-var parsed = template.Must(template.New("").Option("missingkey=error").ParseFS(files, "*.tmpl"))
+var parsed = template.Must(template.New("").Option("missingkey=error").
+	Funcs(template.FuncMap{"sh": ShellQuote}).ParseFS(files, "*.tmpl"))
 
 // render executes one embedded template.
 func render(name string, data any) ([]byte, error) {

@@ -1,0 +1,189 @@
+package steps
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"xenlab/hosts"
+	"xenlab/hosts/sim"
+	"xenlab/hosts/sim/ovs"
+	"xenlab/hosts/sim/sshd"
+	"xenlab/localrc"
+	"xenlab/provision"
+)
+
+// needStandIn skips a test that runs stack.sh in the simulated domU when
+// the devstack stand-in cannot run here.
+func needStandIn(t testing.TB, sh *sim.Host) {
+	t.Helper()
+	if os.Geteuid() != 0 || sh.Endpoints().Isolation != string(sshd.IsolationMountNS) {
+		t.Skip("the devstack stand-in runs in a guest's own root (/etc/neutron, /proc/cmdline), which needs root")
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git on this machine: domU's git clone of devstack needs it")
+	}
+	if err := exec.Command("/usr/bin/python3", "-c", "from os_xenapi.client import XenAPI").Run(); err != nil {
+		t.Skip("no /usr/bin/python3 with Debian's XenAPI module (python3-os-xenapi): the stand-in's rootwrap needs it")
+	}
+}
+
+// upToAgents runs the bring-up before the agents step.
+func upToAgents(t *testing.T, ctx context.Context, cfg *localrc.Config, host *hosts.Host) {
+	t.Helper()
+	if rep := run(t, ctx, beforeAgents(cfg, host), false); rep.Err != nil {
+		t.Fatalf("up to the agents: %v\n%s", rep.Err, output(rep))
+	}
+}
+
+// shOut runs cmd in dom0 and fails the test unless it exits 0.
+func shOut(t *testing.T, ctx context.Context, host *hosts.Host, cmd string) string {
+	t.Helper()
+	dom0, err := host.Dom0(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := dom0.Run(ctx, cmd)
+	if err != nil {
+		t.Fatalf("dom0: %s: %v %s", cmd, err, res.Stderr)
+	}
+	return string(res.Stdout)
+}
+
+// TestAgentsMistakesThenWalkThrough: one thing broken at a time (netwrap
+// gone from dom0, a wrong xapi password in rootwrap.conf, stack.sh
+// failing), each fails the step with a message naming the cause; then the
+// step gives the walk-through's switches, its secret files are 0600, and
+// the xapi password is in no output or error.
+func TestAgentsMistakesThenWalkThrough(t *testing.T) {
+	sh, cfg, host := simLabOVS(t, ovs.ModeModel)
+	needStandIn(t, sh)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	upToAgents(t, ctx, cfg, host)
+	pw := cfg.Hosts[0].XAPIPassword.Reveal()
+	var all []string
+	apply := func(a *agents) error {
+		var out lines
+		err := a.Apply(ctx, &out)
+		all = append(all, out...)
+		if err != nil {
+			all = append(all, err.Error())
+		}
+		return err
+	}
+
+	// 1. The netwrap plugin removed from dom0.
+	shOut(t, ctx, host, "mv "+PluginDir+"/netwrap /root/netwrap.away")
+	err := apply(&agents{host: host, lab: cfg})
+	if err == nil || !strings.Contains(err.Error(), "dom0 has no xapi plugin 'netwrap'") {
+		t.Errorf("without netwrap: %v, want the missing plugin named", err)
+	}
+	shOut(t, ctx, host, "mv /root/netwrap.away "+PluginDir+"/netwrap")
+
+	// 2. A wrong xapi password in rootwrap.conf.
+	wrong := &agents{host: host, lab: cfg, corrupt: func(b []byte) []byte {
+		return []byte(strings.ReplaceAll(string(b), "xenapi_connection_password="+pw, "xenapi_connection_password=not-the-password"))
+	}}
+	err = apply(wrong)
+	if err == nil || !strings.Contains(err.Error(), "SESSION_AUTHENTICATION_FAILED") ||
+		!strings.Contains(err.Error(), RootwrapPath) {
+		t.Errorf("wrong password: %v, want SESSION_AUTHENTICATION_FAILED naming %s", err, RootwrapPath)
+	}
+
+	// 3. stack.sh failing.
+	addr := (&agents{host: host, lab: cfg}).domUAddr(mustInv(t, ctx, host))
+	g, err := host.DialGuest(ctx, "domU", addr, cfg.DomU.SSHUser, cfg.DomU.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := g.Run(ctx, "cd "+DevstackDir+" && cp stack.sh /tmp/stack.sh.good && printf '#!/bin/bash\\necho installing\\necho no such package: rabbitmq-server >&2\\nexit 3\\n' > stack.sh"); err != nil {
+		t.Fatal(err)
+	}
+	err = apply(&agents{host: host, lab: cfg})
+	if err == nil || !strings.Contains(err.Error(), "stack.sh failed (exit 3)") ||
+		!strings.Contains(err.Error(), "no such package: rabbitmq-server") {
+		t.Errorf("failing stack.sh: %v, want exit 3 and the tail of its log", err)
+	}
+	if _, err := g.Run(ctx, "cp /tmp/stack.sh.good "+DevstackDir+"/stack.sh"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Then the lab as the walk-through has it.
+	a := &agents{host: host, lab: cfg}
+	if err := apply(a); err != nil {
+		t.Fatalf("agents: %v\n%s", err, strings.Join(all, "\n"))
+	}
+	if done, err := a.Check(ctx); err != nil || !done {
+		t.Errorf("Check after Apply: %v %v", done, err)
+	}
+	for _, l := range all {
+		if strings.Contains(l, pw) {
+			t.Fatalf("the xapi password appears in the step's output or error: %q", l)
+		}
+	}
+	res, err := g.Run(ctx, "stat -c '%a %n' "+DevstackDir+"/localrc "+RootwrapPath+
+		" && ovs-ofctl show br-int | grep -c 'int-br-eth1' && ovs-ofctl dump-flows --no-stats br-int")
+	if err != nil {
+		t.Fatal(err)
+	}
+	domu := string(res.Stdout)
+	for _, want := range []string{"600 " + DevstackDir + "/localrc", "600 " + RootwrapPath, "dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL"} {
+		if !strings.Contains(domu, want) {
+			t.Errorf("domU lacks %q:\n%s", want, domu)
+		}
+	}
+	inv := mustInv(t, ctx, host)
+	_, intBr, err := integrationBridge(inv, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dom0 := shOut(t, ctx, host, "ovs-vsctl show")
+	for _, want := range []string{"Bridge " + intBr, "tag: " + DeadVLAN, "options: {peer="} {
+		if !strings.Contains(dom0, want) {
+			t.Errorf("dom0's switch lacks %q:\n%s", want, dom0)
+		}
+	}
+
+	// verify keeps every promise, then names the one broken behind
+	// xenlab's back.
+	vf := &verify{host: host, lab: cfg}
+	var vout lines
+	if err := vf.Apply(ctx, &vout); err != nil {
+		t.Fatalf("verify on the walk-through's lab: %v", err)
+	}
+	if _, err := g.Run(ctx, "ovs-ofctl del-flows br-int dl_vlan=1000"); err != nil {
+		t.Fatal(err)
+	}
+	err = vf.Apply(ctx, &vout)
+	want := "domU switch, bridge br-int: expected a flow in_port=int-br-eth1,dl_vlan=1000 actions=mod_vlan_vid:<local>,NORMAL, found"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("verify after the flow was deleted: %v, want %q", err, want)
+	}
+}
+
+func mustInv(t *testing.T, ctx context.Context, host *hosts.Host) *hosts.Snapshot {
+	t.Helper()
+	host.Changed()
+	inv, err := host.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
+// beforeAgents is BringUp without the agents and verify steps, for the
+// tests of the steps before them (they need neither root nor stack.sh).
+func beforeAgents(cfg *localrc.Config, host *hosts.Host, opts ...Option) []provision.Step {
+	var out []provision.Step
+	for _, s := range BringUp(cfg, host, opts...) {
+		if n := s.Name(); n != "agents" && n != "verify" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
