@@ -170,13 +170,13 @@ func (usageError) ConfigError() {}
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-// upToPlaceholderError ends an up whose built steps all succeeded: the
-// lab stands up to the bridge placeholder, and the steps after it are not
-// built yet, so the run is not the whole lab and exits 1.
-type upToPlaceholderError struct{ missing []string }
+// labNotWholeError ends an up whose built steps all succeeded: the lab is
+// up and verified, but the steps after them are not built yet, so the run
+// is not the whole lab and exits 1.
+type labNotWholeError struct{ missing []string }
 
-func (e upToPlaceholderError) Error() string {
-	return "the lab is up to the bridge placeholder; the rest of the bring-up (" +
+func (e labNotWholeError) Error() string {
+	return "the lab is up and verified; the rest of the bring-up (" +
 		strings.Join(e.missing, ", ") + ") is not built yet"
 }
 

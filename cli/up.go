@@ -26,7 +26,7 @@ the built-in simulated XenServer host.`,
 			}
 			defer l.close()
 			return l.scrub(runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts), false, func() error {
-				return upToPlaceholderError{missing: steps.Missing}
+				return labNotWholeError{missing: steps.Missing}
 			}))
 		},
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"xenlab/hosts/sim"
+	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/provision/render/rendertest"
 )
@@ -32,6 +33,9 @@ func TestUpOnSimulatedHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
+	if why := devstack.Unavailable(h.Endpoints().Isolation); why != "" {
+		t.Skip(why)
+	}
 	junit := filepath.Join(t.TempDir(), "report.xml")
 
 	code, stdout, stderr := run(t, "", false, "up", "-f", h.Endpoints().LabFile, "--json", "--junit", junit)

@@ -2,16 +2,14 @@ package steps
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"xenlab/hosts"
 	"xenlab/hosts/sim"
+	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
-	"xenlab/hosts/sim/sshd"
 	"xenlab/localrc"
 	"xenlab/provision"
 )
@@ -20,14 +18,8 @@ import (
 // the devstack stand-in cannot run here.
 func needStandIn(t testing.TB, sh *sim.Host) {
 	t.Helper()
-	if os.Geteuid() != 0 || sh.Endpoints().Isolation != string(sshd.IsolationMountNS) {
-		t.Skip("the devstack stand-in runs in a guest's own root (/etc/neutron, /proc/cmdline), which needs root")
-	}
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git on this machine: domU's git clone of devstack needs it")
-	}
-	if err := exec.Command("/usr/bin/python3", "-c", "from os_xenapi.client import XenAPI").Run(); err != nil {
-		t.Skip("no /usr/bin/python3 with Debian's XenAPI module (python3-os-xenapi): the stand-in's rootwrap needs it")
+	if why := devstack.Unavailable(sh.Endpoints().Isolation); why != "" {
+		t.Skip(why)
 	}
 }
 
