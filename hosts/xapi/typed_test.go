@@ -353,10 +353,10 @@ func (m *eventModel) from(params []any) (any, error) {
 				out = append(out, ev)
 			}
 		}
-		n, wake := len(m.events), m.wake
+		n, wake, objects := len(m.events), m.wake, len(m.objects)
 		m.mu.Unlock()
 		if len(out) > 0 || token == "" {
-			return map[string]any{"events": out, "valid_ref_counts": map[string]any{"task": fmt.Sprint(len(m.objects))}, "token": fmt.Sprint(n)}, nil
+			return map[string]any{"events": out, "valid_ref_counts": map[string]any{"task": fmt.Sprint(objects)}, "token": fmt.Sprint(n)}, nil
 		}
 		select {
 		case <-wake:
