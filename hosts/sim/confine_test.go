@@ -15,8 +15,6 @@ import (
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
 	sshc "xenlab/hosts/ssh"
-	"xenlab/hosts/xapi"
-	"xenlab/secret"
 )
 
 // TestDom0CannotTouchThisMachine: as root, neither a command on the
@@ -77,11 +75,7 @@ func TestDom0CannotTouchThisMachine(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(pdir, "escape"), []byte(plugin), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	pw, _ := os.ReadFile(ep.PasswordFile)
-	c, err := xapi.Dial(ctx, xapi.Options{URL: ep.XAPIURL, User: "root", Password: secret.New(string(pw)), Fingerprint: ep.XAPIFingerprint})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialXAPI(ctx, t, ep)
 	hosts, err := c.HostGetAll(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"xenlab/hosts/sim/sshd"
 	sshc "xenlab/hosts/ssh"
 	"xenlab/hosts/xapi"
-	"xenlab/secret"
 )
 
 // TestGuestReadsItsFactsWhereADomUDoes: a command in a guest finds its
@@ -33,11 +32,7 @@ func TestGuestReadsItsFactsWhereADomUDoes(t *testing.T) {
 		t.Skip("guest paths need per-command mount namespaces (root)")
 	}
 	ep := h.Endpoints()
-	pw, _ := os.ReadFile(ep.PasswordFile)
-	c, err := xapi.Dial(ctx, xapi.Options{URL: ep.XAPIURL, User: "root", Password: secret.New(string(pw)), Fingerprint: ep.XAPIFingerprint})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialXAPI(ctx, t, ep)
 	defer c.Close(ctx)
 	must := func(what string, err error) {
 		t.Helper()

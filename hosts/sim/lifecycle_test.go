@@ -12,7 +12,6 @@ import (
 
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/xapi"
-	"xenlab/secret"
 )
 
 // TestVIFReplugAndDestroy: a VIF unplugged and plugged again 20 times in a
@@ -20,16 +19,7 @@ import (
 // anew, as xapi and netback do), and a destroyed VM leaves no guest
 // directory behind. With the model and, where it can run, real OVS.
 func TestVIFReplugAndDestroy(t *testing.T) {
-	for _, mode := range []ovs.Mode{ovs.ModeModel, ovs.ModeReal} {
-		t.Run(string(mode), func(t *testing.T) {
-			if mode == ovs.ModeReal {
-				if err := ovs.RealAvailable(); err != nil {
-					t.Skipf("real Open vSwitch cannot run here: %v", err)
-				}
-			}
-			testVIFReplugAndDestroy(t, mode)
-		})
-	}
+	forEachOVSMode(t, testVIFReplugAndDestroy)
 }
 
 func testVIFReplugAndDestroy(t *testing.T, mode ovs.Mode) {
@@ -42,14 +32,7 @@ func testVIFReplugAndDestroy(t *testing.T, mode ovs.Mode) {
 	}
 	defer h.Close()
 	ep := h.Endpoints()
-	pw, err := os.ReadFile(ep.PasswordFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := xapi.Dial(ctx, xapi.Options{URL: ep.XAPIURL, User: "root", Password: secret.New(string(pw)), Fingerprint: ep.XAPIFingerprint})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialXAPI(ctx, t, ep)
 	defer c.Close(ctx)
 	must := func(what string, err error) {
 		t.Helper()

@@ -16,6 +16,36 @@ import (
 	"xenlab/secret"
 )
 
+// forEachOVSMode runs test once with the modelled switch and once with
+// real Open vSwitch, skipping the real run where it cannot run here.
+func forEachOVSMode(t *testing.T, test func(*testing.T, ovs.Mode)) {
+	for _, mode := range []ovs.Mode{ovs.ModeModel, ovs.ModeReal} {
+		t.Run(string(mode), func(t *testing.T) {
+			if mode == ovs.ModeReal {
+				if err := ovs.RealAvailable(); err != nil {
+					t.Skipf("real Open vSwitch cannot run here: %v", err)
+				}
+			}
+			test(t, mode)
+		})
+	}
+}
+
+// dialXAPI logs in to the simulated host's xapi as its lab file would:
+// root, the password from its file, the certificate pinned.
+func dialXAPI(ctx context.Context, t *testing.T, ep Endpoints) *xapi.Client {
+	t.Helper()
+	pw, err := os.ReadFile(ep.PasswordFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := xapi.Dial(ctx, xapi.Options{URL: ep.XAPIURL, User: "root", Password: secret.New(string(pw)), Fingerprint: ep.XAPIFingerprint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestBringUpPieces drives the whole simulated host the way xenlab's steps
 // will: through the lab file it writes, xenlab's own xapi client (pinned to
 // the host's self-signed certificate) and xenlab's own SSH client (host keys
@@ -25,16 +55,7 @@ import (
 // ovs-vsctl, a guest gets its own IP, SSH server and switch, and the
 // integration bridge goes away when its last VIF does.
 func TestBringUpPieces(t *testing.T) {
-	for _, mode := range []ovs.Mode{ovs.ModeModel, ovs.ModeReal} {
-		t.Run(string(mode), func(t *testing.T) {
-			if mode == ovs.ModeReal {
-				if err := ovs.RealAvailable(); err != nil {
-					t.Skipf("real Open vSwitch cannot run here: %v", err)
-				}
-			}
-			testBringUpPieces(t, mode)
-		})
-	}
+	forEachOVSMode(t, testBringUpPieces)
 }
 
 func testBringUpPieces(t *testing.T, mode ovs.Mode) {
@@ -254,14 +275,7 @@ func TestRestartKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	ep := h.Endpoints()
-	pw, err := os.ReadFile(ep.PasswordFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := xapi.Dial(ctx, xapi.Options{URL: ep.XAPIURL, User: "root", Password: secret.New(string(pw)), Fingerprint: ep.XAPIFingerprint})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialXAPI(ctx, t, ep)
 	if _, err := c.NetworkCreate(ctx, xapi.NetworkSpec{NameLabel: "OpenStack VM Network"}); err != nil {
 		t.Fatal(err)
 	}
@@ -289,6 +303,11 @@ func TestRestartKeepsState(t *testing.T) {
 	}
 	if key(known1) != key(known2) {
 		t.Fatalf("dom0's host key changed across a restart:\n%s\n%s", known1, known2)
+	}
+	// The first start's password still logs in after the restart.
+	pw, err := os.ReadFile(ep.PasswordFile)
+	if err != nil {
+		t.Fatal(err)
 	}
 	c2, err := xapi.Dial(ctx, xapi.Options{URL: ep2.XAPIURL, User: "root", Password: secret.New(string(pw)), Fingerprint: ep2.XAPIFingerprint})
 	if err != nil {
