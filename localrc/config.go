@@ -233,6 +233,9 @@ func (s Setting) String() string {
 type Devstack struct {
 	Repo   string
 	Branch string
+	// Source, when set, is a local devstack checkout (an absolute path)
+	// uploaded into domU instead of a clone of Repo and Branch.
+	Source string
 	// BaseServices replaces devstack's default ENABLED_SERVICES when non-nil
 	// (a localrc that assigned ENABLED_SERVICES=...).
 	BaseServices []string

@@ -167,6 +167,7 @@ type agentBlock struct {
 type devstackBlock struct {
 	Repo            string         `hcl:"repo,optional"`
 	Branch          string         `hcl:"branch,optional"`
+	Source          string         `hcl:"source,optional"`
 	BaseServices    *[]string      `hcl:"base_services,optional"`
 	EnabledServices []string       `hcl:"enabled_services,optional"`
 	Extra           hcl.Expression `hcl:"extra,optional"`
@@ -174,6 +175,7 @@ type devstackBlock struct {
 	DefRange             hcl.Range `hcl:",def_range"`
 	RepoRange            hcl.Range `hcl:"repo,attr_value_range"`
 	BranchRange          hcl.Range `hcl:"branch,attr_value_range"`
+	SourceRange          hcl.Range `hcl:"source,attr_value_range"`
 	BaseServicesRange    hcl.Range `hcl:"base_services,attr_value_range"`
 	EnabledServicesRange hcl.Range `hcl:"enabled_services,attr_value_range"`
 }

@@ -1,7 +1,10 @@
 package localrc
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -18,6 +21,7 @@ func (v *validator) devstack(raw *devstackBlock) Devstack {
 	d := Devstack{Repo: raw.Repo, Branch: raw.Branch, EnabledServices: raw.EnabledServices}
 	v.nonEmpty(raw.Repo, at(raw.RepoRange, def), "devstack.repo", "repo (devstack's git URL or a local path)")
 	v.nonEmpty(raw.Branch, at(raw.BranchRange, def), "devstack.branch", "branch (a branch or tag of devstack)")
+	d.Source = v.source(raw)
 	if raw.BaseServices != nil {
 		d.BaseServices = append([]string{}, (*raw.BaseServices)...)
 		v.services(d.BaseServices, at(raw.BaseServicesRange, def), "devstack.base_services")
@@ -28,6 +32,47 @@ func (v *validator) devstack(raw *devstackBlock) Devstack {
 	v.services(d.EnabledServices, at(raw.EnabledServicesRange, def), "devstack.enabled_services")
 	d.Extra = v.extra(raw.Extra)
 	return d
+}
+
+// source checks devstack.source: a local devstack checkout (a directory
+// with stack.sh), relative to the lab file's directory; it excludes repo
+// and branch, which say where a clone in domU comes from.
+func (v *validator) source(raw *devstackBlock) string {
+	if raw.Source == "" {
+		return ""
+	}
+	rng := raw.SourceRange
+	var failed bool
+	v.check(rng, func() {
+		for _, o := range []struct {
+			name string
+			rng  hcl.Range
+		}{{"repo", raw.RepoRange}, {"branch", raw.BranchRange}} {
+			if o.rng.Filename != "" {
+				v.errorf(rng, "devstack.source", "source and %s (line %d) exclude each other: source uploads a local checkout into domU, repo and branch are cloned there; keep one", o.name, o.rng.Start.Line)
+				failed = true
+				return
+			}
+		}
+	})
+	if failed {
+		return ""
+	}
+	dir := expandPath(raw.Source, v.env.dir)
+	v.check(rng, func() {
+		st, err := os.Stat(dir)
+		switch {
+		case err != nil:
+			v.errorf(rng, "devstack.source", "source %q: %v", dir, errors.Unwrap(err))
+		case !st.IsDir():
+			v.errorf(rng, "devstack.source", "source %q is not a directory (a devstack checkout)", dir)
+		default:
+			if st, err := os.Stat(filepath.Join(dir, "stack.sh")); err != nil || !st.Mode().IsRegular() {
+				v.errorf(rng, "devstack.source", "source %q is not a devstack checkout: it has no stack.sh", dir)
+			}
+		}
+	})
+	return dir
 }
 
 // services checks devstack service names ("-name" disables one).
