@@ -250,12 +250,21 @@ func (a *agents) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	marker, sums, err := state(ctx, c, files)
+	if src := a.lab.Devstack.Source; src != "" {
+		co, err := readCheckout(src)
+		if err != nil {
+			return false, nil // Apply says why
+		}
+		files = append(files, co.manifestFile()) // a changed checkout: upload and stack again
+	}
+	// With a clone, an upload's manifest in domU means devstack there is
+	// not the clone.
+	marker, sums, err := state(ctx, c, append(files, agentFile{path: SourceManifest}))
 	if err != nil {
 		a.hangUp()
 		return false, err
 	}
-	if !marker {
+	if _, upload := sums[SourceManifest]; !marker || upload && a.lab.Devstack.Source == "" {
 		return false, nil
 	}
 	for _, f := range files {
@@ -289,16 +298,8 @@ func (a *agents) Apply(ctx context.Context, out provision.Output) (err error) {
 	if err != nil {
 		return err
 	}
-	// devstack itself: a clone of the lab's repository and branch.
-	repo, branch := a.lab.Devstack.Repo, a.lab.Devstack.Branch
-	clone := "if [ ! -d " + DevstackDir + "/.git ]; then mkdir -p " + StackHome + " && cd " + StackHome +
-		" && git clone -q -b " + ssh.ShellQuote(branch) + " " + ssh.ShellQuote(repo) + " " + DevstackDir + " && echo cloned; fi"
-	res, err := c.Run(ctx, clone)
-	if err != nil {
-		return fmt.Errorf("domU: git clone %s (branch %s): %w", repo, branch, err)
-	}
-	if strings.TrimSpace(string(res.Stdout)) == "cloned" {
-		out.Line("cloned %s (branch %s) into %s", redactURL(repo), branch, DevstackDir)
+	if err := a.putDevstack(ctx, c, out); err != nil {
+		return err
 	}
 	// The files go to a staging directory of the stack user (0700), then
 	// into place with install(1): as root when the stack user is not, with
@@ -360,6 +361,41 @@ func (a *agents) Apply(ctx context.Context, out provision.Output) (err error) {
 		return fmt.Errorf("domU: stack.sh exited 0 but %s was not written", StackMarker)
 	}
 	out.Line("stack.sh done: %s", StackMarker)
+	return nil
+}
+
+// putDevstack puts devstack in DevstackDir: the upload of the lab's local
+// checkout (devstack.source), or a clone of its repository and branch.
+func (a *agents) putDevstack(ctx context.Context, c *ssh.Client, out provision.Output) error {
+	if src := a.lab.Devstack.Source; src != "" {
+		co, err := readCheckout(src)
+		if err != nil {
+			return err
+		}
+		r, err := syncSource(ctx, c, co)
+		if err != nil {
+			return err
+		}
+		if r.Unchanged {
+			out.Line("devstack in %s is the upload of %s (unchanged)", DevstackDir, src)
+		} else {
+			out.Line("uploaded %s into %s: %d files (%d bytes) sent, %d entries removed", src, DevstackDir, r.Files, r.Bytes, r.Removed)
+		}
+		return nil
+	}
+	// A clone of the lab's repository and branch; an earlier upload there
+	// (its manifest) is replaced.
+	repo, branch := a.lab.Devstack.Repo, a.lab.Devstack.Branch
+	clone := "if [ -f " + SourceManifest + " ]; then rm -rf " + DevstackDir + " " + SourceManifest + "; fi; " +
+		"if [ ! -d " + DevstackDir + "/.git ]; then mkdir -p " + StackHome + " && cd " + StackHome +
+		" && git clone -q -b " + ssh.ShellQuote(branch) + " " + ssh.ShellQuote(repo) + " " + DevstackDir + " && echo cloned; fi"
+	res, err := c.Run(ctx, clone)
+	if err != nil {
+		return fmt.Errorf("domU: git clone %s (branch %s): %w", redactURL(repo), branch, err)
+	}
+	if strings.TrimSpace(string(res.Stdout)) == "cloned" {
+		out.Line("cloned %s (branch %s) into %s", redactURL(repo), branch, DevstackDir)
+	}
 	return nil
 }
 

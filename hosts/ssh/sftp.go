@@ -221,6 +221,19 @@ func writeAtomic(ctx context.Context, sc *sftp.Client, src io.Reader, dst string
 	return n, nil
 }
 
+// Put writes data to remotePath with mode, atomically (as Upload does),
+// without first comparing it with what is there: for callers that already
+// know it differs. It returns the bytes written.
+func (c *Client) Put(ctx context.Context, data []byte, remotePath string, mode fs.FileMode) (int64, error) {
+	var n int64
+	err := c.withSFTP(ctx, "upload "+remotePath, func(sc *sftp.Client) error {
+		var err error
+		n, err = writeAtomic(ctx, sc, bytes.NewReader(data), remotePath, mode)
+		return err
+	})
+	return n, err
+}
+
 // Download returns the content of remotePath.
 func (c *Client) Download(ctx context.Context, remotePath string) ([]byte, error) {
 	var buf bytes.Buffer
