@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"xenlab/collect"
 	"xenlab/localrc"
 	"xenlab/provision"
 	"xenlab/provision/render"
@@ -28,6 +29,7 @@ type labFlags struct {
 	junit       string
 	parallel    int
 	stepTimeout time.Duration
+	logDir      string
 
 	// up only (registerOnError).
 	onError string
@@ -50,6 +52,8 @@ func (l *labFlags) registerRun(c *cobra.Command) {
 	f.IntVar(&l.parallel, "parallel", provision.DefaultParallel, "how many independent steps may run at once")
 	f.DurationVar(&l.stepTimeout, "step-timeout", 0,
 		"time limit of one step (default: the lab file's timeouts.step, itself 20m by default)")
+	f.StringVar(&l.logDir, "log-dir", collect.DefaultBase,
+		"when a step fails, collect the hosts' logs into `DIR`/<lab>/<host>/ (\"\" collects none)")
 }
 
 // registerOnError adds --on-error.

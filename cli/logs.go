@@ -1,14 +1,27 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
 
-// newLogs is `xenlab logs DIR`: collect dom0 and domU logs into DIR. Its
-// host work is not built yet.
+	"github.com/spf13/cobra"
+
+	"xenlab/collect"
+	"xenlab/provision"
+)
+
+// newLogs is `xenlab logs DIR`: collect each host's dom0 and domU logs, its
+// switches and the lab's xapi objects into DIR/<lab>/<host>/, as a failed
+// run does into --log-dir.
 func newLogs(io IO) *cobra.Command {
 	var lab labFlags
 	c := &cobra.Command{
 		Use:   "logs DIR",
-		Short: "collect dom0 and domU logs into a directory",
+		Short: "collect dom0 and domU logs into DIR/<lab>/<host>/",
 		Args:  args(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			l, err := openLab(c.Context(), io, c, &lab, false)
@@ -16,10 +29,68 @@ func newLogs(io IO) *cobra.Command {
 				return err
 			}
 			defer l.close()
-			// To wire: return steps.CollectLogs(c.Context(), l.cfg, l.hosts, args[0])
-			return notBuiltError{"collecting logs from dom0 and domU"}
+			return l.scrub(collectLogs(c.Context(), io, l, nil, args[0], nil, collect.Options{}))
 		},
 	}
 	lab.register(c)
 	return c
+}
+
+// collectLogs collects the logs of the hosts (all when only is nil) under
+// base. It returns an error naming each host where something could not be
+// collected (its MANIFEST says what); rep is the failed run, or nil.
+func collectLogs(ctx context.Context, io IO, l *openedLab, rep *provision.Report, base string, only func(host string) bool, opts collect.Options) error {
+	var errs []error
+	for _, h := range l.hosts {
+		if only != nil && !only(h.Name()) {
+			continue
+		}
+		dir := collect.HostDir(base, l.cfg.Lab, h.Name())
+		res, err := collect.Host(ctx, l.cfg, h, rep, dir, opts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("host %s: %w", h.Name(), err))
+			continue
+		}
+		fmt.Fprintf(io.Err, "host %s: logs in %s (%d files, %d bytes)\n", h.Name(), dir, len(res.Files), res.Bytes)
+		if len(res.Errors) > 0 {
+			errs = append(errs, fmt.Errorf("host %s: %d part(s) not collected (see %s); the first: %s", h.Name(),
+				len(res.Errors), filepath.Join(dir, collect.ManifestName), res.Errors[0]))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// collectOnFailure collects, into --log-dir, the logs of the hosts where a
+// step of the run failed. It never changes the run's outcome (what went
+// wrong is only printed), is not done for an interrupted run, and has its
+// own time limit: collect.DefaultTimeout, or the step time limit when
+// shorter.
+func collectOnFailure(ctx context.Context, io IO, l *openedLab, rep *provision.Report) {
+	failed := append(rep.Names(provision.StateFailed), names(rep.Cleanup, provision.StateFailed)...)
+	if len(failed) == 0 || l.flags.logDir == "" {
+		return
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(io.Err, "logs not collected: the run was interrupted (xenlab logs collects them)\n")
+		return
+	}
+	fleet := len(l.hosts) > 1
+	only := func(host string) bool {
+		return !fleet || slices.ContainsFunc(failed, func(step string) bool { return strings.HasPrefix(step, host+"/") })
+	}
+	opts := collect.Options{Timeout: min(collect.DefaultTimeout, l.flags.timeout(l.cfg))}
+	if err := collectLogs(ctx, io, l, rep, l.flags.logDir, only, opts); err != nil {
+		fmt.Fprintf(io.Err, "collecting logs: %v\n", l.scrub(err))
+	}
+}
+
+// names are the steps of results in state s.
+func names(results []provision.StepResult, s provision.State) []string {
+	var out []string
+	for _, r := range results {
+		if r.State == s {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }

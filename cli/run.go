@@ -49,7 +49,9 @@ func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step
 		}
 	}
 	writeCounters(io, lab.flags.json, lab.hosts) // before the JSON summary, which is the last line
-	if cerr := display.Close(rep); cerr != nil {
+	cerr := display.Close(rep)
+	collectOnFailure(ctx, io, lab, rep) // after the report: it never changes the outcome
+	if cerr != nil {
 		return errors.Join(runError(rep), fmt.Errorf("writing the run's report: %w", cerr))
 	}
 	return runError(rep)

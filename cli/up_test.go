@@ -197,6 +197,7 @@ host "xs1" {
 // TestStepTimeoutFromLabFile (defect 3): the lab file's timeouts.step is
 // the default time limit of a step, and --step-timeout overrides it.
 func TestStepTimeoutFromLabFile(t *testing.T) {
+	t.Chdir(t.TempDir()) // the failed up collects its logs into ./xenlab-logs
 	url, _ := silentXAPI(t)
 	lab := silentLab(t, url, "timeouts {\n  step = \"300ms\"\n}\n")
 	for _, c := range []struct {

@@ -76,7 +76,11 @@ func (d *dom0Host) AddPort(ctx context.Context, bridge, port string, externalIDs
 			args = append(args, fmt.Sprintf("external_ids:%s=%q", k, externalIDs[k]))
 		}
 	}
-	return vsctl(ctx, d.dom0SW, "dom0", args...)
+	if err := vsctl(ctx, d.dom0SW, "dom0", args...); err != nil {
+		return err
+	}
+	(*Host)(d).vswitchdLogf("bridge %s: added interface %s", bridge, port)
+	return nil
 }
 
 // RemovePort takes a VIF's port off the bridge and removes its network
@@ -85,6 +89,7 @@ func (d *dom0Host) RemovePort(ctx context.Context, bridge, port string) error {
 	if err := vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-port", bridge, port); err != nil {
 		return err
 	}
+	(*Host)(d).vswitchdLogf("bridge %s: deleted interface %s", bridge, port)
 	if l, ok := d.dom0SW.(ovs.Linker); ok {
 		if err := l.DelLink(ctx, port); err != nil {
 			return fmt.Errorf("dom0: device %s: %w", port, err)
@@ -126,6 +131,7 @@ func dom0Skeleton(r xapid.Release) map[string]string {
 			"BUILD_NUMBER='" + r.BuildNumber + "'\nINSTALLATION_UUID='" + fakeUUID() + "'\n",
 		"/etc/redhat-release": r.ProductBrand + " release " + r.ProductVersion + "-" + r.BuildNumber + " (xenenterprise)\n",
 		"/var/log/":           "",
+		ovsdbLog:              "", // the switch's database logs nothing xenlab reads
 		"/opt/xensource/www/": "", // xapi's web root (xapid.WebRoot)
 	}
 }

@@ -64,6 +64,7 @@ type Options struct {
 
 // Host is a running simulated XenServer host.
 type Host struct {
+	dlogs   dom0Logs // dom0's xensource.log and openvswitch logs
 	opts    Options
 	dir     string
 	tempDir bool
@@ -233,7 +234,7 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		Seed:          xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name, HostName: dom0Hostname},
 		Python:        h.python,
 		InstallTime:   h.opts.InstallTime,
-		Logf:          h.logf,
+		Logf:          h.xapiLogf,
 	})
 	if err != nil {
 		return fmt.Errorf("simulated xapi: %w", err)

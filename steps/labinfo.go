@@ -1,0 +1,49 @@
+package steps
+
+import (
+	"net"
+	"slices"
+	"strconv"
+
+	"xenlab/hosts"
+	"xenlab/localrc"
+)
+
+// LabBridges are dom0's bridges of the lab's networks (its VM, public and
+// integration networks, and the management network's), sorted, for what
+// reads the lab's switch from outside the steps (xenlab logs).
+func LabBridges(inv *hosts.Snapshot, lab *localrc.Config) []string {
+	var out []string
+	add := func(br string) {
+		if br != "" && !slices.Contains(out, br) {
+			out = append(out, br)
+		}
+	}
+	for _, ln := range labNetworks(lab) {
+		if ref, _, err := findNetwork(inv, lab, ln.role, ln.name); err == nil && ref != "" {
+			add(inv.Networks[ref].Bridge)
+		}
+	}
+	if ref, err := managementNetwork(inv, lab); err == nil && ref != "" {
+		add(inv.Networks[ref].Bridge)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// DomUAddress is domU's SSH address (host:port) as xapi reports it, or ""
+// when domU does not exist, is not running or reports no address.
+func DomUAddress(inv *hosts.Snapshot, lab *localrc.Config) string {
+	vm := findDomU(inv, lab.Lab)
+	if vm == "" {
+		return ""
+	}
+	ip := guestIP(inv, vm, lab.DomU.Devices.Management)
+	if ip == "" {
+		return ""
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort))
+}
+
+// Owned reports whether an xapi object's other_config marks it as the lab's.
+func Owned(lab string, otherConfig map[string]string) bool { return owned(lab, otherConfig) }
