@@ -191,13 +191,11 @@ func (c *collector) write(rel string, data []byte) {
 		text = tailLines(text, c.opts.MaxFile)
 		c.notes = append(c.notes, fmt.Sprintf("%s: only its last %d bytes (the per-file limit)", rel, len(text)))
 	}
-	left := c.opts.MaxTotal - c.res.Bytes
-	if left <= 0 {
-		c.notes = append(c.notes, rel+": left out (the total size limit was reached)")
-		return
-	}
-	if int64(len(text)) > left {
-		text = tailLines(text, left)
+	if left := c.opts.MaxTotal - c.res.Bytes; int64(len(text)) > left {
+		if text = tailLines(text, max(left, 0)); text == "" {
+			c.notes = append(c.notes, rel+": left out (the total size limit was reached)")
+			return
+		}
 		c.notes = append(c.notes, fmt.Sprintf("%s: only its last %d bytes (the total size limit)", rel, len(text)))
 	}
 	p := filepath.Join(c.dir, filepath.FromSlash(rel))
@@ -329,7 +327,7 @@ func (c *collector) xapiObjects(inv *hosts.Snapshot, lab *localrc.Config) {
 func (c *collector) run(ctx context.Context, g *ssh.Client, where, rel, cmd string) {
 	res, err := g.Run(ctx, cmd, ssh.Idempotent())
 	if err != nil && len(res.Stdout) == 0 {
-		c.fail(rel, fmt.Errorf("%s: %s: %w: %s", where, cmd, err, strings.TrimSpace(string(res.Stderr))))
+		c.fail(rel, fmt.Errorf("%s: %w", where, err)) // the error names the command and quotes its stderr
 		return
 	}
 	out := res.Stdout

@@ -244,6 +244,9 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		return err
 	}
 	h.xapiHTTPURL, err = h.listenXAPI(ctx, xapiHTTPPort, nil)
+	if err == nil {
+		h.xapiLogf("xapi %s (simulated) serving %s", h.release.Name, h.xapiURL)
+	}
 	return err
 }
 
