@@ -147,4 +147,37 @@ func TestAgentsFromALocalCheckout(t *testing.T) {
 	if c.Handshakes() != handshakes {
 		t.Errorf("the syncs dialled domU again: %d handshakes, had %d", c.Handshakes(), handshakes)
 	}
+
+	// Back to a clone: the upload is not it (Check), and is replaced.
+	cfg.Devstack.Source = ""
+	if done, err := a.Check(ctx); err != nil || done {
+		t.Errorf("Check with repo after an upload: %v %v, want not done", done, err)
+	}
+	out = nil
+	if err := a.putDevstack(ctx, c, &out); err != nil {
+		t.Fatal(err)
+	}
+	res, err = c.Run(ctx, "test -d "+DevstackDir+"/.git && test ! -e "+SourceManifest+" && test ! -e "+DevstackDir+"/tools && echo cloned")
+	if err != nil || strings.TrimSpace(string(res.Stdout)) != "cloned" {
+		t.Errorf("after switching to repo: %v %q %v", err, res.Stdout, out)
+	}
+	// And to the checkout again: the clone is replaced, .git and all.
+	r, err = syncSource(ctx, c, co)
+	if err != nil || r.Files != len(co.entries)-countKind(co, 'd')-countKind(co, 'l') {
+		t.Errorf("sync over a clone: %+v %v, want every file sent", r, err)
+	}
+	res, err = c.Run(ctx, "test ! -e "+DevstackDir+"/.git && test -e "+DevstackDir+"/tools/run.sh && echo replaced")
+	if err != nil || strings.TrimSpace(string(res.Stdout)) != "replaced" {
+		t.Errorf("after switching back to the checkout: %v %q", err, res.Stdout)
+	}
+}
+
+func countKind(co *checkout, k byte) int {
+	n := 0
+	for _, e := range co.entries {
+		if e.kind == k {
+			n++
+		}
+	}
+	return n
 }
