@@ -84,6 +84,7 @@ func TestExitCodes(t *testing.T) {
 		{"usage error points at --help", []string{"up", "--frobnicate"}, false, "", ExitUsage, "Run 'xenlab up --help' for usage."},
 		// Defect 7: flags are checked before a host is touched.
 		{"--junit in a missing directory", []string{"up", "-f", good, "--junit", filepath.Join(dir, "nope", "j.xml")}, false, "", ExitUsage, "does not exist"},
+		{"--log-dir naming a file", []string{"up", "-f", good, "--log-dir", good}, false, "", ExitUsage, "--log-dir " + good + " is a file"},
 		{"--junit naming a directory", []string{"up", "-f", good, "--junit", dir}, false, "", ExitUsage, "is a directory"},
 		{"zero --step-timeout", []string{"up", "-f", good, "--step-timeout", "0s"}, false, "", ExitUsage, "--step-timeout must be positive"},
 		{"negative --step-timeout", []string{"up", "-f", good, "--step-timeout=-5m"}, false, "", ExitUsage, "--step-timeout must be positive"},

@@ -79,6 +79,9 @@ func (l *labFlags) check() error {
 	if l.fs.Changed("step-timeout") && l.stepTimeout <= 0 {
 		return usagef("--step-timeout must be positive, not %s", l.stepTimeout)
 	}
+	if fi, err := os.Stat(l.logDir); l.logDir != "" && err == nil && !fi.IsDir() {
+		return usagef("--log-dir %s is a file; name a directory (made when logs are collected)", l.logDir)
+	}
 	if l.junit != "" {
 		return checkWritable("--junit", l.junit)
 	}
