@@ -151,4 +151,20 @@ func TestFailedUpLeavesLogs(t *testing.T) {
 	if files < len(want) {
 		t.Errorf("%d files collected, want at least %d", files, len(want))
 	}
+
+	// xenlab logs: the same on demand, without a run's step output.
+	again := t.TempDir()
+	code, _, stderr = run(t, "", false, "logs", "-f", lab, again)
+	dir = collect.HostDir(again, cfg.Lab, cfg.Hosts[0].Name)
+	if code != ExitOK || !strings.Contains(stderr, "logs in "+dir) {
+		t.Errorf("xenlab logs: exit %d, want 0 and where; stderr:\n%s", code, stderr)
+	}
+	for _, f := range []string{"dom0/xensource.log", "domU/logs/xenlab-stack.log", "xapi-objects.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("xenlab logs: %v", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "xenlab-steps.log")); err == nil {
+		t.Errorf("xenlab logs wrote a step log without a run")
+	}
 }
