@@ -65,7 +65,7 @@ func collectLogs(ctx context.Context, io IO, l *openedLab, rep *provision.Report
 // wrong is only printed), is not done for an interrupted run, and has its
 // own time limit: collect.DefaultTimeout, or the step time limit when
 // shorter.
-func collectOnFailure(ctx context.Context, io IO, l *openedLab, rep *provision.Report) {
+func collectOnFailure(ctx context.Context, io IO, l *openedLab, rep *provision.Report, steps *collect.StepLog) {
 	failed := append(rep.Names(provision.StateFailed), names(rep.Cleanup, provision.StateFailed)...)
 	if len(failed) == 0 || l.flags.logDir == "" {
 		return
@@ -78,7 +78,7 @@ func collectOnFailure(ctx context.Context, io IO, l *openedLab, rep *provision.R
 	only := func(host string) bool {
 		return !fleet || slices.ContainsFunc(failed, func(step string) bool { return strings.HasPrefix(step, host+"/") })
 	}
-	opts := collect.Options{Timeout: min(collect.DefaultTimeout, l.flags.timeout(l.cfg))}
+	opts := collect.Options{Timeout: min(collect.DefaultTimeout, l.flags.timeout(l.cfg)), Steps: steps}
 	if err := collectLogs(ctx, io, l, rep, l.flags.logDir, only, opts); err != nil {
 		fmt.Fprintf(io.Err, "collecting logs: %v\n", l.scrub(err))
 	}

@@ -98,6 +98,8 @@ func TestFailedUpLeavesLogs(t *testing.T) {
 	}
 	want := map[string]string{
 		"xenlab-steps.log":                  "no such package: rabbitmq-server",
+		"steps/agents.log":                  "apply output: uploaded " + src,
+		"steps/preflight.log":               "apply done",
 		"dom0/xensource.log":                "xapi: [",
 		"dom0/openvswitch/ovs-vswitchd.log": "|bridge|INFO|bridge ",
 		"dom0/ovs-vsctl-show.txt":           "Bridge ",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"xenlab/collect"
 	"xenlab/hosts"
 	"xenlab/provision"
 	"xenlab/provision/render"
@@ -27,9 +28,10 @@ const defaultCloseTimeout = 10 * time.Second
 // it cannot be, that failure is part of what the others report.
 func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step, destroy bool, after func() error) error {
 	display := lab.flags.display(io)
+	steps := collect.NewStepLog() // each step's whole output, for the logs of a failed run
 	eng, err := provision.New(graph, provision.Options{
 		Parallel: lab.flags.parallel, StepTimeout: lab.flags.timeout(lab.cfg),
-		OnError: provision.OnError(lab.flags.onError), Renderer: display,
+		OnError: provision.OnError(lab.flags.onError), Renderer: provision.Multi(display, steps),
 	})
 	if err != nil {
 		return err
@@ -50,7 +52,7 @@ func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step
 	}
 	writeCounters(io, lab.flags.json, lab.hosts) // before the JSON summary, which is the last line
 	cerr := display.Close(rep)
-	collectOnFailure(ctx, io, lab, rep) // after the report: it never changes the outcome
+	collectOnFailure(ctx, io, lab, rep, steps) // after the report: it never changes the outcome
 	if cerr != nil {
 		return errors.Join(runError(rep), fmt.Errorf("writing the run's report: %w", cerr))
 	}

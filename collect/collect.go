@@ -59,6 +59,9 @@ type Options struct {
 	Timeout  time.Duration // the whole collection of one host
 	MaxFile  int64         // per file
 	MaxTotal int64         // per host
+	// Steps, when set, is the run's whole output per step, written as
+	// steps/<step>.log.
+	Steps *StepLog
 }
 
 func (o Options) withDefaults() Options {
@@ -130,6 +133,9 @@ func Host(ctx context.Context, lab *localrc.Config, h *hosts.Host, rep *provisio
 
 	if rep != nil {
 		c.stepOutput(rep, h.Name(), len(lab.Hosts) > 1)
+	}
+	if opts.Steps != nil {
+		c.stepLogs(opts.Steps, h.Name(), len(lab.Hosts) > 1)
 	}
 	h.Changed() // the objects as they are now, not as the run last read them
 	inv, err := h.Inventory(ctx)
@@ -257,6 +263,25 @@ func (c *collector) stepOutput(rep *provision.Report, host string, fleet bool) {
 		fmt.Fprintf(&all, "== run: %v\n", rep.Err)
 	}
 	c.write("xenlab-steps.log", []byte(all.String()))
+}
+
+// stepLogs writes each step's whole output in the run as
+// steps/<step>.log; in a fleet only this host's steps ("host/step").
+func (c *collector) stepLogs(l *StepLog, host string, fleet bool) {
+	names, texts := l.text()
+	for _, n := range names {
+		name := n
+		if fleet {
+			var ok bool
+			if name, ok = strings.CutPrefix(n, host+"/"); !ok {
+				continue
+			}
+		}
+		if name == "" || strings.ContainsAny(name, `/\`) || name[0] == '.' {
+			continue // not a step's name: nothing of the run goes outside the directory
+		}
+		c.write("steps/"+name+".log", []byte(texts[n]))
+	}
 }
 
 // labObjects is the lab's part of the inventory: its VMs (domU, the
