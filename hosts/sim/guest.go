@@ -150,9 +150,12 @@ func writeBootFacts(dir string, g xapid.Guest) (map[string]string, error) {
 		}
 	}
 	// Only the guest's interfaces: the directory hides the lower layer's
-	// entries in the overlay (an opaque directory; needs root, as the
-	// overlay does).
-	_ = syscall.Setxattr(filepath.Join(dir, "sys", "class", "net"), "trusted.overlay.opaque", []byte("y"), 0)
+	// entries in the overlay (an opaque directory: the trusted mark needs
+	// root, as the overlay does; the user mark is what a server that is
+	// not root reads, sshd's userns.go).
+	netDir := filepath.Join(dir, "sys", "class", "net")
+	_ = syscall.Setxattr(netDir, "trusted.overlay.opaque", []byte("y"), 0)
+	_ = syscall.Setxattr(netDir, "user.overlay.opaque", []byte("y"), 0)
 	return map[string]string{"/proc/cmdline": filepath.Join(dir, "cmdline"), "/sys": filepath.Join(dir, "sys")}, nil
 }
 

@@ -95,7 +95,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.cgroup = nil
 	}
 	if iso == IsolationMountNS {
-		if s.pidns, err = startPidHolder(cfg, s.cgroup); err != nil {
+		userns := os.Geteuid() != 0
+		if s.pidns, err = startPidHolder(cfg, s.cgroup, userns); err != nil && userns {
+			ln.Close()
+			root.Close()
+			return nil, fmt.Errorf("sshd %s: the host's user namespace: %w", cfg.Name, err)
+		} else if err != nil {
 			s.logf("no PID namespace for the host's commands (%v): they see and may signal this machine's processes", err)
 			s.pidns = nil
 		}
