@@ -1,0 +1,188 @@
+package sshd
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// unprivEnv marks a run of this test binary as an unprivileged user that
+// TestUserNSServer started; there a failed probe fails the test instead of
+// skipping it, since the parent checked that user namespaces work.
+const unprivEnv = "XENLAB_SIM_TEST_UNPRIVILEGED"
+
+// unprivUID is the unprivileged user the root run uses (Debian's nobody).
+const unprivUID = 65534
+
+// unprivTests are the tests that run again as that user: this one, the
+// confinement of commands, and their signals and lifetimes (each starts a
+// host: about 0.7 s, most of it copying /etc).
+var unprivTests = []string{"TestUserNSServer", "TestOwnRootConfinesCommands", "TestSignalForwarded", "TestLeftoversLiveUntilClose"}
+
+// A server that is not root gives its host a root of its own through a
+// user namespace (userns.go). Run as root (CI), this runs the test binary
+// again as an unprivileged user with the tests in unprivTests, which must
+// all pass there, not skip; it skips only when that user cannot make a
+// user namespace at all (unshare -Ur).
+func TestUserNSServer(t *testing.T) {
+	if os.Geteuid() == 0 {
+		runUnprivileged(t)
+		return
+	}
+	if err := probeMountNS(); err != nil {
+		if os.Getenv(unprivEnv) != "" {
+			t.Fatalf("user namespaces work for this user, but the server has no own root: %v", err)
+		}
+		t.Skipf("no user namespace of its own for a server that is not root: %v", err)
+	}
+	facts := t.TempDir()
+	for rel, content := range map[string]string{"cmdline": "xen_integration_bridge=xapi2\n",
+		"sys/class/net/eth1/address": "aa:bb:cc:dd:ee:01\n", "sys/hypervisor/uuid": "the-vm-uuid\n"} {
+		p := filepath.Join(facts, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Setxattr(filepath.Join(facts, "sys/class/net"), "user.overlay.opaque", []byte("y"), 0); err != nil {
+		t.Fatal(err)
+	}
+	h := startHost(t, IsolationMountNS, func(c *Config) {
+		c.Hostname = "domu-test"
+		c.ReadOnlyBinds = map[string]string{"/proc/cmdline": filepath.Join(facts, "cmdline"), "/sys": filepath.Join(facts, "sys")}
+	})
+	if h.srv.Isolation() != IsolationMountNS || h.srv.pidns == nil || !h.srv.pidns.userns {
+		t.Fatalf("isolation %s, PID holder %+v: want mountns in a user namespace", h.srv.Isolation(), h.srv.pidns)
+	}
+	if h.srv.cgroup != nil {
+		t.Error("a cgroup for a server that is not root")
+	}
+	script := strings.Join([]string{
+		"id -u; id -g; hostname; echo $$",
+		"echo hi > /root/f && chown 0:0 /root/f && echo chowned-to-0",
+		"chown 1 /root/f 2>/dev/null || echo no-uid-1",
+		"echo x > /dev/null && head -c 3 /dev/zero | wc -c",
+		"cat /proc/cmdline /sys/class/net/eth1/address /sys/hypervisor/uuid",
+		"ls /sys/class/net | tr '\\n' ' '; echo",
+		"test -d /sys/devices/system/cpu && echo machine-sys",
+		"{ echo z > /sys/hypervisor/uuid; } 2>/dev/null || echo sys-read-only",
+	}, "\n")
+	for _, user := range []string{"root", "stack"} {
+		var out []byte
+		var err error
+		if user == "root" {
+			out, err = mustSession(t, h.rootClient(t)).CombinedOutput(script)
+		} else {
+			c, cerr := h.goClient(t, "stack", ssh.Password("stackpw"))
+			if cerr != nil {
+				t.Fatal(cerr)
+			}
+			out, err = mustSession(t, c).CombinedOutput(strings.ReplaceAll(script, "/root/f", "/opt/stack/f"))
+			c.Close()
+		}
+		if err != nil {
+			t.Fatalf("%s: %v: %s", user, err, out)
+		}
+		// pid 1 is the host's holder: a command's shell is a later pid.
+		want := "0\n0\ndomu-test\n[0-9]+\nchowned-to-0\nno-uid-1\n3\nxen_integration_bridge=xapi2\naa:bb:cc:dd:ee:01\nthe-vm-uuid\n" +
+			"eth1 \nmachine-sys\nsys-read-only\n"
+		if !regexp.MustCompile("^"+want+"$").Match(out) || strings.Split(string(out), "\n")[3] == "1" {
+			t.Errorf("%s's command printed\n%s\nwant (regexp)\n%s", user, out, want)
+		}
+	}
+	// What the host's root wrote is this user's on this machine.
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(h.cfg.Root, "root", "f"), &st); err != nil || int(st.Uid) != os.Getuid() {
+		t.Errorf("the host's /root/f: owner %d (%v), want %d", st.Uid, err, os.Getuid())
+	}
+	// A program the host runs itself (xapi's plugins) is root there too.
+	cmd, err := h.srv.Command(context.Background(), "root", []string{"/bin/sh", "-c", "id -u; cat /etc/xensource/network.conf"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "0\nopenvswitch\n" {
+		t.Errorf("Server.Command: %q %v", out, err)
+	}
+}
+
+// runUnprivileged runs unprivTests in a copy of this test binary as
+// unprivUID, and fails with their output unless every one passed.
+func runUnprivileged(t *testing.T) {
+	if out, err := exec.Command("unshare", "-Ur", "true").CombinedOutput(); err != nil {
+		t.Skipf("cannot check for user namespaces (unshare -Ur as root: %v %s)", err, out)
+	}
+	probe := exec.Command("unshare", "-Ur", "true")
+	probe.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: unprivUID, Gid: unprivUID}}
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("unprivileged user namespaces unavailable here (unshare -Ur as uid %d: %v %s)", unprivUID, err, bytes.TrimSpace(out))
+	}
+	// The test binary lies in go's 0700 work directory: a copy the user
+	// may execute, and a temporary directory it owns.
+	dir, err := os.MkdirTemp("", "xenlab-userns-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	exe := filepath.Join(dir, "sshd.test")
+	if err := copyExecutable(exe); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(tmp, unprivUID, unprivUID); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "-test.v", "-test.count=1", "-test.run", "^("+strings.Join(unprivTests, "|")+")$")
+	cmd.Dir = tmp
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp, "TMPDIR=" + tmp, unprivEnv + "=1"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: unprivUID, Gid: unprivUID}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("as uid %d: %v\n%s", unprivUID, err, out)
+	}
+	for _, name := range unprivTests {
+		if !regexp.MustCompile(`(?m)^--- PASS: ` + name + ` `).Match(out) {
+			t.Errorf("as uid %d, %s did not pass:\n%s", unprivUID, name, out)
+		}
+	}
+}
+
+func copyExecutable(dst string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(self)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
