@@ -91,7 +91,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		conns:     map[net.Conn]struct{}{},
 	}
 	if s.cgroup, err = openHostCgroup(cfg.Root); err != nil {
-		s.logf("no cgroup for the host's commands (%v): a daemon that clears its environment outlives the host", err)
+		if iso == IsolationMountNS && os.Geteuid() != 0 {
+			s.logf("no cgroup for the host's commands (%v): the host's PID namespace alone ends what they leave running", err)
+		} else {
+			s.logf("no cgroup for the host's commands (%v): a daemon that clears its environment outlives the host", err)
+		}
 		s.cgroup = nil
 	}
 	if iso == IsolationMountNS {
