@@ -1,28 +1,18 @@
 package sshd
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"xenlab/hosts/sim/internal/unprivtest"
 )
-
-// unprivEnv marks a run of this test binary as an unprivileged user that
-// TestUserNSServer started; there a failed probe fails the test instead of
-// skipping it, since the parent checked that user namespaces work.
-const unprivEnv = "XENLAB_SIM_TEST_UNPRIVILEGED"
-
-// unprivUID is the unprivileged user the root run uses (Debian's nobody).
-const unprivUID = 65534
 
 // unprivTests are the tests that run again as that user: this one, the
 // confinement of commands, and their signals and lifetimes (each starts a
@@ -33,14 +23,14 @@ var unprivTests = []string{"TestUserNSServer", "TestOwnRootConfinesCommands", "T
 // user namespace (userns.go). Run as root (CI), this runs the test binary
 // again as an unprivileged user with the tests in unprivTests, which must
 // all pass there, not skip; it skips only when that user cannot make a
-// user namespace at all (unshare -Ur).
+// user namespace at all (unshare -Ur). There, a failed probe fails it.
 func TestUserNSServer(t *testing.T) {
 	if os.Geteuid() == 0 {
-		runUnprivileged(t)
+		unprivtest.Rerun(t, unprivTests)
 		return
 	}
 	if err := probeMountNS(); err != nil {
-		if os.Getenv(unprivEnv) != "" {
+		if unprivtest.Required() {
 			t.Fatalf("user namespaces work for this user, but the server has no own root: %v", err)
 		}
 		t.Skipf("no user namespace of its own for a server that is not root: %v", err)
@@ -115,74 +105,4 @@ func TestUserNSServer(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "0\nopenvswitch\n" {
 		t.Errorf("Server.Command: %q %v", out, err)
 	}
-}
-
-// runUnprivileged runs unprivTests in a copy of this test binary as
-// unprivUID, and fails with their output unless every one passed.
-func runUnprivileged(t *testing.T) {
-	if out, err := exec.Command("unshare", "-Ur", "true").CombinedOutput(); err != nil {
-		t.Skipf("cannot check for user namespaces (unshare -Ur as root: %v %s)", err, out)
-	}
-	probe := exec.Command("unshare", "-Ur", "true")
-	probe.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: unprivUID, Gid: unprivUID}}
-	if out, err := probe.CombinedOutput(); err != nil {
-		t.Skipf("unprivileged user namespaces unavailable here (unshare -Ur as uid %d: %v %s)", unprivUID, err, bytes.TrimSpace(out))
-	}
-	// The test binary lies in go's 0700 work directory: a copy the user
-	// may execute, and a temporary directory it owns.
-	dir, err := os.MkdirTemp("", "xenlab-userns-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	exe := filepath.Join(dir, "sshd.test")
-	if err := copyExecutable(exe); err != nil {
-		t.Fatal(err)
-	}
-	tmp := filepath.Join(dir, "tmp")
-	if err := os.Mkdir(tmp, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(tmp, unprivUID, unprivUID); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-test.v", "-test.count=1", "-test.run", "^("+strings.Join(unprivTests, "|")+")$")
-	cmd.Dir = tmp
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp, "TMPDIR=" + tmp, unprivEnv + "=1"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: unprivUID, Gid: unprivUID}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("as uid %d: %v\n%s", unprivUID, err, out)
-	}
-	for _, name := range unprivTests {
-		if !regexp.MustCompile(`(?m)^--- PASS: ` + name + ` `).Match(out) {
-			t.Errorf("as uid %d, %s did not pass:\n%s", unprivUID, name, out)
-		}
-	}
-}
-
-func copyExecutable(dst string) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	in, err := os.Open(self)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
