@@ -154,9 +154,10 @@ const roBindFlags = syscall.MS_REMOUNT | syscall.MS_BIND | syscall.MS_RDONLY | s
 // whose submounts are locked there, as a layer): a read-only tmpfs at dst
 // that shows each entry of /sys by a recursive read-only bind, and the
 // facts instead where they have an entry. A directory of the facts is
-// merged with /sys's one of the same name, unless it is marked opaque
-// (user.overlay.opaque or trusted.overlay.opaque "y", as overlayfs reads
-// it): then it alone is shown, as in the overlay.
+// merged with /sys's one of the same name, as in the overlay; one that
+// must be shown alone (a guest's /sys/class/net) is a ReadOnlyBinds entry
+// of its own, bound over this after (an overlay's opaque mark would need
+// user xattrs, which tmpfs lacks before Linux 6.6).
 func mountSysUnion(dst, facts string) error {
 	if err := syscall.Mount("xenlab-sys", dst, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
 		return err
@@ -187,7 +188,7 @@ func mergeSys(dst, machine, facts string) error {
 	}
 	for name, e := range own {
 		f, m, d := filepath.Join(facts, name), filepath.Join(machine, name), filepath.Join(dst, name)
-		if e.IsDir() && !opaque(f) {
+		if e.IsDir() {
 			if fi, err := os.Lstat(m); err == nil && fi.IsDir() {
 				if err := os.Mkdir(d, 0o755); err != nil {
 					return err
@@ -233,16 +234,4 @@ func showAt(src, dst string, typ os.FileMode) error {
 		return fmt.Errorf("read-only %s: %w", src, err)
 	}
 	return nil
-}
-
-// opaque says whether overlayfs would take dir alone, hiding the lower
-// layers' entries.
-func opaque(dir string) bool {
-	for _, attr := range []string{"user.overlay.opaque", "trusted.overlay.opaque"} {
-		buf := make([]byte, 4)
-		if n, err := syscall.Getxattr(dir, attr, buf); err == nil && string(buf[:n]) == "y" {
-			return true
-		}
-	}
-	return false
 }

@@ -46,12 +46,10 @@ func TestUserNSServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := syscall.Setxattr(filepath.Join(facts, "sys/class/net"), "user.overlay.opaque", []byte("y"), 0); err != nil {
-		t.Fatal(err)
-	}
 	h := startHost(t, IsolationMountNS, func(c *Config) {
 		c.Hostname = "domu-test"
-		c.ReadOnlyBinds = map[string]string{"/proc/cmdline": filepath.Join(facts, "cmdline"), "/sys": filepath.Join(facts, "sys")}
+		c.ReadOnlyBinds = map[string]string{"/proc/cmdline": filepath.Join(facts, "cmdline"), "/sys": filepath.Join(facts, "sys"),
+			"/sys/class/net": filepath.Join(facts, "sys/class/net")}
 	})
 	if h.srv.Isolation() != IsolationMountNS || h.srv.pidns == nil || !h.srv.pidns.userns {
 		t.Fatalf("isolation %s, PID holder %+v: want mountns in a user namespace", h.srv.Isolation(), h.srv.pidns)
