@@ -207,7 +207,11 @@ func runNSInit(planJSON string) error {
 		return fmt.Errorf("bind %s: %w", root, err)
 	}
 	// The host's own files: no set-user-ID programs, no device nodes.
-	if err := syscall.Mount("", root, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_NOSUID|syscall.MS_NODEV, ""); err != nil {
+	rootFlags := uintptr(syscall.MS_REMOUNT | syscall.MS_BIND | syscall.MS_NOSUID | syscall.MS_NODEV)
+	if p.UserNS {
+		rootFlags |= lockedFlags(root)
+	}
+	if err := syscall.Mount("", root, "", rootFlags, ""); err != nil {
 		return fmt.Errorf("remount %s: %w", root, err)
 	}
 	for _, m := range p.Mounts {
@@ -269,7 +273,11 @@ func (m nsMount) apply(root string, userns bool) error {
 	case "robind", "bind":
 		err = syscall.Mount(m.Src, dst, "", bind, "")
 		if err == nil && m.Kind == "robind" {
-			err = syscall.Mount("", dst, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY|syscall.MS_NOSUID|syscall.MS_NODEV, "")
+			flags := uintptr(syscall.MS_REMOUNT | syscall.MS_BIND | syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV)
+			if userns {
+				flags |= lockedFlags(m.Src)
+			}
+			err = syscall.Mount("", dst, "", flags, "")
 		}
 	case "proc":
 		err = syscall.Mount("proc", dst, "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "")

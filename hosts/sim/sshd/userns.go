@@ -235,3 +235,23 @@ func showAt(src, dst string, typ os.FileMode) error {
 	}
 	return nil
 }
+
+// lockedFlags are the flags of the mount holding path that a user
+// namespace may not clear when it remounts a bind of it (a noexec /tmp,
+// a read-only file system): kept, or the remount fails. Access-time flags
+// are kept by the kernel when a remount names none.
+func lockedFlags(path string) uintptr {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0
+	}
+	const stRdonly, stNosuid, stNodev, stNoexec = 0x1, 0x2, 0x4, 0x8 // statvfs(3)'s ST_*
+	var f uintptr
+	for st_, ms := range map[int64]uintptr{stRdonly: syscall.MS_RDONLY, stNosuid: syscall.MS_NOSUID,
+		stNodev: syscall.MS_NODEV, stNoexec: syscall.MS_NOEXEC} {
+		if int64(st.Flags)&st_ != 0 {
+			f |= ms
+		}
+	}
+	return f
+}
