@@ -150,10 +150,13 @@ func writeBootFacts(dir string, g xapid.Guest) (map[string]string, error) {
 		}
 	}
 	// Only the guest's interfaces: the directory hides the lower layer's
-	// entries in the overlay (an opaque directory; needs root, as the
-	// overlay does).
-	_ = syscall.Setxattr(filepath.Join(dir, "sys", "class", "net"), "trusted.overlay.opaque", []byte("y"), 0)
-	return map[string]string{"/proc/cmdline": filepath.Join(dir, "cmdline"), "/sys": filepath.Join(dir, "sys")}, nil
+	// entries in the overlay (an opaque directory; the mark needs root, as
+	// the overlay does), and is bound over it too, which is what hides
+	// them from a simulator that is not root (sshd's userns.go).
+	netDir := filepath.Join(dir, "sys", "class", "net")
+	_ = syscall.Setxattr(netDir, "trusted.overlay.opaque", []byte("y"), 0)
+	return map[string]string{"/proc/cmdline": filepath.Join(dir, "cmdline"), "/sys": filepath.Join(dir, "sys"),
+		"/sys/class/net": netDir}, nil
 }
 
 // guestHostname is the host name a domU named name has: the name label

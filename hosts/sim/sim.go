@@ -143,7 +143,7 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 		return nil, err
 	}
 	if h.dom0.Isolation() != sshd.IsolationMountNS {
-		h.logf("sim: not root (or no mount namespaces here): the hosts' commands and plugins run on this " +
+		h.logf("sim: no mount namespaces here (as root), nor user namespaces and nsenter (without root): the hosts' commands and plugins run on this " +
 			"machine's file system as this user, with no root of their own, and can read and write what this user can; " +
 			"a daemon that clears its environment outlives the simulator (docs/simulator.md, \"What protects this machine\")")
 	}

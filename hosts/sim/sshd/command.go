@@ -135,7 +135,7 @@ func (s *Server) command(ctx context.Context, user, command string, shell bool, 
 		if s.pidns != nil && s.pidns.spawn != nil {
 			plan.PidNS = "" // startCommand starts it in the namespace
 		}
-		if cmd, err = nsCommand(ctx, plan); err != nil {
+		if cmd, err = s.nsCommand(ctx, plan); err != nil {
 			return nil, err
 		}
 		home = u.Home
@@ -220,7 +220,7 @@ func (s *Server) Command(ctx context.Context, user string, argv, env, machineDir
 		plan := s.rootPlan(u, argv, machineDirs...)
 		plan.Path, plan.Dir = argv[0], "/"
 		var err error
-		if cmd, err = nsCommand(ctx, plan); err != nil {
+		if cmd, err = s.nsCommand(ctx, plan); err != nil {
 			return nil, err
 		}
 		home = u.Home

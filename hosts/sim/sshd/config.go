@@ -78,8 +78,9 @@ type User struct {
 type Isolation string
 
 const (
-	// IsolationAuto is IsolationMountNS when the server runs as root and
-	// may make mount namespaces, else IsolationPaths.
+	// IsolationAuto is IsolationMountNS when the server may make mount
+	// namespaces (as root, or through user namespaces and nsenter when it
+	// is not), else IsolationPaths.
 	IsolationAuto Isolation = "auto"
 	// IsolationMountNS runs each command in a root of its host's own: the
 	// host's directory is /, this machine's programs are bound read-only

@@ -16,9 +16,11 @@
 //
 // # Commands
 //
-// When the server runs as root and may make mount namespaces
-// (IsolationMountNS), each command runs in the host's PID namespace (pid 1
-// a holder process, pidns.go) and in a root of the host's own: this
+// When the server may make mount namespaces (IsolationMountNS: as root,
+// or, not root, through a user namespace per host where uid 0 is the
+// server's user, userns.go), each command runs in the host's PID
+// namespace (pid 1 a holder process, pidns.go) and in a root of the
+// host's own: this
 // program is executed again in fresh mount and UTS namespaces (nsinit.go),
 // binds Root on itself with this machine's programs read-only inside it
 // (/usr but /usr/local, /bin, /sbin, /lib*), a /dev of harmless devices, a
@@ -41,6 +43,6 @@
 // when the server is closed. What a command that exited normally left
 // running (nohup agent &, a daemon) lives on, as on a real host, until
 // Close, which kills the host's PID namespace and cgroup (as root: every
-// command starts in both) and every process carrying the host's marks in
-// its environment.
+// command starts in both; without root there is no cgroup) and every
+// process carrying the host's marks in its environment.
 package sshd

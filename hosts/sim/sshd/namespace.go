@@ -3,7 +3,6 @@ package sshd
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -30,13 +29,16 @@ func inMountNS(cmd *exec.Cmd) {
 }
 
 // probeMountNS checks once per process that a command can get a root of
-// its own here: root, and the kernel and container allowing mount
-// namespaces, pivot_root, tmpfs, proc and overlay mounts. It runs the real
+// its own here: the kernel and container allowing mount namespaces,
+// pivot_root, tmpfs, proc and overlay mounts, and, when this process is
+// not root, user namespaces and nsenter (userns.go). It runs the real
 // thing on an empty host.
 func probeMountNS() error {
 	probeOnce.Do(func() {
 		if os.Geteuid() != 0 {
-			probeErr = errors.New("not running as root")
+			if err := probeUserNS(); err != nil {
+				probeErr = fmt.Errorf("not root, and no user namespace of its own: %w", err)
+			}
 			return
 		}
 		dir, err := os.MkdirTemp("", "xenlab-nsprobe-")

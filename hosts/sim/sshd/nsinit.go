@@ -43,8 +43,9 @@ func init() {
 	}
 	runtime.LockOSThread() // the capability bounding set and setns are per thread
 	var err error
-	if pidns := planPidNS(plan); pidns != "" && os.Getenv(nsStageEnv) == "" {
-		err = enterPidNS(pidns)
+	first := os.Getenv(nsStageEnv) == ""
+	if pidns, userns := planStage(plan); first && pidns != "" {
+		err = enterPidNS(pidns, userns)
 	} else {
 		err = runNSInit(plan)
 	}
@@ -52,12 +53,15 @@ func init() {
 	os.Exit(126)
 }
 
-func planPidNS(planJSON string) string {
+// planStage reads what decides a command's first stage: the host's PID
+// namespace to join, or whether it entered the host's user namespace.
+func planStage(planJSON string) (pidns string, userns bool) {
 	var p struct {
-		PidNS string `json:"pidns"`
+		PidNS  string `json:"pidns"`
+		UserNS bool   `json:"userns"`
 	}
 	_ = json.Unmarshal([]byte(planJSON), &p)
-	return p.PidNS
+	return p.PidNS, p.UserNS
 }
 
 // runHolder is pid 1 of a host's PID namespace: it reaps what is
@@ -82,8 +86,10 @@ var setnsSyscall = map[string]uintptr{"amd64": 308, "arm64": 268, "386": 346, "a
 // enterPidNS is a command's first stage: it joins the host's PID namespace
 // and runs the second stage (this program again, the same plan) as its
 // child there, then ends as the child did (exit status or signal). Signals
-// sent to the command's process group reach the child directly.
-func enterPidNS(pidns string) error {
+// sent to the command's process group reach the child directly. In the
+// host's user namespace (userns), the second stage starts in the fresh
+// mount and UTS namespaces, which only a process in it may make.
+func enterPidNS(pidns string, userns bool) error {
 	fd, err := syscall.Open(pidns, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("host's PID namespace: %w", err)
@@ -97,6 +103,16 @@ func enterPidNS(pidns string) error {
 	}
 	syscall.Close(fd)
 	cmd := exec.Command("/proc/self/exe")
+	if userns {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS}
+	}
+	return runSecondStage(cmd)
+}
+
+// runSecondStage runs cmd (this program, the same plan) as the command's
+// second stage and ends as it did (exit status or signal). Signals sent
+// to the command's process group reach the child directly.
+func runSecondStage(cmd *exec.Cmd) error {
 	cmd.Args = []string{"xenlab-sim-command"}
 	cmd.Env = append(os.Environ(), nsStageEnv+"=2")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -137,6 +153,10 @@ type nsInit struct {
 	Dir      string    `json:"dir"`            // working directory inside the host
 	Path     string    `json:"path,omitempty"` // the program executed; "" is /bin/sh
 	Argv     []string  `json:"argv"`           // its arguments, from argv[0]
+	// UserNS: the command entered the host's user namespace (userns.go):
+	// its first stage starts the second in fresh mount and UTS
+	// namespaces, which binds recursively and binds devices.
+	UserNS bool `json:"userns,omitempty"`
 }
 
 // droppedCaps are taken out of the bounding set of every command: with
@@ -187,11 +207,15 @@ func runNSInit(planJSON string) error {
 		return fmt.Errorf("bind %s: %w", root, err)
 	}
 	// The host's own files: no set-user-ID programs, no device nodes.
-	if err := syscall.Mount("", root, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_NOSUID|syscall.MS_NODEV, ""); err != nil {
+	rootFlags := uintptr(syscall.MS_REMOUNT | syscall.MS_BIND | syscall.MS_NOSUID | syscall.MS_NODEV)
+	if p.UserNS {
+		rootFlags |= lockedFlags(root)
+	}
+	if err := syscall.Mount("", root, "", rootFlags, ""); err != nil {
 		return fmt.Errorf("remount %s: %w", root, err)
 	}
 	for _, m := range p.Mounts {
-		if err := m.apply(root); err != nil {
+		if err := m.apply(root, p.UserNS); err != nil {
 			return err
 		}
 	}
@@ -227,8 +251,9 @@ func runNSInit(planJSON string) error {
 	return syscall.Exec(p.Path, p.Argv, env)
 }
 
-// apply makes one mount (or link) of a command's root below root.
-func (m nsMount) apply(root string) error {
+// apply makes one mount (or link) of a command's root below root; userns
+// says it is made in a user namespace (userns.go).
+func (m nsMount) apply(root string, userns bool) error {
 	dst := filepath.Join(root, m.Dst)
 	if m.Kind == "symlink" {
 		if err := os.Symlink(m.Src, dst); err != nil && !errors.Is(err, os.ErrExist) {
@@ -240,11 +265,19 @@ func (m nsMount) apply(root string) error {
 		return fmt.Errorf("mount point %s: %w", m.Dst, err)
 	}
 	var err error
+	bind := uintptr(syscall.MS_BIND)
+	if userns {
+		bind |= syscall.MS_REC
+	}
 	switch m.Kind {
 	case "robind", "bind":
-		err = syscall.Mount(m.Src, dst, "", syscall.MS_BIND, "")
+		err = syscall.Mount(m.Src, dst, "", bind, "")
 		if err == nil && m.Kind == "robind" {
-			err = syscall.Mount("", dst, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY|syscall.MS_NOSUID|syscall.MS_NODEV, "")
+			flags := uintptr(syscall.MS_REMOUNT | syscall.MS_BIND | syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV)
+			if userns {
+				flags |= lockedFlags(m.Src)
+			}
+			err = syscall.Mount("", dst, "", flags, "")
 		}
 	case "proc":
 		err = syscall.Mount("proc", dst, "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "")
@@ -258,15 +291,19 @@ func (m nsMount) apply(root string) error {
 	case "sysoverlay":
 		// The host's own facts (Src) over this machine's /sys, read-only.
 		if m.Src == "" {
-			err = syscall.Mount("/sys", dst, "", syscall.MS_BIND, "")
+			err = syscall.Mount("/sys", dst, "", bind, "")
 			if err == nil {
 				err = syscall.Mount("", dst, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY|syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "")
 			}
 			break
 		}
+		if userns { // an overlay may not have /sys (locked submounts) below it there
+			err = mountSysUnion(dst, m.Src)
+			break
+		}
 		err = syscall.Mount("xenlab-sys", dst, "overlay", syscall.MS_RDONLY|syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "lowerdir="+m.Src+":/sys")
 	case "devtmp":
-		err = makeDev(dst)
+		err = makeDev(dst, userns)
 	default:
 		err = fmt.Errorf("unknown kind %q", m.Kind)
 	}
@@ -295,7 +332,8 @@ func mountPoint(p string, file bool) error {
 
 // makeDev gives the namespace a /dev of its own on a tmpfs: the harmless
 // character devices, no disks.
-func makeDev(dst string) error {
+// In a user namespace they are this machine's, bound onto files.
+func makeDev(dst string, userns bool) error {
 	if err := syscall.Mount("xenlab-dev", dst, "tmpfs", syscall.MS_NOSUID|syscall.MS_NOEXEC, "mode=0755,size=1m"); err != nil {
 		return err
 	}
@@ -304,6 +342,12 @@ func makeDev(dst string) error {
 		major, min int
 	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
 		p := filepath.Join(dst, d.name)
+		if userns {
+			if err := bindDevice("/dev/"+d.name, p); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := syscall.Mknod(p, syscall.S_IFCHR|0o666, d.major<<8|d.min); err != nil {
 			return fmt.Errorf("mknod %s: %w", p, err)
 		}

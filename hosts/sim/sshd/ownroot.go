@@ -50,7 +50,7 @@ func prepareOwnRoot(root string) error {
 		if _, err := os.Lstat(dst); err == nil {
 			continue
 		}
-		if err := copyTree(filepath.Join("/etc", name), dst); err != nil && !os.IsNotExist(err) {
+		if err := copyTree(filepath.Join("/etc", name), dst); err != nil && !os.IsNotExist(err) && !os.IsPermission(err) {
 			return fmt.Errorf("own root: /etc/%s: %w", name, err)
 		}
 	}
@@ -58,7 +58,8 @@ func prepareOwnRoot(root string) error {
 }
 
 // copyTree copies a file, symbolic link or directory tree, keeping modes
-// but not owners or set-user-ID bits.
+// but not owners or set-user-ID bits; in a tree, what this process may not
+// read is left out.
 func copyTree(src, dst string) error {
 	fi, err := os.Lstat(src)
 	if err != nil {
@@ -80,7 +81,8 @@ func copyTree(src, dst string) error {
 			return err
 		}
 		for _, e := range entries {
-			if err := copyTree(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			err := copyTree(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()))
+			if err != nil && !os.IsPermission(err) { // a server that is not root: /etc/ssl/private is not copied
 				return err
 			}
 		}

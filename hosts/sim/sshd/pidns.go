@@ -19,15 +19,21 @@ import (
 // join the namespace, see only the host's processes and cannot signal this
 // machine's; killing it kills them all.
 type pidHolder struct {
-	cmd   *exec.Cmd
-	ns    string // /proc/<pid>/ns/pid
-	done  chan struct{}
-	spawn *spawner // nil: commands join the namespace themselves
+	cmd *exec.Cmd
+	pid int    // its pid on this machine
+	ns  string // /proc/<pid>/ns/pid
+	// userns: the holder also made the host's user namespace (a server
+	// that is not root, userns.go); commands enter both with nsenter.
+	userns bool
+	done   chan struct{}
+	spawn  *spawner // nil: commands join the namespace themselves
 }
 
 // startPidHolder starts the host's PID namespace, in the host's cgroup.
-// It dies with this process (parent-death signal).
-func startPidHolder(cfg Config, cg *hostCgroup) (*pidHolder, error) {
+// With userns (a server that is not root) it is made in a user namespace
+// of the host's own, where uid and gid 0 are this user's (userns.go). It
+// dies with this process (parent-death signal).
+func startPidHolder(cfg Config, cg *hostCgroup, userns bool) (*pidHolder, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -41,13 +47,20 @@ func startPidHolder(cfg Config, cg *hostCgroup) (*pidHolder, error) {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = cg.fd
 	}
+	if userns {
+		inUserNS(cmd.SysProcAttr)
+	}
 	var err2 error
 	lasting.Run(func() { err2 = cmd.Start() }) // its parent-death signal: with this process only
 	if err2 != nil {
 		return nil, fmt.Errorf("PID namespace: %w", err2)
 	}
-	h := &pidHolder{cmd: cmd, ns: "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/pid", done: make(chan struct{})}
+	h := &pidHolder{cmd: cmd, pid: cmd.Process.Pid, ns: "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/pid",
+		userns: userns, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(h.done) }()
+	if userns {
+		return h, nil // this process may not join it: nsenter does (userNSCommand)
+	}
 	if h.spawn, err = newSpawner(h.ns); err != nil {
 		h.spawn = nil // commands take the slower way in
 	}

@@ -91,11 +91,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		conns:     map[net.Conn]struct{}{},
 	}
 	if s.cgroup, err = openHostCgroup(cfg.Root); err != nil {
-		s.logf("no cgroup for the host's commands (%v): a daemon that clears its environment outlives the host", err)
+		if iso == IsolationMountNS && os.Geteuid() != 0 {
+			s.logf("no cgroup for the host's commands (%v): the host's PID namespace alone ends what they leave running", err)
+		} else {
+			s.logf("no cgroup for the host's commands (%v): a daemon that clears its environment outlives the host", err)
+		}
 		s.cgroup = nil
 	}
 	if iso == IsolationMountNS {
-		if s.pidns, err = startPidHolder(cfg, s.cgroup); err != nil {
+		userns := os.Geteuid() != 0
+		if s.pidns, err = startPidHolder(cfg, s.cgroup, userns); err != nil && userns {
+			ln.Close()
+			root.Close()
+			return nil, fmt.Errorf("sshd %s: the host's user namespace: %w", cfg.Name, err)
+		} else if err != nil {
 			s.logf("no PID namespace for the host's commands (%v): they see and may signal this machine's processes", err)
 			s.pidns = nil
 		}
