@@ -33,7 +33,7 @@ func (e *Engine) canceled(ctx context.Context, phase Phase, res *StepResult, sta
 
 // skipped records that step i did not run, and why.
 func (e *Engine) skipped(phase Phase, i int, res *StepResult, reason string) {
-	res.Name = e.g.names[i]
+	res.Name, res.Host = e.g.names[i], e.hostName(i)
 	res.State = StateSkipped
 	res.Reason = reason
 	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventSkipped, Line: reason})

@@ -35,15 +35,23 @@ func (retainHost) afterFailure(context.Context, *Engine, *applyRun) {}
 // Cleanup also runs after an interruption, so it runs detached from ctx's
 // cancellation; each Destroy is still bounded by the step's time limit.
 // A Destroy that fails does not stop the others; its error joins the run's.
+//
+// In a fleet only the hosts that failed (or were interrupted) are cleaned
+// up: a host whose every step succeeded is left up.
 type cleanupHost struct{}
 
 func (cleanupHost) afterFailure(ctx context.Context, e *Engine, run *applyRun) {
-	if len(run.ran) == 0 {
+	ctx = context.WithoutCancel(ctx)
+	rep := run.report
+	var order []int
+	for _, i := range slices.Backward(run.ran) {
+		if len(rep.Hosts) == 0 || rep.Hosts[e.g.host[i]].Err != nil {
+			order = append(order, i)
+		}
+	}
+	if len(order) == 0 {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
-	order := slices.Clone(run.ran)
-	slices.Reverse(order)
 	names := make([]string, len(order))
 	for k, i := range order {
 		names[k] = e.g.names[i]
@@ -54,6 +62,10 @@ func (cleanupHost) afterFailure(ctx context.Context, e *Engine, run *applyRun) {
 		var res StepResult
 		if e.destroyStep(ctx, PhaseCleanup, i, &res) != outcomeOK {
 			errs = append(errs, res.Err)
+			if len(rep.Hosts) > 0 {
+				hr := &rep.Hosts[e.g.host[i]]
+				hr.Err = errors.Join(hr.Err, fmt.Errorf("cleanup after failure: %w", res.Err))
+			}
 		}
 		run.report.Cleanup = append(run.report.Cleanup, res)
 	}
