@@ -28,7 +28,7 @@ const defaultCloseTimeout = 10 * time.Second
 func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step, destroy bool, after func() error) error {
 	display := lab.flags.display(io)
 	eng, err := provision.New(graph, provision.Options{
-		Parallel: lab.flags.parallel, StepTimeout: lab.flags.timeout(lab.cfg),
+		Parallel: lab.flags.parallel, MaxHosts: lab.flags.maxHosts, StepTimeout: lab.flags.timeout(lab.cfg),
 		OnError: provision.OnError(lab.flags.onError), Renderer: display,
 	})
 	if err != nil {
