@@ -80,9 +80,9 @@ func (e *Engine) runPhase(ctx context.Context, phase Phase, skipReason string, s
 	reverse := phase == PhaseDestroy
 	results := make([]StepResult, len(e.g.steps))
 	rep := &Report{Phase: phase, Start: e.now()}
-	names := e.Steps()
-	if reverse {
-		slices.Reverse(names)
+	var names []string
+	for _, i := range e.phaseOrder(reverse) {
+		names = append(names, e.g.names[i])
 	}
 	e.em.begin(phase, names)
 	// Each host's time: from its first step's start to its last one's end.

@@ -251,7 +251,8 @@ func (r *laneRecorder) BeginLanes(phase Phase, lanes []Lane) {
 }
 
 // TestFleetLanes: a renderer that shows lanes gets one per host, in the
-// lab's order in either phase, each with that host's steps.
+// lab's order in either phase, each with that host's steps; the destroy
+// report too lists the hosts in the lab's order.
 func TestFleetLanes(t *testing.T) {
 	l := fleetLab([]string{"xs1", "xs2"}, "s1", "s2:s1")
 	rec := &laneRecorder{}
@@ -259,8 +260,16 @@ func TestFleetLanes(t *testing.T) {
 	if _, err := e.Apply(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Destroy(context.Background()); err != nil {
+	rep, err := e.Destroy(context.Background())
+	if err != nil {
 		t.Fatal(err)
+	}
+	var order []string
+	for _, st := range rep.Steps {
+		order = append(order, st.Name)
+	}
+	if want := []string{"xs1/s2", "xs1/s1", "xs2/s2", "xs2/s1"}; !slices.Equal(order, want) {
+		t.Errorf("destroy report order %v, want %v (hosts in the lab's order)", order, want)
 	}
 	want := map[Phase]string{
 		PhaseApply:   "xs1:xs1/s1,xs1/s2 xs2:xs2/s1,xs2/s2",
