@@ -123,15 +123,20 @@ func (e *Engine) runPhase(ctx context.Context, phase Phase, skipReason string, s
 				rep.Hosts[h].Duration = last[h].Sub(first[h])
 			}
 		}
+		// A host's error: the interruption if it did not finish, then its
+		// failed steps' errors.
+		cut := make([]bool, len(e.g.hosts))
 		for i := range e.g.steps {
-			hr := &rep.Hosts[e.g.host[i]]
-			switch {
-			case results[i].State == StateCanceled || notStarted[i]:
-				if !hr.interrupted {
-					hr.interrupted = true
-					hr.Err = errors.Join(interrupted(ctx, phase), hr.Err)
-				}
-			case results[i].State == StateFailed:
+			cut[e.g.host[i]] = cut[e.g.host[i]] || results[i].State == StateCanceled || notStarted[i]
+		}
+		for h := range rep.Hosts {
+			if cut[h] {
+				rep.Hosts[h].Err = interrupted(ctx, phase)
+			}
+		}
+		for _, i := range e.g.order {
+			if results[i].State == StateFailed {
+				hr := &rep.Hosts[e.g.host[i]]
 				hr.Err = joinErr(hr.Err, results[i].Err)
 			}
 		}

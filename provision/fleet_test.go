@@ -288,3 +288,31 @@ func TestFleetLanes(t *testing.T) {
 		t.Errorf("Hosts() = %v", got)
 	}
 }
+
+// TestFleetInterrupted: an interruption fails only the hosts it cut
+// short; a host that had finished is ok, and the exit code is the
+// interruption's.
+func TestFleetInterrupted(t *testing.T) {
+	l := fleetLab([]string{"xs1", "xs2"}, "s1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l.steps["xs2/s1"].apply = func(ctx context.Context, _ Output) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	rec := &recorder{onEv: func(ev Event) {
+		if ev.Step == "xs1/s1" && ev.Kind == EventDone {
+			cancel()
+		}
+	}}
+	rep, err := mustNew(t, l.list, Options{Renderer: rec, Heartbeat: -1}).Apply(ctx)
+	if ExitCode(err) != ExitInterrupted || !slices.Equal(rep.FailedHosts(), []string{"xs2"}) {
+		t.Fatalf("err %v (exit %d), failed hosts %v", err, ExitCode(err), rep.FailedHosts())
+	}
+	if rep.ForHost("xs1").Outcome() != "ok" || rep.ForHost("xs2").Outcome() != "interrupted" {
+		t.Errorf("outcomes xs1 %s, xs2 %s", rep.ForHost("xs1").Outcome(), rep.ForHost("xs2").Outcome())
+	}
+	if s := rep.Summary(); !strings.HasPrefix(s, "apply interrupted: 1 of 2 hosts failed (xs2): 1 done, 1 canceled (xs2/s1)") {
+		t.Errorf("summary %q", s)
+	}
+}

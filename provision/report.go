@@ -69,8 +69,6 @@ type HostResult struct {
 	// failed steps' errors, the interruption if the host did not finish,
 	// and any failure of its cleanup.
 	Err error
-
-	interrupted bool
 }
 
 // FleetError is the error of a fleet's run in which some hosts failed (or
