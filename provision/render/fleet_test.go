@@ -157,3 +157,17 @@ func TestTTYFleetLanes(t *testing.T) {
 		}
 	}
 }
+
+// TestLaneStatusClipped: a lane running many steps stays one line.
+func TestLaneStatusClipped(t *testing.T) {
+	var b bytes.Buffer
+	v := newLanes(&b, provision.PhaseApply, []provision.Lane{{Host: "xs1", Steps: make([]string, 12)}})
+	for _, s := range []string{"dom0-plugins", "networks", "template", "bridge-placeholder", "agents", "verify"} {
+		v.event(provision.Event{Step: "xs1/" + s, Host: "xs1", Kind: provision.EventStarted})
+	}
+	last := b.String()[strings.LastIndex(b.String(), "\x1b[J")+len("\x1b[J"):]
+	lines := strings.Split(strings.TrimSuffix(last, "\n"), "\n")
+	if len(lines) != 2 || !strings.HasSuffix(lines[1], "…") || len([]rune(lines[1])) > 100 {
+		t.Fatalf("lanes %q", lines)
+	}
+}

@@ -110,7 +110,7 @@ func (v *lanes) draw() {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n", v.phase, time.Since(v.start).Round(time.Second))
 	for _, l := range v.lanes {
-		fmt.Fprintf(&b, "%-*s  %s  %d/%d  %s\n", width, Escape(l.host), bar(l.ended, l.total, 20), l.ended, l.total, l.status())
+		fmt.Fprintf(&b, "%-*s  %s  %d/%d  %s\n", width, Escape(l.host), bar(l.ended, l.total, 20), l.ended, l.total, clip(l.status(), maxStatus))
 	}
 	io.WriteString(v.w, b.String())
 	v.drawn = len(v.lanes) + 1
@@ -133,6 +133,20 @@ func (l *lane) status() string {
 		return "failed (" + Escape(strings.Join(l.failed, ", ")) + ")"
 	}
 	return "waiting"
+}
+
+// maxStatus bounds a lane's status, so that a lane stays one line on a
+// terminal of 100 columns and the block's redraw (cursor up by its line
+// count) stays right.
+const maxStatus = 48
+
+// clip cuts s to n runes, marking the cut with "…".
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // bar is a progress bar of width cells for done of total.
