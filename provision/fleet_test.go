@@ -316,3 +316,32 @@ func TestFleetInterrupted(t *testing.T) {
 		t.Errorf("summary %q", s)
 	}
 }
+
+// TestFleetCleanupHostsAtOnce: failed hosts are cleaned up at the same
+// time, each one step at a time, and the report lists them host by host.
+func TestFleetCleanupHostsAtOnce(t *testing.T) {
+	l := fleetLab([]string{"xs1", "xs2"}, "s1", "s2:s1", "s3:s2")
+	g := newGauge(2)
+	for _, h := range []string{"xs1", "xs2"} {
+		l.steps[h+"/s3"].apply = func(context.Context, Output) error { return errors.New("boom") }
+		for _, n := range []string{"s1", "s2", "s3"} {
+			l.steps[h+"/"+n].destroy = func(context.Context, Output) error {
+				g.enter(h)
+				defer g.leave(h)
+				return waitOrFail(g.reached, "both hosts cleaning up at once")
+			}
+		}
+	}
+	rep, _ := mustNew(t, l.list, Options{OnError: Cleanup, Heartbeat: -1}).Apply(context.Background())
+	var order []string
+	for _, s := range rep.Cleanup {
+		order = append(order, s.Name+":"+string(s.State))
+	}
+	want := []string{"xs1/s3:done", "xs1/s2:done", "xs1/s1:done", "xs2/s3:done", "xs2/s2:done", "xs2/s1:done"}
+	if !slices.Equal(order, want) {
+		t.Fatalf("cleanup %v, want %v", order, want)
+	}
+	if g.peakHst != 2 || g.peakHost["xs1"] != 1 || g.peakHost["xs2"] != 1 {
+		t.Errorf("peaks: %d hosts, xs1 %d, xs2 %d steps; want 2, 1, 1", g.peakHst, g.peakHost["xs1"], g.peakHost["xs2"])
+	}
+}
