@@ -14,8 +14,8 @@ import (
 	"xenlab/secret"
 )
 
-// openedLab is a command's checked flags, its lab file, its hosts (not
-// dialled until a step uses them) and what must be stopped at the end.
+// openedLab is a command's checked flags, its lab file, its hosts (those
+// --host and --shard select; not dialled until a step uses them) and what must be stopped at the end.
 type openedLab struct {
 	flags *labFlags
 	cfg   *localrc.Config
@@ -49,9 +49,13 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 		return nil, err
 	}
 	o.cfg = cfg
-	o.hosts = make([]*hosts.Host, len(cfg.Hosts))
-	for i, h := range cfg.Hosts {
-		o.hosts[i] = hosts.New(h, hosts.Options{AcceptNewHostKeys: l.acceptNewHostKeys})
+	selected, err := l.selectHosts(cfg)
+	if err != nil {
+		o.stop()
+		return nil, err
+	}
+	for _, h := range selected {
+		o.hosts = append(o.hosts, hosts.New(h, hosts.Options{AcceptNewHostKeys: l.acceptNewHostKeys}))
 	}
 	return o, nil
 }

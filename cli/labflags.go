@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,11 +24,14 @@ type labFlags struct {
 	file              string
 	json              bool
 	acceptNewHostKeys bool
+	hostNames         []string // --host: only these hosts of the lab
+	shard             string   // --shard i/n: this runner's part of them
 
 	// The flags of a run (registerRun): up, reset, down.
 	run         bool
 	junit       string
 	parallel    int
+	maxHosts    int
 	stepTimeout time.Duration
 	logDir      string
 
@@ -42,14 +46,18 @@ func (l *labFlags) register(c *cobra.Command) {
 	l.fs.BoolVar(&l.json, "json", false, "print JSON lines instead of text")
 	l.fs.BoolVar(&l.acceptNewHostKeys, "accept-new-host-keys", false,
 		"trust and record SSH host keys seen for the first time (a changed key is always refused)")
+	l.fs.StringArrayVar(&l.hostNames, "host", nil, "act on this host of the lab only (repeatable; default: every host)")
+	l.fs.StringVar(&l.shard, "shard", "", "act on part `i/n` of the lab's hosts: every n-th in name order from the i-th (for CI matrices)")
 }
 
-// registerRun adds the flags of a run: --junit, --parallel, --step-timeout.
+// registerRun adds the flags of a run: --junit, --parallel, --max-hosts,
+// --step-timeout.
 func (l *labFlags) registerRun(c *cobra.Command) {
 	l.run = true
 	f := c.Flags()
 	f.StringVar(&l.junit, "junit", "", "also write a JUnit XML report (a testcase per step) to `FILE`")
-	f.IntVar(&l.parallel, "parallel", provision.DefaultParallel, "how many independent steps may run at once")
+	f.IntVar(&l.parallel, "parallel", provision.DefaultParallel, "how many independent steps of one host may run at once")
+	f.IntVar(&l.maxHosts, "max-hosts", 0, "how many hosts may be at work at once (default: all)")
 	f.DurationVar(&l.stepTimeout, "step-timeout", 0,
 		"time limit of one step (default: the lab file's timeouts.step, itself 20m by default)")
 	f.StringVar(&l.logDir, "log-dir", collect.DefaultBase,
@@ -65,6 +73,16 @@ func (l *labFlags) registerOnError(c *cobra.Command) {
 
 // check validates every flag, before the lab file is read or a host touched.
 func (l *labFlags) check() error {
+	for _, h := range l.hostNames {
+		if strings.TrimSpace(h) == "" {
+			return usagef("--host needs a host name of the lab file")
+		}
+	}
+	if l.shard != "" {
+		if _, err := parseShard(l.shard); err != nil {
+			return err
+		}
+	}
 	if !l.run {
 		return nil
 	}
@@ -75,6 +93,9 @@ func (l *labFlags) check() error {
 	}
 	if l.parallel < 1 {
 		return usagef("--parallel must be 1 or more, not %d", l.parallel)
+	}
+	if l.maxHosts < 0 {
+		return usagef("--max-hosts must be 1 or more (or 0: all), not %d", l.maxHosts)
 	}
 	if l.fs.Changed("step-timeout") && l.stepTimeout <= 0 {
 		return usagef("--step-timeout must be positive, not %s", l.stepTimeout)

@@ -30,7 +30,7 @@ func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step
 	display := lab.flags.display(io)
 	steps := collect.NewStepLog() // each step's whole output, for the logs of a failed run
 	eng, err := provision.New(graph, provision.Options{
-		Parallel: lab.flags.parallel, StepTimeout: lab.flags.timeout(lab.cfg),
+		Parallel: lab.flags.parallel, MaxHosts: lab.flags.maxHosts, StepTimeout: lab.flags.timeout(lab.cfg),
 		OnError: provision.OnError(lab.flags.onError), Renderer: provision.Multi(display, steps),
 	})
 	if err != nil {

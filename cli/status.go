@@ -2,7 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -25,33 +27,58 @@ func newStatus(io IO) *cobra.Command {
 				return err
 			}
 			defer l.close()
+			// A host that cannot be read does not hide the others: they
+			// are shown, and the error names every host that failed.
 			var reports []*steps.StatusReport
+			var failed []string
+			var errs []error
 			for _, h := range l.hosts {
 				r, err := steps.Status(c.Context(), l.cfg, h)
 				if err != nil {
-					return l.scrub(fmt.Errorf("host %s: %w", h.Name(), err))
+					failed = append(failed, h.Name())
+					errs = append(errs, fmt.Errorf("host %s: %w", h.Name(), err))
+					continue
 				}
 				reports = append(reports, r)
 			}
-			if lab.json {
-				e := json.NewEncoder(io.Out)
-				e.SetIndent("", "  ")
-				if len(reports) == 1 {
-					return e.Encode(reports[0])
-				}
-				return e.Encode(map[string]any{"hosts": reports})
+			if err := writeStatus(io, lab.json, len(l.hosts) > 1, reports); err != nil {
+				return err
 			}
-			for i, r := range reports {
-				if i > 0 {
-					fmt.Fprintln(io.Out)
-				}
-				if err := r.WriteText(io.Out); err != nil {
-					return err
-				}
+			switch {
+			case len(errs) == 1 && len(l.hosts) == 1:
+				return l.scrub(errs[0])
+			case len(errs) > 0:
+				return l.scrub(fmt.Errorf("%d of %d hosts failed (%s): %w",
+					len(failed), len(l.hosts), strings.Join(failed, ", "), errors.Join(errs...)))
 			}
 			return nil
 		},
 	}
 	lab.register(c)
 	return c
+}
+
+// writeStatus prints the hosts' reports: one JSON document (the host's
+// report, or {"hosts": [...]} for a fleet), or text.
+func writeStatus(io IO, asJSON, fleet bool, reports []*steps.StatusReport) error {
+	if len(reports) == 0 {
+		return nil
+	}
+	if asJSON {
+		e := json.NewEncoder(io.Out)
+		e.SetIndent("", "  ")
+		if !fleet {
+			return e.Encode(reports[0])
+		}
+		return e.Encode(map[string]any{"hosts": reports})
+	}
+	for i, r := range reports {
+		if i > 0 {
+			fmt.Fprintln(io.Out)
+		}
+		if err := r.WriteText(io.Out); err != nil {
+			return err
+		}
+	}
+	return nil
 }

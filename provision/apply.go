@@ -50,7 +50,7 @@ func (e *Engine) applyPhase(ctx context.Context) *applyRun {
 func (e *Engine) applyStep(ctx context.Context, i int, res *StepResult, ran func(int)) outcome {
 	s := e.g.steps[i]
 	name := e.g.names[i]
-	res.Name = name
+	res.Name, res.Host = name, e.hostName(i)
 	out := newStepOutput(e.em, PhaseApply, name)
 
 	checked := e.now()

@@ -17,7 +17,7 @@ func (e *Engine) Destroy(ctx context.Context) (*Report, error) {
 // destroyStep runs step i's Destroy with retries, timeouts and heartbeats.
 func (e *Engine) destroyStep(ctx context.Context, phase Phase, i int, res *StepResult) outcome {
 	s := e.g.steps[i]
-	res.Name = e.g.names[i]
+	res.Name, res.Host = e.g.names[i], e.hostName(i)
 	out := newStepOutput(e.em, phase, res.Name)
 	res.Start = e.now()
 	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventStarted, Attempt: 1})

@@ -12,6 +12,12 @@
 //     exponential backoff; dependents of a failed step are skipped;
 //   - [Engine.Destroy] undoes every step in reverse dependency order.
 //
+// A fleet is the steps of several hosts in one graph, each step [Hosted] on
+// its host: parallelism is bounded per host ([Options.Parallel]) with a
+// separate bound on the hosts at work at once ([Options.MaxHosts]), a
+// failure skips only its own host's steps, and the [Report] has a
+// [HostResult] per host.
+//
 // What happens to the host after a failed or interrupted Apply is a policy
 // ([OnError]): leave it for debugging (the default) or destroy, newest first,
 // the steps this run applied. The policy is a separate phase after the run, not

@@ -2,8 +2,10 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -27,7 +29,36 @@ func New(steps []Step, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{g: g, opts: opts, em: &emitter{r: opts.Renderer, now: opts.Now}}, nil
+	em := &emitter{r: opts.Renderer, now: opts.Now}
+	if g.fleet() {
+		em.hosts = g.hosts
+		em.hostOf = make(map[string]string, len(steps))
+		for i, name := range g.names {
+			em.hostOf[name] = g.hosts[g.host[i]]
+		}
+	}
+	return &Engine{g: g, opts: opts, em: em}, nil
+}
+
+// Hosts returns a fleet's hosts in graph order (see [Hosted]), or nil when
+// the steps are one host's.
+func (e *Engine) Hosts() []string {
+	if !e.g.fleet() {
+		return nil
+	}
+	return slices.Clone(e.g.hosts)
+}
+
+// hostName is node i's host in a fleet, "" otherwise.
+func (e *Engine) hostName(i int) string {
+	if !e.g.fleet() {
+		return ""
+	}
+	return e.g.hosts[e.g.host[i]]
+}
+
+func (e *Engine) bounds() bounds {
+	return bounds{perHost: e.opts.Parallel, hosts: e.opts.MaxHosts}
 }
 
 // Steps returns the step names in dependency order (the order Apply reports
@@ -49,26 +80,77 @@ func (e *Engine) runPhase(ctx context.Context, phase Phase, skipReason string, s
 	reverse := phase == PhaseDestroy
 	results := make([]StepResult, len(e.g.steps))
 	rep := &Report{Phase: phase, Start: e.now()}
-	names := e.Steps()
-	if reverse {
-		slices.Reverse(names)
+	var names []string
+	for _, i := range e.phaseOrder(reverse) {
+		names = append(names, e.g.names[i])
 	}
 	e.em.begin(phase, names)
-	e.g.walk(ctx, reverse, e.opts.Parallel, walkFuncs{
+	// Each host's time: from its first step's start to its last one's end.
+	var mu sync.Mutex
+	first := make([]time.Time, len(e.g.hosts))
+	last := make([]time.Time, len(e.g.hosts))
+	notStarted := make([]bool, len(e.g.steps))
+	e.g.walk(ctx, reverse, e.bounds(), walkFuncs{
 		run: func(ctx context.Context, i int) outcome {
-			return step(ctx, i, &results[i])
+			h := e.g.host[i]
+			mu.Lock()
+			if first[h].IsZero() {
+				first[h] = e.now()
+			}
+			mu.Unlock()
+			out := step(ctx, i, &results[i])
+			mu.Lock()
+			last[h] = e.now()
+			mu.Unlock()
+			return out
 		},
 		skip: func(i, failed int) {
 			e.skipped(phase, i, &results[i], fmt.Sprintf(skipReason, e.g.names[failed]))
 		},
 		notStarted: func(i int) {
+			notStarted[i] = true
 			e.skipped(phase, i, &results[i], fmt.Sprintf("not started: %s interrupted", phase))
 		},
 	})
 	rep.Steps = e.inOrder(results, reverse)
 	rep.Duration = e.since(rep.Start)
 	rep.Err = runError(ctx, phase, rep.Steps)
+	if e.g.fleet() {
+		rep.Hosts = make([]HostResult, len(e.g.hosts))
+		for h, name := range e.g.hosts {
+			rep.Hosts[h] = HostResult{Name: name, Start: first[h]}
+			if !first[h].IsZero() {
+				rep.Hosts[h].Duration = last[h].Sub(first[h])
+			}
+		}
+		// A host's error: the interruption if it did not finish, then its
+		// failed steps' errors.
+		cut := make([]bool, len(e.g.hosts))
+		for i := range e.g.steps {
+			cut[e.g.host[i]] = cut[e.g.host[i]] || results[i].State == StateCanceled || notStarted[i]
+		}
+		for h := range rep.Hosts {
+			if cut[h] {
+				rep.Hosts[h].Err = interrupted(ctx, phase)
+			}
+		}
+		for _, i := range e.g.order {
+			if results[i].State == StateFailed {
+				hr := &rep.Hosts[e.g.host[i]]
+				hr.Err = joinErr(hr.Err, results[i].Err)
+			}
+		}
+		rep.Err = fleetError(rep)
+	}
 	return rep
+}
+
+// joinErr is errors.Join that leaves a lone error as it is.
+func joinErr(a, b error) error {
+	if a == nil {
+		return b
+	}
+	return errors.Join(a, b)
 }
 
 func (e *Engine) now() time.Time { return e.opts.Now() }

@@ -38,6 +38,7 @@ type Event struct {
 	Time     time.Time
 	Phase    Phase
 	Step     string
+	Host     string // the step's host in a fleet (see Hosted); "" otherwise
 	Kind     EventKind
 	Line     string        // output line, or the reason for a skip
 	Duration time.Duration // for done, failed, canceled, heartbeat (elapsed) and retry (delay)
@@ -57,6 +58,19 @@ type Renderer interface {
 // size a progress bar).
 type PhaseStarter interface {
 	Begin(phase Phase, steps []string)
+}
+
+// LaneStarter is an optional interface for a Renderer that shows a fleet
+// host by host: before a phase of a fleet's run its BeginLanes is called
+// instead of PhaseStarter's Begin, with each host's steps.
+type LaneStarter interface {
+	BeginLanes(phase Phase, lanes []Lane)
+}
+
+// Lane is one host's steps in a phase of a fleet's run.
+type Lane struct {
+	Host  string
+	Steps []string
 }
 
 // Multi fans events out to several renderers (nil ones are ignored). Close
@@ -87,6 +101,28 @@ func (m multi) Begin(phase Phase, steps []string) {
 	}
 }
 
+func (m multi) BeginLanes(phase Phase, lanes []Lane) {
+	for _, r := range m {
+		beginLanes(r, phase, lanes)
+	}
+}
+
+// beginLanes starts a fleet's phase on r: BeginLanes if r shows lanes,
+// else Begin with every step.
+func beginLanes(r Renderer, phase Phase, lanes []Lane) {
+	if l, ok := r.(LaneStarter); ok {
+		l.BeginLanes(phase, lanes)
+		return
+	}
+	if b, ok := r.(PhaseStarter); ok {
+		var steps []string
+		for _, l := range lanes {
+			steps = append(steps, l.Steps...)
+		}
+		b.Begin(phase, steps)
+	}
+}
+
 func (m multi) Close(rep *Report) error {
 	var errs []error
 	for _, r := range m {
@@ -100,11 +136,17 @@ type emitter struct {
 	mu  sync.Mutex
 	r   Renderer
 	now func() time.Time
+	// hostOf maps a fleet's step names to their hosts (nil for one host).
+	hostOf map[string]string
+	hosts  []string // a fleet's hosts in graph order
 }
 
 func (e *emitter) emit(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.now()
+	}
+	if ev.Host == "" {
+		ev.Host = e.hostOf[ev.Step]
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -114,6 +156,22 @@ func (e *emitter) emit(ev Event) {
 func (e *emitter) begin(phase Phase, steps []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.hostOf != nil {
+		// One lane per host with steps in the phase, in graph order
+		// whatever the phase's order.
+		byHost := map[string][]string{}
+		for _, s := range steps {
+			byHost[e.hostOf[s]] = append(byHost[e.hostOf[s]], s)
+		}
+		var lanes []Lane
+		for _, h := range e.hosts {
+			if len(byHost[h]) > 0 {
+				lanes = append(lanes, Lane{Host: h, Steps: byHost[h]})
+			}
+		}
+		beginLanes(e.r, phase, lanes)
+		return
+	}
 	if b, ok := e.r.(PhaseStarter); ok {
 		b.Begin(phase, steps)
 	}

@@ -17,6 +17,12 @@ type graph struct {
 	dependents [][]int // dependents[i]: the nodes that need i
 	order      []int   // dependencies before dependents
 	pos        []int   // pos[i]: i's index in order
+	// host[i] is node i's host group: an index into hosts, the names of
+	// the hosts (see [Hosted]) in the order their first step appears.
+	// Steps that name no host share the group "". A graph of one group
+	// is a single host's.
+	host  []int
+	hosts []string
 }
 
 // newGraph checks names and dependencies and orders the steps. Every problem
@@ -63,6 +69,18 @@ func newGraph(steps []Step) (*graph, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid step graph: %w", errors.Join(errs...))
 	}
+	g.groupHosts()
+	for i := range steps {
+		for _, j := range g.deps[i] {
+			if g.host[i] != g.host[j] {
+				errs = append(errs, fmt.Errorf("step %q (%s) depends on step %q (%s): a fleet's hosts are independent",
+					g.names[i], g.hostLabel(i), g.names[j], g.hostLabel(j)))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("invalid step graph: %w", errors.Join(errs...))
+	}
 	if cycle := g.findCycle(); cycle != nil {
 		return nil, fmt.Errorf("invalid step graph: dependency cycle: %s", strings.Join(cycle, " -> "))
 	}
@@ -72,6 +90,33 @@ func newGraph(steps []Step) (*graph, error) {
 		g.pos[i] = p
 	}
 	return g, nil
+}
+
+// groupHosts sorts the nodes into host groups (see graph.host).
+func (g *graph) groupHosts() {
+	g.host = make([]int, len(g.steps))
+	index := map[string]int{}
+	for i, s := range g.steps {
+		name := hostOf(s)
+		k, ok := index[name]
+		if !ok {
+			k = len(g.hosts)
+			index[name] = k
+			g.hosts = append(g.hosts, name)
+		}
+		g.host[i] = k
+	}
+}
+
+// fleet reports whether the graph spans several hosts.
+func (g *graph) fleet() bool { return len(g.hosts) > 1 }
+
+// hostLabel names node i's host for errors.
+func (g *graph) hostLabel(i int) string {
+	if h := g.hosts[g.host[i]]; h != "" {
+		return "host " + h
+	}
+	return "no host"
 }
 
 // findCycle returns the names along one dependency cycle, first name

@@ -37,9 +37,14 @@ const (
 
 // Options tune an Engine. The zero value is usable.
 type Options struct {
-	// Parallel is how many independent steps may run at once
-	// (0: DefaultParallel; 1: strictly one after the other).
+	// Parallel is how many independent steps of one host may run at once
+	// (0: DefaultParallel; 1: strictly one after the other). In a fleet
+	// (steps of several hosts, see [Hosted]) each host has this many.
 	Parallel int
+	// MaxHosts is how many hosts of a fleet may be at work at once
+	// (0: all of them). A host is at work from its first step's start
+	// until every one of its steps has ended.
+	MaxHosts int
 	// StepTimeout limits each attempt of a step's Check, Apply or Destroy;
 	// a step implementing Timeouter overrides it. 0 means no limit.
 	StepTimeout time.Duration
@@ -79,6 +84,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Parallel == 0 {
 		o.Parallel = DefaultParallel
+	}
+	if o.MaxHosts < 0 {
+		return o, &UsageError{Err: fmt.Errorf("max hosts must be at least 1 (or 0: all), got %d", o.MaxHosts)}
 	}
 	if o.MaxAttempts < 0 {
 		return o, &UsageError{Err: fmt.Errorf("max attempts must be at least 1, got %d", o.MaxAttempts)}

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -33,21 +34,34 @@ func (e *Engine) canceled(ctx context.Context, phase Phase, res *StepResult, sta
 
 // skipped records that step i did not run, and why.
 func (e *Engine) skipped(phase Phase, i int, res *StepResult, reason string) {
-	res.Name = e.g.names[i]
+	res.Name, res.Host = e.g.names[i], e.hostName(i)
 	res.State = StateSkipped
 	res.Reason = reason
 	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventSkipped, Line: reason})
 }
 
-// inOrder lists per-node results in dependency order, or reversed.
+// inOrder lists per-node results in the phase's order (see phaseOrder).
 func (e *Engine) inOrder(results []StepResult, reverse bool) []StepResult {
 	out := make([]StepResult, 0, len(results))
-	for _, i := range e.g.order {
+	for _, i := range e.phaseOrder(reverse) {
 		out = append(out, results[i])
 	}
-	if reverse {
-		for a, b := 0, len(out)-1; a < b; a, b = a+1, b-1 {
-			out[a], out[b] = out[b], out[a]
+	return out
+}
+
+// phaseOrder is the nodes in dependency order, or reversed. A fleet's
+// reversed order keeps its hosts in graph order, each host's steps
+// reversed.
+func (e *Engine) phaseOrder(reverse bool) []int {
+	if !reverse {
+		return e.g.order
+	}
+	out := make([]int, 0, len(e.g.order))
+	for h := range e.g.hosts {
+		for _, i := range slices.Backward(e.g.order) {
+			if e.g.host[i] == h {
+				out = append(out, i)
+			}
 		}
 	}
 	return out

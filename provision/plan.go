@@ -67,7 +67,7 @@ func (e *Engine) Plan(ctx context.Context) (*PlanResult, error) {
 	for i, s := range e.g.steps {
 		steps[i] = PlannedStep{Name: e.g.names[i], Deps: s.Deps(), ReadOnly: isReadOnly(s)}
 	}
-	e.g.walk(ctx, false, e.opts.Parallel, walkFuncs{
+	e.g.walk(ctx, false, e.bounds(), walkFuncs{
 		run: func(ctx context.Context, i int) outcome {
 			s := e.g.steps[i]
 			err := e.retry(ctx, s, nil, nil, func(ctx context.Context, _ int) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // failurePolicy decides what happens to the host after an Apply that failed
@@ -35,30 +36,56 @@ func (retainHost) afterFailure(context.Context, *Engine, *applyRun) {}
 // Cleanup also runs after an interruption, so it runs detached from ctx's
 // cancellation; each Destroy is still bounded by the step's time limit.
 // A Destroy that fails does not stop the others; its error joins the run's.
+//
+// In a fleet only the hosts that failed (or were interrupted) are cleaned
+// up: a host whose every step succeeded is left up. The hosts are cleaned
+// up at once, each one step at a time; Report.Cleanup lists them host by
+// host in the lab's order.
 type cleanupHost struct{}
 
 func (cleanupHost) afterFailure(ctx context.Context, e *Engine, run *applyRun) {
-	if len(run.ran) == 0 {
+	ctx = context.WithoutCancel(ctx)
+	rep := run.report
+	// Each host's steps to undo, newest first (one list for one host).
+	perHost := make([][]int, len(e.g.hosts))
+	var names []string
+	for _, i := range slices.Backward(run.ran) {
+		h := e.g.host[i]
+		if len(rep.Hosts) == 0 || rep.Hosts[h].Err != nil {
+			perHost[h] = append(perHost[h], i)
+			names = append(names, e.g.names[i])
+		}
+	}
+	if len(names) == 0 {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
-	order := slices.Clone(run.ran)
-	slices.Reverse(order)
-	names := make([]string, len(order))
-	for k, i := range order {
-		names[k] = e.g.names[i]
-	}
 	e.em.begin(PhaseCleanup, names)
-	var errs []error
-	for _, i := range order {
-		var res StepResult
-		if e.destroyStep(ctx, PhaseCleanup, i, &res) != outcomeOK {
-			errs = append(errs, res.Err)
+	results := make([][]StepResult, len(perHost))
+	errs := make([][]error, len(perHost))
+	var wg sync.WaitGroup
+	for h, order := range perHost {
+		wg.Go(func() {
+			for _, i := range order {
+				var res StepResult
+				if e.destroyStep(ctx, PhaseCleanup, i, &res) != outcomeOK {
+					errs[h] = append(errs[h], res.Err)
+				}
+				results[h] = append(results[h], res)
+			}
+		})
+	}
+	wg.Wait()
+	var all []error
+	for h := range perHost {
+		rep.Cleanup = append(rep.Cleanup, results[h]...)
+		all = append(all, errs[h]...)
+		if len(rep.Hosts) > 0 && len(errs[h]) > 0 {
+			hr := &rep.Hosts[h]
+			hr.Err = errors.Join(hr.Err, fmt.Errorf("cleanup after failure: %w", errors.Join(errs[h]...)))
 		}
-		run.report.Cleanup = append(run.report.Cleanup, res)
 	}
-	if len(errs) > 0 {
-		run.report.Err = errors.Join(run.report.Err, fmt.Errorf("cleanup after failure: %w", errors.Join(errs...)))
+	if len(all) > 0 {
+		rep.Err = errors.Join(rep.Err, fmt.Errorf("cleanup after failure: %w", errors.Join(all...)))
 	}
-	run.report.Duration = e.since(run.report.Start)
+	rep.Duration = e.since(rep.Start)
 }

@@ -28,6 +28,7 @@ const TailLines = 20
 // StepResult is one step's outcome in a run.
 type StepResult struct {
 	Name     string
+	Host     string // the step's host in a fleet (see Hosted); "" otherwise
 	State    State
 	Start    time.Time     // zero if the step never started
 	Duration time.Duration // of Apply/Destroy including retries; of Check for already-done
@@ -54,6 +55,86 @@ type Report struct {
 	// not built, a report it could not write) sets it here before closing
 	// its renderers, so no report says ok for a run that exits non-zero.
 	Err error
+	// Hosts has one entry per host of a fleet (steps of several hosts, see
+	// Hosted), in graph order; nil for one host's run.
+	Hosts []HostResult
+}
+
+// HostResult is one host's outcome in a fleet's run.
+type HostResult struct {
+	Name     string
+	Start    time.Time     // its first step's start; zero if none ran
+	Duration time.Duration // from Start to the end of its last step
+	// Err is nil when every step of the host succeeded; else it joins its
+	// failed steps' errors, the interruption if the host did not finish,
+	// and any failure of its cleanup.
+	Err error
+}
+
+// FleetError is the error of a fleet's run in which some hosts failed (or
+// were interrupted before they finished): it names them, and wraps every
+// failed step's error and the interruption, so [ExitCode] is what it
+// would be for one host.
+type FleetError struct {
+	Hosts  int      // the hosts in the run
+	Failed []string // the hosts that failed, in graph order
+	Err    error
+}
+
+func (e *FleetError) Error() string {
+	return fmt.Sprintf("%s: %v", e.head(), e.Err)
+}
+
+func (e *FleetError) head() string {
+	return fmt.Sprintf("%d of %d hosts failed (%s)", len(e.Failed), e.Hosts, strings.Join(e.Failed, ", "))
+}
+
+// Unwrap returns the steps' errors and the interruption.
+func (e *FleetError) Unwrap() error { return e.Err }
+
+// fleetError is a fleet's run error: a *FleetError wrapping rep.Err when
+// a host failed, else rep.Err (nil, or an interruption that came once
+// every host had finished).
+func fleetError(rep *Report) error {
+	failed := rep.FailedHosts()
+	if len(failed) == 0 {
+		return rep.Err
+	}
+	return &FleetError{Hosts: len(rep.Hosts), Failed: failed, Err: rep.Err}
+}
+
+// FailedHosts names the hosts of a fleet whose run failed or was
+// interrupted, in graph order (nil for one host's run).
+func (r *Report) FailedHosts() []string {
+	var names []string
+	for _, h := range r.Hosts {
+		if h.Err != nil {
+			names = append(names, h.Name)
+		}
+	}
+	return names
+}
+
+// ForHost returns host's part of a fleet's report: its steps and cleanup,
+// its time and its error, as a report of its own.
+func (r *Report) ForHost(host string) *Report {
+	sub := &Report{Phase: r.Phase}
+	for _, h := range r.Hosts {
+		if h.Name == host {
+			sub.Start, sub.Duration, sub.Err = h.Start, h.Duration, h.Err
+		}
+	}
+	for _, s := range r.Steps {
+		if s.Host == host {
+			sub.Steps = append(sub.Steps, s)
+		}
+	}
+	for _, s := range r.Cleanup {
+		if s.Host == host {
+			sub.Cleanup = append(sub.Cleanup, s)
+		}
+	}
+	return sub
 }
 
 // ExitCode is the exit status of the run: [ExitCode] of Err.
@@ -105,6 +186,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, s := range r.Cleanup {
 		row("cleanup: ", s)
 	}
+	for _, h := range r.Hosts {
+		fmt.Fprintf(tw, "host %s\t%s\t\t%s\n", h.Name, r.ForHost(h.Name).Outcome(), FormatDuration(h.Duration))
+	}
 	fmt.Fprintf(tw, "total (%s)\t%s\t\t%s\n", r.Phase, r.Outcome(), FormatDuration(r.Duration))
 	return tw.Flush()
 }
@@ -131,6 +215,12 @@ func (r *Report) Summary() string {
 	var ie *InterruptedError
 	if errors.As(r.Err, &ie) {
 		head = ie.Error()
+	}
+	var fe *FleetError
+	if errors.As(r.Err, &fe) {
+		head += ": " + fe.head()
+	} else if len(r.Hosts) > 0 {
+		head += fmt.Sprintf(": %d hosts", len(r.Hosts))
 	}
 	var parts []string
 	for _, st := range []State{StateDone, StateAlreadyDone, StateFailed, StateCanceled, StateSkipped} {

@@ -44,6 +44,24 @@ func isReadOnly(s Step) bool {
 	return ok && r.ReadOnly()
 }
 
+// Hosted is an optional interface for a step that belongs to one host of
+// a fleet (a lab of several hosts). The engine bounds parallelism per
+// host ([Options.Parallel]) and bounds the hosts at work at once
+// ([Options.MaxHosts]); a failed step skips only its own host's
+// dependents; reports group the steps by host. A step may depend only on
+// steps of its own host. Steps that are not Hosted (or return "") form one
+// group, as a single host's steps do.
+type Hosted interface {
+	Host() string
+}
+
+func hostOf(s Step) string {
+	if h, ok := s.(Hosted); ok {
+		return h.Host()
+	}
+	return ""
+}
+
 // Timeouter is an optional interface for a step that needs a time limit other
 // than [Options.StepTimeout] for each attempt of Check, Apply or Destroy.
 // A zero or negative value means no limit.

@@ -16,8 +16,8 @@ const (
 
 // walkFuncs are the callbacks of a walk.
 type walkFuncs struct {
-	// run does node i's work; it is called at most once per node, with at
-	// most `parallel` calls at a time.
+	// run does node i's work; it is called at most once per node, within
+	// the walk's bounds.
 	run func(ctx context.Context, i int) outcome
 	// skip is called for a node that will not run because failed (which
 	// ended in outcomeFailed) is one of its predecessors, transitively.
@@ -27,11 +27,21 @@ type walkFuncs struct {
 	notStarted func(i int)
 }
 
+// bounds limit a walk: at most perHost nodes of one host group run at
+// once, and at most hosts groups are at work at once (0: all). A group is
+// at work from its first node's start until every one of its nodes has
+// finished or been skipped; groups are admitted in graph order.
+type bounds struct {
+	perHost int
+	hosts   int
+}
+
 // walk visits every node of g once all its predecessors succeeded: its
 // dependencies, or with reverse its dependents. Ready nodes start in graph
-// order, up to parallel at a time. Once ctx is done no node starts; walk
-// returns when the running ones have returned.
-func (g *graph) walk(ctx context.Context, reverse bool, parallel int, f walkFuncs) {
+// order, within b. A node that waits (a guest booting) holds a slot of its
+// own host only. Once ctx is done no node starts; walk returns when the
+// running ones have returned.
+func (g *graph) walk(ctx context.Context, reverse bool, b bounds, f walkFuncs) {
 	n := len(g.steps)
 	preds, succs := g.deps, g.dependents
 	less := func(a, b int) bool { return g.pos[a] < g.pos[b] }
@@ -39,8 +49,10 @@ func (g *graph) walk(ctx context.Context, reverse bool, parallel int, f walkFunc
 		preds, succs = succs, preds
 		less = func(a, b int) bool { return g.pos[a] > g.pos[b] }
 	}
-	if parallel < 1 {
-		parallel = 1
+	perHost := max(b.perHost, 1)
+	maxHosts := b.hosts
+	if maxHosts < 1 || maxHosts > len(g.hosts) {
+		maxHosts = len(g.hosts)
 	}
 
 	const (
@@ -58,6 +70,22 @@ func (g *graph) walk(ctx context.Context, reverse bool, parallel int, f walkFunc
 			ready = insertSorted(ready, i, less)
 		}
 	}
+	// Per host group: nodes running, nodes not yet finished or skipped,
+	// and whether the group holds one of the maxHosts slots.
+	inGroup := make([]int, len(g.hosts))
+	left := make([]int, len(g.hosts))
+	admitted := make([]bool, len(g.hosts))
+	active := 0
+	for i := range n {
+		left[g.host[i]]++
+	}
+	settle := func(i int) {
+		h := g.host[i]
+		if left[h]--; left[h] == 0 && admitted[h] {
+			admitted[h] = false
+			active--
+		}
+	}
 
 	type result struct {
 		i   int
@@ -71,28 +99,45 @@ func (g *graph) walk(ctx context.Context, reverse bool, parallel int, f walkFunc
 			if state[s] == pending {
 				state[s] = skipped
 				f.skip(s, failed)
+				settle(s)
 				skipFrom(s, failed)
 			}
 		}
 	}
-
-	for {
-		for inFlight < parallel && len(ready) > 0 && ctx.Err() == nil {
-			i := ready[0]
-			ready = ready[1:]
-			if state[i] != pending {
+	// start launches the ready nodes the bounds allow, in graph order.
+	start := func() {
+		kept := ready[:0]
+		for _, i := range ready {
+			h := g.host[i]
+			switch {
+			case state[i] != pending:
+				continue // skipped while it waited in the list
+			case ctx.Err() != nil, inGroup[h] >= perHost, !admitted[h] && active >= maxHosts:
+				kept = append(kept, i)
 				continue
 			}
+			if !admitted[h] {
+				admitted[h] = true
+				active++
+			}
 			state[i] = running
+			inGroup[h]++
 			inFlight++
 			go func() { results <- result{i, f.run(ctx, i)} }()
 		}
+		ready = kept
+	}
+
+	for {
+		start()
 		if inFlight == 0 {
 			break
 		}
 		r := <-results
 		inFlight--
+		inGroup[g.host[r.i]]--
 		state[r.i] = finished
+		settle(r.i)
 		switch r.out {
 		case outcomeOK:
 			for _, s := range succs[r.i] {

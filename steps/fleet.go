@@ -10,8 +10,9 @@ import (
 
 // Fleet returns the bring-up of every host of a lab as one graph. With one
 // host the steps keep their names; with several, each step is named
-// "<host>/<step>" and depends only on its own host's steps, so the engine
-// brings the hosts up in parallel.
+// "<host>/<step>", depends only on its own host's steps and is
+// provision.Hosted, so the engine brings the hosts up in parallel, each
+// with its own bound, and reports each host on its own.
 func Fleet(lab *localrc.Config, hs []*hosts.Host, opts ...Option) []provision.Step {
 	if len(hs) == 1 {
 		// The step names do not carry the host: its errors do, once.
@@ -41,6 +42,10 @@ func (o onHost) ReadOnly() bool {
 	r, ok := o.Step.(provision.ReadOnly)
 	return ok && r.ReadOnly()
 }
+
+// Host puts the step on its host for the engine (provision.Hosted): each
+// host gets its own parallelism and its own report.
+func (o onHost) Host() string { return o.host }
 
 func (o onHost) Name() string { return o.host + "/" + o.Step.Name() }
 

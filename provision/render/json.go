@@ -25,6 +25,7 @@ type JSONEvent struct {
 	Time     time.Time `json:"time"`
 	Phase    string    `json:"phase"`
 	Step     string    `json:"step"`
+	Host     string    `json:"host,omitempty"` // the step's host, in a fleet
 	Kind     string    `json:"kind"`
 	Line     string    `json:"line,omitempty"`
 	Duration float64   `json:"duration_seconds,omitempty"`
@@ -46,6 +47,23 @@ type JSONSummary struct {
 	Steps    []JSONStep     `json:"steps"`
 	Cleanup  []JSONStep     `json:"cleanup,omitempty"`
 	Counts   map[string]int `json:"counts"`
+	// A fleet's run: one object per host, in the lab's order, and the
+	// names of the hosts that failed (empty when none did).
+	Hosts       []JSONHost `json:"hosts,omitempty"`
+	FailedHosts []string   `json:"failed_hosts,omitzero"`
+}
+
+// JSONHost is one host's part of a fleet's summary: its outcome, its
+// error, its time (first step's start to last step's end) and its steps.
+type JSONHost struct {
+	Name     string         `json:"name"`
+	Outcome  string         `json:"outcome"` // ok, failed or interrupted
+	Error    string         `json:"error,omitempty"`
+	Start    time.Time      `json:"start,omitzero"`
+	Duration float64        `json:"duration_seconds"`
+	Steps    []JSONStep     `json:"steps"`
+	Cleanup  []JSONStep     `json:"cleanup,omitempty"`
+	Counts   map[string]int `json:"counts"`
 }
 
 // JSONStep is one step's result in the summary.
@@ -63,7 +81,7 @@ type JSONStep struct {
 // Event writes the event's line.
 func (j *JSON) Event(ev provision.Event) {
 	j.write(JSONEvent{
-		Time: ev.Time.UTC(), Phase: string(ev.Phase), Step: ev.Step, Kind: string(ev.Kind),
+		Time: ev.Time.UTC(), Phase: string(ev.Phase), Step: ev.Step, Host: ev.Host, Kind: string(ev.Kind),
 		Line: ev.Line, Duration: ev.Duration.Seconds(), Attempt: ev.Attempt, Error: ev.Err,
 	})
 }
@@ -98,6 +116,26 @@ func summary(rep *provision.Report) JSONSummary {
 	}
 	for _, st := range rep.Steps {
 		s.Counts[string(st.State)]++
+	}
+	if len(rep.Hosts) > 0 {
+		s.FailedHosts = append([]string{}, rep.FailedHosts()...)
+	}
+	for _, h := range rep.Hosts {
+		sub := rep.ForHost(h.Name)
+		jh := JSONHost{
+			Name: h.Name, Outcome: sub.Outcome(), Duration: h.Duration.Seconds(),
+			Steps: jsonSteps(sub.Steps), Cleanup: jsonSteps(sub.Cleanup), Counts: map[string]int{},
+		}
+		if !h.Start.IsZero() {
+			jh.Start = h.Start.UTC()
+		}
+		if h.Err != nil {
+			jh.Error = h.Err.Error()
+		}
+		for _, st := range sub.Steps {
+			jh.Counts[string(st.State)]++
+		}
+		s.Hosts = append(s.Hosts, jh)
 	}
 	return s
 }

@@ -14,7 +14,8 @@ import (
 
 // JUnit writes, on Close, a JUnit XML report to a file (--junit FILE): a
 // testsuite per phase (apply or destroy, plus cleanup if it ran) with a
-// testcase per step and its time. Failed steps carry <failure> with the error
+// testcase per step and its time; for a fleet, a testsuite per host and
+// phase (xenlab.apply.xs1, ...), see fleetSuites. Failed steps carry <failure> with the error
 // as message and the output tail as text, interrupted ones <error>, skipped
 // ones <skipped>; steps already done pass with a note in <system-out>.
 type JUnit struct{ path string }
@@ -108,11 +109,15 @@ const RunCase = "run"
 // WriteJUnit writes rep as JUnit XML to w.
 func WriteJUnit(w io.Writer, rep *provision.Report) error {
 	doc := JUnitSuites{Name: "xenlab " + string(rep.Phase), Time: seconds(rep.Duration)}
-	main := junitSuite(string(rep.Phase), rep.Start, rep.Steps)
-	addRunCase(&main, rep)
-	doc.Suites = append(doc.Suites, main)
-	if len(rep.Cleanup) > 0 {
-		doc.Suites = append(doc.Suites, junitSuite(string(provision.PhaseCleanup), time.Time{}, rep.Cleanup))
+	if len(rep.Hosts) > 0 {
+		doc.Suites = fleetSuites(rep)
+	} else {
+		main := junitSuite(string(rep.Phase), rep.Start, rep.Steps)
+		addRunCase(&main, rep)
+		doc.Suites = append(doc.Suites, main)
+		if len(rep.Cleanup) > 0 {
+			doc.Suites = append(doc.Suites, junitSuite(string(provision.PhaseCleanup), time.Time{}, rep.Cleanup))
+		}
 	}
 	for _, s := range doc.Suites {
 		doc.Tests += s.Tests
@@ -129,6 +134,35 @@ func WriteJUnit(w io.Writer, rep *provision.Report) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// fleetSuites are a fleet's suites: for each host, in the lab's order, a
+// suite "xenlab.<phase>.<host>" with a testcase per step named without
+// its host, then that host's cleanup suite if it had one. A run error no
+// step tells of gets its RunCase in a suite of its own, "xenlab.<phase>".
+func fleetSuites(rep *provision.Report) []JUnitSuite {
+	var suites []JUnitSuite
+	for _, h := range rep.Hosts {
+		sub := rep.ForHost(h.Name)
+		suites = append(suites, hostSuite(string(rep.Phase), h.Name, sub.Start, sub.Steps))
+		if len(sub.Cleanup) > 0 {
+			suites = append(suites, hostSuite(string(provision.PhaseCleanup), h.Name, time.Time{}, sub.Cleanup))
+		}
+	}
+	run := JUnitSuite{Name: "xenlab." + string(rep.Phase), Time: seconds(0)}
+	if addRunCase(&run, rep); run.Tests > 0 {
+		suites = append(suites, run)
+	}
+	return suites
+}
+
+// hostSuite is junitSuite for one host of a fleet.
+func hostSuite(phase, host string, start time.Time, results []provision.StepResult) JUnitSuite {
+	s := junitSuite(phase+"."+host, start, results)
+	for i := range s.Cases {
+		s.Cases[i].Name = strings.TrimPrefix(s.Cases[i].Name, host+"/")
+	}
+	return s
 }
 
 func junitSuite(phase string, start time.Time, results []provision.StepResult) JUnitSuite {

@@ -15,7 +15,8 @@ import (
 
 // TTY is the terminal view: one progress bar for the phase (steps finished
 // of total, the steps running now, elapsed time) with status lines and step
-// output printed above it, so the bar is never broken by them. The elapsed
+// output printed above it, so the bar is never broken by them. A fleet's
+// phase gets a lane per host instead (see BeginLanes). The elapsed
 // time is refreshed every second while a phase runs. Close writes the timing
 // table. Use it only when [Interactive] says so.
 type TTY struct {
@@ -27,6 +28,7 @@ type TTY struct {
 	stop    chan struct{}
 	stopped sync.WaitGroup
 	refresh time.Duration
+	lanes   *lanes // a fleet's phase: a lane per host instead of the bar
 }
 
 // NewTTY returns a terminal view writing to w (normally stderr).
@@ -54,6 +56,20 @@ func (t *TTY) Begin(phase provision.Phase, steps []string) {
 	go t.tick(t.bar, t.stop)
 }
 
+// BeginLanes starts a fleet's phase: a lane per host, each with its own
+// bar and running steps; it implements provision.LaneStarter.
+func (t *TTY) BeginLanes(phase provision.Phase, ls []provision.Lane) {
+	t.endBar()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.phase = phase
+	t.lanes = newLanes(t.w, phase, ls)
+	t.lanes.draw()
+	t.stop = make(chan struct{})
+	t.stopped.Add(1)
+	go t.tick(nil, t.stop)
+}
+
 func (t *TTY) tick(bar *progressbar.ProgressBar, stop <-chan struct{}) {
 	defer t.stopped.Done()
 	tk := time.NewTicker(t.refresh)
@@ -64,7 +80,11 @@ func (t *TTY) tick(bar *progressbar.ProgressBar, stop <-chan struct{}) {
 			return
 		case <-tk.C:
 			t.mu.Lock()
-			_ = bar.RenderBlank()
+			if t.lanes != nil {
+				t.lanes.draw()
+			} else {
+				_ = bar.RenderBlank()
+			}
 			t.mu.Unlock()
 		}
 	}
@@ -83,6 +103,11 @@ func (t *TTY) endBar() {
 	t.stopped.Wait()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.lanes != nil {
+		t.lanes.draw() // the lanes' last state stays on the screen
+		t.lanes = nil
+		return
+	}
 	_ = t.bar.RenderBlank()
 	_ = t.bar.Exit()
 	fmt.Fprintln(t.w)
@@ -101,6 +126,10 @@ func (t *TTY) description() string {
 func (t *TTY) Event(ev provision.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.lanes != nil {
+		t.lanes.event(ev)
+		return
+	}
 	if t.bar == nil {
 		// No Begin: print lines only.
 		fmt.Fprintln(t.w, statusLine(ev))
