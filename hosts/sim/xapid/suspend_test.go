@@ -1,9 +1,14 @@
 package xapid
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
+
+	"xenlab/hosts/xapi"
+	"xenlab/secret"
 )
 
 // runningVM makes a VM with one VIF on a new network and starts it; it
@@ -191,4 +196,38 @@ func TestCheckpointRevertResume(t *testing.T) {
 	}
 	wantErr(t, s, []string{ErrHandleInvalid, "VBD", vbds[0]}, "VBD.get_VDI", sess, vbds[0])
 	mustCall(t, s, "VDI.destroy", sess, sv)
+}
+
+// TestXenlabClientCheckpoint drives xenlab's client's checkpoint, revert
+// and resume against the simulator, and its decoding of suspend_VDI.
+func TestXenlabClientCheckpoint(t *testing.T) {
+	s, _, sess := newTestServer(t, Options{AuthFailDelay: time.Millisecond})
+	vm, _ := runningVM(t, s, sess)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := xapi.Dial(ctx, xapi.Options{URL: listen(t, s), User: "root", Password: secret.New(testPassword)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	cp, err := c.VMCheckpoint(ctx, xapi.Ref(vm), "clean")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := c.VMGetRecord(ctx, cp)
+	if err != nil || rec.PowerState != xapi.PowerSuspended || rec.SuspendVDI.IsNull() || !rec.IsASnapshot {
+		t.Fatalf("checkpoint %+v %v", rec, err)
+	}
+	if err := c.VMRevert(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.VMSuspend(ctx, xapi.Ref(vm)); !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
+		t.Fatalf("suspend of a suspended VM: %v", err)
+	}
+	if err := c.VMResume(ctx, xapi.Ref(vm), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := c.VMGetPowerState(ctx, xapi.Ref(vm)); err != nil || ps != xapi.PowerRunning {
+		t.Fatalf("after resume %v %v", ps, err)
+	}
 }
