@@ -237,3 +237,53 @@ func vdiSet(t *testing.T, ctx context.Context, c *xapi.Client) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestSnapshotAndResetWithoutCheckpoint: where domU's allowed_operations
+// lacks checkpoint (here blocked, as an administrator may), up takes a disk
+// snapshot of the cleanly shut down domU and starts it again with
+// rejoin-stack.sh, and reset starts the reverted domU the same way; the
+// lab verifies after both.
+func TestSnapshotAndResetWithoutCheckpoint(t *testing.T) {
+	sh, cfg, host := simLabOVS(t, ovs.ModeModel)
+	needStandIn(t, sh)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if rep := run(t, ctx, beforeAgents(cfg, host), false); rep.Err != nil {
+		t.Fatal(rep.Err)
+	}
+	c, err := host.XAPI(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	domU := findDomU(inventory(t, ctx, host), cfg.Lab)
+	if _, err := c.Call(ctx, "VM.add_to_blocked_operations", domU, "checkpoint", "no memory snapshots here"); err != nil {
+		t.Fatal(err)
+	}
+	host.Changed()
+	rep := run(t, ctx, BringUp(cfg, host), false)
+	if rep.Err != nil {
+		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
+	}
+	out := output(rep)
+	for _, want := range []string{"snapshot: disk snapshot", "snapshot: domU: rejoin-stack.sh brought the agents back"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("up's output lacks %q:\n%s", want, out)
+		}
+	}
+	snaps := labSnapshots(inventory(t, ctx, host), cfg.Lab, domU)
+	if len(snaps) != 1 || inventory(t, ctx, host).VMs[snaps[0]].PowerState != xapi.PowerHalted {
+		t.Fatalf("snapshots %v", snaps)
+	}
+	rh := hosts.New(host.Config, hosts.Options{})
+	defer rh.Close(ctx)
+	rep = run(t, ctx, Reset(cfg, rh), false)
+	if rep.Err != nil {
+		t.Fatalf("reset: %v\n%s", rep.Err, output(rep))
+	}
+	out = output(rep)
+	for _, want := range []string{"started domU from the snapshot's disks", "rejoin-stack.sh brought the agents back", "verify: domU br-int"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("reset's output lacks %q:\n%s", want, out)
+		}
+	}
+}
