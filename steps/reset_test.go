@@ -20,8 +20,9 @@ import (
 // its disks, while a VM of the user's on the integration network (no
 // nova_uuid) and one with nova's marker elsewhere are untouched; domU is
 // reverted and resumed, the placeholder is back on 4095 and verify passes;
-// a second up plans nothing; a second reset does not pile up disks; down
-// removes the snapshot with the rest.
+// a second up plans nothing; a second reset does not pile up disks; an up
+// that finds two snapshots of the lab's leaves one; down removes it with
+// the rest.
 func TestResetOnTheSimulatedHost(t *testing.T) {
 	sh, cfg, host := simLabOVS(t, ovs.ModeModel)
 	needStandIn(t, sh)
@@ -95,6 +96,9 @@ func TestResetOnTheSimulatedHost(t *testing.T) {
 		}
 		t.Logf("reset %d took %v: %d xapi round trips, %d ssh handshakes\n%s", i, time.Since(start).Round(time.Millisecond),
 			counts.XAPIRoundTrips, counts.SSHHandshakes, output(rep))
+		for _, st := range rep.Steps {
+			t.Logf("  %s %s", st.Name, st.Duration)
+		}
 		out := output(rep)
 		if i == 0 && !strings.Contains(out, "destroyed nova's instance") {
 			t.Errorf("reset removed no instance:\n%s", out)
@@ -136,12 +140,33 @@ func TestResetOnTheSimulatedHost(t *testing.T) {
 		t.Errorf("up after reset ran %v, want only preflight and verify\n%s", done, output(rep))
 	}
 
+	// Two snapshots of the lab's (one made by hand): up takes a new one
+	// and destroys both, disks and memory images included.
+	vdisBefore = vdiSet(t, ctx, c)
+	extra, err := c.VMSnapshot(ctx, domU, "by hand")
+	if err == nil {
+		err = retag(ctx, c, extra, RoleSnapshot)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	replace := hosts.New(host.Config, hosts.Options{})
+	defer replace.Close(ctx)
+	if rep = run(t, ctx, BringUp(cfg, replace), false); rep.Err != nil {
+		t.Fatalf("up with two snapshots: %v\n%s", rep.Err, output(rep))
+	}
+	now := labSnapshots(inventory(t, ctx, host), cfg.Lab, "")
+	if len(now) != 1 || now[0] == snaps[0] || now[0] == extra || len(vdiSet(t, ctx, c)) != len(vdisBefore) {
+		t.Fatalf("after replacing: snapshots %v (were %v and %s), VDIs %d (were %d)\n%s", now, snaps, extra,
+			len(vdiSet(t, ctx, c)), len(vdisBefore), output(rep))
+	}
+
 	down := hosts.New(host.Config, hosts.Options{})
 	defer down.Close(ctx)
 	if rep = run(t, ctx, BringUp(cfg, down), true); rep.Err != nil {
 		t.Fatalf("down: %v\n%s", rep.Err, output(rep))
 	}
-	if _, err := c.VMGetRecord(ctx, snaps[0]); !xapi.HasCode(err, "HANDLE_INVALID") {
+	if _, err := c.VMGetRecord(ctx, now[0]); !xapi.HasCode(err, "HANDLE_INVALID") {
 		t.Fatalf("the snapshot is left after down: %v", err)
 	}
 	for _, vm := range []xapi.Ref{mine, otherNova} {

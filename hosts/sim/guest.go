@@ -113,10 +113,10 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 // does not keep: what ran in the guest when it was suspended comes back.
 // The only processes a simulated guest runs are the devstack stand-in's
 // agents, whose state is domU's switch (lost when the guest stopped), so
-// a guest whose stack.sh had completed (devstack.Marker) gets its
-// rejoin-stack.sh run as the stack user, as the agents' own restart would
-// leave the switch. A failure is logged: xenlab's verify names what is
-// missing.
+// a guest whose stack.sh had completed (devstack.Marker) gets the
+// stand-in's standin-resume.sh run as the stack user, which rebuilds
+// domU's switch as the agents left it. A failure is logged: xenlab's
+// verify names what is missing.
 func (h *Host) resumeGuest(ctx context.Context, g xapid.Guest, gs *guest) {
 	script := "if [ -f " + devstack.Marker + " ] && [ -x " + devstack.ResumeScript + " ]; then cd " +
 		filepath.Dir(devstack.ResumeScript) + " && ./" + filepath.Base(devstack.ResumeScript) + "; fi"
