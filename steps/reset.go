@@ -173,8 +173,12 @@ func (r *revertDomU) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	r.host.Changed()
-	// The revert gave domU the snapshot's other_config: role snapshot.
+	// The revert gave domU the snapshot's other_config: role snapshot,
+	// and the snapshot's own stack.sh run.
 	if err := retag(ctx, c, vm, RoleDomU); err != nil {
+		return err
+	}
+	if err := c.VMRemoveFromOtherConfig(ctx, vm, TagStackRun); err != nil {
 		return err
 	}
 	out.Line("reverted %q to %q", inv.VMs[vm].NameLabel, inv.VMs[snap].NameLabel)

@@ -140,6 +140,19 @@ func TestResetOnTheSimulatedHost(t *testing.T) {
 		t.Errorf("up after reset ran %v, want only preflight and verify\n%s", done, output(rep))
 	}
 
+	// The snapshot names the stack.sh run it was taken on; on another
+	// run (stack.sh ran again) the step is not done.
+	run0 := inventory(t, ctx, again).VMs[snaps[0]].OtherConfig[TagStackRun]
+	if !strings.HasPrefix(run0, "stack.sh exited 0 at ") {
+		t.Fatalf("the snapshot's %s is %q", TagStackRun, run0)
+	}
+	for run, want := range map[string]bool{run0: true, "stack.sh exited 0 at a later time": false} {
+		sn := &snapshot{host: again, lab: cfg, agents: &agents{stackRun: run}}
+		if done, err := sn.Check(ctx); err != nil || done != want {
+			t.Errorf("snapshot of run %q, domU on run %q: done %v (%v), want %v", run0, run, done, err, want)
+		}
+	}
+
 	// Two snapshots of the lab's (one made by hand): up takes a new one
 	// and destroys both, disks and memory images included.
 	vdisBefore = vdiSet(t, ctx, c)

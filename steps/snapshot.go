@@ -18,6 +18,13 @@ import (
 // RoleSnapshot marks the lab's clean post-install snapshot of domU.
 const RoleSnapshot = "snapshot"
 
+// TagStackRun, in a snapshot's other_config, names the stack.sh run domU
+// was on when it was taken (the first line of the wrapper's marker, which
+// holds the time stack.sh ended): after stack.sh ran again (the lab file
+// changed what the agents step writes), the snapshot is not the lab's
+// clean state any more and is taken again.
+const TagStackRun = "xenlab-stack-run"
+
 // snapshot takes one clean snapshot of domU once the lab is up and
 // verified, for `xenlab reset` to go back to: VM.checkpoint (memory
 // included, so reset resumes a running stack) where domU's
@@ -25,10 +32,12 @@ const RoleSnapshot = "snapshot"
 // shut down domU, which is started again (and devstack's rejoin-stack.sh
 // run). The snapshot carries the lab's tag with role snapshot; a new one
 // replaces the old, which is destroyed with its disks and memory image, so
-// they never pile up (devstack's before_first_boot snapshots did).
+// they never pile up (devstack's before_first_boot snapshots did). A
+// snapshot of an earlier stack.sh run (TagStackRun) is replaced too.
 type snapshot struct {
-	host *hosts.Host
-	lab  *localrc.Config
+	host   *hosts.Host
+	lab    *localrc.Config
+	agents *agents // which stack.sh run domU is on (TagStackRun); nil: not compared
 }
 
 func (s *snapshot) Name() string   { return "snapshot" }
@@ -49,8 +58,9 @@ func labSnapshots(inv *hosts.Snapshot, lab string, vm xapi.Ref) []xapi.Ref {
 // snapshotName is the clean snapshot's name label.
 func (s *snapshot) snapshotName() string { return s.lab.DomU.Name + " clean (xenlab)" }
 
-// Check: done when domU has exactly one snapshot of the lab's and no other
-// snapshot of the lab's is left (of an earlier domU).
+// Check: done when domU has exactly one snapshot of the lab's, of the
+// stack.sh run domU is on, and no other snapshot of the lab's is left (of
+// an earlier domU).
 func (s *snapshot) Check(ctx context.Context) (bool, error) {
 	inv, err := s.host.Inventory(ctx)
 	if err != nil {
@@ -60,7 +70,18 @@ func (s *snapshot) Check(ctx context.Context) (bool, error) {
 	if vm == "" {
 		return false, nil
 	}
-	return len(labSnapshots(inv, s.lab.Lab, vm)) == 1 && len(labSnapshots(inv, s.lab.Lab, "")) == 1, nil
+	snaps := labSnapshots(inv, s.lab.Lab, vm)
+	if len(snaps) != 1 || len(labSnapshots(inv, s.lab.Lab, "")) != 1 {
+		return false, nil
+	}
+	return s.stackRun() == "" || inv.VMs[snaps[0]].OtherConfig[TagStackRun] == s.stackRun(), nil
+}
+
+func (s *snapshot) stackRun() string {
+	if s.agents == nil {
+		return ""
+	}
+	return s.agents.StackRun()
 }
 
 func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
@@ -104,6 +125,14 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 	// The snapshot copies domU's other_config: the lab's tag, role domU.
 	if err := retag(ctx, c, snap, RoleSnapshot); err != nil {
 		return err
+	}
+	if run := s.stackRun(); run != "" {
+		if err := c.VMRemoveFromOtherConfig(ctx, snap, TagStackRun); err != nil {
+			return err
+		}
+		if err := c.VMAddToOtherConfig(ctx, snap, TagStackRun, run); err != nil {
+			return err
+		}
 	}
 	for _, r := range old {
 		if err := destroySnapshot(ctx, c, inv, r); err != nil {

@@ -41,7 +41,7 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		&placeholder{host: host, lab: lab},
 		ag,
 		&verify{host: host, lab: lab, agents: ag},
-		&snapshot{host: host, lab: lab},
+		&snapshot{host: host, lab: lab, agents: ag},
 	}
 }
 
