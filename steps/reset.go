@@ -159,11 +159,15 @@ func (r *revertDomU) Apply(ctx context.Context, out provision.Output) error {
 	if vm == "" {
 		return errors.New("domU does not exist; `xenlab up` makes it")
 	}
-	snaps := labSnapshots(inv, r.lab.Lab, vm)
-	if len(snaps) == 0 {
+	var snap xapi.Ref
+	for _, sr := range labSnapshots(inv, r.lab.Lab, vm) {
+		if inv.VMs[sr].OtherConfig[TagRole] == RoleSnapshot {
+			snap = sr // the snapshot step leaves one
+		}
+	}
+	if snap == "" {
 		return ErrNoSnapshot
 	}
-	snap := snaps[len(snaps)-1]
 	c, err := r.host.XAPI(ctx)
 	if err != nil {
 		return err

@@ -44,11 +44,15 @@ func (s *snapshot) Name() string   { return "snapshot" }
 func (s *snapshot) Deps() []string { return []string{"verify"} }
 
 // labSnapshots returns the lab's snapshots of domU vm (any, when vm is ""),
-// sorted by reference.
+// sorted by reference: those tagged with role snapshot and, so that an
+// interrupted step leaves none behind, snapshots still carrying domU's
+// own tags (taken, not yet retagged).
 func labSnapshots(inv *hosts.Snapshot, lab string, vm xapi.Ref) []xapi.Ref {
 	var out []xapi.Ref
-	for _, r := range ownedVMs(inv, lab, RoleSnapshot) {
-		if rec := inv.VMs[r]; rec.IsASnapshot && (vm == "" || rec.SnapshotOf == vm) {
+	for _, r := range ownedVMs(inv, lab, "") {
+		rec := inv.VMs[r]
+		if role := rec.OtherConfig[TagRole]; rec.IsASnapshot && (role == RoleSnapshot || role == RoleDomU) &&
+			(vm == "" || rec.SnapshotOf == vm) {
 			out = append(out, r)
 		}
 	}
@@ -74,7 +78,8 @@ func (s *snapshot) Check(ctx context.Context) (bool, error) {
 	if len(snaps) != 1 || len(labSnapshots(inv, s.lab.Lab, "")) != 1 {
 		return false, nil
 	}
-	return s.stackRun() == "" || inv.VMs[snaps[0]].OtherConfig[TagStackRun] == s.stackRun(), nil
+	oc := inv.VMs[snaps[0]].OtherConfig
+	return oc[TagRole] == RoleSnapshot && (s.stackRun() == "" || oc[TagStackRun] == s.stackRun()), nil
 }
 
 func (s *snapshot) stackRun() string {
