@@ -142,6 +142,15 @@ func TestCheckpointRevertResume(t *testing.T) {
 		t.Fatalf("VDIs %d, want %d", n, before+2)
 	}
 	wantErr(t, s, []string{ErrVMIsSnapshot, cp, "resume"}, "VM.resume", sess, cp, false, false)
+	// An administrator's block: checkpoint is refused and not allowed
+	// (xenlab then takes a disk snapshot); snapshot still is.
+	mustCall(t, s, "VM.add_to_blocked_operations", sess, vm, "checkpoint", "no memory snapshots")
+	wantErr(t, s, []string{ErrOperationBlocked, vm, "no memory snapshots"}, "VM.checkpoint", sess, vm, "again")
+	if ops := mustCall(t, s, "VM.get_allowed_operations", sess, vm).([]string); slices.Contains(ops, "checkpoint") ||
+		!slices.Contains(ops, "snapshot") {
+		t.Fatalf("allowed_operations with checkpoint blocked: %v", ops)
+	}
+	mustCall(t, s, "VM.remove_from_blocked_operations", sess, vm, "checkpoint")
 	wantErr(t, s, []string{ErrVMBadPowerState, cp, "halted", "suspended"}, "VM.start", sess, cp, false, false)
 
 	for i := 0; i < 2; i++ {
