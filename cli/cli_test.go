@@ -263,7 +263,7 @@ func TestPlanJSON(t *testing.T) {
 		t.Fatalf("plan --json: %v:\n%s", err, stdout)
 	}
 	if plan.Kind != "plan" || len(plan.Steps) < 2 || plan.Steps[0].Name != "preflight" ||
-		len(plan.Pending) == 0 || len(plan.NotBuilt) == 0 {
+		len(plan.Pending) == 0 || plan.NotBuilt == nil || len(plan.NotBuilt) != 0 { // every step is built: not_built is []
 		t.Fatalf("plan --json: %+v", plan)
 	}
 	for _, st := range plan.Steps[1:] {

@@ -70,10 +70,13 @@ func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 		if err := plan.WriteText(io.Out); err != nil {
 			return err
 		}
+		if len(steps.Missing) == 0 {
+			return nil
+		}
 		_, err := fmt.Fprintf(io.Out, "not built yet, so not planned: %s\n", strings.Join(steps.Missing, ", "))
 		return err
 	}
-	out := jsonPlan{Kind: "plan", Pending: plan.Pending(), NotBuilt: steps.Missing}
+	out := jsonPlan{Kind: "plan", Pending: plan.Pending(), NotBuilt: append([]string{}, steps.Missing...)}
 	if out.Pending == nil {
 		out.Pending = []string{}
 	}

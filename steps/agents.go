@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -52,6 +53,10 @@ type agents struct {
 
 	mu   sync.Mutex
 	domu *ssh.Client // kept from Check to Apply: one connection per run
+	// stackRun is the first line of the wrapper's marker as this run found
+	// or left it ("" until then): it names the stack.sh run the lab is
+	// on, which the snapshot step compares with its snapshot's.
+	stackRun string
 
 	// corrupt, in tests, changes the rendered rootwrap.conf (a wrong
 	// password) before it is compared or uploaded.
@@ -199,6 +204,20 @@ func (a *agents) dial(ctx context.Context, addr string) (*ssh.Client, error) {
 	return c, nil
 }
 
+func (a *agents) setStackRun(m string) {
+	a.mu.Lock()
+	a.stackRun = m
+	a.mu.Unlock()
+}
+
+// StackRun returns the stack.sh run the lab is on, "" when the agents step
+// has not checked or applied in this run.
+func (a *agents) StackRun() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stackRun
+}
+
 func (a *agents) hangUp() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -208,22 +227,23 @@ func (a *agents) hangUp() {
 	}
 }
 
-// state reads, in one command, whether the marker exists and the
-// checksums of the files in domU.
-func state(ctx context.Context, c *ssh.Client, files []agentFile) (marker bool, sums map[string]string, err error) {
+// state reads, in one command, the marker's first line ("" when there is
+// no marker; the wrapper writes the time stack.sh ended, so it names the
+// run) and the checksums of the files in domU.
+func state(ctx context.Context, c *ssh.Client, files []agentFile) (marker string, sums map[string]string, err error) {
 	var paths []string
 	for _, f := range files {
 		paths = append(paths, ssh.ShellQuote(f.path))
 	}
-	cmd := "test -e " + StackMarker + " && echo marker=yes; sha256sum " + strings.Join(paths, " ") + " 2>/dev/null; true"
+	cmd := "test -e " + StackMarker + ` && echo "marker=$(head -n 1 ` + StackMarker + `)"; sha256sum ` + strings.Join(paths, " ") + " 2>/dev/null; true"
 	res, err := c.Run(ctx, cmd, ssh.Idempotent())
 	if err != nil {
-		return false, nil, err
+		return "", nil, err
 	}
 	sums = map[string]string{}
 	for _, l := range strings.Split(string(res.Stdout), "\n") {
-		if l == "marker=yes" {
-			marker = true
+		if m, ok := strings.CutPrefix(l, "marker="); ok {
+			marker = cmp.Or(m, "(empty)")
 			continue
 		}
 		if s, p, ok := strings.Cut(l, "  "); ok {
@@ -264,7 +284,7 @@ func (a *agents) Check(ctx context.Context) (bool, error) {
 		a.hangUp()
 		return false, err
 	}
-	if _, upload := sums[SourceManifest]; !marker || upload && a.lab.Devstack.Source == "" {
+	if _, upload := sums[SourceManifest]; marker == "" || upload && a.lab.Devstack.Source == "" {
 		return false, nil
 	}
 	for _, f := range files {
@@ -272,6 +292,7 @@ func (a *agents) Check(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 	}
+	a.setStackRun(marker)
 	return true, nil // the connection stays for verify, which closes it
 }
 
@@ -357,9 +378,10 @@ func (a *agents) Apply(ctx context.Context, out provision.Output) (err error) {
 	if err != nil {
 		return err
 	}
-	if !marker {
+	if marker == "" {
 		return fmt.Errorf("domU: stack.sh exited 0 but %s was not written", StackMarker)
 	}
+	a.setStackRun(marker)
 	out.Line("stack.sh done: %s", StackMarker)
 	return nil
 }

@@ -168,12 +168,13 @@ func mustInv(t *testing.T, ctx context.Context, host *hosts.Host) *hosts.Snapsho
 	return inv
 }
 
-// beforeAgents is BringUp without the agents and verify steps, for the
-// tests of the steps before them (they need neither root nor stack.sh).
+// beforeAgents is BringUp without the agents, verify and snapshot steps,
+// for the tests of the steps before them (they need neither root nor
+// stack.sh).
 func beforeAgents(cfg *localrc.Config, host *hosts.Host, opts ...Option) []provision.Step {
 	var out []provision.Step
 	for _, s := range BringUp(cfg, host, opts...) {
-		if n := s.Name(); n != "agents" && n != "verify" {
+		if n := s.Name(); n != "agents" && n != "verify" && n != "snapshot" {
 			out = append(out, s)
 		}
 	}

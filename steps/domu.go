@@ -319,16 +319,14 @@ func destroyVMs(ctx context.Context, h *hosts.Host, lab *localrc.Config, role st
 		if (role == "" && r == RoleTemplate) || (role != "" && r != role) {
 			continue
 		}
-		if rec.PowerState != xapi.PowerHalted {
+		if rec.PowerState != xapi.PowerHalted && !rec.IsASnapshot { // a checkpoint is Suspended, not running
 			if err := c.VMHardShutdown(ctx, vm); err != nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
 				return err
 			}
 		}
-		var vdis []xapi.Ref
-		for _, b := range rec.VBDs {
-			if vbd, ok := inv.VBDs[b]; ok && vbd.Type == "Disk" && !vbd.VDI.IsNull() && onlyUser(inv, vbd.VDI, vm) {
-				vdis = append(vdis, vbd.VDI)
-			}
+		vdis := vmDisks(inv, vm)
+		if !rec.SuspendVDI.IsNull() { // a suspended VM's or checkpoint's memory image
+			vdis = append(vdis, rec.SuspendVDI)
 		}
 		// Disks first: if down stops between the two, the tagged VM is
 		// still there for the next down to find, not untagged disks.

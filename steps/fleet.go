@@ -14,17 +14,28 @@ import (
 // provision.Hosted, so the engine brings the hosts up in parallel, each
 // with its own bound, and reports each host on its own.
 func Fleet(lab *localrc.Config, hs []*hosts.Host, opts ...Option) []provision.Step {
+	return fleetOf(hs, func(h *hosts.Host) []provision.Step { return BringUp(lab, h, opts...) })
+}
+
+// ResetFleet returns the reset of every host of a lab as one graph, named
+// as Fleet names the bring-up's steps.
+func ResetFleet(lab *localrc.Config, hs []*hosts.Host) []provision.Step {
+	return fleetOf(hs, func(h *hosts.Host) []provision.Step { return Reset(lab, h) })
+}
+
+// fleetOf joins each host's graph into one.
+func fleetOf(hs []*hosts.Host, graph func(*hosts.Host) []provision.Step) []provision.Step {
 	if len(hs) == 1 {
 		// The step names do not carry the host: its errors do, once.
 		var all []provision.Step
-		for _, s := range BringUp(lab, hs[0], opts...) {
+		for _, s := range graph(hs[0]) {
 			all = append(all, hostErrs{Step: s, host: hs[0].Name()})
 		}
 		return all
 	}
 	var all []provision.Step
 	for _, h := range hs {
-		for _, s := range BringUp(lab, h, opts...) {
+		for _, s := range graph(h) {
 			all = append(all, onHost{Step: s, host: h.Name()})
 		}
 	}

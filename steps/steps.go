@@ -41,8 +41,9 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		&placeholder{host: host, lab: lab},
 		ag,
 		&verify{host: host, lab: lab, agents: ag},
+		&snapshot{host: host, lab: lab, agents: ag},
 	}
 }
 
 // Missing are the bring-up steps of DESIGN.md that are not built yet.
-var Missing = []string{"snapshot"}
+var Missing []string

@@ -103,7 +103,34 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	if err := h.writeKnownHosts(); err != nil {
 		return "", err
 	}
+	if g.Resumed {
+		h.resumeGuest(ctx, g, gs)
+	}
 	return gs.ip, nil
+}
+
+// resumeGuest stands in for a resumed guest's memory, which the simulator
+// does not keep: what ran in the guest when it was suspended comes back.
+// The only processes a simulated guest runs are the devstack stand-in's
+// agents, whose state is domU's switch (lost when the guest stopped), so
+// a guest whose stack.sh had completed (devstack.Marker) gets the
+// stand-in's standin-resume.sh run as the stack user, which rebuilds
+// domU's switch as the agents left it. A failure is logged: xenlab's
+// verify names what is missing.
+func (h *Host) resumeGuest(ctx context.Context, g xapid.Guest, gs *guest) {
+	script := "if [ -f " + devstack.Marker + " ] && [ -x " + devstack.ResumeScript + " ]; then cd " +
+		filepath.Dir(devstack.ResumeScript) + " && ./" + filepath.Base(devstack.ResumeScript) + "; fi"
+	cmd, err := gs.ssh.Command(ctx, "stack", []string{"/bin/sh", "-c", script}, nil, gs.sw.ToolDirs())
+	if err == nil {
+		var out []byte
+		out, err = cmd.CombinedOutput()
+		if err != nil {
+			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
+		}
+	}
+	if err != nil {
+		h.logf("sim: resuming guest %s (%s): the agents' rejoin: %v", g.NameLabel, g.UUID, err)
+	}
 }
 
 func (h *Host) stopGuest(vmUUID string) error {

@@ -170,6 +170,7 @@ type VMRecord struct {
 	ResidentOn        Ref
 	SnapshotOf        Ref
 	Snapshots         []Ref
+	SuspendVDI        Ref // the memory image of a suspended VM or a checkpoint
 	GuestMetrics      Ref
 	Metrics           Ref // VM_metrics
 	VIFs              []Ref
@@ -196,7 +197,7 @@ func (r *VMRecord) UnmarshalXAPI(v any) error {
 		UUID: f.str("uuid"), NameLabel: f.str("name_label"), NameDescription: f.str("name_description"),
 		PowerState: f.str("power_state"), IsATemplate: f.bool("is_a_template"),
 		IsASnapshot: f.bool("is_a_snapshot"), IsControlDomain: f.bool("is_control_domain"),
-		Domid: f.int("domid"), ResidentOn: f.ref("resident_on"), SnapshotOf: f.ref("snapshot_of"),
+		Domid: f.int("domid"), ResidentOn: f.ref("resident_on"), SnapshotOf: f.ref("snapshot_of"), SuspendVDI: f.ref("suspend_VDI"),
 		Snapshots: f.refs("snapshots"), GuestMetrics: f.ref("guest_metrics"), Metrics: f.ref("metrics"), VIFs: f.refs("VIFs"),
 		VBDs: f.refs("VBDs"), PVArgs: f.str("PV_args"), PVBootloader: f.str("PV_bootloader"),
 		MemoryStaticMin: f.int("memory_static_min"), MemoryStaticMax: f.int("memory_static_max"),

@@ -69,7 +69,26 @@ func (c *Client) VMSnapshot(ctx context.Context, vm Ref, newName string) (Ref, e
 	return c.callRef(ctx, "VM.snapshot", vm, newName)
 }
 
-// VMRevert reverts the VM a snapshot was taken of to that snapshot.
+// VMCheckpoint takes a snapshot of a VM with its memory: a running VM is
+// suspended, snapshotted and resumed (in a new domain), and the snapshot
+// is Suspended with a suspend VDI. xapi allows it on a paused, suspended
+// or running VM whose allowed_operations lists checkpoint.
+func (c *Client) VMCheckpoint(ctx context.Context, vm Ref, newName string) (Ref, error) {
+	return c.callRef(ctx, "VM.checkpoint", vm, newName)
+}
+
+// VMSuspend suspends a running VM to a suspend VDI.
+func (c *Client) VMSuspend(ctx context.Context, vm Ref) error {
+	return c.callVoid(ctx, "VM.suspend", vm)
+}
+
+// VMResume resumes a suspended VM (in a new domain: new domid).
+func (c *Client) VMResume(ctx context.Context, vm Ref, paused, force bool) error {
+	return c.callVoid(ctx, "VM.resume", vm, paused, force)
+}
+
+// VMRevert reverts the VM a snapshot was taken of to that snapshot: the
+// VM is Halted afterwards, or Suspended when the snapshot is a checkpoint.
 func (c *Client) VMRevert(ctx context.Context, snapshot Ref) error {
 	return c.callVoid(ctx, "VM.revert", snapshot)
 }

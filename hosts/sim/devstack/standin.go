@@ -30,6 +30,12 @@ const TreeDir = "/usr/local/share/xenlab-devstack-standin"
 // Marker is the file stack.sh writes last on success (DEST=/opt/stack).
 const Marker = "/opt/stack/stack.sh.done"
 
+// ResumeScript is what gives a resumed guest its agents' switch back (the
+// simulator's model of a memory image, hosts/sim resumeGuest): the
+// stand-in's standin-resume.sh, where install_os_domU.sh cloned devstack
+// in domU. It rebuilds domU's switch only; dom0's was never suspended.
+const ResumeScript = "/opt/stack/devstack/standin-resume.sh"
+
 // GuestFiles are the files a simulated guest gets at boot (for
 // sshd.Config.Skeleton): the git wrapper and the stand-in's tree, by
 // absolute path in the guest.

@@ -43,6 +43,10 @@ type Guest struct {
 	PVArgs      string
 	OtherConfig map[string]string
 	VIFs        []GuestVIF
+	// Resumed is set when the VM was resumed from a suspend image
+	// (VM.resume, or the second half of VM.checkpoint): the guest's
+	// memory, which the simulator does not keep, held what was running.
+	Resumed bool
 }
 
 // GuestVIF is one plugged VIF of a booted guest, in device order.

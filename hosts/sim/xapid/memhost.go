@@ -166,3 +166,11 @@ type Dom0Runner interface {
 type GuestRemover interface {
 	RemoveGuest(ctx context.Context, vmUUID string) error
 }
+
+// Guest returns the running guest of a VM, as BootGuest was given it.
+func (h *MemHost) Guest(vmUUID string) (Guest, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g, ok := h.guests[vmUUID]
+	return g, ok
+}

@@ -26,11 +26,15 @@ func init() {
 // revert.
 var vmIdentityFields = map[string]bool{"uuid": true, "name_label": true, "power_state": true, "domid": true,
 	"resident_on": true, "guest_metrics": true, "metrics": true, "current_operations": true, "is_a_snapshot": true,
-	"snapshot_of": true, "snapshot_time": true, "is_control_domain": true, "parent": true}
+	"snapshot_of": true, "snapshot_time": true, "is_control_domain": true, "parent": true, "suspend_VDI": true}
 
-// cloneVM is VM.clone, VM.copy and VM.snapshot: a new VM record with the
-// source's configuration, its VIFs (clone and copy get new MACs from a new
-// mac_seed; a snapshot keeps them) and new VDIs with their VBDs.
+// cloneVM is VM.clone, VM.copy, VM.snapshot and the record half of
+// VM.checkpoint: a new VM record with the source's configuration, its VIFs
+// (clone and copy get new MACs from a new mac_seed; a snapshot keeps them)
+// and new VDIs with their VBDs. As xapi_vm_clone.ml's clone: the new VM is
+// Suspended, with a copy of the source's suspend VDI, when a checkpoint is
+// taken of a suspended VM or a suspended VM (or checkpoint) is cloned or
+// copied; else it is Halted and has none.
 func (s *Server) cloneVM(c *call, ref, name, op, sr string) string {
 	d := s.db
 	d.mu.Lock()
@@ -47,7 +51,14 @@ func (s *Server) cloneVM(c *call, ref, name, op, sr string) string {
 		}
 	}
 	oc := cloneMap(src.fields["other_config"].(map[string]string))
-	if op == "snapshot" {
+	isSnap := op == "snapshot" || op == "checkpoint"
+	if susp, ok := d.objs[src.fields["suspend_VDI"].(string)]; ok && op != "snapshot" &&
+		src.fields["power_state"] == "Suspended" {
+		v := d.insert("VDI", copyVDI(susp, isSnap, sr))
+		rec["power_state"] = "Suspended"
+		rec["suspend_VDI"] = v.ref
+	}
+	if isSnap {
 		rec["is_a_template"] = true
 		rec["is_a_snapshot"] = true
 		rec["snapshot_of"] = src.ref
@@ -58,13 +69,38 @@ func (s *Server) cloneVM(c *call, ref, name, op, sr string) string {
 	}
 	rec["other_config"] = oc
 	vm := d.insert("VM", rec)
-	s.copyDevices(src, vm, op == "snapshot", op == "snapshot", sr)
+	s.copyDevices(src, vm, isSnap, isSnap, sr, nil)
 	return vm.ref
 }
 
+// copyVDI returns a new record copying a VDI: a snapshot of it (snapshot
+// true), or a clone; sr, if not NullRef, is the copy's SR. The caller
+// holds the db lock.
+func copyVDI(old *object, snapshot bool, sr string) map[string]any {
+	rec := maps.Clone(old.fields)
+	for k, v := range rec {
+		rec[k] = copyValue(v)
+	}
+	rec["uuid"] = newUUID()
+	rec["location"] = newUUID()
+	if snapshot {
+		rec["is_a_snapshot"] = true
+		rec["snapshot_of"] = old.ref
+		rec["snapshot_time"] = now()
+	} else {
+		rec["is_a_snapshot"] = false
+		rec["snapshot_of"] = NullRef
+	}
+	if sr != NullRef {
+		rec["SR"] = sr
+	}
+	return rec
+}
+
 // copyDevices gives dst copies of src's VIFs and disks; the caller holds
-// the db lock.
-func (s *Server) copyDevices(src, dst *object, keepMAC, snapshotDisks bool, sr string) {
+// the db lock. revert, if not nil, receives each copied VDI's new copy by
+// the original's reference.
+func (s *Server) copyDevices(src, dst *object, keepMAC, snapshotDisks bool, sr string, revert map[string]string) {
 	d := s.db
 	vifs := d.where("VIF", "VM", src.ref)
 	sort.Slice(vifs, func(i, j int) bool { return devNum(vifs[i]) < devNum(vifs[j]) })
@@ -81,24 +117,10 @@ func (s *Server) copyDevices(src, dst *object, keepMAC, snapshotDisks bool, sr s
 	for _, b := range d.where("VBD", "VM", src.ref) {
 		vdi := NullRef
 		if old, ok := d.objs[b.fields["VDI"].(string)]; ok {
-			rec := maps.Clone(old.fields)
-			for k, v := range rec {
-				rec[k] = copyValue(v)
+			vdi = d.insert("VDI", copyVDI(old, snapshotDisks, sr)).ref
+			if revert != nil {
+				revert[old.ref] = vdi
 			}
-			rec["uuid"] = newUUID()
-			rec["location"] = newUUID()
-			if snapshotDisks {
-				rec["is_a_snapshot"] = true
-				rec["snapshot_of"] = old.ref
-				rec["snapshot_time"] = now()
-			} else {
-				rec["is_a_snapshot"] = false
-				rec["snapshot_of"] = NullRef
-			}
-			if sr != NullRef {
-				rec["SR"] = sr
-			}
-			vdi = d.insert("VDI", rec).ref
 		}
 		rec := vbdRecord(dst.ref, vdi, b.fields["userdevice"].(string), b.fields["bootable"].(bool))
 		rec["mode"] = b.fields["mode"]
@@ -205,9 +227,15 @@ func (c *call) vmProvision(a args) any {
 	return ""
 }
 
-// vmRevert reverts the VM a snapshot was taken of: a running VM is hard
-// shut down first; its configuration, VIFs and disks become the snapshot's
-// and it is left halted.
+// vmRevert reverts the VM a snapshot was taken of, as xapi_vm_snapshot.ml's
+// revert: a VM that is not halted is hard shut down first (message
+// forwarding does that before the revert proper); its configuration
+// becomes the snapshot's; its disks that the snapshot has a copy of, and
+// its suspend VDI, are destroyed; the snapshot's disks are cloned for it
+// (and every snapshot of the old disk now names the new one in
+// snapshot_of), its VIFs copied with their MACs, a checkpoint's suspend VDI
+// cloned; and the VM takes the snapshot's power state: Halted, or
+// Suspended after a checkpoint (VM.resume brings it back).
 func (c *call) vmRevert(a args) any {
 	c.s.hostMu.Lock()
 	defer c.s.hostMu.Unlock()
@@ -239,14 +267,45 @@ func (c *call) vmRevert(a args) any {
 			}
 		}
 		kv["is_a_template"] = false
-		d.set(vm, kv)
+		kv["parent"] = snap.ref
+		// The VM's disks the snapshot holds a copy of go; others are
+		// left unattached, as xapi leaves them.
+		copied := map[string]bool{}
+		for _, b := range d.where("VBD", "VM", snap.ref) {
+			if v, ok := d.objs[b.fields["VDI"].(string)]; ok && b.fields["type"] == "Disk" {
+				copied[v.fields["snapshot_of"].(string)] = true
+			}
+		}
+		for _, b := range d.where("VBD", "VM", vm.ref) {
+			if v, ok := d.objs[b.fields["VDI"].(string)]; ok && b.fields["type"] == "Disk" && copied[v.ref] {
+				d.remove(v)
+			}
+			d.remove(b)
+		}
+		if v, ok := d.objs[vm.fields["suspend_VDI"].(string)]; ok {
+			d.remove(v)
+		}
 		for _, v := range d.where("VIF", "VM", vm.ref) {
 			d.remove(v)
 		}
-		for _, b := range d.where("VBD", "VM", vm.ref) {
-			d.remove(b)
+		clones := map[string]string{}
+		c.s.copyDevices(snap, vm, true, false, NullRef, clones)
+		for snapDisk, clone := range clones {
+			old := d.objs[snapDisk].fields["snapshot_of"].(string)
+			if old == NullRef {
+				continue
+			}
+			for _, v := range d.where("VDI", "snapshot_of", old) {
+				d.set(v, map[string]any{"snapshot_of": clone})
+			}
 		}
-		c.s.copyDevices(snap, vm, true, false, NullRef)
+		kv["suspend_VDI"] = NullRef
+		kv["power_state"] = "Halted"
+		if susp, ok := d.objs[snap.fields["suspend_VDI"].(string)]; ok && snap.fields["power_state"] == "Suspended" {
+			kv["suspend_VDI"] = d.insert("VDI", copyVDI(susp, false, NullRef)).ref
+			kv["power_state"] = "Suspended"
+		}
+		d.set(vm, kv)
 	})
 	return ""
 }

@@ -138,10 +138,20 @@ func (s *Server) startVM(c *call, ref string, paused bool, op string) {
 		for _, b := range d.where("VBD", "VM", ref) {
 			d.set(b, map[string]any{"currently_attached": true})
 		}
-		if inst, ok := s.installerOf(vm); ok && !paused {
+		if op == "resume" {
+			// The suspend image is read back and destroyed
+			// (Xapi_xenops.resume).
+			if v, ok := d.objs[vm.fields["suspend_VDI"].(string)]; ok {
+				d.remove(v)
+			}
+			d.set(vm, map[string]any{"suspend_VDI": NullRef})
+		}
+		if inst, ok := s.installerOf(vm); ok && !paused && op != "resume" {
 			s.runInstaller(inst) // eliloader boots the installer, not the disk
 		} else if !paused {
-			s.bootGuest(s.guestOf(vm))
+			g := s.guestOf(vm)
+			g.Resumed = op == "resume"
+			s.bootGuest(g)
 		}
 	})
 }
@@ -197,9 +207,9 @@ func (s *Server) bootGuest(g Guest) {
 		s.withDB(func() {
 			vm, err := s.db.byUUID("VM", g.UUID)
 			if err != nil || vm.fields["domid"] != g.DomID {
-				// Halted or destroyed meanwhile: stop this guest. Restarted
+				// Halted, suspended or destroyed meanwhile: stop this guest. Restarted
 				// (a new domid): the newer boot owns the guest.
-				stale = err != nil || vm.fields["power_state"] == "Halted"
+				stale = err != nil || vm.fields["power_state"] == "Halted" || vm.fields["power_state"] == "Suspended"
 				return
 			}
 			nets := map[string]string{}
@@ -236,6 +246,7 @@ func (s *Server) stopVM(c *call, ref, op string) {
 type halting struct {
 	ref, uuid, key string
 	ports          []vifPort
+	suspend        bool // VM.suspend: left Suspended, with a suspend VDI
 }
 
 // prepareHalt marks the operation and collects the plugged ports; the
@@ -275,8 +286,18 @@ func (s *Server) finishHalt(c *call, h halting) {
 				d.remove(m)
 			}
 		}
-		d.set(vm, map[string]any{"power_state": "Halted", "domid": int64(-1), "resident_on": NullRef,
-			"guest_metrics": NullRef, "metrics": NullRef})
+		kv := map[string]any{"power_state": "Halted", "domid": int64(-1), "resident_on": NullRef,
+			"guest_metrics": NullRef, "metrics": NullRef}
+		if h.suspend {
+			kv["power_state"] = "Suspended"
+			kv["suspend_VDI"] = d.insert("VDI", s.suspendVDIRecord(vm)).ref
+		} else if v, ok := d.objs[vm.fields["suspend_VDI"].(string)]; ok {
+			// A suspended VM shut down loses its suspend image
+			// (xapi_vm_lifecycle force_state_reset to Halted).
+			d.remove(v)
+			kv["suspend_VDI"] = NullRef
+		}
+		d.set(vm, kv)
 		for _, v := range d.where("VIF", "VM", h.ref) {
 			d.set(v, map[string]any{"currently_attached": false})
 		}

@@ -1,0 +1,266 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"xenlab/hosts"
+	"xenlab/hosts/xapi"
+	"xenlab/localrc"
+	"xenlab/provision"
+)
+
+// RoleSnapshot marks the lab's clean post-install snapshot of domU.
+const RoleSnapshot = "snapshot"
+
+// TagStackRun, in a snapshot's other_config, names the stack.sh run domU
+// was on when it was taken (the first line of the wrapper's marker, which
+// holds the time stack.sh ended): after stack.sh ran again (the lab file
+// changed what the agents step writes), the snapshot is not the lab's
+// clean state any more and is taken again.
+const TagStackRun = "xenlab-stack-run"
+
+// snapshot takes one clean snapshot of domU once the lab is up and
+// verified, for `xenlab reset` to go back to: VM.checkpoint (memory
+// included, so reset resumes a running stack) where domU's
+// allowed_operations lists checkpoint, else a disk snapshot of the cleanly
+// shut down domU, which is started again (and devstack's rejoin-stack.sh
+// run). The snapshot carries the lab's tag with role snapshot; a new one
+// replaces the old, which is destroyed with its disks and memory image, so
+// they never pile up (devstack's before_first_boot snapshots did). A
+// snapshot of an earlier stack.sh run (TagStackRun) is replaced too.
+type snapshot struct {
+	host   *hosts.Host
+	lab    *localrc.Config
+	agents *agents // which stack.sh run domU is on (TagStackRun); nil: not compared
+}
+
+func (s *snapshot) Name() string   { return "snapshot" }
+func (s *snapshot) Deps() []string { return []string{"verify"} }
+
+// labSnapshots returns the lab's snapshots of domU vm (any, when vm is ""),
+// sorted by reference: those tagged with role snapshot and, so that an
+// interrupted step leaves none behind, snapshots still carrying domU's
+// own tags (taken, not yet retagged).
+func labSnapshots(inv *hosts.Snapshot, lab string, vm xapi.Ref) []xapi.Ref {
+	var out []xapi.Ref
+	for _, r := range ownedVMs(inv, lab, "") {
+		rec := inv.VMs[r]
+		if role := rec.OtherConfig[TagRole]; rec.IsASnapshot && (role == RoleSnapshot || role == RoleDomU) &&
+			(vm == "" || rec.SnapshotOf == vm) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// snapshotName is the clean snapshot's name label.
+func (s *snapshot) snapshotName() string { return s.lab.DomU.Name + " clean (xenlab)" }
+
+// Check: done when domU has exactly one snapshot of the lab's, of the
+// stack.sh run domU is on, and no other snapshot of the lab's is left (of
+// an earlier domU).
+func (s *snapshot) Check(ctx context.Context) (bool, error) {
+	inv, err := s.host.Inventory(ctx)
+	if err != nil {
+		return false, err
+	}
+	vm := findDomU(inv, s.lab.Lab)
+	if vm == "" {
+		return false, nil
+	}
+	snaps := labSnapshots(inv, s.lab.Lab, vm)
+	if len(snaps) != 1 || len(labSnapshots(inv, s.lab.Lab, "")) != 1 {
+		return false, nil
+	}
+	oc := inv.VMs[snaps[0]].OtherConfig
+	return oc[TagRole] == RoleSnapshot && (s.stackRun() == "" || oc[TagStackRun] == s.stackRun()), nil
+}
+
+func (s *snapshot) stackRun() string {
+	if s.agents == nil {
+		return ""
+	}
+	return s.agents.StackRun()
+}
+
+func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
+	inv, err := s.host.Inventory(ctx)
+	if err != nil {
+		return err
+	}
+	vm := findDomU(inv, s.lab.Lab)
+	if vm == "" {
+		return errors.New("domU does not exist (step domU)")
+	}
+	rec := inv.VMs[vm]
+	if rec.PowerState != xapi.PowerRunning {
+		return fmt.Errorf("domU %q is %s; the clean snapshot is taken of the running, verified lab", rec.NameLabel, rec.PowerState)
+	}
+	old := labSnapshots(inv, s.lab.Lab, "")
+	c, err := s.host.XAPI(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.host.Changed()
+	var snap xapi.Ref
+	if slices.Contains(rec.AllowedOperations, "checkpoint") {
+		if snap, err = c.VMCheckpoint(ctx, vm, s.snapshotName()); err != nil {
+			return err
+		}
+		out.Line("checkpoint %q of %q (disks and memory); domU resumed", s.snapshotName(), rec.NameLabel)
+	} else {
+		out.Line("domU's allowed_operations has no checkpoint: disk snapshot of the cleanly shut down domU")
+		if err := c.VMCleanShutdown(ctx, vm); err != nil {
+			return err
+		}
+		if snap, err = c.VMSnapshot(ctx, vm, s.snapshotName()); err != nil {
+			return err
+		}
+		if err := c.VMStart(ctx, vm, false, false); err != nil {
+			return err
+		}
+		out.Line("disk snapshot %q of %q; domU started again", s.snapshotName(), rec.NameLabel)
+	}
+	// The snapshot copies domU's other_config: the lab's tag, role domU.
+	if err := retag(ctx, c, snap, RoleSnapshot); err != nil {
+		return err
+	}
+	if run := s.stackRun(); run != "" {
+		if err := c.VMRemoveFromOtherConfig(ctx, snap, TagStackRun); err != nil {
+			return err
+		}
+		if err := c.VMAddToOtherConfig(ctx, snap, TagStackRun, run); err != nil {
+			return err
+		}
+	}
+	for _, r := range old {
+		if err := destroySnapshot(ctx, c, inv, r); err != nil {
+			return err
+		}
+		out.Line("destroyed the earlier snapshot %q (%s) and its disks", inv.VMs[r].NameLabel, inv.VMs[r].UUID)
+	}
+	// domU runs in a new domain either way: wait for it, bring its agents
+	// back after a boot, and put the placeholder's new port on 4095.
+	if err := backUp(ctx, s.host, s.lab, vm, !slices.Contains(rec.AllowedOperations, "checkpoint"), out); err != nil {
+		return err
+	}
+	if s.lab.Networks.IntegrationBridge == localrc.BridgeAttach {
+		return nil
+	}
+	return (&placeholder{host: s.host, lab: s.lab}).Apply(ctx, out)
+}
+
+// retag gives a VM the role in the lab's tag.
+func retag(ctx context.Context, c *xapi.Client, vm xapi.Ref, role string) error {
+	if err := c.VMRemoveFromOtherConfig(ctx, vm, TagRole); err != nil {
+		return err
+	}
+	return c.VMAddToOtherConfig(ctx, vm, TagRole, role)
+}
+
+// destroySnapshot removes a snapshot with its disks (those only it uses)
+// and its memory image: VM.destroy leaves VDIs, as xapi's does.
+func destroySnapshot(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, snap xapi.Ref) error {
+	rec := inv.VMs[snap]
+	vdis := vmDisks(inv, snap)
+	if !rec.SuspendVDI.IsNull() {
+		vdis = append(vdis, rec.SuspendVDI)
+	}
+	for _, vdi := range vdis {
+		if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+			return err
+		}
+	}
+	if err := c.VMDestroy(ctx, snap); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+		return err
+	}
+	return nil
+}
+
+// vmDisks returns the VDIs of a VM's disk VBDs that no other VM uses.
+func vmDisks(inv *hosts.Snapshot, vm xapi.Ref) []xapi.Ref {
+	var vdis []xapi.Ref
+	for _, b := range inv.VMs[vm].VBDs {
+		if vbd, ok := inv.VBDs[b]; ok && vbd.Type == "Disk" && !vbd.VDI.IsNull() && onlyUser(inv, vbd.VDI, vm) {
+			vdis = append(vdis, vbd.VDI)
+		}
+	}
+	return vdis
+}
+
+// Destroy removes the lab's snapshots with their disks and memory images
+// (before domU's Destroy, which depends on it).
+func (s *snapshot) Destroy(ctx context.Context, out provision.Output) error {
+	inv, err := s.host.Inventory(ctx)
+	if err != nil {
+		return err
+	}
+	snaps := labSnapshots(inv, s.lab.Lab, "")
+	if len(snaps) == 0 {
+		return nil
+	}
+	c, err := s.host.XAPI(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.host.Changed()
+	for _, r := range snaps {
+		if err := destroySnapshot(ctx, c, inv, r); err != nil {
+			return err
+		}
+		out.Line("destroyed snapshot %q (%s) and its disks", inv.VMs[r].NameLabel, inv.VMs[r].UUID)
+	}
+	return nil
+}
+
+// backUp waits for domU, just resumed or started, to report its address;
+// after a boot (booted) it runs devstack's rejoin-stack.sh as the stack
+// user, since the agents that ran before are gone. The placeholder's port,
+// re-added untagged under domU's new domid, is the caller's to put back on
+// VLAN 4095.
+func backUp(ctx context.Context, h *hosts.Host, lab *localrc.Config, vm xapi.Ref, booted bool, out provision.Output) error {
+	c, err := h.XAPI(ctx)
+	if err != nil {
+		return err
+	}
+	dev := strconv.Itoa(lab.DomU.Devices.Management)
+	ip, err := c.WaitGuestIP(ctx, vm, dev)
+	if err != nil {
+		return err
+	}
+	h.Changed()
+	if booted {
+		addr := net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort))
+		g, err := h.DialGuest(ctx, "domU", addr, lab.DomU.SSHUser, lab.DomU.Password)
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		cmd := "cd " + DevstackDir + " && ./rejoin-stack.sh </dev/null"
+		res, err := g.Run(ctx, cmd)
+		if err != nil {
+			return fmt.Errorf("domU: %s: %w", cmd, err)
+		}
+		if res.ExitStatus != 0 {
+			return fmt.Errorf("domU: devstack's rejoin-stack.sh failed (exit %d): %s", res.ExitStatus,
+				lastLines(string(res.Stdout)+string(res.Stderr), 10))
+		}
+		out.Line("domU: rejoin-stack.sh brought the agents back")
+	}
+	return nil
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
