@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"xenlab/hosts"
 	"xenlab/hosts/sim"
 	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
+	"xenlab/localrc"
 	"xenlab/provision/render/rendertest"
 )
 
@@ -139,6 +141,30 @@ func TestUpOnSimulatedHost(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &st); code != ExitOK || err != nil || len(st.Networks) < 3 || st.DomU == nil || st.DomU.PowerState != "Running" {
 		t.Fatalf("status --json after up: exit %d, %v:\n%s%s", code, err, out, stderr)
+	}
+	// verify on its own: every promise holds (the model has no
+	// ofproto/trace: not proved, not failed); then one broken behind
+	// xenlab's back is named, with exit 1.
+	code, out, stderr = run(t, "", false, "verify", "-f", lab)
+	if code != ExitOK || !strings.Contains(out, "verify | dom0 ") || !strings.Contains(out, "the path is not proved: this switch has no ofproto/trace") {
+		t.Fatalf("verify after up: exit %d:\n%s%s", code, out, stderr)
+	}
+	cfg, err := localrc.Load(lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := hosts.New(cfg.Hosts[0], hosts.Options{})
+	defer host.Close(ctx)
+	dom0, err := host.Dom0(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dom0.Run(ctx, `p=$(ovs-vsctl --bare --columns=name find Port tag=4095) && ovs-vsctl set Port "$p" tag=7`); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = run(t, "", false, "verify", "-f", lab)
+	if want := "dom0 switch, bridge xapi2: expected the placeholder VIF's port on VLAN 4095, found port vif1.3 with tag 7"; code != ExitFailed || !strings.Contains(stderr, want) {
+		t.Fatalf("verify with the placeholder on VLAN 7: exit %d, want 1 and %q:\n%s%s", code, want, out, stderr)
 	}
 	if code, out, stderr := run(t, "", false, "down", "-f", lab, "--yes"); code != ExitOK {
 		t.Fatalf("down: exit %d:\n%s%s", code, out, stderr)
