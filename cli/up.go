@@ -8,8 +8,10 @@ import (
 
 // newUp is `xenlab up`: bring up (or converge) the lab. It runs the
 // bring-up graph (steps.Fleet, each host's steps.BringUp) through the
-// engine; until the rest of the bring-up is built it then says so and
-// exits 1, and its reports say the same.
+// engine; when every step succeeded it shows the walk-through's view of
+// the lab (writeView, what `xenlab status` prints) before the timing table.
+// Until the rest of the bring-up is built it then says so and exits 1, and
+// its reports say the same.
 func newUp(io IO) *cobra.Command {
 	var lab labFlags
 	c := &cobra.Command{
@@ -26,6 +28,9 @@ the built-in simulated XenServer host.`,
 			}
 			defer l.close()
 			return l.scrub(runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts), false, func() error {
+				if err := writeView(c.Context(), io, l); err != nil {
+					return err
+				}
 				return labNotWholeError{missing: steps.Missing}
 			}))
 		},

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -142,6 +143,47 @@ func TestUpOnSimulatedHost(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); code != ExitOK || err != nil || len(st.Networks) < 3 || st.DomU == nil || st.DomU.PowerState != "Running" {
 		t.Fatalf("status --json after up: exit %d, %v:\n%s%s", code, err, out, stderr)
 	}
+	// The walk-through's view: in status (text and JSON), at the end of
+	// the up above (a JSON line of kind "status"), and at the end of a
+	// no-op up, plain in a pipe and drawn on a terminal, before the timing
+	// table.
+	if !strings.Contains(stdout, `{"kind":"status","status":{"host":"sim"`) {
+		t.Errorf("up --json has no status line:\n%s", stdout)
+	}
+	code, out, stderr = run(t, "", false, "status", "-f", lab)
+	for _, want := range []string{"(int-br-eth1): addr:", ",dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL", "tag: 4095    <- placeholder"} {
+		if code != ExitOK || !strings.Contains(out, want) {
+			t.Errorf("status lacks %q: exit %d:\n%s%s", want, code, out, stderr)
+		}
+	}
+	var stU struct {
+		DomUSwitch struct {
+			UplinkLine string `json:"uplink_line"`
+			LocalVLAN  string `json:"local_vlan"`
+			Flows      []string
+		} `json:"domu_switch"`
+	}
+	_, out, _ = run(t, "", false, "status", "-f", lab, "--json")
+	if err := json.Unmarshal([]byte(out), &stU); err != nil || stU.DomUSwitch.LocalVLAN != "1" || len(stU.DomUSwitch.Flows) != 1 ||
+		!strings.Contains(stU.DomUSwitch.UplinkLine, "(int-br-eth1): addr:") {
+		t.Errorf("status --json: domu_switch %+v %v:\n%s", stU.DomUSwitch, err, out)
+	}
+	for _, tty := range []bool{false, true} {
+		var o, e bytes.Buffer
+		code := Main(ctx, []string{"up", "-f", lab}, IO{In: strings.NewReader(""), Out: &o, Err: &e, Progress: tty})
+		table := &o
+		if tty {
+			table = &e // the progress bar and the table go to stderr on a terminal
+		}
+		view, tab := strings.Index(o.String(), "(int-br-eth1): addr:"), strings.Index(table.String(), "STEP ")
+		if code != ExitFailed || view < 0 || tab < 0 || (!tty && tab < view) {
+			t.Errorf("no-op up (terminal %v): exit %d, the view at %d, the table at %d:\n%s%s", tty, code, view, tab, o.String(), e.String())
+		}
+		if esc := strings.Contains(o.String(), "\x1b["); esc != tty {
+			t.Errorf("no-op up (terminal %v): escape sequences on stdout: %v", tty, esc)
+		}
+	}
+
 	// verify on its own: every promise holds (the model has no
 	// ofproto/trace: not proved, not failed); then one broken behind
 	// xenlab's back is named, with exit 1.

@@ -197,7 +197,7 @@ func TestStatusShowsTheLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	var text, js strings.Builder
-	if err := st.WriteText(&text); err != nil {
+	if err := st.WriteText(&text, Plain); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.WriteJSON(&js); err != nil {

@@ -2,9 +2,7 @@ package steps
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -23,6 +21,25 @@ type StatusReport struct {
 	// Switch is dom0's `ovs-vsctl show`, cut to the lab's bridges.
 	Switch []StatusBridge `json:"switch"`
 	DomU   *StatusDomU    `json:"domu"` // nil when there is none
+	// DomUSwitch is domU's integration bridge as the walk-through reads
+	// it; nil when domU is not running or its switch has no such bridge.
+	DomUSwitch *StatusDomUSwitch `json:"domu_switch,omitempty"`
+	// DomUSwitchError says why domU's switch could not be read.
+	DomUSwitchError string `json:"domu_switch_error,omitempty"`
+}
+
+// StatusDomUSwitch is domU's integration bridge: the uplink to the
+// physical network's bridge as `ovs-ofctl show` has it, the flows that map
+// the tenant segment to its local VLAN (`ovs-ofctl dump-flows`, without
+// statistics), and the ports that carry a VLAN tag (`ovs-vsctl show`).
+type StatusDomUSwitch struct {
+	Bridge     string       `json:"bridge"`
+	Uplink     string       `json:"uplink"`      // int-br-eth1
+	UplinkLine string       `json:"uplink_line"` // "1(int-br-eth1): addr:36:da:99:60:d8:ec"; "" when absent
+	Segment    int          `json:"segment"`
+	LocalVLAN  string       `json:"local_vlan,omitempty"` // "" when no flow maps the segment
+	Flows      []string     `json:"flows"`
+	Ports      []StatusPort `json:"ports"`
 }
 
 // StatusNetwork is one network of the lab.
@@ -83,6 +100,16 @@ func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*Status
 		}
 		rep.DomU = d
 	}
+	if rep.DomU != nil && rep.DomU.PowerState == "Running" {
+		a := &agents{host: host, lab: lab}
+		if addr := a.domUAddr(inv); addr != "" {
+			sw, err := domUSwitch(ctx, a, addr)
+			if err != nil {
+				rep.DomUSwitchError = err.Error()
+			}
+			rep.DomUSwitch = sw
+		}
+	}
 	if len(rep.Networks) == 0 {
 		return rep, nil
 	}
@@ -117,50 +144,55 @@ func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*Status
 	return rep, nil
 }
 
-// WriteText prints the report as the walk-through shows dom0.
-func (r *StatusReport) WriteText(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "host %s\n\n# xe network-list (the lab's networks)\n", r.Host)
-	for _, n := range r.Networks {
-		fmt.Fprintf(&b, "uuid ( RO)         : %s\n          name-label ( RW): %s\n              bridge ( RO): %s\n", n.UUID, n.NameLabel, n.Bridge)
-		if n.Adopted {
-			fmt.Fprintf(&b, "             (adopted, not the lab's)\n")
-		}
-		b.WriteString("\n")
+// domUSwitch reads domU's integration bridge, in one command.
+func domUSwitch(ctx context.Context, a *agents, addr string) (*StatusDomUSwitch, error) {
+	g, err := a.dial(ctx, addr)
+	if err != nil {
+		return nil, err
 	}
-	b.WriteString("# ovs-vsctl show (the lab's bridges)\n")
-	for _, br := range r.Switch {
-		fmt.Fprintf(&b, "    Bridge %q\n", br.Bridge)
-		for _, p := range br.Ports {
-			fmt.Fprintf(&b, "        Port %q\n", p.Name)
-			if p.Tag != "" {
-				fmt.Fprintf(&b, "            tag: %s", p.Tag)
-				if p.Placeholder {
-					b.WriteString("    <- placeholder: forces the bridge into existence, carries nothing")
-				}
-				b.WriteString("\n")
+	defer a.hangUp()
+	du := a.lab.Quantum.DomUAgent
+	intBr, physBr := du.IntegrationBridge, du.PhysicalBridge
+	if intBr == "" {
+		intBr = "br-int"
+	}
+	if physBr == "" {
+		physBr = "br-eth1"
+	}
+	q := ssh.ShellQuote(intBr)
+	cmd := "ovs-vsctl br-exists " + q + " || exit 0; set -e; echo =show; ovs-ofctl show " + q +
+		"; echo =flows; ovs-ofctl dump-flows --no-stats " + q +
+		"; echo =ports; for p in $(ovs-vsctl list-ports " + q + `); do echo "$p $(ovs-vsctl get Port "$p" tag)"; done`
+	res, err := g.Run(ctx, cmd, ssh.Idempotent())
+	if err != nil {
+		return nil, fmt.Errorf("domU: reading %s: %w: %s", intBr, err, strings.TrimSpace(string(res.Stderr)))
+	}
+	if len(res.Stdout) == 0 {
+		return nil, nil // no integration bridge yet (step agents)
+	}
+	sw := &StatusDomUSwitch{Bridge: intBr, Uplink: "int-" + physBr, Segment: a.lab.Quantum.VLANs.Min, Flows: []string{}}
+	section, ofport := "", ""
+	for _, l := range strings.Split(string(res.Stdout), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "="):
+			section = l[1:]
+		case l == "":
+		case section == "show":
+			// " 1(int-br-eth1): addr:36:da:99:60:d8:ec"
+			if n, rest, ok := strings.Cut(l, "("+sw.Uplink+"):"); ok && rest != "" {
+				sw.UplinkLine, ofport = l, n
+			}
+		case section == "flows":
+			if ofport != "" && vlanMap([]string{l}, ovsPort{name: sw.Uplink, ofport: ofport}, fmt.Sprint(sw.Segment)) != "" {
+				sw.Flows = append(sw.Flows, l)
+				sw.LocalVLAN = vlanMap([]string{l}, ovsPort{name: sw.Uplink, ofport: ofport}, fmt.Sprint(sw.Segment))
+			}
+		case section == "ports":
+			if f := strings.Fields(l); len(f) == 2 && f[1] != "[]" {
+				sw.Ports = append(sw.Ports, StatusPort{Name: f[0], Tag: f[1]})
 			}
 		}
 	}
-	if r.DomU == nil {
-		b.WriteString("\ndomU: none\n")
-	} else {
-		fmt.Fprintf(&b, "\ndomU %q (%s): %s", r.DomU.NameLabel, r.DomU.UUID, r.DomU.PowerState)
-		if r.DomU.IP != "" {
-			fmt.Fprintf(&b, ", IP %s", r.DomU.IP)
-		}
-		if r.DomU.Uptime != "" {
-			fmt.Fprintf(&b, ", up %s", r.DomU.Uptime)
-		}
-		b.WriteString("\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// WriteJSON prints the report as one JSON document.
-func (r *StatusReport) WriteJSON(w io.Writer) error {
-	e := json.NewEncoder(w)
-	e.SetIndent("", "  ")
-	return e.Encode(r)
+	return sw, nil
 }
