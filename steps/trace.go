@@ -158,22 +158,26 @@ func describeOutputs(t pathTrace) string {
 	return strings.Join(s, ", ") + " (datapath actions: " + t.actions + ")"
 }
 
+// dom0Source chooses the frame proveDom0 traces: from the first tenant
+// port (a VIF's port with an OpenFlow number on the local VLAN), untagged
+// as a VM sends it; else from the bridge's own port with the local VLAN.
+func dom0Source(sw ovsSwitch, intBr string, l dom0Link) (from, flow string) {
+	for _, p := range sw.on(intBr) {
+		if n, err := strconv.Atoi(p.ofport); err == nil && n > 0 && p.tag == l.local && p.typ == "" && p.name != l.placeholder {
+			return "tenant port " + p.name, "in_port=" + p.name + ",dl_src=" + traceSrc + ",dl_dst=ff:ff:ff:ff:ff:ff"
+		}
+	}
+	return "the bridge's own port with local VLAN " + l.local + " (no tenant port yet)",
+		"in_port=LOCAL,dl_vlan=" + l.local + ",dl_src=" + traceSrc + ",dl_dst=ff:ff:ff:ff:ff:ff"
+}
+
 // proveDom0 traces a frame from a tenant port of dom0's integration bridge
 // (an access port on the local VLAN; before nova has plugged one, the
 // bridge's own port carrying the local VLAN, as NORMAL tags a tenant
 // port's frames) and expects it to leave the VM network's bridge with the
 // segment's VLAN.
 func proveDom0(ctx context.Context, c *ssh.Client, sw ovsSwitch, intBr, vmBr string, l dom0Link, segment int, out provision.Output) []error {
-	from, flow := "", ""
-	for _, p := range sw.on(intBr) {
-		if p.tag == l.local && p.typ == "" && p.name != l.placeholder && from == "" {
-			from, flow = "tenant port "+p.name, "in_port="+p.name
-		}
-	}
-	if from == "" {
-		from, flow = "the bridge's own port with local VLAN "+l.local+" (no tenant port yet)", "in_port=LOCAL,dl_vlan="+l.local
-	}
-	flow += ",dl_src=" + traceSrc + ",dl_dst=ff:ff:ff:ff:ff:ff"
+	from, flow := dom0Source(sw, intBr, l)
 	t, err := tracePath(ctx, c, intBr, flow)
 	if err != nil {
 		return []error{fmt.Errorf("dom0 switch, bridge %s: %w", intBr, err)}

@@ -196,3 +196,23 @@ func TestCheckDom0NamesEachBrokenPromise(t *testing.T) {
 		}
 	}
 }
+
+func TestDom0SourceIsATenantPortWhenThereIsOne(t *testing.T) {
+	sw, err := parseSwitch("dom0", dom0SwitchOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := checkDom0(sw, "xapi2", "xapi0", "P-UUID", true, 1000)
+	if from, flow := dom0Source(sw, "xapi2", l); !strings.HasPrefix(flow, "in_port=LOCAL,dl_vlan=1,") || !strings.Contains(from, "no tenant port yet") {
+		t.Errorf("without a tenant port: %q %q", from, flow)
+	}
+	// A VIF without an OpenFlow port (its device is gone) cannot be traced from.
+	sw.ports["vif2.0"] = ovsPort{name: "vif2.0", bridge: "xapi2", tag: "1", ofport: "-1"}
+	if _, flow := dom0Source(sw, "xapi2", l); !strings.HasPrefix(flow, "in_port=LOCAL,") {
+		t.Errorf("with a tenant port without an OpenFlow port: %q", flow)
+	}
+	sw.ports["vif2.0"] = ovsPort{name: "vif2.0", bridge: "xapi2", tag: "1", ofport: "3"}
+	if from, flow := dom0Source(sw, "xapi2", l); flow != "in_port=vif2.0,dl_src="+traceSrc+",dl_dst=ff:ff:ff:ff:ff:ff" || from != "tenant port vif2.0" {
+		t.Errorf("with a tenant port: %q %q", from, flow)
+	}
+}
