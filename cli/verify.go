@@ -18,8 +18,8 @@ func newVerify(io IO) *cobra.Command {
 		Short: "check (only read) that both switches keep every promise of the lab",
 		Long: `Check, reading only, that both switches keep every promise of the lab: dom0's integration
 bridge holds the placeholder on VLAN 4095 and the link to the VM network's bridge with the
-VLAN flows; domU's br-int has int-br-eth1 linked to br-eth1, the flow that maps segment 1000
-to its local VLAN, and the DHCP and router ports on that local VLAN. Where Open vSwitch answers
+VLAN flows; domU's br-int has int-br-eth1 linked to br-eth1, the flow that maps the tenant
+segment (the first VLAN of the lab's range, 1000 by default) to its local VLAN, and the DHCP and router ports on that local VLAN. Where Open vSwitch answers
 ofproto/trace, it also proves the path a tenant frame takes through each switch.
 Exit 0 when every promise holds, 1 naming each that does not.`,
 		Args: args(0),
