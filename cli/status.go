@@ -87,11 +87,20 @@ type statusLine struct {
 // writeView ends a bring-up whose steps all succeeded with the
 // walk-through's view of the lab (what `xenlab status` prints): text
 // followed by an empty line, or with --json one line of kind "status" per
-// host. The timing table and the summary come after it.
-func writeView(ctx context.Context, io IO, l *openedLab) error {
-	reports, err := readStatus(ctx, l)
-	if err != nil {
-		return err
+// host. The timing table and the summary come after it. The views are
+// those the run's verify steps built from what they read; a host without
+// one is read again.
+func writeView(ctx context.Context, io IO, l *openedLab, views *steps.Views) error {
+	var reports []*steps.StatusReport
+	for _, h := range l.hosts {
+		r := views.Get(h.Name())
+		if r == nil {
+			var err error
+			if r, err = steps.Status(ctx, l.cfg, h); err != nil {
+				return l.scrub(fmt.Errorf("host %s: %w", h.Name(), err))
+			}
+		}
+		reports = append(reports, r)
 	}
 	if l.flags.json {
 		e := json.NewEncoder(io.Out)
@@ -106,6 +115,6 @@ func writeView(ctx context.Context, io IO, l *openedLab) error {
 	if err := writeStatusText(io, reports); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(io.Out)
+	_, err := fmt.Fprintln(io.Out)
 	return err
 }

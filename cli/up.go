@@ -27,8 +27,9 @@ the built-in simulated XenServer host.`,
 				return err
 			}
 			defer l.close()
-			return l.scrub(runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts), false, func() error {
-				if err := writeView(c.Context(), io, l); err != nil {
+			views := &steps.Views{} // verify leaves what it read for the closing view
+			return l.scrub(runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts, steps.KeepViews(views)), false, func() error {
+				if err := writeView(c.Context(), io, l, views); err != nil {
 					return err
 				}
 				return labNotWholeError{missing: steps.Missing}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"xenlab/hosts"
-	"xenlab/hosts/ssh"
 	"xenlab/localrc"
 )
 
@@ -73,13 +72,44 @@ type StatusDomU struct {
 	Uptime     string `json:"uptime,omitempty"`
 }
 
-// Status reads (only reads) the lab's state on one host.
+// Status reads (only reads) the lab's state on one host: the inventory,
+// dom0's switch in one command, and domU's in one command on a connection
+// of its own.
 func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*StatusReport, error) {
 	inv, err := host.Inventory(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep := &StatusReport{Host: host.Name()}
+	rep, err := statusOf(inv, lab, host.Name())
+	if err != nil {
+		return nil, err
+	}
+	if len(rep.Networks) > 0 {
+		dom0, err := host.Dom0(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sw, err := readSwitch(ctx, dom0, "")
+		if err != nil {
+			return nil, err
+		}
+		rep.setDom0(sw, placeholderUUID(inv, lab))
+	}
+	if rep.DomU != nil && rep.DomU.PowerState == "Running" {
+		a := &agents{host: host, lab: lab}
+		if addr := a.domUAddr(inv); addr != "" {
+			if err := rep.readDomU(ctx, a, addr); err != nil {
+				rep.DomUSwitchError = err.Error()
+			}
+		}
+	}
+	return rep, nil
+}
+
+// statusOf is the part of a host's status the inventory holds: the lab's
+// networks and domU.
+func statusOf(inv *hosts.Snapshot, lab *localrc.Config, host string) (*StatusReport, error) {
+	rep := &StatusReport{Host: host}
 	for _, ln := range labNetworks(lab) {
 		ref, adopted, err := findNetwork(inv, lab, ln.role, ln.name)
 		if err != nil {
@@ -100,99 +130,94 @@ func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*Status
 		}
 		rep.DomU = d
 	}
-	if rep.DomU != nil && rep.DomU.PowerState == "Running" {
-		a := &agents{host: host, lab: lab}
-		if addr := a.domUAddr(inv); addr != "" {
-			sw, err := domUSwitch(ctx, a, addr)
-			if err != nil {
-				rep.DomUSwitchError = err.Error()
-			}
-			rep.DomUSwitch = sw
-		}
-	}
-	if len(rep.Networks) == 0 {
-		return rep, nil
-	}
-	dom0, err := host.Dom0(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var placeholderUUID string
-	if _, v, ok := placeholderVIF(inv, lab.Lab); ok {
-		placeholderUUID = v.UUID
-	}
-	for _, n := range rep.Networks {
-		q := ssh.ShellQuote(n.Bridge)
-		cmd := "ovs-vsctl br-exists " + q + " || exit 0; for p in $(ovs-vsctl list-ports " + q + "); do " +
-			`echo "$p $(ovs-vsctl get Port $p tag) $(ovs-vsctl --if-exists get Interface $p external_ids:xs-vif-uuid)"; done`
-		res, err := dom0.Run(ctx, cmd, ssh.Idempotent())
-		if err != nil {
-			return nil, err
-		}
-		br := StatusBridge{Bridge: n.Bridge}
-		for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 2 {
-				continue
-			}
-			p := StatusPort{Name: f[0], Tag: strings.Trim(f[1], "[]")}
-			p.Placeholder = len(f) > 2 && strings.Trim(f[2], `"`) == placeholderUUID && p.Tag == DeadVLAN
-			br.Ports = append(br.Ports, p)
-		}
-		rep.Switch = append(rep.Switch, br)
-	}
 	return rep, nil
 }
 
-// domUSwitch reads domU's integration bridge, in one command.
-func domUSwitch(ctx context.Context, a *agents, addr string) (*StatusDomUSwitch, error) {
-	g, err := a.dial(ctx, addr)
-	if err != nil {
-		return nil, err
+// placeholderUUID is the placeholder VIF's uuid, "" when there is none.
+func placeholderUUID(inv *hosts.Snapshot, lab *localrc.Config) string {
+	if _, v, ok := placeholderVIF(inv, lab.Lab); ok {
+		return v.UUID
 	}
-	defer a.hangUp()
-	du := a.lab.Quantum.DomUAgent
-	intBr, physBr := du.IntegrationBridge, du.PhysicalBridge
+	return ""
+}
+
+// setDom0 fills in dom0's switch, cut to the lab's bridges, from what
+// readSwitch read; placeholder is the placeholder VIF's uuid.
+func (r *StatusReport) setDom0(sw ovsSwitch, placeholder string) {
+	r.Switch = nil
+	for _, n := range r.Networks {
+		if !sw.bridges[n.Bridge] {
+			continue
+		}
+		br := StatusBridge{Bridge: n.Bridge}
+		for _, p := range sw.on(n.Bridge) {
+			br.Ports = append(br.Ports, StatusPort{Name: p.name, Tag: p.tag,
+				Placeholder: placeholder != "" && p.xsVIF == placeholder && p.tag == DeadVLAN})
+		}
+		r.Switch = append(r.Switch, br)
+	}
+}
+
+// domUBridges are domU's integration and physical bridges and its NIC on
+// the VM network, as the lab file has them or by default.
+func domUBridges(lab *localrc.Config) (intBr, physBr, nic string) {
+	du := lab.Quantum.DomUAgent
+	intBr, physBr, nic = du.IntegrationBridge, du.PhysicalBridge, du.PhysicalInterface
 	if intBr == "" {
 		intBr = "br-int"
 	}
 	if physBr == "" {
 		physBr = "br-eth1"
 	}
-	q := ssh.ShellQuote(intBr)
-	cmd := "ovs-vsctl br-exists " + q + " || exit 0; set -e; echo =show; ovs-ofctl show " + q +
-		"; echo =flows; ovs-ofctl dump-flows --no-stats " + q +
-		"; echo =ports; for p in $(ovs-vsctl list-ports " + q + `); do echo "$p $(ovs-vsctl get Port "$p" tag)"; done`
-	res, err := g.Run(ctx, cmd, ssh.Idempotent())
+	if nic == "" {
+		nic = "eth1"
+	}
+	return intBr, physBr, nic
+}
+
+// readDomU reads domU's integration bridge in one command.
+func (r *StatusReport) readDomU(ctx context.Context, a *agents, addr string) error {
+	g, err := a.dial(ctx, addr)
 	if err != nil {
-		return nil, fmt.Errorf("domU: reading %s: %w: %s", intBr, err, strings.TrimSpace(string(res.Stderr)))
+		return err
 	}
-	if len(res.Stdout) == 0 {
-		return nil, nil // no integration bridge yet (step agents)
+	defer a.hangUp()
+	intBr, _, _ := domUBridges(a.lab)
+	sw, err := readSwitch(ctx, g, intBr, intBr)
+	if err != nil {
+		return err
 	}
-	sw := &StatusDomUSwitch{Bridge: intBr, Uplink: "int-" + physBr, Segment: a.lab.Quantum.VLANs.Min, Flows: []string{}}
-	section, ofport := "", ""
-	for _, l := range strings.Split(string(res.Stdout), "\n") {
-		l = strings.TrimSpace(l)
-		switch {
-		case strings.HasPrefix(l, "="):
-			section = l[1:]
-		case l == "":
-		case section == "show":
-			// " 1(int-br-eth1): addr:36:da:99:60:d8:ec"
-			if n, rest, ok := strings.Cut(l, "("+sw.Uplink+"):"); ok && rest != "" {
-				sw.UplinkLine, ofport = l, n
-			}
-		case section == "flows":
-			if ofport != "" && vlanMap([]string{l}, ovsPort{name: sw.Uplink, ofport: ofport}, fmt.Sprint(sw.Segment)) != "" {
-				sw.Flows = append(sw.Flows, l)
-				sw.LocalVLAN = vlanMap([]string{l}, ovsPort{name: sw.Uplink, ofport: ofport}, fmt.Sprint(sw.Segment))
-			}
-		case section == "ports":
-			if f := strings.Fields(l); len(f) == 2 && f[1] != "[]" {
-				sw.Ports = append(sw.Ports, StatusPort{Name: f[0], Tag: f[1]})
-			}
+	r.setDomU(sw, a.lab)
+	return nil
+}
+
+// setDomU fills in domU's integration bridge from what readSwitch read
+// (with its `ovs-ofctl show` and its flows); nothing when domU has no such
+// bridge yet.
+func (r *StatusReport) setDomU(sw ovsSwitch, lab *localrc.Config) {
+	intBr, physBr, _ := domUBridges(lab)
+	r.DomUSwitch = nil
+	if !sw.bridges[intBr] {
+		return
+	}
+	s := &StatusDomUSwitch{Bridge: intBr, Uplink: "int-" + physBr, Segment: lab.Quantum.VLANs.Min, Flows: []string{}}
+	up := sw.ports[s.Uplink]
+	for _, l := range sw.show {
+		// " 1(int-br-eth1): addr:36:da:99:60:d8:ec"
+		if l = strings.TrimSpace(l); up.bridge == intBr && strings.Contains(l, "("+s.Uplink+"):") {
+			s.UplinkLine = l
 		}
 	}
-	return sw, nil
+	for _, f := range sw.flows[intBr] {
+		if v := vlanMap([]string{f}, up, fmt.Sprint(s.Segment)); v != "" && up.bridge == intBr {
+			s.Flows = append(s.Flows, f)
+			s.LocalVLAN = v
+		}
+	}
+	for _, p := range sw.on(intBr) {
+		if p.tag != "" {
+			s.Ports = append(s.Ports, StatusPort{Name: p.name, Tag: p.tag})
+		}
+	}
+	r.DomUSwitch = s
 }

@@ -124,9 +124,10 @@ func domUSwitchOut(veth bool) string {
 		link = `["int-br-eth1","",["map",[]],1,["map",[]]],["phy-br-eth1","",["map",[]],2,["map",[]]]`
 		vethLines = "7: phy-br-eth1@int-br-eth1: <BROADCAST,MULTICAST,UP> mtu 1500\n8: int-br-eth1@phy-br-eth1: <BROADCAST,MULTICAST,UP> mtu 1500\n"
 	}
-	return "P br-eth1 eth1\nP br-eth1 phy-br-eth1\nP br-int int-br-eth1\nP br-int tap1\nP br-int qr-1\n" +
-		"=ports\n" + `{"data":[["tap1",1],["qr-1",1],["int-br-eth1",["set",[]]]],"headings":["name","tag"]}` + "\n" +
-		"=ifaces\n" + `{"data":[` + link + `,["tap1","internal",["map",[]],3,["map",[]]],["qr-1","internal",["map",[]],4,["map",[]]]],"headings":[]}` + "\n" +
+	return `{"data":[["br-eth1",["set",[["uuid","u1"],["uuid","u2"],["uuid","u6"]]]],["br-int",["set",[["uuid","u3"],["uuid","u4"],["uuid","u5"],["uuid","u7"]]]]],"headings":["name","ports"]}` + "\n" +
+		`{"data":[[["uuid","u1"],"eth1",["set",[]]],[["uuid","u2"],"phy-br-eth1",["set",[]]],[["uuid","u3"],"int-br-eth1",["set",[]]],` +
+		`[["uuid","u4"],"tap1",1],[["uuid","u5"],"qr-1",1],[["uuid","u6"],"br-eth1",["set",[]]],[["uuid","u7"],"br-int",["set",[]]]],"headings":[]}` + "\n" +
+		`{"data":[` + link + `,["tap1","internal",["map",[]],3,["map",[]]],["qr-1","internal",["map",[]],4,["map",[]]],["br-int","internal",["map",[]],65534,["map",[]]]],"headings":[]}` + "\n" +
 		"=flows br-int\n priority=3,in_port=1,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL\n priority=1 actions=NORMAL\n" +
 		"=veth\n" + vethLines
 }
@@ -155,14 +156,31 @@ func TestCheckDomUTakesPatchOrVeth(t *testing.T) {
 	}
 }
 
-// dom0's integration bridge with the placeholder and its link.
-const dom0SwitchOut = "P xapi0 phy-xapi0\nP xapi0 vif1.1\nP xapi2 int-xapi0\nP xapi2 vif1.3\n" +
-	"=ports\n" + `{"data":[["vif1.3",4095],["vif1.1",["set",[]]]],"headings":[]}` + "\n" +
-	"=ifaces\n" + `{"data":[["int-xapi0","patch",["map",[["peer","phy-xapi0"]]],2,["map",[]]],` +
+// dom0's integration bridge with the placeholder and its link (a bridge
+// with one port has that port's uuid, not a set, as ovsdb writes it).
+const dom0SwitchOut = `{"data":[["xapi0",["set",[["uuid","a1"],["uuid","a2"]]]],["xapi2",["set",[["uuid","a3"],["uuid","a4"]]]],["xenbr0",["uuid","a5"]]],"headings":[]}` + "\n" +
+	`{"data":[[["uuid","a4"],"vif1.3",4095],[["uuid","a2"],"vif1.1",["set",[]]],[["uuid","a1"],"phy-xapi0",["set",[]]],[["uuid","a3"],"int-xapi0",["set",[]]],[["uuid","a5"],"xenbr0",["set",[]]]],"headings":[]}` + "\n" +
+	`{"data":[["int-xapi0","patch",["map",[["peer","phy-xapi0"]]],2,["map",[]]],` +
 	`["phy-xapi0","patch",["map",[["peer","int-xapi0"]]],2,["map",[]]],` +
 	`["vif1.3","",["map",[]],1,["map",[["xs-vif-uuid","P-UUID"]]]]],"headings":[]}` + "\n" +
 	"=flows xapi2\n priority=3,in_port=2,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL\n" +
 	"=flows xapi0\n priority=4,in_port=2,dl_vlan=1 actions=mod_vlan_vid:1000,NORMAL\n=veth\n"
+
+func TestParseSwitchListsPortsAsListPortsDoes(t *testing.T) {
+	sw, err := parseSwitch("dom0", dom0SwitchOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range []string{"xapi0", "xapi2", "xenbr0"} {
+		for _, p := range sw.on(b) {
+			got = append(got, b+":"+p.name)
+		}
+	}
+	if want := "xapi0:phy-xapi0 xapi0:vif1.1 xapi2:int-xapi0 xapi2:vif1.3"; strings.Join(got, " ") != want || !sw.bridges["xenbr0"] {
+		t.Errorf("ports %v (bridges %v), want %s, each bridge's own port left out", got, sw.bridges, want)
+	}
+}
 
 func TestCheckDom0NamesEachBrokenPromise(t *testing.T) {
 	sw, err := parseSwitch("dom0", dom0SwitchOut)

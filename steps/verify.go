@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"xenlab/hosts"
 	"xenlab/hosts/ssh"
@@ -37,7 +39,36 @@ type verify struct {
 	host   *hosts.Host
 	lab    *localrc.Config
 	agents *agents // whose connection to domU it uses and closes; nil: its own
+	views  *Views  // where it leaves the walk-through's view of what it read; nil: nowhere
 }
+
+// Views are the walk-through's views of the lab (what Status returns) that
+// the verify steps of a run built from the switches they read, by host
+// name: a command shows them after the run without reading the switches
+// again. Safe for concurrent use.
+type Views struct {
+	mu sync.Mutex
+	m  map[string]*StatusReport
+}
+
+// Get returns the view verify left for host, or nil.
+func (v *Views) Get(host string) *StatusReport {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.m[host]
+}
+
+func (v *Views) put(host string, r *StatusReport) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil {
+		v.m = map[string]*StatusReport{}
+	}
+	v.m[host] = r
+}
+
+// KeepViews makes the graph's verify steps leave their views in v.
+func KeepViews(v *Views) Option { return func(o *options) { o.views = v } }
 
 func (v *verify) Name() string                        { return "verify" }
 func (v *verify) Deps() []string                      { return []string{"agents"} }
@@ -75,12 +106,15 @@ type ovsPort struct {
 	name, bridge, tag, typ, peer, ofport, xsVIF string
 }
 
-// ovsSwitch is one host's switch: its ports by name, the flows of the
-// bridges asked for, and the kernel's veth pairs (name -> peer).
+// ovsSwitch is one host's switch: its bridges, its ports by name, the
+// flows of the bridges asked for, the lines of one bridge's `ovs-ofctl
+// show`, and the kernel's veth pairs (name -> peer).
 type ovsSwitch struct {
-	ports map[string]ovsPort
-	flows map[string][]string
-	veth  map[string]string
+	bridges map[string]bool
+	ports   map[string]ovsPort
+	flows   map[string][]string
+	show    []string
+	veth    map[string]string
 }
 
 func (s ovsSwitch) on(bridge string) []ovsPort {
@@ -94,15 +128,27 @@ func (s ovsSwitch) on(bridge string) []ovsPort {
 	return out
 }
 
-// readSwitch reads ports, their tags, types, patch peers, OpenFlow
-// numbers, the flows of the bridges flowsOf and the veth pairs, in one
-// command.
-func readSwitch(ctx context.Context, c *ssh.Client, flowsOf ...string) (ovsSwitch, error) {
-	cmd := `set -e; for b in $(ovs-vsctl list-br); do for p in $(ovs-vsctl list-ports "$b"); do echo "P $b $p"; done; done; ` +
-		`echo "=ports"; ovs-vsctl --format=json --columns=name,tag list Port; ` +
-		`echo "=ifaces"; ovs-vsctl --format=json --columns=name,type,options,ofport,external_ids list Interface; `
+// readSwitch reads bridges, ports, their tags, types, patch peers,
+// OpenFlow numbers, `ovs-ofctl show` of the bridge show (if not ""), the
+// flows of the bridges flowsOf (those that exist) and the veth pairs, in
+// one command.
+func readSwitch(ctx context.Context, c *ssh.Client, show string, flowsOf ...string) (ovsSwitch, error) {
+	// One ovs-vsctl prints the three tables (bridges with their ports'
+	// uuids, ports, interfaces), a JSON document each; every tool run
+	// costs a process (on the simulated host, two).
+	cmd := `set -e; db=$(ovs-vsctl --format=json --columns=name,ports list Bridge -- --columns=_uuid,name,tag list Port ` +
+		`-- --columns=name,type,options,ofport,external_ids list Interface); printf '%s\n' "$db"; `
+	has := func(b string) string { // the bridge exists: a row of Bridge (or Interface) starts with its name
+		if !bridgeName.MatchString(b) {
+			return `case x in x) ` // not a name ovs-vsctl would list; let the tool say what is wrong
+		}
+		return `case "$db" in *'["` + b + `",'*) `
+	}
+	if show != "" {
+		cmd += has(show) + `echo "=show"; ovs-ofctl show ` + ssh.ShellQuote(show) + `;; esac; `
+	}
 	for _, b := range flowsOf {
-		cmd += `echo "=flows ` + b + `"; ovs-ofctl dump-flows --no-stats ` + ssh.ShellQuote(b) + `; `
+		cmd += has(b) + `echo "=flows ` + b + `"; ovs-ofctl dump-flows --no-stats ` + ssh.ShellQuote(b) + `;; esac; `
 	}
 	cmd += `echo "=veth"; ip -o link show type veth 2>/dev/null || true`
 	res, err := c.Run(ctx, cmd, ssh.Idempotent())
@@ -112,10 +158,17 @@ func readSwitch(ctx context.Context, c *ssh.Client, flowsOf ...string) (ovsSwitc
 	return parseSwitch(c.Host(), string(res.Stdout))
 }
 
-// parseSwitch reads readSwitch's output.
+// bridgeName is what readSwitch puts in a shell pattern unquoted.
+var bridgeName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// parseSwitch reads readSwitch's output: the JSON documents of the
+// Bridge, Port and Interface tables, then sections that start with "=".
+// A bridge's own port (its name) is left out, as ovs-vsctl list-ports
+// leaves it out.
 func parseSwitch(host, out string) (ovsSwitch, error) {
-	sw := ovsSwitch{ports: map[string]ovsPort{}, flows: map[string][]string{}, veth: map[string]string{}}
-	section, flowsOf := "", ""
+	sw := ovsSwitch{bridges: map[string]bool{}, ports: map[string]ovsPort{}, flows: map[string][]string{}, veth: map[string]string{}}
+	section, flowsOf, table := "", "", 0
+	portBridge := map[string]string{} // port uuid -> bridge
 	for _, l := range strings.Split(out, "\n") {
 		switch {
 		case strings.HasPrefix(l, "="):
@@ -123,12 +176,7 @@ func parseSwitch(host, out string) (ovsSwitch, error) {
 			if b, ok := strings.CutPrefix(section, "flows "); ok {
 				section, flowsOf = "flows", b
 			}
-		case section == "" && strings.HasPrefix(l, "P "):
-			f := strings.Fields(l)
-			if len(f) == 3 {
-				sw.ports[f[2]] = ovsPort{name: f[2], bridge: f[1]}
-			}
-		case section == "ports" || section == "ifaces":
+		case section == "":
 			if strings.TrimSpace(l) == "" {
 				continue
 			}
@@ -136,22 +184,28 @@ func parseSwitch(host, out string) (ovsSwitch, error) {
 			if err := json.Unmarshal([]byte(l), &t); err != nil {
 				return sw, fmt.Errorf("%s: ovs-vsctl list: %w", host, err)
 			}
+			table++
 			for _, row := range t.Data {
-				if len(row) == 0 {
-					continue
+				switch {
+				case table == 1 && len(row) == 2: // Bridge: name, ports
+					sw.bridges[atom(row[0])] = true
+					for _, u := range uuids(row[1]) {
+						portBridge[u] = atom(row[0])
+					}
+				case table == 2 && len(row) == 3: // Port: _uuid, name, tag
+					name, br := atom(row[1]), portBridge[strings.Join(uuids(row[0]), " ")]
+					if br != "" && name != br {
+						sw.ports[name] = ovsPort{name: name, bridge: br, tag: atom(row[2])}
+					}
+				case table == 3 && len(row) == 5: // Interface: name, type, options, ofport, external_ids
+					if p, ok := sw.ports[atom(row[0])]; ok {
+						p.typ, p.peer, p.ofport, p.xsVIF = atom(row[1]), ovsMap(row[2])["peer"], atom(row[3]), ovsMap(row[4])["xs-vif-uuid"]
+						sw.ports[p.name] = p
+					}
 				}
-				name := atom(row[0])
-				p, ok := sw.ports[name]
-				if !ok {
-					continue
-				}
-				if section == "ports" && len(row) == 2 {
-					p.tag = atom(row[1])
-				} else if section == "ifaces" && len(row) == 5 {
-					p.typ, p.peer, p.ofport, p.xsVIF = atom(row[1]), ovsMap(row[2])["peer"], atom(row[3]), ovsMap(row[4])["xs-vif-uuid"]
-				}
-				sw.ports[name] = p
 			}
+		case section == "show":
+			sw.show = append(sw.show, l)
 		case section == "flows" && strings.TrimSpace(l) != "":
 			sw.flows[flowsOf] = append(sw.flows[flowsOf], strings.TrimSpace(l))
 		case section == "veth":
@@ -185,6 +239,25 @@ func atom(v any) string {
 		}
 	}
 	return fmt.Sprint(v)
+}
+
+// uuids are the uuids of an ovsdb JSON uuid or set of uuids (a set of
+// one is the uuid itself).
+func uuids(v any) []string {
+	x, ok := v.([]any)
+	if !ok || len(x) != 2 {
+		return []string{""}
+	}
+	if x[0] == "uuid" {
+		return []string{atom(x[1])}
+	}
+	var out []string
+	if elems, ok := x[1].([]any); ok && x[0] == "set" {
+		for _, e := range elems {
+			out = append(out, uuids(e)...)
+		}
+	}
+	return out
 }
 
 // ovsMap is an ovsdb JSON map.
@@ -390,16 +463,13 @@ func (v *verify) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	sw0, err := readSwitch(ctx, dom0, intBr, vmBr)
+	sw0, err := readSwitch(ctx, dom0, "", intBr, vmBr)
 	if err != nil {
 		return err
 	}
-	var placeholderUUID string
-	if _, vif, ok := placeholderVIF(inv, v.lab.Lab); ok {
-		placeholderUUID = vif.UUID
-	}
+	placeholder := placeholderUUID(inv, v.lab)
 	segment := v.lab.Quantum.VLANs.Min
-	l0, errs := checkDom0(sw0, intBr, vmBr, placeholderUUID, v.lab.Networks.IntegrationBridge != localrc.BridgeAttach, segment)
+	l0, errs := checkDom0(sw0, intBr, vmBr, placeholder, v.lab.Networks.IntegrationBridge != localrc.BridgeAttach, segment)
 	a := v.agents
 	if a == nil {
 		a = &agents{host: v.host, lab: v.lab}
@@ -413,20 +483,17 @@ func (v *verify) Apply(ctx context.Context, out provision.Output) error {
 		return errors.Join(append(errs, err)...)
 	}
 	defer a.hangUp()
-	du := v.lab.Quantum.DomUAgent
-	domuInt, domuPhys, domuNIC := du.IntegrationBridge, du.PhysicalBridge, du.PhysicalInterface
-	if domuInt == "" {
-		domuInt = "br-int"
-	}
-	if domuPhys == "" {
-		domuPhys = "br-eth1"
-	}
-	if domuNIC == "" {
-		domuNIC = "eth1"
-	}
-	swU, err := readSwitch(ctx, g, domuInt)
+	domuInt, domuPhys, domuNIC := domUBridges(v.lab)
+	swU, err := readSwitch(ctx, g, domuInt, domuInt)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
+	}
+	if v.views != nil { // what was read is the walk-through's view too
+		if rep, err := statusOf(inv, v.lab, v.host.Name()); err == nil {
+			rep.setDom0(sw0, placeholder)
+			rep.setDomU(swU, v.lab)
+			v.views.put(v.host.Name(), rep)
+		}
 	}
 	lU, errsU := checkDomU(swU, domuInt, domuPhys, segment)
 	if len(errs) == 0 {

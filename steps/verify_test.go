@@ -37,10 +37,20 @@ func TestVerifyProvesThePathWithRealOVS(t *testing.T) {
 	vmNet, _, _ := findNetwork(inv, cfg, RoleVMNetwork, cfg.Networks.VM)
 	vmBr := inv.Networks[vmNet].Bridge
 
-	vf := &verify{host: host, lab: cfg}
+	views := &Views{}
+	vf := &verify{host: host, lab: cfg, views: views}
 	var out lines
 	if err := vf.Apply(ctx, &out); err != nil {
 		t.Fatalf("verify: %v", err)
+	}
+	// The view verify leaves from what it read is what status reads.
+	view, st := views.Get(host.Name()), mustStatus(t, ctx, host, cfg)
+	if view == nil || view.DomUSwitch == nil || view.DomUSwitch.LocalVLAN != "1" || len(view.Switch) != 3 {
+		t.Fatalf("verify's view: %+v", view)
+	}
+	view.DomU.Uptime, st.DomU.Uptime = "", ""
+	if a, b := jsonOf(t, view), jsonOf(t, st); a != b {
+		t.Errorf("verify's view:\n%s\nstatus:\n%s", a, b)
 	}
 	got := strings.Join(out, "\n")
 	for _, want := range []string{
@@ -86,4 +96,22 @@ func TestVerifyProvesThePathWithRealOVS(t *testing.T) {
 func beforeVerify(cfg *localrc.Config, host *hosts.Host) []provision.Step {
 	all := BringUp(cfg, host)
 	return all[:len(all)-1]
+}
+
+func mustStatus(t *testing.T, ctx context.Context, host *hosts.Host, cfg *localrc.Config) *StatusReport {
+	t.Helper()
+	st, err := Status(ctx, cfg, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func jsonOf(t *testing.T, r *StatusReport) string {
+	t.Helper()
+	var b strings.Builder
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
