@@ -168,6 +168,10 @@ func TestUpOnSimulatedHost(t *testing.T) {
 		!strings.Contains(stU.DomUSwitch.UplinkLine, "(int-br-eth1): addr:") {
 		t.Errorf("status --json: domu_switch %+v %v:\n%s", stU.DomUSwitch, err, out)
 	}
+	// The rest has its own time: on a loaded machine the first minute may
+	// be gone by now.
+	ctx, cancel = context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	for _, tty := range []bool{false, true} {
 		var o, e bytes.Buffer
 		code := Main(ctx, []string{"up", "-f", lab}, IO{In: strings.NewReader(""), Out: &o, Err: &e, Progress: tty})
