@@ -70,6 +70,8 @@ func TestExitCodes(t *testing.T) {
 		{"logs needs its directory", []string{"logs", "-f", good}, false, "", ExitUsage, "usage: xenlab logs DIR"},
 		{"plan against an unreachable host names it", []string{"plan", "-f", good}, false, "", ExitFailed, "host xs1"},
 		{"status against an unreachable host names it", []string{"status", "-f", good}, false, "", ExitFailed, "host xs1"},
+		{"verify against an unreachable host names it", []string{"verify", "-f", good}, false, "", ExitFailed, "host xs1"},
+		{"verify takes no arguments", []string{"verify", "lab.hcl"}, false, "", ExitUsage, "name the lab file with -f"},
 		{"parallel 0 refused", []string{"up", "-f", good, "--parallel", "0"}, false, "", ExitUsage, "--parallel must be 1 or more"},
 		{"logs against an unreachable host names it", []string{"logs", "-f", good, "out"}, false, "", ExitFailed, "host xs1: "},
 		{"sim without serve", []string{"sim"}, false, "", ExitUsage, "sim serve"},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,15 +12,17 @@ import (
 	"xenlab/steps"
 )
 
-// newStatus is `xenlab status`: what the walk-through shows of the lab,
-// read (only read) from each host: the lab's networks and their bridges,
-// dom0's switch cut to the lab's bridges with the VLAN-4095 placeholder
-// marked, and domU's power state and IP. --json gives one document.
+// newStatus is `xenlab status`: the walk-through's view of the lab, read
+// (only read) from each host: the lab's networks and their bridges, dom0's
+// switch cut to the lab's bridges with the VLAN-4095 placeholder marked,
+// domU's power state and IP, and domU's integration bridge (its
+// int-br-eth1 port, the flow that maps the segment to the local VLAN, the
+// ports on it). --json gives one document.
 func newStatus(io IO) *cobra.Command {
 	var lab labFlags
 	c := &cobra.Command{
 		Use:   "status",
-		Short: "show the lab's networks, dom0 bridges (the 4095 placeholder marked) and domU",
+		Short: "show the walk-through's view: networks, dom0 bridges (the 4095 port), domU's br-int uplink and VLAN flow",
 		Args:  args(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			l, err := openLab(c.Context(), io, c, &lab, false)
@@ -72,13 +75,64 @@ func writeStatus(io IO, asJSON, fleet bool, reports []*steps.StatusReport) error
 		}
 		return e.Encode(map[string]any{"hosts": reports})
 	}
+	return writeStatusText(io, reports)
+}
+
+// writeStatusText writes the reports as text: drawn for a terminal when a
+// person watches one (io.Progress), plain otherwise.
+func writeStatusText(io IO, reports []*steps.StatusReport) error {
+	style := steps.Plain
+	if io.Progress {
+		style = steps.TTY
+	}
 	for i, r := range reports {
 		if i > 0 {
 			fmt.Fprintln(io.Out)
 		}
-		if err := r.WriteText(io.Out); err != nil {
+		if err := r.WriteText(io.Out, style); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// statusLine is the JSON line of one host's status at the end of an up.
+type statusLine struct {
+	Kind   string              `json:"kind"` // always "status"
+	Status *steps.StatusReport `json:"status"`
+}
+
+// writeView ends a bring-up whose steps all succeeded with the
+// walk-through's view of the lab (what `xenlab status` prints): text
+// followed by an empty line, or with --json one line of kind "status" per
+// host. The timing table and the summary come after it. The views are
+// those the run's verify steps built from what they read; a host without
+// one is read again.
+func writeView(ctx context.Context, io IO, l *openedLab, views *steps.Views) error {
+	var reports []*steps.StatusReport
+	for _, h := range l.hosts {
+		r := views.Get(h.Name())
+		if r == nil {
+			var err error
+			if r, err = steps.Status(ctx, l.cfg, h); err != nil {
+				return l.scrub(fmt.Errorf("host %s: %w", h.Name(), err))
+			}
+		}
+		reports = append(reports, r)
+	}
+	if l.flags.json {
+		e := json.NewEncoder(io.Out)
+		for _, r := range reports {
+			if err := e.Encode(statusLine{Kind: "status", Status: r}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fmt.Fprintln(io.Out)
+	if err := writeStatusText(io, reports); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(io.Out)
+	return err
 }

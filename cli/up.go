@@ -8,8 +8,10 @@ import (
 
 // newUp is `xenlab up`: bring up (or converge) the lab. It runs the
 // bring-up graph (steps.Fleet, each host's steps.BringUp) through the
-// engine; were a bring-up step not built yet (steps.Missing) it would
-// then say so and exit 1, and its reports would say the same.
+// engine; when every step succeeded it shows the walk-through's view of
+// the lab (writeView, what `xenlab status` prints) before the timing table.
+// Were a bring-up step not built yet (steps.Missing) it would then say so
+// and exit 1, and its reports would say the same.
 func newUp(io IO) *cobra.Command {
 	var lab labFlags
 	c := &cobra.Command{
@@ -25,7 +27,11 @@ the built-in simulated XenServer host.`,
 				return err
 			}
 			defer l.close()
-			return l.scrub(runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts), false, func() error {
+			views := &steps.Views{} // verify leaves what it read for the closing view
+			return l.scrub(runSteps(c.Context(), io, l, steps.Fleet(l.cfg, l.hosts, steps.KeepViews(views)), false, func() error {
+				if err := writeView(c.Context(), io, l, views); err != nil {
+					return err
+				}
 				if len(steps.Missing) == 0 {
 					return nil
 				}

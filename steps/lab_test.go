@@ -196,8 +196,13 @@ func TestStatusShowsTheLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Before the agents domU's switch has no br-int: nothing to show, and
+	// nothing wrong.
+	if st.DomUSwitch != nil || st.DomUSwitchError != "" {
+		t.Errorf("domU's switch before the agents: %+v %q", st.DomUSwitch, st.DomUSwitchError)
+	}
 	var text, js strings.Builder
-	if err := st.WriteText(&text); err != nil {
+	if err := st.WriteText(&text, Plain); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.WriteJSON(&js); err != nil {

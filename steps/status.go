@@ -2,14 +2,11 @@ package steps
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"xenlab/hosts"
-	"xenlab/hosts/ssh"
 	"xenlab/localrc"
 )
 
@@ -23,6 +20,25 @@ type StatusReport struct {
 	// Switch is dom0's `ovs-vsctl show`, cut to the lab's bridges.
 	Switch []StatusBridge `json:"switch"`
 	DomU   *StatusDomU    `json:"domu"` // nil when there is none
+	// DomUSwitch is domU's integration bridge as the walk-through reads
+	// it; nil when domU is not running or its switch has no such bridge.
+	DomUSwitch *StatusDomUSwitch `json:"domu_switch,omitempty"`
+	// DomUSwitchError says why domU's switch could not be read.
+	DomUSwitchError string `json:"domu_switch_error,omitempty"`
+}
+
+// StatusDomUSwitch is domU's integration bridge: the uplink to the
+// physical network's bridge as `ovs-ofctl show` has it, the flows that map
+// the tenant segment to its local VLAN (`ovs-ofctl dump-flows`, without
+// statistics), and the ports that carry a VLAN tag (`ovs-vsctl show`).
+type StatusDomUSwitch struct {
+	Bridge     string       `json:"bridge"`
+	Uplink     string       `json:"uplink"`      // int-br-eth1
+	UplinkLine string       `json:"uplink_line"` // "1(int-br-eth1): addr:36:da:99:60:d8:ec"; "" when absent
+	Segment    int          `json:"segment"`
+	LocalVLAN  string       `json:"local_vlan,omitempty"` // "" when no flow maps the segment
+	Flows      []string     `json:"flows"`
+	Ports      []StatusPort `json:"ports"`
 }
 
 // StatusNetwork is one network of the lab.
@@ -56,13 +72,44 @@ type StatusDomU struct {
 	Uptime     string `json:"uptime,omitempty"`
 }
 
-// Status reads (only reads) the lab's state on one host.
+// Status reads (only reads) the lab's state on one host: the inventory,
+// dom0's switch in one command, and domU's in one command on a connection
+// of its own.
 func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*StatusReport, error) {
 	inv, err := host.Inventory(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep := &StatusReport{Host: host.Name()}
+	rep, err := statusOf(inv, lab, host.Name())
+	if err != nil {
+		return nil, err
+	}
+	if len(rep.Networks) > 0 {
+		dom0, err := host.Dom0(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sw, err := readSwitch(ctx, dom0, "")
+		if err != nil {
+			return nil, err
+		}
+		rep.setDom0(sw, placeholderUUID(inv, lab))
+	}
+	if rep.DomU != nil && rep.DomU.PowerState == "Running" {
+		a := &agents{host: host, lab: lab}
+		if addr := a.domUAddr(inv); addr != "" {
+			if err := rep.readDomU(ctx, a, addr); err != nil {
+				rep.DomUSwitchError = err.Error()
+			}
+		}
+	}
+	return rep, nil
+}
+
+// statusOf is the part of a host's status the inventory holds: the lab's
+// networks and domU.
+func statusOf(inv *hosts.Snapshot, lab *localrc.Config, host string) (*StatusReport, error) {
+	rep := &StatusReport{Host: host}
 	for _, ln := range labNetworks(lab) {
 		ref, adopted, err := findNetwork(inv, lab, ln.role, ln.name)
 		if err != nil {
@@ -83,84 +130,94 @@ func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*Status
 		}
 		rep.DomU = d
 	}
-	if len(rep.Networks) == 0 {
-		return rep, nil
-	}
-	dom0, err := host.Dom0(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var placeholderUUID string
-	if _, v, ok := placeholderVIF(inv, lab.Lab); ok {
-		placeholderUUID = v.UUID
-	}
-	for _, n := range rep.Networks {
-		q := ssh.ShellQuote(n.Bridge)
-		cmd := "ovs-vsctl br-exists " + q + " || exit 0; for p in $(ovs-vsctl list-ports " + q + "); do " +
-			`echo "$p $(ovs-vsctl get Port $p tag) $(ovs-vsctl --if-exists get Interface $p external_ids:xs-vif-uuid)"; done`
-		res, err := dom0.Run(ctx, cmd, ssh.Idempotent())
-		if err != nil {
-			return nil, err
-		}
-		br := StatusBridge{Bridge: n.Bridge}
-		for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 2 {
-				continue
-			}
-			p := StatusPort{Name: f[0], Tag: strings.Trim(f[1], "[]")}
-			p.Placeholder = len(f) > 2 && strings.Trim(f[2], `"`) == placeholderUUID && p.Tag == DeadVLAN
-			br.Ports = append(br.Ports, p)
-		}
-		rep.Switch = append(rep.Switch, br)
-	}
 	return rep, nil
 }
 
-// WriteText prints the report as the walk-through shows dom0.
-func (r *StatusReport) WriteText(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "host %s\n\n# xe network-list (the lab's networks)\n", r.Host)
-	for _, n := range r.Networks {
-		fmt.Fprintf(&b, "uuid ( RO)         : %s\n          name-label ( RW): %s\n              bridge ( RO): %s\n", n.UUID, n.NameLabel, n.Bridge)
-		if n.Adopted {
-			fmt.Fprintf(&b, "             (adopted, not the lab's)\n")
-		}
-		b.WriteString("\n")
+// placeholderUUID is the placeholder VIF's uuid, "" when there is none.
+func placeholderUUID(inv *hosts.Snapshot, lab *localrc.Config) string {
+	if _, v, ok := placeholderVIF(inv, lab.Lab); ok {
+		return v.UUID
 	}
-	b.WriteString("# ovs-vsctl show (the lab's bridges)\n")
-	for _, br := range r.Switch {
-		fmt.Fprintf(&b, "    Bridge %q\n", br.Bridge)
-		for _, p := range br.Ports {
-			fmt.Fprintf(&b, "        Port %q\n", p.Name)
-			if p.Tag != "" {
-				fmt.Fprintf(&b, "            tag: %s", p.Tag)
-				if p.Placeholder {
-					b.WriteString("    <- placeholder: forces the bridge into existence, carries nothing")
-				}
-				b.WriteString("\n")
-			}
-		}
-	}
-	if r.DomU == nil {
-		b.WriteString("\ndomU: none\n")
-	} else {
-		fmt.Fprintf(&b, "\ndomU %q (%s): %s", r.DomU.NameLabel, r.DomU.UUID, r.DomU.PowerState)
-		if r.DomU.IP != "" {
-			fmt.Fprintf(&b, ", IP %s", r.DomU.IP)
-		}
-		if r.DomU.Uptime != "" {
-			fmt.Fprintf(&b, ", up %s", r.DomU.Uptime)
-		}
-		b.WriteString("\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return ""
 }
 
-// WriteJSON prints the report as one JSON document.
-func (r *StatusReport) WriteJSON(w io.Writer) error {
-	e := json.NewEncoder(w)
-	e.SetIndent("", "  ")
-	return e.Encode(r)
+// setDom0 fills in dom0's switch, cut to the lab's bridges, from what
+// readSwitch read; placeholder is the placeholder VIF's uuid.
+func (r *StatusReport) setDom0(sw ovsSwitch, placeholder string) {
+	r.Switch = nil
+	for _, n := range r.Networks {
+		if !sw.bridges[n.Bridge] {
+			continue
+		}
+		br := StatusBridge{Bridge: n.Bridge}
+		for _, p := range sw.on(n.Bridge) {
+			br.Ports = append(br.Ports, StatusPort{Name: p.name, Tag: p.tag,
+				Placeholder: placeholder != "" && p.xsVIF == placeholder && p.tag == DeadVLAN})
+		}
+		r.Switch = append(r.Switch, br)
+	}
+}
+
+// domUBridges are domU's integration and physical bridges and its NIC on
+// the VM network, as the lab file has them or by default.
+func domUBridges(lab *localrc.Config) (intBr, physBr, nic string) {
+	du := lab.Quantum.DomUAgent
+	intBr, physBr, nic = du.IntegrationBridge, du.PhysicalBridge, du.PhysicalInterface
+	if intBr == "" {
+		intBr = "br-int"
+	}
+	if physBr == "" {
+		physBr = "br-eth1"
+	}
+	if nic == "" {
+		nic = "eth1"
+	}
+	return intBr, physBr, nic
+}
+
+// readDomU reads domU's integration bridge in one command.
+func (r *StatusReport) readDomU(ctx context.Context, a *agents, addr string) error {
+	g, err := a.dial(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer a.hangUp()
+	intBr, _, _ := domUBridges(a.lab)
+	sw, err := readSwitch(ctx, g, intBr, intBr)
+	if err != nil {
+		return err
+	}
+	r.setDomU(sw, a.lab)
+	return nil
+}
+
+// setDomU fills in domU's integration bridge from what readSwitch read
+// (with its `ovs-ofctl show` and its flows); nothing when domU has no such
+// bridge yet.
+func (r *StatusReport) setDomU(sw ovsSwitch, lab *localrc.Config) {
+	intBr, physBr, _ := domUBridges(lab)
+	r.DomUSwitch = nil
+	if !sw.bridges[intBr] {
+		return
+	}
+	s := &StatusDomUSwitch{Bridge: intBr, Uplink: "int-" + physBr, Segment: lab.Quantum.VLANs.Min, Flows: []string{}}
+	up := sw.ports[s.Uplink]
+	for _, l := range sw.show {
+		// " 1(int-br-eth1): addr:36:da:99:60:d8:ec"
+		if l = strings.TrimSpace(l); up.bridge == intBr && strings.Contains(l, "("+s.Uplink+"):") {
+			s.UplinkLine = l
+		}
+	}
+	for _, f := range sw.flows[intBr] {
+		if v := vlanMap([]string{f}, up, fmt.Sprint(s.Segment)); v != "" && up.bridge == intBr {
+			s.Flows = append(s.Flows, f)
+			s.LocalVLAN = v
+		}
+	}
+	for _, p := range sw.on(intBr) {
+		if p.tag != "" {
+			s.Ports = append(s.Ports, StatusPort{Name: p.name, Tag: p.tag})
+		}
+	}
+	r.DomUSwitch = s
 }

@@ -15,7 +15,10 @@ import (
 // Option changes the graph BringUp returns.
 type Option func(*options)
 
-type options struct{ purgeTemplate bool }
+type options struct {
+	purgeTemplate bool
+	views         *Views // KeepViews
+}
 
 // PurgeTemplate makes the graph's Destroy (xenlab down --purge-template)
 // remove the lab's cached template too; without it the template stays
@@ -40,7 +43,7 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		&boot{host: host, lab: lab},
 		&placeholder{host: host, lab: lab},
 		ag,
-		&verify{host: host, lab: lab, agents: ag},
+		&verify{host: host, lab: lab, agents: ag, views: o.views},
 		&snapshot{host: host, lab: lab, agents: ag},
 	}
 }
