@@ -20,7 +20,8 @@ type openedLab struct {
 	flags *labFlags
 	cfg   *localrc.Config
 	hosts []*hosts.Host
-	stop  func() // stops the built-in simulated host, if one was started
+	stop  func()     // stops the built-in simulated host, if one was started
+	locks *hostLocks // a run's host locks (nil for read-only commands)
 }
 
 // openLab checks the command's flags, then reads its lab file. For `up`
@@ -49,9 +50,14 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 		return nil, err
 	}
 	o.cfg = cfg
+	hopts := hosts.Options{AcceptNewHostKeys: l.acceptNewHostKeys}
+	if l.run {
+		o.locks = &hostLocks{io: io, lab: cfg.Lab, command: l.command, noWait: l.noWait, expiry: l.lockExpiry}
+		hopts.Gate = o.locks.gate
+	}
 	o.hosts = make([]*hosts.Host, len(cfg.Hosts))
 	for i, h := range cfg.Hosts {
-		o.hosts[i] = hosts.New(h, hosts.Options{AcceptNewHostKeys: l.acceptNewHostKeys})
+		o.hosts[i] = hosts.New(h, hopts)
 	}
 	return o, nil
 }
@@ -85,8 +91,12 @@ func (o *openedLab) scrub(err error) error {
 	return scrubbed{err: err, secrets: o.secrets()}
 }
 
-// close logs out of the hosts and stops the built-in simulated host.
+// close releases the host locks, logs out of the hosts and stops the
+// built-in simulated host.
 func (o *openedLab) close() {
+	if o.locks != nil {
+		o.locks.release()
+	}
 	closeHosts(o.hosts)
 	o.stop()
 }

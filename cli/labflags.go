@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"xenlab/hosts/lock"
 	"xenlab/localrc"
 	"xenlab/provision"
 	"xenlab/provision/render"
@@ -25,9 +26,12 @@ type labFlags struct {
 
 	// The flags of a run (registerRun): up, reset, down.
 	run         bool
+	command     string
 	junit       string
 	parallel    int
 	stepTimeout time.Duration
+	noWait      bool          // fail at once when a host is locked
+	lockExpiry  time.Duration // a host lock's life unrenewed
 
 	// up only (registerOnError).
 	onError string
@@ -50,6 +54,10 @@ func (l *labFlags) registerRun(c *cobra.Command) {
 	f.IntVar(&l.parallel, "parallel", provision.DefaultParallel, "how many independent steps may run at once")
 	f.DurationVar(&l.stepTimeout, "step-timeout", 0,
 		"time limit of one step (default: the lab file's timeouts.step, itself 20m by default)")
+	l.command = c.Name()
+	f.BoolVar(&l.noWait, "no-wait", false, "fail at once (exit 1) when another run holds a host's lock, instead of waiting")
+	f.DurationVar(&l.lockExpiry, "lock-expiry", lock.DefaultExpiry,
+		"how long a host's lock outlives a run that died (renewed every third of it while the run lives)")
 }
 
 // registerOnError adds --on-error.
@@ -74,6 +82,9 @@ func (l *labFlags) check() error {
 	}
 	if l.fs.Changed("step-timeout") && l.stepTimeout <= 0 {
 		return usagef("--step-timeout must be positive, not %s", l.stepTimeout)
+	}
+	if l.lockExpiry < lock.MinExpiry {
+		return usagef("--lock-expiry must be %s or more (the host's clock counts whole seconds), not %s", lock.MinExpiry, l.lockExpiry)
 	}
 	if l.junit != "" {
 		return checkWritable("--junit", l.junit)

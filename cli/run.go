@@ -26,6 +26,12 @@ const defaultCloseTimeout = 10 * time.Second
 // process's exit status always agree. The JUnit file is written first: if
 // it cannot be, that failure is part of what the others report.
 func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step, destroy bool, after func() error) error {
+	if lab.locks != nil { // a lost host lock ends the run
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		lab.locks.lost(cancel)
+	}
 	display := lab.flags.display(io)
 	eng, err := provision.New(graph, provision.Options{
 		Parallel: lab.flags.parallel, StepTimeout: lab.flags.timeout(lab.cfg),

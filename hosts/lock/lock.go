@@ -249,6 +249,9 @@ func (h Holder) identity() string {
 // the run must stop, another may have taken the host.
 func (l *Lock) Lost() <-chan struct{} { return l.lost }
 
+// Released is closed once Release was called.
+func (l *Lock) Released() <-chan struct{} { return l.stop }
+
 // Release stops renewing and removes the claim. It is safe to call more
 // than once.
 func (l *Lock) Release(ctx context.Context) error {
