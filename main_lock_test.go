@@ -106,7 +106,7 @@ const xapiLogin = "preflight | xapi "
 // the holder), and a third waits, saying so, and starts only once the
 // first ended: it finds the first's work done. Then a run killed while it
 // holds the lock leaves it behind, and the next run takes it over after
-// its --lock-expiry and says so.
+// its --lock-expiry and says so; a run stopped by SIGTERM releases it.
 func TestTwoUpsOnOneHost(t *testing.T) {
 	needStandIn(t)
 	_, lab := simServe(t)
@@ -159,6 +159,19 @@ func TestTwoUpsOnOneHost(t *testing.T) {
 		!strings.Contains(stderr, "xenlab: host sim: taking over the lock of ") || !strings.Contains(stderr, " pid "+kpid+" ") ||
 		!strings.Contains(stderr, "it expired (its run died or hung)") {
 		t.Fatalf("after a killed run: exit %d, stderr:\n%s", code, stderr)
+	}
+
+	// SIGTERM stops a run and releases its lock: the next run finds the
+	// host free at once.
+	term := startUp(t, ctx, []string{xapiLogin}, "-f", lab)
+	term.await(t, xapiLogin)
+	term.cmd.Process.Signal(syscall.SIGTERM)
+	term.wait(t)
+	if term.code != 143 {
+		t.Fatalf("SIGTERM'd run: exit %d, want 143:\n%s", term.code, term.stderr.String())
+	}
+	if code, _, stderr := up(ctx, "-f", lab, "--no-wait"); code != 1 || strings.Contains(stderr, "locked by") {
+		t.Fatalf("after a SIGTERM'd run: exit %d, stderr:\n%s", code, stderr)
 	}
 }
 

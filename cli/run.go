@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"xenlab/hosts"
+	"xenlab/hosts/lock"
 	"xenlab/provision"
 	"xenlab/provision/render"
 )
@@ -45,6 +46,10 @@ func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step
 		rep, err = eng.Destroy(ctx)
 	} else {
 		rep, err = eng.Apply(ctx)
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, lock.ErrLost) && rep.Err != nil {
+		// Not an interruption by the user: the run failed (exit 1).
+		rep.Err = fmt.Errorf("%w; the run stopped (%s)", cause, rep.Summary())
 	}
 	if err == nil && after != nil {
 		rep.Err = after()

@@ -207,6 +207,7 @@ func Acquire(ctx context.Context, api API, opts Options) (*Lock, error) {
 		l.holder = Holder{Owner: opts.Owner, PID: opts.PID, Lab: opts.Lab, Command: opts.Command,
 			Started: now, Expires: now.Add(opts.Expiry), key: l.key(0)}
 		if err := l.add(ctx, 0, l.holder); err != nil {
+			l.withdraw() // the add may have reached xapi without its answer reaching us
 			return nil, err
 		}
 		_, claims, err = l.read(ctx)
