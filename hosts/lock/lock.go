@@ -70,6 +70,7 @@ type Holder struct {
 	PID     int       `json:"pid"`
 	Lab     string    `json:"lab,omitempty"`
 	Command string    `json:"command,omitempty"` // up, reset, down
+	Run     string    `json:"run,omitempty"`     // this process's random ID, to tell its own claims
 	Started time.Time `json:"started"`           // the host's clock
 	Expires time.Time `json:"expires"`           // the host's clock
 
@@ -118,6 +119,7 @@ type Options struct {
 	Logf func(format string, args ...any)
 
 	renewEvery time.Duration // Expiry/3 unless a test sets it
+	run        string        // runID unless a test plays several processes
 }
 
 // LockedError is a host another run holds, with NoWait.
@@ -166,6 +168,9 @@ func Acquire(ctx context.Context, api API, opts Options) (*Lock, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = min(max(opts.Expiry/10, time.Second), 10*time.Second)
 	}
+	if opts.run == "" {
+		opts.run = runID
+	}
 	if opts.renewEvery <= 0 {
 		opts.renewEvery = opts.Expiry / 3
 	}
@@ -186,6 +191,9 @@ func Acquire(ctx context.Context, api API, opts Options) (*Lock, error) {
 			return nil, err
 		}
 		if h, ok := firstLive(claims, now); ok {
+			if h.Run == opts.run {
+				return nil, fmt.Errorf("host %s is locked by this very run (%s): do two hosts of the lab share one xapi pool?", opts.Host, h)
+			}
 			if opts.NoWait {
 				return nil, &LockedError{Host: opts.Host, Holder: h}
 			}
@@ -204,7 +212,7 @@ func Acquire(ctx context.Context, api API, opts Options) (*Lock, error) {
 				return nil, fmt.Errorf("host %s: removing an expired lock: %w", opts.Host, err)
 			}
 		}
-		l.holder = Holder{Owner: opts.Owner, PID: opts.PID, Lab: opts.Lab, Command: opts.Command,
+		l.holder = Holder{Owner: opts.Owner, PID: opts.PID, Lab: opts.Lab, Command: opts.Command, Run: opts.run,
 			Started: now, Expires: now.Add(opts.Expiry), key: l.key(0)}
 		if err := l.add(ctx, 0, l.holder); err != nil {
 			l.withdraw() // the add may have reached xapi without its answer reaching us
@@ -431,6 +439,10 @@ func defaultOwner() string {
 	}
 	return name + "@" + machine
 }
+
+// runID names this process in its claims: two claims of one process are
+// one run meeting itself.
+var runID = newToken()
 
 func newToken() string {
 	b := make([]byte, 8)

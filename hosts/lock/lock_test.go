@@ -107,7 +107,7 @@ func (l *logs) has(sub string) bool {
 
 func opts(owner string, pid int) Options {
 	return Options{Host: "xs1", Lab: "demo", Command: "up", Owner: owner, PID: pid,
-		Expiry: time.Minute, Poll: 5 * time.Millisecond}
+		Expiry: time.Minute, Poll: 5 * time.Millisecond, run: fmt.Sprintf("%s/%d", owner, pid)}
 }
 
 func TestAcquireWritesAClaimAndReleaseRemovesIt(t *testing.T) {
@@ -344,6 +344,23 @@ func TestExpiryBelowTheClocksResolutionIsRefused(t *testing.T) {
 	o := opts("bob@ci-4", 7)
 	o.Expiry = time.Second
 	if _, err := Acquire(context.Background(), h, o); err == nil || !strings.Contains(err.Error(), "shorter than 2s") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestSameRunTwiceIsAnError: a run that meets its own claim (two lab
+// hosts on one pool) says so instead of waiting for itself.
+func TestSameRunTwiceIsAnError(t *testing.T) {
+	h := newSimHost(t)
+	ctx := context.Background()
+	l, err := Acquire(ctx, h, opts("alice@ci-3", 4242))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	o := opts("bob@ci-4", 7)
+	o.Host, o.run = "xs2", l.opts.run // what tells is the process, not the names
+	if _, err := Acquire(ctx, h, o); err == nil || !strings.Contains(err.Error(), "host xs2 is locked by this very run") {
 		t.Fatalf("got %v", err)
 	}
 }
