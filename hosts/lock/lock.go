@@ -186,7 +186,7 @@ func Acquire(ctx context.Context, api API, opts Options) (*Lock, error) {
 	l := &Lock{api: api, opts: opts, token: newToken()}
 	told := ""
 	for conflicts := 0; ; {
-		now, claims, err := l.read(ctx)
+		now, claims, err := l.read(ctx, true)
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +218,7 @@ func Acquire(ctx context.Context, api API, opts Options) (*Lock, error) {
 			l.withdraw() // the add may have reached xapi without its answer reaching us
 			return nil, err
 		}
-		_, claims, err = l.read(ctx)
+		_, claims, err = l.read(ctx, false) // judged by the clock read above: a later one would only see fewer claims live
 		if err != nil {
 			l.withdraw()
 			return nil, err
@@ -282,9 +282,10 @@ func (l *Lock) Release(ctx context.Context) error {
 
 func (l *Lock) key(seq int) string { return KeyPrefix + l.token + "." + strconv.Itoa(seq) }
 
-// read returns the host's time and the other runs' claims in two round
-// trips, and remembers the pool and the clocks' offset.
-func (l *Lock) read(ctx context.Context) (time.Time, []Holder, error) {
+// read returns the host's time (with clock; else the zero time) and the
+// other runs' claims, in two round trips (one without clock), and
+// remembers the pool and the clocks' offset.
+func (l *Lock) read(ctx context.Context, clock bool) (time.Time, []Holder, error) {
 	pools, err := l.api.PoolGetAllRecords(ctx)
 	if err != nil {
 		return time.Time{}, nil, fmt.Errorf("host %s: reading the lock: %w", l.opts.Host, err)
@@ -296,12 +297,14 @@ func (l *Lock) read(ctx context.Context) (time.Time, []Holder, error) {
 	for ref, r := range pools {
 		l.pool, rec = ref, r
 	}
-	before := time.Now()
-	now, err := l.api.HostGetServertime(ctx, rec.Master)
-	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("host %s: reading its clock: %w", l.opts.Host, err)
+	var now time.Time
+	if clock {
+		before := time.Now()
+		if now, err = l.api.HostGetServertime(ctx, rec.Master); err != nil {
+			return time.Time{}, nil, fmt.Errorf("host %s: reading its clock: %w", l.opts.Host, err)
+		}
+		l.offset = now.Sub(before)
 	}
-	l.offset = now.Sub(before)
 	var claims []Holder
 	for k, v := range rec.OtherConfig {
 		rest, ok := strings.CutPrefix(k, KeyPrefix)

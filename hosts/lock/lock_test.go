@@ -113,9 +113,14 @@ func opts(owner string, pid int) Options {
 func TestAcquireWritesAClaimAndReleaseRemovesIt(t *testing.T) {
 	h := newSimHost(t)
 	ctx := context.Background()
+	before := h.RoundTrips()
 	l, err := Acquire(ctx, h, opts("alice@ci-3", 4242))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Read (the pool's record, the host's clock), add, read again.
+	if n := h.RoundTrips() - before; n != 4 {
+		t.Errorf("taking a free lock cost %d xapi round trips, want 4", n)
 	}
 	cs := h.claims(t)
 	c, ok := cs[l.Holder().Key()]
@@ -126,8 +131,12 @@ func TestAcquireWritesAClaimAndReleaseRemovesIt(t *testing.T) {
 		c.Expires.Sub(c.Started) != time.Minute {
 		t.Fatalf("claim %+v", c)
 	}
+	before = h.RoundTrips()
 	if err := l.Release(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if n := h.RoundTrips() - before; n != 1 {
+		t.Errorf("releasing cost %d xapi round trips, want 1", n)
 	}
 	if err := l.Release(ctx); err != nil { // twice is fine
 		t.Fatal(err)
