@@ -20,7 +20,8 @@ type openedLab struct {
 	flags *labFlags
 	cfg   *localrc.Config
 	hosts []*hosts.Host
-	stop  func() // stops the built-in simulated host, if one was started
+	stop  func()     // stops the built-in simulated host, if one was started
+	locks *hostLocks // a run's host locks (nil for read-only commands)
 }
 
 // openLab checks the command's flags, then reads its lab file. For `up`
@@ -54,8 +55,13 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 		o.stop()
 		return nil, err
 	}
+	hopts := hosts.Options{AcceptNewHostKeys: l.acceptNewHostKeys}
+	if l.run {
+		o.locks = &hostLocks{io: io, lab: cfg.Lab, command: l.command, noWait: l.noWait, expiry: l.lockExpiry}
+		hopts.Gate = o.locks.gate
+	}
 	for _, h := range selected {
-		o.hosts = append(o.hosts, hosts.New(h, hosts.Options{AcceptNewHostKeys: l.acceptNewHostKeys}))
+		o.hosts = append(o.hosts, hosts.New(h, hopts))
 	}
 	return o, nil
 }
@@ -89,8 +95,12 @@ func (o *openedLab) scrub(err error) error {
 	return scrubbed{err: err, secrets: o.secrets()}
 }
 
-// close logs out of the hosts and stops the built-in simulated host.
+// close releases the host locks, logs out of the hosts and stops the
+// built-in simulated host.
 func (o *openedLab) close() {
+	if o.locks != nil {
+		o.locks.release()
+	}
 	closeHosts(o.hosts)
 	o.stop()
 }

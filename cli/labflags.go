@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"xenlab/collect"
+	"xenlab/hosts/lock"
 	"xenlab/localrc"
 	"xenlab/provision"
 	"xenlab/provision/render"
@@ -29,11 +30,14 @@ type labFlags struct {
 
 	// The flags of a run (registerRun): up, reset, down.
 	run         bool
+	command     string
 	junit       string
 	parallel    int
 	maxHosts    int
 	stepTimeout time.Duration
 	logDir      string
+	noWait      bool          // fail at once when a host is locked
+	lockExpiry  time.Duration // a host lock's life unrenewed
 
 	// up only (registerOnError).
 	onError string
@@ -62,6 +66,10 @@ func (l *labFlags) registerRun(c *cobra.Command) {
 		"time limit of one step (default: the lab file's timeouts.step, itself 20m by default)")
 	f.StringVar(&l.logDir, "log-dir", collect.DefaultBase,
 		"when a step fails, collect the hosts' logs into `DIR`/<lab>/<host>/ (\"\" collects none)")
+	l.command = c.Name()
+	f.BoolVar(&l.noWait, "no-wait", false, "fail at once (exit 1) when another run holds a host's lock, instead of waiting")
+	f.DurationVar(&l.lockExpiry, "lock-expiry", lock.DefaultExpiry,
+		"how long a host's lock outlives a run that died (renewed every third of it while the run lives)")
 }
 
 // registerOnError adds --on-error.
@@ -102,6 +110,9 @@ func (l *labFlags) check() error {
 	}
 	if fi, err := os.Stat(l.logDir); l.logDir != "" && err == nil && !fi.IsDir() {
 		return usagef("--log-dir %s is a file; name a directory (made when logs are collected)", l.logDir)
+	}
+	if l.lockExpiry < lock.MinExpiry {
+		return usagef("--lock-expiry must be %s or more (the host's clock counts whole seconds), not %s", lock.MinExpiry, l.lockExpiry)
 	}
 	if l.junit != "" {
 		return checkWritable("--junit", l.junit)

@@ -9,6 +9,7 @@ import (
 
 	"xenlab/collect"
 	"xenlab/hosts"
+	"xenlab/hosts/lock"
 	"xenlab/provision"
 	"xenlab/provision/render"
 )
@@ -27,6 +28,12 @@ const defaultCloseTimeout = 10 * time.Second
 // process's exit status always agree. The JUnit file is written first: if
 // it cannot be, that failure is part of what the others report.
 func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step, destroy bool, after func() error) error {
+	if lab.locks != nil { // a lost host lock ends the run
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		lab.locks.lost(cancel)
+	}
 	display := lab.flags.display(io)
 	steps := collect.NewStepLog() // each step's whole output, for the logs of a failed run
 	eng, err := provision.New(graph, provision.Options{
@@ -41,6 +48,10 @@ func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step
 		rep, err = eng.Destroy(ctx)
 	} else {
 		rep, err = eng.Apply(ctx)
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, lock.ErrLost) && rep.Err != nil {
+		// Not an interruption by the user: the run failed (exit 1).
+		rep.Err = fmt.Errorf("%w; the run stopped (%s)", cause, rep.Summary())
 	}
 	if err == nil && after != nil {
 		rep.Err = after()

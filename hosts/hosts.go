@@ -21,6 +21,11 @@ type Options struct {
 	AcceptNewHostKeys bool
 	// Logf receives connection progress lines; never secrets.
 	Logf func(format string, args ...any)
+	// Gate, when set, runs before the host is first used, right after the
+	// xapi login, with the host and its session: the run commands take the
+	// host's lock there (hosts/lock). Until it succeeds, every use of the
+	// host (XAPI, Dom0, DialGuest) runs it again and fails with its error.
+	Gate func(ctx context.Context, h *Host, c *xapi.Client) error
 }
 
 // Host is one XenServer host of a lab and its connections.
@@ -33,6 +38,7 @@ type Host struct {
 	// xapiRefused is a login the host refused (wrong credentials): the
 	// answer for the rest of this Host's life.
 	xapiRefused error
+	gated       bool // Options.Gate succeeded
 	dom0Mu      sync.Mutex
 	dom0        *sshc.Client
 	invMu       sync.Mutex
@@ -52,7 +58,7 @@ func (h *Host) XAPI(ctx context.Context) (*xapi.Client, error) {
 	h.xapiMu.Lock()
 	defer h.xapiMu.Unlock()
 	if h.xapi != nil {
-		return h.xapi, nil
+		return h.gate(ctx)
 	}
 	if h.xapiRefused != nil {
 		return nil, h.xapiRefused
@@ -73,11 +79,37 @@ func (h *Host) XAPI(ctx context.Context) (*xapi.Client, error) {
 		return nil, err // names the URL; the step's name names the host
 	}
 	h.xapi = c
-	return c, nil
+	return h.gate(ctx)
+}
+
+// gate runs Options.Gate until it succeeds once. The caller holds xapiMu,
+// so the host's other users wait for it.
+func (h *Host) gate(ctx context.Context) (*xapi.Client, error) {
+	if h.gated || h.opts.Gate == nil {
+		return h.xapi, nil
+	}
+	if err := h.opts.Gate(ctx, h, h.xapi); err != nil {
+		return nil, err
+	}
+	h.gated = true
+	return h.xapi, nil
+}
+
+// passGate makes sure Options.Gate has run before the host is used
+// another way than xapi.
+func (h *Host) passGate(ctx context.Context) error {
+	if h.opts.Gate == nil {
+		return nil
+	}
+	_, err := h.XAPI(ctx)
+	return err
 }
 
 // Dom0 returns the SSH connection to dom0, dialling it on first use.
 func (h *Host) Dom0(ctx context.Context) (*sshc.Client, error) {
+	if err := h.passGate(ctx); err != nil {
+		return nil, err
+	}
 	h.dom0Mu.Lock()
 	defer h.dom0Mu.Unlock()
 	if h.dom0 != nil {
@@ -135,6 +167,7 @@ func (h *Host) Close(ctx context.Context) error {
 	if h.xapi != nil {
 		errs = append(errs, h.xapi.Close(ctx))
 		h.xapi = nil
+		h.gated = false
 	}
 	h.xapiMu.Unlock()
 	h.invMu.Lock()
@@ -154,6 +187,9 @@ func (h *Host) Close(ctx context.Context) error {
 // trust on first use only with AcceptNewHostKeys. It offers dom0's key
 // (devstack put dom0's key in domU's authorized_keys) and then password.
 func (h *Host) DialGuest(ctx context.Context, name, addr, user string, password localrc.Secret) (*sshc.Client, error) {
+	if err := h.passGate(ctx); err != nil {
+		return nil, err
+	}
 	var keys []string
 	if h.Config.SSHKey != "" {
 		keys = []string{h.Config.SSHKey}

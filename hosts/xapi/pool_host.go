@@ -1,6 +1,10 @@
 package xapi
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"time"
+)
 
 // PoolGetAll returns the pool (there is exactly one, even for a lone host).
 func (c *Client) PoolGetAll(ctx context.Context) ([]Ref, error) {
@@ -83,4 +87,30 @@ func (c *Client) HostCallPlugin(ctx context.Context, host Ref, plugin, fn string
 		args = map[string]string{}
 	}
 	return c.callString(ctx, "host.call_plugin", host, plugin, fn, args)
+}
+
+// PoolAddToOtherConfig adds key=value to the pool's other_config, atomically:
+// xapi refuses an existing key with MAP_DUPLICATE_KEY (whatever its value).
+func (c *Client) PoolAddToOtherConfig(ctx context.Context, pool Ref, key, value string) error {
+	return c.callVoid(ctx, "pool.add_to_other_config", pool, key, value)
+}
+
+// PoolRemoveFromOtherConfig removes key from the pool's other_config (a
+// missing key is not an error).
+func (c *Client) PoolRemoveFromOtherConfig(ctx context.Context, pool Ref, key string) error {
+	return c.callVoid(ctx, "pool.remove_from_other_config", pool, key)
+}
+
+// HostGetServertime returns the host's clock (UTC, whole seconds).
+func (c *Client) HostGetServertime(ctx context.Context, host Ref) (time.Time, error) {
+	const method = "host.get_servertime"
+	v, err := c.Call(ctx, method, host)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, ok := v.(time.Time)
+	if !ok {
+		return time.Time{}, c.shapeErr(method, fmt.Errorf("%T, want a dateTime", v))
+	}
+	return t.UTC(), nil
 }

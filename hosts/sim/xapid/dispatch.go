@@ -201,6 +201,12 @@ func genericMethod(name string) (handler, bool) {
 			defer c.s.db.mu.Unlock()
 			o := c.obj(class, a.str(0, "self"))
 			k, v := a.str(1, "key"), a.str(2, "value")
+			if k == "" {
+				// xen-api ocaml/database/db_cache_types.ml add_to_map raises
+				// Db_exn.Empty_key_in_map, which no error maps to a code:
+				// the catch-all makes it INTERNAL_ERROR [Printexc.to_string e].
+				fail(ErrInternalError, "Db_exn.Empty_key_in_map")
+			}
 			m := o.fields[f].(map[string]string)
 			if _, dup := m[k]; dup {
 				// MAP_DUPLICATE_KEY [class, field, ref, key]

@@ -1,6 +1,16 @@
 package xapid
 
 func init() {
+	// host.get_servertime: the host's clock, UTC, as a datetime (xen-api
+	// ocaml/xapi/xapi_host.ml get_servertime: Date.of_float (gettimeofday)).
+	// xenlab's host lock reads it so that every runner judges a lock's
+	// expiry by the same clock.
+	register("host.get_servertime", handler{arity: 2, fn: func(c *call, a args) any {
+		c.s.db.mu.Lock()
+		defer c.s.db.mu.Unlock()
+		c.obj("host", a.str(0, "host"))
+		return now()
+	}})
 	register("host.get_management_interface", handler{arity: 2, fn: func(c *call, a args) any {
 		c.s.db.mu.Lock()
 		defer c.s.db.mu.Unlock()
