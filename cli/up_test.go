@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"xenlab/hosts/sim"
+	"xenlab/internal/schemacheck"
 	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/provision/render/rendertest"
@@ -24,8 +25,13 @@ import (
 // because the rest of the bring-up is not built. The reports say so too
 // (defect 2): every JSON line has its kind, the summary's outcome and
 // exit code are the process's, the JUnit report counts the failure and
-// validates against junit-10.xsd (defect 8).
+// validates against junit-10.xsd (defect 8). Every JSON line of up, plan
+// and down validates against docs/events.schema.json.
 func TestUpOnSimulatedHost(t *testing.T) {
+	schema, err := schemacheck.LoadEvents()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf})
@@ -75,6 +81,9 @@ func TestUpOnSimulatedHost(t *testing.T) {
 			}
 		}
 		json.Unmarshal(sc.Bytes(), &last)
+	}
+	if _, err := schema.ValidateLines(stdout); err != nil {
+		t.Errorf("up --json against docs/events.schema.json: %v", err)
 	}
 	if kinds["started"] != 1 || kinds["done"] != 1 || kinds["output"] < 3 {
 		t.Fatalf("preflight events %v; stdout:\n%s", kinds, stdout)
@@ -126,6 +135,11 @@ func TestUpOnSimulatedHost(t *testing.T) {
 	if code, out, stderr := run(t, "", false, "plan", "-f", lab, "--detailed-exitcode"); code != ExitOK {
 		t.Fatalf("plan after up: exit %d, want 0 (nothing to do):\n%s%s", code, out, stderr)
 	}
+	if code, out, stderr := run(t, "", false, "plan", "-f", lab, "--json"); code != ExitOK {
+		t.Fatalf("plan --json after up: exit %d:\n%s%s", code, out, stderr)
+	} else if kinds, err := schema.ValidateLines(out); err != nil || kinds["plan"] != 1 {
+		t.Errorf("plan --json against docs/events.schema.json: %v (kinds %v)", err, kinds)
+	}
 	code, out, stderr := run(t, "", false, "status", "-f", lab)
 	if code != ExitOK || !strings.Contains(out, "4095") || !strings.Contains(out, "OpenStack VM Integration Network") {
 		t.Fatalf("status after up: exit %d:\n%s%s", code, out, stderr)
@@ -140,8 +154,10 @@ func TestUpOnSimulatedHost(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); code != ExitOK || err != nil || len(st.Networks) < 3 || st.DomU == nil || st.DomU.PowerState != "Running" {
 		t.Fatalf("status --json after up: exit %d, %v:\n%s%s", code, err, out, stderr)
 	}
-	if code, out, stderr := run(t, "", false, "down", "-f", lab, "--yes"); code != ExitOK {
+	if code, out, stderr := run(t, "", false, "down", "-f", lab, "--yes", "--json"); code != ExitOK {
 		t.Fatalf("down: exit %d:\n%s%s", code, out, stderr)
+	} else if kinds, err := schema.ValidateLines(out); err != nil || kinds["summary"] != 1 || kinds["counters"] != 1 {
+		t.Errorf("down --json against docs/events.schema.json: %v (kinds %v)", err, kinds)
 	}
 	if code, out, stderr := run(t, "", false, "plan", "-f", lab, "--detailed-exitcode"); code != ExitPending {
 		t.Fatalf("plan after down: exit %d, want %d:\n%s%s", code, ExitPending, out, stderr)
