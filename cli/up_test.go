@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"xenlab/hosts/sim"
-	"xenlab/internal/schemacheck"
 	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
+	"xenlab/internal/schemacheck"
 	"xenlab/provision/render/rendertest"
 )
 
