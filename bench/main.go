@@ -68,6 +68,7 @@ type row struct {
 	exit       string
 	notBuilt   bool
 	skipReason string
+	steps      string // the run's steps and their durations, from its JSON summary
 }
 
 func main() {
@@ -157,6 +158,7 @@ func run(scale float64) error {
 			ratio(float64(dw.host.SSHHandshakes), float64(toBoot.host.SSHHandshakes)))
 	}
 	fmt.Println("reset / (down + up): n/a (reset is not built yet)")
+	fmt.Println("xenlab cold up, steps:", cold.steps)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("go %s, %d CPUs; this process (xenlab and the simulated host together): %d MiB from the OS\n",
@@ -191,6 +193,7 @@ func xenlab(ctx context.Context, h *sim.Host, name, marker string, args ...strin
 		whole.exit += " (not built yet)"
 	}
 	whole.clientRT, whole.clientHS = w.clientCounters()
+	whole.steps = w.steps()
 	at = w.at
 	at.clientRT, at.clientHS = -1, -1
 	at.exit = "-"
@@ -226,6 +229,29 @@ func (w *watcher) Write(p []byte) (int, error) {
 		w.at = row{wall: time.Since(w.start), host: sub(w.h.Counters(), w.c0)}
 	}
 	return w.buf.Write(p)
+}
+
+// steps lists the run's steps with their durations, from its summary.
+func (w *watcher) steps() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lines := bytes.Split(bytes.TrimSpace(w.buf.Bytes()), []byte("\n"))
+	var sum struct {
+		Kind  string
+		Steps []struct {
+			Name     string
+			State    string
+			Duration float64 `json:"duration_seconds"`
+		}
+	}
+	if json.Unmarshal(lines[len(lines)-1], &sum) != nil || sum.Kind != "summary" {
+		return ""
+	}
+	var parts []string
+	for _, s := range sum.Steps {
+		parts = append(parts, fmt.Sprintf("%s %.2fs", s.Name, s.Duration))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // clientCounters reads xenlab's own counts from its JSON counters line.
