@@ -9,8 +9,9 @@ jeos_template_for_devstack already exists, DO_SHUTDOWN=1, neutron with
 q-agt, WAIT_TILL_LAUNCH=1. What made it slow is kept as it was:
 
 - every `xe` command is a new xapi session: login_with_password, its calls,
-  session.logout (the xe CLI logs in and out for each command); `xe
-  ...-list` filters are read as get_all_records, as the CLI server does;
+  session.logout (the xe CLI logs in and out for each command); an `xe
+  ...-list` by name-label is get_by_name_label, by another field
+  get_all_records filtered here;
 - every dom0 shell command (install_os_domU.sh ran in dom0) and every probe
   of domU is a new SSH connection (the ssh client, one process each);
 - the waits poll as devstack did: wait_for_VM_to_halt every 20 s,
