@@ -233,6 +233,8 @@ func (h *Host) user(home string) sshd.User {
 
 func (h *Host) startXAPI(ctx context.Context) error {
 	srv, err := xapid.New(xapid.Options{
+		GuestMetricsDelay: h.opts.GuestMetricsDelay, // a guest's boot time (bench/)
+
 		Host:          (*dom0Host)(h),
 		User:          "root",
 		Password:      h.creds.password,
@@ -244,8 +246,6 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		Python:        h.python,
 		InstallTime:   h.opts.InstallTime,
 		Logf:          h.logf,
-
-		GuestMetricsDelay: h.opts.GuestMetricsDelay,
 	})
 	if err != nil {
 		return fmt.Errorf("simulated xapi: %w", err)
