@@ -137,6 +137,9 @@ func (h *Host) stopGuest(vmUUID string) error {
 	h.mu.Lock()
 	g, ok := h.guests[vmUUID]
 	delete(h.guests, vmUUID)
+	if ok && g.ssh != nil {
+		h.goneHandshakes += g.ssh.Handshakes() // Counters keeps counting them
+	}
 	h.mu.Unlock()
 	if !ok {
 		return nil

@@ -60,6 +60,13 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Fault, if set, may fail or drop an xapi call (xapid.Options.Fault).
 	Fault func(n int64, method string) *xapid.Fault
+	// Latency, if set, delays each xapi call by method name
+	// (xapid.Options.Latency, xapid.LatencyByClass): a latency profile
+	// for benchmarks (bench/).
+	Latency func(method string) time.Duration
+	// GuestMetricsDelay is how long after VM.start a guest's IP may appear
+	// at the earliest (xapid.Options.GuestMetricsDelay): its boot time.
+	GuestMetricsDelay time.Duration
 }
 
 // Host is a running simulated XenServer host.
@@ -86,7 +93,9 @@ type Host struct {
 
 	mu     sync.Mutex
 	guests map[string]*guest // by VM uuid
-	closed bool
+	// goneHandshakes are the SSH handshakes of guests since stopped.
+	goneHandshakes int64
+	closed         bool
 }
 
 type guest struct {
@@ -225,11 +234,14 @@ func (h *Host) user(home string) sshd.User {
 
 func (h *Host) startXAPI(ctx context.Context) error {
 	srv, err := xapid.New(xapid.Options{
+		GuestMetricsDelay: h.opts.GuestMetricsDelay, // a guest's boot time (bench/)
+
 		Host:          (*dom0Host)(h),
 		User:          "root",
 		Password:      h.creds.password,
 		AuthFailDelay: h.opts.AuthFailDelay,
 		Fault:         h.opts.Fault,
+		Latency:       h.opts.Latency,
 		StateFile:     filepath.Join(h.dir, "xapi-db.json"),
 		Seed:          xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name, HostName: dom0Hostname},
 		Python:        h.python,

@@ -1,0 +1,380 @@
+// Command bench measures xenlab on a simulated XenServer host with a
+// latency profile that models a real one, and the same lab brought up
+// devstack's way (devstack_way.py, install_os_domU.sh's calls) on the same
+// host, and prints one table. docs/performance.md holds a measured table
+// and says what each figure means.
+//
+//	sudo go run ./bench [-scale 20]
+//
+// It needs root (the simulated guests and the devstack stand-in run in
+// mount namespaces of their own), OpenSSH's ssh client and the stock
+// XenAPI Python client (Debian's python3-os-xenapi) for the devstack row;
+// without them it says what is missing and skips (exit 0).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"xenlab/cli"
+	"xenlab/hosts/sim"
+	"xenlab/hosts/sim/devstack"
+	"xenlab/hosts/sim/xapid"
+)
+
+// profile is what a real XenServer host costs, each figure with its source,
+// divided by scale for the simulated host (docs/performance.md).
+type figure struct {
+	name   string
+	real   time.Duration
+	source string
+}
+
+var (
+	roundTrip = figure{"xapi round trip (every call)", 10 * time.Millisecond,
+		"assumed: HTTPS to xapi on the same LAN; no published measurement found"}
+	vmClone = figure{"VM.clone (fast clone)", 2 * time.Second,
+		"assumed: XenServer 6.2 User's Guide s2.2.2 calls the copy-on-write clone fast, with no figure"}
+	vmStart = figure{"VM.start", 2500 * time.Millisecond,
+		"xl takes 1 to 2.5 s to create a domain with a vif and disks (mirageos-devel, 2014-12, msg00033)"}
+	guestBoot = figure{"guest boot to an IP", 30 * time.Second,
+		"assumed; devstack's find_ip_by_name allowed 100 s (10 tries 10 s apart), an upper bound"}
+	ipPoll = figure{"devstack's IP poll period", 10 * time.Second,
+		"install_os_domU.sh (havana-eol d91dd6f4): find_ip_by_name, period=10"}
+	haltPoll = figure{"devstack's halt poll period", 20 * time.Second,
+		"install_os_domU.sh (havana-eol d91dd6f4): wait_for_VM_to_halt, sleep 20"}
+)
+
+// row is one measured operation.
+type row struct {
+	name       string
+	wall       time.Duration
+	host       sim.Counters // counted by the simulated host
+	clientRT   int64        // counted by the client (-1: unknown)
+	clientHS   int64
+	exit       string
+	notBuilt   bool
+	skipReason string
+	steps      string // the run's steps and their durations, from its JSON summary
+}
+
+func main() {
+	scale := flag.Float64("scale", 20, "divide the modelled real-host durations by `N`")
+	flag.Parse()
+	if err := run(*scale); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func scaled(f figure, s float64) time.Duration { return time.Duration(float64(f.real) / s) }
+
+func run(scale float64) error {
+	if os.Geteuid() != 0 {
+		fmt.Println("bench: skipped: needs root (the simulated guests and the devstack stand-in run in mount namespaces of their own)")
+		return nil
+	}
+	if scale <= 0 {
+		return errors.New("-scale must be positive")
+	}
+	ctx := context.Background()
+	lat := xapid.LatencyByClass(map[string]time.Duration{
+		"*":              scaled(roundTrip, scale),
+		"VM.clone":       scaled(vmClone, scale),
+		"Async.VM.clone": scaled(vmClone, scale),
+		"VM.start":       scaled(vmStart, scale),
+		"Async.VM.start": scaled(vmStart, scale),
+	})
+	dir, err := os.MkdirTemp("", "xenlab-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	h, err := sim.Start(ctx, sim.Options{Dir: filepath.Join(dir, "host"), Latency: lat,
+		GuestMetricsDelay: scaled(guestBoot, scale), Logf: func(string, ...any) {}})
+	if err != nil {
+		return fmt.Errorf("starting the simulated host: %w", err)
+	}
+	defer h.Close()
+	ep := h.Endpoints()
+	if why := devstack.Unavailable(ep.Isolation); why != "" {
+		fmt.Println("bench: skipped:", why)
+		return nil
+	}
+	lab := ep.LabFile
+
+	fmt.Printf("simulated host: xapi %s, Open vSwitch %s; real-host durations divided by %g\n", ep.XAPIURL, ep.OVS, scale)
+	fmt.Println("latency profile:")
+	for _, f := range []figure{roundTrip, vmClone, vmStart, guestBoot, ipPoll, haltPoll} {
+		fmt.Printf("  %-30s %8s -> %-8s %s\n", f.name, f.real, scaled(f, scale), f.source)
+	}
+	fmt.Println()
+
+	var rows []row
+	toBoot, cold := xenlab(ctx, h, "xenlab: cold up", `"step":"bridge-placeholder","kind":"done"`, "up", "-f", lab, "--json")
+	toBoot.name = "xenlab: cold up, to domU booted"
+	rows = append(rows, toBoot, cold)
+	_, noop := xenlab(ctx, h, "xenlab: no-op up", "", "up", "-f", lab, "--json")
+	rows = append(rows, noop)
+	rows = append(rows, reset(ctx, h, lab))
+	_, down := xenlab(ctx, h, "xenlab: down", "", "down", "-f", lab, "--yes", "--json")
+	rows = append(rows, down)
+	dw := devstackWay(ctx, h, ep, scale)
+	rows = append(rows, dw)
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "OPERATION\tWALL\tXAPI RT (host)\tSSH HS (host)\tXAPI RT (client)\tSSH HS (client)\tEXIT")
+	for _, r := range rows {
+		if r.skipReason != "" {
+			fmt.Fprintf(tw, "%s\tn/a\t\t\t\t\t%s\n", r.name, r.skipReason)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.2fs\t%d\t%d\t%s\t%s\t%s\n", r.name, r.wall.Seconds(), r.host.XAPICalls, r.host.SSHHandshakes,
+			count(r.clientRT), count(r.clientHS), r.exit)
+	}
+	tw.Flush()
+
+	fmt.Println()
+	crit := scaled(vmClone, scale) + scaled(vmStart, scale) + scaled(guestBoot, scale)
+	fmt.Printf("critical path to domU booted (clone + start + boot, scaled): %.2fs\n", crit.Seconds())
+	fmt.Printf("xenlab to domU booted / critical path: %s\n", ratio(toBoot.wall.Seconds(), crit.Seconds()))
+	if dw.skipReason == "" {
+		fmt.Printf("devstack's way / xenlab, to domU booted: wall %s, xapi round trips %s, ssh handshakes %s\n",
+			ratio(dw.wall.Seconds(), toBoot.wall.Seconds()),
+			ratio(float64(dw.host.XAPICalls), float64(toBoot.host.XAPICalls)),
+			ratio(float64(dw.host.SSHHandshakes), float64(toBoot.host.SSHHandshakes)))
+	}
+	fmt.Println("reset / (down + up): n/a (reset is not built yet)")
+	fmt.Println("xenlab cold up, steps:", cold.steps)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("go %s, %d CPUs; this process (xenlab and the simulated host together): %d MiB from the OS\n",
+		runtime.Version(), runtime.NumCPU(), ms.Sys>>20)
+	return nil
+}
+
+func count(n int64) string {
+	if n < 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2fx", a/b)
+}
+
+// xenlab runs one xenlab command in this process against the simulated
+// host. When marker is not "", the first row is the state when a JSON line
+// containing it was written (a point inside the run).
+func xenlab(ctx context.Context, h *sim.Host, name, marker string, args ...string) (at, whole row) {
+	w := &watcher{marker: marker, h: h}
+	var stderr bytes.Buffer
+	w.start, w.c0 = time.Now(), h.Counters()
+	code := cli.Main(ctx, args, cli.IO{In: strings.NewReader(""), Out: w, Err: &stderr})
+	whole = row{name: name, wall: time.Since(w.start), host: sub(h.Counters(), w.c0), exit: fmt.Sprint(code)}
+	if strings.Contains(stderr.String(), "not built yet") {
+		whole.exit += " (not built yet)"
+	}
+	whole.clientRT, whole.clientHS = w.clientCounters()
+	whole.steps = w.steps()
+	at = w.at
+	at.clientRT, at.clientHS = -1, -1
+	at.exit = "-"
+	if code != 0 && code != 1 {
+		fmt.Fprintf(os.Stderr, "bench: xenlab %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+	return at, whole
+}
+
+func sub(a, b sim.Counters) sim.Counters {
+	return sim.Counters{XAPICalls: a.XAPICalls - b.XAPICalls, SSHHandshakes: a.SSHHandshakes - b.SSHHandshakes}
+}
+
+// watcher is xenlab's stdout: it keeps the output and notes the time and
+// the host's counts when the marker line is written (the engine writes
+// events as they happen, from the run's goroutine).
+type watcher struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	marker string
+	h      *sim.Host
+	start  time.Time
+	c0     sim.Counters
+	at     row
+	seen   bool
+}
+
+func (w *watcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.marker != "" && !w.seen && bytes.Contains(p, []byte(w.marker)) {
+		w.seen = true
+		w.at = row{wall: time.Since(w.start), host: sub(w.h.Counters(), w.c0)}
+	}
+	return w.buf.Write(p)
+}
+
+// steps lists the run's steps with their durations, from its summary.
+func (w *watcher) steps() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lines := bytes.Split(bytes.TrimSpace(w.buf.Bytes()), []byte("\n"))
+	var sum struct {
+		Kind  string
+		Steps []struct {
+			Name     string
+			State    string
+			Duration float64 `json:"duration_seconds"`
+		}
+	}
+	if json.Unmarshal(lines[len(lines)-1], &sum) != nil || sum.Kind != "summary" {
+		return ""
+	}
+	var parts []string
+	for _, s := range sum.Steps {
+		parts = append(parts, fmt.Sprintf("%s %.2fs", s.Name, s.Duration))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clientCounters reads xenlab's own counts from its JSON counters line.
+func (w *watcher) clientCounters() (rt, hs int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	sc := bufio.NewScanner(bytes.NewReader(w.buf.Bytes()))
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var l struct {
+			Kind     string
+			Counters map[string]struct {
+				XAPIRoundTrips int64 `json:"xapi_round_trips"`
+				SSHHandshakes  int64 `json:"ssh_handshakes"`
+			}
+		}
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Kind == "counters" {
+			for _, c := range l.Counters {
+				rt += c.XAPIRoundTrips
+				hs += c.SSHHandshakes
+			}
+			return rt, hs
+		}
+	}
+	return -1, -1
+}
+
+// reset measures `xenlab reset`, or says n/a while it is not built: its
+// --help says so, or running it says so (and then changes nothing).
+func reset(ctx context.Context, h *sim.Host, lab string) row {
+	var out, errb bytes.Buffer
+	cli.Main(ctx, []string{"reset", "--help"}, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if strings.Contains(out.String()+errb.String(), "not built yet") {
+		return row{name: "xenlab: reset", skipReason: "not built yet"}
+	}
+	_, r := xenlab(ctx, h, "xenlab: reset", "", "reset", "-f", lab, "--json")
+	if r.exit != "0" && strings.Contains(r.exit, "not built yet") {
+		return row{name: "xenlab: reset", skipReason: "not built yet"}
+	}
+	return r
+}
+
+// devstackWay runs devstack_way.py against the host, then removes what
+// it made (uncounted).
+func devstackWay(ctx context.Context, h *sim.Host, ep sim.Endpoints, scale float64) row {
+	name := "devstack's way, to domU booted"
+	if _, err := exec.LookPath("ssh"); err != nil {
+		return row{name: name, skipReason: "skipped: no ssh client (Debian's openssh-client)"}
+	}
+	python := pythonWithXenAPI()
+	if python == "" {
+		return row{name: name, skipReason: "skipped: no python3 with the XenAPI client (Debian's python3-os-xenapi)"}
+	}
+	script, netwrap, err := files()
+	if err != nil {
+		return row{name: name, skipReason: "skipped: " + err.Error()}
+	}
+	cfg, _ := json.Marshal(map[string]any{
+		"xapi_url": ep.XAPIHTTPURL, "password_file": ep.PasswordFile, "dom0_ssh": ep.Dom0SSH,
+		"ssh_key": ep.SSHKey, "known_hosts": ep.KnownHosts, "guest_ssh_port": ep.GuestSSHPort,
+		"netwrap": netwrap, "scale": 1 / scale,
+	})
+	c0, start := h.Counters(), time.Now()
+	cmd := exec.CommandContext(ctx, python, script)
+	cmd.Stdin = bytes.NewReader(cfg)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	r := row{name: name, wall: time.Since(start), host: sub(h.Counters(), c0), exit: "0"}
+	defer func() {
+		clean := exec.CommandContext(ctx, python, script, "--cleanup")
+		clean.Stdin = bytes.NewReader(cfg)
+		if out, err := clean.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: devstack way cleanup: %v\n%s", err, out)
+		}
+	}()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: devstack_way.py: %v\n%s", err, stderr.String())
+		r.exit = "failed"
+		r.clientRT, r.clientHS = -1, -1
+		return r
+	}
+	var res struct {
+		Wall      float64 `json:"wall_seconds"`
+		RoundTrip int64   `json:"xapi_round_trips"`
+		SSH       int64   `json:"ssh_connections"`
+		Model     int64   `json:"model_round_trips"` // the guest's own halt, played by the script
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: devstack_way.py printed %q: %v\n", out, err)
+	}
+	r.clientRT, r.clientHS = res.RoundTrip, res.SSH
+	r.host.XAPICalls -= res.Model
+	return r
+}
+
+// pythonWithXenAPI is the first python3 (on PATH, then Debian's) that
+// imports the stock XenAPI client, or "".
+func pythonWithXenAPI() string {
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		for _, imp := range []string{"from os_xenapi.client import XenAPI", "import XenAPI"} {
+			if exec.Command(py, "-c", imp).Run() == nil {
+				return py
+			}
+		}
+	}
+	return ""
+}
+
+// files finds devstack_way.py and xenlab's netwrap plugin beside this
+// program's source (go run ./bench from the repository's root).
+func files() (script, netwrap string, err error) {
+	for _, dir := range []string{".", ".."} {
+		s := filepath.Join(dir, "bench", "devstack_way.py")
+		n := filepath.Join(dir, "scripts", "netwrap")
+		if _, err := os.Stat(s); err == nil {
+			if st, err := os.Stat(n); err == nil && !st.IsDir() {
+				return s, n, nil
+			}
+			if m, _ := filepath.Glob(filepath.Join(n, "*")); len(m) > 0 {
+				return s, m[0], nil
+			}
+		}
+	}
+	return "", "", errors.New("run it from the repository's root: bench/devstack_way.py or scripts/netwrap not found")
+}
