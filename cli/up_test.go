@@ -17,8 +17,8 @@ import (
 	"xenlab/hosts/sim"
 	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
-	"xenlab/localrc"
 	"xenlab/internal/schemacheck"
+	"xenlab/localrc"
 	"xenlab/provision/render/rendertest"
 )
 
