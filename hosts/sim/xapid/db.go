@@ -16,7 +16,8 @@ const NullRef = "OpaqueRef:NULL"
 
 // object is one database row: a record of one class. Field values are
 // string, int64, bool, float64, time.Time, []string (sets, refs) or
-// map[string]string.
+// map[string]string. Fields are written through db.set (or before
+// db.reindex), so the indexes below stay true.
 type object struct {
 	class  string
 	ref    string
@@ -42,6 +43,10 @@ const maxEvents = 20000
 type db struct {
 	mu      sync.Mutex
 	objs    map[string]*object
+	byClass map[string]map[string]*object // class → ref → object
+	// kids indexes the reverse relations: "childClass.field" → parent
+	// ref → child ref → child, for every child field of reverse.
+	kids    map[string]map[string]map[string]*object
 	seq     int64
 	events  []event
 	eventID int64
@@ -51,7 +56,69 @@ type db struct {
 }
 
 func newDB() *db {
-	return &db{objs: map[string]*object{}, changed: make(chan struct{})}
+	d := &db{changed: make(chan struct{})}
+	d.reindex()
+	return d
+}
+
+// reindex rebuilds the class and relation indexes from objs.
+func (d *db) reindex() {
+	if d.objs == nil {
+		d.objs = map[string]*object{}
+	}
+	d.byClass = map[string]map[string]*object{}
+	d.kids = map[string]map[string]map[string]*object{}
+	for _, o := range d.objs {
+		d.index(o)
+	}
+}
+
+// index adds o to the class index and to its parents' relation sets.
+func (d *db) index(o *object) {
+	m := d.byClass[o.class]
+	if m == nil {
+		m = map[string]*object{}
+		d.byClass[o.class] = m
+	}
+	m[o.ref] = o
+	for _, f := range parentFieldsOf[o.class] {
+		d.link(o, f, o.fields[f])
+	}
+}
+
+// unindex removes o from the indexes.
+func (d *db) unindex(o *object) {
+	delete(d.byClass[o.class], o.ref)
+	for _, f := range parentFieldsOf[o.class] {
+		d.unlink(o, f, o.fields[f])
+	}
+}
+
+func (d *db) link(o *object, field string, parent any) {
+	p, _ := parent.(string)
+	key := o.class + "." + field
+	byParent := d.kids[key]
+	if byParent == nil {
+		byParent = map[string]map[string]*object{}
+		d.kids[key] = byParent
+	}
+	set := byParent[p]
+	if set == nil {
+		set = map[string]*object{}
+		byParent[p] = set
+	}
+	set[o.ref] = o
+}
+
+func (d *db) unlink(o *object, field string, parent any) {
+	p, _ := parent.(string)
+	key := o.class + "." + field
+	if set := d.kids[key][p]; set != nil {
+		delete(set, o.ref)
+		if len(set) == 0 {
+			delete(d.kids[key], p)
+		}
+	}
 }
 
 // newUUID returns a random version-4 UUID.
@@ -83,20 +150,24 @@ var reverse = map[string]map[string][2]string{
 	"VDI":     {"VBDs": {"VBD", "VDI"}},
 }
 
-// parentFields lists, for a child class, the fields that point at parents
-// whose computed sets change when the child comes or goes.
-func parentFields(child string) []string {
-	var out []string
+// parentFieldsOf lists, for a child class, the fields that point at
+// parents whose computed sets change when the child comes or goes.
+var parentFieldsOf = func() map[string][]string {
+	out := map[string][]string{}
 	for _, rels := range reverse {
 		for _, r := range rels {
-			if r[0] == child && !slices.Contains(out, r[1]) {
-				out = append(out, r[1])
+			if !slices.Contains(out[r[0]], r[1]) {
+				out[r[0]] = append(out[r[0]], r[1])
 			}
 		}
 	}
-	sort.Strings(out)
+	for _, fs := range out {
+		sort.Strings(fs)
+	}
 	return out
-}
+}()
+
+func parentFields(child string) []string { return parentFieldsOf[child] }
 
 // get returns the object for ref if it is of class.
 func (d *db) get(class, ref string) (*object, *APIError) {
@@ -109,11 +180,14 @@ func (d *db) get(class, ref string) (*object, *APIError) {
 
 // all returns the objects of class in creation order.
 func (d *db) all(class string) []*object {
-	var out []*object
-	for _, o := range d.objs {
-		if o.class == class {
-			out = append(out, o)
-		}
+	return sorted(d.byClass[class])
+}
+
+// sorted returns the objects of m in creation order.
+func sorted(m map[string]*object) []*object {
+	out := make([]*object, 0, len(m))
+	for _, o := range m {
+		out = append(out, o)
 	}
 	sortBySeq(out)
 	return out
@@ -124,7 +198,11 @@ func sortBySeq(objs []*object) {
 }
 
 // where returns the objects of class whose field equals value.
+// A reverse relation's field is read from the index.
 func (d *db) where(class, field string, value any) []*object {
+	if ref, ok := value.(string); ok && slices.Contains(parentFieldsOf[class], field) {
+		return sorted(d.kids[class+"."+field][ref])
+	}
 	var out []*object
 	for _, o := range d.all(class) {
 		if o.fields[field] == value {
@@ -145,8 +223,8 @@ func refs(objs []*object) []string {
 
 // byUUID finds an object of class by uuid.
 func (d *db) byUUID(class, uuid string) (*object, *APIError) {
-	for _, o := range d.objs {
-		if o.class == class && o.fields["uuid"] == uuid {
+	for _, o := range d.byClass[class] {
+		if o.fields["uuid"] == uuid {
 			return o, nil
 		}
 	}
@@ -209,6 +287,7 @@ func (d *db) insert(class string, fields map[string]any) *object {
 	}
 	o := &object{class: class, ref: ref, seq: d.seq, fields: fields}
 	d.objs[ref] = o
+	d.index(o)
 	d.emit(o, "add")
 	d.touchParents(o)
 	return o
@@ -221,6 +300,7 @@ func (d *db) remove(o *object) {
 	}
 	snap := d.record(o)
 	delete(d.objs, o.ref)
+	d.unindex(o)
 	d.emitSnapshot(o.class, o.ref, "del", snap)
 	d.touchParents(o)
 }
@@ -230,6 +310,10 @@ func (d *db) set(o *object, kv map[string]any) {
 	old := make(map[string]any, len(kv))
 	for k, v := range kv {
 		old[k] = o.fields[k]
+		if slices.Contains(parentFieldsOf[o.class], k) {
+			d.unlink(o, k, old[k])
+			d.link(o, k, v)
+		}
 		o.fields[k] = v
 	}
 	d.emit(o, "mod")

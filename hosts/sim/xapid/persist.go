@@ -176,6 +176,7 @@ func (s *Server) load() (bool, error) {
 		d.seq++
 		d.objs[so.Ref] = &object{class: so.Class, ref: so.Ref, seq: d.seq, fields: fields}
 	}
+	d.reindex() // d.all below reads the index
 	if _, err := d.get("host", st.HostRef); err != nil {
 		return false, fmt.Errorf("loading simulator state %s: no host record %s", s.opts.StateFile, st.HostRef)
 	}
@@ -197,6 +198,7 @@ func (s *Server) load() (bool, error) {
 			o.fields["current_operations"] = map[string]string{}
 		}
 	}
+	d.reindex()
 	return true, nil
 }
 
