@@ -2,6 +2,7 @@ package xapid
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -23,20 +24,49 @@ type object struct {
 	ref    string
 	seq    int64 // creation order, so get_all is stable
 	fields map[string]any
+	// created and modified are the database generations of the
+	// object's creation and last change, mtime the time of that change:
+	// what event.from reads.
+	created, modified int64
+	mtime             time.Time
 }
 
-// event is one entry of the event log that event.from reads.
+// event is one change as event.next returns it, with the record as it
+// was at the change (xapi's Next queue keeps the snapshot too).
 type event struct {
 	id       int64
 	ts       time.Time
 	class    string // lower case, as xapi's events carry it
 	op       string // add, mod, del
 	ref      string
-	snapshot map[string]any
+	snapshot map[string]any // nil: none (event.from's del events)
+	size     int            // bytes the event takes in the queue
 }
 
-// maxEvents bounds the event log; older events are dropped.
-const maxEvents = 20000
+// How much history the database keeps, as xapi keeps it
+// (xen-api ocaml/database/db_cache_types.ml, ocaml/xapi/xapi_event.ml).
+// event.from keeps no log: each object carries the generation of its
+// creation and last change, and event.from reads the current records
+// whose generation is past the token. Deletions are kept per class, at
+// most maxDeleted of them: at that count the newest keptDeleted stay
+// (xapi's Table.remove: 512 and 256); a client that misses one sees it
+// in valid_ref_counts. Only event.next has a queue of snapshots: events
+// are queued only while a session is registered for them, and the queue
+// is cut to maxNextBytes of serialised events, oldest first (xapi's
+// Next.max_queue_size, 10,000,000 bytes of JSON); a cursor older than
+// what was cut gets EVENTS_LOST.
+const (
+	maxDeleted   = 512
+	keptDeleted  = 256
+	maxNextBytes = 10_000_000
+)
+
+// tombstone is a deleted object as event.from reports it.
+type tombstone struct {
+	created, deleted int64
+	ref              string
+	ts               time.Time
+}
 
 // db is the in-memory database. Every exported Server method and every
 // call handler takes mu for as long as it reads or writes the records.
@@ -48,15 +78,22 @@ type db struct {
 	// ref → child ref → child, for every child field of reverse.
 	kids    map[string]map[string]map[string]*object
 	seq     int64
-	events  []event
-	eventID int64
+	eventID int64 // the database's generation: one per change
+	deleted map[string][]tombstone // class → deletions, newest first
+	// next is event.next's queue of snapshots, nextBytes its size;
+	// nextLost is the newest event id cut from it; nextWant says
+	// whether a registered session wants an object's events.
+	next      []event
+	nextBytes int
+	nextLost  int64
+	nextWant  func(class, ref string) bool
 	changed chan struct{} // closed and replaced on every change: wakes event.from
 	dirty   bool          // changed since the last save
 	onDirty func()
 }
 
 func newDB() *db {
-	d := &db{changed: make(chan struct{})}
+	d := &db{changed: make(chan struct{}), deleted: map[string][]tombstone{}}
 	d.reindex()
 	return d
 }
@@ -298,10 +335,23 @@ func (d *db) remove(o *object) {
 	if _, ok := d.objs[o.ref]; !ok {
 		return
 	}
-	snap := d.record(o)
+	var snap map[string]any
+	if d.nextWant != nil && d.nextWant(o.class, o.ref) {
+		snap = d.record(o)
+	}
 	delete(d.objs, o.ref)
 	d.unindex(o)
-	d.emitSnapshot(o.class, o.ref, "del", snap)
+	d.eventID++
+	now := time.Now()
+	dels := append([]tombstone{{created: o.created, deleted: d.eventID, ref: o.ref, ts: now}}, d.deleted[o.class]...)
+	if len(dels) >= maxDeleted {
+		dels = slices.Clone(dels[:keptDeleted+1])
+	}
+	d.deleted[o.class] = dels
+	if snap != nil {
+		d.queue(event{id: d.eventID, ts: now, class: strings.ToLower(o.class), op: "del", ref: o.ref, snapshot: snap})
+	}
+	d.changedNow()
 	d.touchParents(o)
 }
 
@@ -339,18 +389,42 @@ func (d *db) touchRef(v any) {
 	}
 }
 
+// emit records a change of o (op add or mod): its generations, and the
+// event in event.next's queue if a registered session wants it.
 func (d *db) emit(o *object, op string) {
-	d.emitSnapshot(o.class, o.ref, op, d.record(o))
+	d.eventID++
+	now := time.Now()
+	if op == "add" {
+		o.created = d.eventID
+	}
+	o.modified, o.mtime = d.eventID, now
+	if d.nextWant != nil && d.nextWant(o.class, o.ref) {
+		d.queue(event{id: d.eventID, ts: now, class: strings.ToLower(o.class), op: op, ref: o.ref, snapshot: d.record(o)})
+	}
+	d.changedNow()
 }
 
-func (d *db) emitSnapshot(class, ref, op string, snap map[string]any) {
-	d.eventID++
-	d.events = append(d.events, event{
-		id: d.eventID, ts: time.Now(), class: strings.ToLower(class), op: op, ref: ref, snapshot: snap,
-	})
-	if len(d.events) > maxEvents {
-		d.events = slices.Clone(d.events[len(d.events)-maxEvents/2:])
+// queue adds an event to event.next's queue and cuts the oldest events
+// beyond maxNextBytes.
+func (d *db) queue(e event) {
+	if b, err := json.Marshal(eventStruct(e)); err == nil {
+		e.size = len(b)
 	}
+	d.next = append(d.next, e)
+	d.nextBytes += e.size
+	cut := 0
+	for d.nextBytes > maxNextBytes && cut < len(d.next) {
+		d.nextBytes -= d.next[cut].size
+		d.nextLost = d.next[cut].id
+		cut++
+	}
+	if cut > 0 {
+		d.next = slices.Clone(d.next[cut:])
+	}
+}
+
+// changedNow wakes event waiters and marks the database for saving.
+func (d *db) changedNow() {
 	close(d.changed)
 	d.changed = make(chan struct{})
 	if !d.dirty && d.onDirty != nil {

@@ -134,6 +134,7 @@ func New(opts Options) (*Server, error) {
 	if s.host == nil {
 		s.host = NewMemHost("")
 	}
+	s.db.nextWant = s.wantNext
 	s.logf = opts.Logf
 	if s.logf == nil {
 		s.logf = log.Printf
