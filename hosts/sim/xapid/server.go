@@ -121,6 +121,9 @@ type runtime struct {
 	bridgeN  int
 	// eventRegs are the event.register subscriptions by session.
 	eventRegs map[string]*eventRegistration
+	// taskProbation holds the progress of the pending tasks older than
+	// pendingTaskTimeout at the task collector's last pass.
+	taskProbation map[string]float64
 }
 
 // New builds a server: it loads Options.StateFile when it exists, else it
@@ -167,6 +170,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.startSaver()
+	s.startTaskGC()
 	return s, nil
 }
 
