@@ -78,7 +78,7 @@ type db struct {
 	// ref → child ref → child, for every child field of reverse.
 	kids    map[string]map[string]map[string]*object
 	seq     int64
-	eventID int64 // the database's generation: one per change
+	eventID int64                  // the database's generation: one per change
 	deleted map[string][]tombstone // class → deletions, newest first
 	// next is event.next's queue of snapshots, nextBytes its size;
 	// nextLost is the newest event id cut from it; nextWant says
@@ -87,9 +87,9 @@ type db struct {
 	nextBytes int
 	nextLost  int64
 	nextWant  func(class, ref string) bool
-	changed chan struct{} // closed and replaced on every change: wakes event.from
-	dirty   bool          // changed since the last save
-	onDirty func()
+	changed   chan struct{} // closed and replaced on every change: wakes event.from
+	dirty     bool          // changed since the last save
+	onDirty   func()
 }
 
 func newDB() *db {

@@ -105,6 +105,7 @@ type Server struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	saveMu    sync.Mutex
+	saves     atomic.Int64 // state file writes, for tests
 
 	pluginDir string // PYTHONPATH dir holding XenAPIPlugin.py and XenAPI.py
 	urlMu     sync.Mutex
