@@ -52,6 +52,11 @@ func TestEventHistoryIsBounded(t *testing.T) {
 		t.Errorf("queue %d bytes, heap grew by %d", s.db.nextBytes, grown)
 	}
 	wantErr(t, s, []string{"EVENTS_LOST"}, "event.next", sess)
+	// Once no session is registered, nothing stays queued.
+	mustCall(t, s, "session.logout", sess)
+	if s.db.nextBytes != 0 || len(s.db.next) != 0 {
+		t.Errorf("after the only registered session logged out: %d events, %d bytes queued", len(s.db.next), s.db.nextBytes)
+	}
 }
 
 // TestEventFromDeletion: event.from reports a deletion after the token
