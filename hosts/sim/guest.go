@@ -21,8 +21,12 @@ import (
 // devices (eth<device> for each VIF, as a PV Linux guest names them) and an
 // SSH server on a loopback address of its own, and returns that address as
 // the IP the guest reports. The guest's files live under
-// <dir>/guests/<vm uuid>/ and survive reboots, like its disk would.
+// <dir>/guests/<vm uuid>/ and survive reboots, like its disk would. Boots
+// and stops of one guest take turns (lockGuest): a stop that comes while
+// the boot is starting the switch stops what the boot made, and two boots
+// never share the guest's run directory.
 func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
+	defer h.lockGuest(g.UUID)()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -98,6 +102,11 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		return "", fmt.Errorf("%s: no loopback address for its SSH server: %w", g.NameLabel, err)
 	}
 	h.mu.Lock()
+	if h.closed { // Close has stopped the guests it knew
+		h.mu.Unlock()
+		gs.stop()
+		return "", errors.New("simulated host is shutting down")
+	}
 	h.guests[g.UUID] = gs
 	h.mu.Unlock()
 	if err := h.writeKnownHosts(); err != nil {
@@ -134,6 +143,7 @@ func (h *Host) resumeGuest(ctx context.Context, g xapid.Guest, gs *guest) {
 }
 
 func (h *Host) stopGuest(vmUUID string) error {
+	defer h.lockGuest(vmUUID)()
 	h.mu.Lock()
 	g, ok := h.guests[vmUUID]
 	delete(h.guests, vmUUID)

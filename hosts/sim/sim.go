@@ -95,7 +95,41 @@ type Host struct {
 	guests map[string]*guest // by VM uuid
 	// goneHandshakes are the SSH handshakes of guests since stopped.
 	goneHandshakes int64
-	closed         bool
+	closed bool
+	// guestLocks serialise the boots and stops of one guest (by VM uuid):
+	// xapi boots a guest in the background, and a stop or a second start
+	// may come while a boot is still starting the guest's switch.
+	guestLocks map[string]*guestLock
+}
+
+// guestLock is one guest's lock and how many hold or wait for it.
+type guestLock struct {
+	mu    sync.Mutex
+	users int
+}
+
+// lockGuest takes the lock of the guest of a VM and returns its release.
+func (h *Host) lockGuest(vmUUID string) func() {
+	h.mu.Lock()
+	if h.guestLocks == nil {
+		h.guestLocks = map[string]*guestLock{}
+	}
+	l := h.guestLocks[vmUUID]
+	if l == nil {
+		l = &guestLock{}
+		h.guestLocks[vmUUID] = l
+	}
+	l.users++
+	h.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		h.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(h.guestLocks, vmUUID)
+		}
+		h.mu.Unlock()
+	}
 }
 
 type guest struct {

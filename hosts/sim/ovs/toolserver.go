@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,17 +29,50 @@ const maxRequest = 16 << 20
 // requestTimeout bounds how long one connection may take.
 const requestTimeout = 2 * time.Minute
 
-// toolRequest is what a BinDir tool sends: one JSON line.
-type toolRequest struct {
-	Argv  []string `json:"argv"`
-	Stdin []byte   `json:"stdin"` // base64 in JSON
-}
+// maxArgs bounds the arguments of one tool request.
+const maxArgs = 1 << 16
 
-// toolResponse is the switch's answer, one JSON object, then EOF.
-type toolResponse struct {
-	Stdout []byte `json:"stdout"`
-	Stderr []byte `json:"stderr"`
-	Code   int    `json:"code"`
+// The BinDir tools speak a small length-prefixed protocol (see
+// toolclient.py), so that the client needs no module beyond Python's
+// built-in ones: a request is "<n>\n" then n times "<len>\n<argument>",
+// then "<len>\n<stdin>"; the answer is "<code> <len stdout> <len
+// stderr>\n<stdout><stderr>", then EOF.
+
+// readToolRequest reads one request.
+func readToolRequest(r *bufio.Reader) (argv []string, stdin []byte, err error) {
+	readLen := func(limit int) (int, error) {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, err
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(line, "\n"))
+		if err != nil || n < 0 || n > limit {
+			return 0, fmt.Errorf("bad length %q", line)
+		}
+		return n, nil
+	}
+	readBytes := func() ([]byte, error) {
+		n, err := readLen(maxRequest)
+		if err != nil {
+			return nil, err
+		}
+		b := make([]byte, n)
+		_, err = io.ReadFull(r, b)
+		return b, err
+	}
+	n, err := readLen(maxArgs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for range n {
+		b, err := readBytes()
+		if err != nil {
+			return nil, nil, err
+		}
+		argv = append(argv, string(b))
+	}
+	stdin, err = readBytes()
+	return argv, stdin, err
 }
 
 // toolServer serves a Switch's Exec to the BinDir tools over a unix socket.
@@ -110,25 +144,21 @@ func (s *toolServer) serve() {
 func (s *toolServer) handle(c net.Conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(requestTimeout))
-	line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadBytes('\n')
-	if err != nil {
-		return
-	}
-	var req toolRequest
-	var resp toolResponse
-	if err := json.Unmarshal(line, &req); err != nil || len(req.Argv) == 0 {
-		resp = toolResponse{Stderr: []byte("ovs: malformed tool request\n"), Code: 1}
+	var r Result
+	argv, stdin, err := readToolRequest(bufio.NewReader(io.LimitReader(c, maxRequest)))
+	if err != nil || len(argv) == 0 {
+		r = Result{Stderr: []byte("ovs: malformed tool request\n"), ExitCode: 1}
 	} else {
 		ctx, cancel := context.WithTimeout(s.ctx, requestTimeout)
-		r, err := s.exec(ctx, req.Argv, req.Stdin)
+		res, err := s.exec(ctx, argv, stdin)
 		cancel()
 		if err != nil {
-			resp = toolResponse{Stderr: []byte(fmt.Sprintf("%s: %v\n", filepath.Base(req.Argv[0]), err)), Code: 1}
+			r = Result{Stderr: []byte(fmt.Sprintf("%s: %v\n", filepath.Base(argv[0]), err)), ExitCode: 1}
 		} else {
-			resp = toolResponse{Stdout: r.Stdout, Stderr: r.Stderr, Code: r.ExitCode}
+			r = res
 		}
 	}
-	_ = json.NewEncoder(c).Encode(resp)
+	_, _ = fmt.Fprintf(c, "%d %d %d\n%s%s", r.ExitCode, len(r.Stdout), len(r.Stderr), r.Stdout, r.Stderr)
 }
 
 // close stops accepting, cancels requests in flight and waits for them.

@@ -1,7 +1,9 @@
 package xapid
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,9 +49,11 @@ func (sub subscription) match(class, ref string) bool {
 }
 
 // eventFrom is event.from(classes, token, timeout): with token "" the
-// current objects as add events; otherwise the changes after the token,
-// the latest per object, waiting up to timeout seconds for one. It returns
-// xapi's struct {events, valid_ref_counts, token}.
+// current objects as add events; otherwise, as xapi's from_inner, every
+// object created or changed after the token with its current record (add
+// if created after it, else mod) and the deletions after it (without a
+// snapshot), waiting up to timeout seconds for one. It returns xapi's
+// struct {events, valid_ref_counts, token}.
 func (c *call) eventFrom(a args) any {
 	sub := newSubscription(a.strSet(0, "classes"))
 	token := a.str(1, "token")
@@ -68,32 +72,39 @@ func (c *call) eventFrom(a args) any {
 		return c.s.fromResult(sub, evs)
 	}
 	since, err := strconv.ParseInt(token, 10, 64)
-	if err != nil {
+	if err != nil || since < 0 {
 		fail("EVENT_FROM_TOKEN_PARSE_FAILURE", token)
-	}
-	if len(d.events) > 0 && since < d.events[0].id-1 {
-		fail("EVENTS_LOST")
 	}
 	timeout = min(max(timeout, 0), 24*3600) // a day at most: no Duration overflow
 	deadline := time.Now().Add(time.Duration(timeout * float64(time.Second)))
 	for {
-		last := map[string]int{}
 		var picked []event
-		for _, e := range d.events {
-			if e.id <= since || !sub.match(e.class, e.ref) {
-				continue
+		for _, o := range d.objs {
+			if o.modified > since && sub.match(o.class, o.ref) {
+				op := "mod"
+				if o.created > since {
+					op = "add"
+				}
+				picked = append(picked, event{id: o.modified, ts: o.mtime, class: strings.ToLower(o.class), op: op, ref: o.ref})
 			}
-			if i, ok := last[e.ref]; ok {
-				picked[i].id = -1 // superseded by this later event
-			}
-			last[e.ref] = len(picked)
-			picked = append(picked, e)
 		}
+		for class, dels := range d.deleted {
+			for _, t := range dels {
+				if t.deleted <= since {
+					break // newest first
+				}
+				if t.created <= since && sub.match(class, t.ref) {
+					picked = append(picked, event{id: t.deleted, ts: t.ts, class: strings.ToLower(class), op: "del", ref: t.ref})
+				}
+			}
+		}
+		slices.SortFunc(picked, func(x, y event) int { return cmp.Compare(x.id, y.id) })
 		var evs []any
 		for _, e := range picked {
-			if e.id >= 0 {
-				evs = append(evs, eventStruct(e))
+			if e.op != "del" {
+				e.snapshot = d.record(d.objs[e.ref])
 			}
+			evs = append(evs, eventStruct(e))
 		}
 		wait := time.Until(deadline)
 		if len(evs) > 0 || wait <= 0 {
@@ -138,12 +149,18 @@ func (s *Server) fromResult(sub subscription, evs []any) map[string]any {
 	return map[string]any{"events": evs, "valid_ref_counts": counts, "token": strconv.FormatInt(s.db.eventID, 10)}
 }
 
+// eventStruct is an event on the wire; an event without a snapshot (a
+// deletion seen by event.from) has no snapshot member, as xapi's.
 func eventStruct(e event) map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"id":        strconv.FormatInt(e.id, 10),
 		"timestamp": fmt.Sprintf("%d.%06d", e.ts.Unix(), e.ts.Nanosecond()/1000),
-		"class":     e.class, "operation": e.op, "ref": e.ref, "snapshot": e.snapshot,
+		"class":     e.class, "operation": e.op, "ref": e.ref,
 	}
+	if e.snapshot != nil {
+		m["snapshot"] = e.snapshot
+	}
+	return m
 }
 
 // allObjects returns every object in creation order.

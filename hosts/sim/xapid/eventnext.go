@@ -47,6 +47,35 @@ type eventRegistration struct {
 	cursor  int64 // last event id returned
 }
 
+// wantNext says whether a registered session wants the events of an
+// object; only those are queued for event.next (as xapi's Next.add). The
+// caller holds the db lock.
+func (s *Server) wantNext(class, ref string) bool {
+	for _, r := range s.rt.eventRegs {
+		if newSubscription(r.classes).match(class, ref) {
+			return true
+		}
+	}
+	return false
+}
+
+// trimNext drops the queued events that no registered session still has
+// to read. The caller holds the db lock.
+func (s *Server) trimNext() {
+	low := s.db.eventID
+	for _, r := range s.rt.eventRegs {
+		low = min(low, r.cursor)
+	}
+	i := 0
+	for i < len(s.db.next) && s.db.next[i].id <= low {
+		s.db.nextBytes -= s.db.next[i].size
+		i++
+	}
+	if i > 0 {
+		s.db.next = slices.Clone(s.db.next[i:])
+	}
+}
+
 // eventReg returns the session's registration; the caller holds the db lock.
 func (s *Server) eventReg(session string, create bool) *eventRegistration {
 	if s.rt.eventRegs == nil {
@@ -71,13 +100,13 @@ func (c *call) eventNext(a args) any {
 		if r == nil {
 			fail("SESSION_NOT_REGISTERED", c.session)
 		}
-		if len(d.events) > 0 && r.cursor < d.events[0].id-1 {
+		if r.cursor < d.nextLost {
 			r.cursor = d.eventID
 			fail("EVENTS_LOST")
 		}
 		sub := newSubscription(r.classes)
 		var out []any
-		for _, e := range d.events {
+		for _, e := range d.next {
 			if e.id > r.cursor && sub.match(e.class, e.ref) {
 				m := eventStruct(e)
 				m["obj_uuid"], _ = e.snapshot["uuid"].(string)
@@ -85,6 +114,7 @@ func (c *call) eventNext(a args) any {
 			}
 		}
 		r.cursor = d.eventID
+		c.s.trimNext()
 		if len(out) > 0 {
 			return out
 		}

@@ -119,7 +119,7 @@ func (s *Server) save() error {
 	if err != nil {
 		return fmt.Errorf("saving simulator state: %w", err)
 	}
-	data, err := json.MarshalIndent(st, "", " ")
+	data, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("saving simulator state: %w", err)
 	}
@@ -138,6 +138,7 @@ func (s *Server) save() error {
 	if err := os.Rename(tmp.Name(), s.opts.StateFile); err != nil {
 		return fmt.Errorf("saving simulator state: %w", err)
 	}
+	s.saves.Add(1)
 	return nil
 }
 
@@ -176,6 +177,7 @@ func (s *Server) load() (bool, error) {
 		d.seq++
 		d.objs[so.Ref] = &object{class: so.Class, ref: so.Ref, seq: d.seq, fields: fields}
 	}
+	d.reindex() // d.all below reads the index
 	if _, err := d.get("host", st.HostRef); err != nil {
 		return false, fmt.Errorf("loading simulator state %s: no host record %s", s.opts.StateFile, st.HostRef)
 	}
@@ -197,10 +199,21 @@ func (s *Server) load() (bool, error) {
 			o.fields["current_operations"] = map[string]string{}
 		}
 	}
+	d.reindex()
 	return true, nil
 }
 
-// startSaver saves the state shortly after changes, until Close.
+// When the state file is written: saveQuiet after a change that follows
+// a quiet spell, and while the database keeps changing at most once per
+// saveInterval (xapi flushes its database every 2 s: db_FLUSH_TIMER in
+// xen-api's ocaml/database/db_backend.ml), so a busy host costs one
+// write per 2 s instead of one per change burst.
+const (
+	saveQuiet    = 200 * time.Millisecond
+	saveInterval = 2 * time.Second
+)
+
+// startSaver saves the state after changes, until Close.
 func (s *Server) startSaver() {
 	if s.opts.StateFile == "" {
 		return
@@ -218,13 +231,14 @@ func (s *Server) startSaver() {
 	}
 	s.db.mu.Unlock()
 	s.goBackground(func() {
+		var last time.Time // the last write
 		for {
 			select {
 			case <-s.ctx.Done():
 				return
 			case <-kick:
 			}
-			t := time.NewTimer(200 * time.Millisecond)
+			t := time.NewTimer(max(saveQuiet, saveInterval-time.Since(last)))
 			select {
 			case <-s.ctx.Done():
 				t.Stop()
@@ -234,6 +248,7 @@ func (s *Server) startSaver() {
 			if err := s.save(); err != nil {
 				s.logf("xapid: %v", err)
 			}
+			last = time.Now()
 		}
 	})
 }

@@ -105,6 +105,7 @@ type Server struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	saveMu    sync.Mutex
+	saves     atomic.Int64 // state file writes, for tests
 
 	pluginDir string // PYTHONPATH dir holding XenAPIPlugin.py and XenAPI.py
 	urlMu     sync.Mutex
@@ -121,6 +122,9 @@ type runtime struct {
 	bridgeN  int
 	// eventRegs are the event.register subscriptions by session.
 	eventRegs map[string]*eventRegistration
+	// taskProbation holds the progress of the pending tasks older than
+	// pendingTaskTimeout at the task collector's last pass.
+	taskProbation map[string]float64
 }
 
 // New builds a server: it loads Options.StateFile when it exists, else it
@@ -134,6 +138,7 @@ func New(opts Options) (*Server, error) {
 	if s.host == nil {
 		s.host = NewMemHost("")
 	}
+	s.db.nextWant = s.wantNext
 	s.logf = opts.Logf
 	if s.logf == nil {
 		s.logf = log.Printf
@@ -166,6 +171,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.startSaver()
+	s.startTaskGC()
 	return s, nil
 }
 

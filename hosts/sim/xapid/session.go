@@ -16,6 +16,7 @@ func init() {
 			c.s.db.remove(o)
 		}
 		delete(c.s.rt.eventRegs, c.session)
+		c.s.trimNext() // what only this session still had to read
 		return ""
 	}})
 	register("session.local_logout", methods["session.logout"])

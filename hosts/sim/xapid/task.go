@@ -2,16 +2,102 @@ package xapid
 
 import (
 	"encoding/xml"
+	"maps"
+	"slices"
 	"strings"
+	"time"
 )
 
 func init() {
+	// task.destroy as xapi_task.ml's destroy: a completed task goes at
+	// once; a pending one gets "destroy" in current_operations and the
+	// task collector removes it when it has completed.
 	register("task.destroy", handler{arity: 2, noAsync: true, fn: func(c *call, a args) any {
 		c.s.db.mu.Lock()
 		defer c.s.db.mu.Unlock()
-		c.s.db.remove(c.obj("task", a.str(0, "self")))
+		t := c.obj("task", a.str(0, "self"))
+		if t.fields["status"] != "pending" {
+			c.s.db.remove(t)
+			return ""
+		}
+		cur := maps.Clone(t.fields["current_operations"].(map[string]string))
+		cur["task"] = "destroy"
+		c.s.db.set(t, map[string]any{"current_operations": cur})
 		return ""
 	}})
+}
+
+// Task collection as xapi's db_gc runs it (xen-api ocaml/xapi/db_gc.ml,
+// db_gc_util.ml timeout_tasks, xapi_globs.ml): every 30 s, completed
+// tasks marked for destruction go; completed tasks finished more than
+// 65 minutes ago go; pending tasks created more than 24 hours ago go when
+// their progress did not move since the previous pass; and if more than
+// 200 tasks remain, the completed ones that finished first go until 200
+// remain (pending tasks are never removed for the count).
+const (
+	taskGCInterval       = 30 * time.Second
+	completedTaskTimeout = 65 * time.Minute
+	pendingTaskTimeout   = 24 * time.Hour
+	maxTasks             = 200
+)
+
+// startTaskGC runs collectTasks every taskGCInterval until Close.
+func (s *Server) startTaskGC() {
+	s.goBackground(func() {
+		t := time.NewTicker(taskGCInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-t.C:
+				s.collectTasks(time.Now())
+			}
+		}
+	})
+}
+
+// collectTasks is one pass of the task collector at time now; it returns
+// how many tasks it removed.
+func (s *Server) collectTasks(now time.Time) int {
+	d := s.db
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var gone, young, completed []*object
+	probation := map[string]float64{}
+	for _, t := range d.all("task") {
+		done := t.fields["status"] != "pending"
+		switch {
+		case done && t.fields["current_operations"].(map[string]string)["task"] == "destroy":
+			gone = append(gone, t)
+		case done && t.fields["finished"].(time.Time).Before(now.Add(-completedTaskTimeout)):
+			gone = append(gone, t)
+		case !done && t.fields["created"].(time.Time).Before(now.Add(-pendingTaskTimeout)):
+			progress, _ := t.fields["progress"].(float64)
+			if before, seen := s.rt.taskProbation[t.ref]; seen && progress <= before {
+				gone = append(gone, t) // hung: no progress since the last pass
+			} else {
+				young = append(young, t)
+			}
+			probation[t.ref] = progress
+		default:
+			young = append(young, t)
+			if done {
+				completed = append(completed, t)
+			}
+		}
+	}
+	s.rt.taskProbation = probation
+	if over := len(young) - maxTasks; over > 0 {
+		slices.SortStableFunc(completed, func(a, b *object) int {
+			return a.fields["finished"].(time.Time).Compare(b.fields["finished"].(time.Time))
+		})
+		gone = append(gone, completed[:min(over, len(completed))]...)
+	}
+	for _, t := range gone {
+		d.remove(t)
+	}
+	return len(gone)
 }
 
 // startTask runs an Async.<method> call: it returns the ref of a pending
