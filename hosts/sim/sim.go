@@ -95,7 +95,7 @@ type Host struct {
 	guests map[string]*guest // by VM uuid
 	// goneHandshakes are the SSH handshakes of guests since stopped.
 	goneHandshakes int64
-	closed bool
+	closed         bool
 	// guestLocks serialise the boots and stops of one guest (by VM uuid):
 	// xapi boots a guest in the background, and a stop or a second start
 	// may come while a boot is still starting the guest's switch.
