@@ -31,7 +31,7 @@ func TestEventsSchemaRejects(t *testing.T) {
 		"unknown kind":           `{"time":"2026-11-28T17:00:00Z","phase":"apply","step":"boot","kind":"begun"}`,
 		"unknown phase":          `{"time":"2026-11-28T17:00:00Z","phase":"plan","step":"boot","kind":"started"}`,
 		"time not RFC 3339":      `{"time":"yesterday","phase":"apply","step":"boot","kind":"started"}`,
-		"extra property":         `{"time":"2026-11-28T17:00:00Z","phase":"apply","step":"boot","kind":"started","host":"xs1"}`,
+		"extra property":         `{"time":"2026-11-28T17:00:00Z","phase":"apply","step":"boot","kind":"started","hots":"xs1"}`,
 		"attempt not integer":    `{"time":"2026-11-28T17:00:00Z","phase":"apply","step":"boot","kind":"retry","attempt":1.5}`,
 		"negative duration":      `{"time":"2026-11-28T17:00:00Z","phase":"apply","step":"boot","kind":"done","duration_seconds":-1}`,
 		"counter not a number":   `{"kind":"counters","counters":{"sim":{"xapi_round_trips":"26","ssh_handshakes":1}}}`,
