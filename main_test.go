@@ -277,8 +277,21 @@ func TestManyUpsAgainstOneSim(t *testing.T) {
 	sim, lab := simServe(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	// The runs are bounded in time too: the package shares go test's
+	// 10-minute limit with the other tests, and a loaded machine makes
+	// each up slower. The old binary lost the simulator after 157 runs,
+	// the issue saw it after a few dozen; fewer than 40 runs prove little.
+	budget := 5 * time.Minute
 	start := time.Now()
+	done := 0
 	for i := range runs {
+		if time.Since(start) > budget {
+			if done < 40 {
+				t.Skipf("only %d runs in %s: the machine is too loaded for this test to mean much", done, budget)
+			}
+			t.Logf("stopping after %d of %d runs: the %s budget is spent", done, runs, budget)
+			break
+		}
 		switch i % 10 {
 		case 3, 7:
 			lines := 0
@@ -302,6 +315,7 @@ func TestManyUpsAgainstOneSim(t *testing.T) {
 		if !alive(sim) {
 			t.Fatalf("sim serve stopped after %d runs", i+1)
 		}
+		done++
 	}
-	t.Logf("%d runs in %s", runs, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d runs in %s", done, time.Since(start).Round(time.Millisecond))
 }
