@@ -143,8 +143,8 @@ func TestTwoUpsOnOneHost(t *testing.T) {
 			t.Errorf("the waiting run did not find %s done by the first:\n%s", step, third.output())
 		}
 	}
-	if first.code != 1 || third.code != 1 { // 1: up and verified, snapshot not built yet
-		t.Fatalf("exit codes %d and %d, want 1 and 1:\n%s\n%s", first.code, third.code, first.stderr.String(), third.stderr.String())
+	if first.code != 0 || third.code != 0 {
+		t.Fatalf("exit codes %d and %d, want 0 and 0:\n%s\n%s", first.code, third.code, first.stderr.String(), third.stderr.String())
 	}
 
 	// A run killed while it holds the lock: the next takes it over once
@@ -155,7 +155,7 @@ func TestTwoUpsOnOneHost(t *testing.T) {
 	killed.wait(t)
 	code, _, stderr = up(ctx, "-f", lab, "--lock-expiry", "3s")
 	kpid := strconv.Itoa(killed.cmd.Process.Pid)
-	if code != 1 || !strings.Contains(stderr, "host sim is locked by ") ||
+	if code != 0 || !strings.Contains(stderr, "host sim is locked by ") ||
 		!strings.Contains(stderr, "xenlab: host sim: taking over the lock of ") || !strings.Contains(stderr, " pid "+kpid+" ") ||
 		!strings.Contains(stderr, "it expired (its run died or hung)") {
 		t.Fatalf("after a killed run: exit %d, stderr:\n%s", code, stderr)
@@ -170,7 +170,7 @@ func TestTwoUpsOnOneHost(t *testing.T) {
 	if term.code != 143 {
 		t.Fatalf("SIGTERM'd run: exit %d, want 143:\n%s", term.code, term.stderr.String())
 	}
-	if code, _, stderr := up(ctx, "-f", lab, "--no-wait"); code != 1 || strings.Contains(stderr, "locked by") {
+	if code, _, stderr := up(ctx, "-f", lab, "--no-wait"); code != 0 || strings.Contains(stderr, "locked by") {
 		t.Fatalf("after a SIGTERM'd run: exit %d, stderr:\n%s", code, stderr)
 	}
 }

@@ -103,7 +103,7 @@ func TestResetOnTheSimulatedHost(t *testing.T) {
 		if i == 0 && !strings.Contains(out, "destroyed nova's instance") {
 			t.Errorf("reset removed no instance:\n%s", out)
 		}
-		if !strings.Contains(out, "resumed domU") || !strings.Contains(out, "verify: dom0 "+intBr+": the placeholder's port is on VLAN 4095") {
+		if !strings.Contains(out, "resumed domU") || !strings.Contains(out, "verify: dom0 "+intBr+": the placeholder's port vif") || !strings.Contains(out, " is on VLAN 4095") {
 			t.Errorf("reset %d did not resume domU and verify the placeholder:\n%s", i, out)
 		}
 		// The resumed domU is a new domain: its placeholder port has a
