@@ -38,6 +38,7 @@ type snapshot struct {
 	host   *hosts.Host
 	lab    *localrc.Config
 	agents *agents // which stack.sh run domU is on (TagStackRun); nil: not compared
+	views  *Views  // verify's views, dropped for this host when domU moves to a new domain
 }
 
 func (s *snapshot) Name() string   { return "snapshot" }
@@ -108,6 +109,7 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer s.host.Changed()
+	s.views.drop(s.host.Name()) // domU moves to a new domain: verify's view is stale
 	var snap xapi.Ref
 	if slices.Contains(rec.AllowedOperations, "checkpoint") {
 		if snap, err = c.VMCheckpoint(ctx, vm, s.snapshotName()); err != nil {

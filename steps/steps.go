@@ -44,7 +44,7 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		&placeholder{host: host, lab: lab},
 		ag,
 		&verify{host: host, lab: lab, agents: ag, views: o.views},
-		&snapshot{host: host, lab: lab, agents: ag},
+		&snapshot{host: host, lab: lab, agents: ag, views: o.views},
 	}
 }
 

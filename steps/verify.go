@@ -67,6 +67,18 @@ func (v *Views) put(host string, r *StatusReport) {
 	v.m[host] = r
 }
 
+// drop forgets host's view: a step after verify changed what it showed
+// (snapshot resumes domU in a new domain, so the placeholder's port has a
+// new name), and the command reads the host again. Nil-safe.
+func (v *Views) drop(host string) {
+	if v == nil {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.m, host)
+}
+
 // KeepViews makes the graph's verify steps leave their views in v.
 func KeepViews(v *Views) Option { return func(o *options) { o.views = v } }
 
