@@ -109,54 +109,95 @@ func jsonSummary(t *testing.T, stdout string) (failed []string, outcomes map[str
 	return s.FailedHosts, outcomes, s.ExitCode
 }
 
-// TestFleetOneHostFails: a lab of three simulated hosts, xs2 made to fail
-// (a wrong xapi password). `down` and `up` act on all three at once: xs1
-// and xs3 succeed, xs2 fails; the exit code, the error line, the JSON
-// summary and the JUnit file (a suite per host, valid against
-// junit-10.xsd) say exactly that, and no password shows.
+// TestFleetOneHostFails: a fleet of four simulated hosts comes up, resets
+// and goes down in one run each, with xs2 made to fail on purpose (a wrong
+// xapi password): the others succeed; the exit code, the error line, the
+// JSON summary and the per-host JUnit suites (valid against junit-10.xsd)
+// name exactly xs2; xs2's logs are collected and hold no secret, and no
+// other host's are. With -short only down runs.
 func TestFleetOneHostFails(t *testing.T) {
-	lab, sims := startFleet(t, 3, "xs2")
+	t.Chdir(t.TempDir())
+	lab, sims := startFleet(t, 4, "xs2")
 	if why := devstack.Unavailable(sims[0].Endpoints().Isolation); why != "" {
 		t.Skip(why)
 	}
+	names := []string{"xs1", "xs2", "xs3", "xs4"}
+	secrets := []string{"not-the-password"}
+	for _, h := range sims {
+		pw, err := os.ReadFile(h.Endpoints().PasswordFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, strings.TrimSpace(string(pw)))
+	}
 	dir := t.TempDir()
-	check := func(cmd, phase, junit, stdout, stderr string, code int) {
+	check := func(cmd, phase, junit, logs, stdout, stderr string, code int) {
 		t.Helper()
-		if code != ExitFailed || !strings.Contains(stderr, "1 of 3 hosts failed (xs2)") {
+		if code != ExitFailed || !strings.Contains(stderr, "1 of 4 hosts failed (xs2)") {
 			t.Fatalf("%s: exit %d, want %d naming xs2; stderr:\n%s", cmd, code, ExitFailed, stderr)
 		}
 		failed, outcomes, exit := jsonSummary(t, stdout)
-		if !slices.Equal(failed, []string{"xs2"}) || exit != code ||
-			outcomes["xs1"] != "ok" || outcomes["xs2"] != "failed" || outcomes["xs3"] != "ok" {
-			t.Fatalf("%s: summary failed_hosts %v, hosts %v, exit %d", cmd, failed, outcomes, exit)
+		if !slices.Equal(failed, []string{"xs2"}) || exit != code {
+			t.Fatalf("%s: summary failed_hosts %v, exit %d", cmd, failed, exit)
 		}
 		suites := junitSuites(t, junit)
-		for _, h := range []string{"xs1", "xs2", "xs3"} {
+		for _, h := range names {
+			if want := map[bool]string{true: "failed", false: "ok"}[h == "xs2"]; outcomes[h] != want {
+				t.Fatalf("%s: host %s's outcome %q, want %q (all: %v)", cmd, h, outcomes[h], want, outcomes)
+			}
 			s, ok := suites["xenlab."+phase+"."+h]
-			wantFail := h == "xs2"
-			if !ok || (s[0] > 0) != wantFail || s[1] == 0 {
+			if !ok || (s[0] > 0) != (h == "xs2") || s[1] == 0 {
 				t.Fatalf("%s: JUnit suite of %s: %v (failures, cases); all: %v", cmd, h, s, suites)
 			}
 		}
 		rendertest.ValidateJUnit(t, junit)
-		for _, h := range sims {
-			if pw, _ := os.ReadFile(h.Endpoints().PasswordFile); strings.Contains(stdout+stderr, string(pw)) {
-				t.Fatalf("%s: a root password appears in the output", cmd)
+		for _, pw := range secrets {
+			if strings.Contains(stdout+stderr, pw) {
+				t.Fatalf("%s: a password appears in the output", cmd)
 			}
 		}
-		if strings.Contains(stdout+stderr, "not-the-password") {
-			t.Fatalf("%s: xs2's password appears in the output", cmd)
+		if logs == "" {
+			return
+		}
+		// The failed host's logs, and only its own, with no secret.
+		for _, h := range names {
+			_, err := os.Stat(filepath.Join(logs, "fleet", h, "MANIFEST"))
+			if (err == nil) != (h == "xs2") {
+				t.Fatalf("%s: logs of %s: %v (only xs2's are collected)", cmd, h, err)
+			}
+		}
+		files := 0
+		err := filepath.WalkDir(filepath.Join(logs, "fleet", "xs2"), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			files++
+			data, err := os.ReadFile(path)
+			for _, pw := range secrets {
+				if strings.Contains(string(data), pw) {
+					t.Errorf("%s: %s holds a password", cmd, path)
+				}
+			}
+			return err
+		})
+		if err != nil || files < 2 {
+			t.Fatalf("%s: xs2's logs: %d files, %v", cmd, files, err)
 		}
 	}
 
-	junit := filepath.Join(dir, "down.xml")
-	code, stdout, stderr := run(t, "", false, "down", "--yes", "-f", lab, "--json", "--junit", junit)
-	check("down", "destroy", junit, stdout, stderr, code)
-
 	if testing.Short() {
+		junit := filepath.Join(dir, "down.xml")
+		code, stdout, stderr := run(t, "", false, "down", "--yes", "-f", lab, "--json", "--junit", junit, "--log-dir", "")
+		check("down", "destroy", junit, "", stdout, stderr, code)
 		return
 	}
-	junit = filepath.Join(dir, "up.xml")
-	code, stdout, stderr = run(t, "", false, "up", "-f", lab, "--json", "--junit", junit)
-	check("up", "apply", junit, stdout, stderr, code)
+	for _, c := range []struct{ cmd, phase string }{{"up", "apply"}, {"reset", "apply"}, {"down", "destroy"}} {
+		junit, logs := filepath.Join(dir, c.cmd+".xml"), filepath.Join(dir, c.cmd+"-logs")
+		args := []string{c.cmd, "-f", lab, "--json", "--junit", junit, "--log-dir", logs}
+		if c.cmd == "down" {
+			args = append(args, "--yes")
+		}
+		code, stdout, stderr := run(t, "", false, args...)
+		check(c.cmd, c.phase, junit, logs, stdout, stderr, code)
+	}
 }
