@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -39,21 +40,28 @@ func JUnitSchema() (string, string) {
 	}
 }
 
-// repoRoot is the directory of go.mod above the working directory.
+// repoRoot is the directory of go.mod above this source file (a test may
+// have changed its working directory), else above the working directory.
 func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
+	var starts []string
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		starts = append(starts, filepath.Dir(file))
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		if dir == filepath.Dir(dir) {
-			return "", os.ErrNotExist
-		}
-		dir = filepath.Dir(dir)
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
 	}
+	for _, dir := range starts {
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				return dir, nil
+			}
+			if dir == filepath.Dir(dir) {
+				break
+			}
+			dir = filepath.Dir(dir)
+		}
+	}
+	return "", os.ErrNotExist
 }
 
 // ValidateJUnit runs `xmllint --noout --schema junit-10.xsd` on each file
