@@ -31,11 +31,11 @@ import (
 // plan, status, reset and down run on the lab. Every JSON line of up, plan
 // and down validates against docs/events.schema.json.
 func TestUpOnSimulatedHost(t *testing.T) {
-	t.Chdir(t.TempDir()) // verify's failure below collects logs into ./xenlab-logs
 	schema, err := schemacheck.LoadEvents()
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Chdir(t.TempDir()) // verify's failure below collects logs into ./xenlab-logs
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf})
