@@ -39,10 +39,15 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 			return nil, fmt.Errorf("starting the built-in simulated host: %w", err)
 		}
 		ep := h.Endpoints()
-		fmt.Fprintf(io.Err, "no %s here: using the built-in simulated XenServer host (xapi %s, Open vSwitch %s)\n",
+		fmt.Fprintf(io.Err, "no %s here: using the built-in simulated XenServer host (xapi %s, Open vSwitch %s); "+
+			"it lasts as long as this command (to keep one: xenlab sim serve --dir DIR, then -f DIR/lab.hcl)\n",
 			file, ep.XAPIURL, ep.OVS)
 		file = ep.LabFile
 		o.stop = func() { h.Close() }
+	}
+	if !builtin && !c.Flags().Changed("file") && !fileExists(file) {
+		return nil, usagef("no %s here (give one with -f); the built-in simulated host lasts only as long as "+
+			"`xenlab up` or `plan`: to keep one between commands, run `xenlab sim serve --dir DIR` and pass -f DIR/lab.hcl", file)
 	}
 	cfg, err := loadLab(io, file)
 	if err != nil {
