@@ -129,7 +129,8 @@ func run(scale float64) error {
 	rows = append(rows, toBoot, cold)
 	_, noop := xenlab(ctx, h, "xenlab: no-op up", "", "up", "-f", lab, "--json")
 	rows = append(rows, noop)
-	rows = append(rows, reset(ctx, h, lab))
+	rs := reset(ctx, h, lab)
+	rows = append(rows, rs)
 	_, down := xenlab(ctx, h, "xenlab: down", "", "down", "-f", lab, "--yes", "--json")
 	rows = append(rows, down)
 	dw := devstackWay(ctx, h, ep, scale)
@@ -157,7 +158,11 @@ func run(scale float64) error {
 			ratio(float64(dw.host.XAPICalls), float64(toBoot.host.XAPICalls)),
 			ratio(float64(dw.host.SSHHandshakes), float64(toBoot.host.SSHHandshakes)))
 	}
-	fmt.Println("reset / (down + up): n/a (reset is not built yet)")
+	if rs.skipReason == "" {
+		fmt.Printf("reset / (down + cold up): %s\n", ratio(rs.wall.Seconds(), down.wall.Seconds()+cold.wall.Seconds()))
+	} else {
+		fmt.Println("reset / (down + cold up): n/a (" + rs.skipReason + ")")
+	}
 	fmt.Println("xenlab cold up, steps:", cold.steps)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
