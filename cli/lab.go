@@ -49,7 +49,7 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 		return nil, usagef("no %s here (give one with -f); the built-in simulated host lasts only as long as "+
 			"`xenlab up` or `plan`: to keep one between commands, run `xenlab sim serve --dir DIR` and pass -f DIR/lab.hcl", file)
 	}
-	cfg, err := loadLab(io, file)
+	cfg, err := loadLab(ctx, io, file)
 	if err != nil {
 		o.stop()
 		return nil, err
@@ -116,11 +116,11 @@ const stdinName = "<stdin>"
 // loadLab reads and validates a lab file ("-": stdin). Config errors come
 // back as diagnostics that render with file:line:col; a path that is no
 // lab file at all is a usage error.
-func loadLab(io IO, path string) (*localrc.Config, error) {
+func loadLab(ctx context.Context, io IO, path string) (*localrc.Config, error) {
 	var cfg *localrc.Config
 	var err error
 	if path == "-" {
-		src, rerr := readAll(io.In)
+		src, rerr := readAll(ctx, io.In, localrc.MaxLabFileSize)
 		if rerr != nil {
 			return nil, fmt.Errorf("reading the lab file from stdin: %w", rerr)
 		}

@@ -478,6 +478,10 @@ func stringList(list []string) cty.Value {
 // credential inside the value (--password=x, -px, password=x, user:x@) is
 // not written: the lab file reads it with env() (see secretPieces).
 func (m *mapper) extra(v *shellVar) {
+	if v.isArray && len(v.array) > maxServices {
+		m.warnf(v, "an array of %d elements, more than the %d xenlab passes through; not translated", len(v.array), maxServices)
+		return
+	}
 	if refs := v.value.refs(); len(refs) > 0 && !v.isArray {
 		m.warnf(v, "keeps ${%s} for devstack to expand in domU", strings.Join(refs, "}, ${"))
 	}
