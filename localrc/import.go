@@ -47,7 +47,7 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 	}
 	in.warns = append(append(in.warns, lx.warns...), sectionWarns...)
 
-	m := &mapper{in: in, out: newLabOut(), warns: in.warns}
+	m := &mapper{in: in, out: newLabOut(), warns: in.warns, envSet: map[string]bool{}, passed: map[string]bool{}}
 	m.mapAll()
 	out := m.out.render(name)
 	if len(out) > MaxLabFileSize {
@@ -94,11 +94,19 @@ type mapper struct {
 	in      *interp
 	out     *labOut
 	warns   []warning
-	envVars []string // read with env(), in the order they appear in the lab file
-	// inlineSecrets maps a credential found inside a pass-through value
-	// to the variable the lab file reads it from (see secretPieces).
-	inlineSecrets map[string]string
-	inlineWarned  map[string]bool // "SETTING=VAR" already warned about
+	envVars []string        // read with env(), in the order they appear in the lab file
+	envSet  map[string]bool // envVars as a set
+	// known maps the literal value of each credential setting of the file
+	// to the variable the lab file reads it from (knownSecrets).
+	known    map[string]string
+	prefixes map[string][]string // the known secrets by their first bytes (findKnownSecret)
+	// passed names the credential settings devstack.extra passes to
+	// domU's localrc; inDomU maps a credential found in a pass-through
+	// value to the variable of domU's localrc that holds it (credentialRef).
+	passed       map[string]bool
+	inDomU       map[string]string
+	refEnv       map[string]string // a variable of inDomU: the env() it is read from
+	inlineWarned map[string]bool   // "SETTING=VAR" already warned about
 }
 
 func (m *mapper) warnf(v *shellVar, format string, args ...any) {
@@ -170,6 +178,7 @@ func (m *mapper) mapAll() {
 	m.quantum(get)
 	m.services(get)
 	m.secretExtras(handled)
+	m.eraWarning()
 
 	for _, name := range m.in.order {
 		v := vars[name]

@@ -108,9 +108,6 @@ func (in *interp) serviceCommand(name string, svcs []string, line int) {
 // time that grows with the square of its length.
 const maxServices = 1000
 
-// quantumServices are the services of the lab xenlab builds.
-var quantumServices = []string{"q-svc", "q-agt", "q-domua"}
-
 // services maps ENABLED_SERVICES. A list that is stackrc's default
 // followed by ",edits" is written as enabled_services (the edits, for
 // devstack to apply to its own default); any other list as base_services,
@@ -163,23 +160,27 @@ func (m *mapper) services(get func(string) *shellVar) {
 		m.out.set("devstack.enabled_services", stringList(nil))
 	}
 	final := disableNegated(cleanupServices(list))
-	var missing []string
-	for _, svc := range quantumServices {
-		if !serviceEnabled(final, svc) {
-			missing = append(missing, svc)
+	var svcs []string
+	for _, svc := range strings.Split(final, ",") {
+		if svc = strings.TrimSpace(svc); serviceRE.MatchString(svc) {
+			svcs = append(svcs, svc)
 		}
 	}
-	if serviceEnabled(final, "n-net") {
-		missing = append(missing, "-n-net")
-	}
-	if len(missing) > 0 {
-		what := "ENABLED_SERVICES"
+	runs, added, dropped := UpServices(Devstack{BaseServices: svcs, EnabledServices: []string{}})
+	if len(added)+len(dropped) > 0 {
+		what := "ENABLED_SERVICES:"
 		if v == nil {
-			what = "ENABLED_SERVICES not set: devstack's default (nova-network) applies, and"
-		} else {
-			what += ":"
+			what = "ENABLED_SERVICES not set: devstack's default (nova-network) is not a Quantum lab;"
 		}
-		m.warns = append(m.warns, warning{line, what + " the services are not a Quantum lab (" + strings.Join(missing, ", ") + " missing), which is what xenlab builds"})
+		var change []string
+		if len(added) > 0 {
+			change = append(change, "adds "+strings.Join(added, ", "))
+		}
+		if len(dropped) > 0 {
+			change = append(change, "leaves out "+strings.Join(dropped, ", ")+" (nova-network cannot run beside Quantum)")
+		}
+		m.warns = append(m.warns, warning{line, what + " `xenlab up` " + strings.Join(change, " and ") +
+			", so domU runs " + strings.Join(runs, ",")})
 	}
 }
 

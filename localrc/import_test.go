@@ -125,7 +125,7 @@ GREETING="hello ${NAME}, ${UNSET:-fallback} $NOWHERE"
 		t.Errorf("GREETING = %q", s.Value)
 	}
 	joined := strings.Join(warns, "\n")
-	for _, want := range []string{"XENAPI_PASSWORD: literal password dropped", "OSDOMU_VDI_GB: 4 GiB is below", "GREETING: keeps ${NOWHERE}"} {
+	for _, want := range []string{"XENAPI_PASSWORD: literal password dropped", "OSDOMU_VDI_GB: 4 GiB is below", "GREETING: refers to ${NOWHERE}, which nothing in domU sets"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("warnings lack %q:\n%s", want, joined)
 		}

@@ -34,6 +34,8 @@ type interp struct {
 	// aliasedBy is aliases reversed: the names that are aliases of a
 	// variable, so an assignment breaks them without a scan of aliases.
 	aliasedBy map[string][]string
+	// plugins are the file's enable_plugin commands (a later devstack's).
+	plugins []eraEvidence
 	// feeds names every variable a credential's value was computed from
 	// (PW in ADMIN_PASSWORD=${PW}x): its value is a credential's too.
 	feeds map[string]bool
@@ -198,6 +200,17 @@ func (in *interp) command(words []word, c command) {
 	case "disable_all_services":
 		in.settings++
 		in.set("ENABLED_SERVICES", &shellVar{value: segs{}}, c.line)
+	case "enable_plugin":
+		in.settings++
+		plugin := "with no name"
+		if len(words) > 1 {
+			plugin = wordText(words[1])
+		}
+		if mentionsSecret(plugin) || !commandNameRE.MatchString(plugin) {
+			plugin = "(name not shown)"
+		}
+		in.plugins = append(in.plugins, eraEvidence{c.line, "enable_plugin " + plugin})
+		in.warnf(c.line, "enable_plugin %s not translated: devstack plugins came after Havana, and the devstack xenlab runs loads none", plugin)
 	case "source", ".":
 		in.settings++ // a localrc that sources another
 		in.warnf(c.line, "%s of another file not followed: %s", name, commandText(c))
