@@ -2,6 +2,7 @@ package localrc
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 )
 
@@ -82,3 +83,20 @@ func scanDoubleQuoted(s string, i, depth int) (int, error) {
 	}
 	return i, nil
 }
+
+// CredentialsIn returns the credentials a pass-through value holds where a
+// credential goes (--password=x, -px, password=x, user:x@ in a URL), the
+// literal ones only: a ${NAME} reference is the setting NAME's, which is a
+// credential of its own.
+func CredentialsIn(value string) []string {
+	var out []string
+	for _, sp := range secretSpans(value) {
+		if c := value[sp.start:sp.end]; !refRE.MatchString(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// refRE is a value that is only a reference, ${NAME} or $NAME.
+var refRE = regexp.MustCompile(`^\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$`)
