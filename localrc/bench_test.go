@@ -56,7 +56,9 @@ func BenchmarkImportSize(b *testing.B) {
 	}
 }
 
-// mixedLocalrc is a localrc of about n lines.
+// mixedLocalrc is a localrc of about n lines, which sets at most 1,500
+// variables (Import refuses more than maxSettings): blocks past the 250th
+// set the same names again.
 func mixedLocalrc(n int) []byte {
 	var s strings.Builder
 	s.WriteString("XENAPI_CONNECTION_URL=http://192.0.2.10\nXENAPI_PASSWORD=hunter2hunter2\nADMIN_PASSWORD=s3cr3t-admin\nENABLED_SERVICES+=,q-svc,-n-net\n")
@@ -72,7 +74,7 @@ disable_service n-net
 if [ -n "$X" ]; then
   Y_%[1]d=1
 fi
-`, i)
+`, i%250)
 	}
 	return []byte(s.String())
 }

@@ -40,6 +40,9 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 	if in.tooMuch > 0 {
 		return nil, nil, fmt.Errorf("import %s:%d: stopped here: the file's assignments and service edits up to this line copy more than %s of text, where a localrc needs kilobytes; not a localrc xenlab translates", filename, in.tooMuch, sizeText(maxWork))
 	}
+	if len(in.order) > maxSettings {
+		return nil, nil, fmt.Errorf("import %s: it sets %d variables, where a localrc sets tens; xenlab translates at most %d", filename, len(in.order), maxSettings)
+	}
 	if in.commands > 0 && in.settings == 0 {
 		// Nothing of a file that is not a localrc (/etc/shadow) is quoted:
 		// its lines may be anyone's secrets.
@@ -72,6 +75,11 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 // kilobytes, and /dev/zero or a log must neither fill the memory nor keep
 // xenlab busy.
 const MaxLocalrcSize = 1 << 20
+
+// maxSettings bounds the variables an imported localrc may set: devstack
+// knows a few hundred, and each becomes a lab-file attribute that is
+// rendered and parsed again.
+const maxSettings = 2000
 
 // ReadLocalrc reads the localrc at path for Import: a regular file (a
 // FIFO, a device or a directory is refused before a byte is read, and the
