@@ -19,12 +19,11 @@ type eraEvidence struct {
 	what string
 }
 
-// laterEraSettings are settings only a later devstack reads: ML2's
-// (lib/neutron_plugins/ml2) and os-xenapi's plugin (devstack/settings of
-// openstack/os-xenapi).
+// laterEraSetting reports whether a setting is ML2's (Q_ML2_*, read by
+// lib/neutron_plugins/ml2, which havana-eol's XenServer support does not
+// configure), as os-xenapi's devstack/local.conf.sample sets them.
 func laterEraSetting(name string) bool {
-	return strings.HasPrefix(name, "Q_ML2_") || name == "XENSERVER_IP" || name == "XENSERVER_PASSWORD" ||
-		name == "DOMZERO_USER" || name == "Q_USE_PROVIDERNET_FOR_PUBLIC"
+	return strings.HasPrefix(name, "Q_ML2_")
 }
 
 // eraWarning warns once, at the first sign, when the file was written for
