@@ -61,6 +61,13 @@ func TestImportBoundedInput(t *testing.T) {
 			}
 		})
 	}
+	t.Run("validate endless stdin", func(t *testing.T) {
+		var r countingReader
+		code, _, stderr := runBounded(t, &r, "validate", "-f", "-")
+		if code != ExitUsage || !strings.Contains(stderr, "more than 1 MiB on stdin") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
 	t.Run("endless stdin", func(t *testing.T) {
 		var r countingReader
 		code, _, stderr := runBounded(t, &r, "localrc", "import", "-")

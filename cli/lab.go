@@ -121,8 +121,11 @@ func loadLab(ctx context.Context, io IO, path string) (*localrc.Config, error) {
 	var err error
 	if path == "-" {
 		src, rerr := readAll(ctx, io.In, localrc.MaxLabFileSize)
-		if rerr != nil {
-			return nil, fmt.Errorf("reading the lab file from stdin: %w", rerr)
+		switch {
+		case rerr != nil && ctx.Err() != nil:
+			return nil, rerr // interrupted: the exit code says so
+		case rerr != nil:
+			return nil, usagef("reading the lab file from stdin: %v", rerr) // a lab-file error (exit 2)
 		}
 		cfg, err = localrc.Parse(stdinName, src)
 	} else {
