@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"xenlab/collect"
 	"xenlab/hosts"
 	"xenlab/hosts/sim"
 	"xenlab/localrc"
@@ -71,14 +72,9 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 	return o, nil
 }
 
-// secrets are the lab's passwords, for secret.Scrub's last resort.
-func (o *openedLab) secrets() []secret.Secret {
-	out := []secret.Secret{o.cfg.DomU.Password}
-	for _, h := range o.cfg.Hosts {
-		out = append(out, h.XAPIPassword, h.SSHPassword)
-	}
-	return out
-}
+// secrets are the lab's secrets, for secret.Scrub's last resort: the
+// same set collected logs and the run's views are scrubbed of.
+func (o *openedLab) secrets() []secret.Secret { return collect.Secrets(o.cfg) }
 
 // scrubbed is a command's error with the lab's secrets scrubbed from its
 // text as a last resort (secrets are never formatted into errors in the
