@@ -224,3 +224,76 @@ RABBIT_HOST=rabbit.lab.local
 		t.Errorf("RABBIT_HOST = %q", got["RABBIT_HOST"].Value)
 	}
 }
+
+// TestImportSecretsOnlyAsWholeValues: with the password "citrix" (as in the
+// XenServer CI's files), the URLs that contain the word keep their text,
+// and only whole values and words are replaced, by a reference to a
+// credential setting of domU's localrc, never by an env() inside the text.
+func TestImportSecretsOnlyAsWholeValues(t *testing.T) {
+	src := `XENAPI_PASSWORD=citrix
+ADMIN_PASSWORD=citrix
+NOVA_REPO=https://github.com/citrix-openstack/nova.git
+IMAGE_URLS="https://github.com/downloads/citrix-openstack/warehouse/cirros-0.3.0-x86_64-disk.vhd.tgz"
+SWIFT_CMD="swift -U admin:admin -K citrix stat"
+DB_URL=mysql://root:citrix@127.0.0.1/nova
+OTHER=citrix
+`
+	out, warns, err := Import("localrc", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), `${env(`) {
+		t.Errorf("an env() inside another value:\n%s", out)
+	}
+	cfg, err := parse("lab.hcl", out, testEnv(t.TempDir(), exportsOf(t, warns)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range cfg.Devstack.Extra {
+		got[s.Name] = s.Value
+	}
+	for name, want := range map[string]string{
+		"NOVA_REPO":  "https://github.com/citrix-openstack/nova.git",
+		"IMAGE_URLS": "https://github.com/downloads/citrix-openstack/warehouse/cirros-0.3.0-x86_64-disk.vhd.tgz",
+		"SWIFT_CMD":  "swift -U admin:admin -K ${XENAPI_PASSWORD} stat",
+		"DB_URL":     "mysql://root:${XENAPI_PASSWORD}@127.0.0.1/nova",
+		"OTHER":      "${XENAPI_PASSWORD}",
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %q, want %q", name, got[name], want)
+		}
+	}
+}
+
+// TestImportFlagsWhatDomUDoesNotSet: a reference to a variable devstack
+// sets before it reads localrc ($DEST) is kept with a note; one to a
+// variable nothing in domU sets (a CI script's) is flagged at its line.
+func TestImportFlagsWhatDomUDoesNotSet(t *testing.T) {
+	_, warns, err := Import("localrc", []byte("A=1\nLOGS=$DEST/logs\nBRANCH=ci-${GITHUB_USER}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := strings.Join(warns, "\n")
+	if !strings.Contains(j, "localrc:2: LOGS: keeps ${DEST} for devstack to expand in domU") ||
+		!strings.Contains(j, "localrc:3: BRANCH: refers to ${GITHUB_USER}, which nothing in domU sets") {
+		t.Errorf("warnings:\n%s", j)
+	}
+}
+
+// TestImportNamesAnotherEra: ML2 and devstack plugins get one warning at
+// the first sign, naming each sign and what the lab runs instead.
+func TestImportNamesAnotherEra(t *testing.T) {
+	_, warns, err := Import("localrc", []byte("A=1\nenable_plugin os-xenapi https://github.com/openstack/os-xenapi.git\nQ_PLUGIN=ml2\nQ_ML2_TENANT_NETWORK_TYPE=vxlan\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := strings.Join(warns, "\n")
+	want := "localrc:2: written for a later devstack than the lab runs (enable_plugin os-xenapi at line 2, Q_PLUGIN=ml2 at line 3, Q_ML2_TENANT_NETWORK_TYPE at line 4): xenlab runs devstack havana-eol"
+	if !strings.Contains(j, want) || strings.Count(j, "written for a later devstack") != 1 {
+		t.Errorf("warnings lack %q once:\n%s", want, j)
+	}
+	if _, warns, _ := Import("localrc", []byte("A=1\nQ_PLUGIN=openvswitch\n")); strings.Contains(strings.Join(warns, "\n"), "later devstack") {
+		t.Errorf("a Havana file was called another era's:\n%s", warns)
+	}
+}
