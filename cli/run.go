@@ -34,11 +34,14 @@ func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step
 		defer cancel(nil)
 		lab.locks.lost(cancel)
 	}
-	display := lab.flags.display(io)
+	// Every view of the run (terminal, JSON, JUnit, the step logs a failed
+	// run collects) has the lab's secrets scrubbed from what the steps say.
+	secrets := collect.Secrets(lab.cfg)
+	display := scrubRenderer{lab.flags.display(io), secrets}
 	steps := collect.NewStepLog() // each step's whole output, for the logs of a failed run
 	eng, err := provision.New(graph, provision.Options{
 		Parallel: lab.flags.parallel, MaxHosts: lab.flags.maxHosts, StepTimeout: lab.flags.timeout(lab.cfg),
-		OnError: provision.OnError(lab.flags.onError), Renderer: provision.Multi(display, steps),
+		OnError: provision.OnError(lab.flags.onError), Renderer: scrubRenderer{provision.Multi(display.r, steps), secrets},
 	})
 	if err != nil {
 		return err
@@ -57,7 +60,7 @@ func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step
 		rep.Err = after()
 	}
 	if lab.flags.junit != "" {
-		if jerr := render.NewJUnit(lab.flags.junit).Close(rep); jerr != nil {
+		if jerr := render.NewJUnit(lab.flags.junit).Close(scrubReport(rep, secrets)); jerr != nil {
 			rep.Err = errors.Join(rep.Err, jerr)
 		}
 	}

@@ -81,19 +81,28 @@ func (o Options) withDefaults() Options {
 func HostDir(base, lab, host string) string { return filepath.Join(base, lab, host) }
 
 // Secrets are the lab's secrets for secret.Scrub: every host's xapi and
-// SSH passwords, domU's password and the sensitive devstack.extra values.
+// SSH passwords, domU's password, the values of devstack.extra's credential
+// settings and the credentials other extra values hold (--password=x).
 func Secrets(lab *localrc.Config) []secret.Secret {
 	out := []secret.Secret{lab.DomU.Password}
 	for _, h := range lab.Hosts {
 		out = append(out, h.XAPIPassword, h.SSHPassword)
 	}
 	for _, s := range lab.Devstack.Extra {
-		if s.Sensitive {
-			if s.Value != "" {
-				out = append(out, secret.New(s.Value))
-			}
-			for _, v := range s.Array {
+		if !s.Sensitive {
+			continue
+		}
+		for _, v := range append([]string{s.Value}, s.Array...) {
+			switch {
+			case v == "":
+			case localrc.CredentialName(s.Name):
 				out = append(out, secret.New(v))
+			default:
+				// A value that holds a credential (--password=x) is not one
+				// as a whole: its pieces would match unrelated text.
+				for _, c := range localrc.CredentialsIn(v) {
+					out = append(out, secret.New(c))
+				}
 			}
 		}
 	}
