@@ -2,8 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -52,10 +50,9 @@ func newPlan(io IO) *cobra.Command {
 
 // jsonPlan is `plan --json`: one line of kind "plan".
 type jsonPlan struct {
-	Kind     string         `json:"kind"` // always "plan"
-	Steps    []jsonPlanStep `json:"steps"`
-	Pending  []string       `json:"pending"`   // the steps with work to do
-	NotBuilt []string       `json:"not_built"` // bring-up steps not built yet, so not planned
+	Kind    string         `json:"kind"` // always "plan"
+	Steps   []jsonPlanStep `json:"steps"`
+	Pending []string       `json:"pending"` // the steps with work to do
 }
 
 type jsonPlanStep struct {
@@ -67,16 +64,9 @@ type jsonPlanStep struct {
 
 func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 	if !asJSON {
-		if err := plan.WriteText(io.Out); err != nil {
-			return err
-		}
-		if len(steps.Missing) == 0 {
-			return nil
-		}
-		_, err := fmt.Fprintf(io.Out, "not built yet, so not planned: %s\n", strings.Join(steps.Missing, ", "))
-		return err
+		return plan.WriteText(io.Out)
 	}
-	out := jsonPlan{Kind: "plan", Pending: plan.Pending(), NotBuilt: append([]string{}, steps.Missing...)}
+	out := jsonPlan{Kind: "plan", Pending: plan.Pending()}
 	if out.Pending == nil {
 		out.Pending = []string{}
 	}

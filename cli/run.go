@@ -20,7 +20,7 @@ const defaultCloseTimeout = 10 * time.Second
 // runSteps runs a lab's step graph through the engine, Apply or (destroy)
 // Destroy, shown the way the flags say, and returns the command's error.
 // after, if not nil, is the command's own verdict on a run whose steps all
-// succeeded (`up` says the rest of the bring-up is not built).
+// succeeded (`up` shows the lab's view, and fails if it cannot).
 //
 // The run's report and the exit code come from one value: the command's
 // error is put in the report (provision.Report.Err) before any report is

@@ -51,8 +51,8 @@ type Report struct {
 	Cleanup []StepResult
 	// Err is the error the run returned (nil on success). It is the one
 	// value behind the report's outcome and exit code and the process's
-	// exit status: a command whose run ends in an error of its own (work
-	// not built, a report it could not write) sets it here before closing
+	// exit status: a command whose run ends in an error of its own (a
+	// view it could not read, a report it could not write) sets it here before closing
 	// its renderers, so no report says ok for a run that exits non-zero.
 	Err error
 	// Hosts has one entry per host of a fleet (steps of several hosts, see

@@ -26,8 +26,7 @@ type options struct {
 func PurgeTemplate() Option { return func(o *options) { o.purgeTemplate = true } }
 
 // BringUp returns the steps of `xenlab up` for one host, in dependency
-// order; the engine's Destroy over them is `xenlab down`. Missing names
-// the steps not built yet.
+// order; the engine's Destroy over them is `xenlab down`.
 func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.Step {
 	var o options
 	for _, f := range opts {
@@ -47,6 +46,3 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		&snapshot{host: host, lab: lab, agents: ag, views: o.views},
 	}
 }
-
-// Missing are the bring-up steps of DESIGN.md that are not built yet.
-var Missing []string

@@ -101,7 +101,7 @@ type JUnitProblem struct {
 
 // RunCase is the name of the testcase a report gets when its run failed
 // (or was interrupted) with no step failing (or interrupted): for example
-// `xenlab up` exiting 1 because the rest of the bring-up is not built. So
+// `xenlab up` exiting 1 because it could not read the lab's closing view. So
 // the report's failures and errors never say success for a run that
 // exits non-zero.
 const RunCase = "run"
