@@ -25,7 +25,7 @@ func newPlan(io IO) *cobra.Command {
 				return err
 			}
 			defer l.close()
-			eng, err := provision.New(steps.Fleet(l.cfg, l.hosts), provision.Options{StepTimeout: l.flags.timeout(l.cfg)})
+			eng, err := provision.New(steps.Fleet(l.cfg, l.hosts), provision.Options{StepTimeout: l.flags.timeout(l.cfg), Clock: io.Clock})
 			if err != nil {
 				return err
 			}
@@ -57,7 +57,8 @@ type jsonPlan struct {
 
 type jsonPlanStep struct {
 	Name      string   `json:"name"`
-	Action    string   `json:"action"` // apply, none (already done), check (a read-only step) or unknown (Check failed)
+	Host      string   `json:"host,omitempty"` // in a fleet
+	Action    string   `json:"action"`         // apply, none (already done), check (a read-only step) or unknown (Check failed)
 	DependsOn []string `json:"depends_on"`
 	Error     string   `json:"error,omitempty"`
 }
@@ -71,7 +72,7 @@ func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 		out.Pending = []string{}
 	}
 	for _, s := range plan.Steps {
-		js := jsonPlanStep{Name: s.Name, Action: "apply", DependsOn: s.Deps}
+		js := jsonPlanStep{Name: s.Name, Host: s.Host, Action: "apply", DependsOn: s.Deps}
 		switch {
 		case s.Err != nil:
 			js.Action, js.Error = "unknown", s.Err.Error()

@@ -27,7 +27,7 @@ const defaultCloseTimeout = 10 * time.Second
 // written, so the JSON summary, the JUnit file, the timing table and the
 // process's exit status always agree. The JUnit file is written first: if
 // it cannot be, that failure is part of what the others report.
-func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step, destroy bool, after func() error) error {
+func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Node, destroy bool, after func() error) error {
 	if lab.locks != nil { // a lost host lock ends the run
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
@@ -38,7 +38,7 @@ func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step
 	steps := collect.NewStepLog() // each step's whole output, for the logs of a failed run
 	eng, err := provision.New(graph, provision.Options{
 		Parallel: lab.flags.parallel, MaxHosts: lab.flags.maxHosts, StepTimeout: lab.flags.timeout(lab.cfg),
-		OnError: provision.OnError(lab.flags.onError), Renderer: provision.Multi(display, steps),
+		OnError: provision.OnError(lab.flags.onError), Renderer: provision.Multi(display, steps), Clock: io.Clock,
 	})
 	if err != nil {
 		return err

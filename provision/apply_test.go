@@ -34,7 +34,8 @@ func TestApplyRunsDependenciesFirst(t *testing.T) {
 			if len(calls) != len(tt.specs) {
 				t.Fatalf("calls = %v, want one apply per step", calls)
 			}
-			for _, s := range l.list {
+			for _, n := range l.list {
+				s := n.Step
 				at := slices.Index(calls, "apply:"+s.Name())
 				for _, d := range s.Deps() {
 					if slices.Index(calls, "apply:"+d) > at {
@@ -231,7 +232,7 @@ func TestRetry(t *testing.T) {
 		name         string
 		failures     int  // attempts that fail before success
 		transient    bool // failures are marked Transient
-		stepAttempts int  // Attempter override (0: none)
+		stepAttempts int  // the node's own Attempts (0: the options')
 		wantAttempts int
 		wantState    State
 	}{
@@ -255,13 +256,10 @@ func TestRetry(t *testing.T) {
 				}
 				return nil
 			}
-			var step Step = l.steps["net"]
-			if tt.stepAttempts > 0 {
-				step = retryingStep{l.steps["net"], tt.stepAttempts}
-			}
+			step := Node{Step: l.steps["net"], Attempts: tt.stepAttempts}
 			var delays []int
 			rec := &recorder{}
-			e := mustNew(t, []Step{step}, Options{MaxAttempts: 3, Renderer: rec, Backoff: func(attempt int) time.Duration {
+			e := mustNew(t, []Node{step}, Options{MaxAttempts: 3, Renderer: rec, Backoff: func(attempt int) time.Duration {
 				delays = append(delays, attempt)
 				return 0
 			}})

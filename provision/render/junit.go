@@ -156,13 +156,10 @@ func fleetSuites(rep *provision.Report) []JUnitSuite {
 	return suites
 }
 
-// hostSuite is junitSuite for one host of a fleet.
+// hostSuite is junitSuite for one host of a fleet: its cases are named by
+// the steps' names, which do not carry the host.
 func hostSuite(phase, host string, start time.Time, results []provision.StepResult) JUnitSuite {
-	s := junitSuite(phase+"."+host, start, results)
-	for i := range s.Cases {
-		s.Cases[i].Name = strings.TrimPrefix(s.Cases[i].Name, host+"/")
-	}
-	return s
+	return junitSuite(phase+"."+host, start, results)
 }
 
 func junitSuite(phase string, start time.Time, results []provision.StepResult) JUnitSuite {

@@ -26,7 +26,7 @@ func TestJUnitValidatesAgainstSchema(t *testing.T) {
 		}
 		files = append(files, p)
 	}
-	ok, _ := run(t, []provision.Step{&step{name: "a"}, &step{name: "b", deps: []string{"a"}}}, provision.Multi())
+	ok, _ := run(t, provision.Nodes(&step{name: "a"}, &step{name: "b", deps: []string{"a"}}), provision.Multi())
 	write("ok", ok)
 	failed, _ := run(t, failingLab(), provision.Multi())
 	write("failed", failed)
@@ -44,7 +44,7 @@ func TestJUnitValidatesAgainstSchema(t *testing.T) {
 	}
 	interrupted, _ := e.Apply(ctx)
 	write("interrupted", interrupted)
-	viewLost, _ := run(t, []provision.Step{&step{name: "a"}}, provision.Multi())
+	viewLost, _ := run(t, provision.Nodes(&step{name: "a"}), provision.Multi())
 	viewLost.Err = errors.New("reading the lab view: connection refused")
 	write("run-failed", viewLost)
 
@@ -55,7 +55,7 @@ func TestJUnitValidatesAgainstSchema(t *testing.T) {
 // (xenlab up when it cannot read the lab's closing view) must not report
 // failures="0".
 func TestJUnitCountsARunFailure(t *testing.T) {
-	rep, _ := run(t, []provision.Step{&step{name: "a"}}, provision.Multi())
+	rep, _ := run(t, provision.Nodes(&step{name: "a"}), provision.Multi())
 	rep.Err = errors.New("reading the lab view: connection refused")
 	p := filepath.Join(t.TempDir(), "j.xml")
 	if err := NewJUnit(p).Close(rep); err != nil {
