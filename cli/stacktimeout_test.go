@@ -122,7 +122,7 @@ func TestStackTimeoutBoundsAgentsOnAFleet(t *testing.T) {
 				continue
 			}
 			failed = append(failed, s.Name)
-			if !strings.Contains(s.Error, "step "+h.Name+"/agents: apply: timed out after 1h30m0s") || s.Duration < 90*60 {
+			if !strings.Contains(s.Error, "host "+h.Name+": step agents: apply: timed out after 1h30m0s") || s.Duration < 90*60 {
 				t.Errorf("host %s: agents ended %q after %.0fs, want the 90m limit", h.Name, s.Error, s.Duration)
 			}
 		}
