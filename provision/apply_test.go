@@ -335,3 +335,36 @@ func TestResumeAfterFailure(t *testing.T) {
 		t.Errorf("states = %v, want %v", got, want)
 	}
 }
+
+// temporaryErr says itself whether it is worth trying again, as xapi's
+// errors do (provision.Temporary).
+type temporaryErr bool
+
+func (e temporaryErr) Error() string   { return "xapi VM.start: OTHER_OPERATION_IN_PROGRESS" }
+func (e temporaryErr) Transient() bool { return bool(e) }
+
+// TestRetryWhatTheErrorSays: an error that says it is transient is
+// retried, even wrapped; one that says it is not fails at once; the step's
+// output says why it tried again.
+func TestRetryWhatTheErrorSays(t *testing.T) {
+	for _, transient := range []bool{true, false} {
+		l := newLab("boot")
+		calls := 0
+		l.steps["boot"].apply = func(context.Context, Output) error {
+			if calls++; calls == 1 {
+				return fmt.Errorf("starting domU: %w", temporaryErr(transient))
+			}
+			return nil
+		}
+		rep, err := mustNew(t, l.list, Options{}).Apply(context.Background())
+		res, _ := rep.Step("boot")
+		if transient && (err != nil || res.Attempts != 2 || !slices.ContainsFunc(res.Output, func(l string) bool {
+			return strings.HasPrefix(l, "transient failure, attempt 2 of 3 in 0s: starting domU: xapi VM.start: OTHER_OPERATION_IN_PROGRESS")
+		})) {
+			t.Errorf("transient: err %v, attempts %d, output %q", err, res.Attempts, res.Output)
+		}
+		if !transient && (err == nil || res.Attempts != 1) {
+			t.Errorf("permanent: err %v, attempts %d", err, res.Attempts)
+		}
+	}
+}
