@@ -250,7 +250,7 @@ func TestRetry(t *testing.T) {
 				calls++
 				if calls <= tt.failures {
 					if tt.transient {
-						return Transient(flaky)
+						return fmt.Errorf("%w: %w", flaky, temporaryErr(true))
 					}
 					return flaky
 				}

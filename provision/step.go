@@ -81,39 +81,21 @@ func Label(host, step string) string {
 	return host + "/" + step
 }
 
-// transientError marks its wrapped error as worth retrying.
-type transientError struct{ err error }
-
-func (t *transientError) Error() string { return t.err.Error() }
-func (t *transientError) Unwrap() error { return t.err }
-
-// Transient marks err as retryable: the engine retries the step's Check,
-// Apply or Destroy with exponential backoff, up to its attempt limit.
-// Transient(nil) is nil.
-func Transient(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &transientError{err: err}
-}
-
 // Temporary is implemented by errors that know whether trying again may
 // succeed, such as xapi's (xenlab/hosts/xapi: OTHER_OPERATION_IN_PROGRESS,
-// a reset connection on a read). Packages that must not import provision
+// a reset connection on a read): the only way an error is transient. The
+// error itself says so, where the failure is understood, rather than a
+// mark a caller might forget. Packages that must not import provision
 // implement it with a method of that name.
 type Temporary interface {
 	error
 	Transient() bool
 }
 
-// IsTransient reports whether err, or an error it wraps, was marked with
-// [Transient] or says so itself ([Temporary]). The first [Temporary] in the
-// chain decides: a wrapper that knows better answers first.
+// IsTransient reports whether err, or an error it wraps, says it is worth
+// trying again ([Temporary]). The first [Temporary] in the chain decides: a
+// wrapper that knows better answers first.
 func IsTransient(err error) bool {
-	var t *transientError
-	if errors.As(err, &t) {
-		return true
-	}
 	var tmp Temporary
 	return errors.As(err, &tmp) && tmp.Transient()
 }

@@ -3,7 +3,6 @@ package render
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +32,7 @@ func TestJSONEventsMatchSchema(t *testing.T) {
 		&step{name: "flaky", apply: func(context.Context, provision.Output) error {
 			if !failedOnce {
 				failedOnce = true
-				return provision.Transient(errors.New("VM_BAD_POWER_STATE"))
+				return tryAgain{}
 			}
 			return nil
 		}},
@@ -96,3 +95,10 @@ func TestJSONEventsMatchSchema(t *testing.T) {
 		}
 	}
 }
+
+// tryAgain is an error that says it is transient, as xapi's
+// OTHER_OPERATION_IN_PROGRESS does.
+type tryAgain struct{}
+
+func (tryAgain) Error() string   { return "xapi VM.start: OTHER_OPERATION_IN_PROGRESS" }
+func (tryAgain) Transient() bool { return true }
