@@ -240,19 +240,15 @@ func tailLines(text string, n int64) string {
 }
 
 // stepOutput writes xenlab's own output of each step: its state, error and
-// last lines. In a fleet, only this host's steps ("host/step").
+// last lines. In a fleet, only this host's steps (by their results' Host).
 func (c *collector) stepOutput(rep *provision.Report, host string, fleet bool) {
 	var all strings.Builder
 	for _, group := range [][]provision.StepResult{rep.Steps, rep.Cleanup} {
 		for _, s := range group {
-			name := s.Name
-			if fleet {
-				var ok bool
-				if name, ok = strings.CutPrefix(s.Name, host+"/"); !ok {
-					continue
-				}
+			if fleet && s.Host != host {
+				continue
 			}
-			fmt.Fprintf(&all, "== %s: %s", name, s.State)
+			fmt.Fprintf(&all, "== %s: %s", s.Name, s.State)
 			if s.Duration > 0 {
 				fmt.Fprintf(&all, " (%s)", s.Duration.Round(time.Millisecond))
 			}
@@ -275,21 +271,17 @@ func (c *collector) stepOutput(rep *provision.Report, host string, fleet bool) {
 }
 
 // stepLogs writes each step's whole output in the run as
-// steps/<step>.log; in a fleet only this host's steps ("host/step").
+// steps/<step>.log; in a fleet only this host's steps (by their events'
+// Host).
 func (c *collector) stepLogs(l *StepLog, host string, fleet bool) {
-	names, texts := l.text()
-	for _, n := range names {
-		name := n
-		if fleet {
-			var ok bool
-			if name, ok = strings.CutPrefix(n, host+"/"); !ok {
-				continue
-			}
+	for _, s := range l.text() {
+		if fleet && s.host != host {
+			continue
 		}
-		if name == "" || strings.ContainsAny(name, `/\`) || name[0] == '.' {
+		if s.name == "" || strings.ContainsAny(s.name, `/\`) || s.name[0] == '.' {
 			continue // not a step's name: nothing of the run goes outside the directory
 		}
-		c.write("steps/"+name+".log", []byte(texts[n]))
+		c.write("steps/"+s.name+".log", []byte(s.text))
 	}
 }
 

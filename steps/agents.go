@@ -65,11 +65,11 @@ type agents struct {
 func (a *agents) Name() string   { return "agents" }
 func (a *agents) Deps() []string { return []string{"dom0-plugins", "bridge-placeholder"} }
 
-// Timeout is the lab's timeouts.stack: stack.sh downloads and installs
-// OpenStack on a real host.
-func (a *agents) Timeout() time.Duration {
-	if a.lab.Timeouts.Stack > 0 {
-		return a.lab.Timeouts.Stack
+// stackTimeout is the agents step's time limit, the lab's timeouts.stack:
+// stack.sh downloads and installs OpenStack on a real host.
+func stackTimeout(lab *localrc.Config) time.Duration {
+	if lab.Timeouts.Stack > 0 {
+		return lab.Timeouts.Stack
 	}
 	return defaultStackTO
 }

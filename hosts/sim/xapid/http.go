@@ -42,15 +42,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.calls.Add(1)
+	var fault *Fault
 	if s.opts.Fault != nil {
-		if f := s.opts.Fault(n, method); f != nil {
-			if f.Drop {
-				dropConnection(w)
-				return
-			}
-			s.writeResult(w, nil, &APIError{Code: f.Code, Params: f.Params})
-			return
-		}
+		fault = s.opts.Fault(n, method)
+	}
+	if fault != nil && !fault.After {
+		s.writeFault(w, fault)
+		return
 	}
 	if s.opts.Latency != nil {
 		if d := s.opts.Latency(method); d > 0 {
@@ -64,7 +62,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v, aerr := s.call(r.Context(), method, params)
+	if fault != nil {
+		s.writeFault(w, fault)
+		return
+	}
 	s.writeResult(w, v, aerr)
+}
+
+// writeFault answers with an injected fault: no answer (a dropped
+// connection), or its failure.
+func (s *Server) writeFault(w http.ResponseWriter, f *Fault) {
+	if f.Drop {
+		dropConnection(w)
+		return
+	}
+	s.writeResult(w, nil, &APIError{Code: f.Code, Params: f.Params})
 }
 
 // writeResult sends xapi's result struct.

@@ -33,7 +33,8 @@ type Options struct {
 	// name ("VM.start", "Async.VM.clone"); see LatencyByClass.
 	Latency func(method string) time.Duration
 	// Fault, if set, is asked before each HTTP call is dispatched; n counts
-	// calls from 1. A non-nil answer fails or drops that call.
+	// calls from 1. A non-nil answer fails or drops that call, instead of
+	// making it or (Fault.After) once it is made. Faults builds one.
 	Fault func(n int64, method string) *Fault
 	// StateFile, if set, persists the database as JSON: loaded by New when
 	// it exists, saved shortly after each change and on Close.
@@ -64,6 +65,9 @@ type Fault struct {
 	Params []string
 	// Drop closes the connection without any response.
 	Drop bool
+	// After applies the fault once the call was made (its effects kept):
+	// the answer is lost, or replaced by the failure.
+	After bool
 }
 
 // LatencyByClass builds an Options.Latency from per-class delays: keys are
