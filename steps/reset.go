@@ -113,7 +113,7 @@ func (n *novaInstances) Apply(ctx context.Context, out provision.Output) error {
 			}
 		}
 		vdis := vmDisks(inv, vm)
-		if !rec.SuspendVDI.IsNull() {
+		if !rec.SuspendVDI.IsNull() && onlyUser(inv, rec.SuspendVDI, vm) {
 			vdis = append(vdis, rec.SuspendVDI)
 		}
 		for _, vdi := range vdis {
