@@ -23,7 +23,7 @@ const shortPrefix = "xlovs"
 
 // staleDaemonWait bounds the wait for the daemons of a killed switch to
 // end.
-const staleDaemonWait = 5 * time.Second
+var staleDaemonWait = 5 * time.Second
 
 // daemonPIDFiles are the pid files the real switch's daemons write in the
 // run directory (--pidfile).
