@@ -1,6 +1,9 @@
 package steps
 
 import (
+	"fmt"
+	"strings"
+
 	"xenlab/hosts"
 	"xenlab/hosts/xapi"
 )
@@ -22,6 +25,9 @@ import (
 //     the suspend_VDI of any VM whose memory image it is (it refuses with
 //     VDI_IN_USE only while a VBD is attached). xenlab destroys a disk or
 //     a memory image only when onlyUser says no other VM refers to it.
+//   - VM.revert (ocaml/xapi/xapi_vm_snapshot.ml, revert_vbds) destroys the
+//     VM's disks the snapshot has a copy of, and its memory image, with
+//     VDI.destroy: the revert-domU step first asks foreignDiskUsers.
 
 // onlyUser reports whether no VM but vm refers to vdi: no other VM's VBD
 // is on it and no other VM has it as its memory image (suspend_VDI), so
@@ -38,4 +44,35 @@ func onlyUser(inv *hosts.Snapshot, vdi, vm xapi.Ref) bool {
 		}
 	}
 	return true
+}
+
+// foreignDiskUsers describes the VMs that are not this lab's and refer to
+// a disk or the memory image of vm (a VBD on it, or it as their
+// suspend_VDI), joined by ", " ("" when none): what a VDI.destroy of
+// those would take from them.
+func foreignDiskUsers(inv *hosts.Snapshot, lab string, vm xapi.Ref) string {
+	mine := map[xapi.Ref]bool{}
+	for _, b := range inv.VMs[vm].VBDs {
+		if vbd, ok := inv.VBDs[b]; ok && vbd.Type == "Disk" && !vbd.VDI.IsNull() {
+			mine[vbd.VDI] = true
+		}
+	}
+	if s := inv.VMs[vm].SuspendVDI; !s.IsNull() {
+		mine[s] = true
+	}
+	var out []string
+	for _, r := range sortedRefs(inv.VMs) {
+		rec := inv.VMs[r]
+		if r == vm || owned(lab, rec.OtherConfig) {
+			continue
+		}
+		uses := mine[rec.SuspendVDI]
+		for _, b := range rec.VBDs {
+			uses = uses || mine[inv.VBDs[b].VDI]
+		}
+		if uses {
+			out = append(out, fmt.Sprintf("VM %q (uuid %s)", rec.NameLabel, rec.UUID))
+		}
+	}
+	return strings.Join(out, ", ")
 }

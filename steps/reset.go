@@ -173,6 +173,10 @@ func (r *revertDomU) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer r.host.Changed()
+	if users := foreignDiskUsers(inv, r.lab.Lab, vm); users != "" { // steps/cascade.go
+		return fmt.Errorf("domU's disks are in use by %s, not the lab's: xapi's VM.revert destroys domU's disks, "+
+			"and with them those VMs' VBDs; detach them (xe vbd-destroy), then reset again", users)
+	}
 	if err := c.VMRevert(ctx, snap); err != nil {
 		return err
 	}
