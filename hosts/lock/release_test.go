@@ -181,8 +181,10 @@ func TestRacingRunsLeaveNoClaims(t *testing.T) {
 	url := startSim(t)
 	check := dialSim(t, url)
 	// A claim a release left behind stops its own run at once ("locked by
-	// this very run") and the others until ctx ends.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// this very run") and holds the others until it expires (a minute).
+	// The bound is for the race detector, under which a run takes a
+	// minute; without it, a few seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var holding, maxHolding, done atomic.Int32
 	var wg sync.WaitGroup
@@ -191,7 +193,9 @@ func TestRacingRunsLeaveNoClaims(t *testing.T) {
 		wg.Go(func() {
 			for range rounds {
 				o := opts(fmt.Sprintf("run%d@ci", r), r+1)
-				o.renewEvery = time.Millisecond
+				// Waiters wake on the pool's events, not on Poll; a long Poll
+				// lets runs that collide back off far enough apart.
+				o.renewEvery, o.Poll = time.Millisecond, time.Second
 				l, err := Acquire(ctx, h, o)
 				if err != nil {
 					t.Error(err)
