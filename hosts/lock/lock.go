@@ -24,10 +24,10 @@
 // by the host's clock (host.get_servertime), the one clock every runner
 // shares.
 //
-// A waiting run does not poll on a timer: it reads the pool with
-// event.from, and the same call, given its token, blocks until the pool's
-// record changes (a release, a renewal) or Options.Poll passes, so it
-// notices a release one round trip after it. A claim of a run on this
+// A waiting run does not poll on a timer: it waits in event.from, with
+// the token of its last read of the pool, until the pool's record changes
+// (a release, a renewal) or Options.Poll passes, so it notices a release
+// one round trip after it. A claim of a run on this
 // machine whose process is gone is taken over at once (proc.go), not
 // after its expiry.
 //
@@ -361,34 +361,42 @@ func (l *Lock) key(seq int) string { return KeyPrefix + l.token + "." + strconv.
 
 // read returns the host's time (with clock; else the zero time) and the
 // other runs' claims, in two round trips (one without clock), and
-// remembers the pool and the clocks' offset. The pool is read with
-// event.from: the first read gets its record, each later one the changes
-// since the read before, waiting up to wait for one.
+// remembers the pool and the clocks' offset. The pool is read whole with
+// event.from and an empty token. With wait, the read first waits (up to
+// wait) for the pool to change since the read before, with that read's
+// token: the changes it returns are the pool's record now; when none came
+// the pool is read whole after all, so that a token xapi no longer
+// honours (a restart) cannot leave a waiter on an old record. The read
+// that confirms a claim is always whole.
 func (l *Lock) read(ctx context.Context, clock bool, wait time.Duration) (time.Time, []Holder, error) {
-	first := l.events == ""
-	b, err := l.api.EventFrom(ctx, []string{"pool"}, l.events, wait.Seconds())
-	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("host %s: reading the lock: %w", l.opts.Host, err)
-	}
-	pools := 0
-	for _, ev := range b.Events {
-		if !strings.EqualFold(ev.Class, "pool") || ev.Operation == "del" {
-			continue
-		}
-		var rec xapi.PoolRecord
-		if err := rec.UnmarshalXAPI(ev.Snapshot); err != nil {
+	whole := true
+	if wait > 0 && l.events != "" {
+		b, err := l.api.EventFrom(ctx, []string{"pool"}, l.events, wait.Seconds())
+		if err != nil {
 			return time.Time{}, nil, fmt.Errorf("host %s: reading the lock: %w", l.opts.Host, err)
 		}
-		l.pool, l.rec = ev.Ref, rec
-		pools++
+		n, err := l.apply(b)
+		if err != nil {
+			return time.Time{}, nil, err
+		}
+		whole = n == 0
 	}
-	if first && pools != 1 {
-		return time.Time{}, nil, fmt.Errorf("host %s: reading the lock: xapi lists %d pools, want 1", l.opts.Host, pools)
+	if whole {
+		b, err := l.api.EventFrom(ctx, []string{"pool"}, "", 0)
+		if err != nil {
+			return time.Time{}, nil, fmt.Errorf("host %s: reading the lock: %w", l.opts.Host, err)
+		}
+		if n, err := l.apply(b); err != nil || n != 1 {
+			if err == nil {
+				err = fmt.Errorf("host %s: reading the lock: xapi lists %d pools, want 1", l.opts.Host, n)
+			}
+			return time.Time{}, nil, err
+		}
 	}
-	l.events = b.Token
 	var now time.Time
 	if clock {
 		before := time.Now()
+		var err error
 		if now, err = l.api.HostGetServertime(ctx, l.rec.Master); err != nil {
 			return time.Time{}, nil, fmt.Errorf("host %s: reading its clock: %w", l.opts.Host, err)
 		}
@@ -408,6 +416,25 @@ func (l *Lock) read(ctx context.Context, clock bool, wait time.Duration) (time.T
 	}
 	slices.SortFunc(claims, func(a, b Holder) int { return a.Started.Compare(b.Started) })
 	return now, claims, nil
+}
+
+// apply takes the pool's record from an event.from batch and its token;
+// it returns how many pool records the batch held.
+func (l *Lock) apply(b xapi.EventBatch) (int, error) {
+	n := 0
+	for _, ev := range b.Events {
+		if !strings.EqualFold(ev.Class, "pool") || ev.Operation == "del" {
+			continue
+		}
+		var rec xapi.PoolRecord
+		if err := rec.UnmarshalXAPI(ev.Snapshot); err != nil {
+			return 0, fmt.Errorf("host %s: reading the lock: %w", l.opts.Host, err)
+		}
+		l.pool, l.rec = ev.Ref, rec
+		n++
+	}
+	l.events = b.Token
+	return n, nil
 }
 
 // firstLive returns the oldest claim that has not expired at now and

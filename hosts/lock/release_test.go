@@ -224,3 +224,54 @@ func TestRacingRunsLeaveNoClaims(t *testing.T) {
 		t.Fatalf("%d claims left after %d rounds: %v", len(cs), runs*rounds, cs)
 	}
 }
+
+// deafEvents is a xapi whose event.from never reports a change to a token
+// it gave (as after a restart, when an old token may name a generation
+// the new database has not reached): it waits, then answers nothing.
+type deafEvents struct{ *simHost }
+
+func (d deafEvents) EventFrom(ctx context.Context, classes []string, token string, timeout float64) (xapi.EventBatch, error) {
+	if token == "" {
+		return d.simHost.EventFrom(ctx, classes, token, timeout)
+	}
+	if err := sleep(ctx, time.Duration(timeout*float64(time.Second))); err != nil {
+		return xapi.EventBatch{}, err
+	}
+	return xapi.EventBatch{Token: token}, nil
+}
+
+// TestWaiterDoesNotTrustAQuietToken: a waiter whose event.from stays
+// silent reads the pool whole after each Poll, so it still takes the
+// lock once the holder released it.
+func TestWaiterDoesNotTrustAQuietToken(t *testing.T) {
+	url := startSim(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	held, err := Acquire(ctx, dialSim(t, url), opts("alice@ci-3", 4242))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lg logs
+	o := opts("bob@ci-4", 7)
+	o.Logf = lg.logf
+	got := make(chan error, 1)
+	go func() {
+		l, err := Acquire(ctx, deafEvents{dialSim(t, url)}, o)
+		if l != nil {
+			l.Release(ctx)
+		}
+		got <- err
+	}()
+	for i := 0; !lg.has("; waiting"); i++ {
+		if i > 1000 {
+			t.Fatal("the waiter never said it waits")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := held.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("the waiter never took the released lock: %v", err)
+	}
+}
