@@ -177,6 +177,10 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if h.dirLock, err = lockDir(h.dir, h.tempDir); err != nil {
 		return nil, err
 	}
+	// A simulator killed here left its switches' short run directories in
+	// the system's temporary directory; a guest that never boots again
+	// would never clear its own.
+	ovs.RemoveShortRunDirs(h.dir)
 	if h.state, err = loadState(h.dir); err != nil {
 		return nil, err
 	}
