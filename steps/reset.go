@@ -108,7 +108,7 @@ func (n *novaInstances) Apply(ctx context.Context, out provision.Output) error {
 			}
 		}
 		vdis := vmDisks(inv, vm)
-		if !rec.SuspendVDI.IsNull() {
+		if !rec.SuspendVDI.IsNull() && onlyUser(inv, rec.SuspendVDI, vm) {
 			vdis = append(vdis, rec.SuspendVDI)
 		}
 		for _, vdi := range vdis {
@@ -168,6 +168,10 @@ func (r *revertDomU) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer r.host.Changed()
+	if users := foreignDiskUsers(inv, r.lab.Lab, vm); users != "" { // steps/cascade.go
+		return fmt.Errorf("domU's disks are in use by %s, not the lab's: xapi's VM.revert destroys domU's disks, "+
+			"and with them those VMs' VBDs; detach them (xe vbd-destroy), then reset again", users)
+	}
 	if err := c.VMRevert(ctx, snap); err != nil {
 		return err
 	}

@@ -42,6 +42,12 @@ type Options struct {
 	// Seed describes the initial database when there is no state to load;
 	// its Version also chooses the release of a loaded one.
 	Seed Seed
+	// PluginHelpersDir is where the server writes the XenAPIPlugin.py and
+	// XenAPI.py plugins import (removed by Close, replaced by New). ""
+	// means a new directory in the system's temporary directory, which a
+	// killed server leaves behind: a server with a state directory of its
+	// own should name one in it.
+	PluginHelpersDir string
 	// Python is the interpreter of dom0's `python`, which runs plugins
 	// whose first line names python. "" means PluginPython of the release:
 	// Python 2 for 6.x and 7.x when this machine has one.
