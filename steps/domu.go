@@ -319,36 +319,11 @@ func destroyVMs(ctx context.Context, h *hosts.Host, lab *localrc.Config, role st
 		if (role == "" && r == RoleTemplate) || (role != "" && r != role) {
 			continue
 		}
-		if rec.PowerState != xapi.PowerHalted && !rec.IsASnapshot { // a checkpoint is Suspended, not running
-			if err := c.VMHardShutdown(ctx, vm); err != nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
-				return err
-			}
-		}
-		vdis := vmDisks(inv, vm)
-		if !rec.SuspendVDI.IsNull() { // a suspended VM's or checkpoint's memory image
-			vdis = append(vdis, rec.SuspendVDI)
-		}
-		// Disks first: if down stops between the two, the tagged VM is
-		// still there for the next down to find, not untagged disks.
-		for _, vdi := range vdis {
-			if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-				return err
-			}
-		}
-		if err := c.VMDestroy(ctx, vm); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+		n, err := removeVMOf(ctx, c, inv, vm)
+		if err != nil {
 			return err
 		}
-		out.Line("destroyed VM %q (%s) and %d disk(s)", rec.NameLabel, rec.UUID, len(vdis))
+		out.Line("destroyed VM %q (%s) and %d disk(s)", rec.NameLabel, rec.UUID, n)
 	}
 	return nil
-}
-
-// onlyUser reports whether no VM but vm has a VBD on vdi.
-func onlyUser(inv *hosts.Snapshot, vdi, vm xapi.Ref) bool {
-	for _, b := range inv.VBDs {
-		if b.VDI == vdi && b.VM != vm {
-			return false
-		}
-	}
-	return true
 }

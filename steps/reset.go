@@ -107,25 +107,12 @@ func (n *novaInstances) Apply(ctx context.Context, out provision.Output) error {
 	defer n.host.Changed()
 	for _, vm := range vms {
 		rec := inv.VMs[vm]
-		if rec.PowerState != xapi.PowerHalted {
-			if err := c.VMHardShutdown(ctx, vm); err != nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
-				return err
-			}
-		}
-		vdis := vmDisks(inv, vm)
-		if !rec.SuspendVDI.IsNull() {
-			vdis = append(vdis, rec.SuspendVDI)
-		}
-		for _, vdi := range vdis {
-			if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-				return err
-			}
-		}
-		if err := c.VMDestroy(ctx, vm); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+		n, err := removeVMOf(ctx, c, inv, vm)
+		if err != nil {
 			return err
 		}
 		out.Line("destroyed nova's instance %q (%s, nova_uuid %s) and %d disk(s)", rec.NameLabel, rec.UUID,
-			rec.OtherConfig[NovaUUIDKey], len(vdis))
+			rec.OtherConfig[NovaUUIDKey], n)
 	}
 	return nil
 }

@@ -167,33 +167,10 @@ func retag(ctx context.Context, c *xapi.Client, vm xapi.Ref, role string) error 
 }
 
 // destroySnapshot removes a snapshot with its disks (those only it uses)
-// and its memory image: VM.destroy leaves VDIs, as xapi's does.
+// and its memory image (removeVM).
 func destroySnapshot(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, snap xapi.Ref) error {
-	rec := inv.VMs[snap]
-	vdis := vmDisks(inv, snap)
-	if !rec.SuspendVDI.IsNull() {
-		vdis = append(vdis, rec.SuspendVDI)
-	}
-	for _, vdi := range vdis {
-		if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-			return err
-		}
-	}
-	if err := c.VMDestroy(ctx, snap); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-		return err
-	}
-	return nil
-}
-
-// vmDisks returns the VDIs of a VM's disk VBDs that no other VM uses.
-func vmDisks(inv *hosts.Snapshot, vm xapi.Ref) []xapi.Ref {
-	var vdis []xapi.Ref
-	for _, b := range inv.VMs[vm].VBDs {
-		if vbd, ok := inv.VBDs[b]; ok && vbd.Type == "Disk" && !vbd.VDI.IsNull() && onlyUser(inv, vbd.VDI, vm) {
-			vdis = append(vdis, vbd.VDI)
-		}
-	}
-	return vdis
+	_, err := removeVMOf(ctx, c, inv, snap)
+	return err
 }
 
 // Destroy removes the lab's snapshots with their disks and memory images
