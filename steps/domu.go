@@ -27,16 +27,6 @@ type domu struct {
 func (d *domu) Name() string   { return "domU" }
 func (d *domu) Deps() []string { return []string{"networks", "template"} }
 
-// findDomU returns the lab's guest, or "" when there is none.
-func findDomU(inv *hosts.Snapshot, lab string) xapi.Ref {
-	for _, r := range ownedVMs(inv, lab, RoleDomU) {
-		if rec := inv.VMs[r]; !rec.IsATemplate && !rec.IsASnapshot {
-			return r
-		}
-	}
-	return ""
-}
-
 // wantVIF is one VIF domU must have.
 type wantVIF struct {
 	device  string

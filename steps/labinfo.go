@@ -1,9 +1,7 @@
 package steps
 
 import (
-	"net"
 	"slices"
-	"strconv"
 
 	"xenlab/hosts"
 	"xenlab/localrc"
@@ -19,8 +17,9 @@ func LabBridges(inv *hosts.Snapshot, lab *localrc.Config) []string {
 			out = append(out, br)
 		}
 	}
+	v := viewOf(inv, lab)
 	for _, ln := range labNetworks(lab) {
-		if ref, _, err := findNetwork(inv, lab, ln.role, ln.name); err == nil && ref != "" {
+		if ref, _, err := v.network(ln.role); err == nil && ref != "" {
 			add(inv.Networks[ref].Bridge)
 		}
 	}
@@ -33,17 +32,7 @@ func LabBridges(inv *hosts.Snapshot, lab *localrc.Config) []string {
 
 // DomUAddress is domU's SSH address (host:port) as xapi reports it, or ""
 // when domU does not exist, is not running or reports no address.
-func DomUAddress(inv *hosts.Snapshot, lab *localrc.Config) string {
-	vm := findDomU(inv, lab.Lab)
-	if vm == "" {
-		return ""
-	}
-	ip := guestIP(inv, vm, lab.DomU.Devices.Management)
-	if ip == "" {
-		return ""
-	}
-	return net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort))
-}
+func DomUAddress(inv *hosts.Snapshot, lab *localrc.Config) string { return viewOf(inv, lab).domUAddr() }
 
 // Owned reports whether an xapi object's other_config marks it as the lab's.
 func Owned(lab string, otherConfig map[string]string) bool { return owned(lab, otherConfig) }

@@ -33,7 +33,6 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 	for _, f := range opts {
 		f(&o)
 	}
-	ag := &agents{host: host, lab: lab} // verify shares its connection to domU
 	return []provision.Step{
 		&preflight{host: host, lab: lab},
 		&dom0Plugins{host: host},
@@ -42,9 +41,9 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		&domu{host: host, lab: lab},
 		&boot{host: host, lab: lab},
 		&placeholder{host: host, lab: lab},
-		ag,
-		&verify{host: host, lab: lab, agents: ag, views: o.views},
-		&snapshot{host: host, lab: lab, agents: ag, views: o.views},
+		&agents{host: host, lab: lab},
+		&verify{host: host, lab: lab, views: o.views},
+		&snapshot{host: host, lab: lab, views: o.views},
 	}
 }
 
