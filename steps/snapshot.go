@@ -34,9 +34,9 @@ const TagStackRun = "xenlab-stack-run"
 // they never pile up (devstack's before_first_boot snapshots did). A
 // snapshot of an earlier stack.sh run (TagStackRun) is replaced too.
 type snapshot struct {
-	host   *hosts.Host
-	lab    *localrc.Config
-	views  *Views  // verify's views, dropped for this host when domU moves to a new domain
+	host  *hosts.Host
+	lab   *localrc.Config
+	views *Views // verify's views, dropped for this host when domU moves to a new domain
 }
 
 func (s *snapshot) Name() string   { return "snapshot" }

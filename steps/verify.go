@@ -39,9 +39,9 @@ import (
 // what was found. It only reads, so it runs on every up, and on its own as
 // `xenlab verify` (Verify).
 type verify struct {
-	host   *hosts.Host
-	lab    *localrc.Config
-	views  *Views  // where it leaves the walk-through's view of what it read; nil: nowhere
+	host  *hosts.Host
+	lab   *localrc.Config
+	views *Views // where it leaves the walk-through's view of what it read; nil: nowhere
 }
 
 // Views are the walk-through's views of the lab (what Status returns) that
