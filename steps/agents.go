@@ -212,6 +212,18 @@ func (st agentsState) running(conf string) bool {
 	return false
 }
 
+// isAgent reports whether a process's command line runs the agent: the
+// program itself, or an interpreter (python, bash) running it.
+func isAgent(args string) bool {
+	f := strings.Fields(args)
+	for i := 0; i < len(f) && i < 2; i++ {
+		if path.Base(f[i]) == "neutron-openvswitch-agent" {
+			return true
+		}
+	}
+	return false
+}
+
 // notRunning names the agents that do not run.
 func (st agentsState) notRunning() []string {
 	var out []string
@@ -234,7 +246,7 @@ func readAgents(ctx context.Context, c *ssh.Client, files []agentFile) (agentsSt
 	}
 	cmd := "test -e " + StackMarker + ` && echo "marker=$(head -n 1 ` + StackMarker + `)"; ` +
 		`echo "boot=$(cat ` + BootIDPath + ` 2>/dev/null)"; test -e ` + StackBoot + ` && echo "stacked=$(cat ` + StackBoot + `)"; ` +
-		`ps -eo args= 2>/dev/null | grep -e neutron-openvswitch-agent | grep -v -e grep | sed 's/^/proc=/'; `
+		`ps -eo args= 2>/dev/null | grep -e '[n]eutron-openvswitch-agent' | sed 's/^/proc=/'; `
 	if len(paths) > 0 {
 		cmd += "sha256sum " + strings.Join(paths, " ") + " 2>/dev/null; "
 	}
@@ -256,7 +268,9 @@ func readAgents(ctx context.Context, c *ssh.Client, files []agentFile) (agentsSt
 			st.bootStacked = strings.TrimSpace(v)
 			continue
 		case "proc":
-			st.procs = append(st.procs, v)
+			if isAgent(v) {
+				st.procs = append(st.procs, v)
+			}
 			continue
 		}
 		if s, p, ok := strings.Cut(l, "  "); ok {
@@ -466,7 +480,7 @@ func (a *agents) rejoin(ctx context.Context, c *ssh.Client, st agentsState, out 
 		// the session goes first (screen's quit, as unstack.sh does it),
 		// and without screen the agents' processes.
 		stop := `if command -v screen >/dev/null && screen -ls 2>/dev/null | grep -q '[0-9]\.stack'; then screen -S stack -X quit; fi; ` +
-			`for p in $(ps -eo pid=,args= | grep -e neutron-openvswitch-agent | grep -v -e grep | awk '{print $1}'); do kill -HUP "$p" 2>/dev/null; done; true`
+			`for p in $(ps -eo pid=,args= | awk '$2 ~ /\/neutron-openvswitch-agent$/ || $3 ~ /\/neutron-openvswitch-agent$/ {print $1}'); do kill -HUP "$p" 2>/dev/null; done; true`
 		if _, err := c.Run(ctx, stop); err != nil {
 			return fmt.Errorf("domU: stopping the agents' session: %w", err)
 		}
