@@ -1,9 +1,11 @@
 package steps
 
 import (
+	"context"
 	"slices"
 
 	"xenlab/hosts"
+	"xenlab/hosts/ssh"
 	"xenlab/localrc"
 )
 
@@ -33,6 +35,13 @@ func LabBridges(inv *hosts.Snapshot, lab *localrc.Config) []string {
 // DomUAddress is domU's SSH address (host:port) as xapi reports it, or ""
 // when domU does not exist, is not running or reports no address.
 func DomUAddress(inv *hosts.Snapshot, lab *localrc.Config) string { return viewOf(inv, lab).domUAddr() }
+
+// DomU returns the host's SSH connection to domU as the lab's stack user
+// (hosts.Host.DomU, shared with the steps), or an error saying domU is not
+// running or reports no address.
+func DomU(ctx context.Context, h *hosts.Host, inv *hosts.Snapshot, lab *localrc.Config) (*ssh.Client, error) {
+	return domUConn(ctx, h, viewOf(inv, lab))
+}
 
 // Owned reports whether an xapi object's other_config marks it as the lab's.
 func Owned(lab string, otherConfig map[string]string) bool { return owned(lab, otherConfig) }
