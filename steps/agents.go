@@ -103,18 +103,15 @@ func services(d localrc.Devstack) []string {
 
 // render returns the files for domU, from the lab and xapi's bridges.
 func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
-	_, intBr, err := integrationBridge(inv, a.lab)
+	v := viewOf(inv, a.lab)
+	_, intBr, err := v.integrationBridge()
 	if err != nil {
 		return nil, err
 	}
-	vmNet, _, err := findNetwork(inv, a.lab, RoleVMNetwork, a.lab.Networks.VM)
+	vmBr, err := v.vmBridge()
 	if err != nil {
 		return nil, err
 	}
-	if vmNet == "" {
-		return nil, errors.New("the VM network does not exist (step networks)")
-	}
-	vmBr := inv.Networks[vmNet].Bridge
 	h := a.host.Config
 	q := a.lab.Quantum
 	lrc, err := templates.RenderLocalrc(templates.Localrc{

@@ -130,7 +130,7 @@ func TestAgentsMistakesThenWalkThrough(t *testing.T) {
 		}
 	}
 	inv := mustInv(t, ctx, host)
-	_, intBr, err := integrationBridge(inv, cfg)
+	_, intBr, err := viewOf(inv, cfg).integrationBridge()
 	if err != nil {
 		t.Fatal(err)
 	}

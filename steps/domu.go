@@ -52,8 +52,9 @@ func (d *domu) plan(inv *hosts.Snapshot) (*domuPlan, error) {
 		return nil, err
 	}
 	nets := map[string]xapi.Ref{}
+	v := viewOf(inv, d.lab)
 	for _, ln := range labNetworks(d.lab) {
-		ref, _, err := findNetwork(inv, d.lab, ln.role, ln.name)
+		ref, _, err := v.network(ln.role)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +151,7 @@ func (d *domu) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	vm := findDomU(inv, d.lab.Lab)
+	vm := viewOf(inv, d.lab).domU()
 	if vm == "" {
 		return false, nil
 	}
@@ -175,7 +176,7 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer d.host.Changed()
-	vm := findDomU(inv, d.lab.Lab)
+	vm := viewOf(inv, d.lab).domU()
 	if vm == "" {
 		if p.template == "" {
 			return fmt.Errorf("domU's template is missing (step template)")

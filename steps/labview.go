@@ -112,11 +112,6 @@ func (v labView) vmBridge() (string, error) {
 	return v.inv.Networks[ref].Bridge, nil
 }
 
-// integrationBridge returns the integration network and its bridge.
-func integrationBridge(inv *hosts.Snapshot, lab *localrc.Config) (xapi.Ref, string, error) {
-	return viewOf(inv, lab).integrationBridge()
-}
-
 // placeholderVIF returns domU's placeholder VIF.
 func (v labView) placeholderVIF() (xapi.Ref, xapi.VIFRecord, bool) {
 	vm := v.domU()

@@ -74,7 +74,7 @@ func (p *placeholder) Check(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if p.attachMode() {
-		_, br, err := integrationBridge(inv, p.lab)
+		_, br, err := viewOf(inv, p.lab).integrationBridge()
 		if err != nil {
 			return false, nil // networks will make it
 		}
@@ -98,7 +98,7 @@ func (p *placeholder) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	if p.attachMode() {
-		net, br, err := integrationBridge(inv, p.lab)
+		net, br, err := viewOf(inv, p.lab).integrationBridge()
 		if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func (p *placeholder) Destroy(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	ref, br, err := integrationBridge(inv, p.lab)
+	ref, br, err := viewOf(inv, p.lab).integrationBridge()
 	if err != nil || !owned(p.lab.Lab, inv.Networks[ref].OtherConfig) {
 		return nil // gone, or adopted: not ours to remove
 	}

@@ -61,7 +61,7 @@ func (n *novaInstances) Deps() []string { return nil }
 
 // novaVMs returns the lab's OpenStack instances, sorted by reference.
 func novaVMs(inv *hosts.Snapshot, lab *localrc.Config) ([]xapi.Ref, error) {
-	intNet, _, err := integrationBridge(inv, lab)
+	intNet, _, err := viewOf(inv, lab).integrationBridge()
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func (r *revertDomU) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	vm := findDomU(inv, r.lab.Lab)
+	vm := viewOf(inv, r.lab).domU()
 	if vm == "" {
 		return errors.New("domU does not exist; `xenlab up` makes it")
 	}

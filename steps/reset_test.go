@@ -46,7 +46,7 @@ func TestResetOnTheSimulatedHost(t *testing.T) {
 	if len(snaps) != 1 || inv.VMs[snaps[0]].PowerState != xapi.PowerSuspended || inv.VMs[snaps[0]].SuspendVDI.IsNull() {
 		t.Fatalf("snapshots %v", snaps)
 	}
-	intNet, intBr, err := integrationBridge(inv, cfg)
+	intNet, intBr, err := viewOf(inv, cfg).integrationBridge()
 	if err != nil {
 		t.Fatal(err)
 	}

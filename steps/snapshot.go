@@ -94,7 +94,7 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	vm := findDomU(inv, s.lab.Lab)
+	vm := viewOf(inv, s.lab).domU()
 	if vm == "" {
 		return errors.New("domU does not exist (step domU)")
 	}
