@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
@@ -55,7 +56,14 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			return "", fmt.Errorf("%s: eth%s: %w", g.NameLabel, v.Device, err)
 		}
 	}
-	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw}
+	var devices []string
+	for _, v := range g.VIFs {
+		devices = append(devices, "eth"+v.Device)
+	}
+	if err := restoreGuestSwitch(ctx, sw, base, devices); err != nil {
+		h.logf("sim: %s: its switch database: %v", g.NameLabel, err)
+	}
+	gs := &guest{name: g.NameLabel, dir: base, root: filepath.Join(base, "fs"), sw: sw}
 	bootID, err := guestBootID(base, g.Resumed)
 	if err != nil {
 		sw.Close()
@@ -256,8 +264,17 @@ func (h *Host) removeGuest(vmUUID string) error {
 	return os.RemoveAll(filepath.Join(h.dir, "guests", vmUUID))
 }
 
+// stop ends the guest: its switch's database is kept for its next boot
+// (guestovsdb.go), then its SSH server and switch stop.
 func (g *guest) stop() error {
 	var errs []error
+	if g.sw != nil && g.dir != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := saveGuestSwitch(ctx, g.sw, g.dir); err != nil {
+			errs = append(errs, fmt.Errorf("%s: keeping its switch database: %w", g.name, err))
+		}
+		cancel()
+	}
 	if g.ssh != nil {
 		errs = append(errs, g.ssh.Close())
 	}
