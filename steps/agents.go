@@ -449,6 +449,10 @@ func (a *agents) Apply(ctx context.Context, out provision.Output) (err error) {
 		if why, err = a.switchesWork(ctx, c, v); err != nil {
 			return err
 		}
+		if why == "" {
+			out.Line("the agents run in this boot of domU and both switches carry their work")
+			return nil
+		}
 		work = agentsRejoin
 		why += ": the agents redo their work only when they start"
 	}
