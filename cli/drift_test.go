@@ -128,11 +128,11 @@ func TestDriftIsNamedAndRepaired(t *testing.T) {
 	t.Chdir(t.TempDir()) // verify's failures collect logs into ./xenlab-logs
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	sh, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: func(string, ...any) {}})
+	simOpts := sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: func(string, ...any) {}}
+	sh, err := sim.Start(ctx, simOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sh.Close()
 	if why := devstack.Unavailable(sh.Endpoints().Isolation); why != "" {
 		t.Skip(why)
 	}
@@ -142,8 +142,11 @@ func TestDriftIsNamedAndRepaired(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := hosts.New(cfg.Hosts[0], hosts.Options{})
-	defer host.Close(context.Background())
 	d := &driftLab{t: t, ctx: ctx, sh: sh, cfg: cfg, host: host}
+	defer func() {
+		d.host.Close(context.Background())
+		d.sh.Close()
+	}()
 
 	if code, _, stderr := run(t, "", false, "up", "-f", labFile); code != ExitOK {
 		t.Fatalf("cold up: exit %d\n%s", code, stderr)
@@ -200,7 +203,18 @@ func TestDriftIsNamedAndRepaired(t *testing.T) {
 			d.call("host.disable", string(hostRef))
 			d.call("host.reboot", string(hostRef))
 		}, []string{"expected running with an address, found power state Halted"}, "rejoin-stack.sh"},
+		{"host rebooted by a restart of sim serve --dir", func() {
+			d.host.Close(ctx)
+			if err := d.sh.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if d.sh, err = sim.Start(ctx, simOpts); err != nil {
+				t.Fatal(err)
+			}
+			d.host = hosts.New(cfg.Hosts[0], hosts.Options{})
+		}, []string{"expected running with an address, found power state Halted"}, "rejoin-stack.sh"},
 	} {
+		start := time.Now()
 		tc.drift()
 		code, stdout, stderr := run(t, "", false, "verify", "-f", labFile)
 		out := stdout + stderr
@@ -225,6 +239,6 @@ func TestDriftIsNamedAndRepaired(t *testing.T) {
 		if code, stdout, stderr := run(t, "", false, "plan", "-f", labFile, "--detailed-exitcode"); code != ExitOK {
 			t.Errorf("%s: plan after up: exit %d, want %d (nothing to do)\n%s%s", tc.name, code, ExitOK, stdout, stderr)
 		}
-		t.Logf("%s: named by verify, repaired by up", tc.name)
+		t.Logf("%s: named by verify, repaired by up (%v)", tc.name, time.Since(start).Round(time.Millisecond))
 	}
 }
