@@ -318,3 +318,13 @@ func destroyVMs(ctx context.Context, h *hosts.Host, lab *localrc.Config, role st
 	}
 	return nil
 }
+
+// onlyUser reports whether no VM but vm has a VBD on vdi.
+func onlyUser(inv *hosts.Snapshot, vdi, vm xapi.Ref) bool {
+	for _, b := range inv.VBDs {
+		if b.VDI == vdi && b.VM != vm {
+			return false
+		}
+	}
+	return true
+}

@@ -11,8 +11,10 @@ import (
 // removeVM is the one way xenlab removes a VM with its disks: domU and its
 // snapshots (down), nova's instances (reset), the template build's
 // intermediate VMs and the cached template. rec is the VM's record as the
-// caller read it; disks are the VDIs that go with it (vmDisks from the
-// inventory, liveDisks from xapi), to which its suspend image is added.
+// caller read it; vdis are the disks that go with it, its memory image
+// included (removeVMOf finds them in the inventory, liveDisks from xapi):
+// only those no other VM refers to, since VDI.destroy takes other VMs'
+// VBDs on it with it.
 //
 // The order is the same for all: a VM that runs is stopped (hard: nothing
 // in it is worth a clean shutdown; a snapshot or checkpoint is never
@@ -26,15 +28,11 @@ import (
 // Tolerated, and only these: HANDLE_INVALID (the VM or disk is gone
 // already: an earlier, interrupted run removed it) and, when stopping it,
 // VM_BAD_POWER_STATE (it stopped on its own meanwhile).
-func removeVM(ctx context.Context, c *xapi.Client, vm xapi.Ref, rec xapi.VMRecord, disks []xapi.Ref) error {
+func removeVM(ctx context.Context, c *xapi.Client, vm xapi.Ref, rec xapi.VMRecord, vdis []xapi.Ref) error {
 	if rec.PowerState != xapi.PowerHalted && !rec.IsASnapshot {
 		if err := c.VMHardShutdown(ctx, vm); err != nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") && !xapi.HasCode(err, "HANDLE_INVALID") {
 			return fmt.Errorf("stopping VM %q (%s): %w", rec.NameLabel, rec.UUID, err)
 		}
-	}
-	vdis := disks
-	if !rec.SuspendVDI.IsNull() { // a suspended VM's or a checkpoint's memory image
-		vdis = append(append([]xapi.Ref(nil), disks...), rec.SuspendVDI)
 	}
 	for _, vdi := range vdis {
 		if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
@@ -47,43 +45,21 @@ func removeVM(ctx context.Context, c *xapi.Client, vm xapi.Ref, rec xapi.VMRecor
 	return nil
 }
 
-// removeVMOf removes a VM of the inventory with the disks only it uses.
-// It returns how many disks went.
+// removeVMOf removes a VM of the inventory with the disks only it uses
+// (vmDisks) and its memory image (a suspended VM's or a checkpoint's) when
+// no other VM refers to it. It returns how many disks went.
 func removeVMOf(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, vm xapi.Ref) (int, error) {
 	rec := inv.VMs[vm]
-	disks := vmDisks(inv, vm)
-	n := len(disks)
-	if !rec.SuspendVDI.IsNull() {
-		n++
+	vdis := vmDisks(inv, vm)
+	if !rec.SuspendVDI.IsNull() && onlyUser(inv, rec.SuspendVDI, vm) {
+		vdis = append(vdis, rec.SuspendVDI)
 	}
-	return n, removeVM(ctx, c, vm, rec, disks)
-}
-
-// vmDisks returns the VDIs of a VM's disk VBDs that no other VM uses (not
-// a CD's image, not a disk shared with another VM).
-func vmDisks(inv *hosts.Snapshot, vm xapi.Ref) []xapi.Ref {
-	var vdis []xapi.Ref
-	for _, b := range inv.VMs[vm].VBDs {
-		if vbd, ok := inv.VBDs[b]; ok && vbd.Type == "Disk" && !vbd.VDI.IsNull() && onlyUser(inv, vbd.VDI, vm) {
-			vdis = append(vdis, vbd.VDI)
-		}
-	}
-	return vdis
-}
-
-// onlyUser reports whether no VM but vm has a VBD on vdi.
-func onlyUser(inv *hosts.Snapshot, vdi, vm xapi.Ref) bool {
-	for _, b := range inv.VBDs {
-		if b.VDI == vdi && b.VM != vm {
-			return false
-		}
-	}
-	return true
+	return len(vdis), removeVM(ctx, c, vm, rec, vdis)
 }
 
 // liveDisks is vmDisks read from xapi instead of an inventory, for a VM
-// made in this step (the template build's): its record, and the disks of
-// its disk VBDs that no other VM's VBD uses. A VM already gone reads as
+// made in this step (the template build's, never suspended): its record,
+// and the disks of its disk VBDs that no other VM's VBD uses. A VM already gone reads as
 // HANDLE_INVALID, which the caller treats as removed.
 func liveDisks(ctx context.Context, c *xapi.Client, vm xapi.Ref) (xapi.VMRecord, []xapi.Ref, error) {
 	rec, err := c.VMGetRecord(ctx, vm)

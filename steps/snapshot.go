@@ -173,6 +173,18 @@ func destroySnapshot(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, s
 	return err
 }
 
+// vmDisks returns the VDIs of a VM's disk VBDs that no other VM uses (not
+// a CD's image, not a disk shared with another VM).
+func vmDisks(inv *hosts.Snapshot, vm xapi.Ref) []xapi.Ref {
+	var vdis []xapi.Ref
+	for _, b := range inv.VMs[vm].VBDs {
+		if vbd, ok := inv.VBDs[b]; ok && vbd.Type == "Disk" && !vbd.VDI.IsNull() && onlyUser(inv, vbd.VDI, vm) {
+			vdis = append(vdis, vbd.VDI)
+		}
+	}
+	return vdis
+}
+
 // Destroy removes the lab's snapshots with their disks and memory images
 // (before domU's Destroy, which depends on it).
 func (s *snapshot) Destroy(ctx context.Context, out provision.Output) error {
