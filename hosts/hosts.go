@@ -43,7 +43,8 @@ type Host struct {
 	dom0        *sshc.Client
 	domUMu      sync.Mutex
 	domU        *sshc.Client
-	domUBoot    Boot // the boot of domU that domU is connected to
+	domUBoot    Boot   // the boot of domU that domU is connected to
+	domUUser    string // and as whom
 	domUShakes  int64
 	invMu       sync.Mutex
 	inv         inventory
@@ -154,11 +155,11 @@ type Boot struct {
 // password) and sharing it with every later step, as Dom0 does. When domU
 // runs in another boot than the kept connection's (it rebooted, was
 // resumed or reverted: a new domid or address), the old connection is
-// closed and a new one made.
+// closed and a new one made; so it is when another user asks.
 func (h *Host) DomU(ctx context.Context, boot Boot, user string, password localrc.Secret) (*sshc.Client, error) {
 	h.domUMu.Lock()
 	defer h.domUMu.Unlock()
-	if h.domU != nil && h.domUBoot == boot {
+	if h.domU != nil && h.domUBoot == boot && h.domUUser == user {
 		return h.domU, nil
 	}
 	h.dropDomULocked()
@@ -166,7 +167,7 @@ func (h *Host) DomU(ctx context.Context, boot Boot, user string, password localr
 	if err != nil {
 		return nil, err
 	}
-	h.domU, h.domUBoot = c, boot
+	h.domU, h.domUBoot, h.domUUser = c, boot, user
 	return c, nil
 }
 
@@ -186,7 +187,7 @@ func (h *Host) dropDomULocked() {
 		h.domU.Close()
 		h.domU = nil
 	}
-	h.domUBoot = Boot{}
+	h.domUBoot, h.domUUser = Boot{}, ""
 }
 
 // DomUHandshakes counts the SSH handshakes of the host's connections to
