@@ -165,11 +165,10 @@ func Host(ctx context.Context, lab *localrc.Config, h *hosts.Host, rep *provisio
 	if inv != nil {
 		if addr := steps.DomUAddress(inv, lab); addr == "" {
 			c.notes = append(c.notes, "domU: not running or no address reported: nothing collected from it")
-		} else if g, err := h.DialGuest(ctx, "domU", addr, lab.DomU.SSHUser, lab.DomU.Password); err != nil {
+		} else if g, err := steps.DomU(ctx, h, inv, lab); err != nil {
 			c.fail("domU", err)
 		} else {
-			c.domU(ctx, g)
-			g.Close()
+			c.domU(ctx, g) // the host's connection to domU: the host closes it
 		}
 	}
 	if ctx.Err() != nil {

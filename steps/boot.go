@@ -44,15 +44,11 @@ func (b *boot) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	vm := findDomU(inv, b.lab.Lab)
-	if vm == "" {
-		return false, nil
+	boot, ok := viewOf(inv, b.lab).domUBoot()
+	if !ok {
+		return false, nil // no domU (step domU), halted, or no address yet
 	}
-	ip := guestIP(inv, vm, b.lab.DomU.Devices.Management)
-	if ip == "" {
-		return false, nil
-	}
-	return knownHost(b.host.Config.KnownHosts, net.JoinHostPort(ip, strconv.Itoa(b.lab.DomU.SSHPort)))
+	return knownHost(b.host.Config.KnownHosts, boot.Addr)
 }
 
 func (b *boot) Apply(ctx context.Context, out provision.Output) error {
@@ -60,7 +56,7 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	vm := findDomU(inv, b.lab.Lab)
+	vm := viewOf(inv, b.lab).domU()
 	if vm == "" {
 		return errors.New("domU does not exist (step domU)")
 	}

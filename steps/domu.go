@@ -27,16 +27,6 @@ type domu struct {
 func (d *domu) Name() string   { return "domU" }
 func (d *domu) Deps() []string { return []string{"networks", "template"} }
 
-// findDomU returns the lab's guest, or "" when there is none.
-func findDomU(inv *hosts.Snapshot, lab string) xapi.Ref {
-	for _, r := range ownedVMs(inv, lab, RoleDomU) {
-		if rec := inv.VMs[r]; !rec.IsATemplate && !rec.IsASnapshot {
-			return r
-		}
-	}
-	return ""
-}
-
 // wantVIF is one VIF domU must have.
 type wantVIF struct {
 	device  string
@@ -62,8 +52,9 @@ func (d *domu) plan(inv *hosts.Snapshot) (*domuPlan, error) {
 		return nil, err
 	}
 	nets := map[string]xapi.Ref{}
+	v := viewOf(inv, d.lab)
 	for _, ln := range labNetworks(d.lab) {
-		ref, _, err := findNetwork(inv, d.lab, ln.role, ln.name)
+		ref, _, err := v.network(ln.role)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +151,7 @@ func (d *domu) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	vm := findDomU(inv, d.lab.Lab)
+	vm := viewOf(inv, d.lab).domU()
 	if vm == "" {
 		return false, nil
 	}
@@ -185,7 +176,7 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer d.host.Changed()
-	vm := findDomU(inv, d.lab.Lab)
+	vm := viewOf(inv, d.lab).domU()
 	if vm == "" {
 		if p.template == "" {
 			return fmt.Errorf("domU's template is missing (step template)")
@@ -319,26 +310,11 @@ func destroyVMs(ctx context.Context, h *hosts.Host, lab *localrc.Config, role st
 		if (role == "" && r == RoleTemplate) || (role != "" && r != role) {
 			continue
 		}
-		if rec.PowerState != xapi.PowerHalted && !rec.IsASnapshot { // a checkpoint is Suspended, not running
-			if err := c.VMHardShutdown(ctx, vm); err != nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
-				return err
-			}
-		}
-		vdis := vmDisks(inv, vm)
-		if !rec.SuspendVDI.IsNull() && onlyUser(inv, rec.SuspendVDI, vm) { // a suspended VM's or checkpoint's memory image
-			vdis = append(vdis, rec.SuspendVDI)
-		}
-		// Disks first: if down stops between the two, the tagged VM is
-		// still there for the next down to find, not untagged disks.
-		for _, vdi := range vdis {
-			if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-				return err
-			}
-		}
-		if err := c.VMDestroy(ctx, vm); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+		n, err := removeVMOf(ctx, c, inv, vm)
+		if err != nil {
 			return err
 		}
-		out.Line("destroyed VM %q (%s) and %d disk(s)", rec.NameLabel, rec.UUID, len(vdis))
+		out.Line("destroyed VM %q (%s) and %d disk(s)", rec.NameLabel, rec.UUID, n)
 	}
 	return nil
 }

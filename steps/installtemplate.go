@@ -379,20 +379,15 @@ func (b *templateBuild) cleanup(ctx context.Context, failed bool) error {
 		if vm == b.keep && !failed {
 			continue
 		}
-		if st, err := b.c.VMGetPowerState(ctx, vm); err == nil && st != "Halted" {
-			if err := b.c.VMHardShutdown(ctx, vm); err != nil {
-				errs = append(errs, fmt.Errorf("stopping VM %s: %w", vm, err))
-			}
+		rec, disks, err := liveDisks(ctx, b.c, vm)
+		if xapi.HasCode(err, "HANDLE_INVALID") {
+			continue // gone already
 		}
-		disks := b.disks(ctx, vm)
-		if err := b.c.VMDestroy(ctx, vm); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+		if err == nil {
+			err = removeVM(ctx, b.c, vm, rec, disks)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("removing VM %s: %w", vm, err))
-			continue
-		}
-		for _, vdi := range disks {
-			if err := b.c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-				errs = append(errs, fmt.Errorf("removing disk %s: %w", vdi, err))
-			}
 		}
 	}
 	if len(errs) > 0 {

@@ -56,7 +56,7 @@ func (n *novaInstances) Deps() []string { return nil }
 
 // novaVMs returns the lab's OpenStack instances, sorted by reference.
 func novaVMs(inv *hosts.Snapshot, lab *localrc.Config) ([]xapi.Ref, error) {
-	intNet, _, err := integrationBridge(inv, lab)
+	intNet, _, err := viewOf(inv, lab).integrationBridge()
 	if err != nil {
 		return nil, err
 	}
@@ -102,25 +102,12 @@ func (n *novaInstances) Apply(ctx context.Context, out provision.Output) error {
 	defer n.host.Changed()
 	for _, vm := range vms {
 		rec := inv.VMs[vm]
-		if rec.PowerState != xapi.PowerHalted {
-			if err := c.VMHardShutdown(ctx, vm); err != nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
-				return err
-			}
-		}
-		vdis := vmDisks(inv, vm)
-		if !rec.SuspendVDI.IsNull() && onlyUser(inv, rec.SuspendVDI, vm) {
-			vdis = append(vdis, rec.SuspendVDI)
-		}
-		for _, vdi := range vdis {
-			if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-				return err
-			}
-		}
-		if err := c.VMDestroy(ctx, vm); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+		n, err := removeVMOf(ctx, c, inv, vm)
+		if err != nil {
 			return err
 		}
 		out.Line("destroyed nova's instance %q (%s, nova_uuid %s) and %d disk(s)", rec.NameLabel, rec.UUID,
-			rec.OtherConfig[NovaUUIDKey], len(vdis))
+			rec.OtherConfig[NovaUUIDKey], n)
 	}
 	return nil
 }
@@ -150,7 +137,7 @@ func (r *revertDomU) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	vm := findDomU(inv, r.lab.Lab)
+	vm := viewOf(inv, r.lab).domU()
 	if vm == "" {
 		return errors.New("domU does not exist; `xenlab up` makes it")
 	}

@@ -35,7 +35,6 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 	for _, f := range opts {
 		f(&o)
 	}
-	ag := &agents{host: host, lab: lab} // verify shares its connection to domU
 	on := host.Name()
 	return []provision.Node{
 		{Step: &preflight{host: host, lab: lab}, Host: on, ReadOnly: true},
@@ -45,8 +44,8 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		{Step: &domu{host: host, lab: lab}, Host: on},
 		{Step: &boot{host: host, lab: lab}, Host: on},
 		{Step: &placeholder{host: host, lab: lab}, Host: on},
-		{Step: ag, Host: on, Timeout: stackTimeout(lab)},
-		{Step: &verify{host: host, lab: lab, agents: ag, views: o.views}, Host: on, ReadOnly: true},
-		{Step: &snapshot{host: host, lab: lab, agents: ag, views: o.views}, Host: on},
+		{Step: &agents{host: host, lab: lab}, Host: on, Timeout: stackTimeout(lab)},
+		{Step: &verify{host: host, lab: lab, views: o.views}, Host: on, ReadOnly: true},
+		{Step: &snapshot{host: host, lab: lab, views: o.views}, Host: on},
 	}
 }

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
 	"xenlab/hosts"
 	"xenlab/hosts/ssh"
+	"xenlab/hosts/xapi"
 	"xenlab/localrc"
 	"xenlab/provision"
+	"xenlab/scripts"
 )
 
 // verify reads both switches and checks the lab's promises:
@@ -36,10 +39,9 @@ import (
 // what was found. It only reads, so it runs on every up, and on its own as
 // `xenlab verify` (Verify).
 type verify struct {
-	host   *hosts.Host
-	lab    *localrc.Config
-	agents *agents // whose connection to domU it uses and closes; nil: its own
-	views  *Views  // where it leaves the walk-through's view of what it read; nil: nowhere
+	host  *hosts.Host
+	lab   *localrc.Config
+	views *Views // where it leaves the walk-through's view of what it read; nil: nowhere
 }
 
 // Views are the walk-through's views of the lab (what Status returns) that
@@ -447,60 +449,78 @@ func checkDomU(sw ovsSwitch, intBr, physBr string, segment int) (domULink, []err
 }
 
 func (v *verify) Apply(ctx context.Context, out provision.Output) error {
-	inv, err := v.host.Inventory(ctx)
+	view, err := readView(ctx, v.host, v.lab)
 	if err != nil {
 		return err
 	}
-	_, intBr, err := integrationBridge(inv, v.lab)
+	_, intBr, err := view.integrationBridge()
 	if err != nil {
 		return err
 	}
-	vmNet, _, err := findNetwork(inv, v.lab, RoleVMNetwork, v.lab.Networks.VM)
+	vmBr, err := view.vmBridge()
 	if err != nil {
 		return err
 	}
-	if vmNet == "" {
-		return errors.New("the VM network does not exist (step networks)")
-	}
-	vmBr := inv.Networks[vmNet].Bridge
 	dom0, err := v.host.Dom0(ctx)
 	if err != nil {
 		return err
+	}
+	// The plugin q-agt runs its commands through: a deleted or replaced
+	// netwrap does not show on the switches until the agents next call it.
+	var errs []error
+	if st, err := (&dom0Plugins{host: v.host}).inspect(ctx); err != nil {
+		return err
+	} else if !st.current() {
+		errs = append(errs, fmt.Errorf("dom0, %s: expected xenlab's netwrap (sha256 %s, mode 0755), found %s",
+			pluginPath(), scripts.NetwrapSHA256()[:12], st.describe()))
 	}
 	sw0, err := readSwitch(ctx, dom0, "", intBr, vmBr)
 	if err != nil {
 		return err
 	}
-	placeholder := placeholderUUID(inv, v.lab)
+	placeholder := view.placeholderUUID()
 	segment := v.lab.Quantum.VLANs.Min
-	l0, errs := checkDom0(sw0, intBr, vmBr, placeholder, v.lab.Networks.IntegrationBridge != localrc.BridgeAttach, segment)
-	a := v.agents
-	if a == nil {
-		a = &agents{host: v.host, lab: v.lab}
+	l0, errs0 := checkDom0(sw0, intBr, vmBr, placeholder, v.lab.Networks.IntegrationBridge != localrc.BridgeAttach, segment)
+	errs = append(errs, errs0...)
+	vm, rec, ok := view.domURecord()
+	if !ok {
+		return errors.Join(append(errs, errors.New("domU: expected the lab's domU, found none in xapi (step domU)"))...)
 	}
-	addr := a.domUAddr(inv)
-	if addr == "" {
-		return errors.Join(append(errs, errors.New("domU is not running or reports no address (step boot)"))...)
+	if _, up := view.domUBoot(); !up {
+		found := "power state " + rec.PowerState
+		if rec.PowerState == xapi.PowerRunning {
+			found = "running, but its guest reports no address on eth" + strconv.Itoa(v.lab.DomU.Devices.Management)
+		}
+		return errors.Join(append(errs, fmt.Errorf("domU %q (%s): expected running with an address, found %s (step boot)", rec.NameLabel, vm, found))...)
 	}
-	g, err := a.dial(ctx, addr)
+	g, err := domUConn(ctx, v.host, view)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	defer a.hangUp()
+	ag, err := readAgents(ctx, g, nil)
+	if err != nil {
+		v.host.DropDomU()
+		return errors.Join(append(errs, err)...)
+	}
+	if down := ag.notRunning(); len(down) > 0 {
+		errs = append(errs, fmt.Errorf("domU agents: expected q-agt and q-domua running (neutron-openvswitch-agent --config-file %s and %s), found %s not running",
+			QAgtPath, QDomUAPath, strings.Join(down, " and ")))
+	}
 	domuInt, domuPhys, domuNIC := domUBridges(v.lab)
 	swU, err := readSwitch(ctx, g, domuInt, domuInt)
 	if err != nil {
+		v.host.DropDomU()
 		return errors.Join(append(errs, err)...)
 	}
 	if v.views != nil { // what was read is the walk-through's view too
-		if rep, err := statusOf(inv, v.lab, v.host.Name()); err == nil {
+		if rep, err := statusOf(view.inv, v.lab, v.host.Name()); err == nil {
 			rep.setDom0(sw0, placeholder)
 			rep.setDomU(swU, v.lab)
 			v.views.put(v.host.Name(), rep)
 		}
 	}
 	lU, errsU := checkDomU(swU, domuInt, domuPhys, segment)
-	if len(errs) == 0 {
+	if len(errs0) == 0 {
 		if l0.placeholder != "" {
 			out.Line("dom0 %s: the placeholder's port %s is on VLAN %s", intBr, l0.placeholder, DeadVLAN)
 		}

@@ -30,7 +30,7 @@ func TestVerifyProvesThePathWithRealOVS(t *testing.T) {
 		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
 	}
 	inv := mustInv(t, ctx, host)
-	_, intBr, err := integrationBridge(inv, cfg)
+	_, intBr, err := viewOf(inv, cfg).integrationBridge()
 	if err != nil {
 		t.Fatal(err)
 	}

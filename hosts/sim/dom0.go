@@ -22,10 +22,11 @@ import (
 type dom0Host Host
 
 var (
-	_ xapid.Host         = (*dom0Host)(nil)
-	_ xapid.PortLister   = (*dom0Host)(nil)
-	_ xapid.GuestRemover = (*dom0Host)(nil)
-	_ xapid.Dom0Runner   = (*dom0Host)(nil)
+	_ xapid.Host           = (*dom0Host)(nil)
+	_ xapid.PortLister     = (*dom0Host)(nil)
+	_ xapid.GuestRemover   = (*dom0Host)(nil)
+	_ xapid.Dom0Runner     = (*dom0Host)(nil)
+	_ xapid.SwitchResetter = (*dom0Host)(nil)
 )
 
 // vsctl runs one ovs-vsctl command line on a switch and turns a non-zero
@@ -54,6 +55,37 @@ func addLink(ctx context.Context, sw ovs.Switch, name string) error {
 
 func (d *dom0Host) EnsureBridge(ctx context.Context, bridge string) error {
 	return vsctl(ctx, d.dom0SW, "dom0", "--may-exist", "add-br", bridge)
+}
+
+// DeleteBridges empties dom0's switch as the openvswitch init script of
+// XenServer does at boot (--delete-bridges): every bridge goes, with its
+// ports and flows, and the VIF ports' network devices; the rest of the
+// database stays.
+func (d *dom0Host) DeleteBridges(ctx context.Context) error {
+	res, err := d.dom0SW.Exec(ctx, []string{"ovs-vsctl", "list-br"}, nil)
+	if err != nil {
+		return err
+	}
+	for _, br := range strings.Fields(string(res.Stdout)) {
+		ports, err := d.BridgePorts(ctx, br)
+		if err != nil {
+			return err
+		}
+		if err := vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-br", br); err != nil {
+			return err
+		}
+		(*Host)(d).vswitchdLogf("bridge %s: deleted (--delete-bridges at boot)", br)
+		if l, ok := d.dom0SW.(ovs.Linker); ok {
+			for _, p := range ports {
+				if strings.HasPrefix(p, "vif") {
+					if err := l.DelLink(ctx, p); err != nil {
+						return fmt.Errorf("dom0: device %s: %w", p, err)
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (d *dom0Host) RemoveBridge(ctx context.Context, bridge string) error {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/sshd"
@@ -54,8 +55,20 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			return "", fmt.Errorf("%s: eth%s: %w", g.NameLabel, v.Device, err)
 		}
 	}
-	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw}
-	facts, err := writeBootFacts(filepath.Join(base, "boot"), g)
+	var devices []string
+	for _, v := range g.VIFs {
+		devices = append(devices, "eth"+v.Device)
+	}
+	if err := restoreGuestSwitch(ctx, sw, base, devices); err != nil {
+		h.logf("sim: %s: its switch database: %v", g.NameLabel, err)
+	}
+	gs := &guest{name: g.NameLabel, dir: base, root: filepath.Join(base, "fs"), sw: sw}
+	bootID, err := guestBootID(base, g.Resumed)
+	if err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	facts, err := writeBootFacts(filepath.Join(base, "boot"), g, bootID)
 	if err != nil {
 		sw.Close()
 		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
@@ -165,13 +178,15 @@ func (h *Host) stopGuest(vmUUID string) error {
 // read flat_network_bridge= and xen_integration_bridge= from it), and
 // over this machine's /sys the VM's uuid as Xen's sysfs gives it
 // (/sys/hypervisor/uuid) and the MAC of each VIF's eth<device>
-// (/sys/class/net/eth<N>/address), with this machine's interfaces hidden.
-func writeBootFacts(dir string, g xapid.Guest) (map[string]string, error) {
+// (/sys/class/net/eth<N>/address), with this machine's interfaces hidden,
+// and the boot's id at /proc/sys/kernel/random/boot_id (guestBootID).
+func writeBootFacts(dir string, g xapid.Guest, bootID string) (map[string]string, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
 	files := map[string]string{
 		"cmdline":                  g.PVArgs + "\n",
+		"boot_id":                  bootID + "\n",
 		"sys/hypervisor/uuid":      g.UUID + "\n",
 		"sys/hypervisor/type":      "xen\n",
 		"sys/class/net/lo/address": "00:00:00:00:00:00\n",
@@ -194,8 +209,24 @@ func writeBootFacts(dir string, g xapid.Guest) (map[string]string, error) {
 	// them from a simulator that is not root (sshd's userns.go).
 	netDir := filepath.Join(dir, "sys", "class", "net")
 	_ = syscall.Setxattr(netDir, "trusted.overlay.opaque", []byte("y"), 0)
-	return map[string]string{"/proc/cmdline": filepath.Join(dir, "cmdline"), "/sys": filepath.Join(dir, "sys"),
-		"/sys/class/net": netDir}, nil
+	return map[string]string{"/proc/cmdline": filepath.Join(dir, "cmdline"), "/proc/sys/kernel/random/boot_id": filepath.Join(dir, "boot_id"),
+		"/sys": filepath.Join(dir, "sys"), "/sys/class/net": netDir}, nil
+}
+
+// guestBootID is the boot_id of a guest's boot (random(4): a random uuid
+// the kernel makes at each boot): a new one, or after a resume the one the
+// guest had when it was suspended, since its memory, kernel included, is
+// what it was. It is kept in the guest's directory, beside its file system.
+func guestBootID(base string, resumed bool) (string, error) {
+	p := filepath.Join(base, "boot_id")
+	if resumed {
+		if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) == 36 {
+			return strings.TrimSpace(string(b)), nil
+		}
+	}
+	b := []byte(randomHex(16))
+	id := fmt.Sprintf("%s-%s-4%s-a%s-%s", b[0:8], b[8:12], b[13:16], b[17:20], b[20:32])
+	return id, os.WriteFile(p, []byte(id+"\n"), 0o644)
 }
 
 // guestHostname is the host name a domU named name has: the name label
@@ -232,8 +263,17 @@ func (h *Host) removeGuest(vmUUID string) error {
 	return os.RemoveAll(filepath.Join(h.dir, "guests", vmUUID))
 }
 
+// stop ends the guest: its switch's database is kept for its next boot
+// (guestovsdb.go), then its SSH server and switch stop.
 func (g *guest) stop() error {
 	var errs []error
+	if g.sw != nil && g.dir != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := saveGuestSwitch(ctx, g.sw, g.dir); err != nil {
+			errs = append(errs, fmt.Errorf("%s: keeping its switch database: %w", g.name, err))
+		}
+		cancel()
+	}
 	if g.ssh != nil {
 		errs = append(errs, g.ssh.Close())
 	}

@@ -135,6 +135,7 @@ func (h *Host) lockGuest(vmUUID string) func() {
 
 type guest struct {
 	name string
+	dir  string // guests/<vm uuid>
 	ip   string
 	root string
 	sw   ovs.Switch

@@ -51,6 +51,14 @@ func (h *MemHost) RemoveBridge(_ context.Context, bridge string) error {
 	return nil
 }
 
+// DeleteBridges implements SwitchResetter: every bridge goes.
+func (h *MemHost) DeleteBridges(context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	clear(h.bridges)
+	return nil
+}
+
 // AddPort implements Host.
 func (h *MemHost) AddPort(_ context.Context, bridge, port string, ids map[string]string) error {
 	h.mu.Lock()

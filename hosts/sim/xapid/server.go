@@ -209,6 +209,13 @@ func (s *Server) Close() error {
 // bringUpPIFs creates the bridges of the networks with attached PIFs
 // (xenbr0), as xapi does when it starts.
 func (s *Server) bringUpPIFs() error {
+	s.hostMu.Lock()
+	defer s.hostMu.Unlock()
+	return s.bringUpPIFsLocked()
+}
+
+// bringUpPIFsLocked is bringUpPIFs for a caller that holds hostMu.
+func (s *Server) bringUpPIFsLocked() error {
 	s.db.mu.Lock()
 	var bridges []string
 	for _, p := range s.db.all("PIF") {
@@ -217,8 +224,6 @@ func (s *Server) bringUpPIFs() error {
 		}
 	}
 	s.db.mu.Unlock()
-	s.hostMu.Lock()
-	defer s.hostMu.Unlock()
 	for _, b := range bridges {
 		if err := s.host.EnsureBridge(s.ctx, b); err != nil {
 			return fmt.Errorf("xapi simulator: bringing up bridge %s: %w", b, err)
