@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -67,10 +68,16 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 	defer b.host.Changed()
 	switch st := inv.VMs[vm].PowerState; st {
 	case xapi.PowerHalted:
-		if err := c.VMStart(ctx, vm, false, false); err != nil {
+		if err := c.VMStart(ctx, vm, false, false); startedMeanwhile(err) {
+			// An earlier run's VM.start that xapi finished after its
+			// client went away (xapi runs a call to its end), or a
+			// person's: domU runs, which is what this step wants.
+			out.Line("%q is running already (started while this run read the host)", inv.VMs[vm].NameLabel)
+		} else if err != nil {
 			return err
+		} else {
+			out.Line("started %q", inv.VMs[vm].NameLabel)
 		}
-		out.Line("started %q", inv.VMs[vm].NameLabel)
 	case xapi.PowerRunning:
 	default:
 		return fmt.Errorf("domU %q is %s; xenlab starts it only from Halted", inv.VMs[vm].NameLabel, st)
@@ -122,4 +129,16 @@ func knownHost(file, addr string) (bool, error) {
 		return len(ke.Want) > 0, nil
 	}
 	return false, nil
+}
+
+// startedMeanwhile reports whether err is xapi's refusal to start a VM
+// that is running: VM_BAD_POWER_STATE [vm, expected, actual] with actual
+// running (xen-api ocaml/xapi/xapi_vm_lifecycle.ml, check_operation_error,
+// reports the power state in lower case).
+func startedMeanwhile(err error) bool {
+	var xe *xapi.Error
+	if !errors.As(err, &xe) || xe.Code != xapi.CodeVMBadPowerState || len(xe.Params) < 3 {
+		return false
+	}
+	return strings.EqualFold(xe.Params[2], "running")
 }
