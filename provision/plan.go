@@ -18,6 +18,9 @@ type PlannedStep struct {
 	// so it runs on every Apply and is not a change pending.
 	ReadOnly bool
 	Err      error // Check failed (a *StepError), or the plan was interrupted first
+	// Changes are the differences Check reported (ReportChanges) between
+	// the lab file and the host, as Apply will make them.
+	Changes []Change
 }
 
 // PlanResult is what Apply would do, step by step, in dependency order.
@@ -70,11 +73,14 @@ func (e *Engine) Plan(ctx context.Context) (*PlanResult, error) {
 	e.g.walk(ctx, false, e.bounds(), walkFuncs{
 		run: func(ctx context.Context, i int) outcome {
 			s := e.g.steps[i]
+			ctx, changes := withChanges(ctx)
 			err := e.retry(ctx, s, nil, nil, func(ctx context.Context, _ int) error {
+				changes.reset()
 				var err error
 				steps[i].Done, err = s.Check(ctx)
 				return err
 			})
+			steps[i].Changes = changes.all()
 			if err != nil {
 				steps[i].Done = false
 				steps[i].Err = &StepError{Step: e.g.names[i], Op: "check", Err: err}

@@ -120,6 +120,7 @@ func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
 		return nil, errors.New("the VM network does not exist (step networks)")
 	}
 	vmBr := inv.Networks[vmNet].Bridge
+	intBr, vmBr = cmp.Or(a.lab.Quantum.Dom0Agent.IntegrationBridge, intBr), cmp.Or(a.lab.Quantum.Dom0Agent.PhysicalBridge, vmBr) // q-agt's own, when set
 	h := a.host.Config
 	q := a.lab.Quantum
 	lrc, err := templates.RenderLocalrc(templates.Localrc{
@@ -289,7 +290,14 @@ func (a *agents) Check(ctx context.Context) (bool, error) {
 	}
 	for _, f := range files {
 		if sums[f.path] != sum(f.data) {
+			reportFileChanges(ctx, c, files, sums, a.host.Config.XAPIPassword, a.lab.DomU.Password)
 			return false, nil
+		}
+	}
+	if a.lab.Devstack.Source == "" { // a clone of another repository or branch: clone again
+		if cs, err := cloneChanges(ctx, c, a.lab.Devstack); err != nil || len(cs) > 0 {
+			provision.ReportChanges(ctx, cs...)
+			return false, err
 		}
 	}
 	a.setStackRun(marker)
@@ -408,7 +416,12 @@ func (a *agents) putDevstack(ctx context.Context, c *ssh.Client, out provision.O
 	// A clone of the lab's repository and branch; an earlier upload there
 	// (its manifest) is replaced.
 	repo, branch := a.lab.Devstack.Repo, a.lab.Devstack.Branch
+	// A checkout of another repository or branch (an edited lab file) is
+	// replaced too.
 	clone := "if [ -f " + SourceManifest + " ]; then rm -rf " + DevstackDir + " " + SourceManifest + "; fi; " +
+		"if [ -d " + DevstackDir + "/.git ] && ! { cd " + DevstackDir + " && [ \"$(git config --get remote.origin.url)\" = " + ssh.ShellQuote(repo) +
+		" ] && [ \"$(git symbolic-ref -q --short HEAD || git describe --tags --exact-match HEAD 2>/dev/null)\" = " + ssh.ShellQuote(branch) +
+		" ]; }; then rm -rf " + DevstackDir + "; fi; " +
 		"if [ ! -d " + DevstackDir + "/.git ]; then mkdir -p " + StackHome + " && cd " + StackHome +
 		" && git clone -q -b " + ssh.ShellQuote(branch) + " " + ssh.ShellQuote(repo) + " " + DevstackDir + " && echo cloned; fi"
 	res, err := c.Run(ctx, clone)

@@ -87,6 +87,11 @@ func (s *Server) startVM(c *call, ref string, paused bool, op string) {
 		if op != "" {
 			checkVMOp(vm, op)
 		}
+		// xapi_vm_helpers.assert_enough_memory_available: the VM's memory
+		// must fit in what the host has free.
+		if need, free := vm.fields["memory_static_max"].(int64), freeMemory(d, s.hostR); need > free {
+			fail(ErrHostNotEnoughFreeMemory, strconv.FormatInt(need, 10), strconv.FormatInt(free, 10))
+		}
 		domid = s.rt.nextDom
 		s.rt.nextDom++
 		vifs = d.where("VIF", "VM", ref)
