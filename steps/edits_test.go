@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"xenlab/hosts"
 	"xenlab/hosts/xapi"
+	"xenlab/localrc"
 	"xenlab/provision"
 )
 
@@ -190,5 +192,102 @@ func TestSimulatedXapiRefusesMemoryAndVCPUsOfARunningVM(t *testing.T) {
 	var xe *xapi.Error
 	if !xapi.HasCode(err, "HOST_NOT_ENOUGH_FREE_MEMORY") || !errors.As(err, &xe) || len(xe.Params) != 2 || xe.Params[0] != fmt.Sprint(64*gib) {
 		t.Errorf("starting a 64GiB VM on a 16GiB host: %v", err)
+	}
+}
+
+// TestEditsReachDomU edits what ends up in domU (the VLAN range in
+// localrc and both agents' ini files, devstack's branch) after a whole
+// up: plan shows each as "stack.sh again", up re-clones devstack on the
+// new branch and stacks again, verify passes (it ran in up), and a second
+// plan has nothing to do.
+func TestEditsReachDomU(t *testing.T) {
+	sh, cfg, host := simLab(t)
+	needStandIn(t, sh)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if rep := run(t, ctx, BringUp(cfg, host), false); rep.Err != nil {
+		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
+	}
+
+	edited := *cfg
+	edited.Quantum.VLANs = localrc.VLANRange{Min: 2000, Max: 2010}
+	edited.Devstack.Branch = "stable/havana"
+	fresh := hosts.New(host.Config, hosts.Options{})
+	defer fresh.Close(ctx)
+	p := planOf(t, ctx, BringUp(&edited, fresh))
+	cs := changesOf(p)
+	hasAll(t, "the plan's changes", cs,
+		"agents: quantum.physical_network / quantum.vlan_range (localrc) (stack.sh again)",
+		"agents: quantum.physical_network / quantum.vlan_range (ovs_neutron_plugin.ini) (stack.sh again)",
+		"agents: quantum.physical_network / quantum.vlan_range (ovs_neutron_plugin.ini.domU) (stack.sh again)")
+	for _, s := range p.Steps {
+		for _, c := range s.Changes {
+			if strings.Contains(c.Field, "vlan_range (localrc)") && (c.From != "'physnet1:1000:1024'" || c.To != "'physnet1:2000:2010'") {
+				t.Errorf("the VLAN range's change: %s", c)
+			}
+		}
+	}
+	rep := run(t, ctx, BringUp(&edited, fresh), false)
+	if rep.Err != nil {
+		t.Fatalf("up after the edit: %v\n%s", rep.Err, output(rep))
+	}
+	if !strings.Contains(output(rep), "cloned https://opendev.org/openstack/devstack (branch stable/havana)") {
+		t.Errorf("devstack was not cloned again on the new branch:\n%s", output(rep))
+	}
+
+	// The branch alone: the files stay, the checkout changes.
+	edited.Devstack.Branch = "havana-eol"
+	again := hosts.New(host.Config, hosts.Options{})
+	defer again.Close(ctx)
+	p = planOf(t, ctx, BringUp(&edited, again))
+	hasAll(t, "the plan's changes", changesOf(p), "agents: devstack.branch (stack.sh again)")
+	if rep := run(t, ctx, BringUp(&edited, again), false); rep.Err != nil {
+		t.Fatalf("up after the branch edit: %v\n%s", rep.Err, output(rep))
+	}
+
+	last := hosts.New(host.Config, hosts.Options{})
+	defer last.Close(ctx)
+	p = planOf(t, ctx, BringUp(&edited, last))
+	if cs := changesOf(p); len(cs) > 0 || len(p.Pending()) > 0 {
+		t.Errorf("a second plan: pending %v, changes %v", p.Pending(), cs)
+	}
+}
+
+// TestMemoryAndVCPUsEditOfAStackedLab: after a whole up, memory and
+// vCPUs are edited; up shuts domU down to change them, boot starts it,
+// and the lab must come back whole (verify, in up) with nothing left to
+// plan. domU's reboot takes devstack's agents with it: that the agents
+// step brings them back is the agents' live Check (issue 15's first
+// item); until it does, this test skips the rest, saying so.
+func TestMemoryAndVCPUsEditOfAStackedLab(t *testing.T) {
+	sh, cfg, host := simLab(t)
+	needStandIn(t, sh)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if rep := run(t, ctx, BringUp(cfg, host), false); rep.Err != nil {
+		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
+	}
+	edited := *cfg
+	edited.DomU.Memory = 6 << 30
+	edited.DomU.VCPUs = 4
+	fresh := hosts.New(host.Config, hosts.Options{})
+	defer fresh.Close(ctx)
+	p := planOf(t, ctx, BringUp(&edited, fresh))
+	hasAll(t, "the plan's changes", changesOf(p), "domU: domu.memory (domU stopped)", "domU: domu.vcpus (domU stopped)")
+	rep := run(t, ctx, BringUp(&edited, fresh), false)
+	out := output(rep)
+	hasAll(t, "up's output", []string{out}, "shutting domU down to change domu.memory 4GiB -> 6GiB, domu.vcpus 2 -> 4", "started \"DevStackOSDomU\"")
+	if rep.Err != nil {
+		if slices.Contains(rep.Names(provision.StateAlreadyDone), "agents") && strings.Contains(rep.Err.Error(), "domU switch") {
+			t.Skipf("domU restarted for the edit, and the agents step took the stopped agents for running: "+
+				"its live Check (issue 15, item 1) is not on this branch: %v", rep.Err)
+		}
+		t.Fatalf("up after the edit: %v\n%s", rep.Err, out)
+	}
+	last := hosts.New(host.Config, hosts.Options{})
+	defer last.Close(ctx)
+	p = planOf(t, ctx, BringUp(&edited, last))
+	if cs := changesOf(p); len(cs) > 0 || len(p.Pending()) > 0 {
+		t.Errorf("a second plan: pending %v, changes %v", p.Pending(), cs)
 	}
 }
