@@ -29,7 +29,7 @@ type placeholder struct {
 }
 
 func (p *placeholder) Name() string   { return "bridge-placeholder" }
-func (p *placeholder) Deps() []string { return []string{"boot"} }
+func (p *placeholder) Deps() []string { return []string{"guest-network"} }
 
 // placeholderVIF returns domU's placeholder VIF.
 func placeholderVIF(inv *hosts.Snapshot, lab string) (xapi.Ref, xapi.VIFRecord, bool) {

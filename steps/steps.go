@@ -41,6 +41,7 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		&template{host: host, lab: lab, purge: o.purgeTemplate},
 		&domu{host: host, lab: lab},
 		&boot{host: host, lab: lab},
+		&guestNetwork{host: host, lab: lab},
 		&placeholder{host: host, lab: lab},
 		ag,
 		&verify{host: host, lab: lab, agents: ag, views: o.views},

@@ -128,3 +128,26 @@ func TestAgentFilesRefuseWhatAnIniCannotHold(t *testing.T) {
 		t.Error("a setting name that is not a shell variable was rendered")
 	}
 }
+
+// TestGoldenInterfaces: domU's /etc/network/interfaces with devstack's
+// defaults (management by DHCP, the VM and public networks static).
+func TestGoldenInterfaces(t *testing.T) {
+	got, err := RenderInterfaces([]Interface{
+		{Device: 2, Static: true, Address: "172.24.4.10", Netmask: "255.255.255.0"},
+		{Device: 1, Static: true, Address: "10.255.255.255", Netmask: "255.255.255.0"},
+		{Device: 0},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "interfaces.golden", got)
+	for _, bad := range [][]Interface{
+		{{Device: 0}, {Device: 0}},
+		{{Device: 1, Static: true, Address: "10.0.0.1\nauto eth9", Netmask: "255.0.0.0"}},
+		{{Device: 1, Static: true, Address: "10.0.0.1"}},
+	} {
+		if _, err := RenderInterfaces(bad); err == nil {
+			t.Errorf("RenderInterfaces(%+v) succeeded", bad)
+		}
+	}
+}

@@ -63,22 +63,42 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	}
 	skel := map[string]string{
 		"/etc/hostname": g.NameLabel + "\n",
+		"/etc/network/": "", // ifupdown's; its interfaces file is the guest's network (guestnet.go)
 		"/opt/stack/":   "",
 		"/var/log/":     "",
 	}
 	for p, content := range devstack.GuestFiles() { // git clone of devstack: the stand-in
 		skel[p] = content
 	}
-	// A guest's address is fixed for its life; try the free ones in order.
-	for n := 0; n < 240; n++ {
-		ip := h.state.guestIP(n)
-		if used[ip] {
-			continue
+	// The guest's addresses come from its /etc/network/interfaces (as
+	// domU's ifupdown reads it at boot); a lease is a free loopback
+	// address, fixed for the guest's life.
+	confs, err := readInterfaces(gs.root)
+	if err != nil {
+		h.logf("sim: guest %s: %v: its interfaces stay down", g.NameLabel, err)
+		confs = map[string]ifaceConf{}
+	}
+	next := 0
+	lease := func() (string, error) {
+		for ; next < 240; next++ {
+			if ip := h.state.guestIP(next); !used[ip] {
+				used[ip] = true
+				next++
+				return ip, nil
+			}
 		}
+		return "", errors.New("no free loopback address")
+	}
+	gn, err := planGuestNet(confs, g.VIFs, lease)
+	if err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	for {
 		gs.ssh, err = sshd.Start(ctx, sshd.Config{
 			Name:        g.NameLabel,
 			Root:        gs.root,
-			Addr:        net.JoinHostPort(ip, strconv.Itoa(h.guestPort)),
+			Addr:        net.JoinHostPort(gn.listen, strconv.Itoa(h.guestPort)),
 			HostKeyFile: filepath.Join(base, "ssh_host_ed25519_key"),
 			Users: map[string]sshd.User{
 				"root":  h.user("/root"),
@@ -93,13 +113,25 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			Logf:          h.logf,
 		})
 		if err == nil {
-			gs.ip = ip
+			gs.ip, gs.nets = gn.listen, gn.nets
 			break
 		}
-	}
-	if gs.ssh == nil {
-		sw.Close()
-		return "", fmt.Errorf("%s: no loopback address for its SSH server: %w", g.NameLabel, err)
+		// A leased address in use by something else: the next one. A
+		// static address is the guest's own: it stays, and fails.
+		static := false
+		for k, v := range gn.nets {
+			static = static || (v == gn.listen && confs[strings.TrimSuffix(k, "/ip")].static)
+		}
+		old := gn.listen
+		if gn.listen, _ = lease(); static || gn.listen == "" {
+			sw.Close()
+			return "", fmt.Errorf("%s: no loopback address for its SSH server at %s: %w", g.NameLabel, old, err)
+		}
+		for k, v := range gn.nets {
+			if v == old {
+				gn.nets[k] = gn.listen
+			}
+		}
 	}
 	h.mu.Lock()
 	if h.closed { // Close has stopped the guests it knew

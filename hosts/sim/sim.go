@@ -134,7 +134,8 @@ func (h *Host) lockGuest(vmUUID string) func() {
 
 type guest struct {
 	name string
-	ip   string
+	ip   string            // where its SSH server listens
+	nets map[string]string // what its guest metrics report: "<device>/ip" -> address
 	root string
 	sw   ovs.Switch
 	ssh  *sshd.Server

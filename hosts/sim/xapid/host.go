@@ -35,6 +35,15 @@ type Host interface {
 	StopGuest(ctx context.Context, vmUUID string) error
 }
 
+// GuestNetworker is an optional interface of a Host whose guests may have
+// several addresses, or their management address on a device other than
+// 0 (a guest's /etc/network/interfaces): after BootGuest, the guest
+// metrics' networks are GuestNetworks' "<device>/ip" entries instead of
+// {"0/ip": ip}.
+type GuestNetworker interface {
+	GuestNetworks(vmUUID string) map[string]string
+}
+
 // Guest describes a VM that has just booted.
 type Guest struct {
 	UUID        string

@@ -208,6 +208,13 @@ func (s *Server) bootGuest(g Guest) {
 			s.logf("xapid: booting guest %s (%s): %v", g.NameLabel, g.UUID, err)
 			return
 		}
+		nets := map[string]string{}
+		if ip != "" {
+			nets["0/ip"] = ip
+		}
+		if gn, ok := s.host.(GuestNetworker); ok {
+			nets = gn.GuestNetworks(g.UUID)
+		}
 		stale := false
 		s.withDB(func() {
 			vm, err := s.db.byUUID("VM", g.UUID)
@@ -217,10 +224,7 @@ func (s *Server) bootGuest(g Guest) {
 				stale = err != nil || vm.fields["power_state"] == "Halted" || vm.fields["power_state"] == "Suspended"
 				return
 			}
-			nets := map[string]string{}
-			if ip != "" {
-				nets["0/ip"] = ip
-			}
+
 			if old, ok := s.db.objs[vm.fields["guest_metrics"].(string)]; ok {
 				s.db.remove(old)
 			}
