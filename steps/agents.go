@@ -132,7 +132,7 @@ func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	qagt, err := templates.RenderQAgt(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork,
+	qagt, err := templates.RenderQAgt(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork, TenantNetworkType: q.TenantNetworkType,
 		IntegrationBridge: intBr, PhysicalBridge: vmBr, RootHelper: templates.RootHelper})
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
 	if domuPhys == "" {
 		domuPhys = "br-eth1"
 	}
-	qdomua, err := templates.RenderQDomUA(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork,
+	qdomua, err := templates.RenderQDomUA(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork, TenantNetworkType: q.TenantNetworkType,
 		IntegrationBridge: domuInt, PhysicalBridge: domuPhys, RootHelper: templates.DomURootHelper})
 	if err != nil {
 		return nil, err

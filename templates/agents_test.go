@@ -49,7 +49,7 @@ func TestGoldenAgentFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, "localrc.golden", lrc)
-	a := Agent{VLANRanges: "physnet1:1000:1024", PhysicalNetwork: "physnet1", IntegrationBridge: "xapi2",
+	a := Agent{VLANRanges: "physnet1:1000:1024", PhysicalNetwork: "physnet1", TenantNetworkType: "vlan", IntegrationBridge: "xapi2",
 		PhysicalBridge: "xapi1", RootHelper: RootHelper}
 	qagt, err := RenderQAgt(a)
 	if err != nil {
@@ -107,7 +107,7 @@ func TestLocalrcReadsBackInBash(t *testing.T) {
 // TestAgentFilesRefuseWhatAnIniCannotHold: a line break or blanks around a
 // value are refused, and the password is never quoted in the error.
 func TestAgentFilesRefuseWhatAnIniCannotHold(t *testing.T) {
-	if _, err := RenderQAgt(Agent{VLANRanges: "physnet1:1000:1024", PhysicalNetwork: "physnet1",
+	if _, err := RenderQAgt(Agent{VLANRanges: "physnet1:1000:1024", PhysicalNetwork: "physnet1", TenantNetworkType: "vlan",
 		IntegrationBridge: "xapi2\n[agent]", PhysicalBridge: "xapi1", RootHelper: RootHelper}); err == nil {
 		t.Error("a bridge name with a line break was rendered")
 	}
