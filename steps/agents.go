@@ -288,17 +288,25 @@ func (a *agents) Check(ctx context.Context) (bool, error) {
 	if _, upload := sums[SourceManifest]; marker == "" || upload && a.lab.Devstack.Source == "" {
 		return false, nil
 	}
+	changed := false
 	for _, f := range files {
-		if sums[f.path] != sum(f.data) {
-			reportFileChanges(ctx, c, files, sums, a.host.Config.XAPIPassword, a.lab.DomU.Password)
-			return false, nil
-		}
+		changed = changed || sums[f.path] != sum(f.data)
 	}
-	if a.lab.Devstack.Source == "" { // a clone of another repository or branch: clone again
-		if cs, err := cloneChanges(ctx, c, a.lab.Devstack); err != nil || len(cs) > 0 {
-			provision.ReportChanges(ctx, cs...)
+	if changed {
+		reportFileChanges(ctx, c, files, sums, a.host.Config.XAPIPassword, a.lab.DomU.Password)
+	}
+	// A clone of another repository or branch is cloned again.
+	if a.lab.Devstack.Source == "" && (!changed || provision.ChangesWanted(ctx)) {
+		cs, err := cloneChanges(ctx, c, a.lab.Devstack)
+		if err != nil {
+			a.hangUp()
 			return false, err
 		}
+		provision.ReportChanges(ctx, cs...)
+		changed = changed || len(cs) > 0
+	}
+	if changed {
+		return false, nil
 	}
 	a.setStackRun(marker)
 	return true, nil // the connection stays for verify, which closes it
