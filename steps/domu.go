@@ -270,7 +270,29 @@ func (d *domu) Check(ctx context.Context) (bool, error) {
 	}
 	cs := d.changes(inv, vm, p)
 	provision.ReportChanges(ctx, cs...)
+	for _, c := range cs {
+		if c.Field == "domu.memory" && d.lab.DomU.Memory.Bytes() > inv.VMs[vm].MemoryStaticMax {
+			// More memory than the host can give fails here, in plan
+			// too, as preflight refuses it in up.
+			if err := d.memoryFits(ctx, inv); err != nil {
+				return false, err
+			}
+		}
+	}
 	return len(cs) == 0, nil
+}
+
+// memoryFits checks that the host has the memory domu.memory adds.
+func (d *domu) memoryFits(ctx context.Context, inv *hosts.Snapshot) error {
+	c, err := d.host.XAPI(ctx)
+	if err != nil {
+		return err
+	}
+	host, _, ok := hosts.Only(inv.Hosts)
+	if !ok {
+		return fmt.Errorf("the host is in a pool of %d hosts", len(inv.Hosts))
+	}
+	return checkMemory(ctx, c, inv, host, d.lab, nil)
 }
 
 func (d *domu) Apply(ctx context.Context, out provision.Output) error {

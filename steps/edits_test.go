@@ -126,8 +126,8 @@ func TestEditsArePlannedAndApplied(t *testing.T) {
 }
 
 // TestMemoryBeyondTheHostIsRefusedBeforeDomUStops: an edit asking for
-// more memory than the host has is refused by preflight, naming the
-// field, before domU is shut down for it.
+// more memory than the host has fails plan (domU's check) and is refused
+// by preflight in up, naming the field, before domU is shut down for it.
 func TestMemoryBeyondTheHostIsRefusedBeforeDomUStops(t *testing.T) {
 	_, cfg, host := simLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -138,7 +138,14 @@ func TestMemoryBeyondTheHostIsRefusedBeforeDomUStops(t *testing.T) {
 	edited.DomU.Memory = 64 << 30
 	fresh := hosts.New(host.Config, hosts.Options{})
 	defer fresh.Close(ctx)
-	p := planOf(t, ctx, beforeAgents(&edited, fresh))
+	eng, err := provision.New(beforeAgents(&edited, fresh), provision.Options{Parallel: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := eng.Plan(ctx)
+	if err == nil || !strings.Contains(err.Error(), "domu.memory = 64GiB: domU \"DevStackOSDomU\" holds 4GiB now") {
+		t.Errorf("plan with 64GiB: %v", err)
+	}
 	hasAll(t, "the plan's changes", changesOf(p), "domU: domu.memory (domU stopped)")
 	rep := run(t, ctx, beforeAgents(&edited, fresh), false)
 	if rep.Err == nil || !strings.Contains(rep.Err.Error(), "domu.memory = 64GiB") || !strings.Contains(rep.Err.Error(), "holds 4GiB") {

@@ -81,36 +81,9 @@ func (p *preflight) Apply(ctx context.Context, out provision.Output) error {
 // beyond what a running domU holds now, a larger xvdb), so an edit the
 // host cannot take fails here, before domU is stopped for it.
 func (p *preflight) checkCapacity(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, host xapi.Ref, out provision.Output) error {
-	free, err := c.HostComputeFreeMemory(ctx, host)
-	if err != nil {
-		return err
-	}
-	want := p.lab.DomU.Memory.Bytes()
-	need, holds := want, int64(0)
 	vm := findDomU(inv, p.lab.Lab)
-	if vm != "" {
-		if rec := inv.VMs[vm]; !rec.ResidentOn.IsNull() {
-			holds = rec.MemoryStaticMax // counted as used in free
-			need = max(want-holds, 0)
-		}
-	}
-	switch {
-	case vm == "":
-		out.Line("memory: %s free, domU needs %s", localrc.Size(free), p.lab.DomU.Memory)
-	case holds > 0:
-		out.Line("memory: %s free, domU %q holds %s and needs %s (domu.memory)", localrc.Size(free),
-			inv.VMs[vm].NameLabel, localrc.Size(holds), p.lab.DomU.Memory)
-	default:
-		out.Line("memory: %s free, domU %q (halted) needs %s", localrc.Size(free), inv.VMs[vm].NameLabel, p.lab.DomU.Memory)
-	}
-	if free < need {
-		if holds > 0 {
-			return fmt.Errorf("domu.memory = %s: domU %q holds %s now and the host has %s free besides, %s in all; "+
-				"lower domu.memory or free memory on the host", p.lab.DomU.Memory, p.lab.DomU.Name,
-				localrc.Size(holds), localrc.Size(free), localrc.Size(free+holds))
-		}
-		return fmt.Errorf("the host has %s of free memory, domU %q needs %s (domu.memory)",
-			localrc.Size(free), p.lab.DomU.Name, p.lab.DomU.Memory)
+	if err := checkMemory(ctx, c, inv, host, p.lab, out); err != nil {
+		return err
 	}
 	_, pool, ok := hosts.Only(inv.Pools)
 	if !ok || pool.DefaultSR.IsNull() {
@@ -137,4 +110,44 @@ func (p *preflight) checkCapacity(ctx context.Context, c *xapi.Client, inv *host
 			srRec.NameLabel, localrc.Size(srRec.FreeBytes()), localrc.Size(disk), what)
 	}
 	return nil
+}
+
+// checkMemory compares the host's free memory with what domU needs beyond
+// what it holds: all of domu.memory for a new or halted domU, the increase
+// for a running one (whose memory counts as used). out may be nil.
+func checkMemory(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, host xapi.Ref, lab *localrc.Config, out provision.Output) error {
+	free, err := c.HostComputeFreeMemory(ctx, host)
+	if err != nil {
+		return err
+	}
+	want := lab.DomU.Memory.Bytes()
+	need, holds := want, int64(0)
+	vm := findDomU(inv, lab.Lab)
+	if vm != "" {
+		if rec := inv.VMs[vm]; !rec.ResidentOn.IsNull() {
+			holds = rec.MemoryStaticMax // counted as used in free
+			need = max(want-holds, 0)
+		}
+	}
+	if out != nil {
+		switch {
+		case vm == "":
+			out.Line("memory: %s free, domU needs %s", localrc.Size(free), lab.DomU.Memory)
+		case holds > 0:
+			out.Line("memory: %s free, domU %q holds %s and needs %s (domu.memory)", localrc.Size(free),
+				inv.VMs[vm].NameLabel, localrc.Size(holds), lab.DomU.Memory)
+		default:
+			out.Line("memory: %s free, domU %q (halted) needs %s", localrc.Size(free), inv.VMs[vm].NameLabel, lab.DomU.Memory)
+		}
+	}
+	if free >= need {
+		return nil
+	}
+	if holds > 0 {
+		return fmt.Errorf("domu.memory = %s: domU %q holds %s now and the host has %s free besides, %s in all; "+
+			"lower domu.memory or free memory on the host", lab.DomU.Memory, lab.DomU.Name,
+			localrc.Size(holds), localrc.Size(free), localrc.Size(free+holds))
+	}
+	return fmt.Errorf("the host has %s of free memory, domU %q needs %s (domu.memory)",
+		localrc.Size(free), lab.DomU.Name, lab.DomU.Memory)
 }
