@@ -121,3 +121,37 @@ func TestBootIsBoundByTimeoutsBoot(t *testing.T) {
 		t.Fatalf("boot with a guest that never reports: %v", rep.Err)
 	}
 }
+
+// TestInstallerAddressReachesDomUsFirstBoot: a static domu.ubuntu.ip is
+// the installer's address (netcfg on its kernel command line, as
+// devstack's install_ubuntu_template.sh passed UBUNTU_INST_IP), which the
+// installer writes into the installed system: domU, cloned from it, first
+// boots at that address; guest-network then gives it the lab file's
+// (management by DHCP).
+func TestInstallerAddressReachesDomUsFirstBoot(t *testing.T) {
+	sh, cfg, host := simLabInstall(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	inst := simAddr(t, sh, 150)
+	cfg.DomU.TemplateFrom = localrc.TemplateInstall
+	cfg.DomU.Ubuntu.IP = localrc.IPConfig{Prefix: inst}
+	rep := run(t, ctx, beforeAgents(cfg, host), false)
+	if rep.Err != nil {
+		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
+	}
+	out := output(rep)
+	for _, want := range []string{"boot: guest reports " + inst.Addr().String() + " on eth0", "guest-network: wrote domU's /etc/network/interfaces",
+		"guest-network: guest reports eth2 172.24.4.10, eth1 10.255.255.255, eth0 127."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("up's output lacks %q:\n%s", want, out)
+		}
+	}
+	host.Changed()
+	inv, err := host.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := guestIP(inv, findDomU(inv, cfg.Lab), 0); ip == "" || ip == inst.Addr().String() {
+		t.Errorf("after guest-network domU reports %q on eth0, want a DHCP lease", ip)
+	}
+}

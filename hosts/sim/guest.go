@@ -73,6 +73,10 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	// The guest's addresses come from its /etc/network/interfaces (as
 	// domU's ifupdown reads it at boot); a lease is a free loopback
 	// address, fixed for the guest's life.
+	if err := diskInterfaces(gs.root, g.DiskInterfaces); err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
 	confs, err := readInterfaces(gs.root)
 	if err != nil {
 		h.logf("sim: guest %s: %v: its interfaces stay down", g.NameLabel, err)

@@ -34,6 +34,24 @@ type ifaceConf struct {
 	bits   int    // static: prefix length (from netmask or /nn)
 }
 
+// diskInterfaces puts the interfaces file the installer wrote into the
+// VM's disk (xapid.Guest.DiskInterfaces) in a guest's file system that
+// has none yet: the installed system's, on its first boot; later boots
+// keep what the guest's file says.
+func diskInterfaces(root, content string) error {
+	p := filepath.Join(root, "etc", "network", "interfaces")
+	if content == "" {
+		return nil
+	}
+	if _, err := os.Lstat(p); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, []byte(content), 0o644)
+}
+
 // readInterfaces reads <root>/etc/network/interfaces; a missing file is
 // eth0 by DHCP.
 func readInterfaces(root string) (map[string]ifaceConf, error) {

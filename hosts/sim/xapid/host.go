@@ -52,6 +52,11 @@ type Guest struct {
 	PVArgs      string
 	OtherConfig map[string]string
 	VIFs        []GuestVIF
+	// DiskInterfaces is the /etc/network/interfaces the installer wrote
+	// into the VM's boot disk (InterfacesKey), "" when it was not
+	// installed by the modelled installer: the guest starts with it when
+	// its own file system has none yet.
+	DiskInterfaces string
 	// Resumed is set when the VM was resumed from a suspend image
 	// (VM.resume, or the second half of VM.checkpoint): the guest's
 	// memory, which the simulator does not keep, held what was running.

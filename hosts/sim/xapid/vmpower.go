@@ -179,6 +179,11 @@ func (s *Server) guestOf(vm *object) Guest {
 	g := Guest{UUID: vm.fields["uuid"].(string), NameLabel: vm.fields["name_label"].(string),
 		DomID: vm.fields["domid"].(int64), PVArgs: vm.fields["PV_args"].(string),
 		OtherConfig: cloneMap(vm.fields["other_config"].(map[string]string))}
+	for _, b := range s.db.where("VBD", "VM", vm.ref) {
+		if vdi, ok := s.db.objs[b.fields["VDI"].(string)]; ok && b.fields["bootable"] == true {
+			g.DiskInterfaces = vdi.fields["other_config"].(map[string]string)[InterfacesKey]
+		}
+	}
 	vifs := s.db.where("VIF", "VM", vm.ref)
 	sort.Slice(vifs, func(i, j int) bool { return devNum(vifs[i]) < devNum(vifs[j]) })
 	for _, v := range vifs {
