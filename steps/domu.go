@@ -338,7 +338,7 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 	cs := d.changes(inv, vm, p)
 	rec := inv.VMs[vm]
 	if needsStop(cs) && rec.PowerState != xapi.PowerHalted {
-		if err := d.stop(ctx, c, vm, cs, out); err != nil {
+		if err := d.stop(ctx, c, inv, vm, cs, out); err != nil {
 			return err
 		}
 		d.host.Changed()
@@ -419,7 +419,7 @@ func needsStop(cs []provision.Change) bool {
 // stop shuts domU down for the changes that need it halted, cleanly (the
 // guest's own shutdown), or hard when the guest does not answer (no PV
 // drivers: VM_MISSING_PV_DRIVERS), and says why. Step boot starts it again.
-func (d *domu) stop(ctx context.Context, c *xapi.Client, vm xapi.Ref, cs []provision.Change, out provision.Output) error {
+func (d *domu) stop(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, vm xapi.Ref, cs []provision.Change, out provision.Output) error {
 	var fields []string
 	for _, ch := range cs {
 		if ch.How == provision.DomUStopped {
@@ -428,8 +428,12 @@ func (d *domu) stop(ctx context.Context, c *xapi.Client, vm xapi.Ref, cs []provi
 	}
 	out.Line("shutting domU down to change %s (xapi makes these changes only on a halted VM); step boot starts it again",
 		strings.Join(fields, ", "))
-	err := c.VMCleanShutdown(ctx, vm)
-	if err != nil && ctx.Err() == nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
+	var err error
+	if st := inv.VMs[vm].PowerState; st != xapi.PowerRunning {
+		// A paused or suspended guest cannot shut itself down.
+		out.Line("domU is %s: hard shutdown", st)
+		err = c.VMHardShutdown(ctx, vm)
+	} else if err = c.VMCleanShutdown(ctx, vm); err != nil && ctx.Err() == nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
 		out.Line("clean shutdown failed (%v); hard shutdown", err)
 		err = c.VMHardShutdown(ctx, vm)
 	}
