@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -57,7 +58,7 @@ func hasAll(t *testing.T, what string, got []string, want ...string) {
 // VM, and started again; the network renamed in place) and a second plan
 // to show nothing.
 func TestEditsArePlannedAndApplied(t *testing.T) {
-	_, cfg, host := simLab(t)
+	sh, cfg, host := simLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	upToAgents(t, ctx, cfg, host)
@@ -110,6 +111,18 @@ func TestEditsArePlannedAndApplied(t *testing.T) {
 	}
 	if _, size := xvdbDisk(inv, cfg.Lab, vm); size != 2<<30 {
 		t.Errorf("domU's xvdb is %d bytes, want 2GiB", size)
+	}
+	// The guest sees the new disk (blkfront's /sys/block/xvdb).
+	if sh.Endpoints().Isolation != "mountns" {
+		t.Logf("not checking domU's /sys/block/xvdb: the simulated guest shows its /sys only with mount namespaces (root)")
+	} else if g, err := fresh.DialGuest(ctx, "domU", net.JoinHostPort(guestIP(inv, vm, 0), "22"), "root", cfg.DomU.Password); err != nil {
+		t.Error(err)
+	} else {
+		res, err := g.Run(ctx, "cat /sys/block/xvdb/size")
+		g.Close()
+		if err != nil || strings.TrimSpace(string(res.Stdout)) != fmt.Sprint(2<<30/512) {
+			t.Errorf("domU's /sys/block/xvdb/size: %v %q", err, res.Stdout)
+		}
 	}
 	nets, err := c.NetworkGetByNameLabel(ctx, "Edited VM Network")
 	if err != nil || len(nets) != 1 {

@@ -201,8 +201,9 @@ func (h *Host) stopGuest(vmUUID string) error {
 // line at /proc/cmdline, which carries what PV-args said (devstack's domU
 // read flat_network_bridge= and xen_integration_bridge= from it), and
 // over this machine's /sys the VM's uuid as Xen's sysfs gives it
-// (/sys/hypervisor/uuid) and the MAC of each VIF's eth<device>
-// (/sys/class/net/eth<N>/address), with this machine's interfaces hidden.
+// (/sys/hypervisor/uuid), the MAC of each VIF's eth<device>
+// (/sys/class/net/eth<N>/address), with this machine's interfaces hidden,
+// and the size of each disk (/sys/block/xvd<x>/size).
 func writeBootFacts(dir string, g xapid.Guest) (map[string]string, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
@@ -215,6 +216,13 @@ func writeBootFacts(dir string, g xapid.Guest) (map[string]string, error) {
 	}
 	for _, v := range g.VIFs {
 		files["sys/class/net/eth"+v.Device+"/address"] = strings.ToLower(v.MAC) + "\n"
+	}
+	// Each disk as the guest's blkfront shows it: /sys/block/xvd<x>/size
+	// in 512-byte sectors (the root disk xvda, devstack's extra xvdb).
+	for _, d := range g.Disks {
+		if n, err := strconv.Atoi(d.Userdevice); err == nil && n >= 0 && n < 26 {
+			files["sys/block/xvd"+string(rune('a'+n))+"/size"] = strconv.FormatInt(d.Size/512, 10) + "\n"
+		}
 	}
 	for rel, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(rel))

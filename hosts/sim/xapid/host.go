@@ -57,10 +57,18 @@ type Guest struct {
 	// installed by the modelled installer: the guest starts with it when
 	// its own file system has none yet.
 	DiskInterfaces string
+	// Disks are the VM's disks, as the guest's block devices: xvd<a+userdevice>.
+	Disks []GuestDisk
 	// Resumed is set when the VM was resumed from a suspend image
 	// (VM.resume, or the second half of VM.checkpoint): the guest's
 	// memory, which the simulator does not keep, held what was running.
 	Resumed bool
+}
+
+// GuestDisk is one disk (a VBD with a VDI) of a booted guest.
+type GuestDisk struct {
+	Userdevice string // "0", "1", ...: the guest's xvda, xvdb, ...
+	Size       int64  // the VDI's virtual_size, bytes
 }
 
 // GuestVIF is one plugged VIF of a booted guest, in device order.

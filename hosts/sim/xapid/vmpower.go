@@ -179,10 +179,19 @@ func (s *Server) guestOf(vm *object) Guest {
 	g := Guest{UUID: vm.fields["uuid"].(string), NameLabel: vm.fields["name_label"].(string),
 		DomID: vm.fields["domid"].(int64), PVArgs: vm.fields["PV_args"].(string),
 		OtherConfig: cloneMap(vm.fields["other_config"].(map[string]string))}
-	for _, b := range s.db.where("VBD", "VM", vm.ref) {
-		if vdi, ok := s.db.objs[b.fields["VDI"].(string)]; ok && b.fields["bootable"] == true {
+	vbds := s.db.where("VBD", "VM", vm.ref)
+	sort.Slice(vbds, func(i, j int) bool {
+		return vbds[i].fields["userdevice"].(string) < vbds[j].fields["userdevice"].(string)
+	})
+	for _, b := range vbds {
+		vdi, ok := s.db.objs[b.fields["VDI"].(string)]
+		if !ok || b.fields["type"] != "Disk" {
+			continue
+		}
+		if b.fields["bootable"] == true {
 			g.DiskInterfaces = vdi.fields["other_config"].(map[string]string)[InterfacesKey]
 		}
+		g.Disks = append(g.Disks, GuestDisk{Userdevice: b.fields["userdevice"].(string), Size: vdi.fields["virtual_size"].(int64)})
 	}
 	vifs := s.db.where("VIF", "VM", vm.ref)
 	sort.Slice(vifs, func(i, j int) bool { return devNum(vifs[i]) < devNum(vifs[j]) })
