@@ -92,6 +92,32 @@ func reportFileChanges(ctx context.Context, c *ssh.Client, files []agentFile, su
 	if !provision.ChangesWanted(ctx) {
 		return
 	}
+	for _, f := range files {
+		if sums[f.path] == sum(f.data) {
+			continue
+		}
+		if _, ok := sums[f.path]; !ok {
+			provision.ReportChanges(ctx, provision.Change{Field: f.path, From: "(missing)", To: "as xenlab renders it",
+				How: provision.Restack, Cost: costRestack})
+			continue
+		}
+		old, err := c.Download(ctx, f.path)
+		if err != nil {
+			old = nil
+		}
+		provision.ReportChanges(ctx, settingChanges(f.path, old, f.data, pw...)...)
+	}
+}
+
+// settingChanges compares the old and new content of one of the agents'
+// files setting by setting (see reportFileChanges); old nil is a file
+// that could not be read.
+func settingChanges(file string, old, new []byte, pw ...secret.Secret) []provision.Change {
+	whole := provision.Change{Field: file, From: "another content", To: "as xenlab renders it", How: provision.Restack, Cost: costRestack}
+	if old == nil || !strings.HasSuffix(file, ".ini") && !strings.HasSuffix(file, ".domU") &&
+		!strings.HasSuffix(file, "/localrc") && !strings.HasSuffix(file, ".conf") {
+		return []provision.Change{whole}
+	}
 	redact := func(key, v string) string {
 		if v == "" {
 			return v
@@ -105,38 +131,20 @@ func reportFileChanges(ctx context.Context, c *ssh.Client, files []agentFile, su
 		}
 		return secret.Scrub(v, pw...)
 	}
-	for _, f := range files {
-		if sums[f.path] == sum(f.data) {
+	have, want := settings(old), settings(new)
+	var out []provision.Change
+	for _, k := range sortedKeys(union(have, want)) {
+		if have[k] == want[k] {
 			continue
 		}
-		ch := provision.Change{Field: f.path, To: "as xenlab renders it", How: provision.Restack, Cost: costRestack}
-		if _, ok := sums[f.path]; !ok {
-			ch.From = "(missing)"
-			provision.ReportChanges(ctx, ch)
-			continue
-		}
-		old, err := c.Download(ctx, f.path)
-		if err != nil || !strings.HasSuffix(f.path, ".ini") && !strings.HasSuffix(f.path, ".domU") &&
-			!strings.HasSuffix(f.path, "/localrc") && !strings.HasSuffix(f.path, ".conf") {
-			ch.From = "another content"
-			provision.ReportChanges(ctx, ch)
-			continue
-		}
-		have, want := settings(old), settings(f.data)
-		n := 0
-		for _, k := range sortedKeys(union(have, want)) {
-			if have[k] == want[k] {
-				continue
-			}
-			n++
-			provision.ReportChanges(ctx, provision.Change{Field: agentField(f.path, k) + " (" + path.Base(f.path) + ")",
-				From: redact(k, have[k]), To: redact(k, want[k]), How: provision.Restack, Cost: costRestack})
-		}
-		if n == 0 { // comments or layout only
-			ch.From = "another layout"
-			provision.ReportChanges(ctx, ch)
-		}
+		out = append(out, provision.Change{Field: agentField(file, k) + " (" + path.Base(file) + ")",
+			From: redact(k, have[k]), To: redact(k, want[k]), How: provision.Restack, Cost: costRestack})
 	}
+	if len(out) == 0 { // comments or layout only
+		whole.From = "another layout"
+		return []provision.Change{whole}
+	}
+	return out
 }
 
 func union(a, b map[string]string) map[string]string {
