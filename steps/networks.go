@@ -150,6 +150,9 @@ func (n *networks) Apply(ctx context.Context, out provision.Output) error {
 				return err
 			}
 			out.Line("%s: renamed %q to %q in place (bridge %s)", ln.role, inv.Networks[ref].NameLabel, ln.name, inv.Networks[ref].Bridge)
+			if same := sameNamed(inv, n.lab.Lab, ln.name); len(same) > 0 {
+				out.Line("warning: %d network(s) not of this lab are named %q too, so the name is now shared", len(same), ln.name)
+			}
 			continue
 		case ref != "":
 			out.Line("%s: %q exists (bridge %s)", ln.role, inv.Networks[ref].NameLabel, inv.Networks[ref].Bridge)
