@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"xenlab/collect"
 	"xenlab/hosts"
 	"xenlab/hosts/sim"
 	"xenlab/localrc"
@@ -49,7 +50,7 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 		return nil, usagef("no %s here (give one with -f); the built-in simulated host lasts only as long as "+
 			"`xenlab up` or `plan`: to keep one between commands, run `xenlab sim serve --dir DIR` and pass -f DIR/lab.hcl", file)
 	}
-	cfg, err := loadLab(io, file)
+	cfg, err := loadLab(ctx, io, file)
 	if err != nil {
 		o.stop()
 		return nil, err
@@ -71,14 +72,9 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 	return o, nil
 }
 
-// secrets are the lab's passwords, for secret.Scrub's last resort.
-func (o *openedLab) secrets() []secret.Secret {
-	out := []secret.Secret{o.cfg.DomU.Password}
-	for _, h := range o.cfg.Hosts {
-		out = append(out, h.XAPIPassword, h.SSHPassword)
-	}
-	return out
-}
+// secrets are the lab's secrets, for secret.Scrub's last resort: the
+// same set collected logs and the run's views are scrubbed of.
+func (o *openedLab) secrets() []secret.Secret { return collect.Secrets(o.cfg) }
 
 // scrubbed is a command's error with the lab's secrets scrubbed from its
 // text as a last resort (secrets are never formatted into errors in the
@@ -116,13 +112,16 @@ const stdinName = "<stdin>"
 // loadLab reads and validates a lab file ("-": stdin). Config errors come
 // back as diagnostics that render with file:line:col; a path that is no
 // lab file at all is a usage error.
-func loadLab(io IO, path string) (*localrc.Config, error) {
+func loadLab(ctx context.Context, io IO, path string) (*localrc.Config, error) {
 	var cfg *localrc.Config
 	var err error
 	if path == "-" {
-		src, rerr := readAll(io.In)
-		if rerr != nil {
-			return nil, fmt.Errorf("reading the lab file from stdin: %w", rerr)
+		src, rerr := readAll(ctx, io.In, localrc.MaxLabFileSize)
+		switch {
+		case rerr != nil && ctx.Err() != nil:
+			return nil, rerr // interrupted: the exit code says so
+		case rerr != nil:
+			return nil, usagef("reading the lab file from stdin: %v", rerr) // a lab-file error (exit 2)
 		}
 		cfg, err = localrc.Parse(stdinName, src)
 	} else {

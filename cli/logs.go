@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -66,7 +64,7 @@ func collectLogs(ctx context.Context, io IO, l *openedLab, rep *provision.Report
 // own time limit: collect.DefaultTimeout, or the step time limit when
 // shorter.
 func collectOnFailure(ctx context.Context, io IO, l *openedLab, rep *provision.Report, steps *collect.StepLog) {
-	failed := append(rep.Names(provision.StateFailed), names(rep.Cleanup, provision.StateFailed)...)
+	failed := failedHosts(rep)
 	if len(failed) == 0 || l.flags.logDir == "" {
 		return
 	}
@@ -75,21 +73,22 @@ func collectOnFailure(ctx context.Context, io IO, l *openedLab, rep *provision.R
 		return
 	}
 	fleet := len(l.hosts) > 1
-	only := func(host string) bool {
-		return !fleet || slices.ContainsFunc(failed, func(step string) bool { return strings.HasPrefix(step, host+"/") })
-	}
+	only := func(host string) bool { return !fleet || failed[host] }
 	opts := collect.Options{Timeout: min(collect.DefaultTimeout, l.flags.timeout(l.cfg)), Steps: steps}
 	if err := collectLogs(ctx, io, l, rep, l.flags.logDir, only, opts); err != nil {
 		fmt.Fprintf(io.Err, "collecting logs: %v\n", l.scrub(err))
 	}
 }
 
-// names are the steps of results in state s.
-func names(results []provision.StepResult, s provision.State) []string {
-	var out []string
-	for _, r := range results {
-		if r.State == s {
-			out = append(out, r.Name)
+// failedHosts are the hosts (by the results' Host: "" for one host's run)
+// where a step of the run or of its cleanup failed.
+func failedHosts(rep *provision.Report) map[string]bool {
+	out := map[string]bool{}
+	for _, results := range [][]provision.StepResult{rep.Steps, rep.Cleanup} {
+		for _, r := range results {
+			if r.State == provision.StateFailed {
+				out[r.Host] = true
+			}
 		}
 	}
 	return out

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +27,7 @@ func newPlan(io IO) *cobra.Command {
 				return err
 			}
 			defer l.close()
-			eng, err := provision.New(steps.Fleet(l.cfg, l.hosts), provision.Options{StepTimeout: l.flags.timeout(l.cfg)})
+			eng, err := provision.New(steps.Fleet(l.cfg, l.hosts), provision.Options{StepTimeout: l.flags.timeout(l.cfg), Clock: io.Clock})
 			if err != nil {
 				return err
 			}
@@ -53,15 +52,15 @@ func newPlan(io IO) *cobra.Command {
 
 // jsonPlan is `plan --json`: one line of kind "plan".
 type jsonPlan struct {
-	Kind     string         `json:"kind"` // always "plan"
-	Steps    []jsonPlanStep `json:"steps"`
-	Pending  []string       `json:"pending"`   // the steps with work to do
-	NotBuilt []string       `json:"not_built"` // bring-up steps not built yet, so not planned
+	Kind    string         `json:"kind"` // always "plan"
+	Steps   []jsonPlanStep `json:"steps"`
+	Pending []string       `json:"pending"` // the steps with work to do
 }
 
 type jsonPlanStep struct {
 	Name      string       `json:"name"`
-	Action    string       `json:"action"` // apply, none (already done), check (a read-only step) or unknown (Check failed)
+	Host      string       `json:"host,omitempty"` // in a fleet
+	Action    string       `json:"action"`         // apply, none (already done), check (a read-only step) or unknown (Check failed)
 	DependsOn []string     `json:"depends_on"`
 	Error     string       `json:"error,omitempty"`
 	Changes   []jsonChange `json:"changes,omitempty"` // what differs from the lab file, and how up makes it
@@ -99,7 +98,7 @@ func writeChanges(w io.Writer, plan *provision.PlanResult) error {
 			case provision.DomURebuilt:
 				mark = "-/+"
 			}
-			if _, err := fmt.Fprintf(w, "  %-3s %s: %s\n", mark, s.Name, c); err != nil {
+			if _, err := fmt.Fprintf(w, "  %-3s %s: %s\n", mark, provision.Label(s.Host, s.Name), c); err != nil {
 				return err
 			}
 		}
@@ -112,21 +111,14 @@ func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 		if err := plan.WriteText(io.Out); err != nil {
 			return err
 		}
-		if err := writeChanges(io.Out, plan); err != nil {
-			return err
-		}
-		if len(steps.Missing) == 0 {
-			return nil
-		}
-		_, err := fmt.Fprintf(io.Out, "not built yet, so not planned: %s\n", strings.Join(steps.Missing, ", "))
-		return err
+		return writeChanges(io.Out, plan)
 	}
-	out := jsonPlan{Kind: "plan", Pending: plan.Pending(), NotBuilt: append([]string{}, steps.Missing...)}
+	out := jsonPlan{Kind: "plan", Pending: plan.Pending()}
 	if out.Pending == nil {
 		out.Pending = []string{}
 	}
 	for _, s := range plan.Steps {
-		js := jsonPlanStep{Name: s.Name, Action: "apply", DependsOn: s.Deps}
+		js := jsonPlanStep{Name: s.Name, Host: s.Host, Action: "apply", DependsOn: s.Deps}
 		switch {
 		case s.Err != nil:
 			js.Action, js.Error = "unknown", s.Err.Error()

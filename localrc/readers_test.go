@@ -90,8 +90,8 @@ var readers = map[string][]reader{
 	"devstack.repo":             {{"steps/agents.go", "Devstack.Repo", "TestEditsReachDomU"}},
 	"devstack.branch":           {{"steps/agents.go", "Devstack.Branch", "TestEditsReachDomU"}},
 	"devstack.source":           {{"steps/agents.go", "Devstack.Source", "TestAgentsFromALocalCheckout"}},
-	"devstack.base_services":    {{"localrc/config.go", "d.BaseServices", "TestGoldenAgentFiles"}, {"steps/agents.go", "Effective", "TestGoldenAgentFiles"}},
-	"devstack.enabled_services": {{"localrc/config.go", "d.EnabledServices", "TestGoldenAgentFiles"}, {"steps/agents.go", "Effective", "TestGoldenAgentFiles"}},
+	"devstack.base_services":    {{"localrc/config.go", "d.BaseServices", "TestGoldenAgentFiles"}, {"steps/agents.go", "localrc.UpServices", "TestGoldenAgentFiles"}},
+	"devstack.enabled_services": {{"localrc/config.go", "d.EnabledServices", "TestGoldenAgentFiles"}, {"steps/agents.go", "localrc.UpServices", "TestGoldenAgentFiles"}},
 	"devstack.extra":            {{"steps/agents.go", "Devstack.Extra", "TestGoldenAgentFiles"}},
 
 	"timeouts.step":  {{"cli/labflags.go", "Timeouts.Step", "TestStepTimeoutFromLabFile"}},

@@ -23,7 +23,7 @@ func TestPlanKeepsEachStepsChanges(t *testing.T) {
 		wanted = append(wanted, ChangesWanted(ctx))
 		ReportChanges(ctx, mem)
 		if tries == 1 {
-			return false, Transient(errors.New("try again"))
+			return false, tryAgain{errors.New("try again")}
 		}
 		return false, nil
 	}}
@@ -34,7 +34,7 @@ func TestPlanKeepsEachStepsChanges(t *testing.T) {
 	done := &fakeStep{name: "boot", deps: []string{"domU"}, log: log}
 	done.done.Store(true)
 	type wrapped struct{ Step } // hides everything but Step's methods
-	eng, err := New([]Step{wrapped{nets}, domU, done}, Options{Backoff: func(int) time.Duration { return 0 }})
+	eng, err := New(Nodes(wrapped{nets}, domU, done), Options{Backoff: func(int) time.Duration { return 0 }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,3 +66,9 @@ func TestPlanKeepsEachStepsChanges(t *testing.T) {
 		t.Error("ChangesWanted outside a plan")
 	}
 }
+
+// tryAgain is an error that says it is transient.
+type tryAgain struct{ error }
+
+func (tryAgain) Transient() bool { return true }
+

@@ -42,7 +42,7 @@ type bounds struct {
 // own host only. Once ctx is done no node starts; walk returns when the
 // running ones have returned.
 func (g *graph) walk(ctx context.Context, reverse bool, b bounds, f walkFuncs) {
-	n := len(g.steps)
+	n := len(g.nodes)
 	preds, succs := g.deps, g.dependents
 	less := func(a, b int) bool { return g.pos[a] < g.pos[b] }
 	if reverse {

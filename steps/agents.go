@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,7 +39,7 @@ const (
 )
 
 // AgentServices are the services the lab needs in ENABLED_SERVICES.
-var AgentServices = []string{"q-svc", "q-agt", "q-dhcp", "q-l3", "q-meta", "q-domua"}
+var AgentServices = localrc.AgentServices
 
 // agents puts devstack in domU (git clone of the lab's repository and
 // branch), writes its localrc, the two Open vSwitch agents' ini files and
@@ -66,11 +65,11 @@ type agents struct {
 func (a *agents) Name() string   { return "agents" }
 func (a *agents) Deps() []string { return []string{"dom0-plugins", "bridge-placeholder"} }
 
-// Timeout is the lab's timeouts.stack: stack.sh downloads and installs
-// OpenStack on a real host.
-func (a *agents) Timeout() time.Duration {
-	if a.lab.Timeouts.Stack > 0 {
-		return a.lab.Timeouts.Stack
+// stackTimeout is the agents step's time limit, the lab's timeouts.stack:
+// stack.sh downloads and installs OpenStack on a real host.
+func stackTimeout(lab *localrc.Config) time.Duration {
+	if lab.Timeouts.Stack > 0 {
+		return lab.Timeouts.Stack
 	}
 	return defaultStackTO
 }
@@ -92,18 +91,8 @@ func domUXAPIURL(h localrc.Host) string { return h.XAPIURL }
 // services is ENABLED_SERVICES: the lab's, with the agents' services added
 // and nova-network (n-net) left out, which cannot run beside quantum.
 func services(d localrc.Devstack) []string {
-	var out []string
-	for _, s := range d.Effective() {
-		if s != "n-net" {
-			out = append(out, s)
-		}
-	}
-	for _, s := range AgentServices {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
+	list, _, _ := localrc.UpServices(d)
+	return list
 }
 
 // render returns the files for domU, from the lab and xapi's bridges.

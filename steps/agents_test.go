@@ -175,10 +175,10 @@ func mustInv(t *testing.T, ctx context.Context, host *hosts.Host) *hosts.Snapsho
 // beforeAgents is BringUp without the agents, verify and snapshot steps,
 // for the tests of the steps before them (they need neither root nor
 // stack.sh).
-func beforeAgents(cfg *localrc.Config, host *hosts.Host, opts ...Option) []provision.Step {
-	var out []provision.Step
+func beforeAgents(cfg *localrc.Config, host *hosts.Host, opts ...Option) []provision.Node {
+	var out []provision.Node
 	for _, s := range BringUp(cfg, host, opts...) {
-		if n := s.Name(); n != "agents" && n != "verify" && n != "snapshot" {
+		if n := s.Step.Name(); n != "agents" && n != "verify" && n != "snapshot" {
 			out = append(out, s)
 		}
 	}

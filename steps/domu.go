@@ -588,7 +588,7 @@ func removeVM(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, vm xapi.
 		}
 	}
 	vdis := vmDisks(inv, vm)
-	if !rec.SuspendVDI.IsNull() { // a suspended VM's or checkpoint's memory image
+	if !rec.SuspendVDI.IsNull() && onlyUser(inv, rec.SuspendVDI, vm) { // a suspended VM's or checkpoint's memory image
 		vdis = append(vdis, rec.SuspendVDI)
 	}
 	// Disks first: if down stops between the two, the tagged VM is
@@ -603,14 +603,4 @@ func removeVM(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, vm xapi.
 	}
 	out.Line("destroyed VM %q (%s) and %d disk(s)", rec.NameLabel, rec.UUID, len(vdis))
 	return nil
-}
-
-// onlyUser reports whether no VM but vm has a VBD on vdi.
-func onlyUser(inv *hosts.Snapshot, vdi, vm xapi.Ref) bool {
-	for _, b := range inv.VBDs {
-		if b.VDI == vdi && b.VM != vm {
-			return false
-		}
-	}
-	return true
 }

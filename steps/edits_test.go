@@ -17,7 +17,7 @@ import (
 )
 
 // planOf runs a plan of steps and returns it (failing on a Check error).
-func planOf(t *testing.T, ctx context.Context, steps []provision.Step) *provision.PlanResult {
+func planOf(t *testing.T, ctx context.Context, steps []provision.Node) *provision.PlanResult {
 	t.Helper()
 	eng, err := provision.New(steps, provision.Options{Parallel: 1})
 	if err != nil {

@@ -109,10 +109,10 @@ func TestBootIsBoundByTimeoutsBoot(t *testing.T) {
 	cfg.Timeouts.Boot = time.Millisecond
 	host := hosts.New(cfg.Hosts[0], hosts.Options{})
 	defer host.Close(ctx)
-	var upToBoot []provision.Step
+	var upToBoot []provision.Node
 	for _, s := range BringUp(cfg, host) {
 		upToBoot = append(upToBoot, s)
-		if s.Name() == "boot" {
+		if s.Step.Name() == "boot" {
 			break
 		}
 	}

@@ -344,7 +344,8 @@ func (b *templateBuild) tagDisks(ctx context.Context, vm xapi.Ref) error {
 	return nil
 }
 
-// disks are the VDIs of vm's VBDs (errors: none).
+// disks are the VDIs of vm's disk VBDs (errors: none): a CD's VDI is an
+// ISO of the host's, never the build's to tag or destroy.
 func (b *templateBuild) disks(ctx context.Context, vm xapi.Ref) []xapi.Ref {
 	rec, err := b.c.VMGetRecord(ctx, vm)
 	if err != nil {
@@ -352,7 +353,7 @@ func (b *templateBuild) disks(ctx context.Context, vm xapi.Ref) []xapi.Ref {
 	}
 	var out []xapi.Ref
 	for _, vbd := range rec.VBDs {
-		if r, err := b.c.VBDGetRecord(ctx, vbd); err == nil && r.VDI != xapi.NullRef && r.VDI != "" {
+		if r, err := b.c.VBDGetRecord(ctx, vbd); err == nil && r.Type == "Disk" && r.VDI != xapi.NullRef && r.VDI != "" {
 			out = append(out, r.VDI)
 		}
 	}

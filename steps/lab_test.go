@@ -49,7 +49,7 @@ func readHostState(t *testing.T, ctx context.Context, host *hosts.Host) hostStat
 	return st
 }
 
-func run(t *testing.T, ctx context.Context, steps []provision.Step, destroy bool) *provision.Report {
+func run(t *testing.T, ctx context.Context, steps []provision.Node, destroy bool) *provision.Report {
 	t.Helper()
 	eng, err := provision.New(steps, provision.Options{Parallel: 1})
 	if err != nil {

@@ -2,8 +2,10 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"xenlab/hosts"
 	"xenlab/hosts/xapi"
@@ -179,6 +181,18 @@ func (n *networks) Apply(ctx context.Context, out provision.Output) error {
 // Destroy removes every network carrying this lab's tag, whatever its
 // name or role now (and xapi removes their bridges); adopted networks
 // carry no tag and stay.
+//
+// xapi's network.destroy (xen-api ocaml/xapi/xapi_network.ml, destroy)
+// refuses with NETWORK_CONTAINS_VIF while a VIF on the network is
+// currently attached, and otherwise deletes every VIF record on it
+// ("destroy all the VIFs now rather than wait for the GC thread"): a
+// halted VM that is not the lab's would silently lose its VIF. So before
+// each destroy Destroy reads the network's VIFs; one of a VM that is not
+// the lab's keeps that network, with an error naming the VM, and the
+// other networks are still removed. The error says the lab is not fully
+// gone; the engine still undoes every step that does not depend on this
+// one. (Between the read and the destroy a VIF made by other hands can
+// still slip in: xapi has no conditional destroy.)
 func (n *networks) Destroy(ctx context.Context, out provision.Output) error {
 	inv, err := n.host.Inventory(ctx)
 	if err != nil {
@@ -189,17 +203,63 @@ func (n *networks) Destroy(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer n.host.Changed()
+	var kept []error
 	for _, r := range sortedRefs(inv.Networks) {
 		rec := inv.Networks[r]
 		if !owned(n.lab.Lab, rec.OtherConfig) {
 			continue
 		}
+		if users := foreignVIFUsers(inv, n.lab.Lab, r); len(users) > 0 {
+			err := fmt.Errorf("network %q (bridge %s, uuid %s) kept: %s; xapi's network.destroy would "+
+				"take that VIF with the network (or refuse while it is plugged): move it to another network "+
+				"or remove it (xe vif-destroy uuid=...), then run down again",
+				rec.NameLabel, rec.Bridge, rec.UUID, strings.Join(users, "; "))
+			kept = append(kept, err)
+			continue
+		}
 		if err := c.NetworkDestroy(ctx, r); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-			return err
+			if xapi.HasCode(err, "NETWORK_CONTAINS_VIF") {
+				// A VIF plugged since the read: name what holds it.
+				err = fmt.Errorf("network %q (bridge %s) kept: a VIF was plugged into it during down: %w",
+					rec.NameLabel, rec.Bridge, err)
+			}
+			kept = append(kept, err)
+			continue
 		}
 		out.Line("destroyed network %q (bridge %s)", rec.NameLabel, rec.Bridge)
 	}
+	if len(kept) > 0 {
+		return fmt.Errorf("the lab is not fully removed: %w", errors.Join(kept...))
+	}
 	return nil
+}
+
+// foreignVIFUsers describes the VIFs on network net whose VM is not this
+// lab's (by its tag): "VM "name" (uuid U) has VIF device D (uuid V,
+// plugged|unplugged)", sorted. A VIF whose VM is missing from the
+// inventory counts as foreign too: whose it is cannot be told.
+func foreignVIFUsers(inv *hosts.Snapshot, lab string, net xapi.Ref) []string {
+	var out []string
+	for _, v := range sortedRefs(inv.VIFs) {
+		vif := inv.VIFs[v]
+		if vif.Network != net {
+			continue
+		}
+		state := "unplugged"
+		if vif.CurrentlyAttached {
+			state = "plugged"
+		}
+		vm, ok := inv.VMs[vif.VM]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("VIF %s (device %s, %s) belongs to VM %s, which xapi does not list",
+				vif.UUID, vif.Device, state, vif.VM))
+		case !owned(lab, vm.OtherConfig):
+			out = append(out, fmt.Sprintf("VM %q (uuid %s), not this lab's, has VIF device %s on it (uuid %s, %s)",
+				vm.NameLabel, vm.UUID, vif.Device, vif.UUID, state))
+		}
+	}
+	return out
 }
 
 // managementNetwork is the network named networks.management, or the

@@ -28,13 +28,9 @@ type preflight struct {
 	lab  *localrc.Config
 }
 
-func (p *preflight) Name() string                        { return "preflight" }
-func (p *preflight) Deps() []string                      { return nil }
-func (p *preflight) Check(context.Context) (bool, error) { return false, nil }
-
-// ReadOnly: preflight only reads and checks, on every up; a plan does not
-// count it as a change pending.
-func (p *preflight) ReadOnly() bool                                  { return true }
+func (p *preflight) Name() string                                    { return "preflight" }
+func (p *preflight) Deps() []string                                  { return nil }
+func (p *preflight) Check(context.Context) (bool, error)             { return false, nil }
 func (p *preflight) Destroy(context.Context, provision.Output) error { return nil }
 
 func (p *preflight) Apply(ctx context.Context, out provision.Output) error {

@@ -20,12 +20,13 @@ const NovaUUIDKey = "nova_uuid"
 // the lab's OpenStack made since the snapshot, revert domU to the clean
 // snapshot and bring it back, put the placeholder back on VLAN 4095, and
 // verify the lab.
-func Reset(lab *localrc.Config, host *hosts.Host) []provision.Step {
-	return []provision.Step{
-		&novaInstances{host: host, lab: lab},
-		&revertDomU{host: host, lab: lab},
-		after{Step: &placeholder{host: host, lab: lab}, deps: []string{"revert-domU"}},
-		after{Step: &verify{host: host, lab: lab}, deps: []string{"bridge-placeholder"}},
+func Reset(lab *localrc.Config, host *hosts.Host) []provision.Node {
+	on := host.Name()
+	return []provision.Node{
+		{Step: &novaInstances{host: host, lab: lab}, Host: on},
+		{Step: &revertDomU{host: host, lab: lab}, Host: on},
+		{Step: after{Step: &placeholder{host: host, lab: lab}, deps: []string{"revert-domU"}}, Host: on},
+		{Step: after{Step: &verify{host: host, lab: lab}, deps: []string{"bridge-placeholder"}}, Host: on, ReadOnly: true},
 	}
 }
 
@@ -36,12 +37,6 @@ type after struct {
 }
 
 func (a after) Deps() []string { return a.deps }
-
-// ReadOnly passes the wrapped step's provision.ReadOnly through.
-func (a after) ReadOnly() bool {
-	r, ok := a.Step.(provision.ReadOnly)
-	return ok && r.ReadOnly()
-}
 
 // Destroy: a reset has nothing to undo.
 func (a after) Destroy(context.Context, provision.Output) error { return nil }
@@ -113,7 +108,7 @@ func (n *novaInstances) Apply(ctx context.Context, out provision.Output) error {
 			}
 		}
 		vdis := vmDisks(inv, vm)
-		if !rec.SuspendVDI.IsNull() {
+		if !rec.SuspendVDI.IsNull() && onlyUser(inv, rec.SuspendVDI, vm) {
 			vdis = append(vdis, rec.SuspendVDI)
 		}
 		for _, vdi := range vdis {
@@ -173,6 +168,10 @@ func (r *revertDomU) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer r.host.Changed()
+	if users := foreignDiskUsers(inv, r.lab.Lab, vm); users != "" { // steps/cascade.go
+		return fmt.Errorf("domU's disks are in use by %s, not the lab's: xapi's VM.revert destroys domU's disks, "+
+			"and with them those VMs' VBDs; detach them (xe vbd-destroy), then reset again", users)
+	}
 	if err := c.VMRevert(ctx, snap); err != nil {
 		return err
 	}

@@ -172,8 +172,22 @@ func TestResetOnTheSimulatedHost(t *testing.T) {
 			len(vdiSet(t, ctx, c)), len(vdisBefore), output(rep))
 	}
 
+	// The user's VM on the integration network keeps that network (and
+	// its VIF) through down, which names it; once its VIF is gone, down
+	// removes the rest.
 	down := hosts.New(host.Config, hosts.Options{})
 	defer down.Close(ctx)
+	if rep = run(t, ctx, BringUp(cfg, down), true); rep.Err == nil || !strings.Contains(rep.Err.Error(), `"my own VM"`) {
+		t.Fatalf("down with the user's VM on the integration network: %v, want an error naming it\n%s", rep.Err, output(rep))
+	}
+	mineRec, err := c.VMGetRecord(ctx, mine)
+	if err != nil || len(mineRec.VIFs) != 1 {
+		t.Fatalf("down took the user's VIF: %+v %v", mineRec.VIFs, err)
+	}
+	if err := c.VIFDestroy(ctx, mineRec.VIFs[0]); err != nil {
+		t.Fatal(err)
+	}
+	down.Changed()
 	if rep = run(t, ctx, BringUp(cfg, down), true); rep.Err != nil {
 		t.Fatalf("down: %v\n%s", rep.Err, output(rep))
 	}

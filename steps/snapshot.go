@@ -171,7 +171,7 @@ func retag(ctx context.Context, c *xapi.Client, vm xapi.Ref, role string) error 
 func destroySnapshot(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, snap xapi.Ref) error {
 	rec := inv.VMs[snap]
 	vdis := vmDisks(inv, snap)
-	if !rec.SuspendVDI.IsNull() {
+	if !rec.SuspendVDI.IsNull() && onlyUser(inv, rec.SuspendVDI, snap) {
 		vdis = append(vdis, rec.SuspendVDI)
 	}
 	for _, vdi := range vdis {

@@ -84,34 +84,26 @@ func KeepViews(v *Views) Option { return func(o *options) { o.views = v } }
 
 func (v *verify) Name() string                        { return "verify" }
 func (v *verify) Deps() []string                      { return []string{"agents"} }
-func (v *verify) ReadOnly() bool                      { return true }
 func (v *verify) Check(context.Context) (bool, error) { return false, nil }
 
 // Destroy has nothing to undo.
 func (v *verify) Destroy(context.Context, provision.Output) error { return nil }
 
 // Verify returns the graph of `xenlab verify`: the verify step of each
-// host, on its own (no dependencies: it reads what is there). With several
-// hosts each is named "<host>/verify" and they run in parallel.
-func Verify(lab *localrc.Config, hs []*hosts.Host) []provision.Step {
-	var all []provision.Step
+// host, on its own (no dependencies: it reads what is there); the hosts'
+// run in parallel.
+func Verify(lab *localrc.Config, hs []*hosts.Host) []provision.Node {
+	var all []provision.Node
 	for _, h := range hs {
-		s := alone{&verify{host: h, lab: lab}}
-		if len(hs) == 1 {
-			all = append(all, hostErrs{Step: s, host: h.Name()})
-		} else {
-			all = append(all, onHost{Step: s, host: h.Name()})
-		}
+		all = append(all, provision.Node{Step: alone{&verify{host: h, lab: lab}}, Host: h.Name(), ReadOnly: true})
 	}
 	return all
 }
 
-// alone is a read-only step run without the steps it follows in a
-// bring-up.
+// alone is a step run without the steps it follows in a bring-up.
 type alone struct{ provision.Step }
 
 func (alone) Deps() []string { return nil }
-func (alone) ReadOnly() bool { return true }
 
 // ovsPort is one port of a switch as ovsdb has it.
 type ovsPort struct {

@@ -93,7 +93,7 @@ func TestVerifyProvesThePathWithRealOVS(t *testing.T) {
 }
 
 // beforeVerify is BringUp without verify.
-func beforeVerify(cfg *localrc.Config, host *hosts.Host) []provision.Step {
+func beforeVerify(cfg *localrc.Config, host *hosts.Host) []provision.Node {
 	all := BringUp(cfg, host)
 	return all[:len(all)-1]
 }

@@ -35,8 +35,10 @@ func sampleLocalrc() Localrc {
 		IntegrationBridge: "xapi2", StackUser: "stack",
 		Extra: []localrc.Setting{
 			{Name: "ADMIN_PASSWORD", Value: "a$b`c", Sensitive: true},
-			{Name: "GREETING", Value: "hello\nworld $(rm -rf /)"},
+			{Name: "GREETING", Value: "hello\nworld \\$(rm -rf /) \\\"quoted\\\" \\`x\\`"},
 			{Name: "IMAGE_URLS", Array: []string{"http://x/a.img", "it's"}, IsArray: true},
+			{Name: "SCREEN_LOGDIR", Value: "${DEST}/logs"},
+			{Name: "DB_URL", Value: "mysql://root:${ADMIN_PASSWORD}@127.0.0.1/nova", Sensitive: true},
 		},
 	}
 }
@@ -90,11 +92,11 @@ func TestLocalrcReadsBackInBash(t *testing.T) {
 	if err := os.WriteFile(f, lrc, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bash, "-c", `source "$1" && printf '%s|' "$XENAPI_PASSWORD" "$ADMIN_PASSWORD" "$GREETING" "${IMAGE_URLS[1]}" "$OVS_VLAN_RANGES"`, "x", f).CombinedOutput()
+	out, err := exec.Command(bash, "-c", `DEST=/opt/stack; source "$1" && printf '%s|' "$XENAPI_PASSWORD" "$ADMIN_PASSWORD" "$GREETING" "${IMAGE_URLS[1]}" "$OVS_VLAN_RANGES" "$SCREEN_LOGDIR" "$DB_URL"`, "x", f).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	want := "it's a secret|a$b`c|hello\nworld $(rm -rf /)|it's|physnet1:1000:1024|"
+	want := "it's a secret|a$b`c|hello\nworld $(rm -rf /) \"quoted\" `x`|it's|physnet1:1000:1024|/opt/stack/logs|mysql://root:a$b`c@127.0.0.1/nova|"
 	if string(out) != want {
 		t.Errorf("bash read back %q, want %q", out, want)
 	}
@@ -126,6 +128,23 @@ func TestAgentFilesRefuseWhatAnIniCannotHold(t *testing.T) {
 	l.Extra = []localrc.Setting{{Name: "A;rm", Value: "x"}}
 	if _, err := RenderLocalrc(l); err == nil {
 		t.Error("a setting name that is not a shell variable was rendered")
+	}
+	// What would end the double quotes or run a command when devstack
+	// reads localrc is refused, and the error does not quote it.
+	for _, v := range []string{`a"; rm -rf / #`, "`id`", "$(id)", "$((1+1))", "${A/x/y}", "${A:-$(id)}", "${A", "${1}", `--password=Zq"9`} {
+		l.Extra = []localrc.Setting{{Name: "EXTRA_OPTS", Value: v}}
+		_, err := RenderLocalrc(l)
+		if err == nil {
+			t.Errorf("EXTRA_OPTS = %q was rendered", v)
+		} else if strings.Contains(err.Error(), v) || strings.Contains(err.Error(), "Zq") {
+			t.Errorf("the error quotes the value: %v", err)
+		}
+	}
+	for _, v := range []string{"$DEST/x", "${DEST}", "${A:-${B:-c}}", `\$(id) \" \` + "`", "cost: 5$", "${A:+--flag}"} {
+		l.Extra = []localrc.Setting{{Name: "EXTRA_OPTS", Value: v}}
+		if _, err := RenderLocalrc(l); err != nil {
+			t.Errorf("EXTRA_OPTS = %q: %v", v, err)
+		}
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"syscall"
 
 	"xenlab/hosts/sim/devstack"
-	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
 )
@@ -45,7 +44,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	h.mu.Unlock()
 
 	base := filepath.Join(h.dir, "guests", g.UUID)
-	sw, err := ovs.Open(ctx, filepath.Join(base, "run", "ovs"), h.opts.OVS)
+	sw, err := h.openSwitch(ctx, filepath.Join(base, "run", "ovs"), g.NameLabel)
 	if err != nil {
 		return "", fmt.Errorf("%s's Open vSwitch: %w", g.NameLabel, err)
 	}

@@ -75,6 +75,7 @@ type Host struct {
 	opts    Options
 	dir     string
 	tempDir bool
+	dirLock *os.File // held while the host runs (lockDir)
 	logf    func(string, ...any)
 	state   simState
 	creds   credentials
@@ -158,7 +159,8 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 		h.logf("sim: %s", note)
 	}
 	if h.dir == "" {
-		d, err := os.MkdirTemp("", "xenlab-sim-")
+		reapTempDirs(h.logf)
+		d, err := os.MkdirTemp("", tempPrefix)
 		if err != nil {
 			return nil, err
 		}
@@ -173,6 +175,13 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if err := os.MkdirAll(h.dir, 0o700); err != nil {
 		return nil, err
 	}
+	if h.dirLock, err = lockDir(h.dir, h.tempDir); err != nil {
+		return nil, err
+	}
+	// A simulator killed here left its switches' short run directories in
+	// the system's temporary directory; a guest that never boots again
+	// would never clear its own.
+	ovs.RemoveShortRunDirs(h.dir)
 	if h.state, err = loadState(h.dir); err != nil {
 		return nil, err
 	}
@@ -203,7 +212,7 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 
 func (h *Host) startDom0(ctx context.Context) error {
 	root := filepath.Join(h.dir, "dom0")
-	sw, err := ovs.Open(ctx, filepath.Join(root, "run", "ovs"), h.opts.OVS)
+	sw, err := h.openSwitch(ctx, filepath.Join(root, "run", "ovs"), "dom0")
 	if err != nil {
 		return fmt.Errorf("dom0's Open vSwitch: %w", err)
 	}
@@ -247,6 +256,23 @@ func (h *Host) startDom0(ctx context.Context) error {
 	return nil
 }
 
+// openSwitch opens the Open vSwitch of one host (dom0 or a guest) in the
+// mode the options say. In auto mode, where real Open vSwitch could run
+// here but did not start, it says why before taking the model, so a
+// simulator never falls back to the model without a word.
+func (h *Host) openSwitch(ctx context.Context, dir, who string) (ovs.Switch, error) {
+	mode := h.opts.OVS
+	if (mode != ovs.ModeAuto && mode != "") || ovs.RealAvailable() != nil {
+		return ovs.Open(ctx, dir, mode)
+	}
+	sw, err := ovs.Open(ctx, dir, ovs.ModeReal)
+	if err == nil || !errors.Is(err, ovs.ErrRealUnavailable) {
+		return sw, err
+	}
+	h.logf("sim: %s's Open vSwitch: %v; using the model instead", who, err)
+	return ovs.Open(ctx, dir, ovs.ModeModel)
+}
+
 // chooseGuestPort is the port of every guest's SSH server: 22, as in a
 // real domU, where this process may bind it on the guests' addresses, else
 // GuestSSHPort.
@@ -278,10 +304,13 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		Fault:         h.opts.Fault,
 		Latency:       h.opts.Latency,
 		StateFile:     filepath.Join(h.dir, "xapi-db.json"),
-		Seed:          xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name, HostName: dom0Hostname},
-		Python:        h.python,
-		InstallTime:   h.opts.InstallTime,
-		Logf:          h.xapiLogf,
+		// In the state directory, not the system's temporary one: a
+		// SIGKILL leaves nothing there, and the next start replaces it.
+		PluginHelpersDir: filepath.Join(h.dir, "xapi-python"),
+		Seed:             xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name, HostName: dom0Hostname},
+		Python:           h.python,
+		InstallTime:      h.opts.InstallTime,
+		Logf:             h.xapiLogf,
 	})
 	if err != nil {
 		return fmt.Errorf("simulated xapi: %w", err)
@@ -340,6 +369,9 @@ func (h *Host) Close() error {
 	}
 	if h.tempDir {
 		errs = append(errs, os.RemoveAll(h.dir))
+	}
+	if h.dirLock != nil {
+		h.dirLock.Close() // releases the lock
 	}
 	return errors.Join(errs...)
 }

@@ -33,7 +33,8 @@ type Options struct {
 	// name ("VM.start", "Async.VM.clone"); see LatencyByClass.
 	Latency func(method string) time.Duration
 	// Fault, if set, is asked before each HTTP call is dispatched; n counts
-	// calls from 1. A non-nil answer fails or drops that call.
+	// calls from 1. A non-nil answer fails or drops that call, instead of
+	// making it or (Fault.After) once it is made. Faults builds one.
 	Fault func(n int64, method string) *Fault
 	// StateFile, if set, persists the database as JSON: loaded by New when
 	// it exists, saved shortly after each change and on Close.
@@ -41,6 +42,12 @@ type Options struct {
 	// Seed describes the initial database when there is no state to load;
 	// its Version also chooses the release of a loaded one.
 	Seed Seed
+	// PluginHelpersDir is where the server writes the XenAPIPlugin.py and
+	// XenAPI.py plugins import (removed by Close, replaced by New). ""
+	// means a new directory in the system's temporary directory, which a
+	// killed server leaves behind: a server with a state directory of its
+	// own should name one in it.
+	PluginHelpersDir string
 	// Python is the interpreter of dom0's `python`, which runs plugins
 	// whose first line names python. "" means PluginPython of the release:
 	// Python 2 for 6.x and 7.x when this machine has one.
@@ -64,6 +71,9 @@ type Fault struct {
 	Params []string
 	// Drop closes the connection without any response.
 	Drop bool
+	// After applies the fault once the call was made (its effects kept):
+	// the answer is lost, or replaced by the failure.
+	After bool
 }
 
 // LatencyByClass builds an Options.Latency from per-class delays: keys are
