@@ -20,6 +20,7 @@ type run struct {
 	mu     sync.Mutex
 	lines  []string
 	seen   map[string]chan struct{} // closed when a line containing the key came
+	seenAt map[string]time.Time     // when it came
 	exited chan struct{}
 	code   int
 	at     time.Time // when it exited
@@ -27,7 +28,7 @@ type run struct {
 
 func startUp(t *testing.T, ctx context.Context, waitFor []string, args ...string) *run {
 	t.Helper()
-	r := &run{seen: map[string]chan struct{}{}, exited: make(chan struct{})}
+	r := &run{seen: map[string]chan struct{}{}, seenAt: map[string]time.Time{}, exited: make(chan struct{})}
 	for _, w := range waitFor {
 		r.seen[w] = make(chan struct{})
 	}
@@ -47,6 +48,7 @@ func startUp(t *testing.T, ctx context.Context, waitFor []string, args ...string
 			r.lines = append(r.lines, sc.Text())
 			for w, ch := range r.seen {
 				if strings.Contains(sc.Text(), w) {
+					r.seenAt[w] = time.Now()
 					close(ch)
 					delete(r.seen, w)
 				}
@@ -113,7 +115,11 @@ func TestTwoUpsOnOneHost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
-	first := startUp(t, ctx, []string{xapiLogin}, "-f", lab)
+	// The lock is released after the last step ended (and the first's
+	// process exits a moment later): the waiting run may log in only
+	// after the first's last step line.
+	const lastStep = "snapshot done "
+	first := startUp(t, ctx, []string{xapiLogin, lastStep}, "-f", lab)
 	first.await(t, xapiLogin)
 
 	code, stdout, stderr := up(ctx, "-f", lab, "--no-wait")
@@ -132,8 +138,14 @@ func TestTwoUpsOnOneHost(t *testing.T) {
 	started := third.await(t, xapiLogin)
 	first.wait(t)
 	third.wait(t)
-	if started.Before(first.at) {
-		t.Fatalf("the waiting run logged in to xapi at %v, before the first ended at %v", started, first.at)
+	first.mu.Lock()
+	lastAt, ok := first.seenAt[lastStep]
+	first.mu.Unlock()
+	if !ok {
+		t.Fatalf("the first run printed no %q:\n%s", lastStep, first.output())
+	}
+	if started.Before(lastAt) {
+		t.Fatalf("the waiting run logged in to xapi at %v, before the first's last step ended at %v", started, lastAt)
 	}
 	if !strings.Contains(third.stderr.String(), "xenlab: host sim is locked by ") || !strings.Contains(third.stderr.String(), "; waiting") {
 		t.Errorf("the waiting run did not say it waits:\n%s", third.stderr.String())
