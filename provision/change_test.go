@@ -71,4 +71,3 @@ func TestPlanKeepsEachStepsChanges(t *testing.T) {
 type tryAgain struct{ error }
 
 func (tryAgain) Transient() bool { return true }
-
