@@ -142,8 +142,8 @@ func wrongVIFs(inv *hosts.Snapshot, lab string, vm xapi.Ref, want []wantVIF) (ex
 // What making a change to domU costs, in words (plan prints it).
 const (
 	costStopped = "a clean shutdown of domU, then boot starts it again and its services restart"
-	costRebuilt = "domU and its snapshots are removed and cloned again from the template; stack.sh runs again"
-	costHotplug = "the VIF is replaced while domU runs"
+	costRebuilt = "domU is removed and cloned again from the template, stack.sh runs again and the snapshot step takes a new clean snapshot"
+	costHotplug = "the VIF is replaced (hotplugged when domU runs)"
 )
 
 // rootDisk returns domU's (or a template's) bootable disk and its size.
