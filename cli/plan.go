@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -56,16 +58,60 @@ type jsonPlan struct {
 }
 
 type jsonPlanStep struct {
-	Name      string   `json:"name"`
-	Host      string   `json:"host,omitempty"` // in a fleet
-	Action    string   `json:"action"`         // apply, none (already done), check (a read-only step) or unknown (Check failed)
-	DependsOn []string `json:"depends_on"`
-	Error     string   `json:"error,omitempty"`
+	Name      string       `json:"name"`
+	Host      string       `json:"host,omitempty"` // in a fleet
+	Action    string       `json:"action"`         // apply, none (already done), check (a read-only step) or unknown (Check failed)
+	DependsOn []string     `json:"depends_on"`
+	Error     string       `json:"error,omitempty"`
+	Changes   []jsonChange `json:"changes,omitempty"` // what differs from the lab file, and how up makes it
+}
+
+// jsonChange is one provision.Change.
+type jsonChange struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	How   string `json:"how"` // in place, domU stopped, domU rebuilt, stack.sh again
+	Cost  string `json:"cost,omitempty"`
+}
+
+// writeChanges lists each step's changes under the plan's table, as
+// Terraform marks them: ~ in place, ! with domU stopped, -/+ rebuilt,
+// ~ again for stack.sh.
+func writeChanges(w io.Writer, plan *provision.PlanResult) error {
+	n := 0
+	for _, s := range plan.Steps {
+		n += len(s.Changes)
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintf(w, "\n%d change(s) from the lab file, as up will make them:\n", n); err != nil {
+		return err
+	}
+	for _, s := range plan.Steps {
+		for _, c := range s.Changes {
+			mark := "~"
+			switch c.How {
+			case provision.DomUStopped:
+				mark = "!"
+			case provision.DomURebuilt:
+				mark = "-/+"
+			}
+			if _, err := fmt.Fprintf(w, "  %-3s %s: %s\n", mark, provision.Label(s.Host, s.Name), c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 	if !asJSON {
-		return plan.WriteText(io.Out)
+		if err := plan.WriteText(io.Out); err != nil {
+			return err
+		}
+		return writeChanges(io.Out, plan)
 	}
 	out := jsonPlan{Kind: "plan", Pending: plan.Pending()}
 	if out.Pending == nil {
@@ -83,6 +129,9 @@ func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 		}
 		if js.DependsOn == nil {
 			js.DependsOn = []string{}
+		}
+		for _, c := range s.Changes {
+			js.Changes = append(js.Changes, jsonChange{Field: c.Field, From: c.From, To: c.To, How: string(c.How), Cost: c.Cost})
 		}
 		out.Steps = append(out.Steps, js)
 	}

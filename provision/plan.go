@@ -19,6 +19,9 @@ type PlannedStep struct {
 	// so it runs on every Apply and is not a change pending.
 	ReadOnly bool
 	Err      error // Check failed (a *StepError), or the plan was interrupted first
+	// Changes are the differences Check reported (ReportChanges) between
+	// the lab file and the host, as Apply will make them.
+	Changes []Change
 }
 
 // PlanResult is what Apply would do, step by step, in dependency order.
@@ -72,11 +75,14 @@ func (e *Engine) Plan(ctx context.Context) (*PlanResult, error) {
 	e.g.walk(ctx, false, e.bounds(), walkFuncs{
 		run: func(ctx context.Context, i int) outcome {
 			s := e.g.nodes[i].Step
+			ctx, changes := withChanges(ctx)
 			err := e.retry(ctx, i, nil, nil, func(ctx context.Context, _ int) error {
+				changes.reset()
 				var err error
 				steps[i].Done, err = s.Check(ctx)
 				return err
 			})
+			steps[i].Changes = changes.all()
 			if err != nil {
 				steps[i].Done = false
 				steps[i].Err = &StepError{Step: e.g.names[i], Host: e.g.nodes[i].Host, Op: "check", Err: err}

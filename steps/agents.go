@@ -101,6 +101,7 @@ func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	intBr, vmBr = cmp.Or(a.lab.Quantum.Dom0Agent.IntegrationBridge, intBr), cmp.Or(a.lab.Quantum.Dom0Agent.PhysicalBridge, vmBr) // q-agt's own, when set
 	h := a.host.Config
 	q := a.lab.Quantum
 	lrc, err := templates.RenderLocalrc(templates.Localrc{
@@ -112,7 +113,7 @@ func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	qagt, err := templates.RenderQAgt(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork,
+	qagt, err := templates.RenderQAgt(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork, TenantNetworkType: q.TenantNetworkType,
 		IntegrationBridge: intBr, PhysicalBridge: vmBr, RootHelper: templates.RootHelper})
 	if err != nil {
 		return nil, err
@@ -124,7 +125,7 @@ func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
 	if domuPhys == "" {
 		domuPhys = "br-eth1"
 	}
-	qdomua, err := templates.RenderQDomUA(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork,
+	qdomua, err := templates.RenderQDomUA(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork, TenantNetworkType: q.TenantNetworkType,
 		IntegrationBridge: domuInt, PhysicalBridge: domuPhys, RootHelper: templates.DomURootHelper})
 	if err != nil {
 		return nil, err
@@ -391,7 +392,23 @@ func (a *agents) Check(ctx context.Context) (bool, error) {
 		a.host.DropDomU()
 		return false, err
 	}
-	if w, _ := a.want(st, files); w != agentsDone {
+	w, _ := a.want(st, files)
+	if w == agentsStack && st.marker != "" {
+		reportFileChanges(ctx, c, files, st.sums, a.host.Config.XAPIPassword, a.lab.DomU.Password)
+	}
+	// A clone of another repository or branch is cloned again.
+	if a.lab.Devstack.Source == "" && (w == agentsDone || provision.ChangesWanted(ctx)) {
+		cs, err := cloneChanges(ctx, c, a.lab.Devstack)
+		if err != nil {
+			a.host.DropDomU()
+			return false, err
+		}
+		provision.ReportChanges(ctx, cs...)
+		if len(cs) > 0 {
+			return false, nil
+		}
+	}
+	if w != agentsDone {
 		return false, nil
 	}
 	why, err := a.switchesWork(ctx, c, v)
@@ -434,6 +451,17 @@ func (a *agents) Apply(ctx context.Context, out provision.Output) (err error) {
 		return err
 	}
 	work, why := a.want(st, check)
+	if work != agentsStack && a.lab.Devstack.Source == "" {
+		// A checkout of another repository or branch (an edited lab
+		// file) is cloned again, and stack.sh runs on it.
+		cs, err := cloneChanges(ctx, c, a.lab.Devstack)
+		if err != nil {
+			return err
+		}
+		if len(cs) > 0 {
+			work, why = agentsStack, cs[0].String()
+		}
+	}
 	if work == agentsDone {
 		if why, err = a.switchesWork(ctx, c, v); err != nil {
 			return err
@@ -612,7 +640,12 @@ func (a *agents) putDevstack(ctx context.Context, c *ssh.Client, out provision.O
 	// A clone of the lab's repository and branch; an earlier upload there
 	// (its manifest) is replaced.
 	repo, branch := a.lab.Devstack.Repo, a.lab.Devstack.Branch
+	// A checkout of another repository or branch (an edited lab file) is
+	// replaced too.
 	clone := "if [ -f " + SourceManifest + " ]; then rm -rf " + DevstackDir + " " + SourceManifest + "; fi; " +
+		"if [ -d " + DevstackDir + "/.git ] && ! { cd " + DevstackDir + " && [ \"$(git config --get remote.origin.url)\" = " + ssh.ShellQuote(repo) +
+		" ] && [ \"$(git symbolic-ref -q --short HEAD || git describe --tags --exact-match HEAD 2>/dev/null)\" = " + ssh.ShellQuote(branch) +
+		" ]; }; then rm -rf " + DevstackDir + "; fi; " +
 		"if [ ! -d " + DevstackDir + "/.git ]; then mkdir -p " + StackHome + " && cd " + StackHome +
 		" && git clone -q -b " + ssh.ShellQuote(branch) + " " + ssh.ShellQuote(repo) + " " + DevstackDir + " && echo cloned; fi"
 	res, err := c.Run(ctx, clone)

@@ -82,20 +82,39 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 	default:
 		return fmt.Errorf("domU %q is %s; xenlab starts it only from Halted", inv.VMs[vm].NameLabel, st)
 	}
+	// timeouts.boot bounds the start until SSH answers (devstack waited
+	// 10 tries 10 s apart for the address).
+	if to := b.lab.Timeouts.Boot; to > 0 {
+		bootCtx, cancel := context.WithTimeoutCause(ctx, to, errBootTimeout)
+		defer cancel()
+		ctx = bootCtx
+	}
 	dev := strconv.Itoa(b.lab.DomU.Devices.Management)
 	ip, err := c.WaitGuestIP(ctx, vm, dev)
 	if err != nil {
-		return err
+		return bootTimedOut(ctx, b.lab, fmt.Sprintf("domU reported no address on eth%s", dev), err)
 	}
 	out.Line("guest reports %s on eth%s", ip, dev)
 	addr := net.JoinHostPort(ip, strconv.Itoa(b.lab.DomU.SSHPort))
 	g, err := b.host.DialGuest(ctx, "domU", addr, "root", b.lab.DomU.Password)
 	if err != nil {
-		return err
+		return bootTimedOut(ctx, b.lab, "domU's SSH server at "+addr+" did not answer", err)
 	}
 	defer g.Close()
 	out.Line("domU ssh %s: host key known", addr)
 	return nil
+}
+
+// errBootTimeout is the cause of a boot that ran out of timeouts.boot.
+var errBootTimeout = errors.New("timeouts.boot")
+
+// bootTimedOut names timeouts.boot in err when that is what ended the
+// wait (the step's own limit or Ctrl-C are left as they are).
+func bootTimedOut(ctx context.Context, lab *localrc.Config, what string, err error) error {
+	if errors.Is(context.Cause(ctx), errBootTimeout) {
+		return fmt.Errorf("%s within timeouts.boot (%s): %w", what, lab.Timeouts.Boot, err)
+	}
+	return err
 }
 
 // Destroy has nothing of its own to undo: domU's Destroy stops it.

@@ -73,6 +73,39 @@ func sameNamed(inv *hosts.Snapshot, lab, name string) []xapi.Ref {
 	return out
 }
 
+// field is the lab-file field that names a network in role.
+func networkField(role string) string {
+	switch role {
+	case RoleVMNetwork:
+		return "networks.vm"
+	case RolePublicNetwork:
+		return "networks.public"
+	}
+	return "networks.integration"
+}
+
+// changes are the lab's own networks whose name is not the one the lab
+// file gives: renamed in place (network.set_name_label keeps the bridge,
+// the VIFs and the ports). An adopted network is never changed.
+func (n *networks) changes(inv *hosts.Snapshot) ([]provision.Change, error) {
+	var out []provision.Change
+	for _, ln := range labNetworks(n.lab) {
+		ref, adopted, err := findNetwork(inv, n.lab, ln.role, ln.name)
+		if err != nil {
+			return nil, err
+		}
+		if ref == "" {
+			out = append(out, provision.Change{Field: networkField(ln.role), To: ln.name, How: provision.InPlace, Cost: "network.create"})
+			continue
+		}
+		if rec := inv.Networks[ref]; !adopted && rec.NameLabel != ln.name {
+			out = append(out, provision.Change{Field: networkField(ln.role), From: rec.NameLabel, To: ln.name,
+				How: provision.InPlace, Cost: "renamed; its bridge " + rec.Bridge + " and VIFs stay"})
+		}
+	}
+	return out, nil
+}
+
 func (n *networks) Check(ctx context.Context) (bool, error) {
 	inv, err := n.host.Inventory(ctx)
 	if err != nil {
@@ -81,13 +114,12 @@ func (n *networks) Check(ctx context.Context) (bool, error) {
 	if _, err := managementNetwork(inv, n.lab); err != nil {
 		return false, err
 	}
-	for _, ln := range labNetworks(n.lab) {
-		ref, _, err := findNetwork(inv, n.lab, ln.role, ln.name)
-		if err != nil || ref == "" {
-			return false, err
-		}
+	cs, err := n.changes(inv)
+	if err != nil {
+		return false, err
 	}
-	return true, nil
+	provision.ReportChanges(ctx, cs...)
+	return len(cs) == 0, nil
 }
 
 func (n *networks) Apply(ctx context.Context, out provision.Output) error {
@@ -114,6 +146,15 @@ func (n *networks) Apply(ctx context.Context, out provision.Output) error {
 		case adopted:
 			out.Line("%s: adopted the existing network %q (bridge %s); xenlab will not change or remove it",
 				ln.role, ln.name, inv.Networks[ref].Bridge)
+			continue
+		case ref != "" && inv.Networks[ref].NameLabel != ln.name:
+			if err := c.NetworkSetNameLabel(ctx, ref, ln.name); err != nil {
+				return err
+			}
+			out.Line("%s: renamed %q to %q in place (bridge %s)", ln.role, inv.Networks[ref].NameLabel, ln.name, inv.Networks[ref].Bridge)
+			if same := sameNamed(inv, n.lab.Lab, ln.name); len(same) > 0 {
+				out.Line("warning: %d network(s) not of this lab are named %q too, so the name is now shared", len(same), ln.name)
+			}
 			continue
 		case ref != "":
 			out.Line("%s: %q exists (bridge %s)", ln.role, inv.Networks[ref].NameLabel, inv.Networks[ref].Bridge)
@@ -221,20 +262,26 @@ func foreignVIFUsers(inv *hosts.Snapshot, lab string, net xapi.Ref) []string {
 	return out
 }
 
-// managementNetwork is the network named networks.management, or else
-// the network of the host's management PIF.
+// managementNetwork is the network named networks.management, or the
+// network whose dom0 bridge is networks.management_bridge, or else the
+// network of the host's management PIF (devstack's _network_uuid read
+// MGT_BRIDGE_OR_NET_NAME as either, tools/xen/functions).
 func managementNetwork(inv *hosts.Snapshot, lab *localrc.Config) (xapi.Ref, error) {
-	if name := lab.Networks.Management; name != "" {
+	name, bridge := lab.Networks.Management, lab.Networks.ManagementBridge
+	if name != "" || bridge != "" {
 		var found []xapi.Ref
 		for _, r := range sortedRefs(inv.Networks) {
-			if rec := inv.Networks[r]; rec.NameLabel == name || rec.Bridge == name {
+			if rec := inv.Networks[r]; (name != "" && rec.NameLabel == name) || (bridge != "" && rec.Bridge == bridge) {
 				found = append(found, r)
 			}
 		}
-		if len(found) != 1 {
-			return "", fmt.Errorf("networks.management: %d networks are named %q (or have that bridge), want exactly one", len(found), name)
+		switch {
+		case len(found) == 1:
+			return found[0], nil
+		case bridge != "":
+			return "", fmt.Errorf("networks.management_bridge: %d networks have the dom0 bridge %q, want exactly one", len(found), bridge)
 		}
-		return found[0], nil
+		return "", fmt.Errorf("networks.management: %d networks are named %q, want exactly one", len(found), name)
 	}
 	for _, r := range sortedRefs(inv.PIFs) {
 		if p := inv.PIFs[r]; p.Management {

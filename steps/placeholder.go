@@ -29,7 +29,7 @@ type placeholder struct {
 }
 
 func (p *placeholder) Name() string   { return "bridge-placeholder" }
-func (p *placeholder) Deps() []string { return []string{"boot"} }
+func (p *placeholder) Deps() []string { return []string{"guest-network"} }
 
 // portState is the placeholder's dom0 port: its name and VLAN tag ("" for
 // none).

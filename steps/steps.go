@@ -43,6 +43,7 @@ func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.
 		{Step: &template{host: host, lab: lab, purge: o.purgeTemplate}, Host: on},
 		{Step: &domu{host: host, lab: lab}, Host: on},
 		{Step: &boot{host: host, lab: lab}, Host: on},
+		{Step: &guestNetwork{host: host, lab: lab}, Host: on},
 		{Step: &placeholder{host: host, lab: lab}, Host: on},
 		{Step: &agents{host: host, lab: lab}, Host: on, Timeout: stackTimeout(lab)},
 		{Step: &verify{host: host, lab: lab, views: o.views}, Host: on, ReadOnly: true},

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -144,6 +145,19 @@ func (d *dom0Host) Dom0Command(ctx context.Context, argv, env, machineDirs []str
 
 func (d *dom0Host) BootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	return (*Host)(d).bootGuest(ctx, g)
+}
+
+// GuestNetworks implements xapid.GuestNetworker: the addresses the
+// running guest's interfaces have.
+func (d *dom0Host) GuestNetworks(vmUUID string) map[string]string {
+	h := (*Host)(d)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g, ok := h.guests[vmUUID]
+	if !ok {
+		return nil
+	}
+	return maps.Clone(g.nets)
 }
 
 func (d *dom0Host) StopGuest(ctx context.Context, vmUUID string) error {

@@ -75,22 +75,46 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	}
 	skel := map[string]string{
 		"/etc/hostname": g.NameLabel + "\n",
+		"/etc/network/": "", // ifupdown's; its interfaces file is the guest's network (guestnet.go)
 		"/opt/stack/":   "",
 		"/var/log/":     "",
 	}
 	for p, content := range devstack.GuestFiles() { // git clone of devstack: the stand-in
 		skel[p] = content
 	}
-	// A guest's address is fixed for its life; try the free ones in order.
-	for n := 0; n < 240; n++ {
-		ip := h.state.guestIP(n)
-		if used[ip] {
-			continue
+	// The guest's addresses come from its /etc/network/interfaces (as
+	// domU's ifupdown reads it at boot); a lease is a free loopback
+	// address, fixed for the guest's life.
+	if err := diskInterfaces(gs.root, g.DiskInterfaces); err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	confs, err := readInterfaces(gs.root)
+	if err != nil {
+		h.logf("sim: guest %s: %v: its interfaces stay down", g.NameLabel, err)
+		confs = map[string]ifaceConf{}
+	}
+	next := 0
+	lease := func() (string, error) {
+		for ; next < 240; next++ {
+			if ip := h.state.guestIP(next); !used[ip] {
+				used[ip] = true
+				next++
+				return ip, nil
+			}
 		}
+		return "", errors.New("no free loopback address")
+	}
+	gn, err := planGuestNet(confs, g.VIFs, lease)
+	if err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	for {
 		gs.ssh, err = sshd.Start(ctx, sshd.Config{
 			Name:        g.NameLabel,
 			Root:        gs.root,
-			Addr:        net.JoinHostPort(ip, strconv.Itoa(h.guestPort)),
+			Addr:        net.JoinHostPort(gn.listen, strconv.Itoa(h.guestPort)),
 			HostKeyFile: filepath.Join(base, "ssh_host_ed25519_key"),
 			Users: map[string]sshd.User{
 				"root":  h.user("/root"),
@@ -105,13 +129,25 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			Logf:          h.logf,
 		})
 		if err == nil {
-			gs.ip = ip
+			gs.ip, gs.nets = gn.listen, gn.nets
 			break
 		}
-	}
-	if gs.ssh == nil {
-		sw.Close()
-		return "", fmt.Errorf("%s: no loopback address for its SSH server: %w", g.NameLabel, err)
+		// A leased address in use by something else: the next one. A
+		// static address is the guest's own: it stays, and fails.
+		static := false
+		for k, v := range gn.nets {
+			static = static || (v == gn.listen && confs[strings.TrimSuffix(k, "/ip")].static)
+		}
+		old := gn.listen
+		if gn.listen, _ = lease(); static || gn.listen == "" {
+			sw.Close()
+			return "", fmt.Errorf("%s: no loopback address for its SSH server at %s: %w", g.NameLabel, old, err)
+		}
+		for k, v := range gn.nets {
+			if v == old {
+				gn.nets[k] = gn.listen
+			}
+		}
 	}
 	h.mu.Lock()
 	if h.closed { // Close has stopped the guests it knew
@@ -177,9 +213,10 @@ func (h *Host) stopGuest(vmUUID string) error {
 // line at /proc/cmdline, which carries what PV-args said (devstack's domU
 // read flat_network_bridge= and xen_integration_bridge= from it), and
 // over this machine's /sys the VM's uuid as Xen's sysfs gives it
-// (/sys/hypervisor/uuid) and the MAC of each VIF's eth<device>
+// (/sys/hypervisor/uuid), the MAC of each VIF's eth<device>
 // (/sys/class/net/eth<N>/address), with this machine's interfaces hidden,
-// and the boot's id at /proc/sys/kernel/random/boot_id (guestBootID).
+// the size of each disk (/sys/block/xvd<x>/size), and the boot's id at
+// /proc/sys/kernel/random/boot_id (guestBootID).
 func writeBootFacts(dir string, g xapid.Guest, bootID string) (map[string]string, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
@@ -193,6 +230,13 @@ func writeBootFacts(dir string, g xapid.Guest, bootID string) (map[string]string
 	}
 	for _, v := range g.VIFs {
 		files["sys/class/net/eth"+v.Device+"/address"] = strings.ToLower(v.MAC) + "\n"
+	}
+	// Each disk as the guest's blkfront shows it: /sys/block/xvd<x>/size
+	// in 512-byte sectors (the root disk xvda, devstack's extra xvdb).
+	for _, d := range g.Disks {
+		if n, err := strconv.Atoi(d.Userdevice); err == nil && n >= 0 && n < 26 {
+			files["sys/block/xvd"+string(rune('a'+n))+"/size"] = strconv.FormatInt(d.Size/512, 10) + "\n"
+		}
 	}
 	for rel, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(rel))

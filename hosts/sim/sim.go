@@ -135,8 +135,9 @@ func (h *Host) lockGuest(vmUUID string) func() {
 
 type guest struct {
 	name string
-	dir  string // guests/<vm uuid>
-	ip   string
+	dir  string            // guests/<vm uuid>
+	ip   string            // where its SSH server listens
+	nets map[string]string // what its guest metrics report: "<device>/ip" -> address
 	root string
 	sw   ovs.Switch
 	ssh  *sshd.Server
