@@ -68,7 +68,7 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 	defer b.host.Changed()
 	switch st := inv.VMs[vm].PowerState; st {
 	case xapi.PowerHalted:
-		if err := c.VMStart(ctx, vm, false, false); startedMeanwhile(err) {
+		if err := c.VMStart(ctx, vm, false, false); startedMeanwhile(ctx, c, vm, err) {
 			// An earlier run's VM.start that xapi finished after its
 			// client went away (xapi runs a call to its end), or a
 			// person's: domU runs, which is what this step wants.
@@ -151,13 +151,17 @@ func knownHost(file, addr string) (bool, error) {
 }
 
 // startedMeanwhile reports whether err is xapi's refusal to start a VM
-// that is running: VM_BAD_POWER_STATE [vm, expected, actual] with actual
-// running (xen-api ocaml/xapi/xapi_vm_lifecycle.ml, check_operation_error,
-// reports the power state in lower case).
-func startedMeanwhile(err error) bool {
+// that runs: VM_BAD_POWER_STATE [vm, expected, actual] with actual running
+// (xen-api ocaml/xapi/xapi_vm_lifecycle.ml, check_operation_error, reports
+// the power state in lower case), no transition under way (the client's
+// read after the error, xapi.Error.Transition), and the VM read running
+// now.
+func startedMeanwhile(ctx context.Context, c *xapi.Client, vm xapi.Ref, err error) bool {
 	var xe *xapi.Error
-	if !errors.As(err, &xe) || xe.Code != xapi.CodeVMBadPowerState || len(xe.Params) < 3 {
+	if !errors.As(err, &xe) || xe.Code != xapi.CodeVMBadPowerState || xe.Transition != "" ||
+		len(xe.Params) < 3 || !strings.EqualFold(xe.Params[2], "running") {
 		return false
 	}
-	return strings.EqualFold(xe.Params[2], "running")
+	rec, rerr := c.VMGetRecord(ctx, vm)
+	return rerr == nil && rec.PowerState == xapi.PowerRunning
 }
