@@ -17,6 +17,10 @@ type vifPort struct {
 	netName, bridge        string
 	managed                bool
 	domid                  int64
+	// ifaceID and vmID are what ovs-xapi-sync writes as the Interface's
+	// iface-id and vm-id: the VIF's other_config:nicira-iface-id and the
+	// VM's other_config:nicira-vm-id, else their uuids.
+	ifaceID, vmID string
 }
 
 func (p vifPort) port() string { return fmt.Sprintf("vif%d.%s", p.domid, p.device) }
@@ -25,8 +29,16 @@ func (p vifPort) port() string { return fmt.Sprintf("vif%d.%s", p.domid, p.devic
 func (s *Server) vifPortOf(v *object, domid int64) vifPort {
 	p := vifPort{ref: v.ref, uuid: v.fields["uuid"].(string), device: v.fields["device"].(string),
 		mac: v.fields["MAC"].(string), vmRef: v.fields["VM"].(string), network: v.fields["network"].(string), domid: domid}
+	p.ifaceID = p.uuid
+	if id, ok := v.fields["other_config"].(map[string]string)["nicira-iface-id"]; ok {
+		p.ifaceID = id
+	}
 	if vm, ok := s.db.objs[p.vmRef]; ok {
 		p.vmUUID = vm.fields["uuid"].(string)
+		p.vmID = p.vmUUID
+		if id, ok := vm.fields["other_config"].(map[string]string)["nicira-vm-id"]; ok {
+			p.vmID = id
+		}
 	}
 	if n, ok := s.db.objs[p.network]; ok {
 		p.netUUID = n.fields["uuid"].(string)
@@ -67,8 +79,19 @@ func (s *Server) plugPort(ctx context.Context, p vifPort) error {
 		return fmt.Errorf("creating bridge %s for VIF %s: %w", p.bridge, p.uuid, err)
 	}
 	s.rt.bridges[p.bridge] = true
+	// What xen-api's scripts/vif sets when it adds the port...
 	ids := map[string]string{"xs-vif-uuid": p.uuid, "xs-vm-uuid": p.vmUUID,
 		"xs-network-uuid": p.netUUID, "attached-mac": p.mac}
+	// ...and what Open vSwitch's ovs-xapi-sync daemon adds as soon as it
+	// sees the Interface (xenserver/usr_share_openvswitch_scripts_ovs-xapi-sync):
+	// iface-id from the VIF's nicira-iface-id (default its uuid), and a vif
+	// without a tap twin is the active one. vm-id came with Open vSwitch
+	// 1.7; the release says whether its dom0's Open vSwitch has it.
+	ids["iface-id"] = p.ifaceID
+	ids["iface-status"] = "active"
+	if s.release.SyncVMID {
+		ids["vm-id"] = p.vmID
+	}
 	if err := s.host.AddPort(ctx, p.bridge, p.port(), ids); err != nil {
 		return fmt.Errorf("adding port %s to %s: %w", p.port(), p.bridge, err)
 	}

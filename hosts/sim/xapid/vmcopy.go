@@ -125,6 +125,15 @@ func (s *Server) copyDevices(src, dst *object, keepMAC, snapshotDisks bool, sr s
 		rec := vbdRecord(dst.ref, vdi, b.fields["userdevice"].(string), b.fields["bootable"].(bool))
 		rec["mode"] = b.fields["mode"]
 		rec["type"] = b.fields["type"]
+		// xapi_vm_clone.ml (CA-58405): the copy owns its disks ("owner" in
+		// the VBD's other_config), so xe vm-uninstall destroys them.
+		oc := cloneMap(b.fields["other_config"].(map[string]string))
+		if vdi != NullRef && b.fields["type"] == "Disk" {
+			if _, ok := oc["owner"]; !ok {
+				oc["owner"] = ""
+			}
+		}
+		rec["other_config"] = oc
 		d.insert("VBD", rec)
 	}
 }
@@ -187,6 +196,9 @@ func (c *call) vmProvision(a args) any {
 	defer d.mu.Unlock()
 	vm := c.obj("VM", a.str(0, "vm"))
 	checkVMOp(vm, "provision")
+	// xen-api ocaml/xapi/xapi_vm.ml provision: the VM stops being a
+	// template first (xe vm-install relies on it).
+	d.set(vm, map[string]any{"is_a_template": false, "is_a_snapshot": false})
 	oc := vm.fields["other_config"].(map[string]string)
 	spec, ok := oc["disks"]
 	if !ok {
@@ -219,7 +231,9 @@ func (c *call) vmProvision(a args) any {
 			vdi["type"] = disk.Type
 		}
 		v := d.insert("VDI", vdi)
-		d.insert("VBD", vbdRecord(vm.ref, v.ref, disk.Device, disk.Bootable == "true"))
+		b := vbdRecord(vm.ref, v.ref, disk.Device, disk.Bootable == "true")
+		b["other_config"] = map[string]string{"owner": ""} // xapi_templates.ml pre_install
+		d.insert("VBD", b)
 	}
 	oc = cloneMap(oc)
 	delete(oc, "disks")
