@@ -49,7 +49,7 @@ func TestOperationInProgress(t *testing.T) {
 	if len(ops) != 1 {
 		t.Fatalf("current_operations %v", ops)
 	}
-	wantErr(t, s, []string{ErrOtherOperationInProgress, "VM", vm, "start"}, "VM.clone", sess, vm, "c")
+	wantErr(t, s, []string{ErrOtherOperationInProgress, "VM.start", vm}, "VM.clone", sess, vm, "c")
 	close(gh.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)

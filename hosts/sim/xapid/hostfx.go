@@ -71,6 +71,12 @@ func (s *Server) bridgeExists(ctx context.Context, bridge string) bool {
 // plugPort adds a VIF's port vif<domid>.<device> to its network's bridge,
 // creating the bridge first, with the external_ids xapi sets.
 func (s *Server) plugPort(ctx context.Context, p vifPort) error {
+	if p.netUUID == "" {
+		// A VIF created on a network that does not exist: xapi's
+		// xapi_xenops.ml reads the network's bridge to plug it, and the
+		// missing row is HANDLE_INVALID [network, ref].
+		return apiErr(ErrHandleInvalid, "network", p.network)
+	}
 	// An unmanaged network's bridge is never created by xapi: it must exist.
 	if !p.managed && !s.rt.bridges[p.bridge] && !s.bridgeExists(ctx, p.bridge) {
 		return apiErr(ErrBridgeNotAvailable, p.bridge)

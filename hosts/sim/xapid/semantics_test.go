@@ -17,7 +17,7 @@ func TestLoginAndSession(t *testing.T) {
 	wantErr(t, s, []string{ErrSessionInvalid, "OpaqueRef:nope"}, "VM.get_all", "OpaqueRef:nope")
 	wantErr(t, s, []string{ErrMessageMethodUnknown, "VM.frobnicate"}, "VM.frobnicate", sess)
 	wantErr(t, s, []string{ErrMessageMethodUnknown, "Async.event.from"}, "Async.event.from", sess, []any{}, "", 0.0)
-	wantErr(t, s, []string{ErrMessageParameterCount, "VM.get_record", "2", "1"}, "VM.get_record", sess)
+	wantErr(t, s, []string{ErrMessageParameterCount, "VM.get_record", "1", "0"}, "VM.get_record", sess)
 	wantErr(t, s, []string{ErrHandleInvalid, "VM", "OpaqueRef:x"}, "VM.get_record", sess, "OpaqueRef:x")
 	wantErr(t, s, []string{ErrUUIDInvalid, "VM", "no-such"}, "VM.get_by_uuid", sess, "no-such")
 

@@ -40,8 +40,16 @@ func (s *Server) cloneVM(c *call, ref, name, op, sr string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	src := c.obj("VM", ref)
-	if op == "copy" && sr != NullRef {
-		c.obj("SR", sr)
+	if op == "copy" {
+		// xen-api ocaml/xapi/xapi_vm.ml copy (XS62 line 503, v1.249.0
+		// line 716): an SR that does not exist ("", NULL, a stale ref) is
+		// "not an error": each disk is copied within its own SR. An ISO SR
+		// is refused.
+		if o, ok := d.objs[sr]; !ok || o.class != "SR" {
+			sr = NullRef
+		} else if o.fields["content_type"] == "iso" {
+			fail(ErrOperationNotAllowed, "Cannot copy a VM's disks to an ISO SR")
+		}
 	}
 	checkVMOp(src, op)
 	rec := vmRecord(name)
