@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -217,6 +218,11 @@ func (s *Server) bringUpPIFs() error {
 			return fmt.Errorf("xapi simulator: bringing up bridge %s: %w", p.bridge, err)
 		}
 		s.rt.bridges[p.bridge] = true
+		if pl, ok := s.host.(PortLister); ok {
+			if ports, err := pl.BridgePorts(s.ctx, p.bridge); err == nil && slices.Contains(ports, p.device) {
+				continue // already there (a toolstack restart)
+			}
+		}
 		if err := s.host.AddPort(s.ctx, p.bridge, p.device, nil); err != nil {
 			return fmt.Errorf("xapi simulator: adding %s to bridge %s: %w", p.device, p.bridge, err)
 		}
