@@ -29,6 +29,14 @@ func (c *call) networkCreate(a args) any {
 	bridge := r.str("bridge", "")
 	managed := r.bool("managed", true)
 	tags := r.strSet("tags")
+	if !c.s.release.Since(Falcon) {
+		// Before 7.2 (Falcon) network.create has no bridge and no managed
+		// (xen-api ocaml/xapi/xapi_network.ml create, tags XS62 and
+		// v1.14.0; datamodel.ml: bridge "Added to the constructor" and
+		// managed published in rel_falcon): a record's members for them
+		// are not read, the bridge is always xapi<N>.
+		bridge, managed = "", true
+	}
 
 	d := c.s.db
 	d.mu.Lock()

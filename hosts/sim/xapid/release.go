@@ -40,6 +40,15 @@ type Release struct {
 	SyncVMID bool
 }
 
+// API versions of the releases whose changes the simulator models
+// (xen-api ocaml/idl/datamodel_common.ml): Falcon is XenServer 7.2, API
+// 2.7.
+const Falcon = 7
+
+// Since reports whether the release's API (2.x) is at least that of
+// minor, i.e. whether it has what that release brought.
+func (r Release) Since(minor int64) bool { return r.APIMajor > 2 || r.APIMinor >= minor }
+
 // DefaultRelease is the release a host poses as when none is chosen: the
 // XenServer of the 2013 seed lab.
 const DefaultRelease = "6.2"

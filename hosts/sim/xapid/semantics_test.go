@@ -37,8 +37,10 @@ func TestLoginAndSession(t *testing.T) {
 	wantErr(t, s, []string{ErrSessionInvalid, sess}, "pool.get_all", sess)
 }
 
+// TestNetworkSemantics runs on 8.2, where network.create takes a bridge
+// and managed (TestNetworkCreateBridgeByRelease: not before 7.2).
 func TestNetworkSemantics(t *testing.T) {
-	s, mh, sess := newTestServer(t, Options{})
+	s, mh, sess := newTestServer(t, Options{Seed: Seed{Version: "8.2"}})
 	mk := func(name string) string {
 		return mustCall(t, s, "network.create", sess, map[string]any{
 			"name_label": name, "name_description": "", "MTU": "1500", "other_config": map[string]any{}}).(string)
@@ -289,5 +291,30 @@ func TestGenMACIsXapis(t *testing.T) {
 		if got := genMAC(dev, seed); got != want {
 			t.Errorf("device %s: %s, want %s", dev, got, want)
 		}
+	}
+}
+
+// TestNetworkCreateBridgeByRelease: before Falcon (7.2) network.create has
+// no bridge nor managed parameter (xen-api ocaml/xapi/xapi_network.ml
+// create at XS62 and v1.14.0, 7.1's xapi): a record's bridge and managed
+// are not read; from 7.2 on they are (v1.249.0).
+func TestNetworkCreateBridgeByRelease(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		honours bool
+	}{{"6.2", false}, {"7.1", false}, {"8.2", true}} {
+		t.Run(tc.version, func(t *testing.T) {
+			s, _, sess := newTestServer(t, Options{Seed: Seed{Version: tc.version}})
+			n := mustCall(t, s, "network.create", sess, map[string]any{"name_label": "mine", "bridge": "br-mine",
+				"managed": false, "other_config": map[string]any{}}).(string)
+			b := mustCall(t, s, "network.get_bridge", sess, n)
+			m := mustCall(t, s, "network.get_managed", sess, n)
+			if tc.honours && (b != "br-mine" || m != false) {
+				t.Fatalf("bridge %v managed %v, want br-mine, false", b, m)
+			}
+			if !tc.honours && (b != "xapi0" || m != true) {
+				t.Fatalf("bridge %v managed %v, want xapi0 (the record's bridge ignored), true", b, m)
+			}
+		})
 	}
 }
