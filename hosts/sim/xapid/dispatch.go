@@ -115,6 +115,12 @@ func (s *Server) lookup(name string) (handler, bool) {
 	if h, ok := methods[name]; ok {
 		return h, true
 	}
+	// A field's accessors exist in the releases that have the field.
+	if class, verb, ok := strings.Cut(name, "."); ok {
+		if f, isField := fieldAccessor(verb); isField && !s.release.hasFieldIn(class, f) {
+			return handler{}, false
+		}
+	}
 	return genericMethod(name)
 }
 

@@ -149,6 +149,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("xapi simulator: %w", err)
 	}
 	s.release = rel
+	s.db.shape = rel.shapeRecord
 	s.python = opts.Python
 	if s.python == "" {
 		var note string
