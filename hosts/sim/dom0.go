@@ -23,10 +23,11 @@ import (
 type dom0Host Host
 
 var (
-	_ xapid.Host         = (*dom0Host)(nil)
-	_ xapid.PortLister   = (*dom0Host)(nil)
-	_ xapid.GuestRemover = (*dom0Host)(nil)
-	_ xapid.Dom0Runner   = (*dom0Host)(nil)
+	_ xapid.Host          = (*dom0Host)(nil)
+	_ xapid.PortLister    = (*dom0Host)(nil)
+	_ xapid.GuestRemover  = (*dom0Host)(nil)
+	_ xapid.Dom0Runner    = (*dom0Host)(nil)
+	_ xapid.BridgeLabeler = (*dom0Host)(nil)
 )
 
 // vsctl runs one ovs-vsctl command line on a switch and turns a non-zero
@@ -55,6 +56,23 @@ func addLink(ctx context.Context, sw ovs.Switch, name string) error {
 
 func (d *dom0Host) EnsureBridge(ctx context.Context, bridge string) error {
 	return vsctl(ctx, d.dom0SW, "dom0", "--may-exist", "add-br", bridge)
+}
+
+// LabelBridge sets external_ids of a bridge (xs-network-uuids, bridge-id).
+func (d *dom0Host) LabelBridge(ctx context.Context, bridge string, externalIDs map[string]string) error {
+	keys := make([]string, 0, len(externalIDs))
+	for k := range externalIDs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var args []string
+	for i, k := range keys {
+		if i > 0 {
+			args = append(args, "--")
+		}
+		args = append(args, "br-set-external-id", bridge, k, externalIDs[k])
+	}
+	return vsctl(ctx, d.dom0SW, "dom0", args...)
 }
 
 func (d *dom0Host) RemoveBridge(ctx context.Context, bridge string) error {

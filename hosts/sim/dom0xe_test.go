@@ -218,6 +218,13 @@ func TestVIFPortFoundByIfaceID(t *testing.T) {
 				if got := run("ovs-vsctl", "list-ports", "xenbr0"); !strings.Contains("\n"+got+"\n", "\neth0\n") {
 					t.Errorf("eth0 is not a port of xenbr0: %q", got)
 				}
+				// The bridge: xs-network-uuids from xapi, bridge-id from ovs-xapi-sync.
+				netUUID, _ := c.Call(ctx, "network.get_uuid", string(mgmt))
+				for _, key := range []string{"xs-network-uuids", "bridge-id"} {
+					if got := run("ovs-vsctl", "br-get-external-id", "xenbr0", key); got != netUUID {
+						t.Errorf("xenbr0 external_ids:%s = %q, want %v", key, got, netUUID)
+					}
+				}
 				// dom0's python is 2.7 on every version; 8.2's dom0 has a
 				// python3 too.
 				dom0 := dialDom0(ctx, t, h.Endpoints())

@@ -21,6 +21,9 @@ type vifPort struct {
 	// iface-id and vm-id: the VIF's other_config:nicira-iface-id and the
 	// VM's other_config:nicira-vm-id, else their uuids.
 	ifaceID, vmID string
+	// bridgeID is what ovs-xapi-sync writes as the bridge's bridge-id:
+	// the network's other_config:nicira-bridge-id, else its uuid.
+	bridgeID string
 }
 
 func (p vifPort) port() string { return fmt.Sprintf("vif%d.%s", p.domid, p.device) }
@@ -45,8 +48,35 @@ func (s *Server) vifPortOf(v *object, domid int64) vifPort {
 		p.netName = n.fields["name_label"].(string)
 		p.bridge = n.fields["bridge"].(string)
 		p.managed = n.fields["managed"] == true
+		p.bridgeID = bridgeID(n)
 	}
 	return p
+}
+
+// bridgeID is ovs-xapi-sync's get_bridge_id: the network's
+// other_config:nicira-bridge-id, else (its bridge's xs-network-uuids being
+// one network) the network's uuid. The caller holds the db lock.
+func bridgeID(n *object) string {
+	if id, ok := n.fields["other_config"].(map[string]string)["nicira-bridge-id"]; ok {
+		return id
+	}
+	return n.fields["uuid"].(string)
+}
+
+// labelBridge gives a network's bridge the external_ids a host's bridge
+// has: xs-network-uuids, which xapi's network backend sets when it creates
+// the bridge (xen-api ocaml/network/network_utils.ml create_bridge,
+// br-set-external-id, tag XS62), and bridge-id, which Open vSwitch's
+// ovs-xapi-sync adds (xenserver/usr_share_openvswitch_scripts_ovs-xapi-sync).
+// A failure is logged: the bridge works without them.
+func (s *Server) labelBridge(ctx context.Context, bridge, netUUID, id string) {
+	bl, ok := s.host.(BridgeLabeler)
+	if !ok || netUUID == "" {
+		return
+	}
+	if err := bl.LabelBridge(ctx, bridge, map[string]string{"xs-network-uuids": netUUID, "bridge-id": id}); err != nil {
+		s.logf("xapid: labelling bridge %s: %v", bridge, err)
+	}
 }
 
 // ensureBridge creates a bridge on dom0 (idempotent), aborting the call
@@ -85,6 +115,7 @@ func (s *Server) plugPort(ctx context.Context, p vifPort) error {
 		return fmt.Errorf("creating bridge %s for VIF %s: %w", p.bridge, p.uuid, err)
 	}
 	s.rt.bridges[p.bridge] = true
+	s.labelBridge(ctx, p.bridge, p.netUUID, p.bridgeID)
 	// What xen-api's scripts/vif sets when it adds the port...
 	ids := map[string]string{"xs-vif-uuid": p.uuid, "xs-vm-uuid": p.vmUUID,
 		"xs-network-uuid": p.netUUID, "attached-mac": p.mac}

@@ -109,13 +109,14 @@ func (c *call) networkAttach(a args) any {
 	c.s.hostMu.Lock()
 	defer c.s.hostMu.Unlock()
 	var n *object
-	var bridge string
+	var bridge, uuid, id string
 	var managed bool
 	c.s.withDB(func() {
 		n = c.obj("network", a.str(0, "network"))
 		c.obj("host", a.str(1, "host"))
 		bridge = n.fields["bridge"].(string)
 		managed = n.fields["managed"].(bool)
+		uuid, id = n.fields["uuid"].(string), bridgeID(n)
 	})
 	if !managed {
 		if !c.s.rt.bridges[bridge] && !c.s.bridgeExists(c.ctx, bridge) {
@@ -124,6 +125,7 @@ func (c *call) networkAttach(a args) any {
 		return ""
 	}
 	c.s.ensureBridge(c.ctx, bridge)
+	c.s.labelBridge(c.ctx, bridge, uuid, id)
 	c.s.withDB(func() { c.s.rt.attached[n.ref] = true })
 	return ""
 }

@@ -204,11 +204,11 @@ func (s *Server) Close() error {
 // host the physical NIC is a port of its bridge.
 func (s *Server) bringUpPIFs() error {
 	s.db.mu.Lock()
-	type pifPort struct{ bridge, device string }
+	type pifPort struct{ bridge, device, netUUID, bridgeID string }
 	var pifs []pifPort
 	for _, p := range s.db.all("PIF") {
 		if n, ok := s.db.objs[p.fields["network"].(string)]; ok && p.fields["currently_attached"] == true {
-			pifs = append(pifs, pifPort{n.fields["bridge"].(string), p.fields["device"].(string)})
+			pifs = append(pifs, pifPort{n.fields["bridge"].(string), p.fields["device"].(string), n.fields["uuid"].(string), bridgeID(n)})
 		}
 	}
 	s.db.mu.Unlock()
@@ -219,6 +219,7 @@ func (s *Server) bringUpPIFs() error {
 			return fmt.Errorf("xapi simulator: bringing up bridge %s: %w", p.bridge, err)
 		}
 		s.rt.bridges[p.bridge] = true
+		s.labelBridge(s.ctx, p.bridge, p.netUUID, p.bridgeID)
 		if pl, ok := s.host.(PortLister); ok {
 			if ports, err := pl.BridgePorts(s.ctx, p.bridge); err == nil && slices.Contains(ports, p.device) {
 				continue // already there (a toolstack restart)
