@@ -22,7 +22,11 @@ type host struct {
 
 func newHost(t *testing.T, version string) *host {
 	t.Helper()
-	root := t.TempDir()
+	return newHostAt(t, version, t.TempDir())
+}
+
+func newHostAt(t *testing.T, version, root string) *host {
+	t.Helper()
 	srv, err := xapid.New(xapid.Options{Host: xapid.NewMemHost(root), Password: "pw", Logf: t.Logf,
 		Seed: xapid.Seed{Address: "192.0.2.10", Version: version}})
 	if err != nil {
@@ -329,5 +333,19 @@ func TestToolstackRestart(t *testing.T) {
 	}
 	if got := strings.TrimSpace(h.ok("host-list", "--minimal")); got == "" {
 		t.Fatal("no host after the restart")
+	}
+}
+
+// TestLongSocketPath: a host tree deeper than a unix socket address holds
+// (108 bytes) still gets its socket, and xe reaches it (both through the
+// directory's descriptor).
+func TestLongSocketPath(t *testing.T) {
+	root := filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("e", 60))
+	if len(filepath.Join(root, xapid.LocalSocket)) <= 108 {
+		t.Fatal("the path is not long enough to test anything")
+	}
+	h := newHostAt(t, "6.2", root)
+	if got := strings.TrimSpace(h.ok("host-list", "--minimal")); got != h.uuid("host", h.srv.HostRef()) {
+		t.Fatalf("host-list %q", got)
 	}
 }
