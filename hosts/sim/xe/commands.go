@@ -265,10 +265,33 @@ func (s *state) async(method string, params ...any) (string, error) {
 }
 
 func vmStart(s *state, p *out, cmd command) error {
+	host := ""
+	if cmd.has("on") { // get_host_by_name_or_id: a uuid, else a name label
+		h, err := s.hostByNameOrID(cmd.get("on"))
+		if err != nil {
+			return err
+		}
+		host = h
+	}
 	return doVMOp(s, cmd, false, false, true, func(vm obj) error {
-		_, err := s.async("VM.start", vm.ref, cmd.boolParam("paused", false), cmd.boolParam("force", false))
+		var err error
+		if host != "" {
+			_, err = s.async("VM.start_on", vm.ref, host, cmd.boolParam("paused", false), cmd.boolParam("force", false))
+		} else {
+			_, err = s.async("VM.start", vm.ref, cmd.boolParam("paused", false), cmd.boolParam("force", false))
+		}
 		return err
 	}, "on", "paused", "progress")
+}
+
+// hostByNameOrID is cli_operations.ml's get_host_by_name_or_id.
+func (s *state) hostByNameOrID(name string) (string, error) {
+	for _, h := range s.objects("host") {
+		if str(h.rec["uuid"]) == name || str(h.rec["name_label"]) == name {
+			return h.ref, nil
+		}
+	}
+	return "", cliFailure("Host " + name + " not found")
 }
 
 func vmShutdown(s *state, p *out, cmd command) error {

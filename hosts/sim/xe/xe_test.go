@@ -254,7 +254,11 @@ func TestDevstackInstallSequence(t *testing.T) {
 	}
 	pv := strings.TrimSpace(h.ok("vm-param-get", "param-name=PV-args", "uuid="+vm))
 	h.ok("vm-param-set", "PV-args="+pv+" flat_network_bridge=xapi1", "uuid="+vm)
-	h.ok("vm-start", "vm=DevStackOSDomU")
+	_, errs, code := h.xe("vm-start", "vm=DevStackOSDomU", "on=no-such-host")
+	if code != 1 || !strings.Contains(errs, "message: Failure: Host no-such-host not found") {
+		t.Fatalf("vm-start on a missing host: %d %q", code, errs)
+	}
+	h.ok("vm-start", "vm=DevStackOSDomU", "on="+hostUUID)
 	if h.call("VM.get_power_state", ref) != "Running" {
 		t.Fatal("not started")
 	}
