@@ -6,6 +6,7 @@ import (
 	"log"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -43,6 +44,7 @@ func newSim(io IO) *cobra.Command {
 func newSimServe(io IO) *cobra.Command {
 	var dir, ovsMode, isolation, version string
 	var quiet bool
+	var authFailDelay time.Duration
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "run a simulated XenServer host on loopback until SIGINT or SIGTERM",
@@ -71,8 +73,11 @@ func newSimServe(io IO) *cobra.Command {
 				logf = func(string, ...any) {}
 			}
 			ctx := c.Context()
+			if authFailDelay < 0 {
+				return usagef("--auth-fail-delay must not be negative")
+			}
 			h, err := sim.Start(ctx, sim.Options{Dir: dir, Version: version, OVS: ovs.Mode(ovsMode),
-				Isolation: sshd.Isolation(isolation), Logf: logf})
+				Isolation: sshd.Isolation(isolation), Logf: logf, AuthFailDelay: authFailDelay})
 			if err != nil {
 				return fmt.Errorf("starting the simulated host: %w", err)
 			}
@@ -91,5 +96,7 @@ func newSimServe(io IO) *cobra.Command {
 	f.StringVar(&ovsMode, "ovs", "auto", "Open vSwitch per host: real (ovsdb-server + ovs-vswitchd), model, or auto")
 	f.StringVar(&isolation, "isolation", "auto", "how host commands see their files: mountns (root), paths, or auto")
 	f.BoolVar(&quiet, "quiet", false, "do not log connections and plugin runs on stderr")
+	f.DurationVar(&authFailDelay, "auth-fail-delay", xapid.RealAuthFailDelay,
+		"how long xapi waits before refusing a wrong password, as xapi's 5 s (0 for tests)")
 	return c
 }

@@ -226,6 +226,20 @@ func TestUpOnSimulatedHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// dom0's xe finds the VM network up made, as an administrator (and
+	// devstack's tools/xen) would (issue 17).
+	xc, err := host.XAPI(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vmNets, err := xc.NetworkGetByNameLabel(ctx, cfg.Networks.VM)
+	if err != nil || len(vmNets) != 1 {
+		t.Fatalf("the VM network %q: %v %v", cfg.Networks.VM, vmNets, err)
+	}
+	vmNetUUID, _ := xc.Call(ctx, "network.get_uuid", string(vmNets[0]))
+	if res, err := dom0.Run(ctx, `xe network-list name-label="`+cfg.Networks.VM+`" --minimal`); err != nil || string(res.Stdout) != vmNetUUID.(string)+"\n" {
+		t.Fatalf("xe network-list in dom0 after up: %q, %v; want %v", res.Stdout, err, vmNetUUID)
+	}
 	if _, err := dom0.Run(ctx, `p=$(ovs-vsctl --bare --columns=name find Port tag=4095) && ovs-vsctl set Port "$p" tag=7`); err != nil {
 		t.Fatal(err)
 	}

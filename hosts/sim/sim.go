@@ -231,7 +231,7 @@ func (h *Host) startDom0(ctx context.Context) error {
 		Isolation:     h.opts.Isolation,
 		Logf:          h.logf,
 		Hostname:      dom0Hostname,
-		ReadOnlyBinds: pythonBinds(h.python),
+		ReadOnlyBinds: dom0Binds(h.python),
 		KeepPaths:     sw.ToolDirs(),
 	}
 	defer func() {
@@ -320,7 +320,9 @@ func (h *Host) startXAPI(ctx context.Context) error {
 	if h.xapiURL, err = h.listenXAPI(ctx, xapiHTTPSPort, h.creds.tlsConfig()); err != nil {
 		return err
 	}
-	h.xapiHTTPURL, err = h.listenXAPI(ctx, xapiHTTPPort, nil)
+	if h.xapiHTTPURL, err = h.listenXAPI(ctx, xapiHTTPPort, nil); err == nil {
+		err = h.startDom0Services(ctx)
+	}
 	if err == nil {
 		h.xapiLogf("xapi %s (simulated) serving %s", h.release.Name, h.xapiURL)
 	}

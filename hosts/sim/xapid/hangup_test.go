@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"xenlab/hosts/xapi/xmlrpc"
@@ -20,8 +21,8 @@ type stallHost struct {
 	stalled          bool
 }
 
-func (h *stallHost) stall(ctx context.Context) error {
-	if h.stalled {
+func (h *stallHost) stall(ctx context.Context, port string) error {
+	if h.stalled || !strings.HasPrefix(port, "vif") { // xapi's start adds eth0 to xenbr0
 		return nil
 	}
 	h.stalled = true // effects on dom0 are serialised by the server (hostMu)
@@ -31,14 +32,14 @@ func (h *stallHost) stall(ctx context.Context) error {
 }
 
 func (h *stallHost) AddPort(ctx context.Context, bridge, port string, ids map[string]string) error {
-	if err := h.stall(ctx); err != nil {
+	if err := h.stall(ctx, port); err != nil {
 		return err
 	}
 	return h.MemHost.AddPort(ctx, bridge, port, ids)
 }
 
 func (h *stallHost) RemovePort(ctx context.Context, bridge, port string) error {
-	if err := h.stall(ctx); err != nil {
+	if err := h.stall(ctx, port); err != nil {
 		return err
 	}
 	return h.MemHost.RemovePort(ctx, bridge, port)

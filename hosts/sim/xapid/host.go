@@ -44,6 +44,13 @@ type GuestNetworker interface {
 	GuestNetworks(vmUUID string) map[string]string
 }
 
+// BridgeLabeler is a Host whose bridges carry external_ids (dom0's Open
+// vSwitch): xapi's network backend marks the bridges it creates with
+// xs-network-uuids, and ovs-xapi-sync adds bridge-id (labelBridge).
+type BridgeLabeler interface {
+	LabelBridge(ctx context.Context, bridge string, externalIDs map[string]string) error
+}
+
 // Guest describes a VM that has just booted.
 type Guest struct {
 	UUID        string

@@ -67,7 +67,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	v, aerr := s.call(s.ctx, method, params)
+	// The request's values (the local socket's preauth) without its
+	// cancellation, which a client hang-up triggers; Close still ends it.
+	ctx, stop := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer stop()
+	defer context.AfterFunc(s.ctx, stop)()
+	v, aerr := s.call(ctx, method, params)
 	if fault != nil {
 		s.writeFault(w, fault)
 		return

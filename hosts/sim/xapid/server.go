@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,6 +159,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("xapi simulator: %w", err)
 	}
 	s.release = rel
+	s.db.shape = rel.shapeRecord
 	s.python = opts.Python
 	if s.python == "" {
 		var note string
@@ -207,7 +209,9 @@ func (s *Server) Close() error {
 }
 
 // bringUpPIFs creates the bridges of the networks with attached PIFs
-// (xenbr0), as xapi does when it starts.
+// (xenbr0) with the PIF's device (eth0) as a port, as xapi (through
+// interface-reconfigure, later xcp-networkd) does when it starts: on a
+// host the physical NIC is a port of its bridge.
 func (s *Server) bringUpPIFs() error {
 	s.hostMu.Lock()
 	defer s.hostMu.Unlock()
@@ -217,18 +221,28 @@ func (s *Server) bringUpPIFs() error {
 // bringUpPIFsLocked is bringUpPIFs for a caller that holds hostMu.
 func (s *Server) bringUpPIFsLocked() error {
 	s.db.mu.Lock()
-	var bridges []string
+	type pifPort struct{ bridge, device, netUUID, bridgeID string }
+	var pifs []pifPort
 	for _, p := range s.db.all("PIF") {
 		if n, ok := s.db.objs[p.fields["network"].(string)]; ok && p.fields["currently_attached"] == true {
-			bridges = append(bridges, n.fields["bridge"].(string))
+			pifs = append(pifs, pifPort{n.fields["bridge"].(string), p.fields["device"].(string), n.fields["uuid"].(string), bridgeID(n)})
 		}
 	}
 	s.db.mu.Unlock()
-	for _, b := range bridges {
-		if err := s.host.EnsureBridge(s.ctx, b); err != nil {
-			return fmt.Errorf("xapi simulator: bringing up bridge %s: %w", b, err)
+	for _, p := range pifs {
+		if err := s.host.EnsureBridge(s.ctx, p.bridge); err != nil {
+			return fmt.Errorf("xapi simulator: bringing up bridge %s: %w", p.bridge, err)
 		}
-		s.rt.bridges[b] = true
+		s.rt.bridges[p.bridge] = true
+		s.labelBridge(s.ctx, p.bridge, p.netUUID, p.bridgeID)
+		if pl, ok := s.host.(PortLister); ok {
+			if ports, err := pl.BridgePorts(s.ctx, p.bridge); err == nil && slices.Contains(ports, p.device) {
+				continue // already there (a toolstack restart)
+			}
+		}
+		if err := s.host.AddPort(s.ctx, p.bridge, p.device, nil); err != nil {
+			return fmt.Errorf("xapi simulator: adding %s to bridge %s: %w", p.device, p.bridge, err)
+		}
 	}
 	return nil
 }
