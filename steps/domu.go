@@ -149,6 +149,9 @@ func (d *domu) differs(inv *hosts.Snapshot, vm xapi.Ref, p *domuPlan) []string {
 	if withArgs(rec.PVArgs, p.pvArgs) != rec.PVArgs {
 		out = append(out, "PV-args")
 	}
+	if hostKeyMissing(rec) {
+		out = append(out, "SSH host key") // hostkey.go
+	}
 	if extra, missing := wrongVIFs(inv, d.lab.Lab, vm, p.vifs); len(extra)+len(missing) > 0 {
 		out = append(out, "VIFs")
 	}
@@ -209,6 +212,11 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 			return err
 		}
 		out.Line("memory %s, %d vCPUs", d.lab.DomU.Memory, d.lab.DomU.VCPUs)
+	}
+	if hostKeyMissing(rec) { // before its first boot: hostkey.go
+		if err := giveHostKey(ctx, c, d.host, d.lab, vm, rec, out); err != nil {
+			return err
+		}
 	}
 	if args := withArgs(rec.PVArgs, p.pvArgs); args != rec.PVArgs {
 		if err := c.VMSetPVArgs(ctx, vm, args); err != nil {
@@ -339,6 +347,9 @@ func destroyVMs(ctx context.Context, h *hosts.Host, lab *localrc.Config, role st
 			return err
 		}
 		out.Line("destroyed VM %q (%s) and %d disk(s)", rec.NameLabel, rec.UUID, len(vdis))
+		if err := forgetHostKey(h, lab, rec, out); err != nil { // hostkey.go
+			return err
+		}
 	}
 	return nil
 }

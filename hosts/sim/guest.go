@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -11,10 +12,13 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/crypto/ssh"
+
 	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
+	"xenlab/templates"
 )
 
 // bootGuest gives a VM that xapi just started its own switch, network
@@ -69,6 +73,11 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	for p, content := range devstack.GuestFiles() { // git clone of devstack: the stand-in
 		skel[p] = content
 	}
+	hostKey, err := guestHostKey(base, gs.root, g)
+	if err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
 	// A guest's address is fixed for its life; try the free ones in order.
 	for n := 0; n < 240; n++ {
 		ip := h.state.guestIP(n)
@@ -79,7 +88,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			Name:        g.NameLabel,
 			Root:        gs.root,
 			Addr:        net.JoinHostPort(ip, strconv.Itoa(h.guestPort)),
-			HostKeyFile: filepath.Join(base, "ssh_host_ed25519_key"),
+			HostKeyFile: hostKey,
 			Users: map[string]sshd.User{
 				"root":  h.user("/root"),
 				"stack": h.user("/opt/stack"),
@@ -242,4 +251,42 @@ func (g *guest) stop() error {
 		errs = append(errs, g.sw.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// guestHostKey is the host key file the guest's sshd serves. A guest whose
+// template has xenlab's first-boot job (templates.HostKeyJobKey; the
+// simulator's prebuilt template has it, as xenlab's preseed installs it)
+// does what the job does in a real guest, at every boot before sshd
+// starts: when xenstore has templates.HostKeyXenstoreKey (the VM's
+// xenstore_data, which xapi writes into the domain's xenstore at start)
+// it installs that key as templates.HostKeyFile in the guest's own file
+// system, and sshd serves it. Otherwise sshd serves the key the guest
+// made itself (when openssh-server was installed), kept beside its files.
+// A value that is no key is what the job would fail on: the guest keeps
+// its own key, and xenlab's check of it names the mismatch.
+func guestHostKey(base, root string, g xapid.Guest) (string, error) {
+	own := filepath.Join(base, "ssh_host_ed25519_key")
+	v, ok := g.VMData[templates.HostKeyXenstoreKey]
+	if !ok || g.OtherConfig[templates.HostKeyJobKey] == "" {
+		return own, nil
+	}
+	pemKey, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return own, nil
+	}
+	signer, err := ssh.ParsePrivateKey(pemKey)
+	if err != nil {
+		return own, nil
+	}
+	file := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(templates.HostKeyFile, "/")))
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(file, pemKey, 0o600); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(file+".pub", ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644); err != nil {
+		return "", err
+	}
+	return file, nil
 }

@@ -42,7 +42,11 @@ type Guest struct {
 	DomID       int64
 	PVArgs      string
 	OtherConfig map[string]string
-	VIFs        []GuestVIF
+	// VMData is the VM's xenstore_data under "vm-data/", which xapi
+	// writes into the domain's xenstore when it starts and the guest
+	// reads there (other keys are ignored, as xapi ignores them).
+	VMData map[string]string
+	VIFs   []GuestVIF
 	// Resumed is set when the VM was resumed from a suspend image
 	// (VM.resume, or the second half of VM.checkpoint): the guest's
 	// memory, which the simulator does not keep, held what was running.

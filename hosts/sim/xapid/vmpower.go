@@ -3,6 +3,7 @@ package xapid
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -173,7 +174,12 @@ func devNum(v *object) int64 {
 func (s *Server) guestOf(vm *object) Guest {
 	g := Guest{UUID: vm.fields["uuid"].(string), NameLabel: vm.fields["name_label"].(string),
 		DomID: vm.fields["domid"].(int64), PVArgs: vm.fields["PV_args"].(string),
-		OtherConfig: cloneMap(vm.fields["other_config"].(map[string]string))}
+		OtherConfig: cloneMap(vm.fields["other_config"].(map[string]string)), VMData: map[string]string{}}
+	for k, v := range vm.fields["xenstore_data"].(map[string]string) {
+		if strings.HasPrefix(k, "vm-data/") || k == "vm-data" {
+			g.VMData[k] = v
+		}
+	}
 	vifs := s.db.where("VIF", "VM", vm.ref)
 	sort.Slice(vifs, func(i, j int) bool { return devNum(vifs[i]) < devNum(vifs[j]) })
 	for _, v := range vifs {
