@@ -35,7 +35,7 @@ func newDown(io IO) *cobra.Command {
 				return err
 			}
 			defer l.close()
-			nothing, err := listRemoval(c.Context(), io, l, purge)
+			nothing, err := listRemoval(c.Context(), io, l, purge, keepHost)
 			if err != nil {
 				return l.scrub(err)
 			}
@@ -100,7 +100,7 @@ func downNotUp(io IO, e labNotUp) error {
 // listRemoval prints, on stderr, what down will remove from each host and
 // what stays, and reports whether there is nothing to remove. A host it
 // cannot read is an error: down would fail there too, and says why.
-func listRemoval(ctx context.Context, io IO, l *openedLab, purge bool) (nothing bool, err error) {
+func listRemoval(ctx context.Context, io IO, l *openedLab, purge, keepHost bool) (nothing bool, err error) {
 	nothing = true
 	var b strings.Builder
 	for _, h := range l.hosts {
@@ -125,7 +125,7 @@ func listRemoval(ctx context.Context, io IO, l *openedLab, purge bool) (nothing 
 			fmt.Fprintf(&b, "  - %s\n", k)
 		}
 	}
-	if l.kept != nil {
+	if l.kept != nil && !keepHost {
 		fmt.Fprintf(&b, "then the built-in simulated host (pid %d) stops and %s is removed (--keep-host keeps them)\n", l.kept.PID, l.kept.Dir)
 	}
 	fmt.Fprint(io.Err, b.String())
