@@ -108,8 +108,9 @@ const xapiLogin = "preflight | xapi "
 // holds the lock leaves it behind, and the next run takes it over after
 // its --lock-expiry and says so; a run stopped by SIGTERM releases it.
 func TestTwoUpsOnOneHost(t *testing.T) {
-	_, lab, isolation := simServe(t)
-	needStandIn(t, isolation)
+	_, ep := simServe(t)
+	needStandIn(t, ep.Isolation)
+	lab := ep.LabFile
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 

@@ -72,10 +72,23 @@ func needStandIn(t *testing.T, isolation string) {
 	}
 }
 
+// simEndpoints is what `sim serve` prints when it serves (sim.Endpoints).
+type simEndpoints struct {
+	XAPIURL         string `json:"xapi_url"`
+	XAPIFingerprint string `json:"xapi_fingerprint"`
+	PasswordFile    string `json:"password_file"`
+	Dom0SSH         string `json:"dom0_ssh"`
+	SSHKey          string `json:"ssh_key"`
+	KnownHosts      string `json:"known_hosts"`
+	GuestSSHPort    int    `json:"guest_ssh_port"`
+	LabFile         string `json:"lab_file"`
+	Isolation       string `json:"isolation"`
+}
+
 // simServe starts `xenlab sim serve` in a temporary directory and returns
-// the process, its lab file and the isolation it picked once it serves.
-// Cleanup stops it.
-func simServe(t *testing.T) (*exec.Cmd, string, string) {
+// the process and its endpoints (its lab file, the isolation it picked)
+// once it serves. Cleanup stops it.
+func simServe(t *testing.T) (*exec.Cmd, simEndpoints) {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(xenlab, "sim", "serve", "--dir", dir, "--ovs", "model", "--quiet")
@@ -109,18 +122,15 @@ func simServe(t *testing.T) (*exec.Cmd, string, string) {
 	}()
 	select {
 	case line := <-lines:
-		var ep struct {
-			LabFile   string `json:"lab_file"`
-			Isolation string `json:"isolation"`
-		}
+		var ep simEndpoints
 		if err := json.Unmarshal([]byte(line), &ep); err != nil || ep.LabFile == "" {
 			t.Fatalf("sim serve's endpoints line %q: %v", line, err)
 		}
-		return cmd, ep.LabFile, ep.Isolation
+		return cmd, ep
 	case <-time.After(time.Minute):
 		t.Fatalf("sim serve printed no endpoints within a minute; stderr:\n%s", stderr.String())
 	}
-	return nil, "", ""
+	return nil, simEndpoints{}
 }
 
 // alive reports whether the process still runs (it is our child and not
@@ -177,8 +187,9 @@ func exitCode(err error, cmd *exec.Cmd) int {
 // closed pipe raises (an SSH session or a plugin's pipe the peer closed);
 // it must not stop `xenlab sim serve`, which keeps serving runs.
 func TestSimServeSurvivesSIGPIPE(t *testing.T) {
-	sim, lab, isolation := simServe(t)
-	needStandIn(t, isolation)
+	sim, ep := simServe(t)
+	needStandIn(t, ep.Isolation)
+	lab := ep.LabFile
 	for range 3 {
 		if err := sim.Process.Signal(syscall.SIGPIPE); err != nil {
 			t.Fatal(err)
@@ -198,7 +209,8 @@ func TestSimServeSurvivesSIGPIPE(t *testing.T) {
 // away ends the run quietly: exit 141 (as SIGPIPE would), after stopping
 // and cleaning up, with nothing on stderr (no "context canceled").
 func TestUpIntoClosedStdout(t *testing.T) {
-	_, lab, _ := simServe(t)
+	_, ep := simServe(t)
+	lab := ep.LabFile
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, args := range [][]string{{"-f", lab}, {"-f", lab, "--json"}} {
@@ -286,8 +298,9 @@ func TestManyUpsAgainstOneSim(t *testing.T) {
 	if testing.Short() {
 		runs = 20
 	}
-	sim, lab, isolation := simServe(t)
-	needStandIn(t, isolation)
+	sim, ep := simServe(t)
+	needStandIn(t, ep.Isolation)
+	lab := ep.LabFile
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	// The runs are bounded in time too: the package shares go test's

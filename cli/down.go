@@ -99,14 +99,17 @@ func downNotUp(io IO, e labNotUp) error {
 
 // listRemoval prints, on stderr, what down will remove from each host and
 // what stays, and reports whether there is nothing to remove. A host it
-// cannot read is an error: down would fail there too, and says why.
+// cannot read is listed as such: down's run on it fails and says why.
 func listRemoval(ctx context.Context, io IO, l *openedLab, purge, keepHost bool) (nothing bool, err error) {
 	nothing = true
 	var b strings.Builder
 	for _, h := range l.hosts {
 		remove, kept, err := steps.Removal(ctx, l.cfg, h, purge)
 		if err != nil {
-			return false, fmt.Errorf("host %s: reading what down would remove: %w", h.Name(), err)
+			// Down tries it anyway, and its run says why once.
+			nothing = false
+			fmt.Fprintf(&b, "host %s: what down would remove could not be read (the run below says why)\n", h.Name())
+			continue
 		}
 		if len(remove) == 0 {
 			fmt.Fprintf(&b, "host %s: no object of lab %q\n", h.Name(), l.cfg.Lab)

@@ -33,18 +33,23 @@ func (c *Client) Attach(ctx context.Context, cmd string, stdin io.Reader, stdout
 	}
 	defer s.Close()
 	s.Stdout, s.Stderr = stdout, stderr
-	if stdin != nil {
-		// Not s.Stdin: its copy would block the end of the session on a
-		// read from a terminal that nobody types into. The copy stops
-		// with the session; EOF closes the remote stdin.
-		in, err := s.StdinPipe()
-		if err != nil {
-			return 255, fmt.Errorf("ssh %s: stdin: %w", c.cfg.Host, err)
-		}
+	// Not s.Stdin: its copy would block the end of the session on a read
+	// from a terminal that nobody types into. EOF on stdin closes the
+	// remote stdin; with no stdin, a command sees EOF at once, but a
+	// pseudo-terminal is left open (OpenSSH's sshd hangs up a terminal
+	// whose input ended, and output not yet read is lost).
+	in, err := s.StdinPipe()
+	if err != nil {
+		return 255, fmt.Errorf("ssh %s: stdin: %w", c.cfg.Host, err)
+	}
+	switch {
+	case stdin != nil:
 		go func() {
 			io.Copy(in, stdin)
 			in.Close()
 		}()
+	case pty == nil:
+		in.Close()
 	}
 	if pty != nil {
 		term := pty.Term

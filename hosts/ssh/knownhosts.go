@@ -228,8 +228,9 @@ func (db *knownHostsDB) check(hostname string, remote net.Addr, key ssh.PublicKe
 
 // UpdateKnownHosts rewrites a known_hosts file through edit, which gets
 // its lines (without line ends) and returns the lines to keep. Writers
-// take turns: an exclusive flock(2) on file+".lock" is held across the
-// read and the write, and the new content replaces the file in one
+// take turns: an exclusive flock(2) on the file's directory is held across
+// the read and the write (no lock file is left), and the new content
+// replaces the file in one
 // rename, keeping its mode (0600 for a new file, in a 0700 directory
 // made when needed). Every process that edits the file this way (xenlab,
 // the simulator) sees the others' lines.
@@ -237,7 +238,7 @@ func UpdateKnownHosts(file string, edit func(lines []string) []string) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return err
 	}
-	lock, err := os.OpenFile(file+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := os.Open(filepath.Dir(file)) // the directory: the file itself is replaced
 	if err != nil {
 		return err
 	}
