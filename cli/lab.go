@@ -13,6 +13,7 @@ import (
 	"xenlab/hosts/sim"
 	"xenlab/localrc"
 	"xenlab/secret"
+	"xenlab/steps"
 )
 
 // openedLab is a command's checked flags, its lab file, its hosts (those
@@ -211,3 +212,31 @@ func keptDirOrEmpty(name string) string {
 	d, _ := keptDir(name)
 	return d
 }
+
+// requireUp fails when the lab is up on none of its selected hosts: every
+// host could be read and holds no object of the lab (after down, or before
+// the first up). It says how to bring the lab up. A host that cannot be
+// read does not decide: the command goes on and reports it.
+func (o *openedLab) requireUp(ctx context.Context, c *cobra.Command) error {
+	for _, h := range o.hosts {
+		remove, _, err := steps.Removal(ctx, o.cfg, h, false) // the cached template alone is no lab
+		if err != nil || len(remove) > 0 {
+			return nil
+		}
+	}
+	up := "xenlab up"
+	if c.Flags().Changed("file") {
+		up += " -f " + shellWord(o.flags.file)
+	}
+	where := "its host"
+	if len(o.hosts) > 1 {
+		where = fmt.Sprintf("any of its %d hosts", len(o.hosts))
+	}
+	return labNotUpHere{fmt.Sprintf("the lab is not up: lab %q has nothing on %s (never brought up, or removed by down); `%s` brings it up",
+		o.cfg.Lab, where, up)}
+}
+
+// labNotUpHere is requireUp's error (exit 1).
+type labNotUpHere struct{ msg string }
+
+func (e labNotUpHere) Error() string { return e.msg }

@@ -150,13 +150,20 @@ func TestUpOnSimulatedHost(t *testing.T) {
 	}
 	code, out, stderr = run(t, "", false, "status", "-f", lab, "--json")
 	var st struct {
-		Networks []struct{ Bridge string }
-		DomU     *struct {
-			PowerState string `json:"power_state"`
-		} `json:"domu"`
+		Kind   string
+		Status struct {
+			Networks []struct{ Bridge string }
+			DomU     *struct {
+				PowerState string `json:"power_state"`
+			} `json:"domu"`
+		}
 	}
-	if err := json.Unmarshal([]byte(out), &st); code != ExitOK || err != nil || len(st.Networks) < 3 || st.DomU == nil || st.DomU.PowerState != "Running" {
-		t.Fatalf("status --json after up: exit %d, %v:\n%s%s", code, err, out, stderr)
+	if err := json.Unmarshal([]byte(out), &st); code != ExitOK || err != nil || strings.Count(strings.TrimSpace(out), "\n") != 0 ||
+		st.Kind != "status" || len(st.Status.Networks) < 3 || st.Status.DomU == nil || st.Status.DomU.PowerState != "Running" {
+		t.Fatalf("status --json after up: exit %d, %v (want one line of kind status):\n%s%s", code, err, out, stderr)
+	}
+	if kinds, err := schema.ValidateLines(out); err != nil || kinds["status"] != 1 {
+		t.Errorf("status --json against docs/events.schema.json: %v (kinds %v)", err, kinds)
 	}
 	// The walk-through's view: in status (text and JSON), at the end of
 	// the up above (a JSON line of kind "status"), and at the end of a
