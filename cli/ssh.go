@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -101,34 +102,45 @@ func sshAttach(ctx context.Context, io IO, l *openedLab, target, cmd string) (in
 		}
 		defer client.Close()
 	}
-	var pty *sshc.PTY
 	in, isFile := io.In.(*os.File)
 	if cmd == "" && io.Terminal && isFile && term.IsTerminal(int(in.Fd())) {
-		fd := int(in.Fd())
-		w, hgt, err := term.GetSize(fd)
-		if err != nil {
-			w, hgt = 80, 24
+		code, err := attachTerminal(ctx, io, client, in)
+		var nopty *sshc.NoPTYError
+		if !errors.As(err, &nopty) {
+			return code, err
 		}
-		old, err := term.MakeRaw(fd)
-		if err != nil {
-			return 0, fmt.Errorf("terminal: %w", err)
-		}
-		defer term.Restore(fd, old)
-		resize := make(chan [2]int, 1)
-		winch := make(chan os.Signal, 1)
-		signal.Notify(winch, syscall.SIGWINCH)
-		defer signal.Stop(winch)
-		go func() {
-			for range winch {
-				if w, h, err := term.GetSize(fd); err == nil {
-					select {
-					case resize <- [2]int{w, h}:
-					default:
-					}
+		fmt.Fprintf(io.Err, "xenlab: %v; a shell without one\n", err)
+	}
+	return client.Attach(ctx, cmd, io.In, io.Out, io.Err, nil)
+}
+
+// attachTerminal runs a login shell on a pseudo-terminal, the local
+// terminal in raw mode (restored at the end) and its size followed.
+func attachTerminal(ctx context.Context, io IO, client *sshc.Client, in *os.File) (int, error) {
+	fd := int(in.Fd())
+	w, hgt, err := term.GetSize(fd)
+	if err != nil {
+		w, hgt = 80, 24
+	}
+	old, err := term.MakeRaw(fd)
+	if err != nil {
+		return 0, fmt.Errorf("terminal: %w", err)
+	}
+	defer term.Restore(fd, old)
+	resize := make(chan [2]int, 1)
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	defer signal.Stop(winch)
+	go func() {
+		for range winch {
+			if w, h, err := term.GetSize(fd); err == nil {
+				select {
+				case resize <- [2]int{w, h}:
+				default:
 				}
 			}
-		}()
-		pty = &sshc.PTY{Term: os.Getenv("TERM"), Width: w, Height: hgt, Resize: resize}
-	}
-	return client.Attach(ctx, cmd, io.In, io.Out, io.Err, pty)
+		}
+	}()
+	pty := &sshc.PTY{Term: os.Getenv("TERM"), Width: w, Height: hgt, Resize: resize}
+	return client.Attach(ctx, "", io.In, io.Out, io.Err, pty)
 }

@@ -70,6 +70,10 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		"/opt/stack/":   "",
 		"/var/log/":     "",
 	}
+	// devstack gives its stack user sudo without a password
+	// (/etc/sudoers.d/50_stack_sh); in a simulated guest every user is
+	// already uid 0, so sudo runs its command as it is.
+	skel["/usr/local/bin/sudo"] = guestSudo
 	for p, content := range devstack.GuestFiles() { // git clone of devstack: the stand-in
 		skel[p] = content
 	}
@@ -290,3 +294,21 @@ func guestHostKey(base, root string, g xapid.Guest) (string, error) {
 	}
 	return file, nil
 }
+
+// guestSudo is the simulated guest's sudo: options (and -u's user, -g's
+// group) are read and dropped, the command runs as it is.
+const guestSudo = `#!/bin/sh
+# sudo of a guest of xenlab's simulated XenServer host: every user is
+# uid 0 here, as devstack's stack user may sudo anything without a
+# password; the options are dropped and the command runs as it is.
+while [ $# -gt 0 ]; do
+    case $1 in
+    -u | -g | -p | -C | -h | -r | -t | -U) shift 2 ;;
+    --) shift; break ;;
+    -*) shift ;;
+    *) break ;;
+    esac
+done
+[ $# -gt 0 ] || { echo "usage: sudo command" >&2; exit 1; }
+exec "$@"
+`

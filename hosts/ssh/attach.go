@@ -33,6 +33,15 @@ func (c *Client) Attach(ctx context.Context, cmd string, stdin io.Reader, stdout
 	}
 	defer s.Close()
 	s.Stdout, s.Stderr = stdout, stderr
+	if pty != nil {
+		term := pty.Term
+		if term == "" {
+			term = "xterm"
+		}
+		if err := s.RequestPty(term, pty.Height, pty.Width, ssh.TerminalModes{ssh.ECHO: 1}); err != nil {
+			return 255, &NoPTYError{Host: c.cfg.Host, Err: err}
+		}
+	}
 	// Not s.Stdin: its copy would block the end of the session on a read
 	// from a terminal that nobody types into. EOF on stdin closes the
 	// remote stdin; with no stdin, a command sees EOF at once, but a
@@ -50,15 +59,6 @@ func (c *Client) Attach(ctx context.Context, cmd string, stdin io.Reader, stdout
 		}()
 	case pty == nil:
 		in.Close()
-	}
-	if pty != nil {
-		term := pty.Term
-		if term == "" {
-			term = "xterm"
-		}
-		if err := s.RequestPty(term, pty.Height, pty.Width, ssh.TerminalModes{ssh.ECHO: 1}); err != nil {
-			return 255, fmt.Errorf("ssh %s: pseudo-terminal: %w", c.cfg.Host, err)
-		}
 	}
 	if cmd == "" {
 		err = s.Shell()
@@ -115,3 +115,17 @@ func attachStatus(host, cmd string, err error) (int, error) {
 	}
 	return 255, fmt.Errorf("ssh %s: %w", host, err)
 }
+
+// NoPTYError is Attach's error when the server refused a pseudo-terminal:
+// nothing ran, and the caller may attach again without one (as ssh(1)
+// goes on after "PTY allocation request failed").
+type NoPTYError struct {
+	Host string
+	Err  error
+}
+
+func (e *NoPTYError) Error() string {
+	return fmt.Sprintf("ssh %s: the server refused a pseudo-terminal: %v", e.Host, e.Err)
+}
+
+func (e *NoPTYError) Unwrap() error { return e.Err }
