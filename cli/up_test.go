@@ -185,16 +185,18 @@ func TestUpOnSimulatedHost(t *testing.T) {
 		}
 	}
 	var stU struct {
-		DomUSwitch struct {
-			UplinkLine string `json:"uplink_line"`
-			LocalVLAN  string `json:"local_vlan"`
-			Flows      []string
-		} `json:"domu_switch"`
+		Status struct {
+			DomUSwitch struct {
+				UplinkLine string `json:"uplink_line"`
+				LocalVLAN  string `json:"local_vlan"`
+				Flows      []string
+			} `json:"domu_switch"`
+		}
 	}
 	_, out, _ = run(t, "", false, "status", "-f", lab, "--json")
-	if err := json.Unmarshal([]byte(out), &stU); err != nil || stU.DomUSwitch.LocalVLAN != "1" || len(stU.DomUSwitch.Flows) != 1 ||
-		!strings.Contains(stU.DomUSwitch.UplinkLine, "(int-br-eth1): addr:") {
-		t.Errorf("status --json: domu_switch %+v %v:\n%s", stU.DomUSwitch, err, out)
+	if err := json.Unmarshal([]byte(out), &stU); err != nil || stU.Status.DomUSwitch.LocalVLAN != "1" || len(stU.Status.DomUSwitch.Flows) != 1 ||
+		!strings.Contains(stU.Status.DomUSwitch.UplinkLine, "(int-br-eth1): addr:") {
+		t.Errorf("status --json: domu_switch %+v %v:\n%s", stU.Status.DomUSwitch, err, out)
 	}
 	// The rest has its own time: on a loaded machine the first minute may
 	// be gone by now.

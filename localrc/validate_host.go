@@ -157,7 +157,7 @@ func normalizeFingerprint(s string) (string, error) {
 	}
 	hexs := strings.ReplaceAll(t, ":", "")
 	if !hexPairRE.MatchString(hexs) {
-		return "", fmt.Errorf("xapi_fingerprint must be the SHA-256 of the host's certificate, \"sha256:\" and 32 hex bytes such as \"sha256:AB:CD:...\" (or openssl's \"sha256 Fingerprint=AB:CD:...\"); got %q", s)
+		return "", fmt.Errorf("xapi_fingerprint must be the SHA-256 of the host's certificate, \"sha256:\" and 32 hex bytes such as \"sha256:AB:CD:...\"; got %q", s)
 	}
 	hexs = strings.ToUpper(hexs)
 	pairs := make([]string, 0, 32)
