@@ -375,3 +375,30 @@ func pidString(rec *keptHost) string {
 	}
 	return strconv.Itoa(rec.PID)
 }
+
+// lockKept serialises the `up`s that find or start the kept host name:
+// two of them at once would start two simulators on one directory. It
+// makes the state directory (0700) and holds an flock(2) on its parent,
+// $XDG_STATE_HOME/xenlab, until the returned function is called (not on
+// the directory itself: the simulator takes turns there on known_hosts).
+func lockKept(name string) (func(), error) {
+	dir, err := keptDir(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("the built-in lab's state directory: %w", err)
+	}
+	f, err := os.Open(filepath.Dir(dir))
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

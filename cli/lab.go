@@ -41,6 +41,13 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 	o := &openedLab{flags: l, stop: func() {}}
 	file := l.file
 	if !c.Flags().Changed("file") && !fileExists(file) {
+		if c.Name() == "up" { // one up at a time finds or starts the kept host
+			unlock, err := lockKept(builtinName)
+			if err != nil {
+				return nil, err
+			}
+			defer unlock()
+		}
 		rec, st, stale, err := findKept(builtinName)
 		if stale != "" {
 			fmt.Fprintf(io.Err, "xenlab: %s\n", stale)
