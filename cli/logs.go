@@ -107,7 +107,9 @@ func unreachable(rep *provision.Report, host string, fleet bool) error {
 		}
 		var te *xapi.TransportError
 		var ne net.Error
-		if errors.As(r.Err, &te) && te.StatusCode == 0 && errors.As(te.Err, &ne) {
+		var to *xapi.TimeoutError
+		if errors.As(r.Err, &te) && te.StatusCode == 0 &&
+			(errors.As(te.Err, &ne) || errors.As(te.Err, &to) && (to.Phase == "connect" || to.Phase == "login")) {
 			return r.Err
 		}
 	}
