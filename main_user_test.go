@@ -323,6 +323,14 @@ quantum {
 		if lines := domuLines(); len(lines) != 1 {
 			t.Fatalf("up %d: %d known_hosts lines of domU, want 1: %q", round, len(lines), lines)
 		}
+		// The walk-through by hand, on the lab file's host.
+		const flow = "dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL"
+		if code, stdout, stderr := run("ssh", "-f", "lab.hcl", "domu", "--", "sudo", "ovs-ofctl", "dump-flows", "br-int"); code != 0 || !strings.Contains(stdout, flow) {
+			t.Fatalf("ssh domu after up %d: exit %d; stdout:\n%s\nstderr:\n%s", round, code, stdout, stderr)
+		}
+		if code, _, stderr := run("ssh", "-f", "lab.hcl", "dom0", "--", "exit 4"); code != 4 {
+			t.Fatalf("ssh dom0 -- exit 4: exit %d; stderr:\n%s", code, stderr)
+		}
 		// 4. down removes what the lab made and forgets domU's key, and
 		// only it.
 		if code, _, stderr := run("down", "-f", "lab.hcl", "--yes"); code != 0 {
