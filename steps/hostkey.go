@@ -148,3 +148,19 @@ func forgetHostKey(h *hosts.Host, lab *localrc.Config, rec xapi.VMRecord, out pr
 	}
 	return nil
 }
+
+// recordHostKeyIfNew records domU's key for addr when known_hosts has no
+// line for that address yet (domU came back at another address after a
+// revert or a resume): the usual case, the same address, costs no xapi
+// round trip.
+func recordHostKeyIfNew(ctx context.Context, h *hosts.Host, lab *localrc.Config, vm xapi.Ref, addr string, out provision.Output) error {
+	if known, err := knownHost(h.Config.KnownHosts, addr); err == nil && known {
+		return nil
+	}
+	inv, err := h.Inventory(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = recordHostKeyAt(h, lab, inv.VMs[vm], addr, out)
+	return err
+}

@@ -236,9 +236,7 @@ func backUp(ctx context.Context, h *hosts.Host, lab *localrc.Config, vm xapi.Ref
 	if err != nil {
 		return err
 	}
-	if inv, err := h.Inventory(ctx); err != nil { // domU's key for its address, which may be new: hostkey.go
-		return err
-	} else if _, err := recordHostKeyAt(h, lab, inv.VMs[vm], net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort)), out); err != nil {
+	if err := recordHostKeyIfNew(ctx, h, lab, vm, net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort)), out); err != nil { // hostkey.go
 		return err
 	}
 	h.Changed()
