@@ -22,7 +22,9 @@ func newUp(io IO) *cobra.Command {
 		Short: "bring up (or converge) the lab described by the lab file",
 		Long: `Bring up (or converge) the lab described by the lab file: every step whose work is
 not done runs, independent ones in parallel. Without -f and without ./lab.hcl the lab is
-the built-in simulated XenServer host.`,
+on the built-in simulated XenServer host, which up starts (or finds) and keeps running in
+$XDG_STATE_HOME/xenlab/sim (~/.local/state/xenlab/sim) for status, ssh, reset and the next
+up; down removes the lab and stops it.`,
 		Args: args(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			l, err := openLab(c.Context(), io, c, &lab, true)
