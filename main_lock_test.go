@@ -110,8 +110,9 @@ const xapiLogin = "preflight | xapi "
 // holds the lock leaves it behind, and the next run takes it over after
 // its --lock-expiry and says so; a run stopped by SIGTERM releases it.
 func TestTwoUpsOnOneHost(t *testing.T) {
-	needStandIn(t)
-	_, lab := simServe(t)
+	_, ep := simServe(t)
+	needStandIn(t, ep.Isolation)
+	lab := ep.LabFile
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 

@@ -102,7 +102,7 @@ Open vSwitch) on a XenServer or XCP-ng host, or on its built-in simulated host.
 	})
 	root.AddCommand(
 		newUp(io), newPlan(io), newStatus(io), newVerify(io), newReset(io), newDown(io), newLogs(io),
-		newValidate(io), newLocalrc(io), newSim(io), newVersion(io),
+		newSSH(io), newValidate(io), newLocalrc(io), newSim(io), newVersion(io),
 	)
 	return root
 }

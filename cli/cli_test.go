@@ -59,7 +59,7 @@ func TestExitCodes(t *testing.T) {
 		{"validate good", []string{"validate", "-f", good}, false, "", ExitOK, ""},
 		{"validate prints warnings and passes", []string{"validate", "-f", suspicious}, false, "", ExitOK, "suspicious.hcl:3:19: warning: Suspicious host.xapi_url"},
 		{"validate bad names line", []string{"validate", "-f", bad}, false, "", ExitUsage, "bad.hcl:7"},
-		{"status without a lab file here", []string{"status"}, false, "", ExitUsage, "xenlab sim serve --dir DIR"},
+		{"status without a lab file here", []string{"status"}, false, "", ExitFailed, "the lab is not up: no lab.hcl here, and no lab on the built-in simulated host; `xenlab up` brings one up"},
 		{"validate missing file", []string{"validate", "-f", filepath.Join(dir, "nope.hcl")}, false, "", ExitUsage, "does not exist"},
 		{"bad flag", []string{"up", "--frobnicate"}, false, "", ExitUsage, "frobnicate"},
 		{"bad on-error", []string{"up", "-f", good, "--on-error", "explode"}, false, "", ExitUsage, "--on-error must be one of"},

@@ -150,13 +150,20 @@ func TestUpOnSimulatedHost(t *testing.T) {
 	}
 	code, out, stderr = run(t, "", false, "status", "-f", lab, "--json")
 	var st struct {
-		Networks []struct{ Bridge string }
-		DomU     *struct {
-			PowerState string `json:"power_state"`
-		} `json:"domu"`
+		Kind   string
+		Status struct {
+			Networks []struct{ Bridge string }
+			DomU     *struct {
+				PowerState string `json:"power_state"`
+			} `json:"domu"`
+		}
 	}
-	if err := json.Unmarshal([]byte(out), &st); code != ExitOK || err != nil || len(st.Networks) < 3 || st.DomU == nil || st.DomU.PowerState != "Running" {
-		t.Fatalf("status --json after up: exit %d, %v:\n%s%s", code, err, out, stderr)
+	if err := json.Unmarshal([]byte(out), &st); code != ExitOK || err != nil || strings.Count(strings.TrimSpace(out), "\n") != 0 ||
+		st.Kind != "status" || len(st.Status.Networks) < 3 || st.Status.DomU == nil || st.Status.DomU.PowerState != "Running" {
+		t.Fatalf("status --json after up: exit %d, %v (want one line of kind status):\n%s%s", code, err, out, stderr)
+	}
+	if kinds, err := schema.ValidateLines(out); err != nil || kinds["status"] != 1 {
+		t.Errorf("status --json against docs/events.schema.json: %v (kinds %v)", err, kinds)
 	}
 	// The walk-through's view: in status (text and JSON), at the end of
 	// the up above (a JSON line of kind "status"), and at the end of a
@@ -178,16 +185,18 @@ func TestUpOnSimulatedHost(t *testing.T) {
 		}
 	}
 	var stU struct {
-		DomUSwitch struct {
-			UplinkLine string `json:"uplink_line"`
-			LocalVLAN  string `json:"local_vlan"`
-			Flows      []string
-		} `json:"domu_switch"`
+		Status struct {
+			DomUSwitch struct {
+				UplinkLine string `json:"uplink_line"`
+				LocalVLAN  string `json:"local_vlan"`
+				Flows      []string
+			} `json:"domu_switch"`
+		}
 	}
 	_, out, _ = run(t, "", false, "status", "-f", lab, "--json")
-	if err := json.Unmarshal([]byte(out), &stU); err != nil || stU.DomUSwitch.LocalVLAN != "1" || len(stU.DomUSwitch.Flows) != 1 ||
-		!strings.Contains(stU.DomUSwitch.UplinkLine, "(int-br-eth1): addr:") {
-		t.Errorf("status --json: domu_switch %+v %v:\n%s", stU.DomUSwitch, err, out)
+	if err := json.Unmarshal([]byte(out), &stU); err != nil || stU.Status.DomUSwitch.LocalVLAN != "1" || len(stU.Status.DomUSwitch.Flows) != 1 ||
+		!strings.Contains(stU.Status.DomUSwitch.UplinkLine, "(int-br-eth1): addr:") {
+		t.Errorf("status --json: domu_switch %+v %v:\n%s", stU.Status.DomUSwitch, err, out)
 	}
 	// The rest has its own time: on a loaded machine the first minute may
 	// be gone by now.

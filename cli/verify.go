@@ -30,6 +30,9 @@ Exit 0 when every promise holds, 1 naming each that does not.`,
 				return err
 			}
 			defer l.close()
+			if err := l.requireUp(c.Context(), c); err != nil {
+				return l.scrub(err)
+			}
 			return l.scrub(runSteps(c.Context(), io, l, steps.Verify(l.cfg, l.hosts), false, nil))
 		},
 	}

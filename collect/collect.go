@@ -62,6 +62,11 @@ type Options struct {
 	// Steps, when set, is the run's whole output per step, written as
 	// steps/<step>.log.
 	Steps *StepLog
+	// Unreachable, when set, is why the run could not reach the host at
+	// all (its xapi did not answer): only what xenlab holds (the steps'
+	// output) is collected, and the MANIFEST says why the rest is not,
+	// instead of waiting on the host again.
+	Unreachable error
 }
 
 func (o Options) withDefaults() Options {
@@ -145,6 +150,11 @@ func Host(ctx context.Context, lab *localrc.Config, h *hosts.Host, rep *provisio
 	}
 	if opts.Steps != nil {
 		c.stepLogs(opts.Steps, h.Name(), len(lab.Hosts) > 1)
+	}
+	if opts.Unreachable != nil {
+		c.notes = append(c.notes, "xapi, dom0 and domU: not collected: the run could not reach the host (xenlab-steps.log has its error); "+
+			"`xenlab logs` collects them once it answers")
+		return &c.res, c.manifest(time.Since(start))
 	}
 	h.Changed() // the objects as they are now, not as the run last read them
 	inv, err := h.Inventory(ctx)

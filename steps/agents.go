@@ -653,7 +653,14 @@ func (a *agents) putDevstack(ctx context.Context, c *ssh.Client, out provision.O
 		return fmt.Errorf("domU: git clone %s (branch %s): %w", redactURL(repo), branch, err)
 	}
 	if strings.TrimSpace(string(res.Stdout)) == "cloned" {
-		out.Line("cloned %s (branch %s) into %s", redactURL(repo), branch, DevstackDir)
+		out.Line("git clone %s (branch %s) into %s", redactURL(repo), branch, DevstackDir)
+		// What git said besides (-q keeps a real clone quiet): the
+		// simulator's stand-in says it cloned nothing.
+		for _, l := range strings.Split(strings.TrimSpace(string(res.Stderr)), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				out.Line("git: %s", redactURL(l))
+			}
+		}
 	}
 	return nil
 }

@@ -233,6 +233,9 @@ func (d *domu) changes(inv *hosts.Snapshot, vm xapi.Ref, p *domuPlan) []provisio
 		}
 		add("domu.xvdb_size", from, to, stopped, stoppedCost)
 	}
+	if hostKeyMissing(rec) { // hostkey.go: before domU's first boot
+		add("domU's SSH host key", "", "made by xenlab, given to domU in xenstore "+XenstoreHostKey, provision.InPlace, "")
+	}
 	return out
 }
 
@@ -359,6 +362,11 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 			out.Line("%d vCPUs (was %d)", n, rec.VCPUsAtStartup)
 		}
 		if err := d.xvdb(ctx, c, inv, vm, out); err != nil {
+			return err
+		}
+	}
+	if hostKeyMissing(rec) { // before its first boot: hostkey.go
+		if err := giveHostKey(ctx, c, d.host, d.lab, vm, rec, out); err != nil {
 			return err
 		}
 	}
@@ -567,6 +575,9 @@ func destroyVMs(ctx context.Context, h *hosts.Host, lab *localrc.Config, role st
 			return err
 		}
 		out.Line("destroyed VM %q (%s) and %d disk(s)", rec.NameLabel, rec.UUID, n)
+		if err := forgetHostKey(h, lab, rec, out); err != nil { // hostkey.go
+			return err
+		}
 	}
 	return nil
 }

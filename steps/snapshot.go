@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -223,6 +224,9 @@ func backUp(ctx context.Context, h *hosts.Host, lab *localrc.Config, vm xapi.Ref
 	dev := strconv.Itoa(lab.DomU.Devices.Management)
 	ip, err := c.WaitGuestIP(ctx, vm, dev)
 	if err != nil {
+		return err
+	}
+	if err := recordHostKeyIfNew(ctx, h, lab, vm, net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort)), out); err != nil { // hostkey.go
 		return err
 	}
 	h.Changed()

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -12,9 +13,12 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
+	"xenlab/templates"
 )
 
 // bootGuest gives a VM that xapi just started its own switch, network
@@ -79,8 +83,17 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		"/opt/stack/":   "",
 		"/var/log/":     "",
 	}
+	// devstack gives its stack user sudo without a password
+	// (/etc/sudoers.d/50_stack_sh); in a simulated guest every user is
+	// already uid 0, so sudo runs its command as it is.
+	skel["/usr/local/bin/sudo"] = guestSudo
 	for p, content := range devstack.GuestFiles() { // git clone of devstack: the stand-in
 		skel[p] = content
+	}
+	hostKey, err := guestHostKey(base, gs.root, g)
+	if err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
 	}
 	// The guest's addresses come from its /etc/network/interfaces (as
 	// domU's ifupdown reads it at boot); a lease is a free loopback
@@ -115,7 +128,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			Name:        g.NameLabel,
 			Root:        gs.root,
 			Addr:        net.JoinHostPort(gn.listen, strconv.Itoa(h.guestPort)),
-			HostKeyFile: filepath.Join(base, "ssh_host_ed25519_key"),
+			HostKeyFile: hostKey,
 			Users: map[string]sshd.User{
 				"root":  h.user("/root"),
 				"stack": h.user("/opt/stack"),
@@ -326,3 +339,59 @@ func (g *guest) stop() error {
 	}
 	return errors.Join(errs...)
 }
+
+// guestHostKey is the host key file the guest's sshd serves. A guest whose
+// template has xenlab's first-boot job (templates.HostKeyJobKey; the
+// simulator's prebuilt template has it, as xenlab's preseed installs it)
+// does what the job does in a real guest, at every boot before sshd
+// starts: when xenstore has templates.HostKeyXenstoreKey (the VM's
+// xenstore_data, which xapi writes into the domain's xenstore at start)
+// it installs that key as templates.HostKeyFile in the guest's own file
+// system, and sshd serves it. Otherwise sshd serves the key the guest
+// made itself (when openssh-server was installed), kept beside its files.
+// A value that is no key is what the job would fail on: the guest keeps
+// its own key, and xenlab's check of it names the mismatch.
+func guestHostKey(base, root string, g xapid.Guest) (string, error) {
+	own := filepath.Join(base, "ssh_host_ed25519_key")
+	v, ok := g.VMData[templates.HostKeyXenstoreKey]
+	if !ok || g.OtherConfig[templates.HostKeyJobKey] == "" {
+		return own, nil
+	}
+	pemKey, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return own, nil
+	}
+	signer, err := ssh.ParsePrivateKey(pemKey)
+	if err != nil {
+		return own, nil
+	}
+	file := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(templates.HostKeyFile, "/")))
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(file, pemKey, 0o600); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(file+".pub", ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644); err != nil {
+		return "", err
+	}
+	return file, nil
+}
+
+// guestSudo is the simulated guest's sudo: options (and -u's user, -g's
+// group) are read and dropped, the command runs as it is.
+const guestSudo = `#!/bin/sh
+# sudo of a guest of xenlab's simulated XenServer host: every user is
+# uid 0 here, as devstack's stack user may sudo anything without a
+# password; the options are dropped and the command runs as it is.
+while [ $# -gt 0 ]; do
+    case $1 in
+    -u | -g | -p | -C | -h | -r | -t | -U) shift 2 ;;
+    --) shift; break ;;
+    -*) shift ;;
+    *) break ;;
+    esac
+done
+[ $# -gt 0 ] || { echo "usage: sudo command" >&2; exit 1; }
+exec "$@"
+`

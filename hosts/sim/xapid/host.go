@@ -66,6 +66,10 @@ type Guest struct {
 	DiskInterfaces string
 	// Disks are the VM's disks, as the guest's block devices: xvd<a+userdevice>.
 	Disks []GuestDisk
+	// VMData is the VM's xenstore_data under "vm-data/", which xapi
+	// writes into the domain's xenstore when it starts and the guest
+	// reads there (other keys are ignored, as xapi ignores them).
+	VMData map[string]string
 	// Resumed is set when the VM was resumed from a suspend image
 	// (VM.resume, or the second half of VM.checkpoint): the guest's
 	// memory, which the simulator does not keep, held what was running.

@@ -3,6 +3,7 @@ package xapid
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -178,7 +179,7 @@ func devNum(v *object) int64 {
 func (s *Server) guestOf(vm *object) Guest {
 	g := Guest{UUID: vm.fields["uuid"].(string), NameLabel: vm.fields["name_label"].(string),
 		DomID: vm.fields["domid"].(int64), PVArgs: vm.fields["PV_args"].(string),
-		OtherConfig: cloneMap(vm.fields["other_config"].(map[string]string))}
+		OtherConfig: cloneMap(vm.fields["other_config"].(map[string]string)), VMData: map[string]string{}}
 	vbds := s.db.where("VBD", "VM", vm.ref)
 	sort.Slice(vbds, func(i, j int) bool {
 		return vbds[i].fields["userdevice"].(string) < vbds[j].fields["userdevice"].(string)
@@ -192,6 +193,11 @@ func (s *Server) guestOf(vm *object) Guest {
 			g.DiskInterfaces = vdi.fields["other_config"].(map[string]string)[InterfacesKey]
 		}
 		g.Disks = append(g.Disks, GuestDisk{Userdevice: b.fields["userdevice"].(string), Size: vdi.fields["virtual_size"].(int64)})
+	}
+	for k, v := range vm.fields["xenstore_data"].(map[string]string) {
+		if strings.HasPrefix(k, "vm-data/") || k == "vm-data" {
+			g.VMData[k] = v
+		}
 	}
 	vifs := s.db.where("VIF", "VM", vm.ref)
 	sort.Slice(vifs, func(i, j int) bool { return devNum(vifs[i]) < devNum(vifs[j]) })
