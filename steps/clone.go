@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"xenlab/hosts"
 	"xenlab/hosts/xapi"
@@ -77,17 +78,42 @@ func clonesOf(inv *hosts.Snapshot, name string) []xapi.Ref {
 	return out
 }
 
+// halfClones returns the lab's VMs that are templates tagged as domU (or
+// with the lab's tag and no role): clones whose tagging a kill cut short,
+// even without a record (a run of an earlier xenlab). The lab's own
+// template and the template build's VMs carry role template.
+func halfClones(inv *hosts.Snapshot, lab string) []xapi.Ref {
+	var out []xapi.Ref
+	for _, r := range ownedVMs(inv, lab, "") {
+		rec := inv.VMs[r]
+		if role := rec.OtherConfig[TagRole]; rec.IsATemplate && !rec.IsASnapshot && (role == RoleDomU || role == "") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // settleClone finishes what a run killed during a clone left: the VM of
 // the recorded name that is domU already stays (keep: only when the step
 // goes on to make domU; down removes it), every other one goes with its
-// disks, then the record. It reports whether it found a record.
+// disks, as does every other half-made clone (halfClones), then the
+// record. It reports whether it found anything to settle.
 func settleClone(ctx context.Context, h *hosts.Host, lab *localrc.Config, keep bool, out provision.Output) (bool, error) {
 	inv, err := h.Inventory(ctx)
 	if err != nil {
 		return false, err
 	}
 	pool, name := cloneInProgress(inv, lab.Lab)
-	if name == "" {
+	var vms []xapi.Ref
+	if name != "" {
+		vms = clonesOf(inv, name)
+	}
+	for _, r := range halfClones(inv, lab.Lab) {
+		if !slices.Contains(vms, r) {
+			vms = append(vms, r)
+		}
+	}
+	if name == "" && len(vms) == 0 {
 		return false, nil
 	}
 	c, err := h.XAPI(ctx)
@@ -95,7 +121,7 @@ func settleClone(ctx context.Context, h *hosts.Host, lab *localrc.Config, keep b
 		return true, err
 	}
 	defer h.Changed()
-	for _, vm := range clonesOf(inv, name) {
+	for _, vm := range vms {
 		rec := inv.VMs[vm]
 		if keep && isDomU(lab.Lab, rec) && findDomU(inv, lab.Lab) == vm {
 			out.Line("the clone %q (%s) an interrupted run made is domU already", rec.NameLabel, rec.UUID)
@@ -106,6 +132,9 @@ func settleClone(ctx context.Context, h *hosts.Host, lab *localrc.Config, keep b
 			return true, err
 		}
 		out.Line("removed the clone %q (%s) an interrupted run left half-made (template %v), and %d disk(s)", rec.NameLabel, rec.UUID, rec.IsATemplate, n)
+	}
+	if name == "" {
+		return true, nil
 	}
 	return true, endClone(ctx, c, pool, lab.Lab)
 }

@@ -258,7 +258,7 @@ func (d *domu) Check(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	vm := viewOf(inv, d.lab).domU()
-	if _, clone := cloneInProgress(inv, d.lab.Lab); vm == "" || clone != "" {
+	if _, clone := cloneInProgress(inv, d.lab.Lab); vm == "" || clone != "" || len(halfClones(inv, d.lab.Lab)) > 0 {
 		return false, nil // clone.go: a run killed while it cloned domU
 	}
 	p, err := d.plan(inv)

@@ -68,12 +68,21 @@ func labSnapshots(inv *hosts.Snapshot, lab string, vm xapi.Ref) []xapi.Ref {
 // (run): before taking it the step gives domU that run in TagStackRun,
 // which the snapshot copies. It is the clean snapshot; only its role is
 // left to set.
+//
+// It is of the kind the step takes: a checkpoint (Suspended: xapi's
+// checkpoint of a running VM keeps its memory image) where domU allows
+// one, else a disk snapshot (Halted).
 func unfinished(inv *hosts.Snapshot, lab string, vm xapi.Ref, run string) xapi.Ref {
 	if run == "" {
 		return ""
 	}
+	kind := xapi.PowerHalted
+	if slices.Contains(inv.VMs[vm].AllowedOperations, "checkpoint") {
+		kind = xapi.PowerSuspended
+	}
 	for _, r := range labSnapshots(inv, lab, vm) {
-		if oc := inv.VMs[r].OtherConfig; oc[TagRole] != RoleSnapshot && oc[TagStackRun] == run {
+		rec := inv.VMs[r]
+		if oc := rec.OtherConfig; oc[TagRole] != RoleSnapshot && oc[TagStackRun] == run && rec.PowerState == kind {
 			return r
 		}
 	}
