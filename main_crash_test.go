@@ -549,6 +549,17 @@ func TestCrashPoints(t *testing.T) {
 		if t.Failed() {
 			return
 		}
+		if !full && resetLeft {
+			// The ping-pong: a reset killed after its revert
+			// leaves domU Suspended; up resumes it (and reset works).
+			r := c.start(afterCall("VM.revert", 1), "reset")
+			if killed, code := c.wait(r); !killed {
+				t.Fatalf("reset was not killed after its revert (exit %d)", code)
+			}
+			c.ok("up after a reset killed after its revert", "up")
+			c.labVMs("up after a reset killed after its revert")
+			c.ok("reset after that up", "reset")
+		}
 		c.step(down, afterDown)
 		if t.Failed() {
 			return

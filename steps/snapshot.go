@@ -149,14 +149,17 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 		out.Line("%q (%s), taken by a run killed before it tagged it, is the clean snapshot", inv.VMs[snap].NameLabel, inv.VMs[snap].UUID)
 		return s.destroyOld(ctx, c, inv, old, snap, out)
 	}
-	// domU carries the stack.sh run it is on, which the snapshot copies
-	// with the rest of domU's other_config (and a revert gives back).
-	if run != "" && rec.OtherConfig[TagStackRun] != run {
+	// domU carries the stack.sh run it is on (none when it could not be
+	// read), which the snapshot copies with the rest of domU's
+	// other_config (and a revert gives back).
+	if had := rec.OtherConfig[TagStackRun]; had != run {
 		if err := c.VMRemoveFromOtherConfig(ctx, vm, TagStackRun); err != nil {
 			return err
 		}
-		if err := c.VMAddToOtherConfig(ctx, vm, TagStackRun, run); err != nil {
-			return err
+		if run != "" {
+			if err := c.VMAddToOtherConfig(ctx, vm, TagStackRun, run); err != nil {
+				return err
+			}
 		}
 	}
 	s.views.drop(s.host.Name()) // domU moves to a new domain: verify's view is stale
