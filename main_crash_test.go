@@ -19,7 +19,6 @@ import (
 	"xenlab/hosts"
 	"xenlab/hosts/lock"
 	"xenlab/hosts/sim"
-	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/xapid"
 	"xenlab/localrc"
@@ -410,7 +409,6 @@ func TestCrashPointsTrace(t *testing.T) {
 			t.Logf("  %2d %-40s %s", i+1, x.method, x.steps)
 		}
 	}
-	_ = devstack.Marker
 }
 
 // crashSweep is the points of one command still to run.
