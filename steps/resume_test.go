@@ -211,3 +211,43 @@ func TestUpSettlesHalfMadeClones(t *testing.T) {
 	}
 	converged(t, cfg, host)
 }
+
+// TestDomUFoundWhateverRoleAKillLeft: domU tagged with role snapshot (as
+// a pre-MNR revert copies the snapshot's other_config) or with no role
+// (a retag cut between its removal and its addition) is still domU: up
+// tags it domu again and clones no second one.
+func TestDomUFoundWhateverRoleAKillLeft(t *testing.T) {
+	cfg, host := simLabTrap(t, &trap{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if rep := run(t, ctx, beforeAgents(cfg, host), false); rep.Err != nil {
+		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
+	}
+	c, err := host.XAPI(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{RoleSnapshot, ""} {
+		vm := findDomU(inventory(t, ctx, host), cfg.Lab)
+		if err := c.VMRemoveFromOtherConfig(ctx, vm, TagRole); err != nil {
+			t.Fatal(err)
+		}
+		if role != "" {
+			if err := c.VMAddToOtherConfig(ctx, vm, TagRole, role); err != nil {
+				t.Fatal(err)
+			}
+		}
+		host.Changed()
+		if got := findDomU(inventory(t, ctx, host), cfg.Lab); got != vm {
+			t.Fatalf("domU with role %q: found %q", role, got)
+		}
+		rep := run(t, ctx, beforeAgents(cfg, host), false)
+		if rep.Err != nil || !strings.Contains(output(rep), "tagged domU with "+TagRole+"="+RoleDomU) {
+			t.Fatalf("up with domU's role %q: %v\n%s", role, rep.Err, output(rep))
+		}
+		if oc := inventory(t, ctx, host).VMs[vm].OtherConfig; oc[TagRole] != RoleDomU {
+			t.Fatalf("domU's role after up: %q", oc[TagRole])
+		}
+	}
+	converged(t, cfg, host)
+}
