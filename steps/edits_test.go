@@ -251,7 +251,7 @@ func TestEditsReachDomU(t *testing.T) {
 	if rep.Err != nil {
 		t.Fatalf("up after the edit: %v\n%s", rep.Err, output(rep))
 	}
-	if !strings.Contains(output(rep), "cloned https://opendev.org/openstack/devstack (branch stable/havana)") {
+	if !strings.Contains(output(rep), "git clone https://opendev.org/openstack/devstack (branch stable/havana) into ") {
 		t.Errorf("devstack was not cloned again on the new branch:\n%s", output(rep))
 	}
 
