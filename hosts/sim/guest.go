@@ -45,17 +45,27 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	h.mu.Unlock()
 
 	base := filepath.Join(h.dir, "guests", g.UUID)
-	sw, err := ovs.Open(ctx, filepath.Join(base, "run", "ovs"), h.opts.OVS)
+	ns, mode, err := h.guestNS(g.DomID) // its network's, with the VIFs' ends (simnet.go)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	sw, err := ovs.OpenIn(ctx, filepath.Join(base, "run", "ovs"), mode, ns)
 	if err != nil {
 		return "", fmt.Errorf("%s's Open vSwitch: %w", g.NameLabel, err)
 	}
 	for _, v := range g.VIFs {
+		if ns != nil {
+			break // eth<device> are the VIFs' links
+		}
 		if err := addLink(ctx, sw, "eth"+v.Device); err != nil {
 			sw.Close()
 			return "", fmt.Errorf("%s: eth%s: %w", g.NameLabel, v.Device, err)
 		}
 	}
 	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw}
+	if ns != nil {
+		gs.release = func() { h.hnet.ReleaseGuest(g.DomID) }
+	}
 	facts, err := writeBootFacts(filepath.Join(base, "boot"), g)
 	if err != nil {
 		sw.Close()
@@ -91,6 +101,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			KeepPaths:     sw.ToolDirs(),
 			Isolation:     h.opts.Isolation,
 			Logf:          h.logf,
+			NetNS:         ns,
 		})
 		if err == nil {
 			gs.ip = ip
@@ -100,6 +111,14 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	if gs.ssh == nil {
 		sw.Close()
 		return "", fmt.Errorf("%s: no loopback address for its SSH server: %w", g.NameLabel, err)
+	}
+	for _, v := range g.VIFs {
+		if v.Device == "0" { // the lease on the management network
+			if err := h.guestAddress(ctx, g.DomID, v.Device, gs.ip); err != nil {
+				gs.stop()
+				return "", fmt.Errorf("%s: eth0's address: %w", g.NameLabel, err)
+			}
+		}
 	}
 	h.mu.Lock()
 	if h.closed { // Close has stopped the guests it knew
@@ -240,6 +259,9 @@ func (g *guest) stop() error {
 	}
 	if g.sw != nil {
 		errs = append(errs, g.sw.Close())
+	}
+	if g.release != nil {
+		g.release()
 	}
 	return errors.Join(errs...)
 }
