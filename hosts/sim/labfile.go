@@ -75,6 +75,7 @@ func (h *Host) LabFile() []byte {
 # whose state is in this directory. It changes each time the simulator starts.
 # xapi also answers over plain HTTP at %s
 # %s
+# %s
 lab = "sim"
 
 host "sim" {
@@ -94,7 +95,7 @@ domu {
   password = file("root-password")
   ssh_port = %d
 }
-`, h.xapiHTTPURL, h.portsNote(), h.xapiURL, h.creds.fingerprint, port, h.guestPort)
+`, h.xapiHTTPURL, h.portsNote(), h.networkNote(), h.xapiURL, h.creds.fingerprint, port, h.guestPort)
 	return b.Bytes()
 }
 

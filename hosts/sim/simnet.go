@@ -174,3 +174,12 @@ func (h *Host) listenXAPIOn(ctx context.Context, addr string, tlsConfig *tls.Con
 	}
 	return h.xapi.Serve(ctx, ln, tlsConfig)
 }
+
+// networkNote says in the lab file where the host lives.
+func (h *Host) networkNote() string {
+	if h.hnet == nil {
+		return "The host lives on this machine's loopback (no network of its own: docs/simulator.md)."
+	}
+	return fmt.Sprintf("The host has a network of its own, %s, reached through this machine's %s (%s): dom0 %s, guests from %s.",
+		h.hnet.LAN(), h.hnet.UplinkName(), h.hnet.Addr(254), h.hnet.Addr(1), h.hnet.Addr(10))
+}

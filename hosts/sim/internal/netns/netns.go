@@ -181,12 +181,3 @@ func (n *NS) Listen(ctx context.Context, network, addr string) (net.Listener, er
 	})
 	return ln, err
 }
-
-// Same says whether the namespace at path is this one.
-func (n *NS) Same(path string) bool {
-	var a, b syscall.Stat_t
-	if n == nil || syscall.Fstat(int(n.f.Fd()), &a) != nil || syscall.Stat(path, &b) != nil {
-		return false
-	}
-	return a.Dev == b.Dev && a.Ino == b.Ino
-}
