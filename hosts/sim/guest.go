@@ -49,6 +49,12 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
 	}
+	booted := false
+	defer func() {
+		if !booted && ns != nil { // the VIFs' ends go with it
+			h.hnet.ReleaseGuest(g.DomID)
+		}
+	}()
 	sw, err := ovs.OpenIn(ctx, filepath.Join(base, "run", "ovs"), mode, ns)
 	if err != nil {
 		return "", fmt.Errorf("%s's Open vSwitch: %w", g.NameLabel, err)
@@ -134,6 +140,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	if g.Resumed {
 		h.resumeGuest(ctx, g, gs)
 	}
+	booted = true
 	return gs.ip, nil
 }
 
