@@ -156,7 +156,11 @@ func (n *Net) removeStale(ctx context.Context) error {
 		return nil
 	}
 	n.logf("hostnet: removing %s, left by an earlier run of this host", n.uplink)
-	return n.run(ctx, nil, "link del "+n.uplink)
+	err := n.run(ctx, nil, "link del "+n.uplink)
+	if err != nil && strings.Contains(err.Error(), "Cannot find device") {
+		return nil // the kernel was ending its namespace, and has
+	}
+	return err
 }
 
 // Addr is the LAN's address with the last byte b.
