@@ -23,6 +23,19 @@ import (
 	"xenlab/hosts/sim/internal/lasting"
 )
 
+func init() {
+	// The main goroutine keeps the main thread, so no goroutine that joins
+	// a namespace (Do, New, sshd's spawner) ever runs there. Go ends a
+	// thread whose locked goroutine exits, but not the main thread: that
+	// one would stay, parked, in the namespace it joined, keeping it alive
+	// after its simulator closed it, and /proc/self/net, which is the main
+	// thread's, would show that namespace's devices and routes instead of
+	// this machine's (a restarted host found its own former /24 in use).
+	// Calling LockOSThread in an init makes main run on the main thread
+	// (package runtime).
+	runtime.LockOSThread()
+}
+
 // setnsNr is setns(2)'s number, which package syscall does not name.
 var setnsNr = map[string]uintptr{"amd64": 308, "arm64": 268, "386": 346, "arm": 375,
 	"ppc64le": 350, "s390x": 339, "riscv64": 268, "loong64": 268}
