@@ -168,6 +168,9 @@ func TestHostNetwork(t *testing.T) {
 			t.Errorf("dom0 has an address of another network: %s", a)
 		}
 	}
+	if got := run(dom0, "ip -o -6 addr"); strings.TrimSpace(got) != "" {
+		t.Errorf("dom0's devices have IPv6 addresses (their ports would send neighbour discovery): %q", got)
+	}
 	if got := run(dom0, "ovs-vsctl list-ports xenbr0"); !strings.Contains(got, "eth0") {
 		t.Errorf("eth0 is not a port of xenbr0: %q", got)
 	}

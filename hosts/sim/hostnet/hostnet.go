@@ -136,6 +136,15 @@ func Start(ctx context.Context, opts Options) (_ *Net, err error) {
 	if err := n.run(ctx, n.dom0, "link set lo up", "link set eth0 up"); err != nil {
 		return nil, err
 	}
+	// dom0's ports send nothing of their own: a VIF's netback device and
+	// the bridges' interfaces but the management one carry no address, and
+	// IPv6 would give each a link-local one and its neighbour discovery.
+	if err := sysctl(n.dom0, "net/ipv6/conf/all/disable_ipv6", "1"); err != nil {
+		return nil, err
+	}
+	if err := sysctl(n.dom0, "net/ipv6/conf/default/disable_ipv6", "1"); err != nil {
+		return nil, err
+	}
 	// The userspace datapath reads the frames this machine sends with
 	// AF_PACKET, before any checksum was filled in: the kernel must fill
 	// them in (what `ethtool -K <dev> tx off` does).
@@ -427,4 +436,15 @@ func usedPrefixes(skip string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(netip.AddrFrom4(d), bits).Masked())
 	}
 	return out, nil
+}
+
+// sysctl sets a network setting of the namespace ns (/proc/sys/net is
+// per namespace, resolved when the file is opened).
+func sysctl(ns *netns.NS, key, value string) error {
+	return ns.Do(func() error {
+		if err := os.WriteFile("/proc/sys/"+key, []byte(value), 0o644); err != nil {
+			return fmt.Errorf("hostnet: sysctl %s: %w", strings.ReplaceAll(key, "/", "."), err)
+		}
+		return nil
+	})
 }
