@@ -45,14 +45,14 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	h.mu.Unlock()
 
 	base := filepath.Join(h.dir, "guests", g.UUID)
-	ns, mode, err := h.guestNS(g.DomID) // its network's, with the VIFs' ends (simnet.go)
+	ns, mode, err := h.guestNS(g.UUID) // its network's, with the VIFs' ends (simnet.go)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
 	}
 	booted := false
 	defer func() {
 		if !booted && ns != nil { // the VIFs' ends go with it
-			h.hnet.ReleaseGuest(g.DomID)
+			h.hnet.ReleaseGuest(g.UUID)
 		}
 	}()
 	sw, err := ovs.OpenIn(ctx, filepath.Join(base, "run", "ovs"), mode, ns)
@@ -70,7 +70,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	}
 	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw}
 	if ns != nil {
-		gs.release = func() { h.hnet.ReleaseGuest(g.DomID) }
+		gs.release = func() { h.hnet.ReleaseGuest(g.UUID) }
 	}
 	facts, err := writeBootFacts(filepath.Join(base, "boot"), g)
 	if err != nil {
@@ -120,7 +120,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	}
 	for _, v := range g.VIFs {
 		if v.Device == "0" { // the lease on the management network
-			if err := h.guestAddress(ctx, g.DomID, v.Device, gs.ip); err != nil {
+			if err := h.guestAddress(ctx, g.UUID, v.Device, gs.ip); err != nil {
 				gs.stop()
 				return "", fmt.Errorf("%s: eth0's address: %w", g.NameLabel, err)
 			}

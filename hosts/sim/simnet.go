@@ -110,7 +110,11 @@ func (h *Host) addDom0Link(ctx context.Context, port string, externalIDs map[str
 		return addLink(ctx, h.dom0SW, port)
 	}
 	if _, _, ok := hostnet.ParseVIF(port); ok {
-		return h.hnet.AddVIF(ctx, port, externalIDs["attached-mac"])
+		vm := externalIDs["xs-vm-uuid"] // xapi's scripts/vif always sets it
+		if vm == "" {
+			return fmt.Errorf("dom0: VIF port %s has no xs-vm-uuid: no guest to link it to", port)
+		}
+		return h.hnet.AddVIF(ctx, port, externalIDs["attached-mac"], vm)
 	}
 	if port == "eth0" {
 		return nil
@@ -137,17 +141,17 @@ func (h *Host) delDom0Link(ctx context.Context, port string) error {
 // guestNS is the namespace of a booting guest (nil without a network of
 // the host's own) and its switch's mode: real, since the model forwards no
 // frames between the guest's devices.
-func (h *Host) guestNS(domid int64) (*netns.NS, ovs.Mode, error) {
+func (h *Host) guestNS(vm string) (*netns.NS, ovs.Mode, error) {
 	if h.hnet == nil {
 		return nil, h.opts.OVS, nil
 	}
-	ns, err := h.hnet.Guest(domid)
+	ns, err := h.hnet.Guest(vm)
 	return ns, ovs.ModeReal, err
 }
 
 // guestAddress gives a booted guest's eth<device> its address on the
 // host's network: the lease its guest metrics report, in the LAN's /24.
-func (h *Host) guestAddress(ctx context.Context, domid int64, device, ip string) error {
+func (h *Host) guestAddress(ctx context.Context, vm, device, ip string) error {
 	if h.hnet == nil {
 		return nil
 	}
@@ -159,7 +163,7 @@ func (h *Host) guestAddress(ctx context.Context, domid int64, device, ip string)
 	if h.hnet.LAN().Contains(a) {
 		bits = h.hnet.LAN().Bits()
 	}
-	return h.hnet.GuestAddress(ctx, domid, device, netip.PrefixFrom(a, bits))
+	return h.hnet.GuestAddress(ctx, vm, device, netip.PrefixFrom(a, bits))
 }
 
 // listenXAPIOn serves xapi on addr: in dom0's namespace when the host has

@@ -68,7 +68,7 @@ type Net struct {
 	dom0   *netns.NS
 
 	mu     sync.Mutex
-	guests map[int64]*netns.NS // by domid
+	guests map[string]*netns.NS // by VM uuid
 	closed bool
 }
 
@@ -114,7 +114,7 @@ func Start(ctx context.Context, opts Options) (_ *Net, err error) {
 	if opts.LAN.Bits() != 24 || !Range.Contains(opts.LAN.Addr()) {
 		return nil, fmt.Errorf("hostnet: %s is not a /24 of %s", opts.LAN, Range)
 	}
-	n := &Net{opts: opts, uplink: Uplink(opts.ID), guests: map[int64]*netns.NS{}}
+	n := &Net{opts: opts, uplink: Uplink(opts.ID), guests: map[string]*netns.NS{}}
 	n.ip, _ = ipBinary()
 	if err := n.removeStale(ctx); err != nil {
 		return nil, err
@@ -195,35 +195,37 @@ func (n *Net) ManagementUp(ctx context.Context, bridge string) error {
 	return n.run(ctx, n.dom0, "addr replace "+n.Addr(1).String()+"/24 dev "+bridge, "link set "+bridge+" up")
 }
 
-// Guest is the namespace of the domain domid, made on first use (its
-// first VIF's plug, or its boot when it has none).
-func (n *Net) Guest(domid int64) (*netns.NS, error) {
+// Guest is the namespace of the guest of the VM vm (its uuid), made on
+// first use (its first VIF's plug, or its boot when it has none). It is
+// the VM's, not the domain's: a guest kept while its VM changes domain
+// keeps it.
+func (n *Net) Guest(vm string) (*netns.NS, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
 		return nil, errors.New("hostnet: closed")
 	}
-	if ns, ok := n.guests[domid]; ok {
+	if ns, ok := n.guests[vm]; ok {
 		return ns, nil
 	}
 	ns, err := netns.New()
 	if err != nil {
-		return nil, fmt.Errorf("hostnet: domain %d's namespace: %w", domid, err)
+		return nil, fmt.Errorf("hostnet: the namespace of VM %s's guest: %w", vm, err)
 	}
 	if err := n.run(context.Background(), ns, "link set lo up"); err != nil {
 		ns.Close()
 		return nil, err
 	}
-	n.guests[domid] = ns
+	n.guests[vm] = ns
 	return ns, nil
 }
 
-// ReleaseGuest lets go of the domain's namespace: it ends, with its ends
+// ReleaseGuest lets go of the guest's namespace: it ends, with its ends
 // of the VIFs' links, when the guest's processes have ended.
-func (n *Net) ReleaseGuest(domid int64) {
+func (n *Net) ReleaseGuest(vm string) {
 	n.mu.Lock()
-	ns := n.guests[domid]
-	delete(n.guests, domid)
+	ns := n.guests[vm]
+	delete(n.guests, vm)
 	n.mu.Unlock()
 	ns.Close()
 }
@@ -240,15 +242,16 @@ func ParseVIF(port string) (domid int64, device string, ok bool) {
 	return d, m[2], err == nil
 }
 
-// AddVIF links a VIF: vif<domid>.<device> in dom0 and eth<device>, with
-// the VIF's MAC, in the guest, both up (a guest brings up the interfaces
-// its network configuration names; a port's device is up on a host).
-func (n *Net) AddVIF(ctx context.Context, port, mac string) error {
-	domid, dev, ok := ParseVIF(port)
+// AddVIF links a VIF of the VM vm: vif<domid>.<device> in dom0 and
+// eth<device>, with the VIF's MAC, in the VM's guest, both up (a guest
+// brings up the interfaces its network configuration names; a port's
+// device is up on a host).
+func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
+	_, dev, ok := ParseVIF(port)
 	if !ok {
 		return fmt.Errorf("hostnet: %q is not a VIF's port", port)
 	}
-	g, err := n.Guest(domid)
+	g, err := n.Guest(vm)
 	if err != nil {
 		return err
 	}
@@ -283,9 +286,10 @@ func (n *Net) RemoveVIF(ctx context.Context, port string) error {
 	return err
 }
 
-// GuestAddress gives the guest's eth<device> an address (prefix form).
-func (n *Net) GuestAddress(ctx context.Context, domid int64, device string, addr netip.Prefix) error {
-	g, err := n.Guest(domid)
+// GuestAddress gives the eth<device> of VM vm's guest an address (prefix
+// form).
+func (n *Net) GuestAddress(ctx context.Context, vm, device string, addr netip.Prefix) error {
+	g, err := n.Guest(vm)
 	if err != nil {
 		return err
 	}
@@ -302,7 +306,7 @@ func (n *Net) Close() error {
 	}
 	n.closed = true
 	guests := n.guests
-	n.guests = map[int64]*netns.NS{}
+	n.guests = map[string]*netns.NS{}
 	n.mu.Unlock()
 	for _, g := range guests {
 		g.Close()
