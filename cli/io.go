@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"xenlab/provision"
 	"xenlab/provision/render"
 )
 
@@ -31,6 +32,10 @@ type IO struct {
 	// stderr are terminals and NO_COLOR, TERM=dumb and CI do not say
 	// otherwise (render.Interactive decides).
 	Progress bool
+	// Clock is the time of the engine's runs: their events, each step's
+	// time limit, backoff and heartbeats. nil is the system's clock; a
+	// test passes a fake one to prove an hour's bound without the hour.
+	Clock provision.Clock
 }
 
 // StdIO returns the process's standard streams, with Terminal and Color

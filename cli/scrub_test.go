@@ -79,7 +79,7 @@ func TestRunScrubsEveryEncoding(t *testing.T) {
 		lab := &openedLab{flags: &flags, stop: func() {}, cfg: &localrc.Config{Lab: "lab",
 			DomU: localrc.DomU{Password: secret.New(pw)}, Timeouts: localrc.Timeouts{Step: time.Minute}}}
 		var out, errb bytes.Buffer
-		err := runSteps(context.Background(), IO{Out: &out, Err: &errb}, lab, []provision.Step{echoStep{echoes}}, false, nil)
+		err := runSteps(context.Background(), IO{Out: &out, Err: &errb}, lab, provision.Nodes(echoStep{echoes}), false, nil)
 		if provision.ExitCode(err) != ExitFailed {
 			t.Fatalf("json=%v: exit %d (%v), want %d", asJSON, provision.ExitCode(err), err, ExitFailed)
 		}

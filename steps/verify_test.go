@@ -32,7 +32,7 @@ func TestVerifyProvesThePathWithRealOVS(t *testing.T) {
 		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
 	}
 	inv := mustInv(t, ctx, host)
-	_, intBr, err := integrationBridge(inv, cfg)
+	_, intBr, err := viewOf(inv, cfg).integrationBridge()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestVerifyProvesThePathWithRealOVS(t *testing.T) {
 }
 
 // beforeVerify is BringUp without verify.
-func beforeVerify(cfg *localrc.Config, host *hosts.Host) []provision.Step {
+func beforeVerify(cfg *localrc.Config, host *hosts.Host) []provision.Node {
 	all := BringUp(cfg, host)
 	return all[:len(all)-1]
 }

@@ -137,6 +137,7 @@ func RenderLocalrc(l Localrc) ([]byte, error) {
 
 // Agent is what one Open vSwitch agent's ini file is rendered from.
 type Agent struct {
+	TenantNetworkType string // tenant_network_type: vlan
 	VLANRanges        string // network_vlan_ranges
 	PhysicalNetwork   string // physnet1
 	IntegrationBridge string
@@ -160,7 +161,7 @@ func iniValue(file, field, v string) error {
 }
 
 func renderAgent(file string, a Agent) ([]byte, error) {
-	for _, f := range []struct{ name, v string }{{"VLANRanges", a.VLANRanges}, {"PhysicalNetwork", a.PhysicalNetwork},
+	for _, f := range []struct{ name, v string }{{"TenantNetworkType", a.TenantNetworkType}, {"VLANRanges", a.VLANRanges}, {"PhysicalNetwork", a.PhysicalNetwork},
 		{"IntegrationBridge", a.IntegrationBridge}, {"PhysicalBridge", a.PhysicalBridge}, {"RootHelper", a.RootHelper}} {
 		if err := iniValue(file, f.name, f.v); err != nil {
 			return nil, err

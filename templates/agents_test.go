@@ -51,7 +51,7 @@ func TestGoldenAgentFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, "localrc.golden", lrc)
-	a := Agent{VLANRanges: "physnet1:1000:1024", PhysicalNetwork: "physnet1", IntegrationBridge: "xapi2",
+	a := Agent{VLANRanges: "physnet1:1000:1024", PhysicalNetwork: "physnet1", TenantNetworkType: "vlan", IntegrationBridge: "xapi2",
 		PhysicalBridge: "xapi1", RootHelper: RootHelper}
 	qagt, err := RenderQAgt(a)
 	if err != nil {
@@ -109,7 +109,7 @@ func TestLocalrcReadsBackInBash(t *testing.T) {
 // TestAgentFilesRefuseWhatAnIniCannotHold: a line break or blanks around a
 // value are refused, and the password is never quoted in the error.
 func TestAgentFilesRefuseWhatAnIniCannotHold(t *testing.T) {
-	if _, err := RenderQAgt(Agent{VLANRanges: "physnet1:1000:1024", PhysicalNetwork: "physnet1",
+	if _, err := RenderQAgt(Agent{VLANRanges: "physnet1:1000:1024", PhysicalNetwork: "physnet1", TenantNetworkType: "vlan",
 		IntegrationBridge: "xapi2\n[agent]", PhysicalBridge: "xapi1", RootHelper: RootHelper}); err == nil {
 		t.Error("a bridge name with a line break was rendered")
 	}
@@ -144,6 +144,29 @@ func TestAgentFilesRefuseWhatAnIniCannotHold(t *testing.T) {
 		l.Extra = []localrc.Setting{{Name: "EXTRA_OPTS", Value: v}}
 		if _, err := RenderLocalrc(l); err != nil {
 			t.Errorf("EXTRA_OPTS = %q: %v", v, err)
+		}
+	}
+}
+
+// TestGoldenInterfaces: domU's /etc/network/interfaces with devstack's
+// defaults (management by DHCP, the VM and public networks static).
+func TestGoldenInterfaces(t *testing.T) {
+	got, err := RenderInterfaces([]Interface{
+		{Device: 2, Static: true, Address: "172.24.4.10", Netmask: "255.255.255.0"},
+		{Device: 1, Static: true, Address: "10.255.255.255", Netmask: "255.255.255.0"},
+		{Device: 0},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "interfaces.golden", got)
+	for _, bad := range [][]Interface{
+		{{Device: 0}, {Device: 0}},
+		{{Device: 1, Static: true, Address: "10.0.0.1\nauto eth9", Netmask: "255.0.0.0"}},
+		{{Device: 1, Static: true, Address: "10.0.0.1"}},
+	} {
+		if _, err := RenderInterfaces(bad); err == nil {
+			t.Errorf("RenderInterfaces(%+v) succeeded", bad)
 		}
 	}
 }

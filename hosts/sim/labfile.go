@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	sshc "xenlab/hosts/ssh"
 )
 
 // Endpoints say how to reach the simulated host. Secrets are named by the
@@ -101,7 +102,10 @@ domu {
 
 // writeKnownHosts records dom0's and the running guests' host keys in the
 // state directory's known_hosts: the simulator is the trusted source of its
-// own keys, as a lab's operator is of a real host's.
+// own keys, as a lab's operator is of a real host's. Its lines carry the
+// comment simKnownHostsTag and replace the ones it wrote before; every
+// other line (those xenlab records, such as the domU keys it gives) stays.
+// Writers take turns on the file (sshc.UpdateKnownHosts).
 func (h *Host) writeKnownHosts() error {
 	type entry struct {
 		addr string
@@ -115,22 +119,26 @@ func (h *Host) writeKnownHosts() error {
 	h.mu.Unlock()
 	var lines []string
 	for _, e := range entries {
-		lines = append(lines, knownhosts.Line([]string{knownhosts.Normalize(e.addr)}, e.key))
+		lines = append(lines, knownhosts.Line([]string{knownhosts.Normalize(e.addr)}, e.key)+" "+simKnownHostsTag)
 	}
 	sort.Strings(lines)
-	var b bytes.Buffer
-	for _, l := range lines {
-		b.WriteString(l + "\n")
-	}
 	h.knownMu.Lock()
 	defer h.knownMu.Unlock()
-	p := filepath.Join(h.dir, "known_hosts")
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
+	return sshc.UpdateKnownHosts(filepath.Join(h.dir, "known_hosts"), func(old []string) []string {
+		var keep []string
+		for _, l := range old {
+			// Lines without a comment are an older simulator's: its own.
+			if c := sshc.KnownHostComment(l); c != "" && c != simKnownHostsTag {
+				keep = append(keep, l)
+			}
+		}
+		return append(keep, lines...)
+	})
 }
+
+// simKnownHostsTag is the comment of the known_hosts lines the simulator
+// writes.
+const simKnownHostsTag = "xenlab-sim"
 
 // portsNote says whether the host listens on a real host's ports.
 func (h *Host) portsNote() string {

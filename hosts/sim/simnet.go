@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"strings"
 
 	"xenlab/hosts/sim/hostnet"
 	"xenlab/hosts/sim/internal/netns"
@@ -138,32 +139,50 @@ func (h *Host) delDom0Link(ctx context.Context, port string) error {
 	return nil
 }
 
-// guestNS is the namespace of a booting guest (nil without a network of
-// the host's own) and its switch's mode: real, since the model forwards no
-// frames between the guest's devices.
-func (h *Host) guestNS(vm string) (*netns.NS, ovs.Mode, error) {
+// guestNS is the namespace of a booting guest (its VM's), nil without a
+// network of the host's own; its switch is then real (openSwitch), since
+// the model forwards no frames between the guest's devices.
+func (h *Host) guestNS(vm string) (*netns.NS, error) {
 	if h.hnet == nil {
-		return nil, h.opts.OVS, nil
+		return nil, nil
 	}
-	ns, err := h.hnet.Guest(vm)
-	return ns, ovs.ModeReal, err
+	return h.hnet.Guest(vm)
 }
 
-// guestAddress gives a booted guest's eth<device> its address on the
-// host's network: the lease its guest metrics report, in the LAN's /24.
-func (h *Host) guestAddress(ctx context.Context, vm, device, ip string) error {
+// reachable says whether this machine reaches a guest at its management
+// address: one of the host's LAN where it has a network of its own, else a
+// loopback address.
+func (h *Host) reachable(a netip.Addr) bool {
+	if h.hnet != nil {
+		return h.hnet.LAN().Contains(a)
+	}
+	return a.Is4() && a.As4()[0] == 127
+}
+
+// guestAddresses gives a booted guest's eth<device> the addresses its
+// guest metrics report (nets, "<device>/ip"), in its namespace: a static
+// one with the prefix of its interfaces file, a lease with the LAN's.
+func (h *Host) guestAddresses(ctx context.Context, vm string, nets map[string]string, confs map[string]ifaceConf) error {
 	if h.hnet == nil {
 		return nil
 	}
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return err
+	for key, ip := range nets {
+		dev := strings.TrimSuffix(key, "/ip")
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			return fmt.Errorf("eth%s's address %q: %w", dev, ip, err)
+		}
+		bits := 32
+		if c, ok := confs[dev]; ok && c.static {
+			bits = c.bits
+		} else if h.hnet.LAN().Contains(a) {
+			bits = h.hnet.LAN().Bits()
+		}
+		if err := h.hnet.GuestAddress(ctx, vm, dev, netip.PrefixFrom(a, bits)); err != nil {
+			return fmt.Errorf("eth%s's address: %w", dev, err)
+		}
 	}
-	bits := 32
-	if h.hnet.LAN().Contains(a) {
-		bits = h.hnet.LAN().Bits()
-	}
-	return h.hnet.GuestAddress(ctx, vm, device, netip.PrefixFrom(a, bits))
+	return nil
 }
 
 // listenXAPIOn serves xapi on addr: in dom0's namespace when the host has
