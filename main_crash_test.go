@@ -346,6 +346,23 @@ func (before hostState) leftovers(after hostState) []string {
 	return out
 }
 
+// bootInstance boots an instance through the stand-in's nova in domU (as
+// nova's XenAPI driver leaves one: nova_uuid, a VIF on the integration
+// network), for reset's nova-instances step to remove.
+func (c *crashHost) bootInstance() {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	g, err := c.host.DialGuest(ctx, "domU", steps.DomUAddress(c.inventory(), c.cfg), c.cfg.DomU.SSHUser, c.cfg.DomU.Password)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer g.Close()
+	if res, err := g.Run(ctx, steps.DevstackDir+"/bin/nova-boot-standin crash-instance"); err != nil || res.ExitStatus != 0 {
+		c.t.Fatalf("nova-boot-standin: %v %s %s", err, res.Stdout, res.Stderr)
+	}
+}
+
 // labVMs checks the lab after an up or reset that exited 0: one domU, one
 // clean snapshot of it, nothing else of the lab's among the VMs.
 func (c *crashHost) labVMs(what string) {
@@ -438,8 +455,9 @@ func (s *crashSweep) pending() (crashPoint, bool) {
 // step kills the command at its next point and runs it again: unkilled
 // it must exit 0. In a chain the run again is killed at the next point
 // (each resumes from what the one before left), and only the last runs
-// whole. It returns false when the command had no point left to run, and
-// ran once, whole.
+// whole. With no point left the command runs once, whole; a numbered
+// sweep whose run ends unkilled has had all its points. check is called
+// after each run that must leave the lab whole.
 func (c *crashHost) step(s *crashSweep, check func(what string)) {
 	c.t.Helper()
 	p, ok := s.pending()
@@ -509,8 +527,10 @@ func TestCrashPoints(t *testing.T) {
 			beforeCall("pool.remove_from_other_config", 2),
 		}
 		reset.points = []crashPoint{
-			beforeCall("VM.revert", 1), // nova's instances gone
-			afterCall("VM.revert", 1),  // domU Suspended, reverted to the checkpoint
+			afterCall("VM.hard_shutdown", 1), // nova-instances: the instance stopped
+			afterCall("VDI.destroy", 1),      // nova-instances: its disk gone
+			beforeCall("VM.revert", 1),       // nova's instances gone
+			afterCall("VM.revert", 1),        // domU Suspended, reverted to the checkpoint
 			beforeCall("VM.resume", 1),
 			afterCall("VM.resume", 1),
 			beforeCall("pool.remove_from_other_config", 2),
@@ -542,6 +562,7 @@ func TestCrashPoints(t *testing.T) {
 			return
 		}
 		if resetLeft {
+			c.bootInstance() // each reset point finds one of nova's instances to remove
 			c.step(reset, c.labVMs)
 		}
 		if t.Failed() {
