@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -131,10 +132,13 @@ func (h *Host) resumeGuest(ctx context.Context, g xapid.Guest, gs *guest) {
 		filepath.Dir(devstack.ResumeScript) + " && ./" + filepath.Base(devstack.ResumeScript) + "; fi"
 	cmd, err := gs.ssh.Command(ctx, "stack", []string{"/bin/sh", "-c", script}, nil, gs.sw.ToolDirs())
 	if err == nil {
-		var out []byte
-		out, err = cmd.CombinedOutput()
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err = gs.ssh.Start(cmd); err == nil {
+			err = cmd.Wait()
+		}
 		if err != nil {
-			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
+			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(out.String()))
 		}
 	}
 	if err != nil {

@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"xenlab/hosts/sim/internal/lasting"
 )
@@ -27,13 +29,91 @@ type pidHolder struct {
 	userns bool
 	done   chan struct{}
 	spawn  *spawner // nil: commands join the namespace themselves
+	// rooted: the holder built the host's lasting root (nsRootEnv) in
+	// mount and UTS namespaces of its own, which spawn has joined too.
+	rooted bool
 }
 
 // startPidHolder starts the host's PID namespace, in the host's cgroup.
 // With userns (a server that is not root) it is made in a user namespace
 // of the host's own, where uid and gid 0 are this user's (userns.go). It
 // dies with this process (parent-death signal).
-func startPidHolder(cfg Config, cg *hostCgroup, userns bool) (*pidHolder, error) {
+//
+// With root (a server that is root), the holder also builds the host's
+// root once, in mount and UTS namespaces of its own, and SSH commands
+// start straight into it (spawner); when that fails they build their own
+// as before.
+func startPidHolder(cfg Config, cg *hostCgroup, userns bool, root *nsInit) (*pidHolder, error) {
+	if root != nil && !userns {
+		h, err := startRootedHolder(cfg, cg, *root)
+		if err == nil {
+			return h, nil
+		}
+		if cfg.Logf != nil {
+			cfg.Logf("sshd %s: no lasting root for the host's commands (%v): each builds its own", cfg.Name, err)
+		}
+	}
+	return startPlainHolder(cfg, cg, userns)
+}
+
+// startRootedHolder starts the holder in new PID, mount and UTS namespaces
+// where it builds root (buildHostRoot), and a spawner that joins all three.
+func startRootedHolder(cfg Config, cg *hostCgroup, root nsInit) (*pidHolder, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(root)
+	if err != nil {
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	cmd := exec.Command(exe)
+	cmd.Args = []string{"xenlab-sim-init " + cfg.Name}
+	cmd.Env = []string{nsHoldEnv + "=1", nsRootEnv + "=" + string(data), "XENLAB_SIM_ROOT=" + cfg.Root, "XENLAB_SIM_HOST=" + cfg.Name}
+	cmd.Dir = "/"
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS,
+		Pdeathsig: syscall.SIGKILL, Setsid: true}
+	if cg != nil {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = cg.fd
+	}
+	var err2 error
+	lasting.Run(func() { err2 = cmd.Start() })
+	w.Close()
+	if err2 != nil {
+		return nil, fmt.Errorf("PID namespace: %w", err2)
+	}
+	pid := strconv.Itoa(cmd.Process.Pid)
+	h := &pidHolder{cmd: cmd, pid: cmd.Process.Pid, ns: "/proc/" + pid + "/ns/pid", done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(h.done) }()
+	// The holder answers once (a line) or exits; a bounded wait.
+	_ = r.SetReadDeadline(time.Now().Add(readyTimeout))
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	if line != "ok\n" {
+		h.stop()
+		if line == "" {
+			line = "no answer"
+		}
+		return nil, fmt.Errorf("the host's root: %s", strings.TrimSpace(line))
+	}
+	if h.spawn, err = newSpawner(h.ns, "/proc/"+pid+"/ns/mnt", "/proc/"+pid+"/ns/uts"); err != nil {
+		h.stop()
+		return nil, err
+	}
+	h.rooted = true
+	return h, nil
+}
+
+// readyTimeout bounds the holder's set-up of the host's root.
+const readyTimeout = 30 * time.Second
+
+func startPlainHolder(cfg Config, cg *hostCgroup, userns bool) (*pidHolder, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -61,7 +141,7 @@ func startPidHolder(cfg Config, cg *hostCgroup, userns bool) (*pidHolder, error)
 	if userns {
 		return h, nil // this process may not join it: nsenter does (userNSCommand)
 	}
-	if h.spawn, err = newSpawner(h.ns); err != nil {
+	if h.spawn, err = newSpawner(h.ns, "", ""); err != nil {
 		h.spawn = nil // commands take the slower way in
 	}
 	return h, nil
@@ -143,7 +223,12 @@ type spawnReq struct {
 	done chan error
 }
 
-func newSpawner(ns string) (*spawner, error) {
+// newSpawner starts the thread that starts commands in the PID namespace
+// ns. With mnt and uts (the holder's lasting root), the thread also joins
+// those namespaces (after taking a file system context of its own, which
+// joining a mount namespace needs) and drops droppedCaps from its bounding
+// set, so what it starts runs in the host's root with no set-up of its own.
+func newSpawner(ns, mnt, uts string) (*spawner, error) {
 	nr, ok := setnsSyscall[runtime.GOARCH]
 	if !ok {
 		return nil, fmt.Errorf("setns: unknown system call number on %s", runtime.GOARCH)
@@ -154,12 +239,50 @@ func newSpawner(ns string) (*spawner, error) {
 		// Never unlocked: the thread, which belongs to the host's
 		// namespace now, ends with this goroutine.
 		runtime.LockOSThread()
-		fd, err := syscall.Open(ns, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err == nil {
-			if _, _, e := syscall.RawSyscall(nr, uintptr(fd), syscall.CLONE_NEWPID, 0); e != 0 {
-				err = e
+		// Every file opened first: once in the host's mount namespace,
+		// /proc is the host's.
+		var fds []int
+		defer func() {
+			for _, fd := range fds {
+				syscall.Close(fd)
 			}
-			syscall.Close(fd)
+		}()
+		paths := []string{ns}
+		if mnt != "" {
+			paths = append(paths, mnt, uts)
+		}
+		var err error
+		for _, p := range paths {
+			fd, e := syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+			if e != nil {
+				err = e
+				break
+			}
+			fds = append(fds, fd)
+		}
+		join := func(fd int, kind uintptr) error {
+			if _, _, e := syscall.RawSyscall(nr, uintptr(fd), kind, 0); e != 0 {
+				return e
+			}
+			return nil
+		}
+		if err == nil {
+			err = join(fds[0], syscall.CLONE_NEWPID)
+		}
+		if err == nil && mnt != "" {
+			err = syscall.Unshare(syscall.CLONE_FS)
+			if err == nil {
+				err = join(fds[1], syscall.CLONE_NEWNS)
+			}
+			if err == nil {
+				err = join(fds[2], syscall.CLONE_NEWUTS)
+			}
+			if err == nil {
+				err = dropCaps()
+			}
+			if err == nil {
+				err = syscall.Chdir("/")
+			}
 		}
 		ready <- err
 		if err != nil {

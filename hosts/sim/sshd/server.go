@@ -33,6 +33,8 @@ type Server struct {
 	ctx    context.Context // cancelled by Close: kills every command
 	cancel context.CancelFunc
 
+	direct sync.Map // *exec.Cmd of Command -> directStart, until Start
+
 	handshakes atomic.Int64
 	wg         sync.WaitGroup // accept loop and every connection
 
@@ -100,7 +102,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if iso == IsolationMountNS {
 		userns := os.Geteuid() != 0
-		if s.pidns, err = startPidHolder(cfg, s.cgroup, userns); err != nil && userns {
+		var lastingRoot *nsInit
+		if !userns {
+			plan := s.rootPlan(User{Home: "/"}, []string{"sh"})
+			lastingRoot = &plan
+		}
+		if s.pidns, err = startPidHolder(cfg, s.cgroup, userns, lastingRoot); err != nil && userns {
 			ln.Close()
 			root.Close()
 			return nil, fmt.Errorf("sshd %s: the host's user namespace: %w", cfg.Name, err)
@@ -183,6 +190,7 @@ func (s *Server) Close() error {
 	if n := s.killLeftovers(); n > 0 {
 		s.logf("killed %d processes commands left running", n)
 	}
+	s.direct.Clear()
 	s.root.Close()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
