@@ -309,12 +309,25 @@ type directStart struct {
 }
 
 // inLastingRoot says whether every one of dirs is bound into the host's
-// lasting root (Config.KeepPaths).
+// lasting root (Config.KeepPaths), binding those that are not yet.
 func (s *Server) inLastingRoot(dirs []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, d := range dirs {
-		if !slices.Contains(s.cfg.KeepPaths, d) {
+		if slices.Contains(s.cfg.KeepPaths, d) || s.bound[d] {
+			continue
+		}
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
 			return false
 		}
+		if err := s.pidns.spawn.bind(d); err != nil {
+			s.logf("cannot bind %s into the host's root (%v): its commands build their own", d, err)
+			return false
+		}
+		if s.bound == nil {
+			s.bound = map[string]bool{}
+		}
+		s.bound[d] = true
 	}
 	return true
 }

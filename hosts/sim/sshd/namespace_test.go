@@ -1,8 +1,10 @@
 package sshd
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -214,5 +216,70 @@ func TestOwnRootConfinesCommands(t *testing.T) {
 	if _, err := os.Lstat("/root/" + mark + "-after-umount"); err == nil {
 		os.Remove("/root/" + mark + "-after-umount")
 		t.Error("after umount, a write to /root reached this machine")
+	}
+}
+
+// As root, a host's root is built once (by the holder of its PID
+// namespace) and every command starts in it: two SSH commands and a
+// program of Command started with Start share one mount namespace, the
+// holder's, with the capabilities dropped from their bounding set as a
+// command that builds its own root has them dropped; a machine directory
+// Command is given is bound into that root at its own path; Command's
+// process run by its own Run still builds a root of its own.
+func TestLastingRootIsShared(t *testing.T) {
+	needMountNS(t)
+	if os.Geteuid() != 0 {
+		t.Skip("the lasting root needs root (a server that is not root enters a user namespace per command)")
+	}
+	h := startHost(t, IsolationMountNS, nil)
+	if !h.srv.pidns.rooted {
+		t.Fatalf("no lasting root: %s", h.logs.String())
+	}
+	holderNS, err := os.Readlink("/proc/" + strconv.Itoa(h.srv.pidns.pid) + "/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.rootClient(t)
+	const probe = "readlink /proc/self/ns/mnt; grep CapBnd /proc/self/status"
+	var outs []string
+	for range 2 {
+		out, err := mustSession(t, c).CombinedOutput(probe)
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		outs = append(outs, string(out))
+	}
+	ns, capBnd, _ := strings.Cut(outs[0], "\n")
+	if ns != holderNS || outs[1] != outs[0] {
+		t.Errorf("SSH commands in %q and %q, the holder's namespace is %s", outs[0], outs[1], holderNS)
+	}
+	var bnd uint64
+	if _, err := fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(capBnd, "CapBnd:")), "%x", &bnd); err != nil || bnd&(1<<21) != 0 || bnd&(1<<12) != 0 {
+		t.Errorf("bounding set %q (%v): CAP_SYS_ADMIN or CAP_NET_ADMIN still in it", capBnd, err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("machine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	argv := []string{"/bin/sh", "-c", "readlink /proc/self/ns/mnt; cat " + dir + "/f"}
+	cmd, err := h.srv.Command(context.Background(), "root", argv, nil, []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := h.srv.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil || out.String() != holderNS+"\nmachine\n" {
+		t.Errorf("Command started with Start: %q %v; want the holder's namespace and the machine's file", out.String(), err)
+	}
+	cmd, err = h.srv.Command(context.Background(), "root", argv, nil, []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := cmd.CombinedOutput()
+	if err != nil || strings.HasPrefix(string(own), holderNS) || !strings.HasSuffix(string(own), "\nmachine\n") {
+		t.Errorf("Command run by its own Run: %q %v; want a namespace of its own and the machine's file", own, err)
 	}
 }

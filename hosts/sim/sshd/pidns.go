@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"xenlab/hosts/sim/internal/lasting"
 )
@@ -220,6 +221,7 @@ type spawner struct {
 
 type spawnReq struct {
 	cmd  *exec.Cmd
+	do   func() error // when cmd is nil: run on the spawner's thread
 	done chan error
 }
 
@@ -291,7 +293,11 @@ func newSpawner(ns, mnt, uts string) (*spawner, error) {
 		for {
 			select {
 			case r := <-sp.reqs:
-				r.done <- r.cmd.Start()
+				if r.cmd != nil {
+					r.done <- r.cmd.Start()
+				} else {
+					r.done <- r.do()
+				}
 			case <-sp.quit:
 				return
 			}
@@ -305,9 +311,14 @@ func newSpawner(ns, mnt, uts string) (*spawner, error) {
 
 // start starts cmd in the host's PID namespace.
 func (sp *spawner) start(cmd *exec.Cmd) error {
+	return sp.send(spawnReq{cmd: cmd})
+}
+
+func (sp *spawner) send(r spawnReq) error {
 	done := make(chan error, 1)
+	r.done = done
 	select {
-	case sp.reqs <- spawnReq{cmd, done}:
+	case sp.reqs <- r:
 		return <-done
 	case <-sp.quit:
 		return errors.New("the host is stopping")
@@ -315,3 +326,40 @@ func (sp *spawner) start(cmd *exec.Cmd) error {
 }
 
 func (sp *spawner) stop() { sp.once.Do(func() { close(sp.quit) }) }
+
+// System calls of the mount API (Linux 5.2) that package syscall does not
+// name; their numbers are the same on every architecture but alpha.
+const (
+	sysOpenTree        = 428
+	sysMoveMount       = 429
+	openTreeClone      = 1
+	moveMountEmptyPath = 0x4
+	atFDCWD            = -100
+)
+
+// bind binds this machine's directory dir at the same path into the
+// lasting root (a machineDir of Command): a copy of its mount made here
+// (open_tree) and moved into the host's mount namespace from the
+// spawner's thread (move_mount), which still holds the capability to.
+func (sp *spawner) bind(dir string) error {
+	p, err := syscall.BytePtrFromString(dir)
+	if err != nil {
+		return err
+	}
+	fdcwd := atFDCWD
+	fd, _, e := syscall.Syscall(sysOpenTree, uintptr(fdcwd), uintptr(unsafe.Pointer(p)), openTreeClone|syscall.O_CLOEXEC)
+	if e != 0 {
+		return fmt.Errorf("open_tree %s: %w", dir, e)
+	}
+	defer syscall.Close(int(fd))
+	return sp.send(spawnReq{do: func() error {
+		if err := mountPoint(dir, false); err != nil {
+			return fmt.Errorf("mount point %s: %w", dir, err)
+		}
+		empty, _ := syscall.BytePtrFromString("")
+		if _, _, e := syscall.Syscall6(sysMoveMount, fd, uintptr(unsafe.Pointer(empty)), uintptr(fdcwd), uintptr(unsafe.Pointer(p)), moveMountEmptyPath, 0); e != 0 {
+			return fmt.Errorf("move_mount %s: %w", dir, e)
+		}
+		return nil
+	}})
+}

@@ -39,6 +39,7 @@ type Server struct {
 	wg         sync.WaitGroup // accept loop and every connection
 
 	mu     sync.Mutex
+	bound  map[string]bool // machineDirs bound into the lasting root since Start
 	conns  map[net.Conn]struct{}
 	closed bool
 }
