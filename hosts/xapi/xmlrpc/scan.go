@@ -22,8 +22,12 @@ import (
 // decoder built on encoding/xml. It reads from a reader as it decodes, so
 // that a limit met (depth, values, memory) stops the reading.
 
-// readChunk is how much the decoder asks its reader for at once.
-const readChunk = 32 << 10
+// readChunk is how much the decoder asks its reader for at once, and
+// minRead the least.
+const (
+	readChunk = 32 << 10
+	minRead   = 512
+)
 
 // scanner holds the input: buf[pos:] is what is read and not consumed;
 // r, until it ends, has more.
@@ -56,8 +60,14 @@ func (s *scanner) more() bool {
 		s.buf = s.buf[:n]
 		s.pos = 0
 	}
-	if cap(s.buf)-len(s.buf) < readChunk {
-		nb := make([]byte, len(s.buf), 2*cap(s.buf)+readChunk)
+	if cap(s.buf)-len(s.buf) < minRead {
+		// The first read: as big as the message when its size is known
+		// (most replies are small), else a chunk; then doubling.
+		size := 2*cap(s.buf) + readChunk
+		if cap(s.buf) == 0 && s.max < readChunk {
+			size = int(s.max) + minRead
+		}
+		nb := make([]byte, len(s.buf), size)
 		copy(nb, s.buf)
 		s.buf = nb
 	}
@@ -177,41 +187,41 @@ var knownNames = func() map[string]string {
 // non-ASCII byte, then checks it (non-ASCII ones by encoding/xml itself,
 // whose tables this package does not repeat). ok is false when no name
 // starts here.
-func (s *scanner) name() (string, bool, error) {
+func (s *scanner) name() (name string, ok, known bool, err error) {
 	i := 0
+scan:
 	for {
-		if !s.avail(i + 1) {
-			if i == 0 {
-				return "", false, s.eofErr()
+		for _, c := range s.buf[s.pos+i:] {
+			if c < utf8.RuneSelf && !nameByte[c] {
+				break scan
 			}
-			return "", false, s.eofErr()
+			i++
 		}
-		c := s.buf[s.pos+i]
-		if c < utf8.RuneSelf && !isNameByte(c) {
-			break
+		if !s.more() {
+			return "", false, false, s.eofErr()
 		}
-		i++
 	}
 	if i == 0 {
-		return "", false, nil
+		return "", false, false, nil
 	}
 	raw := s.buf[s.pos : s.pos+i]
-	var name string
-	if n, ok := knownNames[string(raw)]; ok {
-		name = n
-	} else {
+	if name, known = knownNames[string(raw)]; !known {
 		name = string(raw)
 		if !validName(name) {
-			return "", false, syntaxErr("invalid XML name: " + clip(name))
+			return "", false, false, syntaxErr("invalid XML name: " + clip(name))
 		}
 	}
 	s.pos += i
-	return name, true, nil
+	return name, true, known, nil
 }
 
-func isNameByte(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == ':' || c == '.' || c == '-'
-}
+// nameByte holds the ASCII bytes encoding/xml reads as part of a name.
+var nameByte = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == ':' || c == '.' || c == '-'
+	}
+	return t
+}()
 
 // validName checks a name read by name: ASCII by the XML rules, others
 // through encoding/xml.
@@ -241,9 +251,13 @@ func xmlAcceptsName(n string) bool {
 // nsname reads an element or attribute name and splits it as encoding/xml
 // does: one colon between two non-empty parts makes a prefix.
 func (s *scanner) nsname() (name, local string, ok bool, err error) {
-	name, ok, err = s.name()
+	var known bool
+	name, ok, known, err = s.name()
 	if !ok || err != nil {
 		return "", "", ok, err
+	}
+	if known { // XML-RPC's own, without a colon
+		return name, name, true, nil
 	}
 	if strings.Count(name, ":") > 1 {
 		return "", "", false, nil
@@ -393,7 +407,7 @@ func (s *scanner) attribute() error {
 // procInst reads a processing instruction after "<?"; <?xml?> is checked
 // for its version and switches the input's encoding as encoding/xml does.
 func (s *scanner) procInst() error {
-	target, ok, err := s.name()
+	target, ok, _, err := s.name()
 	if err != nil {
 		return err
 	}
