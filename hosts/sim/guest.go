@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
@@ -28,6 +29,13 @@ import (
 // never share the guest's run directory.
 func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	defer h.lockGuest(g.UUID)()
+	start := time.Now()
+	defer func() {
+		h.mu.Lock()
+		h.guestStarts++
+		h.guestStartTime += time.Since(start)
+		h.mu.Unlock()
+	}()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()

@@ -95,6 +95,11 @@ type Host struct {
 	guests map[string]*guest // by VM uuid
 	// goneHandshakes are the SSH handshakes of guests since stopped.
 	goneHandshakes int64
+	// guestStarts and guestStartTime count the guests started (bootGuest:
+	// switch, devices, SSH server) and the time that took, the
+	// simulator's own cost (Counters).
+	guestStarts    int64
+	guestStartTime time.Duration
 	closed         bool
 	// guestLocks serialise the boots and stops of one guest (by VM uuid):
 	// xapi boots a guest in the background, and a stop or a second start
