@@ -98,6 +98,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			Hostname:      guestHostname(g.NameLabel),
 			ReadOnlyBinds: facts,
 			KeepPaths:     sw.ToolDirs(),
+			Builtins:      switchBuiltins(sw),
 			Isolation:     h.opts.Isolation,
 			Logf:          h.logf,
 		})
@@ -254,4 +255,21 @@ func (g *guest) stop() error {
 		errs = append(errs, g.sw.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// switchBuiltins are a switch's tools as sshd.Builtins: an SSH command
+// that is only `ovs-vsctl ...` (or ovs-ofctl, ovs-appctl) is carried out by
+// the switch in this process, as the tool's front end would have it done.
+func switchBuiltins(sw ovs.Switch) map[string]sshd.Builtin {
+	m := map[string]sshd.Builtin{}
+	for _, t := range ovs.Tools() {
+		m[filepath.Join(sw.BinDir(), t.Name)] = sshd.Builtin{
+			Run: func(ctx context.Context, argv []string, stdin []byte) ([]byte, []byte, int, error) {
+				r, err := sw.Exec(ctx, argv, stdin)
+				return r.Stdout, r.Stderr, r.ExitCode, err
+			},
+			ReadsStdin: func(argv []string) bool { return t.ReadsStdin(argv[1:]) },
+		}
+	}
+	return m
 }

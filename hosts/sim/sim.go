@@ -227,6 +227,7 @@ func (h *Host) startDom0(ctx context.Context) error {
 		Hostname:      dom0Hostname,
 		ReadOnlyBinds: pythonBinds(h.python),
 		KeepPaths:     sw.ToolDirs(),
+		Builtins:      switchBuiltins(sw),
 	}
 	defer func() {
 		if h.dom0 != nil {

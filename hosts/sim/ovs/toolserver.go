@@ -16,6 +16,9 @@ var tools = []toolfront.Tool{
 	{Name: "ovs-appctl"},
 }
 
+// Tools are the programs a switch's BinDir holds, which Exec carries out.
+func Tools() []toolfront.Tool { return append([]toolfront.Tool(nil), tools...) }
+
 // startToolServer serves execFn to the BinDir tools over a unix socket at
 // sock and writes the tools into binDir.
 func startToolServer(sock, binDir string, execFn func(context.Context, []string, []byte) (Result, error)) (*toolfront.Server, error) {

@@ -51,6 +51,16 @@ func (ss *session) start(command string, shell bool, clientEnv []string) {
 	st := exitStatus{code: 127}
 	defer func() { ss.finish(st) }()
 
+	if !shell {
+		if argv, ok := simpleCommand(command); ok {
+			u := ss.srv.cfg.Users[ss.user]
+			if b, ok := ss.srv.builtin(ss.srv.commandEnv(ss.user, u.Home, clientEnv), argv[0]); ok {
+				st = ss.runBuiltin(b, argv)
+				ss.srv.logf("%s: command ended: %s (carried out by the simulator)", ss.user, st)
+				return
+			}
+		}
+	}
 	cmd, err := ss.srv.command(ss.ctx, ss.user, command, shell, clientEnv)
 	if err != nil {
 		ss.srv.logf("%s: cannot run command: %v", ss.user, err)

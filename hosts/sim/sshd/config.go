@@ -56,6 +56,11 @@ type Config struct {
 	// directory mounted there before the host's trees hide anything (a
 	// program under /root that the host's own /root would cover).
 	ReadOnlyBinds map[string]string
+	// Builtins are programs of the host the simulator carries out itself,
+	// by the path of their file as commands see it (a KeepPaths directory
+	// on PATH, say): an SSH command line that is only such a program and
+	// its arguments runs in this process (Builtin).
+	Builtins map[string]Builtin
 	// Isolation chooses how commands see the host; "" means IsolationAuto.
 	Isolation Isolation
 	// Logf receives connection-level logs (never secrets or commands).

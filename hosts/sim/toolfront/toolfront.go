@@ -64,6 +64,12 @@ type Tool struct {
 	Stdin Stdin
 }
 
+// ReadsStdin says whether the tool's front end sends its standard input
+// for these arguments (argv without the tool's name).
+func (t Tool) ReadsStdin(args []string) bool {
+	return t.Stdin == StdinAlways || t.Stdin == StdinIfDash && contains(args, "-")
+}
+
 // Bounds on one request.
 const (
 	maxRequest     = 16 << 20 // argv and stdin, bytes
@@ -301,7 +307,7 @@ func runFront(file string, args []string) int {
 		return 1
 	}
 	var stdin []byte
-	if f.stdin == StdinAlways || (f.stdin == StdinIfDash && contains(args, "-")) {
+	if (Tool{Name: f.tool, Stdin: f.stdin}).ReadsStdin(args) {
 		if stdin, err = io.ReadAll(io.LimitReader(os.Stdin, maxRequest)); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: read stdin: %v\n", f.tool, err)
 			return 1
