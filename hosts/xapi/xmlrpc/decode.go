@@ -40,7 +40,7 @@ func DecodeResponse(r io.Reader, size int64) (any, error) {
 	if size > MaxMessageSize {
 		return nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", size, MaxMessageSize)
 	}
-	p := &scanner{r: r, max: MaxMessageSize, budget: -1}
+	p := (&scanner{r: r, max: MaxMessageSize, budget: -1}).init()
 	if size >= 0 {
 		p.max, p.budget = size, memoryFactor*size+memorySlack
 	}
@@ -52,7 +52,7 @@ func DecodeCall(r io.Reader, size int64) (method string, params []any, err error
 	if size > MaxMessageSize {
 		return "", nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", size, MaxMessageSize)
 	}
-	p := &scanner{r: r, max: MaxMessageSize, budget: -1}
+	p := (&scanner{r: r, max: MaxMessageSize, budget: -1}).init()
 	if size >= 0 {
 		p.max, p.budget = size, memoryFactor*size+memorySlack
 	}
@@ -63,7 +63,7 @@ func newDecoder(data []byte) (*scanner, error) {
 	if len(data) > MaxMessageSize {
 		return nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", len(data), MaxMessageSize)
 	}
-	return &scanner{buf: data, read: int64(len(data)), max: int64(len(data)), budget: memoryFactor*int64(len(data)) + memorySlack}, nil
+	return (&scanner{buf: data, read: int64(len(data)), max: int64(len(data)), budget: memoryFactor*int64(len(data)) + memorySlack}).init(), nil
 }
 
 func (p *scanner) call() (method string, params []any, err error) {

@@ -47,6 +47,17 @@ type scanner struct {
 
 	open       []openElement // elements whose end tag is still to come
 	pendingEnd bool          // the last start tag was <x/>: its end comes next
+
+	// Room for the usual depth and text, so that a small message needs
+	// no allocation for them.
+	openRoom [24]openElement
+	textRoom [256]byte
+}
+
+// init points the scanner's stack and text at its own room.
+func (s *scanner) init() *scanner {
+	s.open, s.text = s.openRoom[:0], s.textRoom[:0]
+	return s
 }
 
 // more reads from r into buf, keeping buf[pos:]; false when r has ended
@@ -172,16 +183,55 @@ type token struct {
 	empty bool // <x/>: its end follows
 }
 
-// knownNames are the element names of XML-RPC, kept without a copy.
-var knownNames = func() map[string]string {
-	m := map[string]string{}
-	for _, n := range []string{"methodCall", "methodName", "methodResponse", "params", "param", "value", "fault",
-		"array", "data", "struct", "member", "name", "string", "int", "i4", "i8", "boolean", "double",
-		"dateTime.iso8601", "base64", "nil"} {
-		m[n] = n
+// knownName returns XML-RPC's own element name that raw spells, without
+// a copy, or false.
+func knownName(raw []byte) (string, bool) {
+	switch string(raw) { // compared in place: no string is made
+	case "value":
+		return "value", true
+	case "member":
+		return "member", true
+	case "name":
+		return "name", true
+	case "struct":
+		return "struct", true
+	case "array":
+		return "array", true
+	case "data":
+		return "data", true
+	case "string":
+		return "string", true
+	case "param":
+		return "param", true
+	case "params":
+		return "params", true
+	case "int":
+		return "int", true
+	case "i4":
+		return "i4", true
+	case "i8":
+		return "i8", true
+	case "boolean":
+		return "boolean", true
+	case "double":
+		return "double", true
+	case "nil":
+		return "nil", true
+	case "base64":
+		return "base64", true
+	case "dateTime.iso8601":
+		return "dateTime.iso8601", true
+	case "methodResponse":
+		return "methodResponse", true
+	case "methodCall":
+		return "methodCall", true
+	case "methodName":
+		return "methodName", true
+	case "fault":
+		return "fault", true
 	}
-	return m
-}()
+	return "", false
+}
 
 // name reads an XML name as encoding/xml does: ASCII name bytes and any
 // non-ASCII byte, then checks it (non-ASCII ones by encoding/xml itself,
@@ -205,7 +255,7 @@ scan:
 		return "", false, false, nil
 	}
 	raw := s.buf[s.pos : s.pos+i]
-	if name, known = knownNames[string(raw)]; !known {
+	if name, known = knownName(raw); !known {
 		name = string(raw)
 		if !validName(name) {
 			return "", false, false, syntaxErr("invalid XML name: " + clip(name))
