@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"xenlab/hosts/sim/xapid"
 	"xenlab/hosts/xapi/xmlrpc"
 	"xenlab/secret"
 )
@@ -50,11 +51,45 @@ func cannedXapi(tb testing.TB) *httptest.Server {
 // BenchmarkWire compares one VM.get_record through the client (encoding
 // the call, decoding the reply and its envelope) with a raw HTTPS post of
 // the same, already encoded, request whose reply is read and not decoded:
-// sequentially and from 8 goroutines at once. Client / raw in ns/op is
-// how far the client is below the wire (issue 19 asks for at least 0.9
-// of raw's speed: ns/op at most 1.11 times raw's).
+// sequentially and from 8 goroutines at once, against two servers over
+// HTTPS and HTTP/1.1: "canned" answers every call with the same bytes,
+// decoding nothing, so that what differs is the client alone; "sim" is
+// the simulated xapi (hosts/sim/xapid) answering a real VM.get_record of
+// the template it seeds, a server that, like xapi, does work per call.
+// Raw's ns/op over the client's is how near the client is to the wire
+// (issue 19 asks for at least 0.9); cpu-ns/op is the CPU per call of this
+// process (client and server), which other work on the machine moves
+// less than ns/op.
 func BenchmarkWire(b *testing.B) {
-	srv := cannedXapi(b)
+	for _, server := range []string{"canned", "sim"} {
+		b.Run(server, func(b *testing.B) {
+			var srv *httptest.Server
+			if server == "canned" {
+				srv = cannedXapi(b)
+			} else {
+				srv = simXapi(b)
+			}
+			benchWire(b, srv)
+		})
+	}
+}
+
+// simXapi serves the simulated xapi (its seeded host, password "p") over
+// HTTPS and HTTP/1.1.
+func simXapi(tb testing.TB) *httptest.Server {
+	s, err := xapid.New(xapid.Options{Password: testPassword, Logf: func(string, ...any) {}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	srv := httptest.NewUnstartedServer(s)
+	srv.EnableHTTP2 = false
+	srv.StartTLS()
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+func benchWire(b *testing.B, srv *httptest.Server) {
 	ctx := context.Background()
 	// As xenlab dials a host: its own transport, the certificate pinned.
 	c, err := Dial(ctx, Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword),
@@ -63,13 +98,40 @@ func BenchmarkWire(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close(ctx)
-	req, err := xmlrpc.MarshalCall("VM.get_record", []any{"OpaqueRef:session", "OpaqueRef:vm"})
-	if err != nil {
-		b.Fatal(err)
+	vm := Ref("OpaqueRef:vm")
+	if v, err := c.Call(ctx, "VM.get_by_name_label", "jeos_template_for_devstack"); err == nil {
+		if refs, ok := v.([]any); ok && len(refs) > 0 {
+			vm = Ref(refs[0].(string))
+		}
 	}
 	raw := srv.Client()
 	raw.Transport.(*http.Transport).MaxIdleConnsPerHost = 32
-	post := func() {
+	rawCall := func(method string, params ...any) []byte {
+		req, err := xmlrpc.MarshalCall(method, params)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return req
+	}
+	post := func(req []byte) []byte {
+		resp, err := raw.Post(srv.URL, "text/xml", bytes.NewReader(req))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return out
+	}
+	login, err := xmlrpc.UnmarshalResponse(post(rawCall("session.login_with_password", testUser, testPassword, "2.0", "bench")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	session, _ := login.(map[string]any)["Value"].(string)
+	req := rawCall("VM.get_record", session, string(vm))
+	rawPost := func() {
 		resp, err := raw.Post(srv.URL, "text/xml", bytes.NewReader(req))
 		if err != nil {
 			b.Fatal(err)
@@ -80,14 +142,14 @@ func BenchmarkWire(b *testing.B) {
 		resp.Body.Close()
 	}
 	call := func() {
-		if _, err := c.Call(ctx, "VM.get_record", Ref("OpaqueRef:vm")); err != nil {
+		if _, err := c.Call(ctx, "VM.get_record", vm); err != nil {
 			b.Fatal(err)
 		}
 	}
 	for _, f := range []struct {
 		name string
 		do   func()
-	}{{"raw", post}, {"client", call}} {
+	}{{"raw", rawPost}, {"client", call}} {
 		b.Run("sequential/"+f.name, func(b *testing.B) {
 			cpu := cpuClock(b)
 			for b.Loop() {
