@@ -16,6 +16,9 @@ type Counters struct {
 	// which a real host has not, on the path to a booted guest.
 	GuestStarts    int64
 	GuestStartTime time.Duration
+	// GuestResumes counts the guests kept while their VM was suspended
+	// (VM.suspend, VM.checkpoint) and resumed as they were, not started.
+	GuestResumes int64
 }
 
 // Counters returns the host's counts so far.
@@ -24,7 +27,7 @@ func (h *Host) Counters() Counters {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c.SSHHandshakes += h.goneHandshakes
-	c.GuestStarts, c.GuestStartTime = h.guestStarts, h.guestStartTime
+	c.GuestStarts, c.GuestStartTime, c.GuestResumes = h.guestStarts, h.guestStartTime, h.guestResumes
 	for _, g := range h.guests {
 		if g.ssh != nil {
 			c.SSHHandshakes += g.ssh.Handshakes()

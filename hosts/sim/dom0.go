@@ -117,6 +117,12 @@ func (d *dom0Host) BootGuest(ctx context.Context, g xapid.Guest) (string, error)
 	return (*Host)(d).bootGuest(ctx, g)
 }
 
+// SuspendGuest keeps the guest while its VM is suspended
+// (xapid.GuestSuspender).
+func (d *dom0Host) SuspendGuest(ctx context.Context, vmUUID, image string) error {
+	return (*Host)(d).suspendGuest(vmUUID, image)
+}
+
 func (d *dom0Host) StopGuest(ctx context.Context, vmUUID string) error {
 	return (*Host)(d).stopGuest(vmUUID)
 }

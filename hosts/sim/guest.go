@@ -29,6 +29,9 @@ import (
 // never share the guest's run directory.
 func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	defer h.lockGuest(g.UUID)()
+	if ip, ok := h.resumeKept(ctx, g); ok {
+		return ip, nil
+	}
 	start := time.Now()
 	defer func() {
 		h.mu.Lock()
@@ -41,7 +44,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		h.mu.Unlock()
 		return "", errors.New("simulated host is shutting down")
 	}
-	if old, ok := h.guests[g.UUID]; ok { // a start without a stop: replace
+	if old, ok := h.guests[g.UUID]; ok { // a start without a stop, or a kept guest not resumed: replace
 		delete(h.guests, g.UUID)
 		h.mu.Unlock()
 		old.stop()
@@ -64,7 +67,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			return "", fmt.Errorf("%s: eth%s: %w", g.NameLabel, v.Device, err)
 		}
 	}
-	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw}
+	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw, vifs: g.VIFs}
 	facts, err := writeBootFacts(filepath.Join(base, "boot"), g)
 	if err != nil {
 		sw.Close()
@@ -153,6 +156,70 @@ func (h *Host) resumeGuest(ctx context.Context, g xapid.Guest, gs *guest) {
 	if err != nil {
 		h.logf("sim: resuming guest %s (%s): the agents' rejoin: %v", g.NameLabel, g.UUID, err)
 	}
+}
+
+// suspendGuest keeps a running guest as its VM is suspended (to the
+// suspend image image), as Xen keeps a suspended domain: its SSH server
+// stops accepting and its processes are frozen where they are
+// (sshd.Server.Pause), its switch and devices kept, until a resume of the
+// same image (resumeKept). A guest that cannot be kept (no cgroup to
+// freeze, without root) is stopped, as before: a resume then starts it
+// again and brings back what its memory held (resumeGuest).
+func (h *Host) suspendGuest(vmUUID, image string) error {
+	unlock := h.lockGuest(vmUUID)
+	h.mu.Lock()
+	g, ok := h.guests[vmUUID]
+	h.mu.Unlock()
+	if !ok {
+		unlock()
+		return nil
+	}
+	if err := g.ssh.Pause(); err != nil {
+		h.logf("sim: guest %s not kept while suspended (%v): stopped", g.name, err)
+		unlock()
+		return h.stopGuest(vmUUID)
+	}
+	h.mu.Lock()
+	g.keptFor = image
+	h.mu.Unlock()
+	unlock()
+	return nil
+}
+
+// resumeKept brings back the guest suspendGuest kept, when g is a resume
+// of the same suspend image with the same VIFs; the caller holds the
+// guest's lock. Otherwise (another image: the VM was reverted meanwhile;
+// VIFs changed) the kept guest is left for bootGuest to replace.
+func (h *Host) resumeKept(ctx context.Context, g xapid.Guest) (string, bool) {
+	h.mu.Lock()
+	kept, ok := h.guests[g.UUID]
+	h.mu.Unlock()
+	if !ok || kept.keptFor == "" || !g.Resumed || g.SuspendVDI != kept.keptFor || !sameVIFs(kept.vifs, g.VIFs) {
+		return "", false
+	}
+	if err := kept.ssh.Resume(ctx); err != nil {
+		h.logf("sim: guest %s kept while suspended cannot resume (%v): started again", g.NameLabel, err)
+		return "", false
+	}
+	h.mu.Lock()
+	kept.keptFor = ""
+	h.guestResumes++
+	h.mu.Unlock()
+	return kept.ip, true
+}
+
+// sameVIFs says whether a guest's VIFs are still those it was started
+// with (devices and MACs).
+func sameVIFs(a, b []xapid.GuestVIF) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Device != b[i].Device || !strings.EqualFold(a[i].MAC, b[i].MAC) {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *Host) stopGuest(vmUUID string) error {

@@ -100,6 +100,7 @@ type Host struct {
 	// simulator's own cost (Counters).
 	guestStarts    int64
 	guestStartTime time.Duration
+	guestResumes   int64 // guests kept while suspended and resumed as they were
 	closed         bool
 	// guestLocks serialise the boots and stops of one guest (by VM uuid):
 	// xapi boots a guest in the background, and a stop or a second start
@@ -143,6 +144,10 @@ type guest struct {
 	root string
 	sw   ovs.Switch
 	ssh  *sshd.Server
+	vifs []xapid.GuestVIF // as started
+	// keptFor is the suspend image (VDI uuid) the guest is kept for while
+	// its VM is suspended (suspendGuest), "" while it runs.
+	keptFor string
 }
 
 // Start brings the simulated host up: switch and SSH server for dom0, then

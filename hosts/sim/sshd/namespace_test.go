@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -281,5 +283,59 @@ func TestLastingRootIsShared(t *testing.T) {
 	own, err := cmd.CombinedOutput()
 	if err != nil || strings.HasPrefix(string(own), holderNS) || !strings.HasSuffix(string(own), "\nmachine\n") {
 		t.Errorf("Command run by its own Run: %q %v; want a namespace of its own and the machine's file", own, err)
+	}
+}
+
+// Pause freezes a host as a suspended VM is: it accepts no connection and
+// its processes stop where they are (the kernel says its cgroup is
+// frozen), their state kept; Resume brings it back on the same address,
+// the daemon going on from where it was (its counter moves again).
+func TestPauseKeepsProcesses(t *testing.T) {
+	needMountNS(t)
+	if os.Geteuid() != 0 {
+		t.Skip("freezing a host needs its cgroup (root)")
+	}
+	h := startHost(t, IsolationMountNS, nil)
+	if h.srv.cgroup == nil {
+		t.Skip("no cgroup v2 for the host here")
+	}
+	c := h.rootClient(t)
+	// A daemon that counts; the counter file is in the host's /tmp.
+	if out, err := mustSession(t, c).CombinedOutput("nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.01; done' >/dev/null 2>&1 &"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	counter := filepath.Join(h.cfg.Root, "tmp", "n")
+	read := func() string {
+		b, _ := os.ReadFile(counter)
+		return strings.TrimSpace(string(b))
+	}
+	waitMoving := func() {
+		first := read()
+		for range 500 {
+			if v := read(); v != "" && v != first {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("the daemon's counter does not move (%q)", read())
+	}
+	waitMoving()
+	if err := h.srv.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := os.ReadFile(filepath.Join(h.srv.cgroup.dir, "cgroup.events")); err != nil || !strings.Contains(string(ev), "frozen 1") {
+		t.Errorf("the host's cgroup after Pause: %q %v, want frozen", ev, err)
+	}
+	if conn, err := net.DialTimeout("tcp", h.srv.Addr(), time.Second); err == nil {
+		conn.Close()
+		t.Error("a paused host accepted a connection")
+	}
+	if err := h.srv.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitMoving()
+	c2 := h.rootClient(t)
+	if out, err := mustSession(t, c2).CombinedOutput("cat /tmp/n"); err != nil || strings.TrimSpace(string(out)) == "" {
+		t.Errorf("after Resume: %q %v", out, err)
 	}
 }

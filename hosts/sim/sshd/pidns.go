@@ -237,10 +237,9 @@ func newSpawner(ns, mnt, uts string) (*spawner, error) {
 	}
 	sp := &spawner{reqs: make(chan spawnReq), quit: make(chan struct{})}
 	ready := make(chan error, 1)
-	go func() {
+	goOnOwnThread(func() {
 		// Never unlocked: the thread, which belongs to the host's
 		// namespace now, ends with this goroutine.
-		runtime.LockOSThread()
 		// Every file opened first: once in the host's mount namespace,
 		// /proc is the host's.
 		var fds []int
@@ -302,7 +301,7 @@ func newSpawner(ns, mnt, uts string) (*spawner, error) {
 				return
 			}
 		}
-	}()
+	})
 	if err := <-ready; err != nil {
 		return nil, fmt.Errorf("join the host's PID namespace: %w", err)
 	}
@@ -362,4 +361,29 @@ func (sp *spawner) bind(dir string) error {
 		}
 		return nil
 	}})
+}
+
+// goOnOwnThread runs f in a new goroutine locked to a thread that is not
+// the process's main one, and never unlocked: f may change what belongs to
+// its thread (namespaces, the bounding set), and the main thread's is what
+// /proc/self shows for the whole process (mountinfo, say), and a locked
+// main thread is never given back when its goroutine ends.
+func goOnOwnThread(f func()) {
+	go func() {
+		runtime.LockOSThread()
+		if syscall.Gettid() != syscall.Getpid() {
+			f()
+			return
+		}
+		// The main thread: while this goroutine holds it, a new one runs
+		// on another thread.
+		started := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(started)
+			f()
+		}()
+		<-started
+		runtime.UnlockOSThread()
+	}()
 }

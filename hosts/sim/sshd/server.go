@@ -26,9 +26,10 @@ type Server struct {
 	hostKey   ssh.Signer
 	root      *os.Root
 	isolation Isolation
-	cgroup    *hostCgroup // nil: commands' leftovers found by their environment only
-	pidns     *pidHolder  // nil: commands share this machine's PID namespace
-	ln        net.Listener
+	cgroup    *hostCgroup  // nil: commands' leftovers found by their environment only
+	pidns     *pidHolder   // nil: commands share this machine's PID namespace
+	ln        net.Listener // guarded by mu after Start (Pause, Resume)
+	addr      string       // where it listens, the same after a Resume
 
 	ctx    context.Context // cancelled by Close: kills every command
 	cancel context.CancelFunc
@@ -39,6 +40,7 @@ type Server struct {
 	wg         sync.WaitGroup // accept loop and every connection
 
 	mu     sync.Mutex
+	paused bool            // Pause: not listening, its processes frozen
 	bound  map[string]bool // machineDirs bound into the lasting root since Start
 	conns  map[net.Conn]struct{}
 	closed bool
@@ -91,6 +93,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		root:      root,
 		isolation: iso,
 		ln:        ln,
+		addr:      ln.Addr().String(),
 		conns:     map[net.Conn]struct{}{},
 	}
 	if s.cgroup, err = openHostCgroup(cfg.Root); err != nil {
@@ -130,12 +133,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.logf("commands see this machine's absolute paths: no mount namespace (%v)", probeMountNS())
 	}
 	s.wg.Add(1)
-	go s.acceptLoop()
+	go s.acceptLoop(ln)
 	return s, nil
 }
 
 // Addr is the address the server listens on, host:port.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.addr }
 
 // HostKey is the server's public host key, for known_hosts.
 func (s *Server) HostKey() ssh.PublicKey { return s.hostKey.PublicKey() }
@@ -166,10 +169,17 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
+	paused, ln := s.paused, s.ln
 	s.mu.Unlock()
 
+	if paused { // what is killed below is thawed first
+		_ = s.cgroup.freeze(false)
+	}
 	s.cancel()
-	err := s.ln.Close()
+	err := ln.Close()
+	if paused {
+		err = nil // closed by Pause
+	}
 	for _, c := range conns {
 		c.Close()
 	}
@@ -205,10 +215,10 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
-func (s *Server) acceptLoop() {
+func (s *Server) acceptLoop(ln net.Listener) {
 	defer s.wg.Done()
 	for {
-		c, err := s.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				s.logf("accept: %v", err)
