@@ -105,7 +105,7 @@ var systemDirs = map[string]bool{"bin": true, "sbin": true, "lib": true, "lib32"
 
 // machineMounts is the part of a command's root that comes from this
 // machine: its programs and libraries read-only (all of /usr but
-// /usr/local, which is the host's), a /dev with only the harmless
+// /usr/local, which is the host's; machineEtcDirs), a /dev with only the harmless
 // character devices, a proc whose sysctls are read-only, and /sys
 // read-only with sysTop (the host's own facts), if set, over it. Anything
 // else (/etc, /tmp, /var, /root, /opt, /home, /usr/local) is the host's.
@@ -136,6 +136,11 @@ func machineMounts(sysTop string) []nsMount {
 					ms = append(ms, nsMount{Kind: "robind", Src: up, Dst: up})
 				}
 			}
+		}
+	}
+	for _, name := range machineEtcDirs {
+		if fi, err := os.Stat("/etc/" + name); err == nil && fi.IsDir() {
+			ms = append(ms, nsMount{Kind: "robind", Src: "/etc/" + name, Dst: "/etc/" + name})
 		}
 	}
 	return append(ms,
