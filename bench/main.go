@@ -110,8 +110,9 @@ func main() {
 	}
 	scale := flag.Float64("scale", 20, "divide the modelled real-host durations by `N`")
 	fleets := flag.String("fleets", "1,4,16", "the fleet sizes to measure (`N,N,...`; \"\" for none)")
+	single := flag.Bool("single", true, "measure one host with the latency profile, and devstack's way (false: the fleets only)")
 	flag.Parse()
-	if err := run(*scale, *fleets); err != nil {
+	if err := run(*scale, *fleets, *single); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -119,7 +120,7 @@ func main() {
 
 func scaled(f figure, s float64) time.Duration { return time.Duration(float64(f.real) / s) }
 
-func run(scale float64, fleets string) error {
+func run(scale float64, fleets string, single bool) error {
 	if os.Geteuid() != 0 {
 		fmt.Println("bench: skipped: needs root (the simulated guests and the devstack stand-in run in mount namespaces of their own)")
 		return nil
@@ -132,6 +133,14 @@ func run(scale float64, fleets string) error {
 		return err
 	}
 	ctx := context.Background()
+	if !single {
+		dir, err := os.MkdirTemp("", "xenlab-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		return fleetTable(ctx, sizes, dir)
+	}
 	rt := scaled(roundTrip, scale)
 	byMethod := &methods{}
 	lat := byMethod.hook(xapid.LatencyByClass(map[string]time.Duration{
