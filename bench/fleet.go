@@ -80,8 +80,11 @@ type simProc struct {
 	ep  sim.Endpoints
 }
 
+// fleetOVS is the fleet hosts' switch (-fleet-ovs).
+var fleetOVS = "auto"
+
 func startSim(ctx context.Context, exe, dir string) (*simProc, error) {
-	cmd := exec.CommandContext(ctx, exe, "sim", "serve", "--dir", dir, "--quiet")
+	cmd := exec.CommandContext(ctx, exe, "sim", "serve", "--dir", dir, "--quiet", "--ovs", fleetOVS)
 	cmd.Env = append(os.Environ(), cliEnv+"=1")
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = time.Minute

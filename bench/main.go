@@ -111,6 +111,7 @@ func main() {
 	scale := flag.Float64("scale", 20, "divide the modelled real-host durations by `N`")
 	fleets := flag.String("fleets", "1,4,16", "the fleet sizes to measure (`N,N,...`; \"\" for none)")
 	single := flag.Bool("single", true, "measure one host with the latency profile, and devstack's way (false: the fleets only)")
+	flag.StringVar(&fleetOVS, "fleet-ovs", "auto", "the fleet hosts' Open vSwitch: real, model or auto (`MODE`)")
 	flag.Parse()
 	if err := run(*scale, *fleets, *single); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
