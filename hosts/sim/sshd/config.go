@@ -42,9 +42,9 @@ type Config struct {
 	// host's own, and programs come read-only from this machine).
 	HostPaths []string
 	// KeepPaths are directories of this machine that commands under
-	// IsolationMountNS reach at the same path (bound into the host's root):
-	// the host's switch tools and their socket, say. The mount points are
-	// made in the host's tree.
+	// IsolationMountNS reach at the same path (bound read-only into the
+	// host's root): the host's switch tools and their socket, say. The
+	// mount points are made in the host's tree.
 	KeepPaths []string
 	// Hostname, when set, is the host name commands see under
 	// IsolationMountNS (their own UTS namespace), as `hostname` and

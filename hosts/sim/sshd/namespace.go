@@ -166,7 +166,17 @@ func (s *Server) rootPlan(u User, argv []string, machineDirs ...string) nsInit {
 		}
 		ms = append(ms, nsMount{Kind: "robind", Src: src, Dst: dst, File: !fi.IsDir()})
 	}
-	for _, k := range append(slices.Clone(s.cfg.KeepPaths), machineDirs...) {
+	// KeepPaths read-only: they hold what the simulator serves the host
+	// (the switch tools, whose front end is a hard link of the
+	// simulator's own executable, and their sockets, which connect on a
+	// read-only mount too); a command must not write into this machine's
+	// files through them.
+	for _, k := range s.cfg.KeepPaths {
+		if fi, err := os.Stat(k); err == nil && fi.IsDir() {
+			ms = append(ms, nsMount{Kind: "robind", Src: k, Dst: k})
+		}
+	}
+	for _, k := range machineDirs {
 		if fi, err := os.Stat(k); err == nil && fi.IsDir() {
 			ms = append(ms, nsMount{Kind: "bind", Src: k, Dst: k})
 		}

@@ -301,7 +301,7 @@ func TestPauseKeepsProcesses(t *testing.T) {
 	}
 	c := h.rootClient(t)
 	// A daemon that counts; the counter file is in the host's /tmp.
-	if out, err := mustSession(t, c).CombinedOutput("nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.01; done' >/dev/null 2>&1 &"); err != nil {
+	if out, err := mustSession(t, c).CombinedOutput("nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.01; done' >/dev/null 2>&1 &"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	counter := filepath.Join(h.cfg.Root, "tmp", "n")
@@ -337,5 +337,52 @@ func TestPauseKeepsProcesses(t *testing.T) {
 	c2 := h.rootClient(t)
 	if out, err := mustSession(t, c2).CombinedOutput("cat /tmp/n"); err != nil || strings.TrimSpace(string(out)) == "" {
 		t.Errorf("after Resume: %q %v", out, err)
+	}
+}
+
+// KeepPaths are read-only in the host's root: what the simulator keeps
+// there (the switch tools' front end is a hard link of its own
+// executable) cannot be changed by a command, while a program there still
+// runs and a unix socket there still connects.
+func TestKeepPathsAreReadOnly(t *testing.T) {
+	needMountNS(t)
+	keep := t.TempDir()
+	prog := filepath.Join(keep, "prog")
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\necho ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", filepath.Join(keep, "s.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("hello\n"))
+			c.Close()
+		}
+	}()
+	h := startHost(t, IsolationMountNS, func(c *Config) { c.KeepPaths = []string{keep} })
+	c := h.rootClient(t)
+	script := strings.Join([]string{
+		prog,
+		"{ echo changed > " + prog + "; } 2>/dev/null && echo wrote",
+		"touch " + keep + "/new 2>/dev/null && echo created",
+		"rm -f " + prog + " 2>/dev/null; test -e " + prog + " || echo removed",
+		"python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"" + keep + "/s.sock\"); print(s.recv(16).decode().strip())' 2>/dev/null || echo no-python",
+	}, "\n")
+	out, err := mustSession(t, c).CombinedOutput(script)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "ran\nhello" && got != "ran\nno-python" {
+		t.Errorf("the command printed %q; want the program's output and the socket's greeting only", got)
+	}
+	if data, _ := os.ReadFile(prog); string(data) != "#!/bin/sh\necho ran\n" {
+		t.Errorf("the kept program was changed: %q", data)
 	}
 }
