@@ -1,10 +1,15 @@
 // Command bench measures xenlab on a simulated XenServer host with a
 // latency profile that models a real one, and the same lab brought up
 // devstack's way (devstack_way.py, install_os_domU.sh's calls) on the same
-// host, and prints one table. docs/performance.md holds a measured table
-// and says what each figure means.
+// host: API calls and session calls counted apart, devstack's dom0
+// commands counted as the local commands they were, the simulator's own
+// guest start-ups named apart from xenlab's share of the critical path.
+// Then fleets of simulated hosts, each a process of its own (fleet.go):
+// wall time, CPU-seconds per host for xenlab and for the simulator, and
+// xenlab's peak memory. docs/performance.md holds measured tables and says
+// what each figure means.
 //
-//	sudo go run ./bench [-scale 20]
+//	sudo go run ./bench [-scale 20] [-fleets 1,4,16] [-fleet-ovs auto] [-single=false]
 //
 // It needs root (the simulated guests and the devstack stand-in run in
 // mount namespaces of their own), OpenSSH's ssh client and the stock
