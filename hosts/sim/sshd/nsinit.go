@@ -51,7 +51,7 @@ func buildHostRoot(planJSON string) {
 	}
 	if err != nil {
 		fmt.Fprintf(ready, "%v\n", err)
-		os.Exit(126)
+		syscall.Exit(126)
 	}
 	fmt.Fprintf(ready, "ok\n")
 	ready.Close()
@@ -78,7 +78,7 @@ func init() {
 		err = runNSInit(plan)
 	}
 	fmt.Fprintf(os.Stderr, "xenlab-sim: cannot enter the host: %v\n", err)
-	os.Exit(126)
+	syscall.Exit(126) // not os.Exit, which a race-enabled binary makes sleep a second
 }
 
 // planStage reads what decides a command's first stage: the host's PID
@@ -157,9 +157,9 @@ func runSecondStage(cmd *exec.Cmd) error {
 	if ws.Signaled() {
 		signal.Reset(ws.Signal())
 		_ = syscall.Kill(os.Getpid(), ws.Signal())
-		os.Exit(128 + int(ws.Signal()))
+		syscall.Exit(128 + int(ws.Signal()))
 	}
-	os.Exit(ws.ExitStatus())
+	syscall.Exit(ws.ExitStatus())
 	return nil
 }
 
