@@ -20,6 +20,7 @@ type run struct {
 	mu     sync.Mutex
 	lines  []string
 	seen   map[string]chan struct{} // closed when a line containing the key came
+	seenAt map[string]time.Time     // when it came
 	exited chan struct{}
 	code   int
 	at     time.Time // when it exited
@@ -27,7 +28,7 @@ type run struct {
 
 func startUp(t *testing.T, ctx context.Context, waitFor []string, args ...string) *run {
 	t.Helper()
-	r := &run{seen: map[string]chan struct{}{}, exited: make(chan struct{})}
+	r := &run{seen: map[string]chan struct{}{}, seenAt: map[string]time.Time{}, exited: make(chan struct{})}
 	for _, w := range waitFor {
 		r.seen[w] = make(chan struct{})
 	}
@@ -47,6 +48,7 @@ func startUp(t *testing.T, ctx context.Context, waitFor []string, args ...string
 			r.lines = append(r.lines, sc.Text())
 			for w, ch := range r.seen {
 				if strings.Contains(sc.Text(), w) {
+					r.seenAt[w] = time.Now()
 					close(ch)
 					delete(r.seen, w)
 				}
@@ -108,12 +110,17 @@ const xapiLogin = "preflight | xapi "
 // holds the lock leaves it behind, and the next run takes it over after
 // its --lock-expiry and says so; a run stopped by SIGTERM releases it.
 func TestTwoUpsOnOneHost(t *testing.T) {
-	needStandIn(t)
-	_, lab := simServe(t)
+	_, ep := simServe(t)
+	needStandIn(t, ep.Isolation)
+	lab := ep.LabFile
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
-	first := startUp(t, ctx, []string{xapiLogin}, "-f", lab)
+	// The lock is released after the last step ended (and the first's
+	// process exits a moment later): the waiting run may log in only
+	// after the first's last step line.
+	const lastStep = "snapshot done "
+	first := startUp(t, ctx, []string{xapiLogin, lastStep}, "-f", lab)
 	first.await(t, xapiLogin)
 
 	code, stdout, stderr := up(ctx, "-f", lab, "--no-wait")
@@ -132,8 +139,14 @@ func TestTwoUpsOnOneHost(t *testing.T) {
 	started := third.await(t, xapiLogin)
 	first.wait(t)
 	third.wait(t)
-	if started.Before(first.at) {
-		t.Fatalf("the waiting run logged in to xapi at %v, before the first ended at %v", started, first.at)
+	first.mu.Lock()
+	lastAt, ok := first.seenAt[lastStep]
+	first.mu.Unlock()
+	if !ok {
+		t.Fatalf("the first run printed no %q:\n%s", lastStep, first.output())
+	}
+	if started.Before(lastAt) {
+		t.Fatalf("the waiting run logged in to xapi at %v, before the first's last step ended at %v", started, lastAt)
 	}
 	if !strings.Contains(third.stderr.String(), "xenlab: host sim is locked by ") || !strings.Contains(third.stderr.String(), "; waiting") {
 		t.Errorf("the waiting run did not say it waits:\n%s", third.stderr.String())
@@ -147,17 +160,18 @@ func TestTwoUpsOnOneHost(t *testing.T) {
 		t.Fatalf("exit codes %d and %d, want 0 and 0:\n%s\n%s", first.code, third.code, first.stderr.String(), third.stderr.String())
 	}
 
-	// A run killed while it holds the lock: the next takes it over once
-	// it expires.
-	killed := startUp(t, ctx, []string{xapiLogin}, "-f", lab, "--lock-expiry", "3s")
+	// A run killed while it holds the lock: the next run on this machine
+	// sees its process is gone and takes the lock over at once, without
+	// waiting (--no-wait would refuse a live claim).
+	killed := startUp(t, ctx, []string{xapiLogin}, "-f", lab)
 	killed.await(t, xapiLogin)
 	killed.cmd.Process.Signal(syscall.SIGKILL)
 	killed.wait(t)
-	code, _, stderr = up(ctx, "-f", lab, "--lock-expiry", "3s")
+	code, _, stderr = up(ctx, "-f", lab, "--no-wait")
 	kpid := strconv.Itoa(killed.cmd.Process.Pid)
-	if code != 0 || !strings.Contains(stderr, "host sim is locked by ") ||
+	if code != 0 || strings.Contains(stderr, "; waiting") ||
 		!strings.Contains(stderr, "xenlab: host sim: taking over the lock of ") || !strings.Contains(stderr, " pid "+kpid+" ") ||
-		!strings.Contains(stderr, "it expired (its run died or hung)") {
+		!strings.Contains(stderr, "its process is gone (no pid "+kpid+" on this machine)") {
 		t.Fatalf("after a killed run: exit %d, stderr:\n%s", code, stderr)
 	}
 

@@ -60,22 +60,35 @@ func buildAndRun(m *testing.M) int {
 	return m.Run()
 }
 
-// simServe starts `xenlab sim serve` in a temporary directory and returns
-// the process and its lab file once it serves. Cleanup stops it.
 // needStandIn skips a test whose `up` runs the whole bring-up, stack.sh
-// in the simulated domU included, where the devstack stand-in cannot run.
-func needStandIn(t *testing.T) {
+// in the simulated domU included, where the devstack stand-in cannot run
+// on the simulated host that serves: isolation is what that `sim serve`
+// picked (its endpoints say), mountns as root and, without root, where
+// user namespaces work.
+func needStandIn(t *testing.T, isolation string) {
 	t.Helper()
-	isolation := "paths"
-	if os.Geteuid() == 0 {
-		isolation = "mountns" // what sim serve's "auto" picks as root
-	}
 	if why := devstack.Unavailable(isolation); why != "" {
 		t.Skip(why)
 	}
 }
 
-func simServe(t *testing.T) (*exec.Cmd, string) {
+// simEndpoints is what `sim serve` prints when it serves (sim.Endpoints).
+type simEndpoints struct {
+	XAPIURL         string `json:"xapi_url"`
+	XAPIFingerprint string `json:"xapi_fingerprint"`
+	PasswordFile    string `json:"password_file"`
+	Dom0SSH         string `json:"dom0_ssh"`
+	SSHKey          string `json:"ssh_key"`
+	KnownHosts      string `json:"known_hosts"`
+	GuestSSHPort    int    `json:"guest_ssh_port"`
+	LabFile         string `json:"lab_file"`
+	Isolation       string `json:"isolation"`
+}
+
+// simServe starts `xenlab sim serve` in a temporary directory and returns
+// the process and its endpoints (its lab file, the isolation it picked)
+// once it serves. Cleanup stops it.
+func simServe(t *testing.T) (*exec.Cmd, simEndpoints) {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(xenlab, "sim", "serve", "--dir", dir, "--ovs", "model", "--quiet")
@@ -109,17 +122,15 @@ func simServe(t *testing.T) (*exec.Cmd, string) {
 	}()
 	select {
 	case line := <-lines:
-		var ep struct {
-			LabFile string `json:"lab_file"`
-		}
+		var ep simEndpoints
 		if err := json.Unmarshal([]byte(line), &ep); err != nil || ep.LabFile == "" {
 			t.Fatalf("sim serve's endpoints line %q: %v", line, err)
 		}
-		return cmd, ep.LabFile
+		return cmd, ep
 	case <-time.After(time.Minute):
 		t.Fatalf("sim serve printed no endpoints within a minute; stderr:\n%s", stderr.String())
 	}
-	return nil, ""
+	return nil, simEndpoints{}
 }
 
 // alive reports whether the process still runs (it is our child and not
@@ -176,8 +187,9 @@ func exitCode(err error, cmd *exec.Cmd) int {
 // closed pipe raises (an SSH session or a plugin's pipe the peer closed);
 // it must not stop `xenlab sim serve`, which keeps serving runs.
 func TestSimServeSurvivesSIGPIPE(t *testing.T) {
-	needStandIn(t)
-	sim, lab := simServe(t)
+	sim, ep := simServe(t)
+	needStandIn(t, ep.Isolation)
+	lab := ep.LabFile
 	for range 3 {
 		if err := sim.Process.Signal(syscall.SIGPIPE); err != nil {
 			t.Fatal(err)
@@ -197,7 +209,8 @@ func TestSimServeSurvivesSIGPIPE(t *testing.T) {
 // away ends the run quietly: exit 141 (as SIGPIPE would), after stopping
 // and cleaning up, with nothing on stderr (no "context canceled").
 func TestUpIntoClosedStdout(t *testing.T) {
-	_, lab := simServe(t)
+	_, ep := simServe(t)
+	lab := ep.LabFile
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, args := range [][]string{{"-f", lab}, {"-f", lab, "--json"}} {
@@ -281,12 +294,13 @@ host "xs1" {
 // it writes and every tenth after reading a line, leave the simulator
 // serving. With -short, 20 runs.
 func TestManyUpsAgainstOneSim(t *testing.T) {
-	needStandIn(t)
 	runs := 200
 	if testing.Short() {
 		runs = 20
 	}
-	sim, lab := simServe(t)
+	sim, ep := simServe(t)
+	needStandIn(t, ep.Isolation)
+	lab := ep.LabFile
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	// The runs are bounded in time too: the package shares go test's
@@ -298,9 +312,8 @@ func TestManyUpsAgainstOneSim(t *testing.T) {
 	done := 0
 	for i := range runs {
 		if time.Since(start) > budget {
-			if done < 40 {
-				t.Skipf("only %d runs in %s: the machine is too loaded for this test to mean much", done, budget)
-			}
+			// Every run so far was checked; a loaded machine only makes
+			// fewer of them (the old binary lost the simulator after 157).
 			t.Logf("stopping after %d of %d runs: the %s budget is spent", done, runs, budget)
 			break
 		}

@@ -33,7 +33,7 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0    ok
-  1    a step or a remote operation failed, or the command's work is not built yet
+  1    a step or a remote operation failed
   2    usage or lab file error (plan --detailed-exitcode: changes pending; errors are 1)
   130  interrupted by Ctrl-C (SIGINT)
   141  stdout was closed before the end (xenlab up | head): the run stopped quietly
@@ -102,7 +102,7 @@ Open vSwitch) on a XenServer or XCP-ng host, or on its built-in simulated host.
 	})
 	root.AddCommand(
 		newUp(io), newPlan(io), newStatus(io), newVerify(io), newReset(io), newDown(io), newLogs(io),
-		newValidate(io), newLocalrc(io), newSim(io), newVersion(io),
+		newSSH(io), newValidate(io), newLocalrc(io), newSim(io), newVersion(io),
 	)
 	return root
 }
@@ -169,24 +169,6 @@ func (e usageError) Error() string { return e.msg }
 func (usageError) ConfigError() {}
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
-
-// labNotWholeError ends an up whose built steps all succeeded: the lab is
-// up and verified, but the steps after them are not built yet, so the run
-// is not the whole lab and exits 1.
-type labNotWholeError struct{ missing []string }
-
-func (e labNotWholeError) Error() string {
-	return "the lab is up and verified; the rest of the bring-up (" +
-		strings.Join(e.missing, ", ") + ") is not built yet"
-}
-
-// notBuiltError says a command exists in the design but its work is not
-// built yet. It never pretends: the command exits 1.
-type notBuiltError struct{ what string }
-
-func (e notBuiltError) Error() string {
-	return e.what + " is not built yet; nothing was changed"
-}
 
 // flagError turns pflag's errors into usage errors, suggesting the flag
 // meant when an unknown one is close to a real one.

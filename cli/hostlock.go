@@ -63,7 +63,8 @@ func (hl *hostLocks) lost(cancel context.CancelCauseFunc) {
 }
 
 // release releases every lock taken, on its own time bound (the run's
-// context may be canceled already).
+// context may be canceled already), within which lock.Release tries again
+// while the host does not answer.
 func (hl *hostLocks) release() {
 	hl.mu.Lock()
 	held := hl.held
@@ -73,7 +74,8 @@ func (hl *hostLocks) release() {
 	defer cancel()
 	for _, l := range held {
 		if err := l.Release(ctx); err != nil {
-			fmt.Fprintf(hl.io.Err, "xenlab: %v (it expires by itself)\n", err)
+			fmt.Fprintf(hl.io.Err, "xenlab: %v (the next run on this machine takes it over at once; "+
+				"from elsewhere it waits until the claim expires at %s)\n", err, l.Holder().Expires.UTC().Format("15:04:05 UTC"))
 		}
 	}
 }

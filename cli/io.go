@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"xenlab/provision"
 	"xenlab/provision/render"
 )
 
@@ -30,6 +32,10 @@ type IO struct {
 	// stderr are terminals and NO_COLOR, TERM=dumb and CI do not say
 	// otherwise (render.Interactive decides).
 	Progress bool
+	// Clock is the time of the engine's runs: their events, each step's
+	// time limit, backoff and heartbeats. nil is the system's clock; a
+	// test passes a fake one to prove an hour's bound without the hour.
+	Clock provision.Clock
 }
 
 // StdIO returns the process's standard streams, with Terminal and Color
@@ -99,5 +105,32 @@ func SignalCause(sig os.Signal) error {
 	return signalCause{s, sig.String()}
 }
 
-// readAll reads r to its end (for files given as "-").
-func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }
+// readAll reads r to its end (for files given as "-"), at most limit
+// bytes: /dev/zero on stdin is an error after limit bytes, not a process
+// that fills the memory. It returns when ctx ends even while r blocks (a
+// pipe whose writer waits), so Ctrl-C stops it; the read left waiting ends
+// with the process.
+func readAll(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err == nil && int64(len(b)) > limit {
+			err = fmt.Errorf("more than %d MiB on stdin, the most xenlab reads", limit>>20)
+			b = nil
+		}
+		done <- result{b, err}
+	}()
+	select {
+	case res := <-done:
+		return res.b, res.err
+	case <-ctx.Done():
+		if cause := context.Cause(ctx); cause != ctx.Err() {
+			return nil, fmt.Errorf("reading stdin: %w (%w)", ctx.Err(), cause) // Is Canceled, As the signal
+		}
+		return nil, fmt.Errorf("reading stdin: %w", ctx.Err())
+	}
+}

@@ -5,51 +5,90 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"xenlab/collect"
 	"xenlab/hosts"
 	"xenlab/hosts/sim"
 	"xenlab/localrc"
 	"xenlab/secret"
+	"xenlab/steps"
 )
 
 // openedLab is a command's checked flags, its lab file, its hosts (those
 // --host and --shard select; not dialled until a step uses them) and what must be stopped at the end.
 type openedLab struct {
-	flags *labFlags
-	cfg   *localrc.Config
-	hosts []*hosts.Host
-	stop  func()     // stops the built-in simulated host, if one was started
-	locks *hostLocks // a run's host locks (nil for read-only commands)
+	flags  *labFlags
+	cfg    *localrc.Config
+	hosts  []*hosts.Host
+	stop   func()    // stops the simulated host plan started, if it did
+	kept   *keptHost // the kept built-in host the lab is on, if it is
+	closed bool
+	locks  *hostLocks // a run's host locks (nil for read-only commands)
 }
 
-// openLab checks the command's flags, then reads its lab file. For `up`
-// and `plan` (builtin) without a lab file here and without -f, the lab is
-// the built-in simulated host, started here and stopped by close.
+// openLab checks the command's flags, then reads its lab file. Without -f
+// and without a lab file here, the lab is the built-in one, on the kept
+// simulated host (keep.go): `up` starts it, or finds it running; the
+// other commands act on it when it runs and say how to bring it up when
+// it does not. `plan` (builtin) without a kept host plans on a simulated
+// host of its own, started here and stopped by close.
 func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin bool) (*openedLab, error) {
 	if err := l.check(); err != nil {
 		return nil, err
 	}
 	o := &openedLab{flags: l, stop: func() {}}
 	file := l.file
-	if builtin && !c.Flags().Changed("file") && !fileExists(file) {
-		h, err := sim.Start(ctx, sim.Options{Logf: func(string, ...any) {}})
-		if err != nil {
-			return nil, fmt.Errorf("starting the built-in simulated host: %w", err)
+	if !c.Flags().Changed("file") && !fileExists(file) {
+		if c.Name() == "up" { // one up at a time finds or starts the kept host
+			unlock, err := lockKept(builtinName)
+			if err != nil {
+				return nil, err
+			}
+			defer unlock()
 		}
-		ep := h.Endpoints()
-		fmt.Fprintf(io.Err, "no %s here: using the built-in simulated XenServer host (xapi %s, Open vSwitch %s); "+
-			"it lasts as long as this command (to keep one: xenlab sim serve --dir DIR, then -f DIR/lab.hcl)\n",
-			file, ep.XAPIURL, ep.OVS)
-		file = ep.LabFile
-		o.stop = func() { h.Close() }
+		rec, st, stale, err := findKept(builtinName)
+		if stale != "" {
+			fmt.Fprintf(io.Err, "xenlab: %s\n", stale)
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case rec != nil:
+			if c.Name() == "up" {
+				fmt.Fprintf(io.Err, "no %s here: the lab is on the built-in simulated XenServer host kept in %s (pid %d, xapi %s)\n",
+					file, rec.Dir, rec.PID, rec.Endpoints.XAPIURL)
+			}
+			file, o.kept = rec.Endpoints.LabFile, rec
+		case c.Name() == "up":
+			if rec, err = startKept(ctx, builtinName); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(io.Err, "no %s here: started the built-in simulated XenServer host (xapi %s, Open vSwitch %s), kept running in %s "+
+				"(pid %d) for status, ssh, reset and the next up; `xenlab down` removes the lab and stops it\n",
+				file, rec.Endpoints.XAPIURL, rec.Endpoints.OVS, rec.Dir, rec.PID)
+			file, o.kept = rec.Endpoints.LabFile, rec
+		case builtin:
+			h, err := sim.Start(ctx, sim.Options{Logf: func(string, ...any) {}})
+			if err != nil {
+				return nil, fmt.Errorf("starting a simulated host to plan on: %w", err)
+			}
+			ep := h.Endpoints()
+			fmt.Fprintf(io.Err, "no %s here and no lab up on the built-in simulated host: planning on a fresh simulated XenServer host "+
+				"(xapi %s), stopped at the end (`xenlab up` starts one that stays)\n", file, ep.XAPIURL)
+			file = ep.LabFile
+			o.stop = func() { h.Close() }
+		default:
+			return nil, labNotUp{file: file, state: st, dir: keptDirOrEmpty(builtinName)}
+		}
 	}
-	if !builtin && !c.Flags().Changed("file") && !fileExists(file) {
-		return nil, usagef("no %s here (give one with -f); the built-in simulated host lasts only as long as "+
-			"`xenlab up` or `plan`: to keep one between commands, run `xenlab sim serve --dir DIR` and pass -f DIR/lab.hcl", file)
+	if o.kept != nil && l.fs.Lookup("log-dir") != nil && !l.fs.Changed("log-dir") {
+		l.logDir = filepath.Join(o.kept.Dir, keptLogDir) // nothing into the working directory
 	}
-	cfg, err := loadLab(io, file)
+	cfg, err := loadLab(ctx, io, file)
 	if err != nil {
 		o.stop()
 		return nil, err
@@ -71,14 +110,9 @@ func openLab(ctx context.Context, io IO, c *cobra.Command, l *labFlags, builtin 
 	return o, nil
 }
 
-// secrets are the lab's passwords, for secret.Scrub's last resort.
-func (o *openedLab) secrets() []secret.Secret {
-	out := []secret.Secret{o.cfg.DomU.Password}
-	for _, h := range o.cfg.Hosts {
-		out = append(out, h.XAPIPassword, h.SSHPassword)
-	}
-	return out
-}
+// secrets are the lab's secrets, for secret.Scrub's last resort: the
+// same set collected logs and the run's views are scrubbed of.
+func (o *openedLab) secrets() []secret.Secret { return collect.Secrets(o.cfg) }
 
 // scrubbed is a command's error with the lab's secrets scrubbed from its
 // text as a last resort (secrets are never formatted into errors in the
@@ -103,6 +137,10 @@ func (o *openedLab) scrub(err error) error {
 // close releases the host locks, logs out of the hosts and stops the
 // built-in simulated host.
 func (o *openedLab) close() {
+	if o.closed {
+		return
+	}
+	o.closed = true
 	if o.locks != nil {
 		o.locks.release()
 	}
@@ -116,13 +154,16 @@ const stdinName = "<stdin>"
 // loadLab reads and validates a lab file ("-": stdin). Config errors come
 // back as diagnostics that render with file:line:col; a path that is no
 // lab file at all is a usage error.
-func loadLab(io IO, path string) (*localrc.Config, error) {
+func loadLab(ctx context.Context, io IO, path string) (*localrc.Config, error) {
 	var cfg *localrc.Config
 	var err error
 	if path == "-" {
-		src, rerr := readAll(io.In)
-		if rerr != nil {
-			return nil, fmt.Errorf("reading the lab file from stdin: %w", rerr)
+		src, rerr := readAll(ctx, io.In, localrc.MaxLabFileSize)
+		switch {
+		case rerr != nil && ctx.Err() != nil:
+			return nil, rerr // interrupted: the exit code says so
+		case rerr != nil:
+			return nil, usagef("reading the lab file from stdin: %v", rerr) // a lab-file error (exit 2)
 		}
 		cfg, err = localrc.Parse(stdinName, src)
 	} else {
@@ -154,3 +195,54 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// labNotUp is the error of a command that needs a lab when there is no lab
+// file here and the built-in lab is not up: it says how to bring it up.
+type labNotUp struct {
+	file  string
+	state keptState
+	dir   string
+}
+
+func (e labNotUp) Error() string {
+	if e.state == keptStopped {
+		return fmt.Sprintf("the lab is not up: no %s here, and the built-in simulated host is stopped (its state is kept in %s); "+
+			"`xenlab up` starts it and brings the lab up (or give a lab file with -f)", e.file, e.dir)
+	}
+	return fmt.Sprintf("the lab is not up: no %s here, and no lab on the built-in simulated host; `xenlab up` brings one up "+
+		"(or give a lab file with -f)", e.file)
+}
+
+// keptDirOrEmpty is keptDir, or "" when there is no state directory.
+func keptDirOrEmpty(name string) string {
+	d, _ := keptDir(name)
+	return d
+}
+
+// requireUp fails when the lab is up on none of its selected hosts: every
+// host could be read and holds no object of the lab (after down, or before
+// the first up). It says how to bring the lab up. A host that cannot be
+// read does not decide: the command goes on and reports it.
+func (o *openedLab) requireUp(ctx context.Context, c *cobra.Command) error {
+	for _, h := range o.hosts {
+		remove, _, err := steps.Removal(ctx, o.cfg, h, false) // the cached template alone is no lab
+		if err != nil || len(remove) > 0 {
+			return nil
+		}
+	}
+	up := "xenlab up"
+	if c.Flags().Changed("file") {
+		up += " -f " + shellWord(o.flags.file)
+	}
+	where := "its host"
+	if len(o.hosts) > 1 {
+		where = fmt.Sprintf("any of its %d hosts", len(o.hosts))
+	}
+	return labNotUpHere{fmt.Sprintf("the lab is not up: lab %q has nothing on %s (never brought up, or removed by down); `%s` brings it up",
+		o.cfg.Lab, where, up)}
+}
+
+// labNotUpHere is requireUp's error (exit 1).
+type labNotUpHere struct{ msg string }
+
+func (e labNotUpHere) Error() string { return e.msg }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -52,7 +53,7 @@ func newLocalrcImport(io IO) *cobra.Command {
 				}
 				dst = f
 			}
-			err := importLocalrc(io, args[0], dst)
+			err := importLocalrc(c.Context(), io, args[0], dst)
 			if dst != nil {
 				if cerr := dst.Close(); err == nil {
 					err = cerr
@@ -71,16 +72,25 @@ func newLocalrcImport(io IO) *cobra.Command {
 }
 
 // importLocalrc converts the localrc at path ("-": stdin) and writes the
-// lab file to dst, or stdout when dst is nil.
-func importLocalrc(io IO, path string, dst *os.File) error {
+// lab file to dst, or stdout when dst is nil. It reads a regular file (or
+// stdin) of at most localrc.MaxLocalrcSize bytes: /dev/zero, a FIFO or a
+// device is refused before it is read, and a stdin that blocks gives way
+// to Ctrl-C.
+func importLocalrc(ctx context.Context, io IO, path string, dst *os.File) error {
 	var src []byte
 	var err error
 	name := path
 	if path == "-" {
 		name = stdinName
-		src, err = readAll(io.In)
+		src, err = readAll(ctx, io.In, localrc.MaxLocalrcSize)
+		if err != nil && ctx.Err() != nil {
+			return err // interrupted: the exit code says so
+		}
+		if err != nil {
+			err = fmt.Errorf("reading the localrc from stdin: %w", err)
+		}
 	} else {
-		src, err = os.ReadFile(path)
+		src, err = localrc.ReadLocalrc(path)
 	}
 	if err != nil {
 		return usagef("%v", err)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"xenlab/collect"
+	"xenlab/hosts/xapi"
 	"xenlab/provision"
 )
 
@@ -66,7 +66,7 @@ func collectLogs(ctx context.Context, io IO, l *openedLab, rep *provision.Report
 // own time limit: collect.DefaultTimeout, or the step time limit when
 // shorter.
 func collectOnFailure(ctx context.Context, io IO, l *openedLab, rep *provision.Report, steps *collect.StepLog) {
-	failed := append(rep.Names(provision.StateFailed), names(rep.Cleanup, provision.StateFailed)...)
+	failed := failedHosts(rep)
 	if len(failed) == 0 || l.flags.logDir == "" {
 		return
 	}
@@ -75,22 +75,53 @@ func collectOnFailure(ctx context.Context, io IO, l *openedLab, rep *provision.R
 		return
 	}
 	fleet := len(l.hosts) > 1
-	only := func(host string) bool {
-		return !fleet || slices.ContainsFunc(failed, func(step string) bool { return strings.HasPrefix(step, host+"/") })
-	}
+	only := func(host string) bool { return !fleet || failed[host] }
 	opts := collect.Options{Timeout: min(collect.DefaultTimeout, l.flags.timeout(l.cfg)), Steps: steps}
-	if err := collectLogs(ctx, io, l, rep, l.flags.logDir, only, opts); err != nil {
+	var errs []error
+	for _, h := range l.hosts {
+		if !only(h.Name()) {
+			continue
+		}
+		o := opts
+		o.Unreachable = unreachable(rep, h.Name(), fleet)
+		if err := collectLogs(ctx, io, l, rep, l.flags.logDir, func(n string) bool { return n == h.Name() }, o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintf(io.Err, "collecting logs: %v\n", l.scrub(err))
 	}
 }
 
-// names are the steps of results in state s.
-func names(results []provision.StepResult, s provision.State) []string {
-	var out []string
-	for _, r := range results {
-		if r.State == s {
-			out = append(out, r.Name)
+// failedHosts are the hosts (by the results' Host: "" for one host's run)
+// where a step of the run or of its cleanup failed.
+func failedHosts(rep *provision.Report) map[string]bool {
+	out := map[string]bool{}
+	for _, results := range [][]provision.StepResult{rep.Steps, rep.Cleanup} {
+		for _, r := range results {
+			if r.State == provision.StateFailed {
+				out[r.Host] = true
+			}
 		}
 	}
 	return out
+}
+
+// unreachable is the error of a failed step of host that says its xapi
+// could not be reached at all (no HTTP answer: refused, no route, a
+// timeout), or nil: the logs of such a host are not collected from it.
+func unreachable(rep *provision.Report, host string, fleet bool) error {
+	for _, r := range append(append([]provision.StepResult{}, rep.Steps...), rep.Cleanup...) {
+		if r.State != provision.StateFailed || (fleet && r.Host != host) {
+			continue
+		}
+		var te *xapi.TransportError
+		var ne net.Error
+		var to *xapi.TimeoutError
+		if errors.As(r.Err, &te) && te.StatusCode == 0 &&
+			(errors.As(te.Err, &ne) || errors.As(te.Err, &to) && (to.Phase == "connect" || to.Phase == "login")) {
+			return r.Err
+		}
+	}
+	return nil
 }

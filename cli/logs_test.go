@@ -104,7 +104,7 @@ func TestFailedUpLeavesLogs(t *testing.T) {
 		"dom0/openvswitch/ovs-vswitchd.log": "|bridge|INFO|bridge ",
 		"dom0/ovs-vsctl-show.txt":           "Bridge ",
 		"domU/ovs-vsctl-show.txt":           "ovs_version", // stack.sh failed before it made a bridge
-		"domU/logs/xenlab-stack.log":        "stack.sh: starting with " + secret.Redacted,
+		"domU/logs/xenlab-stack.log":        "stack.sh: starting with XENAPI_PASSWORD='" + secret.Redacted + "'",
 		"domU/logs/screen-q-agt.log":        "q-agt: cannot reach xapi",
 		"xapi-objects.json":                 `"NameLabel": "` + cfg.DomU.Name + `"`,
 		collect.ManifestName:                "domU/logs/private.log: left out (mode 600",

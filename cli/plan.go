@@ -3,7 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +27,7 @@ func newPlan(io IO) *cobra.Command {
 				return err
 			}
 			defer l.close()
-			eng, err := provision.New(steps.Fleet(l.cfg, l.hosts), provision.Options{StepTimeout: l.flags.timeout(l.cfg)})
+			eng, err := provision.New(steps.Fleet(l.cfg, l.hosts), provision.Options{StepTimeout: l.flags.timeout(l.cfg), Clock: io.Clock})
 			if err != nil {
 				return err
 			}
@@ -52,17 +52,58 @@ func newPlan(io IO) *cobra.Command {
 
 // jsonPlan is `plan --json`: one line of kind "plan".
 type jsonPlan struct {
-	Kind     string         `json:"kind"` // always "plan"
-	Steps    []jsonPlanStep `json:"steps"`
-	Pending  []string       `json:"pending"`   // the steps with work to do
-	NotBuilt []string       `json:"not_built"` // bring-up steps not built yet, so not planned
+	Kind    string         `json:"kind"` // always "plan"
+	Steps   []jsonPlanStep `json:"steps"`
+	Pending []string       `json:"pending"` // the steps with work to do
 }
 
 type jsonPlanStep struct {
-	Name      string   `json:"name"`
-	Action    string   `json:"action"` // apply, none (already done), check (a read-only step) or unknown (Check failed)
-	DependsOn []string `json:"depends_on"`
-	Error     string   `json:"error,omitempty"`
+	Name      string       `json:"name"`
+	Host      string       `json:"host,omitempty"` // in a fleet
+	Action    string       `json:"action"`         // apply, none (already done), check (a read-only step) or unknown (Check failed)
+	DependsOn []string     `json:"depends_on"`
+	Error     string       `json:"error,omitempty"`
+	Changes   []jsonChange `json:"changes,omitempty"` // what differs from the lab file, and how up makes it
+}
+
+// jsonChange is one provision.Change.
+type jsonChange struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	How   string `json:"how"` // in place, domU stopped, domU rebuilt, stack.sh again
+	Cost  string `json:"cost,omitempty"`
+}
+
+// writeChanges lists each step's changes under the plan's table, as
+// Terraform marks them: ~ in place, ! with domU stopped, -/+ rebuilt,
+// ~ again for stack.sh.
+func writeChanges(w io.Writer, plan *provision.PlanResult) error {
+	n := 0
+	for _, s := range plan.Steps {
+		n += len(s.Changes)
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintf(w, "\n%d change(s) from the lab file, as up will make them:\n", n); err != nil {
+		return err
+	}
+	for _, s := range plan.Steps {
+		for _, c := range s.Changes {
+			mark := "~"
+			switch c.How {
+			case provision.DomUStopped:
+				mark = "!"
+			case provision.DomURebuilt:
+				mark = "-/+"
+			}
+			if _, err := fmt.Fprintf(w, "  %-3s %s: %s\n", mark, provision.Label(s.Host, s.Name), c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
@@ -70,18 +111,14 @@ func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 		if err := plan.WriteText(io.Out); err != nil {
 			return err
 		}
-		if len(steps.Missing) == 0 {
-			return nil
-		}
-		_, err := fmt.Fprintf(io.Out, "not built yet, so not planned: %s\n", strings.Join(steps.Missing, ", "))
-		return err
+		return writeChanges(io.Out, plan)
 	}
-	out := jsonPlan{Kind: "plan", Pending: plan.Pending(), NotBuilt: append([]string{}, steps.Missing...)}
+	out := jsonPlan{Kind: "plan", Pending: plan.Pending()}
 	if out.Pending == nil {
 		out.Pending = []string{}
 	}
 	for _, s := range plan.Steps {
-		js := jsonPlanStep{Name: s.Name, Action: "apply", DependsOn: s.Deps}
+		js := jsonPlanStep{Name: s.Name, Host: s.Host, Action: "apply", DependsOn: s.Deps}
 		switch {
 		case s.Err != nil:
 			js.Action, js.Error = "unknown", s.Err.Error()
@@ -92,6 +129,9 @@ func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 		}
 		if js.DependsOn == nil {
 			js.DependsOn = []string{}
+		}
+		for _, c := range s.Changes {
+			js.Changes = append(js.Changes, jsonChange{Field: c.Field, From: c.From, To: c.To, How: string(c.How), Cost: c.Cost})
 		}
 		out.Steps = append(out.Steps, js)
 	}

@@ -27,6 +27,9 @@ run), the placeholder's port is put back on VLAN 4095, and the lab is verified.`
 				return err
 			}
 			defer l.close()
+			if err := l.requireUp(c.Context(), c); err != nil {
+				return l.scrub(err)
+			}
 			return l.scrub(runSteps(c.Context(), io, l, steps.ResetFleet(l.cfg, l.hosts), false, nil))
 		},
 	}

@@ -20,25 +20,28 @@ const defaultCloseTimeout = 10 * time.Second
 // runSteps runs a lab's step graph through the engine, Apply or (destroy)
 // Destroy, shown the way the flags say, and returns the command's error.
 // after, if not nil, is the command's own verdict on a run whose steps all
-// succeeded (`up` says the rest of the bring-up is not built).
+// succeeded (`up` shows the lab's view, and fails if it cannot).
 //
 // The run's report and the exit code come from one value: the command's
 // error is put in the report (provision.Report.Err) before any report is
 // written, so the JSON summary, the JUnit file, the timing table and the
 // process's exit status always agree. The JUnit file is written first: if
 // it cannot be, that failure is part of what the others report.
-func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step, destroy bool, after func() error) error {
+func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Node, destroy bool, after func() error) error {
 	if lab.locks != nil { // a lost host lock ends the run
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
 		defer cancel(nil)
 		lab.locks.lost(cancel)
 	}
-	display := lab.flags.display(io)
+	// Every view of the run (terminal, JSON, JUnit, the step logs a failed
+	// run collects) has the lab's secrets scrubbed from what the steps say.
+	secrets := collect.Secrets(lab.cfg)
+	display := scrubRenderer{lab.flags.display(io), secrets}
 	steps := collect.NewStepLog() // each step's whole output, for the logs of a failed run
 	eng, err := provision.New(graph, provision.Options{
 		Parallel: lab.flags.parallel, MaxHosts: lab.flags.maxHosts, StepTimeout: lab.flags.timeout(lab.cfg),
-		OnError: provision.OnError(lab.flags.onError), Renderer: provision.Multi(display, steps),
+		OnError: provision.OnError(lab.flags.onError), Renderer: scrubRenderer{provision.Multi(display.r, steps), secrets}, Clock: io.Clock,
 	})
 	if err != nil {
 		return err
@@ -57,7 +60,7 @@ func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Step
 		rep.Err = after()
 	}
 	if lab.flags.junit != "" {
-		if jerr := render.NewJUnit(lab.flags.junit).Close(rep); jerr != nil {
+		if jerr := render.NewJUnit(lab.flags.junit).Close(scrubReport(rep, secrets)); jerr != nil {
 			rep.Err = errors.Join(rep.Err, jerr)
 		}
 	}

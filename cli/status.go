@@ -17,7 +17,7 @@ import (
 // switch cut to the lab's bridges with the VLAN-4095 placeholder marked,
 // domU's power state and IP, and domU's integration bridge (its
 // int-br-eth1 port, the flow that maps the segment to the local VLAN, the
-// ports on it). --json gives one document.
+// ports on it). --json gives one line of kind "status" per host.
 func newStatus(io IO) *cobra.Command {
 	var lab labFlags
 	c := &cobra.Command{
@@ -30,6 +30,9 @@ func newStatus(io IO) *cobra.Command {
 				return err
 			}
 			defer l.close()
+			if err := l.requireUp(c.Context(), c); err != nil {
+				return l.scrub(err)
+			}
 			// A host that cannot be read does not hide the others: they
 			// are shown, and the error names every host that failed.
 			var reports []*steps.StatusReport
@@ -44,7 +47,7 @@ func newStatus(io IO) *cobra.Command {
 				}
 				reports = append(reports, r)
 			}
-			if err := writeStatus(io, lab.json, len(l.hosts) > 1, reports); err != nil {
+			if err := writeStatus(io, lab.json, reports); err != nil {
 				return err
 			}
 			switch {
@@ -61,19 +64,21 @@ func newStatus(io IO) *cobra.Command {
 	return c
 }
 
-// writeStatus prints the hosts' reports: one JSON document (the host's
-// report, or {"hosts": [...]} for a fleet), or text.
-func writeStatus(io IO, asJSON, fleet bool, reports []*steps.StatusReport) error {
+// writeStatus prints the hosts' reports: with --json one line per host
+// of kind "status", as up's closing view and every other event are
+// (docs/events.schema.json), else text.
+func writeStatus(io IO, asJSON bool, reports []*steps.StatusReport) error {
 	if len(reports) == 0 {
 		return nil
 	}
 	if asJSON {
 		e := json.NewEncoder(io.Out)
-		e.SetIndent("", "  ")
-		if !fleet {
-			return e.Encode(reports[0])
+		for _, r := range reports {
+			if err := e.Encode(statusLine{Kind: "status", Status: r}); err != nil {
+				return err
+			}
 		}
-		return e.Encode(map[string]any{"hosts": reports})
+		return nil
 	}
 	return writeStatusText(io, reports)
 }

@@ -15,7 +15,7 @@ func newValidate(io IO) *cobra.Command {
 		Short: "check the lab file; errors as file:line:col diagnostics",
 		Args:  args(0),
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := loadLab(io, file)
+			cfg, err := loadLab(c.Context(), io, file)
 			if err != nil {
 				return err
 			}

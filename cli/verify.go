@@ -16,7 +16,8 @@ func newVerify(io IO) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "verify",
 		Short: "check (only read) that both switches keep every promise of the lab",
-		Long: `Check, reading only, that both switches keep every promise of the lab: dom0's integration
+		Long: `Check, reading only, that the lab keeps every promise: dom0 has xenlab's netwrap plugin,
+domU runs with both Open vSwitch agents (q-agt, q-domua), and on the switches dom0's integration
 bridge holds the placeholder on VLAN 4095 and the link to the VM network's bridge with the
 VLAN flows; domU's br-int has int-br-eth1 linked to br-eth1, the flow that maps the tenant
 segment (the first VLAN of the lab's range, 1000 by default) to its local VLAN, and the DHCP and router ports on that local VLAN. Where Open vSwitch answers
@@ -29,6 +30,9 @@ Exit 0 when every promise holds, 1 naming each that does not.`,
 				return err
 			}
 			defer l.close()
+			if err := l.requireUp(c.Context(), c); err != nil {
+				return l.scrub(err)
+			}
 			return l.scrub(runSteps(c.Context(), io, l, steps.Verify(l.cfg, l.hosts), false, nil))
 		},
 	}

@@ -62,6 +62,11 @@ type Options struct {
 	// Steps, when set, is the run's whole output per step, written as
 	// steps/<step>.log.
 	Steps *StepLog
+	// Unreachable, when set, is why the run could not reach the host at
+	// all (its xapi did not answer): only what xenlab holds (the steps'
+	// output) is collected, and the MANIFEST says why the rest is not,
+	// instead of waiting on the host again.
+	Unreachable error
 }
 
 func (o Options) withDefaults() Options {
@@ -81,19 +86,28 @@ func (o Options) withDefaults() Options {
 func HostDir(base, lab, host string) string { return filepath.Join(base, lab, host) }
 
 // Secrets are the lab's secrets for secret.Scrub: every host's xapi and
-// SSH passwords, domU's password and the sensitive devstack.extra values.
+// SSH passwords, domU's password, the values of devstack.extra's credential
+// settings and the credentials other extra values hold (--password=x).
 func Secrets(lab *localrc.Config) []secret.Secret {
 	out := []secret.Secret{lab.DomU.Password}
 	for _, h := range lab.Hosts {
 		out = append(out, h.XAPIPassword, h.SSHPassword)
 	}
 	for _, s := range lab.Devstack.Extra {
-		if s.Sensitive {
-			if s.Value != "" {
-				out = append(out, secret.New(s.Value))
-			}
-			for _, v := range s.Array {
+		if !s.Sensitive {
+			continue
+		}
+		for _, v := range append([]string{s.Value}, s.Array...) {
+			switch {
+			case v == "":
+			case localrc.CredentialName(s.Name):
 				out = append(out, secret.New(v))
+			default:
+				// A value that holds a credential (--password=x) is not one
+				// as a whole: its pieces would match unrelated text.
+				for _, c := range localrc.CredentialsIn(v) {
+					out = append(out, secret.New(c))
+				}
 			}
 		}
 	}
@@ -137,6 +151,11 @@ func Host(ctx context.Context, lab *localrc.Config, h *hosts.Host, rep *provisio
 	if opts.Steps != nil {
 		c.stepLogs(opts.Steps, h.Name(), len(lab.Hosts) > 1)
 	}
+	if opts.Unreachable != nil {
+		c.notes = append(c.notes, "xapi, dom0 and domU: not collected: the run could not reach the host (xenlab-steps.log has its error); "+
+			"`xenlab logs` collects them once it answers")
+		return &c.res, c.manifest(time.Since(start))
+	}
 	h.Changed() // the objects as they are now, not as the run last read them
 	inv, err := h.Inventory(ctx)
 	if err != nil {
@@ -156,11 +175,10 @@ func Host(ctx context.Context, lab *localrc.Config, h *hosts.Host, rep *provisio
 	if inv != nil {
 		if addr := steps.DomUAddress(inv, lab); addr == "" {
 			c.notes = append(c.notes, "domU: not running or no address reported: nothing collected from it")
-		} else if g, err := h.DialGuest(ctx, "domU", addr, lab.DomU.SSHUser, lab.DomU.Password); err != nil {
+		} else if g, err := steps.DomU(ctx, h, inv, lab); err != nil {
 			c.fail("domU", err)
 		} else {
-			c.domU(ctx, g)
-			g.Close()
+			c.domU(ctx, g) // the host's connection to domU: the host closes it
 		}
 	}
 	if ctx.Err() != nil {
@@ -231,19 +249,15 @@ func tailLines(text string, n int64) string {
 }
 
 // stepOutput writes xenlab's own output of each step: its state, error and
-// last lines. In a fleet, only this host's steps ("host/step").
+// last lines. In a fleet, only this host's steps (by their results' Host).
 func (c *collector) stepOutput(rep *provision.Report, host string, fleet bool) {
 	var all strings.Builder
 	for _, group := range [][]provision.StepResult{rep.Steps, rep.Cleanup} {
 		for _, s := range group {
-			name := s.Name
-			if fleet {
-				var ok bool
-				if name, ok = strings.CutPrefix(s.Name, host+"/"); !ok {
-					continue
-				}
+			if fleet && s.Host != host {
+				continue
 			}
-			fmt.Fprintf(&all, "== %s: %s", name, s.State)
+			fmt.Fprintf(&all, "== %s: %s", s.Name, s.State)
 			if s.Duration > 0 {
 				fmt.Fprintf(&all, " (%s)", s.Duration.Round(time.Millisecond))
 			}
@@ -266,21 +280,17 @@ func (c *collector) stepOutput(rep *provision.Report, host string, fleet bool) {
 }
 
 // stepLogs writes each step's whole output in the run as
-// steps/<step>.log; in a fleet only this host's steps ("host/step").
+// steps/<step>.log; in a fleet only this host's steps (by their events'
+// Host).
 func (c *collector) stepLogs(l *StepLog, host string, fleet bool) {
-	names, texts := l.text()
-	for _, n := range names {
-		name := n
-		if fleet {
-			var ok bool
-			if name, ok = strings.CutPrefix(n, host+"/"); !ok {
-				continue
-			}
+	for _, s := range l.text() {
+		if fleet && s.host != host {
+			continue
 		}
-		if name == "" || strings.ContainsAny(name, `/\`) || name[0] == '.' {
+		if s.name == "" || strings.ContainsAny(s.name, `/\`) || s.name[0] == '.' {
 			continue // not a step's name: nothing of the run goes outside the directory
 		}
-		c.write("steps/"+name+".log", []byte(texts[n]))
+		c.write("steps/"+s.name+".log", []byte(s.text))
 	}
 }
 

@@ -14,9 +14,12 @@ import (
 // step (the newest).
 type StepLog struct {
 	mu    sync.Mutex
-	steps map[string]*stepLines
-	order []string
+	steps map[stepKey]*stepLines
+	order []stepKey
 }
+
+// stepKey is a step of a host (Host is "" for one host's run).
+type stepKey struct{ host, name string }
 
 type stepLines struct {
 	lines []string
@@ -24,7 +27,7 @@ type stepLines struct {
 }
 
 // NewStepLog returns an empty StepLog.
-func NewStepLog() *StepLog { return &StepLog{steps: map[string]*stepLines{}} }
+func NewStepLog() *StepLog { return &StepLog{steps: map[stepKey]*stepLines{}} }
 
 // Event records ev as one line of its step.
 func (s *StepLog) Event(ev provision.Event) {
@@ -42,11 +45,12 @@ func (s *StepLog) Event(ev provision.Event) {
 	line := b.String()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.steps[ev.Step]
+	key := stepKey{ev.Host, ev.Step}
+	st := s.steps[key]
 	if st == nil {
 		st = &stepLines{}
-		s.steps[ev.Step] = st
-		s.order = append(s.order, ev.Step)
+		s.steps[key] = st
+		s.order = append(s.order, key)
 	}
 	st.lines = append(st.lines, line)
 	st.bytes += len(line) + 1
@@ -59,14 +63,17 @@ func (s *StepLog) Event(ev provision.Event) {
 // Close does nothing: the log is read by Host.
 func (s *StepLog) Close(*provision.Report) error { return nil }
 
+// stepText is one step's recorded lines.
+type stepText struct{ host, name, text string }
+
 // text returns the recorded lines of each step, in the order the steps
 // first had an event.
-func (s *StepLog) text() (names []string, texts map[string]string) {
+func (s *StepLog) text() []stepText {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	texts = map[string]string{}
-	for _, n := range s.order {
-		texts[n] = strings.Join(s.steps[n].lines, "\n") + "\n"
+	out := make([]stepText, 0, len(s.order))
+	for _, k := range s.order {
+		out = append(out, stepText{k.host, k.name, strings.Join(s.steps[k].lines, "\n") + "\n"})
 	}
-	return append([]string(nil), s.order...), texts
+	return out
 }

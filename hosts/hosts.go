@@ -1,6 +1,6 @@
-// Package hosts opens the connections to one lab host: one XAPI session and
-// one SSH connection to dom0, each made on first use and reused by every
-// step after it. The packages below it do the talking: hosts/xapi,
+// Package hosts opens the connections to one lab host: one XAPI session,
+// one SSH connection to dom0 and one to the lab's domU (per boot of domU),
+// each made on first use and reused by every step after it. The packages below it do the talking: hosts/xapi,
 // hosts/ssh, and hosts/sim (the simulated host).
 package hosts
 
@@ -41,6 +41,11 @@ type Host struct {
 	gated       bool // Options.Gate succeeded
 	dom0Mu      sync.Mutex
 	dom0        *sshc.Client
+	domUMu      sync.Mutex
+	domU        *sshc.Client
+	domUBoot    Boot   // the boot of domU that domU is connected to
+	domUUser    string // and as whom
+	domUShakes  int64
 	invMu       sync.Mutex
 	inv         inventory
 }
@@ -137,6 +142,66 @@ func (h *Host) Dom0(ctx context.Context) (*sshc.Client, error) {
 	return c, nil
 }
 
+// Boot names one boot of a guest: its address and the domain xapi runs
+// it in (VM.domid, new at every start, reboot and resume). A connection
+// made to one boot is not the connection to the next.
+type Boot struct {
+	Addr   string
+	Domain int64
+}
+
+// DomU returns the SSH connection to the lab's domU as user, dialling it
+// on first use (DialGuest's rules: the lab's known_hosts, dom0's key, then
+// password) and sharing it with every later step, as Dom0 does. When domU
+// runs in another boot than the kept connection's (it rebooted, was
+// resumed or reverted: a new domid or address), the old connection is
+// closed and a new one made; so it is when another user asks.
+func (h *Host) DomU(ctx context.Context, boot Boot, user string, password localrc.Secret) (*sshc.Client, error) {
+	h.domUMu.Lock()
+	defer h.domUMu.Unlock()
+	if h.domU != nil && h.domUBoot == boot && h.domUUser == user {
+		return h.domU, nil
+	}
+	h.dropDomULocked()
+	c, err := h.DialGuest(ctx, "domU", boot.Addr, user, password)
+	if err != nil {
+		return nil, err
+	}
+	h.domU, h.domUBoot, h.domUUser = c, boot, user
+	return c, nil
+}
+
+// DropDomU closes the connection to domU, if any: a step that stops domU
+// or moves it to a new domain calls it, so no later step uses a
+// connection to a boot that is gone. A command that failed on the
+// connection calls it too: the next use dials again.
+func (h *Host) DropDomU() {
+	h.domUMu.Lock()
+	defer h.domUMu.Unlock()
+	h.dropDomULocked()
+}
+
+func (h *Host) dropDomULocked() {
+	if h.domU != nil {
+		h.domUShakes += h.domU.Handshakes()
+		h.domU.Close()
+		h.domU = nil
+	}
+	h.domUBoot, h.domUUser = Boot{}, ""
+}
+
+// DomUHandshakes counts the SSH handshakes of the host's connections to
+// domU so far (each boot of domU costs one).
+func (h *Host) DomUHandshakes() int64 {
+	h.domUMu.Lock()
+	defer h.domUMu.Unlock()
+	n := h.domUShakes
+	if h.domU != nil {
+		n += h.domU.Handshakes()
+	}
+	return n
+}
+
 // Counters are the round trips and handshakes a run cost, for reports
 // and benchmarks.
 type Counters struct {
@@ -179,6 +244,7 @@ func (h *Host) Close(ctx context.Context) error {
 		h.dom0 = nil
 	}
 	h.dom0Mu.Unlock()
+	h.DropDomU()
 	return errors.Join(errs...)
 }
 

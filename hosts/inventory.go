@@ -15,7 +15,7 @@ import (
 // server-side filter of event.from reaches, so the empty-token read pays
 // for the templates once per run; every refresh after it carries only
 // what changed.
-var InventoryClasses = []string{"host", "pool", "SR", "network", "PIF", "VIF", "VM", "VBD", "VM_guest_metrics", "VM_metrics"}
+var InventoryClasses = []string{"host", "pool", "SR", "network", "PIF", "VIF", "VM", "VBD", "VDI", "VM_guest_metrics", "VM_metrics"}
 
 // Snapshot is the host's xapi objects of InventoryClasses at one moment.
 // It is never changed after it is returned: a refresh makes a new one, so
@@ -29,6 +29,7 @@ type Snapshot struct {
 	VIFs         map[xapi.Ref]xapi.VIFRecord
 	VMs          map[xapi.Ref]xapi.VMRecord
 	VBDs         map[xapi.Ref]xapi.VBDRecord
+	VDIs         map[xapi.Ref]xapi.VDIRecord
 	GuestMetrics map[xapi.Ref]xapi.GuestMetricsRecord
 	VMMetrics    map[xapi.Ref]xapi.VMMetricsRecord
 }
@@ -37,7 +38,7 @@ func (s *Snapshot) clone() *Snapshot {
 	return &Snapshot{
 		Hosts: maps.Clone(s.Hosts), Pools: maps.Clone(s.Pools), SRs: maps.Clone(s.SRs),
 		Networks: maps.Clone(s.Networks), PIFs: maps.Clone(s.PIFs), VIFs: maps.Clone(s.VIFs),
-		VMs: maps.Clone(s.VMs), VBDs: maps.Clone(s.VBDs), GuestMetrics: maps.Clone(s.GuestMetrics),
+		VMs: maps.Clone(s.VMs), VBDs: maps.Clone(s.VBDs), VDIs: maps.Clone(s.VDIs), GuestMetrics: maps.Clone(s.GuestMetrics),
 		VMMetrics: maps.Clone(s.VMMetrics),
 	}
 }
@@ -48,8 +49,8 @@ func emptySnapshot() *Snapshot {
 		SRs: map[xapi.Ref]xapi.SRRecord{}, Networks: map[xapi.Ref]xapi.NetworkRecord{},
 		PIFs: map[xapi.Ref]xapi.PIFRecord{}, VIFs: map[xapi.Ref]xapi.VIFRecord{},
 		VMs: map[xapi.Ref]xapi.VMRecord{}, VBDs: map[xapi.Ref]xapi.VBDRecord{},
-		GuestMetrics: map[xapi.Ref]xapi.GuestMetricsRecord{},
-		VMMetrics:    map[xapi.Ref]xapi.VMMetricsRecord{},
+		VDIs: map[xapi.Ref]xapi.VDIRecord{}, GuestMetrics: map[xapi.Ref]xapi.GuestMetricsRecord{},
+		VMMetrics: map[xapi.Ref]xapi.VMMetricsRecord{},
 	}
 }
 
@@ -73,6 +74,8 @@ func (s *Snapshot) apply(ev xapi.Event) error {
 		return put(s.VMs, ev, del)
 	case "vbd":
 		return put(s.VBDs, ev, del)
+	case "vdi":
+		return put(s.VDIs, ev, del)
 	case "vm_guest_metrics":
 		return put(s.GuestMetrics, ev, del)
 	case "vm_metrics":

@@ -296,3 +296,8 @@ type Timeouts struct {
 	Stack time.Duration // stack.sh in domU
 	Boot  time.Duration // domU start until SSH answers
 }
+
+// SensitiveName reports whether a setting called name holds a credential
+// (PASSWORD, TOKEN, SECRET, a name ending in _KEY, SWIFT_HASH), so that
+// its value is never printed.
+func SensitiveName(name string) bool { return sensitiveName(name) }

@@ -26,7 +26,7 @@ type extraSetting struct {
 	value cty.Value
 	call  string // when set, the value is call(value), as in attrOut
 	// pieces, when value is null: the string (or, isArray, each element)
-	// as text and env() calls.
+	// as bash double-quoted text.
 	pieces  [][]piece
 	isArray bool
 }
@@ -147,22 +147,12 @@ func comment(text string) hclwrite.Tokens {
 	return hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte(text)}}
 }
 
-// templateTokens writes pieces as one HCL string: text escaped as a
-// literal, env pieces as ${env("NAME")} interpolations.
+// templateTokens writes pieces as one HCL string literal (a "${" escaped
+// as "$${", so bash's references reach domU's localrc as written).
 func templateTokens(pieces []piece) hclwrite.Tokens {
-	toks := hclwrite.Tokens{{Type: hclsyntax.TokenOQuote, Bytes: []byte(`"`)}}
+	var b strings.Builder
 	for _, p := range pieces {
-		if p.env == "" {
-			if p.text == "" {
-				continue
-			}
-			lit := hclwrite.TokensForValue(cty.StringVal(p.text))
-			toks = append(toks, lit[1:len(lit)-1]...) // without its quotes
-			continue
-		}
-		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenTemplateInterp, Bytes: []byte("${")})
-		toks = append(toks, hclwrite.TokensForFunctionCall("env", hclwrite.TokensForValue(cty.StringVal(p.env)))...)
-		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenTemplateSeqEnd, Bytes: []byte("}")})
+		b.WriteString(p.text)
 	}
-	return append(toks, &hclwrite.Token{Type: hclsyntax.TokenCQuote, Bytes: []byte(`"`)})
+	return hclwrite.TokensForValue(cty.StringVal(b.String()))
 }

@@ -23,6 +23,9 @@ import (
 // variables); err is only for input that is not a text file or a bug that
 // produced an invalid lab file.
 func Import(filename string, src []byte) (hclOut []byte, warnings []string, err error) {
+	if len(src) > MaxLocalrcSize {
+		return nil, nil, fmt.Errorf("import %s: %d bytes, more than %s, the most xenlab reads (a localrc is kilobytes)", filename, len(src), sizeText(MaxLocalrcSize))
+	}
 	if !utf8.Valid(src) {
 		return nil, nil, fmt.Errorf("import %s: not UTF-8 text", filename)
 	}
@@ -34,11 +37,25 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 	text, sectionWarns := localConfSections(string(src))
 	lx := &lexer{src: text, line: 1}
 	in.run(lx.commands())
+	if in.tooMuch > 0 {
+		return nil, nil, fmt.Errorf("import %s:%d: stopped here: the file's assignments and service edits up to this line copy more than %s of text, where a localrc needs kilobytes; not a localrc xenlab translates", filename, in.tooMuch, sizeText(maxWork))
+	}
+	if len(in.order) > maxSettings {
+		return nil, nil, fmt.Errorf("import %s: it sets %d variables, where a localrc sets tens; xenlab translates at most %d", filename, len(in.order), maxSettings)
+	}
+	if in.commands > 0 && in.settings == 0 {
+		// Nothing of a file that is not a localrc (/etc/shadow) is quoted:
+		// its lines may be anyone's secrets.
+		return nil, nil, fmt.Errorf("import %s: not a localrc: none of its %d lines of commands sets a variable (NAME=value) or calls enable_service, disable_service or disable_all_services (its content is not shown)", filename, in.commands)
+	}
 	in.warns = append(append(in.warns, lx.warns...), sectionWarns...)
 
-	m := &mapper{in: in, out: newLabOut(), warns: in.warns}
+	m := &mapper{in: in, out: newLabOut(), warns: in.warns, envSet: map[string]bool{}, passed: map[string]bool{}}
 	m.mapAll()
 	out := m.out.render(name)
+	if len(out) > MaxLabFileSize {
+		return nil, nil, fmt.Errorf("import %s: the lab file would be %d bytes, more than the %s a lab file may be (it would pass %d settings to devstack); a localrc sets tens", filename, len(out), sizeText(MaxLabFileSize), len(m.out.extra))
+	}
 	warns := append(renderWarnings(name, m.warns), name+": "+m.envSummary())
 
 	// The promise: what Import writes, Parse accepts. Check it with every
@@ -54,16 +71,50 @@ func Import(filename string, src []byte) (hclOut []byte, warnings []string, err 
 	return out, warns, nil
 }
 
+// MaxLocalrcSize is the largest localrc Import reads: a localrc is a few
+// kilobytes, and /dev/zero or a log must neither fill the memory nor keep
+// xenlab busy.
+const MaxLocalrcSize = 1 << 20
+
+// maxSettings bounds the variables an imported localrc may set: devstack
+// knows a few hundred, and each becomes a lab-file attribute that is
+// rendered and parsed again.
+const maxSettings = 2000
+
+// ReadLocalrc reads the localrc at path for Import: a regular file (a
+// FIFO, a device or a directory is refused before a byte is read, and the
+// open does not block) of at most MaxLocalrcSize bytes.
+func ReadLocalrc(path string) ([]byte, error) {
+	b, err := readRegular(path, MaxLocalrcSize)
+	var nr *notRegularError
+	var tl *tooLargeError
+	switch {
+	case errors.As(err, &nr) || errors.As(err, &tl):
+		return nil, fmt.Errorf("%s cannot be imported: %w", path, err)
+	case err != nil:
+		return nil, err // *fs.PathError names the path
+	}
+	return b, nil
+}
+
 // mapper turns the localrc's variables into lab-file attributes.
 type mapper struct {
 	in      *interp
 	out     *labOut
 	warns   []warning
-	envVars []string // read with env(), in the order they appear in the lab file
-	// inlineSecrets maps a credential found inside a pass-through value
-	// to the variable the lab file reads it from (see secretPieces).
-	inlineSecrets map[string]string
-	inlineWarned  map[string]bool // "SETTING=VAR" already warned about
+	envVars []string        // read with env(), in the order they appear in the lab file
+	envSet  map[string]bool // envVars as a set
+	// known maps the literal value of each credential setting of the file
+	// to the variable the lab file reads it from (knownSecrets).
+	known    map[string]string
+	prefixes map[string][]string // the known secrets by their first bytes (findKnownSecret)
+	// passed names the credential settings devstack.extra passes to
+	// domU's localrc; inDomU maps a credential found in a pass-through
+	// value to the variable of domU's localrc that holds it (credentialRef).
+	passed       map[string]bool
+	inDomU       map[string]string
+	refEnv       map[string]string // a variable of inDomU: the env() it is read from
+	inlineWarned map[string]bool   // "SETTING=VAR" already warned about
 }
 
 func (m *mapper) warnf(v *shellVar, format string, args ...any) {
@@ -135,6 +186,7 @@ func (m *mapper) mapAll() {
 	m.quantum(get)
 	m.services(get)
 	m.secretExtras(handled)
+	m.eraWarning()
 
 	for _, name := range m.in.order {
 		v := vars[name]

@@ -317,7 +317,7 @@ func (m *mapper) quantum(get func(string) *shellVar) {
 			if s == "openvswitch" {
 				m.out.set("quantum.plugin", cty.StringVal(s))
 			} else {
-				m.warnf(v, "%q: xenlab builds the openvswitch plugin only; openvswitch used", s)
+				m.warnf(v, "%q: xenlab builds the openvswitch plugin only (the one devstack's XenServer support configures, with q-domua in domU); openvswitch used", s)
 			}
 		}
 	}
@@ -478,13 +478,19 @@ func stringList(list []string) cty.Value {
 // credential inside the value (--password=x, -px, password=x, user:x@) is
 // not written: the lab file reads it with env() (see secretPieces).
 func (m *mapper) extra(v *shellVar) {
-	if refs := v.value.refs(); len(refs) > 0 && !v.isArray {
-		m.warnf(v, "keeps ${%s} for devstack to expand in domU", strings.Join(refs, "}, ${"))
+	if v.isArray && len(v.array) > maxServices {
+		m.warnf(v, "an array of %d elements, more than the %d xenlab passes through; not translated", len(v.array), maxServices)
+		return
 	}
 	values := []segs{v.value}
 	if v.isArray {
 		values = v.array
 	}
+	if root, found := m.embeddedSecret(values); found {
+		m.warnf(v, "not translated: its text holds the value of %s (not shown) inside other text, which cannot be replaced without changing what the value means; write it in devstack.extra yourself, with $${%s} where the credential goes", root, root)
+		return
+	}
+	m.checkRefs(v)
 	elems := make([][]piece, len(values))
 	for i, e := range values {
 		elems[i] = m.secretPieces(v, e)

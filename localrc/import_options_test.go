@@ -9,9 +9,11 @@ import (
 
 // TestImportInlineCredentials: a credential inside a pass-through value
 // (--password=x in EXTRA_OPTS, mysql's -px, password=x, user:x@ in a URL,
-// --admin-pass x) is not written to the lab file: it becomes an env()
-// interpolation, reported by the setting's name, and the loaded setting is
-// sensitive. A credential the file also sets keeps that setting's variable.
+// --admin-pass x) is not written to the lab file: it becomes a reference
+// to a credential setting of domU's localrc (<SETTING>_PASSWORD =
+// env(...)), reported by the setting's name, and the loaded setting is
+// sensitive. A credential the file also sets is referred to by its own
+// name.
 func TestImportInlineCredentials(t *testing.T) {
 	src := `MYSQL_PASSWORD=Zq1-db
 EXTRA_OPTS=(--password=Zq2-extra "flat_injected=True" -pZq1-db)
@@ -56,9 +58,13 @@ PLAIN=nothing-to-hide
 	}
 	for name, w := range want {
 		s := got[name]
-		v := s.Value
+		v := expandRefs(s.Value, got)
 		if s.IsArray {
-			v = strings.Join(s.Array, "|")
+			var el []string
+			for _, e := range s.Array {
+				el = append(el, expandRefs(e, got))
+			}
+			v = strings.Join(el, "|")
 		}
 		if v != w {
 			t.Errorf("%s = %q, want %q", name, v, w)
@@ -70,6 +76,14 @@ PLAIN=nothing-to-hide
 	if cfg.Devstack.Repo != DefaultDevstackRepo {
 		t.Errorf("devstack.repo = %q: a URL with a password is not translated", cfg.Devstack.Repo)
 	}
+}
+
+// expandRefs expands ${NAME} in v as bash does in domU's localrc, with the
+// values of the settings.
+func expandRefs(v string, settings map[string]Setting) string {
+	return regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`).ReplaceAllStringFunc(v, func(ref string) string {
+		return settings[ref[2:len(ref)-1]].Value
+	})
 }
 
 // TestSecretSpans: the forms a credential takes inside a value, and text
@@ -180,26 +194,106 @@ RABBIT_HOST=rabbit.lab.local
 	for _, s := range cfg.Devstack.Extra {
 		got[s.Name] = s
 	}
-	// With the variables exported, the values are what the localrc said
-	// (as domU's localrc writes them, inside double quotes).
-	for name, want := range map[string]string{
-		"MSG": "connect with " + long + " now",
-		// env() inserts the value as exported: not escaped for the double
-		// quotes domU's localrc writes it in (docs/configuration.md).
-		"GREETING": `admin is Zq1 we"ird\pa ss, rabbit Zq2xenserver`,
-		"URL":      "mysql://root:v-URL_PASSWORD@127.0.0.1/nova",
-	} {
-		if got[name].Value != want {
-			t.Errorf("%s = %q, want %q", name, got[name].Value, want)
+	// With the variables exported and the references expanded as bash
+	// does in domU's localrc, the values are what the localrc said.
+	if s := got["URL"]; expandRefs(s.Value, got) != "mysql://root:v-URL_PASSWORD@127.0.0.1/nova" || !s.Sensitive {
+		t.Errorf("URL = %q (sensitive %v)", s.Value, s.Sensitive)
+	}
+	// A password that is a word of its own is replaced by a reference; a
+	// long one inside other text cannot be replaced without changing the
+	// text: that setting is not translated, and a warning says so.
+	if s := got["MSG"]; expandRefs(s.Value, got) != "connect with "+long+" now" {
+		t.Errorf("MSG = %q", s.Value)
+	}
+	for _, name := range []string{"GREETING"} {
+		if _, ok := got[name]; ok {
+			t.Errorf("%s, which holds a password inside its text, was translated", name)
 		}
-		if !got[name].Sensitive {
-			t.Errorf("%s is not sensitive, though it holds a credential", name)
+		if !strings.Contains(strings.Join(warns, "\n"), name+": not translated: its text holds the value of") {
+			t.Errorf("no warning says %s was not translated:\n%s", name, strings.Join(warns, "\n"))
 		}
 	}
-	if s := got["EXTRA_OPTS"]; strings.Join(s.Array, "|") != `--os-password='v-EXTRA_OPTS_PASSWORD'|--sql_password=\"v-EXTRA_OPTS_PASSWORD_2\"|-p'v-EXTRA_OPTS_PASSWORD_3'` {
-		t.Errorf("EXTRA_OPTS = %q", s.Array)
+	var el []string
+	for _, e := range got["EXTRA_OPTS"].Array {
+		el = append(el, expandRefs(e, got))
+	}
+	if strings.Join(el, "|") != `--os-password='v-EXTRA_OPTS_PASSWORD'|--sql_password=\"v-EXTRA_OPTS_PASSWORD_2\"|-p'v-EXTRA_OPTS_PASSWORD_3'` {
+		t.Errorf("EXTRA_OPTS = %q", el)
 	}
 	if got["RABBIT_HOST"].Value != "rabbit.lab.local" {
 		t.Errorf("RABBIT_HOST = %q", got["RABBIT_HOST"].Value)
+	}
+}
+
+// TestImportSecretsOnlyAsWholeValues: with the password "citrix" (as in the
+// XenServer CI's files), the URLs that contain the word keep their text,
+// and only whole values and words are replaced, by a reference to a
+// credential setting of domU's localrc, never by an env() inside the text.
+func TestImportSecretsOnlyAsWholeValues(t *testing.T) {
+	src := `XENAPI_PASSWORD=citrix
+ADMIN_PASSWORD=citrix
+NOVA_REPO=https://github.com/citrix-openstack/nova.git
+IMAGE_URLS="https://github.com/downloads/citrix-openstack/warehouse/cirros-0.3.0-x86_64-disk.vhd.tgz"
+SWIFT_CMD="swift -U admin:admin -K citrix stat"
+DB_URL=mysql://root:citrix@127.0.0.1/nova
+OTHER=citrix
+`
+	out, warns, err := Import("localrc", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), `${env(`) {
+		t.Errorf("an env() inside another value:\n%s", out)
+	}
+	cfg, err := parse("lab.hcl", out, testEnv(t.TempDir(), exportsOf(t, warns)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range cfg.Devstack.Extra {
+		got[s.Name] = s.Value
+	}
+	for name, want := range map[string]string{
+		"NOVA_REPO":  "https://github.com/citrix-openstack/nova.git",
+		"IMAGE_URLS": "https://github.com/downloads/citrix-openstack/warehouse/cirros-0.3.0-x86_64-disk.vhd.tgz",
+		"SWIFT_CMD":  "swift -U admin:admin -K ${XENAPI_PASSWORD} stat",
+		"DB_URL":     "mysql://root:${XENAPI_PASSWORD}@127.0.0.1/nova",
+		"OTHER":      "${XENAPI_PASSWORD}",
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %q, want %q", name, got[name], want)
+		}
+	}
+}
+
+// TestImportFlagsWhatDomUDoesNotSet: a reference to a variable devstack
+// sets before it reads localrc ($DEST) is kept with a note; one to a
+// variable nothing in domU sets (a CI script's) is flagged at its line.
+func TestImportFlagsWhatDomUDoesNotSet(t *testing.T) {
+	_, warns, err := Import("localrc", []byte("A=1\nLOGS=$DEST/logs\nBRANCH=ci-${GITHUB_USER}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := strings.Join(warns, "\n")
+	if !strings.Contains(j, "localrc:2: LOGS: keeps ${DEST} for devstack to expand in domU") ||
+		!strings.Contains(j, "localrc:3: BRANCH: refers to ${GITHUB_USER}, which nothing in domU sets") {
+		t.Errorf("warnings:\n%s", j)
+	}
+}
+
+// TestImportNamesAnotherEra: ML2 and devstack plugins get one warning at
+// the first sign, naming each sign and what the lab runs instead.
+func TestImportNamesAnotherEra(t *testing.T) {
+	_, warns, err := Import("localrc", []byte("A=1\nenable_plugin os-xenapi https://github.com/openstack/os-xenapi.git\nQ_PLUGIN=ml2\nQ_ML2_TENANT_NETWORK_TYPE=vxlan\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := strings.Join(warns, "\n")
+	want := "localrc:2: written for a later devstack than the lab runs (enable_plugin os-xenapi at line 2, Q_PLUGIN=ml2 at line 3, Q_ML2_TENANT_NETWORK_TYPE at line 4): xenlab runs devstack havana-eol"
+	if !strings.Contains(j, want) || strings.Count(j, "written for a later devstack") != 1 {
+		t.Errorf("warnings lack %q once:\n%s", want, j)
+	}
+	if _, warns, _ := Import("localrc", []byte("A=1\nQ_PLUGIN=openvswitch\n")); strings.Contains(strings.Join(warns, "\n"), "later devstack") {
+		t.Errorf("a Havana file was called another era's:\n%s", warns)
 	}
 }

@@ -32,12 +32,10 @@ func mentionsSecret(text string) bool {
 
 // useEnv records a variable the lab file reads with env(), for the summary.
 func (m *mapper) useEnv(name string) {
-	for _, n := range m.envVars {
-		if n == name {
-			return
-		}
+	if !m.envSet[name] {
+		m.envSet[name] = true
+		m.envVars = append(m.envVars, name)
 	}
-	m.envVars = append(m.envVars, name)
 }
 
 // credRoot follows NAME=$OTHER references (interp.aliases) from name to
@@ -122,6 +120,7 @@ func (m *mapper) secretExtras(handled map[string]bool) {
 	for _, name := range m.credentialNames(handled) {
 		handled[name] = true
 		root := m.credential(name, false)
+		m.passed[name] = true
 		m.out.extra = append(m.out.extra, extraSetting{name: name, value: cty.StringVal(root), call: "env"})
 	}
 }

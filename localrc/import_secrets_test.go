@@ -74,7 +74,7 @@ func TestImportWarningsHideSecretConstructs(t *testing.T) {
 		{"MYSQL_PASSWORD=`echo s3cr3t`", `reads MYSQL_PASSWORD with env("MYSQL_PASSWORD")`},
 		{"if [ \"$ADMIN_PASSWORD\" = s3cr3t ]; then\nA=1\nfi", "a block that mentions a credential (not shown)"},
 		{"[[ -n x ]] && X=${ADMIN_PASSWORD:-s3cr3t}", "mentions a credential (not shown)"},
-		{"mysql -uroot --password s3cr3t", "command not translated: a command that mentions a credential"},
+		{"A=1\nmysql -uroot --password s3cr3t", "command not translated: a command that mentions a credential"},
 		{"X=1 ADMIN_PASSWORD=s3cr3t make", "temporary variables is not translated: a command that mentions"},
 		{"enable_service ${SERVICE_TOKEN:?s3cr3t}", "enable_service argument that mentions a credential"},
 		{"if true; then\nX=${ADMIN_PASSWORD:-s3cr3t}\nfi", "assignment inside a conditional, loop or function not translated: a command that mentions"},

@@ -1,6 +1,7 @@
 package localrc
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -81,6 +82,8 @@ func (in *interp) serviceCommand(name string, svcs []string, line int) {
 		in.warnf(line, "%s: ENABLED_SERVICES depends on $%s, which this file does not set; not translated", name, strings.Join(cur.refs(), ", $"))
 		return
 	}
+	// Each edit scans the list once, and once more per negated service.
+	in.work += len(list) * (2 + strings.Count(list, "-"))
 	if name == "enable_service" {
 		for _, svc := range svcs {
 			if !serviceEnabled(list, svc) {
@@ -100,8 +103,10 @@ func (in *interp) serviceCommand(name string, svcs []string, line int) {
 	in.set("ENABLED_SERVICES", &shellVar{value: segs{{text: list}}}, line)
 }
 
-// quantumServices are the services of the lab xenlab builds.
-var quantumServices = []string{"q-svc", "q-agt", "q-domua"}
+// maxServices bounds the services an imported ENABLED_SERVICES may list
+// (devstack havana knows about a hundred): a lab file's list is decoded in
+// time that grows with the square of its length.
+const maxServices = 1000
 
 // services maps ENABLED_SERVICES. A list that is stackrc's default
 // followed by ",edits" is written as enabled_services (the edits, for
@@ -123,6 +128,10 @@ func (m *mapper) services(get func(string) *shellVar) {
 			m.warnf(v, "depends on $%s; those parts dropped", strings.Join(v.value.refs(), ", $"))
 		}
 		list = s
+	}
+	if n := strings.Count(list, ",") + 1; n > maxServices {
+		m.warns = append(m.warns, warning{line, fmt.Sprintf("ENABLED_SERVICES: %d services, where devstack knows about a hundred; not translated, the lab file's default services apply", n)})
+		return
 	}
 	items := func(s string) []string {
 		var out []string
@@ -151,23 +160,27 @@ func (m *mapper) services(get func(string) *shellVar) {
 		m.out.set("devstack.enabled_services", stringList(nil))
 	}
 	final := disableNegated(cleanupServices(list))
-	var missing []string
-	for _, svc := range quantumServices {
-		if !serviceEnabled(final, svc) {
-			missing = append(missing, svc)
+	var svcs []string
+	for _, svc := range strings.Split(final, ",") {
+		if svc = strings.TrimSpace(svc); serviceRE.MatchString(svc) {
+			svcs = append(svcs, svc)
 		}
 	}
-	if serviceEnabled(final, "n-net") {
-		missing = append(missing, "-n-net")
-	}
-	if len(missing) > 0 {
-		what := "ENABLED_SERVICES"
+	runs, added, dropped := UpServices(Devstack{BaseServices: svcs, EnabledServices: []string{}})
+	if len(added)+len(dropped) > 0 {
+		what := "ENABLED_SERVICES:"
 		if v == nil {
-			what = "ENABLED_SERVICES not set: devstack's default (nova-network) applies, and"
-		} else {
-			what += ":"
+			what = "ENABLED_SERVICES not set: devstack's default (nova-network) is not a Quantum lab;"
 		}
-		m.warns = append(m.warns, warning{line, what + " the services are not a Quantum lab (" + strings.Join(missing, ", ") + " missing), which is what xenlab builds"})
+		var change []string
+		if len(added) > 0 {
+			change = append(change, "adds "+strings.Join(added, ", "))
+		}
+		if len(dropped) > 0 {
+			change = append(change, "leaves out "+strings.Join(dropped, ", ")+" (nova-network cannot run beside Quantum)")
+		}
+		m.warns = append(m.warns, warning{line, what + " `xenlab up` " + strings.Join(change, " and ") +
+			", so domU runs " + strings.Join(runs, ",")})
 	}
 }
 

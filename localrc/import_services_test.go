@@ -29,15 +29,15 @@ func TestImportEnabledServicesSemantics(t *testing.T) {
 	for _, c := range []struct {
 		name, src      string
 		base, enabled  string // base "" = nil (devstack's own default)
-		notQuantum     bool
+		notQuantum     bool   // `xenlab up` changes the list (and says so)
 		warnSubstrings []string
 	}{
-		{"unset", "Q_USE_SECGROUP=False\n", "", "", true, []string{"ENABLED_SERVICES not set: devstack's default (nova-network) applies"}},
+		{"unset", "Q_USE_SECGROUP=False\n", "", "", true, []string{"ENABLED_SERVICES not set: devstack's default (nova-network) is not a Quantum lab; `xenlab up` adds q-svc, q-agt, q-dhcp, q-l3, q-meta, q-domua and leaves out n-net"}},
 		{"append with comma", "ENABLED_SERVICES+=,tempest\n", "", "tempest", true, nil},
 		{"append without comma", "ENABLED_SERVICES+=neutron,q-domua\n", strings.TrimSuffix(def, "mysql") + "mysqlneutron,q-domua", "", true, []string{`bash joins the first new service to stackrc's last one: "mysqlneutron"`}},
-		{"quantum edits", "ENABLED_SERVICES+=,q-svc,q-agt,q-domua,-n-net\n", "", "q-svc,q-agt,q-domua,-n-net", false, nil},
-		{"self reference and disable_service", "ENABLED_SERVICES=$ENABLED_SERVICES,q-svc,q-agt,q-domua\ndisable_service n-net\n", without(def, "n-net") + ",q-svc,q-agt,q-domua", "", false, nil},
-		{"enable_service applies negations", "ENABLED_SERVICES+=,-n-net\nenable_service q-svc q-agt q-domua\n", without(def, "n-net") + ",q-svc,q-agt,q-domua", "", false, nil},
+		{"quantum edits", "ENABLED_SERVICES+=,q-svc,q-agt,q-domua,-n-net\n", "", "q-svc,q-agt,q-domua,-n-net", true, []string{"`xenlab up` adds q-dhcp, q-l3, q-meta, so domU runs"}},
+		{"self reference and disable_service", "ENABLED_SERVICES=$ENABLED_SERVICES,q-svc,q-agt,q-domua\ndisable_service n-net\n", without(def, "n-net") + ",q-svc,q-agt,q-domua", "", true, nil},
+		{"enable_service applies negations", "ENABLED_SERVICES+=,-n-net\nenable_service q-svc q-agt q-domua\n", without(def, "n-net") + ",q-svc,q-agt,q-domua", "", true, nil},
 		{"disable_all_services", "disable_all_services\nenable_service key,mysql\n", "key,mysql", "", true, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -50,8 +50,8 @@ func TestImportEnabledServicesSemantics(t *testing.T) {
 				t.Errorf("base_services %q, enabled_services %q; want %q, %q", base, cfg.Devstack.EnabledServices, c.base, c.enabled)
 			}
 			joined := strings.Join(warns, "\n")
-			if got := strings.Contains(joined, "not a Quantum lab"); got != c.notQuantum {
-				t.Errorf("warned not a Quantum lab: %v, want %v\n%s", got, c.notQuantum, joined)
+			if got := strings.Contains(joined, "`xenlab up` adds"); got != c.notQuantum {
+				t.Errorf("warned that up changes the services: %v, want %v\n%s", got, c.notQuantum, joined)
 			}
 			for _, w := range c.warnSubstrings {
 				if !strings.Contains(joined, w) {

@@ -3,6 +3,7 @@ package localrc
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,7 +125,7 @@ GREETING="hello ${NAME}, ${UNSET:-fallback} $NOWHERE"
 		t.Errorf("GREETING = %q", s.Value)
 	}
 	joined := strings.Join(warns, "\n")
-	for _, want := range []string{"XENAPI_PASSWORD: literal password dropped", "OSDOMU_VDI_GB: 4 GiB is below", "GREETING: keeps ${NOWHERE}"} {
+	for _, want := range []string{"XENAPI_PASSWORD: literal password dropped", "OSDOMU_VDI_GB: 4 GiB is below", "GREETING: refers to ${NOWHERE}, which nothing in domU sets"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("warnings lack %q:\n%s", want, joined)
 		}
@@ -222,15 +223,21 @@ func TestImportRejectsBinary(t *testing.T) {
 }
 
 // TestImportBoundsGrowth: A=$A$A doubles; without a bound 40 lines would
-// need a terabyte.
+// need a terabyte. B+=... ten thousand times copies B each time, in time
+// quadratic in the file's length: the import stops with an error naming
+// the line where the work passed maxWork.
 func TestImportBoundsGrowth(t *testing.T) {
-	src := "A=xxxxxxxx\n" + strings.Repeat("A=$A$A\n", 40) + strings.Repeat("B+=yyyyyyyyyyyyyyyy\n", 10000)
+	src := "A=xxxxxxxx\n" + strings.Repeat("A=$A$A\n", 40)
 	_, warns, err := Import("localrc", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(strings.Join(warns, "\n"), "longer than 64 KiB") {
 		t.Errorf("no warning about the bound: %d warnings", len(warns))
+	}
+	_, _, err = Import("localrc", []byte(src+strings.Repeat("B+=yyyyyyyyyyyyyyyy\n", 10000)))
+	if err == nil || !regexp.MustCompile(`^import localrc:[0-9]+: stopped here: .* more than 16 MiB`).MatchString(err.Error()) {
+		t.Errorf("10,000 appends: %v; want the error of maxWork at a line", err)
 	}
 }
 

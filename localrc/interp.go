@@ -2,6 +2,8 @@ package localrc
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -15,19 +17,32 @@ type interp struct {
 	depth int // inside if/for/while/case or a function body: not translated
 	line  int // of the command being run, for ${NAME:=word}'s assignment
 	total int // bytes held by all variables, bounded by maxTotalLen
+	// work counts the bytes the model copies and scans (every value
+	// assigned, every service list edited); over maxWork the run stops at
+	// line tooMuch, so no input costs more than a bounded multiple of its size.
+	work    int
+	tooMuch int
+	// commands counts the commands run; settings those that are a
+	// localrc's (assignments and devstack's service functions).
+	commands, settings int
 	// skipped names variables whose assignment could not be translated.
 	skipped map[string]bool
 	// aliases maps a variable assigned nothing but another variable
 	// (SERVICE_PASSWORD=$ADMIN_PASSWORD) to that variable, when either is a
 	// credential: the import keeps the reference (one env var for both).
 	aliases map[string]string
+	// aliasedBy is aliases reversed: the names that are aliases of a
+	// variable, so an assignment breaks them without a scan of aliases.
+	aliasedBy map[string][]string
+	// plugins are the file's enable_plugin commands (a later devstack's).
+	plugins []eraEvidence
 	// feeds names every variable a credential's value was computed from
 	// (PW in ADMIN_PASSWORD=${PW}x): its value is a credential's too.
 	feeds map[string]bool
 }
 
 func newInterp() *interp {
-	return &interp{vars: map[string]*shellVar{}, skipped: map[string]bool{}, aliases: map[string]string{}, feeds: map[string]bool{}}
+	return &interp{vars: map[string]*shellVar{}, skipped: map[string]bool{}, aliases: map[string]string{}, aliasedBy: map[string][]string{}, feeds: map[string]bool{}}
 }
 
 // warning is one thing Import could not translate, at a line of the input
@@ -41,26 +56,45 @@ func (in *interp) warnf(line int, format string, args ...any) {
 	in.warns = append(in.warns, warning{line, fmt.Sprintf(format, args...)})
 }
 
-// renderWarnings sorts warnings by line and formats them as "file:line: text".
+// maxWarnings is how many warnings Import prints; the rest are counted.
+const maxWarnings = 200
+
+// renderWarnings sorts warnings by line and formats them as "file:line:
+// text", the first maxWarnings of them and then how many more there were.
 func renderWarnings(file string, ws []warning) []string {
 	sort.SliceStable(ws, func(i, j int) bool { return ws[i].line < ws[j].line })
-	out := make([]string, len(ws))
-	for i, w := range ws {
+	n := min(len(ws), maxWarnings)
+	out := make([]string, n, n+1)
+	for i, w := range ws[:n] {
 		if w.line == 0 {
 			out[i] = file + ": " + w.text
 		} else {
 			out[i] = fmt.Sprintf("%s:%d: %s", file, w.line, w.text)
 		}
 	}
+	if more := len(ws) - n; more > 0 {
+		out = append(out, fmt.Sprintf("%s: %d more warnings not shown (from line %d on); is this file a localrc?", file, more, ws[n].line))
+	}
 	return out
 }
 
-// run executes a parsed localrc.
+// run executes a parsed localrc, up to the command where its work passes
+// maxWork (tooMuch says where).
 func (in *interp) run(cmds []command) {
 	for _, c := range cmds {
 		in.exec(c)
+		if in.work > maxWork {
+			in.tooMuch = c.line
+			return
+		}
 	}
 }
+
+// maxWork bounds what interpreting a localrc may copy and scan, in bytes:
+// sixteen times the largest file Import reads. A real localrc needs a few
+// kilobytes; a file that repeats A+=$A or enable_service thousands of times
+// would otherwise cost time quadratic in its length.
+const maxWork = 16 * MaxLocalrcSize
 
 var (
 	openers  = map[string]bool{"if": true, "for": true, "while": true, "until": true, "case": true, "select": true, "{": true, "function": true}
@@ -70,6 +104,7 @@ var (
 
 func (in *interp) exec(c command) {
 	in.line = c.line
+	in.commands++
 	first := ""
 	if len(c.words) > 0 {
 		first = wordText(c.words[0])
@@ -102,11 +137,15 @@ func (in *interp) exec(c command) {
 	}
 	if in.depth > 0 {
 		if hasAssignment(c.words) {
+			in.settings++
 			in.warnf(c.line, "assignment inside a conditional, loop or function not translated: %s", commandText(c))
 		}
 		return
 	}
 	if c.bad != "" {
+		if hasAssignment(c.words) {
+			in.settings++
+		}
 		in.warnf(c.line, "%s not translated: %s", c.bad, commandText(c))
 		return
 	}
@@ -117,6 +156,7 @@ func (in *interp) exec(c command) {
 			words = words[1:]
 		}
 		if !hasAssignment(words) {
+			in.settings++
 			in.declareOnly(wordText(c.words[0]), words, c.line)
 			return
 		}
@@ -127,10 +167,12 @@ func (in *interp) exec(c command) {
 	}
 	switch {
 	case n == len(words) && n > 0:
+		in.settings++
 		for _, w := range words {
 			in.assign(w, c.line)
 		}
 	case n > 0:
+		in.settings++
 		in.warnf(c.line, "a command run with temporary variables is not translated: %s", commandText(c))
 	default:
 		in.command(words, c)
@@ -141,6 +183,7 @@ func (in *interp) command(words []word, c command) {
 	name := wordText(words[0])
 	switch name {
 	case "enable_service", "disable_service":
+		in.settings++
 		for _, w := range words[1:] {
 			v, bad := in.expand(w.parts, 0)
 			s, ok := v.literal()
@@ -155,8 +198,21 @@ func (in *interp) command(words []word, c command) {
 			in.serviceCommand(name, strings.Fields(strings.ReplaceAll(s, ",", " ")), c.line)
 		}
 	case "disable_all_services":
+		in.settings++
 		in.set("ENABLED_SERVICES", &shellVar{value: segs{}}, c.line)
+	case "enable_plugin":
+		in.settings++
+		plugin := "with no name"
+		if len(words) > 1 {
+			plugin = wordText(words[1])
+		}
+		if mentionsSecret(plugin) || !commandNameRE.MatchString(plugin) {
+			plugin = "(name not shown)"
+		}
+		in.plugins = append(in.plugins, eraEvidence{c.line, "enable_plugin " + plugin})
+		in.warnf(c.line, "enable_plugin %s not translated: devstack plugins came after Havana, and the devstack xenlab runs loads none", plugin)
 	case "source", ".":
+		in.settings++ // a localrc that sources another
 		in.warnf(c.line, "%s of another file not followed: %s", name, commandText(c))
 	default:
 		in.warnf(c.line, "command not translated: %s", commandText(c))
@@ -240,6 +296,7 @@ func (in *interp) assign(w word, line int) {
 	in.set(name, &shellVar{value: v}, line)
 	if target := aliasOf(rest); target != "" && target != name && (secretRE.MatchString(name) || secretRE.MatchString(target)) {
 		in.aliases[name] = target
+		in.aliasedBy[target] = append(in.aliasedBy[target], name)
 	}
 }
 
@@ -321,14 +378,16 @@ func (in *interp) set(name string, v *shellVar, line int) {
 		return
 	}
 	in.total += size - old
+	in.work += size
 	// NAME=$OTHER copies OTHER's value: once either changes, NAME is no
 	// longer a reference to OTHER.
 	delete(in.aliases, name)
-	for k, t := range in.aliases {
-		if t == name {
+	for _, k := range in.aliasedBy[name] {
+		if in.aliases[k] == name {
 			delete(in.aliases, k)
 		}
 	}
+	delete(in.aliasedBy, name)
 	v.name = name
 	if old, ok := in.vars[name]; ok {
 		v.line = old.line
@@ -342,11 +401,11 @@ func (in *interp) set(name string, v *shellVar, line int) {
 // expand evaluates a word's parts. bad names the first construct that
 // cannot be evaluated.
 func (in *interp) expand(parts []part, depth int) (segs, string) {
-	var out segs
+	var b segsBuilder
 	for _, p := range parts {
 		switch p.kind {
 		case partLit:
-			out = joinSegs(out, segs{{text: p.text}})
+			b.add(seg{text: p.text})
 		case partUnsupported:
 			return nil, p.text
 		case partParam:
@@ -354,13 +413,46 @@ func (in *interp) expand(parts []part, depth int) (segs, string) {
 			if bad != "" {
 				return nil, bad
 			}
-			out = joinSegs(out, v)
+			for _, x := range v {
+				b.add(x)
+			}
 		}
-		if segsLen(out) > maxValueLen {
+		if b.n > maxValueLen {
 			return nil, "a value longer than 64 KiB"
 		}
 	}
-	return out, ""
+	return b.segs(), ""
+}
+
+// segsBuilder builds a value piece by piece in time linear in its length:
+// adjacent literal text is gathered in one strings.Builder, and n is
+// segsLen of what was added.
+type segsBuilder struct {
+	out segs
+	lit strings.Builder
+	n   int
+}
+
+func (b *segsBuilder) add(x seg) {
+	b.n += len(x.text) + 3
+	if !x.ref {
+		b.lit.WriteString(x.text)
+		return
+	}
+	b.flush()
+	b.out = append(b.out, x)
+}
+
+func (b *segsBuilder) flush() {
+	if b.lit.Len() > 0 {
+		b.out = append(b.out, seg{text: b.lit.String()})
+		b.lit.Reset()
+	}
+}
+
+func (b *segsBuilder) segs() segs {
+	b.flush()
+	return b.out
 }
 
 // maxValueLen bounds an expanded value: A=$A$A repeated would otherwise
@@ -516,6 +608,14 @@ func writeParts(b *strings.Builder, parts []part) {
 // a credential.
 const secretCommand = "a command that mentions a credential (not shown)"
 
+// notCommand is what a warning shows instead of a line whose first word
+// cannot be a command's name.
+const notCommand = "a line that is not a shell command (not shown)"
+
+// commandNameRE is what the first word of a command a warning quotes looks
+// like: a program, function or builtin name or a path ("[" is test).
+var commandNameRE = regexp.MustCompile(`^(?:[A-Za-z0-9_./+-]+|\[\[?|\{|\}|!)$`)
+
 // commandText renders a command for a warning. A command that mentions a
 // credential anywhere (ADMIN_PASSWORD=..., $MYSQL_PASSWORD, --password x)
 // is not shown at all: its other words may be the value.
@@ -527,6 +627,11 @@ func commandText(c command) string {
 	s := strings.Join(ts, " ")
 	if mentionsSecret(s) {
 		return secretCommand
+	}
+	if i := slices.IndexFunc(c.words, func(w word) bool { return !isAssignment(w) }); i >= 0 && !commandNameRE.MatchString(ts[i]) {
+		// root:$6$...:19000:: is no command: a line of some other file,
+		// which is not quoted (it may be anyone's secret).
+		return notCommand
 	}
 	if len(s) > 60 {
 		s = s[:57] + "..."

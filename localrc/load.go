@@ -3,6 +3,7 @@ package localrc
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
@@ -11,18 +12,25 @@ import (
 )
 
 // Load reads, decodes and validates the lab file at path. Configuration
-// errors come back as a *DiagError (as does a lab file that is not a
-// regular file, or is over MaxLabFileSize); an unreadable file as a
-// wrapped os error.
+// errors come back as a *DiagError, and so does a lab file that cannot be
+// read at all: one that is not a regular file, is over MaxLabFileSize, or
+// whose path cannot be opened (a symlink loop, no permission), so every
+// lab-file error is the same kind of error (exit 2). A missing file is a
+// wrapped fs.ErrNotExist.
 func Load(path string) (*Config, error) {
 	src, err := readRegular(path, MaxLabFileSize)
 	var nr *notRegularError
 	var tl *tooLargeError
+	var pe *fs.PathError
 	switch {
 	case errors.As(err, &nr) || errors.As(err, &tl):
 		return nil, fileDiag(path, "Unreadable lab file", fmt.Sprintf("%s cannot be a lab file: %v", path, err))
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("read lab file: %w", err) // the caller says how to make one
+	case errors.As(err, &pe):
+		return nil, fileDiag(path, "Unreadable lab file", fmt.Sprintf("%s cannot be read: %v", path, pe.Err))
 	case err != nil:
-		return nil, fmt.Errorf("read lab file: %w", err)
+		return nil, fileDiag(path, "Unreadable lab file", fmt.Sprintf("%s cannot be read: %v", path, err))
 	}
 	return Parse(path, src)
 }

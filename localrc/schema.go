@@ -94,6 +94,7 @@ type domuBlock struct {
 	XVDBRange         hcl.Range `hcl:"xvdb_size,attr_value_range"`
 	TemplateRange     hcl.Range `hcl:"template,attr_value_range"`
 	TemplateFromRange hcl.Range `hcl:"template_from,attr_value_range"`
+	RebuildRange      hcl.Range `hcl:"rebuild_template,attr_value_range"`
 	SSHUserRange      hcl.Range `hcl:"ssh_user,attr_value_range"`
 	SSHPortRange      hcl.Range `hcl:"ssh_port,attr_value_range"`
 	PasswordRange     hcl.Range `hcl:"password,attr_value_range"`

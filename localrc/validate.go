@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -44,6 +45,9 @@ type validator struct {
 	diags hcl.Diagnostics
 	file  *hcl.File
 	env   evalEnv
+	// domuaIface is where q-domua's physical_interface was written (its
+	// agent block, or the quantum block when it is the default).
+	domuaIface hcl.Range
 }
 
 // warnf adds a warning about field at rng.
@@ -108,6 +112,21 @@ func (v *validator) config(filename string, raw *fileSchema) *Config {
 	cfg.Networks = v.networks(raw.Networks)
 	cfg.DomU = v.domu(raw.DomU, cfg.Networks.IntegrationBridge)
 	cfg.Quantum = v.quantum(raw.Quantum)
+	// q-domua's physical interface is domU's NIC on the VM network, which
+	// is eth<devices.vm> in the guest (devstack's GUEST_INTERFACE_DEFAULT).
+	var vmDev hcl.Range
+	if d := raw.DomU.Devices; d != nil {
+		vmDev = at(d.VMRange, d.DefRange)
+	}
+	rng := v.domuaIface
+	if rng.Filename == "" { // q-domua's default: the edit was to devices.vm
+		rng = vmDev
+	}
+	if nic, want := cfg.Quantum.DomUAgent.PhysicalInterface, "eth"+strconv.Itoa(cfg.DomU.Devices.VM); nic != "" && nic != want &&
+		rng.Filename != "" && !v.failed(rng) && (vmDev.Filename == "" || !v.failed(vmDev)) {
+		v.errorf(rng, "quantum.agent.q-domua.physical_interface", "physical_interface is %q, but domU's interface on the VM "+
+			"network is %s (domu.devices.vm = %d): the agent would bridge a NIC that is not there", nic, want, cfg.DomU.Devices.VM)
+	}
 	cfg.Devstack = v.devstack(raw.Devstack)
 	cfg.Timeouts = v.timeouts(raw.Timeouts)
 	markSensitive(cfg)

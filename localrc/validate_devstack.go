@@ -157,6 +157,20 @@ func (v *validator) extra(expr hcl.Expression) []Setting {
 			}
 			s.Value = str
 		}
+		// domU's localrc writes it between double quotes (a credential's
+		// setting excepted): refuse what would end them or run a command.
+		if !CredentialName(name) {
+			bad := false
+			for _, val := range append([]string{s.Value}, s.Array...) {
+				if err := CheckDoubleQuoted(val); err != nil && !bad {
+					bad = true
+					v.errorf(krng, "devstack.extra", "%s: %v", name, err)
+				}
+			}
+			if bad {
+				continue
+			}
+		}
 		// A value that holds a credential (--password=x) is one.
 		if hasSecretOption(s.Value) || slices.ContainsFunc(s.Array, hasSecretOption) {
 			s.Sensitive = true

@@ -140,6 +140,12 @@ func (v *validator) domu(raw *domuBlock, mode BridgeMode) DomU {
 			v.errorf(at(raw.TemplateFromRange, def), "domu.template_from", "template_from must be %q (build and cache the template) or %q (use domu.template as it is); got %q", TemplateInstall, TemplateExisting, raw.TemplateFrom)
 		}
 	})
+	v.check(raw.RebuildRange, func() {
+		if d.RebuildTemplate && d.TemplateFrom == TemplateExisting {
+			v.errorf(at(raw.RebuildRange, def), "domu.rebuild_template", "rebuild_template = true rebuilds the lab's own template, "+
+				"but template_from = %q uses %q as it is and never changes it; remove one of them", TemplateExisting, raw.Template)
+		}
+	})
 	v.nonEmpty(raw.SSHUser, at(raw.SSHUserRange, def), "domu.ssh_user", "the stack user (STACK_USER)")
 	v.check(raw.SSHPortRange, func() { v.port(raw.SSHPort, at(raw.SSHPortRange, def), "domu.ssh_port") })
 	d.ManagementIP = v.ip(raw.ManagementIP, at(raw.ManagementIPRange, def), "domu.management_ip")

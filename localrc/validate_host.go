@@ -139,13 +139,19 @@ func parseXAPIURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// normalizeFingerprint accepts "sha256:AB:CD:..." or 64 hex digits (with or
-// without colons and the prefix) and returns "sha256:AB:CD:..." upper case.
+// normalizeFingerprint accepts "sha256:AB:CD:...", openssl's "sha256
+// Fingerprint=AB:CD:..." or 64 hex digits (with or without colons and the
+// prefix) and returns "sha256:AB:CD:..." upper case.
 func normalizeFingerprint(s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	t := s
+	t := strings.TrimSpace(s)
+	// openssl x509 -noout -fingerprint -sha256 prints "sha256 Fingerprint=AB:CD:..."
+	// (OpenSSL 3; "SHA256 Fingerprint=" before): accepted as it is.
+	if len(t) > 19 && strings.EqualFold(t[:19], "sha256 fingerprint=") {
+		t = t[19:]
+	}
 	if i := strings.IndexByte(t, ':'); i > 0 && strings.EqualFold(t[:i], "sha256") {
 		t = t[i+1:]
 	}

@@ -55,6 +55,7 @@ func (v *validator) quantum(raw *quantumBlock) Quantum {
 		}
 		q.VLANs = r
 	})
+	v.domuaIface = def
 	q.Dom0Agent = Agent{Name: AgentDom0}
 	q.DomUAgent = Agent{Name: AgentDomU}
 	defaults := map[string]agentBlock{AgentDom0: defaultAgent(AgentDom0), AgentDomU: defaultAgent(AgentDomU)}
@@ -72,6 +73,9 @@ func (v *validator) quantum(raw *quantumBlock) Quantum {
 		a := defaultAgent(ah.Name)
 		v.diags = append(v.diags, gohcl.DecodeBody(ah.Body, v.ctx, &a)...)
 		v.agent(ah, &a)
+		if ah.Name == AgentDomU {
+			v.domuaIface = at(a.PhysicalInterfaceRange, ah.DefRange)
+		}
 		defaults[ah.Name] = a
 	}
 	for name, a := range defaults {

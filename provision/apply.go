@@ -48,52 +48,57 @@ func (e *Engine) applyPhase(ctx context.Context) *applyRun {
 // applyStep checks step i and, if its work is not done, applies it.
 // ran is called once Apply was called for the step, whatever its result.
 func (e *Engine) applyStep(ctx context.Context, i int, res *StepResult, ran func(int)) outcome {
-	s := e.g.steps[i]
-	name := e.g.names[i]
-	res.Name, res.Host = name, e.hostName(i)
-	out := newStepOutput(e.em, PhaseApply, name)
+	s := e.g.nodes[i].Step
+	res.Name, res.Host = e.g.names[i], e.hostName(i)
+	out := e.newStepOutput(PhaseApply, i, res)
 
 	checked := e.now()
 	var done bool
-	err := e.retry(ctx, s, out, nil, func(ctx context.Context, _ int) error {
+	err := e.retry(ctx, i, out, nil, func(ctx context.Context, _ int) error {
 		var err error
 		done, err = s.Check(ctx)
 		return err
 	})
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return e.canceled(ctx, PhaseApply, res, checked, out, err)
+		return e.canceled(ctx, res, checked, out, err)
 	case err != nil:
-		return e.failed(PhaseApply, "check", res, checked, out, err)
+		return e.failed("check", res, checked, out, err)
 	case done:
 		res.State = StateAlreadyDone
 		res.Duration = e.since(checked)
-		e.em.emit(Event{Phase: PhaseApply, Step: name, Kind: EventUpToDate, Duration: res.Duration})
+		ev := out.event(EventUpToDate)
+		ev.Duration = res.Duration
+		e.em.emit(ev)
 		return outcomeOK
 	}
 
 	res.Start = e.now()
-	e.em.emit(Event{Phase: PhaseApply, Step: name, Kind: EventStarted, Attempt: 1})
-	err = e.retry(ctx, s, out, &res.Attempts, func(ctx context.Context, attempt int) error {
+	ev := out.event(EventStarted)
+	ev.Attempt = 1
+	e.em.emit(ev)
+	err = e.retry(ctx, i, out, &res.Attempts, func(ctx context.Context, attempt int) error {
 		return e.runAttempt(ctx, out, attempt, res.Start, s.Apply)
 	})
 	ran(i)
-	return e.finish(ctx, PhaseApply, "apply", res, out, err)
+	return e.finish(ctx, "apply", res, out, err)
 }
 
 // finish records the end of a step's Apply or Destroy that started at
 // res.Start and emits its final event.
-func (e *Engine) finish(ctx context.Context, phase Phase, op string, res *StepResult, out *stepOutput, err error) outcome {
+func (e *Engine) finish(ctx context.Context, op string, res *StepResult, out *stepOutput, err error) outcome {
 	switch {
 	case err == nil:
 		res.State = StateDone
 		res.Duration = e.since(res.Start)
 		res.Output = out.tail()
-		e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventDone, Duration: res.Duration, Attempt: res.Attempts})
+		ev := out.event(EventDone)
+		ev.Duration, ev.Attempt = res.Duration, res.Attempts
+		e.em.emit(ev)
 		return outcomeOK
 	case ctx.Err() != nil:
-		return e.canceled(ctx, phase, res, res.Start, out, err)
+		return e.canceled(ctx, res, res.Start, out, err)
 	default:
-		return e.failed(phase, op, res, res.Start, out, err)
+		return e.failed(op, res, res.Start, out, err)
 	}
 }

@@ -34,7 +34,8 @@ func TestApplyRunsDependenciesFirst(t *testing.T) {
 			if len(calls) != len(tt.specs) {
 				t.Fatalf("calls = %v, want one apply per step", calls)
 			}
-			for _, s := range l.list {
+			for _, n := range l.list {
+				s := n.Step
 				at := slices.Index(calls, "apply:"+s.Name())
 				for _, d := range s.Deps() {
 					if slices.Index(calls, "apply:"+d) > at {
@@ -231,7 +232,7 @@ func TestRetry(t *testing.T) {
 		name         string
 		failures     int  // attempts that fail before success
 		transient    bool // failures are marked Transient
-		stepAttempts int  // Attempter override (0: none)
+		stepAttempts int  // the node's own Attempts (0: the options')
 		wantAttempts int
 		wantState    State
 	}{
@@ -249,19 +250,16 @@ func TestRetry(t *testing.T) {
 				calls++
 				if calls <= tt.failures {
 					if tt.transient {
-						return Transient(flaky)
+						return fmt.Errorf("%w: %w", flaky, temporaryErr(true))
 					}
 					return flaky
 				}
 				return nil
 			}
-			var step Step = l.steps["net"]
-			if tt.stepAttempts > 0 {
-				step = retryingStep{l.steps["net"], tt.stepAttempts}
-			}
+			step := Node{Step: l.steps["net"], Attempts: tt.stepAttempts}
 			var delays []int
 			rec := &recorder{}
-			e := mustNew(t, []Step{step}, Options{MaxAttempts: 3, Renderer: rec, Backoff: func(attempt int) time.Duration {
+			e := mustNew(t, []Node{step}, Options{MaxAttempts: 3, Renderer: rec, Backoff: func(attempt int) time.Duration {
 				delays = append(delays, attempt)
 				return 0
 			}})
@@ -335,5 +333,38 @@ func TestResumeAfterFailure(t *testing.T) {
 	want := map[string]State{"a": StateAlreadyDone, "b": StateDone, "c": StateDone}
 	if got := states(rep); !mapsEqual(got, want) {
 		t.Errorf("states = %v, want %v", got, want)
+	}
+}
+
+// temporaryErr says itself whether it is worth trying again, as xapi's
+// errors do (provision.Temporary).
+type temporaryErr bool
+
+func (e temporaryErr) Error() string   { return "xapi VM.start: OTHER_OPERATION_IN_PROGRESS" }
+func (e temporaryErr) Transient() bool { return bool(e) }
+
+// TestRetryWhatTheErrorSays: an error that says it is transient is
+// retried, even wrapped; one that says it is not fails at once; the step's
+// output says why it tried again.
+func TestRetryWhatTheErrorSays(t *testing.T) {
+	for _, transient := range []bool{true, false} {
+		l := newLab("boot")
+		calls := 0
+		l.steps["boot"].apply = func(context.Context, Output) error {
+			if calls++; calls == 1 {
+				return fmt.Errorf("starting domU: %w", temporaryErr(transient))
+			}
+			return nil
+		}
+		rep, err := mustNew(t, l.list, Options{}).Apply(context.Background())
+		res, _ := rep.Step("boot")
+		if transient && (err != nil || res.Attempts != 2 || !slices.ContainsFunc(res.Output, func(l string) bool {
+			return strings.HasPrefix(l, "transient failure, attempt 2 of 3 in 0s: starting domU: xapi VM.start: OTHER_OPERATION_IN_PROGRESS")
+		})) {
+			t.Errorf("transient: err %v, attempts %d, output %q", err, res.Attempts, res.Output)
+		}
+		if !transient && (err == nil || res.Attempts != 1) {
+			t.Errorf("permanent: err %v, attempts %d", err, res.Attempts)
+		}
 	}
 }

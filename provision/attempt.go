@@ -15,6 +15,8 @@ type stepOutput struct {
 	em      *emitter
 	phase   Phase
 	step    string
+	host    string // in a fleet: the events' Host
+	on      string // the node's host, which its errors name
 	attempt atomic.Int32
 	spoke   atomic.Bool // output since the last heartbeat tick
 
@@ -22,8 +24,13 @@ type stepOutput struct {
 	last []string
 }
 
-func newStepOutput(em *emitter, phase Phase, step string) *stepOutput {
-	return &stepOutput{em: em, phase: phase, step: step}
+func (e *Engine) newStepOutput(phase Phase, i int, res *StepResult) *stepOutput {
+	return &stepOutput{em: e.em, phase: phase, step: res.Name, host: res.Host, on: e.g.nodes[i].Host}
+}
+
+// event is an event of this step and phase.
+func (o *stepOutput) event(kind EventKind) Event {
+	return Event{Phase: o.phase, Step: o.step, Host: o.host, Kind: kind}
 }
 
 // Line implements Output. A line with embedded newlines becomes several.
@@ -38,7 +45,9 @@ func (o *stepOutput) Line(format string, args ...any) {
 			o.last = o.last[len(o.last)-TailLines:]
 		}
 		o.mu.Unlock()
-		o.em.emit(Event{Phase: o.phase, Step: o.step, Kind: EventOutput, Line: l, Attempt: int(o.attempt.Load())})
+		ev := o.event(EventOutput)
+		ev.Line, ev.Attempt = l, int(o.attempt.Load())
+		o.em.emit(ev)
 	}
 }
 
@@ -48,41 +57,44 @@ func (o *stepOutput) tail() []string {
 	return append([]string(nil), o.last...)
 }
 
-// retry calls fn for step s until it succeeds, fails with an error not
-// marked Transient, runs out of attempts, or ctx ends; each call gets the
-// step's time limit. attempts, if not nil, is set to the number of calls.
-// With out set, retries are announced as events.
-func (e *Engine) retry(ctx context.Context, s Step, out *stepOutput, attempts *int, fn func(ctx context.Context, attempt int) error) error {
-	name := s.Name()
-	max := e.attemptsFor(s)
+// retry calls fn for node i until it succeeds, fails with an error that
+// is not transient, runs out of attempts, or ctx ends; each call gets the
+// node's time limit. attempts, if not nil, is set to the number of calls.
+// With out set, each retry is announced as an event and as a line of the
+// step's output, which says why and when.
+func (e *Engine) retry(ctx context.Context, i int, out *stepOutput, attempts *int, fn func(ctx context.Context, attempt int) error) error {
+	max := e.attemptsFor(i)
 	for attempt := 1; ; attempt++ {
 		if attempts != nil {
 			*attempts = attempt
 		}
-		err := e.withTimeout(ctx, s, func(ctx context.Context) error {
-			return recovered(name, func() error { return fn(ctx, attempt) })
+		err := e.withTimeout(ctx, i, func(ctx context.Context) error {
+			return recovered(e.g.label(i), func() error { return fn(ctx, attempt) })
 		})
 		if err == nil || ctx.Err() != nil || !IsTransient(err) || attempt >= max {
 			return err
 		}
 		delay := e.opts.Backoff(attempt)
 		if out != nil {
-			e.em.emit(Event{Phase: out.phase, Step: name, Kind: EventRetry, Attempt: attempt + 1, Duration: delay, Err: err.Error()})
+			out.Line("transient failure, attempt %d of %d in %s: %v", attempt+1, max, FormatDuration(delay), err)
+			ev := out.event(EventRetry)
+			ev.Attempt, ev.Duration, ev.Err = attempt+1, delay, err.Error()
+			e.em.emit(ev)
 		}
-		if sleep(ctx, delay) != nil {
+		if e.sleep(ctx, delay) != nil {
 			return err
 		}
 	}
 }
 
-// withTimeout runs fn under s's time limit, saying so in the error when the
-// limit (rather than the caller) ended it.
-func (e *Engine) withTimeout(ctx context.Context, s Step, fn func(context.Context) error) error {
-	limit := e.timeoutFor(s)
+// withTimeout runs fn under node i's time limit, saying so in the error
+// when the limit (rather than the caller) ended it.
+func (e *Engine) withTimeout(ctx context.Context, i int, fn func(context.Context) error) error {
+	limit := e.timeoutFor(i)
 	if limit <= 0 {
 		return fn(ctx)
 	}
-	tctx, cancel := context.WithTimeout(ctx, limit)
+	tctx, cancel := e.opts.Clock.WithTimeout(ctx, limit)
 	defer cancel()
 	err := fn(tctx)
 	if err != nil && ctx.Err() == nil && tctx.Err() != nil {
@@ -91,15 +103,15 @@ func (e *Engine) withTimeout(ctx context.Context, s Step, fn func(context.Contex
 	return err
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d on the engine's clock, or until ctx ends.
+func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	c, stop := e.opts.Clock.After(d)
+	defer stop()
 	select {
-	case <-t.C:
+	case <-c:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -118,15 +130,17 @@ func (e *Engine) runAttempt(ctx context.Context, out *stepOutput, attempt int, s
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(e.opts.Heartbeat)
-		defer tick.Stop()
 		for {
+			tick, stopTick := e.opts.Clock.After(e.opts.Heartbeat)
 			select {
 			case <-stop:
+				stopTick()
 				return
-			case <-tick.C:
+			case <-tick:
 				if !out.spoke.Swap(false) {
-					e.em.emit(Event{Phase: out.phase, Step: out.step, Kind: EventHeartbeat, Attempt: attempt, Duration: e.since(start)})
+					ev := out.event(EventHeartbeat)
+					ev.Attempt, ev.Duration = attempt, e.since(start)
+					e.em.emit(ev)
 				}
 			}
 		}

@@ -42,7 +42,14 @@ func BenchmarkFleet(b *testing.B) {
 							running--
 							mu.Unlock()
 						}()
-						return sleep(ctx, benchWait)
+						t := time.NewTimer(benchWait)
+						defer t.Stop()
+						select {
+						case <-t.C:
+							return nil
+						case <-ctx.Done():
+							return ctx.Err()
+						}
 					}
 				}
 				e, err := New(l.list, Options{Heartbeat: -1})

@@ -16,13 +16,15 @@ func (e *Engine) Destroy(ctx context.Context) (*Report, error) {
 
 // destroyStep runs step i's Destroy with retries, timeouts and heartbeats.
 func (e *Engine) destroyStep(ctx context.Context, phase Phase, i int, res *StepResult) outcome {
-	s := e.g.steps[i]
+	s := e.g.nodes[i].Step
 	res.Name, res.Host = e.g.names[i], e.hostName(i)
-	out := newStepOutput(e.em, phase, res.Name)
+	out := e.newStepOutput(phase, i, res)
 	res.Start = e.now()
-	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventStarted, Attempt: 1})
-	err := e.retry(ctx, s, out, &res.Attempts, func(ctx context.Context, attempt int) error {
+	ev := out.event(EventStarted)
+	ev.Attempt = 1
+	e.em.emit(ev)
+	err := e.retry(ctx, i, out, &res.Attempts, func(ctx context.Context, attempt int) error {
 		return e.runAttempt(ctx, out, attempt, res.Start, s.Destroy)
 	})
-	return e.finish(ctx, phase, "destroy", res, out, err)
+	return e.finish(ctx, "destroy", res, out, err)
 }

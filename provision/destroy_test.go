@@ -27,7 +27,8 @@ func TestDestroyReverseOrder(t *testing.T) {
 				t.Fatalf("Destroy: %v", err)
 			}
 			calls := l.log.list()
-			for _, s := range l.list {
+			for _, n := range l.list {
+				s := n.Step
 				at := slices.Index(calls, "destroy:"+s.Name())
 				for _, d := range s.Deps() {
 					if slices.Index(calls, "destroy:"+d) < at {

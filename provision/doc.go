@@ -3,17 +3,21 @@
 // A lab is brought up by a list of small [Step]s. Each names the steps it
 // depends on, can tell whether its work is already done on the host
 // ([Step.Check], read-only), can do it ([Step.Apply]) and can undo what this lab
-// owns ([Step.Destroy]). An [Engine] builds the dependency graph once (rejecting
-// cycles, unknown dependencies and duplicate names) and then:
+// owns ([Step.Destroy]). A graph is a list of [Node]s: a step plus what the
+// engine needs to know to run it (its host, time limit, attempts, whether it
+// only reads), as plain values the engine reads, so no wrapper around a
+// step can hide them. An [Engine] builds the dependency graph once
+// (rejecting cycles, unknown dependencies and duplicate names) and then:
 //
 //   - [Engine.Plan] checks every step, in dependency order, touching nothing;
 //   - [Engine.Apply] runs the steps whose work is not done, independent ones in
-//     parallel, each with a timeout, retrying errors marked [Transient] with
-//     exponential backoff; dependents of a failed step are skipped;
+//     parallel, each with a timeout, retrying transient errors ([IsTransient]:
+//     xapi's "try again") with exponential backoff; dependents of a failed
+//     step are skipped;
 //   - [Engine.Destroy] undoes every step in reverse dependency order.
 //
-// A fleet is the steps of several hosts in one graph, each step [Hosted] on
-// its host: parallelism is bounded per host ([Options.Parallel]) with a
+// A fleet is the steps of several hosts in one graph, each node on its
+// [Node.Host]: parallelism is bounded per host ([Options.Parallel]) with a
 // separate bound on the hosts at work at once ([Options.MaxHosts]), a
 // failure skips only its own host's steps, and the [Report] has a
 // [HostResult] per host.

@@ -17,31 +17,24 @@ type Engine struct {
 	em   *emitter
 }
 
-// New validates the step graph and the options. It rejects nil steps, empty
-// and duplicate names, dependencies on unknown steps and dependency cycles,
-// naming the steps involved; bad options are a [*UsageError].
-func New(steps []Step, opts Options) (*Engine, error) {
+// New validates the graph and the options. It rejects nil steps, empty
+// and duplicate names (within a host), dependencies on unknown steps and
+// dependency cycles, naming the steps involved; bad options are a
+// [*UsageError].
+func New(nodes []Node, opts Options) (*Engine, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	g, err := newGraph(steps)
+	g, err := newGraph(nodes)
 	if err != nil {
 		return nil, err
 	}
-	em := &emitter{r: opts.Renderer, now: opts.Now}
-	if g.fleet() {
-		em.hosts = g.hosts
-		em.hostOf = make(map[string]string, len(steps))
-		for i, name := range g.names {
-			em.hostOf[name] = g.hosts[g.host[i]]
-		}
-	}
-	return &Engine{g: g, opts: opts, em: em}, nil
+	return &Engine{g: g, opts: opts, em: &emitter{r: opts.Renderer, now: opts.Clock.Now}}, nil
 }
 
-// Hosts returns a fleet's hosts in graph order (see [Hosted]), or nil when
-// the steps are one host's.
+// Hosts returns a fleet's hosts in graph order (see [Node.Host]), or nil
+// when the steps are one host's.
 func (e *Engine) Hosts() []string {
 	if !e.g.fleet() {
 		return nil
@@ -49,7 +42,8 @@ func (e *Engine) Hosts() []string {
 	return slices.Clone(e.g.hosts)
 }
 
-// hostName is node i's host in a fleet, "" otherwise.
+// hostName is node i's host in a fleet, "" otherwise: what its events
+// and result carry.
 func (e *Engine) hostName(i int) string {
 	if !e.g.fleet() {
 		return ""
@@ -61,12 +55,12 @@ func (e *Engine) bounds() bounds {
 	return bounds{perHost: e.opts.Parallel, hosts: e.opts.MaxHosts}
 }
 
-// Steps returns the step names in dependency order (the order Apply reports
-// them in).
+// Steps returns the steps in dependency order (the order Apply reports
+// them in), each as people are shown it (see [Label]).
 func (e *Engine) Steps() []string {
 	names := make([]string, len(e.g.order))
 	for p, i := range e.g.order {
-		names[p] = e.g.names[i]
+		names[p] = e.g.label(i)
 	}
 	return names
 }
@@ -78,18 +72,14 @@ func (e *Engine) Steps() []string {
 // failed step's name for %s.
 func (e *Engine) runPhase(ctx context.Context, phase Phase, skipReason string, step func(ctx context.Context, i int, res *StepResult) outcome) *Report {
 	reverse := phase == PhaseDestroy
-	results := make([]StepResult, len(e.g.steps))
+	results := make([]StepResult, len(e.g.nodes))
 	rep := &Report{Phase: phase, Start: e.now()}
-	var names []string
-	for _, i := range e.phaseOrder(reverse) {
-		names = append(names, e.g.names[i])
-	}
-	e.em.begin(phase, names)
+	e.begin(phase, e.phaseOrder(reverse))
 	// Each host's time: from its first step's start to its last one's end.
 	var mu sync.Mutex
 	first := make([]time.Time, len(e.g.hosts))
 	last := make([]time.Time, len(e.g.hosts))
-	notStarted := make([]bool, len(e.g.steps))
+	notStarted := make([]bool, len(e.g.nodes))
 	e.g.walk(ctx, reverse, e.bounds(), walkFuncs{
 		run: func(ctx context.Context, i int) outcome {
 			h := e.g.host[i]
@@ -105,7 +95,7 @@ func (e *Engine) runPhase(ctx context.Context, phase Phase, skipReason string, s
 			return out
 		},
 		skip: func(i, failed int) {
-			e.skipped(phase, i, &results[i], fmt.Sprintf(skipReason, e.g.names[failed]))
+			e.skipped(phase, i, &results[i], fmt.Sprintf(skipReason, e.g.label(failed)))
 		},
 		notStarted: func(i int) {
 			notStarted[i] = true
@@ -126,7 +116,7 @@ func (e *Engine) runPhase(ctx context.Context, phase Phase, skipReason string, s
 		// A host's error: the interruption if it did not finish, then its
 		// failed steps' errors.
 		cut := make([]bool, len(e.g.hosts))
-		for i := range e.g.steps {
+		for i := range e.g.nodes {
 			cut[e.g.host[i]] = cut[e.g.host[i]] || results[i].State == StateCanceled || notStarted[i]
 		}
 		for h := range rep.Hosts {
@@ -153,20 +143,25 @@ func joinErr(a, b error) error {
 	return errors.Join(a, b)
 }
 
-func (e *Engine) now() time.Time { return e.opts.Now() }
+func (e *Engine) now() time.Time { return e.opts.Clock.Now() }
 
 func (e *Engine) since(t time.Time) time.Duration { return e.now().Sub(t) }
 
-func (e *Engine) timeoutFor(s Step) time.Duration {
-	if t, ok := s.(Timeouter); ok {
-		return t.Timeout()
+// timeoutFor is node i's time limit per attempt (0: none).
+func (e *Engine) timeoutFor(i int) time.Duration {
+	switch t := e.g.nodes[i].Timeout; {
+	case t > 0:
+		return t
+	case t < 0:
+		return 0
 	}
-	return e.opts.StepTimeout
+	return max(e.opts.StepTimeout, 0)
 }
 
-func (e *Engine) attemptsFor(s Step) int {
-	if a, ok := s.(Attempter); ok && a.MaxAttempts() > 0 {
-		return a.MaxAttempts()
+// attemptsFor is node i's number of attempts for transient errors.
+func (e *Engine) attemptsFor(i int) int {
+	if a := e.g.nodes[i].Attempts; a > 0 {
+		return a
 	}
 	return e.opts.MaxAttempts
 }

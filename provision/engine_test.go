@@ -34,7 +34,7 @@ func TestNewRejectsBadGraphs(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New([]Step{nil}, Options{}); err == nil {
+	if _, err := New([]Node{{}}, Options{}); err == nil {
 		t.Error("New accepted a nil step")
 	}
 }
@@ -81,7 +81,7 @@ func TestStepTimeout(t *testing.T) {
 	l.steps["slow"].apply = func(ctx context.Context, _ Output) error { <-ctx.Done(); return ctx.Err() }
 	// slow's own 1ms limit overrides the engine's hour; fast, whose
 	// negative limit means none, is independent and still runs.
-	steps := []Step{timedStep{l.steps["slow"], time.Millisecond}, timedStep{l.steps["fast"], -1}}
+	steps := []Node{{Step: l.steps["slow"], Timeout: time.Millisecond}, {Step: l.steps["fast"], Timeout: -1}}
 	rep, err := mustNew(t, steps, Options{StepTimeout: time.Hour}).Apply(context.Background())
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want the step's deadline", err)

@@ -9,18 +9,25 @@ import (
 )
 
 // StepError is the error of one step that failed. Op says what failed:
-// "check", "apply" or "destroy".
+// "check", "apply" or "destroy". Its message names the step's host
+// ("host xs2: step agents: apply: ..."), which the engine knows from the
+// graph.
 type StepError struct {
 	Step string
+	Host string // the step's host (see Node.Host); "" when the graph names none
 	Op   string
 	Err  error
 }
 
 func (e *StepError) Error() string {
-	if e.Op == "" {
-		return fmt.Sprintf("step %s: %v", e.Step, e.Err)
+	who := "step " + e.Step
+	if e.Host != "" {
+		who = "host " + e.Host + ": " + who
 	}
-	return fmt.Sprintf("step %s: %s: %v", e.Step, e.Op, e.Err)
+	if e.Op == "" {
+		return fmt.Sprintf("%s: %v", who, e.Err)
+	}
+	return fmt.Sprintf("%s: %s: %v", who, e.Op, e.Err)
 }
 
 // Unwrap returns the step's own error.

@@ -37,8 +37,8 @@ const (
 type Event struct {
 	Time     time.Time
 	Phase    Phase
-	Step     string
-	Host     string // the step's host in a fleet (see Hosted); "" otherwise
+	Step     string // the step's name, without its host
+	Host     string // the step's host in a fleet (see Node.Host); "" otherwise
 	Kind     EventKind
 	Line     string        // output line, or the reason for a skip
 	Duration time.Duration // for done, failed, canceled, heartbeat (elapsed) and retry (delay)
@@ -53,9 +53,12 @@ type Renderer interface {
 	Close(*Report) error
 }
 
+// Label is the event's step as people are shown it (see [Label]).
+func (ev Event) Label() string { return Label(ev.Host, ev.Step) }
+
 // PhaseStarter is an optional interface for a Renderer that wants to know,
 // before a phase's first event, which steps the phase covers (for example to
-// size a progress bar).
+// size a progress bar), by their labels (see [Label]).
 type PhaseStarter interface {
 	Begin(phase Phase, steps []string)
 }
@@ -70,7 +73,7 @@ type LaneStarter interface {
 // Lane is one host's steps in a phase of a fleet's run.
 type Lane struct {
 	Host  string
-	Steps []string
+	Steps []string // the steps' names, without the host
 }
 
 // Multi fans events out to several renderers (nil ones are ignored). Close
@@ -108,7 +111,7 @@ func (m multi) BeginLanes(phase Phase, lanes []Lane) {
 }
 
 // beginLanes starts a fleet's phase on r: BeginLanes if r shows lanes,
-// else Begin with every step.
+// else Begin with every step's label ("<host>/<step>").
 func beginLanes(r Renderer, phase Phase, lanes []Lane) {
 	if l, ok := r.(LaneStarter); ok {
 		l.BeginLanes(phase, lanes)
@@ -117,7 +120,9 @@ func beginLanes(r Renderer, phase Phase, lanes []Lane) {
 	if b, ok := r.(PhaseStarter); ok {
 		var steps []string
 		for _, l := range lanes {
-			steps = append(steps, l.Steps...)
+			for _, s := range l.Steps {
+				steps = append(steps, Label(l.Host, s))
+			}
 		}
 		b.Begin(phase, steps)
 	}
@@ -136,43 +141,42 @@ type emitter struct {
 	mu  sync.Mutex
 	r   Renderer
 	now func() time.Time
-	// hostOf maps a fleet's step names to their hosts (nil for one host).
-	hostOf map[string]string
-	hosts  []string // a fleet's hosts in graph order
 }
 
 func (e *emitter) emit(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.now()
 	}
-	if ev.Host == "" {
-		ev.Host = e.hostOf[ev.Step]
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.r.Event(ev)
 }
 
-func (e *emitter) begin(phase Phase, steps []string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.hostOf != nil {
-		// One lane per host with steps in the phase, in graph order
-		// whatever the phase's order.
-		byHost := map[string][]string{}
-		for _, s := range steps {
-			byHost[e.hostOf[s]] = append(byHost[e.hostOf[s]], s)
+// begin tells the renderer which nodes a phase covers, in the phase's
+// order: a fleet's host by host, in graph order whatever the phase's
+// order, to a renderer that shows lanes; else every step by its label.
+func (e *Engine) begin(phase Phase, nodes []int) {
+	e.em.mu.Lock()
+	defer e.em.mu.Unlock()
+	if e.g.fleet() {
+		byHost := make([][]string, len(e.g.hosts))
+		for _, i := range nodes {
+			byHost[e.g.host[i]] = append(byHost[e.g.host[i]], e.g.names[i])
 		}
 		var lanes []Lane
-		for _, h := range e.hosts {
+		for h, name := range e.g.hosts {
 			if len(byHost[h]) > 0 {
-				lanes = append(lanes, Lane{Host: h, Steps: byHost[h]})
+				lanes = append(lanes, Lane{Host: name, Steps: byHost[h]})
 			}
 		}
-		beginLanes(e.r, phase, lanes)
+		beginLanes(e.em.r, phase, lanes)
 		return
 	}
-	if b, ok := e.r.(PhaseStarter); ok {
+	if b, ok := e.em.r.(PhaseStarter); ok {
+		steps := make([]string, len(nodes))
+		for k, i := range nodes {
+			steps[k] = e.g.names[i]
+		}
 		b.Begin(phase, steps)
 	}
 }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -35,17 +36,22 @@ func TestMultiFansOut(t *testing.T) {
 
 func TestTransient(t *testing.T) {
 	base := errors.New("EOF")
-	if Transient(nil) != nil {
-		t.Error("Transient(nil) != nil")
+	err := fmt.Errorf("reading: %w", temporaryErr(true))
+	if !IsTransient(err) || !IsTransient(&StepError{Step: "s", Err: err}) {
+		t.Error("wrapping hides what the error says")
 	}
-	err := Transient(base)
-	if !IsTransient(err) || !errors.Is(err, base) || err.Error() != "EOF" {
-		t.Errorf("Transient(EOF) = %v", err)
+	if IsTransient(base) || IsTransient(temporaryErr(false)) || IsTransient(nil) {
+		t.Error("an error that does not say it is transient is")
 	}
-	if !IsTransient(&StepError{Step: "s", Err: err}) {
-		t.Error("wrapping hides the mark")
-	}
-	if IsTransient(base) {
-		t.Error("unmarked error is transient")
+	// The outermost error that knows decides.
+	if IsTransient(permanentWrap{temporaryErr(true)}) {
+		t.Error("a wrapper that says permanent was overruled")
 	}
 }
+
+// permanentWrap knows better than the error it wraps.
+type permanentWrap struct{ err error }
+
+func (p permanentWrap) Error() string   { return "gave up: " + p.err.Error() }
+func (p permanentWrap) Unwrap() error   { return p.err }
+func (p permanentWrap) Transient() bool { return false }

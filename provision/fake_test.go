@@ -35,6 +35,7 @@ func (l *callLog) list() []string {
 // default behaviour of Apply and Destroy.
 type fakeStep struct {
 	name    string
+	host    string // in the call log's entries only: the engine reads Node.Host
 	deps    []string
 	log     *callLog
 	done    atomic.Bool
@@ -54,7 +55,7 @@ func (s *fakeStep) Check(ctx context.Context) (bool, error) {
 }
 
 func (s *fakeStep) Apply(ctx context.Context, out Output) error {
-	s.log.add("apply:" + s.name)
+	s.log.add("apply:" + Label(s.host, s.name))
 	if s.apply != nil {
 		if err := s.apply(ctx, out); err != nil {
 			return err
@@ -65,7 +66,7 @@ func (s *fakeStep) Apply(ctx context.Context, out Output) error {
 }
 
 func (s *fakeStep) Destroy(ctx context.Context, out Output) error {
-	s.log.add("destroy:" + s.name)
+	s.log.add("destroy:" + Label(s.host, s.name))
 	if s.destroy != nil {
 		if err := s.destroy(ctx, out); err != nil {
 			return err
@@ -75,27 +76,12 @@ func (s *fakeStep) Destroy(ctx context.Context, out Output) error {
 	return nil
 }
 
-// timedStep gives a fakeStep its own time limit.
-type timedStep struct {
-	*fakeStep
-	limit time.Duration
-}
-
-func (s timedStep) Timeout() time.Duration { return s.limit }
-
-// retryingStep gives a fakeStep its own attempt limit.
-type retryingStep struct {
-	*fakeStep
-	attempts int
-}
-
-func (s retryingStep) MaxAttempts() int { return s.attempts }
-
 // lab builds fake steps from "name:dep1,dep2" specs sharing one log.
+// steps has them by label ("<host>/<step>" in a fleet).
 type lab struct {
 	log   *callLog
 	steps map[string]*fakeStep
-	list  []Step
+	list  []Node
 }
 
 func newLab(specs ...string) *lab {
@@ -107,7 +93,7 @@ func newLab(specs ...string) *lab {
 			s.deps = strings.Split(deps, ",")
 		}
 		l.steps[name] = s
-		l.list = append(l.list, s)
+		l.list = append(l.list, Node{Step: s})
 	}
 	return l
 }
@@ -139,7 +125,7 @@ func (r *recorder) kinds(step string) []EventKind {
 	defer r.mu.Unlock()
 	var ks []EventKind
 	for _, ev := range r.events {
-		if ev.Step == step {
+		if ev.Label() == step {
 			ks = append(ks, ev.Kind)
 		}
 	}
@@ -150,7 +136,7 @@ func (r *recorder) find(step string, kind EventKind) (Event, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, ev := range r.events {
-		if ev.Step == step && ev.Kind == kind {
+		if ev.Label() == step && ev.Kind == kind {
 			return ev, true
 		}
 	}
@@ -160,7 +146,7 @@ func (r *recorder) find(step string, kind EventKind) (Event, bool) {
 // noDelay is a backoff that keeps tests fast.
 func noDelay(int) time.Duration { return 0 }
 
-func mustNew(t *testing.T, steps []Step, opts Options) *Engine {
+func mustNew(t *testing.T, steps []Node, opts Options) *Engine {
 	t.Helper()
 	if opts.Backoff == nil {
 		opts.Backoff = noDelay
@@ -175,7 +161,7 @@ func mustNew(t *testing.T, steps []Step, opts Options) *Engine {
 func states(rep *Report) map[string]State {
 	m := map[string]State{}
 	for _, s := range rep.Steps {
-		m[s.Name] = s.State
+		m[s.Label()] = s.State
 	}
 	return m
 }

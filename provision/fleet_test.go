@@ -11,29 +11,19 @@ import (
 	"testing"
 )
 
-// hostedStep puts a fakeStep on a host of a fleet.
-type hostedStep struct {
-	*fakeStep
-	host string
-}
-
-func (s hostedStep) Host() string { return s.host }
-
-// fleetLab builds, for each host, fake steps "<host>/<spec>" from specs as
-// newLab reads them, each step Hosted on its host.
+// fleetLab builds, for each host, the fake steps of specs as newLab reads
+// them, each node on its host; l.steps has them as "<host>/<step>".
 func fleetLab(hosts []string, specs ...string) *lab {
 	l := &lab{log: &callLog{}, steps: map[string]*fakeStep{}}
 	for _, h := range hosts {
 		for _, spec := range specs {
 			name, deps, _ := strings.Cut(spec, ":")
-			s := &fakeStep{name: h + "/" + name, log: l.log}
+			s := &fakeStep{name: name, host: h, log: l.log}
 			if deps != "" {
-				for _, d := range strings.Split(deps, ",") {
-					s.deps = append(s.deps, h+"/"+d)
-				}
+				s.deps = strings.Split(deps, ",")
 			}
-			l.steps[s.name] = s
-			l.list = append(l.list, hostedStep{s, h})
+			l.steps[h+"/"+name] = s
+			l.list = append(l.list, Node{Step: s, Host: h})
 		}
 	}
 	return l
@@ -175,7 +165,7 @@ func TestFleetOneFailedHost(t *testing.T) {
 		t.Fatalf("err %v (%#v), want a FleetError naming xs2 of 3", err, fe)
 	}
 	var se *StepError
-	if !errors.As(err, &se) || se.Step != "xs2/s2" || ExitCode(err) != ExitFailure {
+	if !errors.As(err, &se) || se.Step != "s2" || se.Host != "xs2" || ExitCode(err) != ExitFailure {
 		t.Fatalf("err %v: step error %v, exit %d", err, se, ExitCode(err))
 	}
 	want := map[string]State{
@@ -224,13 +214,20 @@ func TestFleetCleanupOnlyFailedHosts(t *testing.T) {
 	}
 }
 
-// TestFleetHostsAreIndependent: a step may not depend on another host's.
+// TestFleetHostsAreIndependent: a step's dependencies are its own host's
+// steps: a name only another host has is unknown, and the same name on
+// two hosts is two steps.
 func TestFleetHostsAreIndependent(t *testing.T) {
 	l := fleetLab([]string{"xs1", "xs2"}, "s1")
-	l.steps["xs2/s1"].deps = []string{"xs1/s1"}
+	l.steps["xs2/s1"].name = "s2"
+	l.steps["xs1/s1"].deps = []string{"s2"}
 	_, err := New(l.list, Options{})
-	if err == nil || !strings.Contains(err.Error(), `step "xs2/s1" (host xs2) depends on step "xs1/s1" (host xs1)`) {
+	if err == nil || !strings.Contains(err.Error(), `step "xs1/s1" depends on unknown step "s2" on host xs1`) {
 		t.Fatalf("err %v", err)
+	}
+	if _, err := New(fleetLab([]string{"xs1", "xs2"}, "s1", "s1").list, Options{}); err == nil ||
+		!strings.Contains(err.Error(), `duplicate step name "s1" on host xs1 (steps #1 and #2)`) {
+		t.Fatalf("a host's duplicate: %v", err)
 	}
 	if _, err := New(l.list, Options{MaxHosts: -1}); ExitCode(err) != ExitUsage {
 		t.Fatalf("MaxHosts -1: %v", err)
@@ -266,14 +263,14 @@ func TestFleetLanes(t *testing.T) {
 	}
 	var order []string
 	for _, st := range rep.Steps {
-		order = append(order, st.Name)
+		order = append(order, st.Label())
 	}
 	if want := []string{"xs1/s2", "xs1/s1", "xs2/s2", "xs2/s1"}; !slices.Equal(order, want) {
 		t.Errorf("destroy report order %v, want %v (hosts in the lab's order)", order, want)
 	}
 	want := map[Phase]string{
-		PhaseApply:   "xs1:xs1/s1,xs1/s2 xs2:xs2/s1,xs2/s2",
-		PhaseDestroy: "xs1:xs1/s2,xs1/s1 xs2:xs2/s2,xs2/s1",
+		PhaseApply:   "xs1:s1,s2 xs2:s1,s2", // each lane's steps without the host
+		PhaseDestroy: "xs1:s2,s1 xs2:s2,s1",
 	}
 	for phase, w := range want {
 		var parts []string
@@ -301,7 +298,7 @@ func TestFleetInterrupted(t *testing.T) {
 		return ctx.Err()
 	}
 	rec := &recorder{onEv: func(ev Event) {
-		if ev.Step == "xs1/s1" && ev.Kind == EventDone {
+		if ev.Label() == "xs1/s1" && ev.Kind == EventDone {
 			cancel()
 		}
 	}}
@@ -335,7 +332,7 @@ func TestFleetCleanupHostsAtOnce(t *testing.T) {
 	rep, _ := mustNew(t, l.list, Options{OnError: Cleanup, Heartbeat: -1}).Apply(context.Background())
 	var order []string
 	for _, s := range rep.Cleanup {
-		order = append(order, s.Name+":"+string(s.State))
+		order = append(order, s.Label()+":"+string(s.State))
 	}
 	want := []string{"xs1/s3:done", "xs1/s2:done", "xs1/s1:done", "xs2/s3:done", "xs2/s2:done", "xs2/s1:done"}
 	if !slices.Equal(order, want) {

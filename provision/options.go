@@ -39,17 +39,17 @@ const (
 type Options struct {
 	// Parallel is how many independent steps of one host may run at once
 	// (0: DefaultParallel; 1: strictly one after the other). In a fleet
-	// (steps of several hosts, see [Hosted]) each host has this many.
+	// (steps of several hosts, see [Node.Host]) each host has this many.
 	Parallel int
 	// MaxHosts is how many hosts of a fleet may be at work at once
 	// (0: all of them). A host is at work from its first step's start
 	// until every one of its steps has ended.
 	MaxHosts int
 	// StepTimeout limits each attempt of a step's Check, Apply or Destroy;
-	// a step implementing Timeouter overrides it. 0 means no limit.
+	// a node's own Timeout overrides it. 0 means no limit.
 	StepTimeout time.Duration
-	// MaxAttempts bounds the attempts for errors marked Transient
-	// (0: DefaultMaxAttempts); a step implementing Attempter overrides it.
+	// MaxAttempts bounds the attempts for transient errors
+	// (0: DefaultMaxAttempts); a node's own Attempts overrides it.
 	MaxAttempts int
 	// Backoff returns the delay before attempt+1 after attempt failed
 	// (attempt counts from 1). nil means ExponentialBackoff(time.Second, 30*time.Second).
@@ -62,8 +62,9 @@ type Options struct {
 	// that wrote no output in the last interval (0: DefaultHeartbeat;
 	// negative: never).
 	Heartbeat time.Duration
-	// Now is the clock for event times and durations (nil: time.Now).
-	Now func() time.Time
+	// Clock is the time of events, durations, time limits, backoff and
+	// heartbeats (nil: SystemClock).
+	Clock Clock
 }
 
 // ExponentialBackoff returns a backoff that waits base after the first
@@ -108,8 +109,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Heartbeat == 0 {
 		o.Heartbeat = DefaultHeartbeat
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
 	}
 	return o, nil
 }

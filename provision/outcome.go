@@ -9,18 +9,20 @@ import (
 
 // failed records that a step's op ("check", "apply" or "destroy"), begun at
 // start, failed with err.
-func (e *Engine) failed(phase Phase, op string, res *StepResult, start time.Time, out *stepOutput, err error) outcome {
+func (e *Engine) failed(op string, res *StepResult, start time.Time, out *stepOutput, err error) outcome {
 	res.State = StateFailed
-	res.Err = &StepError{Step: res.Name, Op: op, Err: err}
+	res.Err = &StepError{Step: res.Name, Host: out.on, Op: op, Err: err}
 	res.Output = out.tail()
 	res.Duration = e.since(start)
-	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventFailed, Duration: res.Duration, Attempt: res.Attempts, Err: err.Error()})
+	ev := out.event(EventFailed)
+	ev.Duration, ev.Attempt, ev.Err = res.Duration, res.Attempts, err.Error()
+	e.em.emit(ev)
 	return outcomeFailed
 }
 
 // canceled records that a step begun at start was interrupted because ctx
 // ended; err is what the step returned.
-func (e *Engine) canceled(ctx context.Context, phase Phase, res *StepResult, start time.Time, out *stepOutput, err error) outcome {
+func (e *Engine) canceled(ctx context.Context, res *StepResult, start time.Time, out *stepOutput, err error) outcome {
 	res.State = StateCanceled
 	if !errors.Is(err, ctx.Err()) {
 		err = errors.Join(err, ctx.Err())
@@ -28,7 +30,9 @@ func (e *Engine) canceled(ctx context.Context, phase Phase, res *StepResult, sta
 	res.Err = err
 	res.Output = out.tail()
 	res.Duration = e.since(start)
-	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventCanceled, Duration: res.Duration, Attempt: res.Attempts, Err: err.Error()})
+	ev := out.event(EventCanceled)
+	ev.Duration, ev.Attempt, ev.Err = res.Duration, res.Attempts, err.Error()
+	e.em.emit(ev)
 	return outcomeCanceled
 }
 
@@ -37,7 +41,7 @@ func (e *Engine) skipped(phase Phase, i int, res *StepResult, reason string) {
 	res.Name, res.Host = e.g.names[i], e.hostName(i)
 	res.State = StateSkipped
 	res.Reason = reason
-	e.em.emit(Event{Phase: phase, Step: res.Name, Kind: EventSkipped, Line: reason})
+	e.em.emit(Event{Phase: phase, Step: res.Name, Host: res.Host, Kind: EventSkipped, Line: reason})
 }
 
 // inOrder lists per-node results in the phase's order (see phaseOrder).

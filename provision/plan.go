@@ -12,12 +12,16 @@ import (
 // PlannedStep is one step's answer to Check.
 type PlannedStep struct {
 	Name string
-	Deps []string
-	Done bool // Check says the work is already done
-	// ReadOnly: the step's Apply only reads and checks (provision.ReadOnly),
+	Host string   // the step's host in a fleet; "" otherwise
+	Deps []string // steps of the same host
+	Done bool     // Check says the work is already done
+	// ReadOnly: the step's Apply only reads and checks (Node.ReadOnly),
 	// so it runs on every Apply and is not a change pending.
 	ReadOnly bool
 	Err      error // Check failed (a *StepError), or the plan was interrupted first
+	// Changes are the differences Check reported (ReportChanges) between
+	// the lab file and the host, as Apply will make them.
+	Changes []Change
 }
 
 // PlanResult is what Apply would do, step by step, in dependency order.
@@ -26,12 +30,13 @@ type PlanResult struct {
 }
 
 // Pending returns the steps with work to do (not done, or Check failed),
-// leaving out the read-only steps whose Check succeeded.
+// leaving out the read-only steps whose Check succeeded, by their labels
+// (see [Label]).
 func (p *PlanResult) Pending() []string {
 	var names []string
 	for _, s := range p.Steps {
 		if !s.Done && (!s.ReadOnly || s.Err != nil) {
-			names = append(names, s.Name)
+			names = append(names, Label(s.Host, s.Name))
 		}
 	}
 	return names
@@ -51,7 +56,7 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 		case s.ReadOnly:
 			action = "check (reads only)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, action, strings.Join(s.Deps, ", "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", Label(s.Host, s.Name), action, strings.Join(s.Deps, ", "))
 	}
 	fmt.Fprintf(tw, "%d of %d steps have work to do\n", len(p.Pending()), len(p.Steps))
 	return tw.Flush()
@@ -63,21 +68,24 @@ func (p *PlanResult) WriteText(w io.Writer) error {
 // *StepError) and, if ctx ended, wraps ctx.Err(); the result is complete
 // either way.
 func (e *Engine) Plan(ctx context.Context) (*PlanResult, error) {
-	steps := make([]PlannedStep, len(e.g.steps))
-	for i, s := range e.g.steps {
-		steps[i] = PlannedStep{Name: e.g.names[i], Deps: s.Deps(), ReadOnly: isReadOnly(s)}
+	steps := make([]PlannedStep, len(e.g.nodes))
+	for i, n := range e.g.nodes {
+		steps[i] = PlannedStep{Name: e.g.names[i], Host: e.hostName(i), Deps: n.Step.Deps(), ReadOnly: n.ReadOnly}
 	}
 	e.g.walk(ctx, false, e.bounds(), walkFuncs{
 		run: func(ctx context.Context, i int) outcome {
-			s := e.g.steps[i]
-			err := e.retry(ctx, s, nil, nil, func(ctx context.Context, _ int) error {
+			s := e.g.nodes[i].Step
+			ctx, changes := withChanges(ctx)
+			err := e.retry(ctx, i, nil, nil, func(ctx context.Context, _ int) error {
+				changes.reset()
 				var err error
 				steps[i].Done, err = s.Check(ctx)
 				return err
 			})
+			steps[i].Changes = changes.all()
 			if err != nil {
 				steps[i].Done = false
-				steps[i].Err = &StepError{Step: e.g.names[i], Op: "check", Err: err}
+				steps[i].Err = &StepError{Step: e.g.names[i], Host: e.g.nodes[i].Host, Op: "check", Err: err}
 			}
 			return outcomeOK
 		},

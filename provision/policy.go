@@ -48,18 +48,18 @@ func (cleanupHost) afterFailure(ctx context.Context, e *Engine, run *applyRun) {
 	rep := run.report
 	// Each host's steps to undo, newest first (one list for one host).
 	perHost := make([][]int, len(e.g.hosts))
-	var names []string
+	var nodes []int
 	for _, i := range slices.Backward(run.ran) {
 		h := e.g.host[i]
 		if len(rep.Hosts) == 0 || rep.Hosts[h].Err != nil {
 			perHost[h] = append(perHost[h], i)
-			names = append(names, e.g.names[i])
+			nodes = append(nodes, i)
 		}
 	}
-	if len(names) == 0 {
+	if len(nodes) == 0 {
 		return
 	}
-	e.em.begin(PhaseCleanup, names)
+	e.begin(PhaseCleanup, nodes)
 	results := make([][]StepResult, len(perHost))
 	errs := make([][]error, len(perHost))
 	var wg sync.WaitGroup

@@ -27,8 +27,8 @@ const TailLines = 20
 
 // StepResult is one step's outcome in a run.
 type StepResult struct {
-	Name     string
-	Host     string // the step's host in a fleet (see Hosted); "" otherwise
+	Name     string // the step's name, without its host
+	Host     string // the step's host in a fleet (see Node.Host); "" otherwise
 	State    State
 	Start    time.Time     // zero if the step never started
 	Duration time.Duration // of Apply/Destroy including retries; of Check for already-done
@@ -37,6 +37,9 @@ type StepResult struct {
 	Reason   string        // why a step was skipped
 	Output   []string      // the last TailLines output lines
 }
+
+// Label is the step as people are shown it (see [Label]).
+func (r StepResult) Label() string { return Label(r.Host, r.Name) }
 
 // Report is the outcome of one Apply or Destroy.
 type Report struct {
@@ -51,12 +54,12 @@ type Report struct {
 	Cleanup []StepResult
 	// Err is the error the run returned (nil on success). It is the one
 	// value behind the report's outcome and exit code and the process's
-	// exit status: a command whose run ends in an error of its own (work
-	// not built, a report it could not write) sets it here before closing
+	// exit status: a command whose run ends in an error of its own (a
+	// view it could not read, a report it could not write) sets it here before closing
 	// its renderers, so no report says ok for a run that exits non-zero.
 	Err error
 	// Hosts has one entry per host of a fleet (steps of several hosts, see
-	// Hosted), in graph order; nil for one host's run.
+	// Node.Host), in graph order; nil for one host's run.
 	Hosts []HostResult
 }
 
@@ -140,10 +143,11 @@ func (r *Report) ForHost(host string) *Report {
 // ExitCode is the exit status of the run: [ExitCode] of Err.
 func (r *Report) ExitCode() int { return ExitCode(r.Err) }
 
-// Step returns the result for the named step.
-func (r *Report) Step(name string) (StepResult, bool) {
+// Step returns the result for a step by its label: its name, or in a
+// fleet "<host>/<step>" (see [Label]).
+func (r *Report) Step(label string) (StepResult, bool) {
 	for _, s := range r.Steps {
-		if s.Name == name {
+		if s.Label() == label {
 			return s, true
 		}
 	}
@@ -161,12 +165,13 @@ func (r *Report) Count(s State) int {
 	return n
 }
 
-// Names returns the names of the steps that ended in state s, in report order.
+// Names returns the labels (see [Label]) of the steps that ended in state
+// s, in report order.
 func (r *Report) Names(s State) []string {
 	var names []string
 	for _, res := range r.Steps {
 		if res.State == s {
-			names = append(names, res.Name)
+			names = append(names, res.Label())
 		}
 	}
 	return names
@@ -178,7 +183,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tSTATE\tATTEMPTS\tDURATION")
 	row := func(prefix string, s StepResult) {
-		fmt.Fprintf(tw, "%s%s\t%s\t%d\t%s\n", prefix, s.Name, s.State, s.Attempts, FormatDuration(s.Duration))
+		fmt.Fprintf(tw, "%s%s\t%s\t%d\t%s\n", prefix, s.Label(), s.State, s.Attempts, FormatDuration(s.Duration))
 	}
 	for _, s := range r.Steps {
 		row("", s)

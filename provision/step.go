@@ -10,7 +10,8 @@ import (
 // small file each; the engine calls them from several goroutines, but never
 // the same step concurrently with itself. Every method must return promptly
 // once ctx is done: that is how Ctrl-C and time limits stop a running step.
-// An error wrapped with [Transient] is retried; any other fails the step.
+// An error that is transient ([IsTransient]) is retried; any other fails
+// the step.
 type Step interface {
 	// Name is unique within a graph, e.g. "networks".
 	Name() string
@@ -32,68 +33,69 @@ type Output interface {
 	Line(format string, args ...any)
 }
 
-// ReadOnly is an optional interface for a step whose Apply only reads and
-// checks the host (preflight): it runs on every up, but a plan does not
-// count it as a change pending.
-type ReadOnly interface {
-	ReadOnly() bool
+// Node is one step of a graph and what the engine needs to know to run
+// it. These are plain values, set where the graph is built and read by the
+// engine alone: wrapping a Step (to rename it, to give it other
+// dependencies) cannot hide them, and composing graphs (one host, a fleet,
+// reset, down) cannot drop them.
+type Node struct {
+	Step Step
+	// Host is the host the step works on. The steps of several hosts in
+	// one graph make a fleet: the engine bounds parallelism per host
+	// ([Options.Parallel]) and the hosts at work at once
+	// ([Options.MaxHosts]), a failed step skips only its own host's
+	// dependents, and reports group the steps by host. A step's name is
+	// unique among its host's steps, and its dependencies are steps of its
+	// own host with those names. The engine names the host in the step's
+	// errors, events and results; a step's name never carries it.
+	Host string
+	// Timeout limits each attempt of the step's Check, Apply or Destroy:
+	// 0 is [Options.StepTimeout], a negative value no limit.
+	Timeout time.Duration
+	// Attempts bounds the attempts for errors marked transient
+	// ([IsTransient]): 0 is [Options.MaxAttempts].
+	Attempts int
+	// ReadOnly is a step whose Apply only reads and checks the host
+	// (preflight, verify): it runs on every Apply, but a plan does not
+	// count it as a change pending.
+	ReadOnly bool
 }
 
-func isReadOnly(s Step) bool {
-	r, ok := s.(ReadOnly)
-	return ok && r.ReadOnly()
-}
-
-// Hosted is an optional interface for a step that belongs to one host of
-// a fleet (a lab of several hosts). The engine bounds parallelism per
-// host ([Options.Parallel]) and bounds the hosts at work at once
-// ([Options.MaxHosts]); a failed step skips only its own host's
-// dependents; reports group the steps by host. A step may depend only on
-// steps of its own host. Steps that are not Hosted (or return "") form one
-// group, as a single host's steps do.
-type Hosted interface {
-	Host() string
-}
-
-func hostOf(s Step) string {
-	if h, ok := s.(Hosted); ok {
-		return h.Host()
+// Nodes makes a graph of steps that need nothing but the engine's
+// defaults: one unnamed host, the options' time limit and attempts.
+func Nodes(steps ...Step) []Node {
+	nodes := make([]Node, len(steps))
+	for i, s := range steps {
+		nodes[i] = Node{Step: s}
 	}
-	return ""
+	return nodes
 }
 
-// Timeouter is an optional interface for a step that needs a time limit other
-// than [Options.StepTimeout] for each attempt of Check, Apply or Destroy.
-// A zero or negative value means no limit.
-type Timeouter interface {
-	Timeout() time.Duration
-}
-
-// Attempter is an optional interface for a step that allows a number of
-// attempts other than [Options.MaxAttempts] for errors marked [Transient].
-type Attempter interface {
-	MaxAttempts() int
-}
-
-// transientError marks its wrapped error as worth retrying.
-type transientError struct{ err error }
-
-func (t *transientError) Error() string { return t.err.Error() }
-func (t *transientError) Unwrap() error { return t.err }
-
-// Transient marks err as retryable: the engine retries the step's Check,
-// Apply or Destroy with exponential backoff, up to its attempt limit.
-// Transient(nil) is nil.
-func Transient(err error) error {
-	if err == nil {
-		return nil
+// Label is how people are shown a step of host: "<host>/<step>", or the
+// step's name alone when host is "". It is for display only; nothing
+// parses it back (events and results carry the host on its own).
+func Label(host, step string) string {
+	if host == "" {
+		return step
 	}
-	return &transientError{err: err}
+	return host + "/" + step
 }
 
-// IsTransient reports whether err, or any error it wraps, was marked with
-// [Transient].
+// Temporary is implemented by errors that know whether trying again may
+// succeed, such as xapi's (xenlab/hosts/xapi: OTHER_OPERATION_IN_PROGRESS,
+// a reset connection on a read): the only way an error is transient. The
+// error itself says so, where the failure is understood, rather than a
+// mark a caller might forget. Packages that must not import provision
+// implement it with a method of that name.
+type Temporary interface {
+	error
+	Transient() bool
+}
+
+// IsTransient reports whether err, or an error it wraps, says it is worth
+// trying again ([Temporary]). The first [Temporary] in the chain decides: a
+// wrapper that knows better answers first.
 func IsTransient(err error) bool {
-	var t *transientError
-	return errors.As(err, &t)
+	var tmp Temporary
+	return errors.As(err, &tmp) && tmp.Transient()
 }

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // outcome is how one node's work ended, as far as the walk is concerned.
@@ -42,7 +43,7 @@ type bounds struct {
 // own host only. Once ctx is done no node starts; walk returns when the
 // running ones have returned.
 func (g *graph) walk(ctx context.Context, reverse bool, b bounds, f walkFuncs) {
-	n := len(g.steps)
+	n := len(g.nodes)
 	preds, succs := g.deps, g.dependents
 	less := func(a, b int) bool { return g.pos[a] < g.pos[b] }
 	if reverse {
@@ -93,15 +94,31 @@ func (g *graph) walk(ctx context.Context, reverse bool, b bounds, f walkFuncs) {
 	}
 	results := make(chan result)
 	inFlight := 0
-	var skipFrom func(i, failed int)
-	skipFrom = func(i, failed int) {
-		for _, s := range succs[i] {
-			if state[s] == pending {
-				state[s] = skipped
-				f.skip(s, failed)
-				settle(s)
-				skipFrom(s, failed)
+	// skipFrom skips every node that depends, directly or not, on the
+	// failed node i, in the walk's order (so the skipped events come in
+	// step order).
+	skipFrom := func(i, failed int) {
+		var dependents []int
+		var collect func(i int)
+		collect = func(i int) {
+			for _, s := range succs[i] {
+				if state[s] == pending {
+					state[s] = skipped
+					dependents = append(dependents, s)
+					collect(s)
+				}
 			}
+		}
+		collect(i)
+		slices.SortFunc(dependents, func(a, b int) int {
+			if less(a, b) {
+				return -1
+			}
+			return 1
+		})
+		for _, s := range dependents {
+			f.skip(s, failed)
+			settle(s)
 		}
 	}
 	// start launches the ready nodes the bounds allow, in graph order.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"xenlab/secret/secrettest"
 )
 
 // hostile are secrets of MinScrubLen characters or more that broke the
@@ -82,14 +84,14 @@ func TestScrubDoesNotDiscloseByContext(t *testing.T) {
 // unrelated text is not corrupted and the marker's place tells nothing.
 func TestScrubLeavesOtherTextAlone(t *testing.T) {
 	for _, c := range []struct{ text, secret string }{
-		{"login to xenserver.local failed", "xenserv"},      // 7 characters
-		{"citrix citrix", "citrix"},                         // short
-		{"root: permission denied", "root"},                 // short and common
-		{"the passwords file", "password"},                  // inside a word
-		{"host xenserver2.invalid", "xenserver"},            // followed by a digit
-		{"id my_xenserver", "xenserver"},                    // after "_"
-		{"unset secret", ""},                                // unset
-		{"ünïcødé-pässwördé is longer", "ünïcødé-pässwörd"}, // a non-ASCII letter continues it
+		{"login to xenserver.local failed", "xenserv"}, // 7 characters
+		{"citrix citrix", "citrix"},                    // short
+		{"root: permission denied", "root"},            // short and common
+		{"the passwords file", "password"},             // inside a word
+		{"host xenserver2.invalid", "xenserver"},       // followed by a digit
+		{"id my_xenserver", "xenserver"},               // after "_"
+		{"unset secret", ""},                           // unset
+		{"ünïcødé-pässwördé is longer", "ünïcødé-p"},   // a non-ASCII letter continues it
 	} {
 		if got := Scrub(c.text, New(c.secret)); got != c.text {
 			t.Errorf("Scrub(%q, %q) = %q; want it unchanged", c.text, c.secret, got)
@@ -99,5 +101,41 @@ func TestScrubLeavesOtherTextAlone(t *testing.T) {
 	got := Scrub("a=hunter2hunter2,b=correcthorse x", New("hunter2hunter2"), New("correcthorse"))
 	if got != Redacted+" x" {
 		t.Errorf("two secrets in one run: %q", got)
+	}
+}
+
+// TestScrubFindsEveryEncoding: every encoding a log can hold a secret in
+// (secrettest.Echoes: base64 at each alignment and Authorization: Basic,
+// base64url, URL-escaping that keeps "/", lowercase %xx, double escaping,
+// &#NN; and &#xNN; entities, pieces of 9 to 12 characters) is scrubbed,
+// for secrets of several shapes, and the text around it is kept.
+func TestScrubFindsEveryEncoding(t *testing.T) {
+	for _, s := range []string{"Zq7-hunter2-hunter2", `pa"ss\word/+=?&x`, "ünïcødé-pässwörd-42", strings.Repeat("x9", 20), "exactly12chr"} {
+		echoes := secrettest.Echoes(s)
+		for _, e := range echoes {
+			got := Scrub(e.Text, New(s))
+			if left := secrettest.Survivors(got, s, []secrettest.Echo{e}); len(left) > 0 {
+				t.Errorf("secret %q, %s: %q survives in %q", s, e.Name, left, got)
+			}
+			if !strings.Contains(got, Redacted) {
+				t.Errorf("secret %q, %s: nothing replaced in %q", s, e.Name, got)
+			}
+			if n := len(strings.Fields(e.Text)); n > 1 && len(strings.Fields(got)) != n {
+				t.Errorf("secret %q, %s: more than the secret's run was replaced: %q", s, e.Name, got)
+			}
+		}
+	}
+}
+
+// BenchmarkScrubLog scrubs a 1 MiB log of stack.sh's shape (xtrace lines,
+// URLs, %-escapes, entities, backslashes) for five secrets, as log
+// collection does for each file.
+func BenchmarkScrubLog(b *testing.B) {
+	line := `+ iniset /etc/nova/nova.conf DEFAULT sql_connection mysql://root:x@127.0.0.1/nova?charset=utf8 %2Fopt%2Fstack &amp; "a\"b" 2013-12-01 10:00:00.123` + "\n"
+	log := strings.Repeat(line, (1<<20)/len(line))
+	secrets := []Secret{New("Zq7-hunter2-hunter2"), New("xenserver-root-pw"), New("admin-secret-42"), New("rabbit-pw-0987"), New("guest-password-1")}
+	b.SetBytes(int64(len(log)))
+	for b.Loop() {
+		Scrub(log, secrets...)
 	}
 }

@@ -7,12 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"slices"
+	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"xenlab/hosts"
@@ -40,23 +38,19 @@ const (
 )
 
 // AgentServices are the services the lab needs in ENABLED_SERVICES.
-var AgentServices = []string{"q-svc", "q-agt", "q-dhcp", "q-l3", "q-meta", "q-domua"}
+var AgentServices = localrc.AgentServices
 
 // agents puts devstack in domU (git clone of the lab's repository and
 // branch), writes its localrc, the two Open vSwitch agents' ini files and
 // rootwrap.conf, and runs stack.sh through xenlab's wrapper as the stack
-// user. Done = the wrapper's marker exists and the files in domU are the
-// ones xenlab renders now (checksums, one SSH command).
+// user. Done = domU's files are the ones xenlab renders now, a stack.sh
+// finished, both agents run in the boot domU is in, and both switches
+// carry their work (Check). After a reboot of domU, a kill of the agents
+// or a loss of their flows it runs devstack's rejoin-stack.sh; after a
+// change of the files, unstack.sh and stack.sh again.
 type agents struct {
 	host *hosts.Host
 	lab  *localrc.Config
-
-	mu   sync.Mutex
-	domu *ssh.Client // kept from Check to Apply: one connection per run
-	// stackRun is the first line of the wrapper's marker as this run found
-	// or left it ("" until then): it names the stack.sh run the lab is
-	// on, which the snapshot step compares with its snapshot's.
-	stackRun string
 
 	// corrupt, in tests, changes the rendered rootwrap.conf (a wrong
 	// password) before it is compared or uploaded.
@@ -66,11 +60,11 @@ type agents struct {
 func (a *agents) Name() string   { return "agents" }
 func (a *agents) Deps() []string { return []string{"dom0-plugins", "bridge-placeholder"} }
 
-// Timeout is the lab's timeouts.stack: stack.sh downloads and installs
-// OpenStack on a real host.
-func (a *agents) Timeout() time.Duration {
-	if a.lab.Timeouts.Stack > 0 {
-		return a.lab.Timeouts.Stack
+// stackTimeout is the agents step's time limit, the lab's timeouts.stack:
+// stack.sh downloads and installs OpenStack on a real host.
+func stackTimeout(lab *localrc.Config) time.Duration {
+	if lab.Timeouts.Stack > 0 {
+		return lab.Timeouts.Stack
 	}
 	return defaultStackTO
 }
@@ -92,34 +86,22 @@ func domUXAPIURL(h localrc.Host) string { return h.XAPIURL }
 // services is ENABLED_SERVICES: the lab's, with the agents' services added
 // and nova-network (n-net) left out, which cannot run beside quantum.
 func services(d localrc.Devstack) []string {
-	var out []string
-	for _, s := range d.Effective() {
-		if s != "n-net" {
-			out = append(out, s)
-		}
-	}
-	for _, s := range AgentServices {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
+	list, _, _ := localrc.UpServices(d)
+	return list
 }
 
 // render returns the files for domU, from the lab and xapi's bridges.
 func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
-	_, intBr, err := integrationBridge(inv, a.lab)
+	v := viewOf(inv, a.lab)
+	_, intBr, err := v.integrationBridge()
 	if err != nil {
 		return nil, err
 	}
-	vmNet, _, err := findNetwork(inv, a.lab, RoleVMNetwork, a.lab.Networks.VM)
+	vmBr, err := v.vmBridge()
 	if err != nil {
 		return nil, err
 	}
-	if vmNet == "" {
-		return nil, errors.New("the VM network does not exist (step networks)")
-	}
-	vmBr := inv.Networks[vmNet].Bridge
+	intBr, vmBr = cmp.Or(a.lab.Quantum.Dom0Agent.IntegrationBridge, intBr), cmp.Or(a.lab.Quantum.Dom0Agent.PhysicalBridge, vmBr) // q-agt's own, when set
 	h := a.host.Config
 	q := a.lab.Quantum
 	lrc, err := templates.RenderLocalrc(templates.Localrc{
@@ -131,7 +113,7 @@ func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	qagt, err := templates.RenderQAgt(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork,
+	qagt, err := templates.RenderQAgt(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork, TenantNetworkType: q.TenantNetworkType,
 		IntegrationBridge: intBr, PhysicalBridge: vmBr, RootHelper: templates.RootHelper})
 	if err != nil {
 		return nil, err
@@ -143,7 +125,7 @@ func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
 	if domuPhys == "" {
 		domuPhys = "br-eth1"
 	}
-	qdomua, err := templates.RenderQDomUA(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork,
+	qdomua, err := templates.RenderQDomUA(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork, TenantNetworkType: q.TenantNetworkType,
 		IntegrationBridge: domuInt, PhysicalBridge: domuPhys, RootHelper: templates.DomURootHelper})
 	if err != nil {
 		return nil, err
@@ -175,100 +157,222 @@ func sum(b []byte) string {
 }
 
 // domUAddr is domU's SSH address from xapi, or "" when it is not running.
-func (a *agents) domUAddr(inv *hosts.Snapshot) string {
-	vm := findDomU(inv, a.lab.Lab)
-	if vm == "" {
-		return ""
-	}
-	ip := guestIP(inv, vm, a.lab.DomU.Devices.Management)
-	if ip == "" {
-		return ""
-	}
-	return net.JoinHostPort(ip, strconv.Itoa(a.lab.DomU.SSHPort))
+func (a *agents) domUAddr(inv *hosts.Snapshot) string { return viewOf(inv, a.lab).domUAddr() }
+
+// BootIDPath is where the kernel names the boot a Linux guest is in: a new
+// random uuid at every boot (random(4)), the same after a resume.
+const BootIDPath = "/proc/sys/kernel/random/boot_id"
+
+// StackBoot is where the agents step records domU's boot_id when stack.sh
+// or rejoin-stack.sh finished: the agents it started run in that boot only.
+const StackBoot = StackHome + "/xenlab-stack.boot"
+
+// The agents' processes as Havana's devstack runs them (screen_it): q-agt
+// is neutron-openvswitch-agent with the plugin's ini, q-domua the same
+// program with its .domU copy (lib/neutron_plugins/openvswitch_agent).
+var agentConfigs = []struct{ name, conf string }{{"q-agt", QAgtPath}, {"q-domua", QDomUAPath}}
+
+// agentsState is domU as the agents step reads it, in one command.
+type agentsState struct {
+	marker      string            // the wrapper's marker's first line, "" without one
+	sums        map[string]string // sha256 by path of the files asked for
+	bootNow     string            // boot_id now
+	bootStacked string            // boot_id recorded when stack.sh or rejoin-stack.sh finished
+	procs       []string          // command lines of neutron-openvswitch-agent processes
 }
 
-// dial connects to domU as the stack user, as devstack's
-// install_os_domU.sh did (dom0's key, then the guest password); the host
-// key is the one the boot step recorded.
-func (a *agents) dial(ctx context.Context, addr string) (*ssh.Client, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.domu != nil {
-		return a.domu, nil
+// running reports whether an agent with configuration file conf runs:
+// a process whose command line is neutron-openvswitch-agent with
+// --config-file conf (devstack writes it as //etc/..., hence path.Clean).
+func (st agentsState) running(conf string) bool {
+	for _, p := range st.procs {
+		f := strings.Fields(p)
+		for i, w := range f {
+			if v, ok := strings.CutPrefix(w, "--config-file="); ok && path.Clean(v) == conf {
+				return true
+			}
+			if w == "--config-file" && i+1 < len(f) && path.Clean(f[i+1]) == conf {
+				return true
+			}
+		}
 	}
-	c, err := a.host.DialGuest(ctx, "domU", addr, a.lab.DomU.SSHUser, a.lab.DomU.Password)
-	if err != nil {
-		return nil, err
+	return false
+}
+
+// isAgent reports whether a process's command line runs the agent: the
+// program itself, or an interpreter (python, bash) running it.
+func isAgent(args string) bool {
+	f := strings.Fields(args)
+	for i := 0; i < len(f) && i < 2; i++ {
+		if path.Base(f[i]) == "neutron-openvswitch-agent" {
+			return true
+		}
 	}
-	a.domu = c
-	return c, nil
+	return false
 }
 
-func (a *agents) setStackRun(m string) {
-	a.mu.Lock()
-	a.stackRun = m
-	a.mu.Unlock()
-}
-
-// StackRun returns the stack.sh run the lab is on, "" when the agents step
-// has not checked or applied in this run.
-func (a *agents) StackRun() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.stackRun
-}
-
-func (a *agents) hangUp() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.domu != nil {
-		a.domu.Close()
-		a.domu = nil
+// notRunning names the agents that do not run.
+func (st agentsState) notRunning() []string {
+	var out []string
+	for _, ag := range agentConfigs {
+		if !st.running(ag.conf) {
+			out = append(out, ag.name)
+		}
 	}
+	return out
 }
 
-// state reads, in one command, the marker's first line ("" when there is
-// no marker; the wrapper writes the time stack.sh ended, so it names the
-// run) and the checksums of the files in domU.
-func state(ctx context.Context, c *ssh.Client, files []agentFile) (marker string, sums map[string]string, err error) {
+// readAgents reads, in one command: the wrapper's marker's first line (the
+// time stack.sh ended, so it names the run), the boot_id now and as
+// recorded after the last stack.sh or rejoin-stack.sh, the agents'
+// processes and the checksums of files.
+func readAgents(ctx context.Context, c *ssh.Client, files []agentFile) (agentsState, error) {
 	var paths []string
 	for _, f := range files {
 		paths = append(paths, ssh.ShellQuote(f.path))
 	}
-	cmd := "test -e " + StackMarker + ` && echo "marker=$(head -n 1 ` + StackMarker + `)"; sha256sum ` + strings.Join(paths, " ") + " 2>/dev/null; true"
+	cmd := "test -e " + StackMarker + ` && echo "marker=$(head -n 1 ` + StackMarker + `)"; ` +
+		`echo "boot=$(cat ` + BootIDPath + ` 2>/dev/null)"; test -e ` + StackBoot + ` && echo "stacked=$(cat ` + StackBoot + `)"; ` +
+		`ps -eo args= 2>/dev/null | grep -e '[n]eutron-openvswitch-agent' | sed 's/^/proc=/'; `
+	if len(paths) > 0 {
+		cmd += "sha256sum " + strings.Join(paths, " ") + " 2>/dev/null; "
+	}
+	cmd += "true"
 	res, err := c.Run(ctx, cmd, ssh.Idempotent())
 	if err != nil {
-		return "", nil, err
+		return agentsState{}, err
 	}
-	sums = map[string]string{}
+	st := agentsState{sums: map[string]string{}}
 	for _, l := range strings.Split(string(res.Stdout), "\n") {
-		if m, ok := strings.CutPrefix(l, "marker="); ok {
-			marker = cmp.Or(m, "(empty)")
+		switch k, v, _ := strings.Cut(l, "="); k {
+		case "marker":
+			st.marker = cmp.Or(v, "(empty)")
+			continue
+		case "boot":
+			st.bootNow = strings.TrimSpace(v)
+			continue
+		case "stacked":
+			st.bootStacked = strings.TrimSpace(v)
+			continue
+		case "proc":
+			if isAgent(v) {
+				st.procs = append(st.procs, v)
+			}
 			continue
 		}
 		if s, p, ok := strings.Cut(l, "  "); ok {
-			sums[p] = s
+			st.sums[p] = s
 		}
 	}
-	return marker, sums, nil
+	return st, nil
 }
 
+// agentsWork is what the agents step has to do, and why.
+type agentsWork int
+
+const (
+	agentsDone   agentsWork = iota
+	agentsStack             // stack.sh (again): the files or the checkout changed, or it never finished
+	agentsRejoin            // rejoin-stack.sh: the agents do not run in this boot, or their switches lost their work
+)
+
+// want decides, from what domU has, whether stack.sh must run (files not
+// as rendered, no marker), or rejoin-stack.sh (domU rebooted since, an
+// agent not running), and says why.
+func (a *agents) want(st agentsState, files []agentFile) (agentsWork, string) {
+	if _, upload := st.sums[SourceManifest]; upload && a.lab.Devstack.Source == "" {
+		return agentsStack, "devstack in " + DevstackDir + " is an upload, the lab file asks for a clone"
+	}
+	for _, f := range files {
+		if st.sums[f.path] != sum(f.data) {
+			if _, ok := st.sums[f.path]; !ok {
+				return agentsStack, f.path + " is missing"
+			}
+			return agentsStack, f.path + " is not what the lab file gives now"
+		}
+	}
+	if st.marker == "" {
+		return agentsStack, "no stack.sh has finished (" + StackMarker + " is missing)"
+	}
+	if st.bootStacked != "" && st.bootNow != "" && st.bootStacked != st.bootNow {
+		return agentsRejoin, fmt.Sprintf("domU rebooted since the agents started (boot_id %s then, %s now)", short(st.bootStacked), short(st.bootNow))
+	}
+	if down := st.notRunning(); len(down) > 0 {
+		return agentsRejoin, strings.Join(down, " and ") + " not running in domU"
+	}
+	return agentsDone, ""
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// switchesWork checks what the agents made on both switches (verify's
+// checks, without the placeholder's port, which is the placeholder
+// step's): a flow deleted by hand or lost with a switch's restart is not
+// put back by Havana's agents while they run, only when they start.
+func (a *agents) switchesWork(ctx context.Context, c *ssh.Client, v labView) (string, error) {
+	_, intBr, err := v.integrationBridge()
+	if err != nil {
+		return "", err
+	}
+	vmBr, err := v.vmBridge()
+	if err != nil {
+		return "", err
+	}
+	dom0, err := a.host.Dom0(ctx)
+	if err != nil {
+		return "", err
+	}
+	sw0, err := readSwitch(ctx, dom0, "", intBr, vmBr)
+	if err != nil {
+		return "", err
+	}
+	_, errs := checkDom0(sw0, intBr, vmBr, "", false, a.lab.Quantum.VLANs.Min)
+	domuInt, domuPhys, _ := domUBridges(a.lab)
+	swU, err := readSwitch(ctx, c, "", domuInt, domuPhys)
+	if err != nil {
+		return "", err
+	}
+	_, errsU := checkDomU(swU, domuInt, domuPhys, a.lab.Quantum.VLANs.Min)
+	if errs = append(errs, errsU...); len(errs) > 0 {
+		return errs[0].Error(), nil
+	}
+	return "", nil
+}
+
+// StackRun returns the stack.sh run the lab is on (the first line of the
+// wrapper's marker), "" when there is none or domU cannot be reached.
+func StackRun(ctx context.Context, h *hosts.Host, v labView) string {
+	c, err := domUConn(ctx, h, v)
+	if err != nil {
+		return ""
+	}
+	st, err := readAgents(ctx, c, nil)
+	if err != nil {
+		return ""
+	}
+	return st.marker
+}
+
+// Check is done when domU runs, its files are the ones xenlab renders now,
+// a stack.sh finished, domU has not rebooted since the agents started
+// (its boot_id), both agents' processes run, and both switches carry
+// their work.
 func (a *agents) Check(ctx context.Context) (bool, error) {
-	inv, err := a.host.Inventory(ctx)
+	v, err := readView(ctx, a.host, a.lab)
 	if err != nil {
 		return false, err
 	}
-	addr := a.domUAddr(inv)
-	if addr == "" {
+	if _, ok := v.domUBoot(); !ok {
 		return false, nil
 	}
-	files, err := a.render(inv)
+	files, err := a.render(v.inv)
 	if err != nil {
 		return false, nil // the steps before make what is missing; Apply says why
-	}
-	c, err := a.dial(ctx, addr)
-	if err != nil {
-		return false, err
 	}
 	if src := a.lab.Devstack.Source; src != "" {
 		co, err := readCheckout(src)
@@ -277,48 +381,174 @@ func (a *agents) Check(ctx context.Context) (bool, error) {
 		}
 		files = append(files, co.manifestFile()) // a changed checkout: upload and stack again
 	}
-	// With a clone, an upload's manifest in domU means devstack there is
-	// not the clone.
-	marker, sums, err := state(ctx, c, append(files, agentFile{path: SourceManifest}))
+	c, err := domUConn(ctx, a.host, v)
 	if err != nil {
-		a.hangUp()
 		return false, err
 	}
-	if _, upload := sums[SourceManifest]; marker == "" || upload && a.lab.Devstack.Source == "" {
-		return false, nil
+	// With a clone, an upload's manifest in domU means devstack there is
+	// not the clone.
+	st, err := readAgents(ctx, c, append(files, agentFile{path: SourceManifest}))
+	if err != nil {
+		a.host.DropDomU()
+		return false, err
 	}
-	for _, f := range files {
-		if sums[f.path] != sum(f.data) {
+	w, _ := a.want(st, files)
+	if w == agentsStack && st.marker != "" {
+		reportFileChanges(ctx, c, files, st.sums, a.host.Config.XAPIPassword, a.lab.DomU.Password)
+	}
+	// A clone of another repository or branch is cloned again.
+	if a.lab.Devstack.Source == "" && (w == agentsDone || provision.ChangesWanted(ctx)) {
+		cs, err := cloneChanges(ctx, c, a.lab.Devstack)
+		if err != nil {
+			a.host.DropDomU()
+			return false, err
+		}
+		provision.ReportChanges(ctx, cs...)
+		if len(cs) > 0 {
 			return false, nil
 		}
 	}
-	a.setStackRun(marker)
-	return true, nil // the connection stays for verify, which closes it
+	if w != agentsDone {
+		return false, nil
+	}
+	why, err := a.switchesWork(ctx, c, v)
+	return why == "" && err == nil, err
 }
 
-// Apply keeps its connection to domU for verify when it succeeds.
+// Apply runs stack.sh (through xenlab's wrapper) when domU's files are not
+// the lab's or no stack.sh finished, and otherwise devstack's
+// rejoin-stack.sh, which starts the agents again and so redoes their work
+// on the switches; it says which and why.
 func (a *agents) Apply(ctx context.Context, out provision.Output) (err error) {
+	v, err := readView(ctx, a.host, a.lab)
+	if err != nil {
+		return err
+	}
+	if _, ok := v.domUBoot(); !ok {
+		return errDomUDown
+	}
+	files, err := a.render(v.inv)
+	if err != nil {
+		return err
+	}
+	c, err := domUConn(ctx, a.host, v)
+	if err != nil {
+		return err
+	}
 	defer func() {
-		if err != nil {
-			a.hangUp()
+		if err != nil && ctx.Err() != nil {
+			a.host.DropDomU()
 		}
 	}()
-	inv, err := a.host.Inventory(ctx)
+	check := files
+	if src := a.lab.Devstack.Source; src != "" {
+		if co, err := readCheckout(src); err == nil {
+			check = append(append([]agentFile(nil), files...), co.manifestFile())
+		}
+	}
+	st, err := readAgents(ctx, c, append(check, agentFile{path: SourceManifest}))
 	if err != nil {
 		return err
 	}
-	addr := a.domUAddr(inv)
-	if addr == "" {
-		return errors.New("domU is not running or reports no address (step boot)")
+	work, why := a.want(st, check)
+	if work != agentsStack && a.lab.Devstack.Source == "" {
+		// A checkout of another repository or branch (an edited lab
+		// file) is cloned again, and stack.sh runs on it.
+		cs, err := cloneChanges(ctx, c, a.lab.Devstack)
+		if err != nil {
+			return err
+		}
+		if len(cs) > 0 {
+			work, why = agentsStack, cs[0].String()
+		}
 	}
-	files, err := a.render(inv)
+	if work == agentsDone {
+		if why, err = a.switchesWork(ctx, c, v); err != nil {
+			return err
+		}
+		if why == "" {
+			out.Line("the agents run in this boot of domU and both switches carry their work")
+			return nil
+		}
+		work = agentsRejoin
+		why += ": the agents redo their work only when they start"
+	}
+	if work == agentsRejoin {
+		out.Line("rejoin-stack.sh: %s", why)
+		return a.rejoin(ctx, c, st, out)
+	}
+	out.Line("stack.sh: %s", why)
+	if st.marker != "" || len(st.procs) > 0 {
+		// stack.sh refuses to run beside a running session (Havana's
+		// "You are already running a stack.sh session"); devstack's
+		// XenServer guest ran unstack.sh before stack.sh for that.
+		if err := a.unstack(ctx, c, out); err != nil {
+			return err
+		}
+	}
+	return a.stack(ctx, c, files, out)
+}
+
+// rejoin ends what runs of the agents' session and runs devstack's
+// rejoin-stack.sh, which re-creates it: the agents start again and redo
+// their start-up work on both switches. Then it records the boot.
+func (a *agents) rejoin(ctx context.Context, c *ssh.Client, st agentsState, out provision.Output) error {
+	if len(st.procs) > 0 {
+		// Havana's rejoin-stack.sh only attaches to a session that exists;
+		// the session goes first (screen's quit, as unstack.sh does it),
+		// and without screen the agents' processes.
+		stop := `if command -v screen >/dev/null && screen -ls 2>/dev/null | grep -q '[0-9]\.stack'; then screen -S stack -X quit; fi; ` +
+			`for p in $(ps -eo pid=,args= | awk '$2 ~ /\/neutron-openvswitch-agent$/ || $3 ~ /\/neutron-openvswitch-agent$/ {print $1}'); do kill -HUP "$p" 2>/dev/null; done; true`
+		if _, err := c.Run(ctx, stop); err != nil {
+			return fmt.Errorf("domU: stopping the agents' session: %w", err)
+		}
+		out.Line("stopped the agents that still ran (%d process(es))", len(st.procs))
+	}
+	cmd := "cd " + DevstackDir + " && ./rejoin-stack.sh </dev/null"
+	res, err := c.Run(ctx, cmd)
 	if err != nil {
+		return fmt.Errorf("domU: devstack's rejoin-stack.sh failed: %w: %s", err,
+			lastLines(secret.Scrub(string(res.Stdout)+string(res.Stderr), a.host.Config.XAPIPassword), 10))
+	}
+	for _, l := range strings.Split(strings.TrimSpace(secret.Scrub(string(res.Stdout), a.host.Config.XAPIPassword)), "\n") {
+		if l != "" {
+			out.Line("%s", l)
+		}
+	}
+	if err := recordBoot(ctx, c); err != nil {
 		return err
 	}
-	c, err := a.dial(ctx, addr)
-	if err != nil {
-		return err
+	out.Line("rejoin-stack.sh: the agents run again")
+	return nil
+}
+
+// recordBoot writes domU's boot_id to StackBoot: the agents just started
+// run in this boot.
+func recordBoot(ctx context.Context, c *ssh.Client) error {
+	cmd := "cat " + BootIDPath + " > " + StackBoot + ".new && mv " + StackBoot + ".new " + StackBoot
+	if _, err := c.Run(ctx, cmd); err != nil {
+		return fmt.Errorf("domU: recording the boot the agents run in (%s): %w", StackBoot, err)
 	}
+	return nil
+}
+
+// unstack runs devstack's unstack.sh: the agents stop and their work goes
+// from both switches.
+func (a *agents) unstack(ctx context.Context, c *ssh.Client, out provision.Output) error {
+	cmd := "if [ -x " + DevstackDir + "/unstack.sh ]; then cd " + DevstackDir + " && ./unstack.sh >/dev/null && echo unstacked; fi; rm -f " + StackMarker + " " + StackBoot
+	res, err := c.Run(ctx, cmd)
+	if err != nil {
+		return fmt.Errorf("domU: unstack.sh: %w: %s", err, secret.Scrub(strings.TrimSpace(string(res.Stderr)),
+			a.host.Config.XAPIPassword))
+	}
+	if strings.TrimSpace(string(res.Stdout)) == "unstacked" {
+		out.Line("unstack.sh ran in domU")
+	}
+	return nil
+}
+
+// stack puts devstack and the files in domU and runs stack.sh.
+func (a *agents) stack(ctx context.Context, c *ssh.Client, files []agentFile, out provision.Output) error {
 	if err := a.putDevstack(ctx, c, out); err != nil {
 		return err
 	}
@@ -358,7 +588,7 @@ func (a *agents) Apply(ctx context.Context, out provision.Output) (err error) {
 	// the step's, and the tail of it the error of a failed run.
 	pw := []secret.Secret{a.host.Config.XAPIPassword, a.lab.DomU.Password}
 	var tail []string
-	err = c.Stream(ctx, WrapperPath, func(line string, _ bool) {
+	err := c.Stream(ctx, WrapperPath, func(line string, _ bool) {
 		line = secret.Scrub(line, pw...)
 		out.Line("%s", line)
 		tail = append(tail, line)
@@ -374,14 +604,16 @@ func (a *agents) Apply(ctx context.Context, out provision.Output) (err error) {
 		}
 		return fmt.Errorf("domU: stack.sh: %w", err)
 	}
-	marker, _, err := state(ctx, c, nil)
+	st, err := readAgents(ctx, c, nil)
 	if err != nil {
 		return err
 	}
-	if marker == "" {
+	if st.marker == "" {
 		return fmt.Errorf("domU: stack.sh exited 0 but %s was not written", StackMarker)
 	}
-	a.setStackRun(marker)
+	if err := recordBoot(ctx, c); err != nil {
+		return err
+	}
 	out.Line("stack.sh done: %s", StackMarker)
 	return nil
 }
@@ -408,7 +640,12 @@ func (a *agents) putDevstack(ctx context.Context, c *ssh.Client, out provision.O
 	// A clone of the lab's repository and branch; an earlier upload there
 	// (its manifest) is replaced.
 	repo, branch := a.lab.Devstack.Repo, a.lab.Devstack.Branch
+	// A checkout of another repository or branch (an edited lab file) is
+	// replaced too.
 	clone := "if [ -f " + SourceManifest + " ]; then rm -rf " + DevstackDir + " " + SourceManifest + "; fi; " +
+		"if [ -d " + DevstackDir + "/.git ] && ! { cd " + DevstackDir + " && [ \"$(git config --get remote.origin.url)\" = " + ssh.ShellQuote(repo) +
+		" ] && [ \"$(git symbolic-ref -q --short HEAD || git describe --tags --exact-match HEAD 2>/dev/null)\" = " + ssh.ShellQuote(branch) +
+		" ]; }; then rm -rf " + DevstackDir + "; fi; " +
 		"if [ ! -d " + DevstackDir + "/.git ]; then mkdir -p " + StackHome + " && cd " + StackHome +
 		" && git clone -q -b " + ssh.ShellQuote(branch) + " " + ssh.ShellQuote(repo) + " " + DevstackDir + " && echo cloned; fi"
 	res, err := c.Run(ctx, clone)
@@ -416,7 +653,14 @@ func (a *agents) putDevstack(ctx context.Context, c *ssh.Client, out provision.O
 		return fmt.Errorf("domU: git clone %s (branch %s): %w", redactURL(repo), branch, err)
 	}
 	if strings.TrimSpace(string(res.Stdout)) == "cloned" {
-		out.Line("cloned %s (branch %s) into %s", redactURL(repo), branch, DevstackDir)
+		out.Line("git clone %s (branch %s) into %s", redactURL(repo), branch, DevstackDir)
+		// What git said besides (-q keeps a real clone quiet): the
+		// simulator's stand-in says it cloned nothing.
+		for _, l := range strings.Split(strings.TrimSpace(string(res.Stderr)), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				out.Line("git: %s", redactURL(l))
+			}
+		}
 	}
 	return nil
 }
@@ -430,31 +674,20 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-// Destroy runs devstack's unstack.sh in domU, so what the agents made on
-// both switches goes (the stand-in's, and dom0's through netwrap), and
-// removes the marker. domU itself goes with the domU step.
+// Destroy runs devstack's unstack.sh in domU, so the agents stop and what
+// they made on both switches goes (the stand-in's, and dom0's through
+// netwrap), and removes the marker. domU itself goes with the domU step.
 func (a *agents) Destroy(ctx context.Context, out provision.Output) error {
-	defer a.hangUp()
-	inv, err := a.host.Inventory(ctx)
+	v, err := readView(ctx, a.host, a.lab)
 	if err != nil {
 		return err
 	}
-	addr := a.domUAddr(inv)
-	if addr == "" {
+	if _, ok := v.domUBoot(); !ok {
 		return nil // domU is gone or halted: nothing of stack.sh runs
 	}
-	c, err := a.dial(ctx, addr)
+	c, err := domUConn(ctx, a.host, v)
 	if err != nil {
 		return err
 	}
-	cmd := "if [ -x " + DevstackDir + "/unstack.sh ]; then cd " + DevstackDir + " && ./unstack.sh >/dev/null && echo unstacked; fi; rm -f " + StackMarker
-	res, err := c.Run(ctx, cmd)
-	if err != nil {
-		return fmt.Errorf("domU: unstack.sh: %w: %s", err, secret.Scrub(strings.TrimSpace(string(res.Stderr)),
-			a.host.Config.XAPIPassword))
-	}
-	if strings.TrimSpace(string(res.Stdout)) == "unstacked" {
-		out.Line("unstack.sh ran in domU")
-	}
-	return nil
+	return a.unstack(ctx, c, out)
 }

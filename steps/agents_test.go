@@ -130,7 +130,7 @@ func TestAgentsMistakesThenWalkThrough(t *testing.T) {
 		}
 	}
 	inv := mustInv(t, ctx, host)
-	_, intBr, err := integrationBridge(inv, cfg)
+	_, intBr, err := viewOf(inv, cfg).integrationBridge()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +151,11 @@ func TestAgentsMistakesThenWalkThrough(t *testing.T) {
 	// The model has no ofproto/trace: the proof is not available, not failed.
 	if got := strings.Join(vout, "\n"); strings.Count(got, "the path is not proved: this switch has no ofproto/trace") != 2 {
 		t.Errorf("verify on the model's switches:\n%s\nwant the path not proved on both", got)
+	}
+	// Nor ovs-ofctl packet-out and dump-ports: no real frame, and verify
+	// says the proof is ofproto/trace's, else the flows'.
+	if got := strings.Join(vout, "\n"); !strings.Contains(got, "the tenant path is not proved with real frames (domU's switch: ovs-ofctl: unknown command 'dump-ports'") {
+		t.Errorf("verify on the model's switches:\n%s\nwant the real frames' proof said unavailable", got)
 	}
 	if _, err := g.Run(ctx, "ovs-ofctl del-flows br-int dl_vlan=1000"); err != nil {
 		t.Fatal(err)
@@ -175,12 +180,57 @@ func mustInv(t *testing.T, ctx context.Context, host *hosts.Host) *hosts.Snapsho
 // beforeAgents is BringUp without the agents, verify and snapshot steps,
 // for the tests of the steps before them (they need neither root nor
 // stack.sh).
-func beforeAgents(cfg *localrc.Config, host *hosts.Host, opts ...Option) []provision.Step {
-	var out []provision.Step
+func beforeAgents(cfg *localrc.Config, host *hosts.Host, opts ...Option) []provision.Node {
+	var out []provision.Node
 	for _, s := range BringUp(cfg, host, opts...) {
-		if n := s.Name(); n != "agents" && n != "verify" && n != "snapshot" {
+		if n := s.Step.Name(); n != "agents" && n != "verify" && n != "snapshot" {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// TestAgentsWant: what the agents step does for what it finds in domU,
+// and the reason it gives.
+func TestAgentsWant(t *testing.T) {
+	a := &agents{lab: &localrc.Config{}}
+	files := []agentFile{{path: QAgtPath, data: []byte("q-agt ini")}}
+	good := map[string]string{QAgtPath: sum([]byte("q-agt ini"))}
+	procs := []string{
+		"/bin/bash /usr/local/bin/neutron-openvswitch-agent --config-file " + QAgtPath,
+		"python /usr/local/bin/neutron-openvswitch-agent --config-file /etc/neutron/neutron.conf --config-file /" + QDomUAPath,
+	}
+	boot := "0b7a1c1e-0000-4000-8000-000000000001"
+	for _, tc := range []struct {
+		name string
+		st   agentsState
+		want agentsWork
+		why  string
+	}{
+		{"all there", agentsState{marker: "m", sums: good, bootNow: boot, bootStacked: boot, procs: procs}, agentsDone, ""},
+		{"no marker", agentsState{sums: good, bootNow: boot, bootStacked: boot, procs: procs}, agentsStack, "no stack.sh has finished"},
+		{"file changed", agentsState{marker: "m", sums: map[string]string{QAgtPath: "0"}, procs: procs}, agentsStack, QAgtPath + " is not what the lab file gives now"},
+		{"file gone", agentsState{marker: "m", sums: map[string]string{}, procs: procs}, agentsStack, QAgtPath + " is missing"},
+		{"upload where a clone is asked for", agentsState{marker: "m", sums: map[string]string{QAgtPath: good[QAgtPath], SourceManifest: "x"}}, agentsStack, "is an upload"},
+		{"rebooted", agentsState{marker: "m", sums: good, bootNow: "1111111a-0000", bootStacked: boot, procs: procs}, agentsRejoin, "domU rebooted since the agents started (boot_id 0b7a1c1e then, 1111111a now)"},
+		{"q-domua killed", agentsState{marker: "m", sums: good, bootNow: boot, bootStacked: boot, procs: procs[:1]}, agentsRejoin, "q-domua not running in domU"},
+		{"both killed", agentsState{marker: "m", sums: good, bootNow: boot, bootStacked: boot}, agentsRejoin, "q-agt and q-domua not running in domU"},
+		{"a grep that names them is not them", agentsState{marker: "m", sums: good, bootNow: boot, bootStacked: boot,
+			procs: []string{"grep -e neutron-openvswitch-agent --config-file " + QAgtPath}}, agentsRejoin, "q-agt and q-domua not running"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.st
+			var kept []string
+			for _, p := range st.procs {
+				if isAgent(p) {
+					kept = append(kept, p)
+				}
+			}
+			st.procs = kept
+			got, why := a.want(st, files)
+			if got != tc.want || !strings.Contains(why, tc.why) {
+				t.Errorf("want() = %v %q, want %v %q", got, why, tc.want, tc.why)
+			}
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -44,15 +45,11 @@ func (b *boot) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	vm := findDomU(inv, b.lab.Lab)
-	if vm == "" {
-		return false, nil
+	boot, ok := viewOf(inv, b.lab).domUBoot()
+	if !ok {
+		return false, nil // no domU (step domU), halted, or no address yet
 	}
-	ip := guestIP(inv, vm, b.lab.DomU.Devices.Management)
-	if ip == "" {
-		return false, nil
-	}
-	return knownHost(b.host.Config.KnownHosts, net.JoinHostPort(ip, strconv.Itoa(b.lab.DomU.SSHPort)))
+	return knownHost(b.host.Config.KnownHosts, boot.Addr)
 }
 
 func (b *boot) Apply(ctx context.Context, out provision.Output) error {
@@ -60,7 +57,7 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	vm := findDomU(inv, b.lab.Lab)
+	vm := viewOf(inv, b.lab).domU()
 	if vm == "" {
 		return errors.New("domU does not exist (step domU)")
 	}
@@ -71,28 +68,56 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 	defer b.host.Changed()
 	switch st := inv.VMs[vm].PowerState; st {
 	case xapi.PowerHalted:
-		if err := c.VMStart(ctx, vm, false, false); err != nil {
+		if err := c.VMStart(ctx, vm, false, false); startedMeanwhile(ctx, c, vm, err) {
+			// An earlier run's VM.start that xapi finished after its
+			// client went away (xapi runs a call to its end), or a
+			// person's: domU runs, which is what this step wants.
+			out.Line("%q is running already (started while this run read the host)", inv.VMs[vm].NameLabel)
+		} else if err != nil {
 			return err
+		} else {
+			out.Line("started %q", inv.VMs[vm].NameLabel)
 		}
-		out.Line("started %q", inv.VMs[vm].NameLabel)
 	case xapi.PowerRunning:
 	default:
 		return fmt.Errorf("domU %q is %s; xenlab starts it only from Halted", inv.VMs[vm].NameLabel, st)
 	}
+	// timeouts.boot bounds the start until SSH answers (devstack waited
+	// 10 tries 10 s apart for the address).
+	if to := b.lab.Timeouts.Boot; to > 0 {
+		bootCtx, cancel := context.WithTimeoutCause(ctx, to, errBootTimeout)
+		defer cancel()
+		ctx = bootCtx
+	}
 	dev := strconv.Itoa(b.lab.DomU.Devices.Management)
 	ip, err := c.WaitGuestIP(ctx, vm, dev)
 	if err != nil {
-		return err
+		return bootTimedOut(ctx, b.lab, fmt.Sprintf("domU reported no address on eth%s", dev), err)
 	}
 	out.Line("guest reports %s on eth%s", ip, dev)
 	addr := net.JoinHostPort(ip, strconv.Itoa(b.lab.DomU.SSHPort))
+	if _, err := recordHostKeyAt(b.host, b.lab, inv.VMs[vm], addr, out); err != nil { // hostkey.go
+		return err
+	}
 	g, err := b.host.DialGuest(ctx, "domU", addr, "root", b.lab.DomU.Password)
 	if err != nil {
-		return err
+		return bootTimedOut(ctx, b.lab, "domU's SSH server at "+addr+" did not answer", err)
 	}
 	defer g.Close()
 	out.Line("domU ssh %s: host key known", addr)
 	return nil
+}
+
+// errBootTimeout is the cause of a boot that ran out of timeouts.boot.
+var errBootTimeout = errors.New("timeouts.boot")
+
+// bootTimedOut names timeouts.boot in err when that is what ended the
+// wait (the step's own limit or Ctrl-C are left as they are).
+func bootTimedOut(ctx context.Context, lab *localrc.Config, what string, err error) error {
+	if errors.Is(context.Cause(ctx), errBootTimeout) {
+		return fmt.Errorf("%s within timeouts.boot (%s): %w", what, lab.Timeouts.Boot, err)
+	}
+	return err
 }
 
 // Destroy has nothing of its own to undo: domU's Destroy stops it.
@@ -126,4 +151,20 @@ func knownHost(file, addr string) (bool, error) {
 		return len(ke.Want) > 0, nil
 	}
 	return false, nil
+}
+
+// startedMeanwhile reports whether err is xapi's refusal to start a VM
+// that runs: VM_BAD_POWER_STATE [vm, expected, actual] with actual running
+// (xen-api ocaml/xapi/xapi_vm_lifecycle.ml, check_operation_error, reports
+// the power state in lower case), no transition under way (the client's
+// read after the error, xapi.Error.Transition), and the VM read running
+// now.
+func startedMeanwhile(ctx context.Context, c *xapi.Client, vm xapi.Ref, err error) bool {
+	var xe *xapi.Error
+	if !errors.As(err, &xe) || xe.Code != xapi.CodeVMBadPowerState || xe.Transition != "" ||
+		len(xe.Params) < 3 || !strings.EqualFold(xe.Params[2], "running") {
+		return false
+	}
+	rec, rerr := c.VMGetRecord(ctx, vm)
+	return rerr == nil && rec.PowerState == xapi.PowerRunning
 }

@@ -192,11 +192,11 @@ type syncResult struct {
 // Everything is written as the SSH user, the stack user.
 func syncSource(ctx context.Context, c *ssh.Client, co *checkout) (syncResult, error) {
 	var r syncResult
-	_, sums, err := state(ctx, c, []agentFile{co.manifestFile()})
+	st, err := readAgents(ctx, c, []agentFile{co.manifestFile()})
 	if err != nil {
 		return r, err
 	}
-	if sums[SourceManifest] == sum(co.manifest) {
+	if st.sums[SourceManifest] == sum(co.manifest) {
 		r.Unchanged = true
 		return r, nil
 	}

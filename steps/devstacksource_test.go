@@ -67,7 +67,6 @@ func TestAgentsFromALocalCheckout(t *testing.T) {
 	cfg.Devstack.Source = src
 
 	a := &agents{host: host, lab: cfg}
-	defer a.hangUp()
 	var out lines
 	if err := a.Apply(ctx, &out); err != nil {
 		t.Fatalf("agents from %s: %v\n%s", src, err, strings.Join(out, "\n"))
@@ -78,7 +77,7 @@ func TestAgentsFromALocalCheckout(t *testing.T) {
 	if done, err := a.Check(ctx); err != nil || !done {
 		t.Errorf("Check after Apply: %v %v", done, err)
 	}
-	c, err := a.dial(ctx, "")
+	c, err := domUConn(ctx, host, viewOf(mustInv(t, ctx, host), cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

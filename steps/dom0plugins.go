@@ -100,6 +100,18 @@ func (i installed) ours() bool {
 	return !i.absent && scripts.IsXenlabNetwrap(i.content)
 }
 
+// describe says what dom0 has at PluginDir/netwrap, for verify.
+func (i installed) describe() string {
+	switch {
+	case i.absent:
+		return "no such file"
+	case i.ours():
+		return fmt.Sprintf("another version of xenlab's (sha256 %s, %d bytes, mode %04o)", i.sha256()[:12], i.size, i.mode)
+	default:
+		return fmt.Sprintf("a netwrap that is not xenlab's (sha256 %s, %d bytes)", i.sha256()[:12], i.size)
+	}
+}
+
 func (i installed) sha256() string {
 	sum := sha256.Sum256(i.content)
 	return hex.EncodeToString(sum[:])

@@ -27,21 +27,12 @@ type domu struct {
 func (d *domu) Name() string   { return "domU" }
 func (d *domu) Deps() []string { return []string{"networks", "template"} }
 
-// findDomU returns the lab's guest, or "" when there is none.
-func findDomU(inv *hosts.Snapshot, lab string) xapi.Ref {
-	for _, r := range ownedVMs(inv, lab, RoleDomU) {
-		if rec := inv.VMs[r]; !rec.IsATemplate && !rec.IsASnapshot {
-			return r
-		}
-	}
-	return ""
-}
-
 // wantVIF is one VIF domU must have.
 type wantVIF struct {
 	device  string
 	network xapi.Ref
 	role    string
+	field   string // the lab-file field that names its network
 }
 
 // plan reads what domU must look like from the inventory.
@@ -62,8 +53,9 @@ func (d *domu) plan(inv *hosts.Snapshot) (*domuPlan, error) {
 		return nil, err
 	}
 	nets := map[string]xapi.Ref{}
+	v := viewOf(inv, d.lab)
 	for _, ln := range labNetworks(d.lab) {
-		ref, _, err := findNetwork(inv, d.lab, ln.role, ln.name)
+		ref, _, err := v.network(ln.role)
 		if err != nil {
 			return nil, err
 		}
@@ -73,13 +65,17 @@ func (d *domu) plan(inv *hosts.Snapshot) (*domuPlan, error) {
 		nets[ln.role] = ref
 	}
 	dev := d.lab.DomU.Devices
+	mgmtField := "networks.management"
+	if d.lab.Networks.ManagementBridge != "" {
+		mgmtField = "networks.management_bridge"
+	}
 	p.vifs = []wantVIF{
-		{fmt.Sprint(dev.Management), mgmt, RoleVIF},
-		{fmt.Sprint(dev.VM), nets[RoleVMNetwork], RoleVIF},
-		{fmt.Sprint(dev.Public), nets[RolePublicNetwork], RoleVIF},
+		{fmt.Sprint(dev.Management), mgmt, RoleVIF, mgmtField},
+		{fmt.Sprint(dev.VM), nets[RoleVMNetwork], RoleVIF, "networks.vm"},
+		{fmt.Sprint(dev.Public), nets[RolePublicNetwork], RoleVIF, "networks.public"},
 	}
 	if d.lab.Networks.IntegrationBridge == localrc.BridgePlaceholder {
-		p.vifs = append(p.vifs, wantVIF{fmt.Sprint(dev.Integration), nets[RoleIntegrationNetwork], RolePlaceholderVIF})
+		p.vifs = append(p.vifs, wantVIF{fmt.Sprint(dev.Integration), nets[RoleIntegrationNetwork], RolePlaceholderVIF, "networks.integration"})
 	}
 	p.pvArgs = map[string]string{
 		"flat_network_bridge":    inv.Networks[nets[RoleVMNetwork]].Bridge,
@@ -134,25 +130,123 @@ func wrongVIFs(inv *hosts.Snapshot, lab string, vm xapi.Ref, want []wantVIF) (ex
 	return extra, missing
 }
 
-// differs lists what of domU's configuration is not as the lab file says.
-func (d *domu) differs(inv *hosts.Snapshot, vm xapi.Ref, p *domuPlan) []string {
+// What making a change to domU costs, in words (plan prints it).
+const (
+	costStopped = "a clean shutdown of domU, then boot starts it again and its services restart"
+	costRebuilt = "domU is removed and cloned again from the template, stack.sh runs again and the snapshot step takes a new clean snapshot"
+	costHotplug = "the VIF is replaced (hotplugged when domU runs)"
+)
+
+// rootDisk returns domU's (or a template's) bootable disk and its size.
+func rootDisk(inv *hosts.Snapshot, vm xapi.Ref) (xapi.Ref, int64) {
+	for _, b := range inv.VMs[vm].VBDs {
+		if vbd, ok := inv.VBDs[b]; ok && vbd.Type == "Disk" && (vbd.Bootable || vbd.Userdevice == "0") && !vbd.VDI.IsNull() {
+			return vbd.VDI, inv.VDIs[vbd.VDI].VirtualSize
+		}
+	}
+	return "", 0
+}
+
+// xvdbDisk returns domU's extra disk (the lab's tagged disk at userdevice
+// 1), or "".
+func xvdbDisk(inv *hosts.Snapshot, lab string, vm xapi.Ref) (xapi.Ref, int64) {
+	for _, b := range inv.VMs[vm].VBDs {
+		vbd, ok := inv.VBDs[b]
+		if !ok || vbd.VDI.IsNull() {
+			continue
+		}
+		if vdi, ok := inv.VDIs[vbd.VDI]; ok && ownedAs(lab, RoleXVDB, vdi.OtherConfig) {
+			return vbd.VDI, vdi.VirtualSize
+		}
+	}
+	return "", 0
+}
+
+// changes lists what of domU is not as the lab file says, each with how
+// Apply makes it: in place; with domU stopped (xapi changes memory and
+// vCPUs only on a halted VM, VM_BAD_POWER_STATE otherwise; new kernel
+// arguments and disks take effect at boot); or by rebuilding domU (its
+// root disk comes from the template).
+func (d *domu) changes(inv *hosts.Snapshot, vm xapi.Ref, p *domuPlan) []provision.Change {
 	rec := inv.VMs[vm]
-	var out []string
-	if rec.PowerState == xapi.PowerHalted {
-		if mem := d.lab.DomU.Memory.Bytes(); rec.MemoryStaticMax != mem || rec.MemoryDynamicMax != mem || rec.MemoryDynamicMin != mem {
-			out = append(out, "memory")
+	running := rec.PowerState != xapi.PowerHalted
+	stopped := provision.InPlace
+	stoppedCost := ""
+	if running {
+		stopped, stoppedCost = provision.DomUStopped, costStopped
+	}
+	var out []provision.Change
+	add := func(field, from, to string, how provision.How, cost string) {
+		out = append(out, provision.Change{Field: field, From: from, To: to, How: how, Cost: cost})
+	}
+	// Rebuilt: a template other than the one domU came from (rebuilt, or
+	// another one named), or a root disk of another size.
+	if from, ok := rec.OtherConfig[TagTemplate]; ok && p.template != "" && from != inv.VMs[p.template].UUID {
+		add("domu.template", templateName(inv, from), fmt.Sprintf("%s (%s)", inv.VMs[p.template].NameLabel, inv.VMs[p.template].UUID),
+			provision.DomURebuilt, costRebuilt)
+		return out // the clone brings everything else
+	}
+	if _, size := rootDisk(inv, vm); size != 0 && d.lab.DomU.TemplateFrom == localrc.TemplateInstall && size != d.lab.DomU.Disk.Bytes() {
+		add("domu.disk", localrc.Size(size).String(), d.lab.DomU.Disk.String(), provision.DomURebuilt, costRebuilt)
+		return out
+	}
+	if rec.NameLabel != d.lab.DomU.Name {
+		add("domu.name", rec.NameLabel, d.lab.DomU.Name, provision.InPlace, "")
+	}
+	if mem := d.lab.DomU.Memory.Bytes(); rec.MemoryStaticMax != mem || rec.MemoryDynamicMax != mem || rec.MemoryDynamicMin != mem {
+		add("domu.memory", localrc.Size(rec.MemoryStaticMax).String(), d.lab.DomU.Memory.String(), stopped, stoppedCost)
+	}
+	if n := int64(d.lab.DomU.VCPUs); rec.VCPUsMax != n || rec.VCPUsAtStartup != n {
+		add("domu.vcpus", fmt.Sprint(rec.VCPUsAtStartup), fmt.Sprint(n), stopped, stoppedCost)
+	}
+	if args := withArgs(rec.PVArgs, p.pvArgs); args != rec.PVArgs {
+		add("domU's kernel arguments (the bridges of networks.vm and networks.integration)", rec.PVArgs, args, stopped, stoppedCost)
+	}
+	extra, missing := wrongVIFs(inv, d.lab.Lab, vm, p.vifs)
+	for _, w := range missing {
+		from := ""
+		for _, r := range extra {
+			if v := inv.VIFs[r]; v.Device == w.device {
+				from = fmt.Sprintf("device %s on %q", v.Device, inv.Networks[v.Network].NameLabel)
+			}
 		}
-		if n := int64(d.lab.DomU.VCPUs); rec.VCPUsMax != n || rec.VCPUsAtStartup != n {
-			out = append(out, "vCPUs")
+		add(w.field, from, fmt.Sprintf("device %s on %q", w.device, inv.Networks[w.network].NameLabel), provision.InPlace, costHotplug)
+	}
+	for _, r := range extra {
+		v := inv.VIFs[r]
+		replaced := false
+		for _, w := range missing {
+			replaced = replaced || w.device == v.Device
+		}
+		if !replaced {
+			add("domu.devices", fmt.Sprintf("device %s on %q", v.Device, inv.Networks[v.Network].NameLabel), "", provision.InPlace, "the VIF is removed")
 		}
 	}
-	if withArgs(rec.PVArgs, p.pvArgs) != rec.PVArgs {
-		out = append(out, "PV-args")
+	if _, size := xvdbDisk(inv, d.lab.Lab, vm); size != d.lab.DomU.XVDB.Bytes() {
+		from := ""
+		if size != 0 {
+			from = localrc.Size(size).String()
+		}
+		to := ""
+		if d.lab.DomU.XVDB > 0 {
+			to = d.lab.DomU.XVDB.String()
+		}
+		add("domu.xvdb_size", from, to, stopped, stoppedCost)
 	}
-	if extra, missing := wrongVIFs(inv, d.lab.Lab, vm, p.vifs); len(extra)+len(missing) > 0 {
-		out = append(out, "VIFs")
+	if hostKeyMissing(rec) { // hostkey.go: before domU's first boot
+		add("domU's SSH host key", "", "made by xenlab, given to domU in xenstore "+XenstoreHostKey, provision.InPlace, "")
 	}
 	return out
+}
+
+// templateName names the template with that UUID, or says it is gone.
+func templateName(inv *hosts.Snapshot, uuid string) string {
+	for _, r := range sortedRefs(inv.VMs) {
+		if rec := inv.VMs[r]; rec.UUID == uuid {
+			return fmt.Sprintf("%s (%s)", rec.NameLabel, uuid)
+		}
+	}
+	return uuid + " (removed)"
 }
 
 func (d *domu) Check(ctx context.Context) (bool, error) {
@@ -160,7 +254,7 @@ func (d *domu) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	vm := findDomU(inv, d.lab.Lab)
+	vm := viewOf(inv, d.lab).domU()
 	if vm == "" {
 		return false, nil
 	}
@@ -168,7 +262,31 @@ func (d *domu) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return len(d.differs(inv, vm, p)) == 0, nil
+	cs := d.changes(inv, vm, p)
+	provision.ReportChanges(ctx, cs...)
+	for _, c := range cs {
+		if c.Field == "domu.memory" && d.lab.DomU.Memory.Bytes() > inv.VMs[vm].MemoryStaticMax {
+			// More memory than the host can give fails here, in plan
+			// too, as preflight refuses it in up.
+			if err := d.memoryFits(ctx, inv); err != nil {
+				return false, err
+			}
+		}
+	}
+	return len(cs) == 0, nil
+}
+
+// memoryFits checks that the host has the memory domu.memory adds.
+func (d *domu) memoryFits(ctx context.Context, inv *hosts.Snapshot) error {
+	c, err := d.host.XAPI(ctx)
+	if err != nil {
+		return err
+	}
+	host, _, ok := hosts.Only(inv.Hosts)
+	if !ok {
+		return fmt.Errorf("the host is in a pool of %d hosts", len(inv.Hosts))
+	}
+	return checkMemory(ctx, c, inv, host, d.lab, nil)
 }
 
 func (d *domu) Apply(ctx context.Context, out provision.Output) error {
@@ -185,12 +303,24 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer d.host.Changed()
-	vm := findDomU(inv, d.lab.Lab)
+	vm := viewOf(inv, d.lab).domU()
+	if vm != "" {
+		if cs := d.changes(inv, vm, p); len(cs) > 0 && cs[0].How == provision.DomURebuilt {
+			out.Line("%s: %s", cs[0], "rebuilding domU")
+			if err := destroyVMs(ctx, d.host, d.lab, RoleDomU, out); err != nil {
+				return err
+			}
+			if inv, err = d.host.Inventory(ctx); err != nil {
+				return err
+			}
+			vm = ""
+		}
+	}
 	if vm == "" {
 		if p.template == "" {
 			return fmt.Errorf("domU's template is missing (step template)")
 		}
-		if vm, err = d.clone(ctx, c, p.template, inv.VMs[p.template].OtherConfig); err != nil {
+		if vm, err = d.clone(ctx, c, p.template, inv.VMs[p.template]); err != nil {
 			return err
 		}
 		out.Line("cloned %q from %q: %s", d.lab.DomU.Name, inv.VMs[p.template].NameLabel, vm)
@@ -199,16 +329,46 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 			return err
 		}
 	}
+	cs := d.changes(inv, vm, p)
 	rec := inv.VMs[vm]
+	if needsStop(cs) && rec.PowerState != xapi.PowerHalted {
+		if err := d.stop(ctx, c, inv, vm, cs, out); err != nil {
+			return err
+		}
+		d.host.Changed()
+		if inv, err = d.host.Inventory(ctx); err != nil {
+			return err
+		}
+		rec = inv.VMs[vm]
+	}
+	if rec.NameLabel != d.lab.DomU.Name {
+		if err := c.VMSetNameLabel(ctx, vm, d.lab.DomU.Name); err != nil {
+			return err
+		}
+		out.Line("renamed domU %q to %q", rec.NameLabel, d.lab.DomU.Name)
+	}
 	if rec.PowerState == xapi.PowerHalted {
 		mem := d.lab.DomU.Memory.Bytes()
-		if err := c.VMSetMemoryLimits(ctx, vm, min(rec.MemoryStaticMin, mem), mem, mem, mem); err != nil {
+		if rec.MemoryStaticMax != mem || rec.MemoryDynamicMax != mem || rec.MemoryDynamicMin != mem {
+			if err := c.VMSetMemoryLimits(ctx, vm, min(rec.MemoryStaticMin, mem), mem, mem, mem); err != nil {
+				return err
+			}
+			out.Line("memory %s (was %s)", d.lab.DomU.Memory, localrc.Size(rec.MemoryStaticMax))
+		}
+		if n := int64(d.lab.DomU.VCPUs); rec.VCPUsMax != n || rec.VCPUsAtStartup != n {
+			if err := c.VMSetVCPUs(ctx, vm, n); err != nil {
+				return err
+			}
+			out.Line("%d vCPUs (was %d)", n, rec.VCPUsAtStartup)
+		}
+		if err := d.xvdb(ctx, c, inv, vm, out); err != nil {
 			return err
 		}
-		if err := c.VMSetVCPUs(ctx, vm, int64(d.lab.DomU.VCPUs)); err != nil {
+	}
+	if hostKeyMissing(rec) { // before its first boot: hostkey.go
+		if err := giveHostKey(ctx, c, d.host, d.lab, vm, rec, out); err != nil {
 			return err
 		}
-		out.Line("memory %s, %d vCPUs", d.lab.DomU.Memory, d.lab.DomU.VCPUs)
 	}
 	if args := withArgs(rec.PVArgs, p.pvArgs); args != rec.PVArgs {
 		if err := c.VMSetPVArgs(ctx, vm, args); err != nil {
@@ -227,7 +387,7 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 		if err := c.VIFDestroy(ctx, r); err != nil {
 			return err
 		}
-		out.Line("removed VIF %s (device %s, from the template or not as the lab wants)", v.UUID, v.Device)
+		out.Line("removed VIF %s (device %s on %q, from the template or not as the lab wants)", v.UUID, v.Device, inv.Networks[v.Network].NameLabel)
 	}
 	for _, w := range missing {
 		ref, err := c.VIFCreate(ctx, xapi.VIFSpec{VM: vm, Network: w.network, Device: w.device,
@@ -245,6 +405,88 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 	return nil
 }
 
+// needsStop reports whether a change can be made only on a halted domU.
+func needsStop(cs []provision.Change) bool {
+	for _, c := range cs {
+		if c.How == provision.DomUStopped {
+			return true
+		}
+	}
+	return false
+}
+
+// stop shuts domU down for the changes that need it halted, cleanly (the
+// guest's own shutdown), or hard when the guest does not answer (no PV
+// drivers: VM_MISSING_PV_DRIVERS), and says why. Step boot starts it again.
+func (d *domu) stop(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, vm xapi.Ref, cs []provision.Change, out provision.Output) error {
+	var fields []string
+	for _, ch := range cs {
+		if ch.How == provision.DomUStopped {
+			fields = append(fields, ch.Field+" "+orDash(ch.From)+" -> "+orDash(ch.To))
+		}
+	}
+	out.Line("shutting domU down to change %s (xapi makes these changes only on a halted VM); step boot starts it again",
+		strings.Join(fields, ", "))
+	var err error
+	if st := inv.VMs[vm].PowerState; st != xapi.PowerRunning {
+		// A paused or suspended guest cannot shut itself down.
+		out.Line("domU is %s: hard shutdown", st)
+		err = c.VMHardShutdown(ctx, vm)
+	} else if err = c.VMCleanShutdown(ctx, vm); err != nil && ctx.Err() == nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
+		out.Line("clean shutdown failed (%v); hard shutdown", err)
+		err = c.VMHardShutdown(ctx, vm)
+	}
+	if err != nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
+		return fmt.Errorf("shutting domU down to change it: %w", err)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// xvdb makes domU's extra disk what domu.xvdb_size says, as devstack's
+// install_os_domU.sh did (a "user" VDI in the default SR as device 1,
+// xvdb); domU is halted, so the disk is attached when it starts. A disk
+// of another size is replaced (its data with it).
+func (d *domu) xvdb(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, vm xapi.Ref, out provision.Output) error {
+	want := d.lab.DomU.XVDB.Bytes()
+	have, size := xvdbDisk(inv, d.lab.Lab, vm)
+	if size == want && (have != "") == (want > 0) {
+		return nil
+	}
+	if have != "" {
+		if err := c.VDIDestroy(ctx, have); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+			return fmt.Errorf("removing domU's xvdb of %s: %w", localrc.Size(size), err)
+		}
+		out.Line("removed domU's xvdb (%s)", localrc.Size(size))
+	}
+	if want == 0 {
+		return nil
+	}
+	_, pool, ok := hosts.Only(inv.Pools)
+	if !ok || pool.DefaultSR.IsNull() {
+		return fmt.Errorf("domu.xvdb_size: the pool has no default SR for the disk")
+	}
+	vdi, err := c.VDICreate(ctx, xapi.VDISpec{NameLabel: "xvdb-added-by-xenlab", NameDescription: "xenlab lab " + d.lab.Lab + ": domU's xvdb",
+		SR: pool.DefaultSR, VirtualSize: want, Type: "user", OtherConfig: tags(d.lab.Lab, RoleXVDB)})
+	if err != nil {
+		return fmt.Errorf("domu.xvdb_size: creating the disk: %w", err)
+	}
+	if _, err := c.VBDCreate(ctx, xapi.VBDSpec{VM: vm, VDI: vdi, Userdevice: "1", OtherConfig: tags(d.lab.Lab, RoleXVDB)}); err != nil {
+		if derr := c.VDIDestroy(ctx, vdi); derr != nil {
+			return fmt.Errorf("domu.xvdb_size: connecting the disk: %w (and removing it: %v)", err, derr)
+		}
+		return fmt.Errorf("domu.xvdb_size: connecting the disk: %w", err)
+	}
+	out.Line("xvdb: a %s disk for domU (device 1)", d.lab.DomU.XVDB)
+	return nil
+}
+
 // cloneTimeout bounds VM.clone and the tagging after it, which an
 // interruption does not cut short.
 const cloneTimeout = 10 * time.Minute
@@ -252,7 +494,8 @@ const cloneTimeout = 10 * time.Minute
 // clone makes domU from the template and tags it. Once the clone exists
 // it is tagged even if ctx is cancelled meanwhile, and removed if it
 // cannot be tagged, so no untagged copy is left behind for down to miss.
-func (d *domu) clone(ctx context.Context, c *xapi.Client, tpl xapi.Ref, tplConfig map[string]string) (xapi.Ref, error) {
+func (d *domu) clone(ctx context.Context, c *xapi.Client, tpl xapi.Ref, tplRec xapi.VMRecord) (xapi.Ref, error) {
+	tplConfig := tplRec.OtherConfig
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
@@ -278,6 +521,14 @@ func (d *domu) clone(ctx context.Context, c *xapi.Client, tpl xapi.Ref, tplConfi
 		}
 		if err == nil {
 			err = c.VMAddToOtherConfig(keep, vm, k, want)
+		}
+	}
+	if err == nil {
+		if _, had := tplConfig[TagTemplate]; had {
+			err = c.VMRemoveFromOtherConfig(keep, vm, TagTemplate)
+		}
+		if err == nil {
+			err = c.VMAddToOtherConfig(keep, vm, TagTemplate, tplRec.UUID)
 		}
 	}
 	if err == nil {
@@ -319,36 +570,14 @@ func destroyVMs(ctx context.Context, h *hosts.Host, lab *localrc.Config, role st
 		if (role == "" && r == RoleTemplate) || (role != "" && r != role) {
 			continue
 		}
-		if rec.PowerState != xapi.PowerHalted && !rec.IsASnapshot { // a checkpoint is Suspended, not running
-			if err := c.VMHardShutdown(ctx, vm); err != nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
-				return err
-			}
-		}
-		vdis := vmDisks(inv, vm)
-		if !rec.SuspendVDI.IsNull() { // a suspended VM's or checkpoint's memory image
-			vdis = append(vdis, rec.SuspendVDI)
-		}
-		// Disks first: if down stops between the two, the tagged VM is
-		// still there for the next down to find, not untagged disks.
-		for _, vdi := range vdis {
-			if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-				return err
-			}
-		}
-		if err := c.VMDestroy(ctx, vm); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+		n, err := removeVMOf(ctx, c, inv, vm)
+		if err != nil {
 			return err
 		}
-		out.Line("destroyed VM %q (%s) and %d disk(s)", rec.NameLabel, rec.UUID, len(vdis))
-	}
-	return nil
-}
-
-// onlyUser reports whether no VM but vm has a VBD on vdi.
-func onlyUser(inv *hosts.Snapshot, vdi, vm xapi.Ref) bool {
-	for _, b := range inv.VBDs {
-		if b.VDI == vdi && b.VM != vm {
-			return false
+		out.Line("destroyed VM %q (%s) and %d disk(s)", rec.NameLabel, rec.UUID, n)
+		if err := forgetHostKey(h, lab, rec, out); err != nil { // hostkey.go
+			return err
 		}
 	}
-	return true
+	return nil
 }

@@ -181,6 +181,11 @@ func installTemplate(ctx context.Context, h *hosts.Host, lab *localrc.Config, ta
 	if err := c.VMRemoveFromOtherConfig(ctx, tpl, intermediateKey); err != nil {
 		return "", err
 	}
+	if lab.DomU.Ubuntu.Preseed == "" { // xenlab's preseed installed the host key job (hostkey.go)
+		if err := c.VMAddToOtherConfig(ctx, tpl, templates.HostKeyJobKey, templates.HostKeyXenstoreKey); err != nil {
+			return "", err
+		}
+	}
 	if err := b.tagDisks(ctx, tpl); err != nil {
 		return "", err
 	}
@@ -344,7 +349,8 @@ func (b *templateBuild) tagDisks(ctx context.Context, vm xapi.Ref) error {
 	return nil
 }
 
-// disks are the VDIs of vm's VBDs (errors: none).
+// disks are the VDIs of vm's disk VBDs (errors: none): a CD's VDI is an
+// ISO of the host's, never the build's to tag or destroy.
 func (b *templateBuild) disks(ctx context.Context, vm xapi.Ref) []xapi.Ref {
 	rec, err := b.c.VMGetRecord(ctx, vm)
 	if err != nil {
@@ -352,7 +358,7 @@ func (b *templateBuild) disks(ctx context.Context, vm xapi.Ref) []xapi.Ref {
 	}
 	var out []xapi.Ref
 	for _, vbd := range rec.VBDs {
-		if r, err := b.c.VBDGetRecord(ctx, vbd); err == nil && r.VDI != xapi.NullRef && r.VDI != "" {
+		if r, err := b.c.VBDGetRecord(ctx, vbd); err == nil && r.Type == "Disk" && r.VDI != xapi.NullRef && r.VDI != "" {
 			out = append(out, r.VDI)
 		}
 	}
@@ -378,20 +384,15 @@ func (b *templateBuild) cleanup(ctx context.Context, failed bool) error {
 		if vm == b.keep && !failed {
 			continue
 		}
-		if st, err := b.c.VMGetPowerState(ctx, vm); err == nil && st != "Halted" {
-			if err := b.c.VMHardShutdown(ctx, vm); err != nil {
-				errs = append(errs, fmt.Errorf("stopping VM %s: %w", vm, err))
-			}
+		rec, disks, err := liveDisks(ctx, b.c, vm)
+		if xapi.HasCode(err, "HANDLE_INVALID") {
+			continue // gone already
 		}
-		disks := b.disks(ctx, vm)
-		if err := b.c.VMDestroy(ctx, vm); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+		if err == nil {
+			err = removeVM(ctx, b.c, vm, rec, disks)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("removing VM %s: %w", vm, err))
-			continue
-		}
-		for _, vdi := range disks {
-			if err := b.c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-				errs = append(errs, fmt.Errorf("removing disk %s: %w", vdi, err))
-			}
 		}
 	}
 	if len(errs) > 0 {

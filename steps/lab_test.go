@@ -49,7 +49,7 @@ func readHostState(t *testing.T, ctx context.Context, host *hosts.Host) hostStat
 	return st
 }
 
-func run(t *testing.T, ctx context.Context, steps []provision.Step, destroy bool) *provision.Report {
+func run(t *testing.T, ctx context.Context, steps []provision.Node, destroy bool) *provision.Report {
 	t.Helper()
 	eng, err := provision.New(steps, provision.Options{Parallel: 1})
 	if err != nil {
@@ -123,7 +123,7 @@ func TestUpNoOpDownOnTheSimulatedHost(t *testing.T) {
 				t.Errorf("network not attached:\n%s", out)
 			}
 			cold := host.Counters()
-			t.Logf("cold up: %d xapi round trips, %d ssh handshakes", cold.XAPIRoundTrips, cold.SSHHandshakes)
+			t.Logf("cold up: %d xapi round trips, %d ssh handshakes, %d to domU as the stack user", cold.XAPIRoundTrips, cold.SSHHandshakes, host.DomUHandshakes())
 
 			// A second up with fresh connections: nothing to do, within budget.
 			again := hosts.New(host.Config, hosts.Options{})
@@ -140,6 +140,11 @@ func TestUpNoOpDownOnTheSimulatedHost(t *testing.T) {
 			if noop.XAPIRoundTrips > 10 || noop.SSHHandshakes != 1 {
 				t.Errorf("no-op up cost %d xapi round trips (at most 10) and %d ssh handshakes (want 1)",
 					noop.XAPIRoundTrips, noop.SSHHandshakes)
+			}
+			// domU's connection is the host's: the agents step's Check,
+			// verify and the snapshot step's Check share one.
+			if n := again.DomUHandshakes(); n != 1 {
+				t.Errorf("no-op up connected to domU %d times, want 1", n)
 			}
 
 			down := hosts.New(host.Config, hosts.Options{})

@@ -1,11 +1,11 @@
 package steps
 
 import (
-	"net"
+	"context"
 	"slices"
-	"strconv"
 
 	"xenlab/hosts"
+	"xenlab/hosts/ssh"
 	"xenlab/localrc"
 )
 
@@ -19,8 +19,9 @@ func LabBridges(inv *hosts.Snapshot, lab *localrc.Config) []string {
 			out = append(out, br)
 		}
 	}
+	v := viewOf(inv, lab)
 	for _, ln := range labNetworks(lab) {
-		if ref, _, err := findNetwork(inv, lab, ln.role, ln.name); err == nil && ref != "" {
+		if ref, _, err := v.network(ln.role); err == nil && ref != "" {
 			add(inv.Networks[ref].Bridge)
 		}
 	}
@@ -33,16 +34,13 @@ func LabBridges(inv *hosts.Snapshot, lab *localrc.Config) []string {
 
 // DomUAddress is domU's SSH address (host:port) as xapi reports it, or ""
 // when domU does not exist, is not running or reports no address.
-func DomUAddress(inv *hosts.Snapshot, lab *localrc.Config) string {
-	vm := findDomU(inv, lab.Lab)
-	if vm == "" {
-		return ""
-	}
-	ip := guestIP(inv, vm, lab.DomU.Devices.Management)
-	if ip == "" {
-		return ""
-	}
-	return net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort))
+func DomUAddress(inv *hosts.Snapshot, lab *localrc.Config) string { return viewOf(inv, lab).domUAddr() }
+
+// DomU returns the host's SSH connection to domU as the lab's stack user
+// (hosts.Host.DomU, shared with the steps), or an error saying domU is not
+// running or reports no address.
+func DomU(ctx context.Context, h *hosts.Host, inv *hosts.Snapshot, lab *localrc.Config) (*ssh.Client, error) {
+	return domUConn(ctx, h, viewOf(inv, lab))
 }
 
 // Owned reports whether an xapi object's other_config marks it as the lab's.

@@ -27,7 +27,13 @@ const (
 	RoleDomU               = "domu"
 	RoleVIF                = "vif"
 	RolePlaceholderVIF     = "placeholder-vif"
+	RoleXVDB               = "xvdb" // domU's extra disk (domu.xvdb_size)
 )
+
+// TagTemplate, in domU's other_config, is the UUID of the template domU
+// was cloned from: a template rebuilt (rebuild_template, a changed
+// install) or another one (domu.template) means domU is rebuilt from it.
+const TagTemplate = "xenlab-template"
 
 // tags returns the other_config entries that mark an object as this lab's
 // object with that role.

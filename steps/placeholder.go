@@ -29,18 +29,7 @@ type placeholder struct {
 }
 
 func (p *placeholder) Name() string   { return "bridge-placeholder" }
-func (p *placeholder) Deps() []string { return []string{"boot"} }
-
-// placeholderVIF returns domU's placeholder VIF.
-func placeholderVIF(inv *hosts.Snapshot, lab string) (xapi.Ref, xapi.VIFRecord, bool) {
-	vm := findDomU(inv, lab)
-	for _, r := range inv.VMs[vm].VIFs {
-		if v, ok := inv.VIFs[r]; ok && ownedAs(lab, RolePlaceholderVIF, v.OtherConfig) {
-			return r, v, true
-		}
-	}
-	return "", xapi.VIFRecord{}, false
-}
+func (p *placeholder) Deps() []string { return []string{"guest-network"} }
 
 // portState is the placeholder's dom0 port: its name and VLAN tag ("" for
 // none).
@@ -75,18 +64,6 @@ func (p *placeholder) attachMode() bool {
 	return p.lab.Networks.IntegrationBridge == localrc.BridgeAttach
 }
 
-// integrationBridge returns the integration network's bridge.
-func integrationBridge(inv *hosts.Snapshot, lab *localrc.Config) (xapi.Ref, string, error) {
-	ref, _, err := findNetwork(inv, lab, RoleIntegrationNetwork, lab.Networks.Integration)
-	if err != nil {
-		return "", "", err
-	}
-	if ref == "" {
-		return "", "", errors.New("the integration network does not exist (step networks)")
-	}
-	return ref, inv.Networks[ref].Bridge, nil
-}
-
 func (p *placeholder) Check(ctx context.Context) (bool, error) {
 	inv, err := p.host.Inventory(ctx)
 	if err != nil {
@@ -97,16 +74,16 @@ func (p *placeholder) Check(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if p.attachMode() {
-		_, br, err := integrationBridge(inv, p.lab)
+		_, br, err := viewOf(inv, p.lab).integrationBridge()
 		if err != nil {
 			return false, nil // networks will make it
 		}
 		res, err := dom0.Run(ctx, "if ovs-vsctl br-exists "+ssh.ShellQuote(br)+"; then echo yes; else echo no; fi", ssh.Idempotent())
 		return err == nil && strings.TrimSpace(string(res.Stdout)) == "yes", err
 	}
-	_, vif, ok := placeholderVIF(inv, p.lab.Lab)
+	_, vif, ok := viewOf(inv, p.lab).placeholderVIF()
 	if !ok || !vif.CurrentlyAttached {
-		return false, nil
+		return false, nil // missing (step domU), domU halted (step boot), or unplugged by hand
 	}
 	st, err := readPort(ctx, dom0, vif.UUID)
 	if err != nil {
@@ -121,7 +98,7 @@ func (p *placeholder) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	if p.attachMode() {
-		net, br, err := integrationBridge(inv, p.lab)
+		net, br, err := viewOf(inv, p.lab).integrationBridge()
 		if err != nil {
 			return err
 		}
@@ -140,9 +117,25 @@ func (p *placeholder) Apply(ctx context.Context, out provision.Output) error {
 		out.Line("network.attach: bridge %s of %q exists in dom0", br, p.lab.Networks.Integration)
 		return nil
 	}
-	_, vif, ok := placeholderVIF(inv, p.lab.Lab)
+	ref, vif, ok := viewOf(inv, p.lab).placeholderVIF()
 	if !ok {
 		return errors.New("domU has no placeholder VIF (step domU)")
+	}
+	if !vif.CurrentlyAttached {
+		// Unplugged by hand (xe vif-unplug): plugging it again gives its
+		// port back to dom0's integration bridge, untagged.
+		if vm, rec, _ := viewOf(inv, p.lab).domURecord(); vm == "" || rec.PowerState != xapi.PowerRunning {
+			return errDomUDown
+		}
+		c, err := p.host.XAPI(ctx)
+		if err != nil {
+			return err
+		}
+		defer p.host.Changed()
+		if err := c.VIFPlug(ctx, ref); err != nil {
+			return err
+		}
+		out.Line("the placeholder VIF %s was unplugged: plugged it again", vif.UUID)
 	}
 	dom0, err := p.host.Dom0(ctx)
 	if err != nil {
@@ -184,7 +177,7 @@ func (p *placeholder) Destroy(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	ref, br, err := integrationBridge(inv, p.lab)
+	ref, br, err := viewOf(inv, p.lab).integrationBridge()
 	if err != nil || !owned(p.lab.Lab, inv.Networks[ref].OtherConfig) {
 		return nil // gone, or adopted: not ours to remove
 	}

@@ -20,12 +20,13 @@ const NovaUUIDKey = "nova_uuid"
 // the lab's OpenStack made since the snapshot, revert domU to the clean
 // snapshot and bring it back, put the placeholder back on VLAN 4095, and
 // verify the lab.
-func Reset(lab *localrc.Config, host *hosts.Host) []provision.Step {
-	return []provision.Step{
-		&novaInstances{host: host, lab: lab},
-		&revertDomU{host: host, lab: lab},
-		after{Step: &placeholder{host: host, lab: lab}, deps: []string{"revert-domU"}},
-		after{Step: &verify{host: host, lab: lab}, deps: []string{"bridge-placeholder"}},
+func Reset(lab *localrc.Config, host *hosts.Host) []provision.Node {
+	on := host.Name()
+	return []provision.Node{
+		{Step: &novaInstances{host: host, lab: lab}, Host: on},
+		{Step: &revertDomU{host: host, lab: lab}, Host: on},
+		{Step: after{Step: &placeholder{host: host, lab: lab}, deps: []string{"revert-domU"}}, Host: on},
+		{Step: after{Step: &verify{host: host, lab: lab}, deps: []string{"bridge-placeholder"}}, Host: on, ReadOnly: true},
 	}
 }
 
@@ -36,12 +37,6 @@ type after struct {
 }
 
 func (a after) Deps() []string { return a.deps }
-
-// ReadOnly passes the wrapped step's provision.ReadOnly through.
-func (a after) ReadOnly() bool {
-	r, ok := a.Step.(provision.ReadOnly)
-	return ok && r.ReadOnly()
-}
 
 // Destroy: a reset has nothing to undo.
 func (a after) Destroy(context.Context, provision.Output) error { return nil }
@@ -61,7 +56,7 @@ func (n *novaInstances) Deps() []string { return nil }
 
 // novaVMs returns the lab's OpenStack instances, sorted by reference.
 func novaVMs(inv *hosts.Snapshot, lab *localrc.Config) ([]xapi.Ref, error) {
-	intNet, _, err := integrationBridge(inv, lab)
+	intNet, _, err := viewOf(inv, lab).integrationBridge()
 	if err != nil {
 		return nil, err
 	}
@@ -107,25 +102,12 @@ func (n *novaInstances) Apply(ctx context.Context, out provision.Output) error {
 	defer n.host.Changed()
 	for _, vm := range vms {
 		rec := inv.VMs[vm]
-		if rec.PowerState != xapi.PowerHalted {
-			if err := c.VMHardShutdown(ctx, vm); err != nil && !xapi.HasCode(err, "VM_BAD_POWER_STATE") {
-				return err
-			}
-		}
-		vdis := vmDisks(inv, vm)
-		if !rec.SuspendVDI.IsNull() {
-			vdis = append(vdis, rec.SuspendVDI)
-		}
-		for _, vdi := range vdis {
-			if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-				return err
-			}
-		}
-		if err := c.VMDestroy(ctx, vm); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
+		n, err := removeVMOf(ctx, c, inv, vm)
+		if err != nil {
 			return err
 		}
 		out.Line("destroyed nova's instance %q (%s, nova_uuid %s) and %d disk(s)", rec.NameLabel, rec.UUID,
-			rec.OtherConfig[NovaUUIDKey], len(vdis))
+			rec.OtherConfig[NovaUUIDKey], n)
 	}
 	return nil
 }
@@ -155,7 +137,7 @@ func (r *revertDomU) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	vm := findDomU(inv, r.lab.Lab)
+	vm := viewOf(inv, r.lab).domU()
 	if vm == "" {
 		return errors.New("domU does not exist; `xenlab up` makes it")
 	}
@@ -173,6 +155,10 @@ func (r *revertDomU) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer r.host.Changed()
+	if users := foreignDiskUsers(inv, r.lab.Lab, vm); users != "" { // steps/cascade.go
+		return fmt.Errorf("domU's disks are in use by %s, not the lab's: xapi's VM.revert destroys domU's disks, "+
+			"and with them those VMs' VBDs; detach them (xe vbd-destroy), then reset again", users)
+	}
 	if err := c.VMRevert(ctx, snap); err != nil {
 		return err
 	}

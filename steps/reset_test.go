@@ -12,6 +12,7 @@ import (
 	"xenlab/hosts"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/xapi"
+	"xenlab/localrc"
 	"xenlab/provision"
 )
 
@@ -45,7 +46,7 @@ func TestResetOnTheSimulatedHost(t *testing.T) {
 	if len(snaps) != 1 || inv.VMs[snaps[0]].PowerState != xapi.PowerSuspended || inv.VMs[snaps[0]].SuspendVDI.IsNull() {
 		t.Fatalf("snapshots %v", snaps)
 	}
-	intNet, intBr, err := integrationBridge(inv, cfg)
+	intNet, intBr, err := viewOf(inv, cfg).integrationBridge()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +147,17 @@ func TestResetOnTheSimulatedHost(t *testing.T) {
 	if !strings.HasPrefix(run0, "stack.sh exited 0 at ") {
 		t.Fatalf("the snapshot's %s is %q", TagStackRun, run0)
 	}
-	for run, want := range map[string]bool{run0: true, "stack.sh exited 0 at a later time": false} {
-		sn := &snapshot{host: again, lab: cfg, agents: &agents{stackRun: run}}
-		if done, err := sn.Check(ctx); err != nil || done != want {
-			t.Errorf("snapshot of run %q, domU on run %q: done %v (%v), want %v", run0, run, done, err, want)
+	gu, err := domUConn(ctx, again, viewOf(inventory(t, ctx, again), cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []string{"stack.sh exited 0 at a later time", run0} {
+		if res, err := gu.Run(ctx, "echo '"+run+"' > "+StackMarker); err != nil {
+			t.Fatalf("%v %s", err, res.Stderr)
+		}
+		sn := &snapshot{host: again, lab: cfg}
+		if done, err := sn.Check(ctx); err != nil || done != (run == run0) {
+			t.Errorf("snapshot of run %q, domU on run %q: done %v (%v), want %v", run0, run, done, err, run == run0)
 		}
 	}
 
@@ -172,8 +180,22 @@ func TestResetOnTheSimulatedHost(t *testing.T) {
 			len(vdiSet(t, ctx, c)), len(vdisBefore), output(rep))
 	}
 
+	// The user's VM on the integration network keeps that network (and
+	// its VIF) through down, which names it; once its VIF is gone, down
+	// removes the rest.
 	down := hosts.New(host.Config, hosts.Options{})
 	defer down.Close(ctx)
+	if rep = run(t, ctx, BringUp(cfg, down), true); rep.Err == nil || !strings.Contains(rep.Err.Error(), `"my own VM"`) {
+		t.Fatalf("down with the user's VM on the integration network: %v, want an error naming it\n%s", rep.Err, output(rep))
+	}
+	mineRec, err := c.VMGetRecord(ctx, mine)
+	if err != nil || len(mineRec.VIFs) != 1 {
+		t.Fatalf("down took the user's VIF: %+v %v", mineRec.VIFs, err)
+	}
+	if err := c.VIFDestroy(ctx, mineRec.VIFs[0]); err != nil {
+		t.Fatal(err)
+	}
+	down.Changed()
 	if rep = run(t, ctx, BringUp(cfg, down), true); rep.Err != nil {
 		t.Fatalf("down: %v\n%s", rep.Err, output(rep))
 	}
@@ -204,7 +226,7 @@ func TestResetWithoutSnapshot(t *testing.T) {
 // placeholderPort reads the placeholder VIF's port in dom0.
 func placeholderPort(t *testing.T, ctx context.Context, h *hosts.Host, lab string) portState {
 	t.Helper()
-	_, vif, ok := placeholderVIF(inventory(t, ctx, h), lab)
+	_, vif, ok := viewOf(inventory(t, ctx, h), &localrc.Config{Lab: lab}).placeholderVIF()
 	if !ok {
 		t.Fatal("domU has no placeholder VIF")
 	}

@@ -35,10 +35,9 @@ const TagStackRun = "xenlab-stack-run"
 // they never pile up (devstack's before_first_boot snapshots did). A
 // snapshot of an earlier stack.sh run (TagStackRun) is replaced too.
 type snapshot struct {
-	host   *hosts.Host
-	lab    *localrc.Config
-	agents *agents // which stack.sh run domU is on (TagStackRun); nil: not compared
-	views  *Views  // verify's views, dropped for this host when domU moves to a new domain
+	host  *hosts.Host
+	lab   *localrc.Config
+	views *Views // verify's views, dropped for this host when domU moves to a new domain
 }
 
 func (s *snapshot) Name() string   { return "snapshot" }
@@ -71,7 +70,8 @@ func (s *snapshot) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	vm := findDomU(inv, s.lab.Lab)
+	v := viewOf(inv, s.lab)
+	vm := v.domU()
 	if vm == "" {
 		return false, nil
 	}
@@ -80,14 +80,14 @@ func (s *snapshot) Check(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	oc := inv.VMs[snaps[0]].OtherConfig
-	return oc[TagRole] == RoleSnapshot && (s.stackRun() == "" || oc[TagStackRun] == s.stackRun()), nil
-}
-
-func (s *snapshot) stackRun() string {
-	if s.agents == nil {
-		return ""
+	if oc[TagRole] != RoleSnapshot {
+		return false, nil
 	}
-	return s.agents.StackRun()
+	// The stack.sh run domU is on, read from domU; when domU does not run
+	// (the boot step will start it) the snapshot is judged by itself: a
+	// boot or a rejoin keeps the run.
+	run := StackRun(ctx, s.host, v)
+	return run == "" || oc[TagStackRun] == run, nil
 }
 
 func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
@@ -95,7 +95,7 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	vm := findDomU(inv, s.lab.Lab)
+	vm := viewOf(inv, s.lab).domU()
 	if vm == "" {
 		return errors.New("domU does not exist (step domU)")
 	}
@@ -104,6 +104,7 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 		return fmt.Errorf("domU %q is %s; the clean snapshot is taken of the running, verified lab", rec.NameLabel, rec.PowerState)
 	}
 	old := labSnapshots(inv, s.lab.Lab, "")
+	run := StackRun(ctx, s.host, viewOf(inv, s.lab)) // before domU moves to a new domain
 	c, err := s.host.XAPI(ctx)
 	if err != nil {
 		return err
@@ -133,7 +134,7 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 	if err := retag(ctx, c, snap, RoleSnapshot); err != nil {
 		return err
 	}
-	if run := s.stackRun(); run != "" {
+	if run != "" {
 		if err := c.VMRemoveFromOtherConfig(ctx, snap, TagStackRun); err != nil {
 			return err
 		}
@@ -167,25 +168,14 @@ func retag(ctx context.Context, c *xapi.Client, vm xapi.Ref, role string) error 
 }
 
 // destroySnapshot removes a snapshot with its disks (those only it uses)
-// and its memory image: VM.destroy leaves VDIs, as xapi's does.
+// and its memory image (removeVM).
 func destroySnapshot(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, snap xapi.Ref) error {
-	rec := inv.VMs[snap]
-	vdis := vmDisks(inv, snap)
-	if !rec.SuspendVDI.IsNull() {
-		vdis = append(vdis, rec.SuspendVDI)
-	}
-	for _, vdi := range vdis {
-		if err := c.VDIDestroy(ctx, vdi); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-			return err
-		}
-	}
-	if err := c.VMDestroy(ctx, snap); err != nil && !xapi.HasCode(err, "HANDLE_INVALID") {
-		return err
-	}
-	return nil
+	_, err := removeVMOf(ctx, c, inv, snap)
+	return err
 }
 
-// vmDisks returns the VDIs of a VM's disk VBDs that no other VM uses.
+// vmDisks returns the VDIs of a VM's disk VBDs that no other VM uses (not
+// a CD's image, not a disk shared with another VM).
 func vmDisks(inv *hosts.Snapshot, vm xapi.Ref) []xapi.Ref {
 	var vdis []xapi.Ref
 	for _, b := range inv.VMs[vm].VBDs {
@@ -236,25 +226,28 @@ func backUp(ctx context.Context, h *hosts.Host, lab *localrc.Config, vm xapi.Ref
 	if err != nil {
 		return err
 	}
-	h.Changed()
-	if booted {
-		addr := net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort))
-		g, err := h.DialGuest(ctx, "domU", addr, lab.DomU.SSHUser, lab.DomU.Password)
-		if err != nil {
-			return err
-		}
-		defer g.Close()
-		cmd := "cd " + DevstackDir + " && ./rejoin-stack.sh </dev/null"
-		res, err := g.Run(ctx, cmd)
-		if err != nil {
-			return fmt.Errorf("domU: %s: %w", cmd, err)
-		}
-		if res.ExitStatus != 0 {
-			return fmt.Errorf("domU: devstack's rejoin-stack.sh failed (exit %d): %s", res.ExitStatus,
-				lastLines(string(res.Stdout)+string(res.Stderr), 10))
-		}
-		out.Line("domU: rejoin-stack.sh brought the agents back")
+	if err := recordHostKeyIfNew(ctx, h, lab, vm, net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort)), out); err != nil { // hostkey.go
+		return err
 	}
+	h.Changed()
+	if !booted {
+		return nil
+	}
+	v, err := readView(ctx, h, lab)
+	if err != nil {
+		return err
+	}
+	if b, ok := v.domUBoot(); !ok || !strings.HasPrefix(b.Addr, ip) {
+		return fmt.Errorf("domU reports %s but xapi's records do not show it running there", ip)
+	}
+	g, err := domUConn(ctx, h, v)
+	if err != nil {
+		return err
+	}
+	if err := (&agents{host: h, lab: lab}).rejoin(ctx, g, agentsState{}, out); err != nil {
+		return err
+	}
+	out.Line("domU: rejoin-stack.sh brought the agents back")
 	return nil
 }
 

@@ -95,12 +95,9 @@ func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*Status
 		}
 		rep.setDom0(sw, placeholderUUID(inv, lab))
 	}
-	if rep.DomU != nil && rep.DomU.PowerState == "Running" {
-		a := &agents{host: host, lab: lab}
-		if addr := a.domUAddr(inv); addr != "" {
-			if err := rep.readDomU(ctx, a, addr); err != nil {
-				rep.DomUSwitchError = err.Error()
-			}
+	if v := viewOf(inv, lab); rep.DomU != nil && v.domUAddr() != "" {
+		if err := rep.readDomU(ctx, host, v); err != nil {
+			rep.DomUSwitchError = err.Error()
 		}
 	}
 	return rep, nil
@@ -110,8 +107,9 @@ func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*Status
 // networks and domU.
 func statusOf(inv *hosts.Snapshot, lab *localrc.Config, host string) (*StatusReport, error) {
 	rep := &StatusReport{Host: host}
+	v := viewOf(inv, lab)
 	for _, ln := range labNetworks(lab) {
-		ref, adopted, err := findNetwork(inv, lab, ln.role, ln.name)
+		ref, adopted, err := v.network(ln.role)
 		if err != nil {
 			return nil, err
 		}
@@ -121,8 +119,7 @@ func statusOf(inv *hosts.Snapshot, lab *localrc.Config, host string) (*StatusRep
 		n := inv.Networks[ref]
 		rep.Networks = append(rep.Networks, StatusNetwork{Role: ln.role, UUID: n.UUID, NameLabel: n.NameLabel, Bridge: n.Bridge, Adopted: adopted})
 	}
-	if vm := findDomU(inv, lab.Lab); vm != "" {
-		rec := inv.VMs[vm]
+	if vm, rec, ok := v.domURecord(); ok {
 		d := &StatusDomU{NameLabel: rec.NameLabel, UUID: rec.UUID, PowerState: rec.PowerState,
 			IP: guestIP(inv, vm, lab.DomU.Devices.Management)}
 		if m, ok := inv.VMMetrics[rec.Metrics]; ok && rec.PowerState == "Running" && !m.StartTime.IsZero() {
@@ -135,10 +132,7 @@ func statusOf(inv *hosts.Snapshot, lab *localrc.Config, host string) (*StatusRep
 
 // placeholderUUID is the placeholder VIF's uuid, "" when there is none.
 func placeholderUUID(inv *hosts.Snapshot, lab *localrc.Config) string {
-	if _, v, ok := placeholderVIF(inv, lab.Lab); ok {
-		return v.UUID
-	}
-	return ""
+	return viewOf(inv, lab).placeholderUUID()
 }
 
 // setDom0 fills in dom0's switch, cut to the lab's bridges, from what
@@ -175,19 +169,20 @@ func domUBridges(lab *localrc.Config) (intBr, physBr, nic string) {
 	return intBr, physBr, nic
 }
 
-// readDomU reads domU's integration bridge in one command.
-func (r *StatusReport) readDomU(ctx context.Context, a *agents, addr string) error {
-	g, err := a.dial(ctx, addr)
+// readDomU reads domU's integration bridge in one command, over the
+// host's connection to domU.
+func (r *StatusReport) readDomU(ctx context.Context, h *hosts.Host, v labView) error {
+	g, err := domUConn(ctx, h, v)
 	if err != nil {
 		return err
 	}
-	defer a.hangUp()
-	intBr, _, _ := domUBridges(a.lab)
+	intBr, _, _ := domUBridges(v.lab)
 	sw, err := readSwitch(ctx, g, intBr, intBr)
 	if err != nil {
+		h.DropDomU()
 		return err
 	}
-	r.setDomU(sw, a.lab)
+	r.setDomU(sw, v.lab)
 	return nil
 }
 

@@ -26,27 +26,27 @@ type options struct {
 func PurgeTemplate() Option { return func(o *options) { o.purgeTemplate = true } }
 
 // BringUp returns the steps of `xenlab up` for one host, in dependency
-// order; the engine's Destroy over them is `xenlab down`. Missing names
-// the steps not built yet.
-func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.Step {
+// order; the engine's Destroy over them is `xenlab down`. Each node is on
+// the host (the engine names it in the step's errors and reports) and
+// carries what the engine needs besides: the agents step's time limit is
+// the lab's timeouts.stack, preflight and verify only read.
+func BringUp(lab *localrc.Config, host *hosts.Host, opts ...Option) []provision.Node {
 	var o options
 	for _, f := range opts {
 		f(&o)
 	}
-	ag := &agents{host: host, lab: lab} // verify shares its connection to domU
-	return []provision.Step{
-		&preflight{host: host, lab: lab},
-		&dom0Plugins{host: host},
-		&networks{host: host, lab: lab},
-		&template{host: host, lab: lab, purge: o.purgeTemplate},
-		&domu{host: host, lab: lab},
-		&boot{host: host, lab: lab},
-		&placeholder{host: host, lab: lab},
-		ag,
-		&verify{host: host, lab: lab, agents: ag, views: o.views},
-		&snapshot{host: host, lab: lab, agents: ag, views: o.views},
+	on := host.Name()
+	return []provision.Node{
+		{Step: &preflight{host: host, lab: lab}, Host: on, ReadOnly: true},
+		{Step: &dom0Plugins{host: host}, Host: on},
+		{Step: &networks{host: host, lab: lab}, Host: on},
+		{Step: &template{host: host, lab: lab, purge: o.purgeTemplate}, Host: on},
+		{Step: &domu{host: host, lab: lab}, Host: on},
+		{Step: &boot{host: host, lab: lab}, Host: on},
+		{Step: &guestNetwork{host: host, lab: lab}, Host: on},
+		{Step: &placeholder{host: host, lab: lab}, Host: on},
+		{Step: &agents{host: host, lab: lab}, Host: on, Timeout: stackTimeout(lab)},
+		{Step: &verify{host: host, lab: lab, views: o.views}, Host: on, ReadOnly: true},
+		{Step: &snapshot{host: host, lab: lab, views: o.views}, Host: on},
 	}
 }
-
-// Missing are the bring-up steps of DESIGN.md that are not built yet.
-var Missing []string

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
 	"xenlab/hosts"
 	"xenlab/hosts/ssh"
+	"xenlab/hosts/xapi"
 	"xenlab/localrc"
 	"xenlab/provision"
+	"xenlab/scripts"
 )
 
 // verify reads both switches and checks the lab's promises:
@@ -36,10 +39,9 @@ import (
 // what was found. It only reads, so it runs on every up, and on its own as
 // `xenlab verify` (Verify).
 type verify struct {
-	host   *hosts.Host
-	lab    *localrc.Config
-	agents *agents // whose connection to domU it uses and closes; nil: its own
-	views  *Views  // where it leaves the walk-through's view of what it read; nil: nowhere
+	host  *hosts.Host
+	lab   *localrc.Config
+	views *Views // where it leaves the walk-through's view of what it read; nil: nowhere
 }
 
 // Views are the walk-through's views of the lab (what Status returns) that
@@ -84,34 +86,26 @@ func KeepViews(v *Views) Option { return func(o *options) { o.views = v } }
 
 func (v *verify) Name() string                        { return "verify" }
 func (v *verify) Deps() []string                      { return []string{"agents"} }
-func (v *verify) ReadOnly() bool                      { return true }
 func (v *verify) Check(context.Context) (bool, error) { return false, nil }
 
 // Destroy has nothing to undo.
 func (v *verify) Destroy(context.Context, provision.Output) error { return nil }
 
 // Verify returns the graph of `xenlab verify`: the verify step of each
-// host, on its own (no dependencies: it reads what is there). With several
-// hosts each is named "<host>/verify" and they run in parallel.
-func Verify(lab *localrc.Config, hs []*hosts.Host) []provision.Step {
-	var all []provision.Step
+// host, on its own (no dependencies: it reads what is there); the hosts'
+// run in parallel.
+func Verify(lab *localrc.Config, hs []*hosts.Host) []provision.Node {
+	var all []provision.Node
 	for _, h := range hs {
-		s := alone{&verify{host: h, lab: lab}}
-		if len(hs) == 1 {
-			all = append(all, hostErrs{Step: s, host: h.Name()})
-		} else {
-			all = append(all, onHost{Step: s, host: h.Name()})
-		}
+		all = append(all, provision.Node{Step: alone{&verify{host: h, lab: lab}}, Host: h.Name(), ReadOnly: true})
 	}
 	return all
 }
 
-// alone is a read-only step run without the steps it follows in a
-// bring-up.
+// alone is a step run without the steps it follows in a bring-up.
 type alone struct{ provision.Step }
 
 func (alone) Deps() []string { return nil }
-func (alone) ReadOnly() bool { return true }
 
 // ovsPort is one port of a switch as ovsdb has it.
 type ovsPort struct {
@@ -455,70 +449,99 @@ func checkDomU(sw ovsSwitch, intBr, physBr string, segment int) (domULink, []err
 }
 
 func (v *verify) Apply(ctx context.Context, out provision.Output) error {
-	inv, err := v.host.Inventory(ctx)
+	view, err := readView(ctx, v.host, v.lab)
 	if err != nil {
 		return err
 	}
-	_, intBr, err := integrationBridge(inv, v.lab)
+	_, intBr, err := view.integrationBridge()
 	if err != nil {
 		return err
 	}
-	vmNet, _, err := findNetwork(inv, v.lab, RoleVMNetwork, v.lab.Networks.VM)
+	vmBr, err := view.vmBridge()
 	if err != nil {
 		return err
 	}
-	if vmNet == "" {
-		return errors.New("the VM network does not exist (step networks)")
-	}
-	vmBr := inv.Networks[vmNet].Bridge
 	dom0, err := v.host.Dom0(ctx)
 	if err != nil {
 		return err
+	}
+	// The plugin q-agt runs its commands through: a deleted or replaced
+	// netwrap does not show on the switches until the agents next call it.
+	var errs []error
+	if st, err := (&dom0Plugins{host: v.host}).inspect(ctx); err != nil {
+		return err
+	} else if !st.current() {
+		errs = append(errs, fmt.Errorf("dom0, %s: expected xenlab's netwrap (sha256 %s, mode 0755), found %s",
+			pluginPath(), scripts.NetwrapSHA256()[:12], st.describe()))
 	}
 	sw0, err := readSwitch(ctx, dom0, "", intBr, vmBr)
 	if err != nil {
 		return err
 	}
-	placeholder := placeholderUUID(inv, v.lab)
+	placeholder := view.placeholderUUID()
 	segment := v.lab.Quantum.VLANs.Min
-	l0, errs := checkDom0(sw0, intBr, vmBr, placeholder, v.lab.Networks.IntegrationBridge != localrc.BridgeAttach, segment)
-	a := v.agents
-	if a == nil {
-		a = &agents{host: v.host, lab: v.lab}
+	l0, errs0 := checkDom0(sw0, intBr, vmBr, placeholder, v.lab.Networks.IntegrationBridge != localrc.BridgeAttach, segment)
+	errs = append(errs, errs0...)
+	vm, rec, ok := view.domURecord()
+	if !ok {
+		return errors.Join(append(errs, errors.New("domU: expected the lab's domU, found none in xapi (step domU)"))...)
 	}
-	addr := a.domUAddr(inv)
-	if addr == "" {
-		return errors.Join(append(errs, errors.New("domU is not running or reports no address (step boot)"))...)
+	if _, up := view.domUBoot(); !up {
+		found := "power state " + rec.PowerState
+		if rec.PowerState == xapi.PowerRunning {
+			found = "running, but its guest reports no address on eth" + strconv.Itoa(v.lab.DomU.Devices.Management)
+		}
+		return errors.Join(append(errs, fmt.Errorf("domU %q (%s): expected running with an address, found %s (step boot)", rec.NameLabel, vm, found))...)
 	}
-	g, err := a.dial(ctx, addr)
+	g, err := domUConn(ctx, v.host, view)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	defer a.hangUp()
+	ag, err := readAgents(ctx, g, nil)
+	if err != nil {
+		v.host.DropDomU()
+		return errors.Join(append(errs, err)...)
+	}
+	if down := ag.notRunning(); len(down) > 0 {
+		errs = append(errs, fmt.Errorf("domU agents: expected q-agt and q-domua running (neutron-openvswitch-agent --config-file %s and %s), found %s not running",
+			QAgtPath, QDomUAPath, strings.Join(down, " and ")))
+	}
 	domuInt, domuPhys, domuNIC := domUBridges(v.lab)
 	swU, err := readSwitch(ctx, g, domuInt, domuInt)
 	if err != nil {
+		v.host.DropDomU()
 		return errors.Join(append(errs, err)...)
 	}
 	if v.views != nil { // what was read is the walk-through's view too
-		if rep, err := statusOf(inv, v.lab, v.host.Name()); err == nil {
+		if rep, err := statusOf(view.inv, v.lab, v.host.Name()); err == nil {
 			rep.setDom0(sw0, placeholder)
 			rep.setDomU(swU, v.lab)
 			v.views.put(v.host.Name(), rep)
 		}
 	}
 	lU, errsU := checkDomU(swU, domuInt, domuPhys, segment)
-	if len(errs) == 0 {
+	// The path by real frames where the switches forward them (probe.go);
+	// else by ofproto/trace, else by the flows read above.
+	var frames frameProof
+	if len(errs0) == 0 && len(errsU) == 0 {
+		frames = proveWithFrames(ctx, dom0, g, sw0, swU, intBr, vmBr, l0, domuInt, domuPhys, domuNIC, lU, segment)
+	}
+	if len(errs0) == 0 {
 		if l0.placeholder != "" {
 			out.Line("dom0 %s: the placeholder's port %s is on VLAN %s", intBr, l0.placeholder, DeadVLAN)
 		}
 		out.Line("dom0 %s: %s patched to %s (the VM network); segment %d on local VLAN %s, and back", intBr, l0.intPort.name, vmBr, segment, l0.local)
-		errs = append(errs, proveDom0(ctx, dom0, sw0, intBr, vmBr, l0, segment, out)...)
+		if !frames.decided() {
+			errs = append(errs, proveDom0(ctx, dom0, sw0, intBr, vmBr, l0, segment, out)...)
+		}
 	}
 	if len(errsU) == 0 {
 		out.Line("domU %s: %s %s to %s; VLAN %d mapped to local VLAN %s, the DHCP port %s and the router port %s on it",
 			domuInt, lU.link.name, lU.how, domuPhys, segment, lU.local, lU.dhcp.name, lU.router.name)
-		errsU = proveDomU(ctx, g, domuInt, domuPhys, domuNIC, lU, segment, out)
+		if !frames.decided() {
+			errsU = proveDomU(ctx, g, domuInt, domuPhys, domuNIC, lU, segment, out)
+		}
 	}
+	errsU = append(errsU, frames.report(out)...)
 	return errors.Join(append(errs, errsU...)...)
 }

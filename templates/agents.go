@@ -66,25 +66,45 @@ func varName(s string) bool {
 	return true
 }
 
-// settingLine renders one pass-through setting; values are literal text,
-// single-quoted, so bash expands nothing in them.
+// settingLine renders one pass-through setting. A credential's setting
+// (localrc.CredentialName) is literal text, single-quoted, so bash expands
+// nothing in it; any other value is written between double quotes, so
+// devstack expands $NAME and ${NAME} in it when it reads localrc, as
+// docs/configuration.md says, after localrc.CheckDoubleQuoted made sure it
+// can neither end its quotes nor run a command.
 func settingLine(s localrc.Setting) (string, error) {
 	if !varName(s.Name) {
 		return "", fmt.Errorf("templates: localrc: devstack.extra: %q is not a shell variable name", s.Name)
 	}
+	quote := ShellQuote
+	if !localrc.CredentialName(s.Name) {
+		quote = func(v string) string { return `"` + v + `"` }
+		values := s.Array
+		if !s.IsArray {
+			values = []string{s.Value}
+		}
+		for _, v := range values {
+			if err := localrc.CheckDoubleQuoted(v); err != nil {
+				return "", fmt.Errorf("templates: localrc: devstack.extra: %s: %w", s.Name, err)
+			}
+		}
+	}
 	if !s.IsArray {
-		return s.Name + "=" + ShellQuote(s.Value), nil
+		return s.Name + "=" + quote(s.Value), nil
 	}
 	q := make([]string, len(s.Array))
 	for i, v := range s.Array {
-		q[i] = ShellQuote(v)
+		q[i] = quote(v)
 	}
 	return s.Name + "=(" + strings.Join(q, " ") + ")", nil
 }
 
-// RenderLocalrc renders domU's localrc. Every value is single-quoted, so
-// a value can neither run a command nor add a line: bash reads it back as
-// written (a line break inside quotes stays in the value).
+// RenderLocalrc renders domU's localrc. xenlab's own values and the
+// credentials are single-quoted, so bash reads them back as written (a
+// line break inside quotes stays in the value); the other pass-through
+// settings are double-quoted for devstack to expand their $NAME (see
+// settingLine). The credentials come first, so the settings after them may
+// refer to them.
 func RenderLocalrc(l Localrc) ([]byte, error) {
 	for _, f := range []struct{ name, v string }{{"Lab", l.Lab}, {"XAPIURL", l.XAPIURL}, {"XAPIUser", l.XAPIUser},
 		{"Services", l.Services}, {"Plugin", l.Plugin}, {"VLANRanges", l.VLANRanges},
@@ -106,7 +126,7 @@ func RenderLocalrc(l Localrc) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if s.Sensitive {
+		if localrc.CredentialName(s.Name) {
 			d.Credentials = append(d.Credentials, line)
 		} else {
 			d.Settings = append(d.Settings, line)
@@ -117,6 +137,7 @@ func RenderLocalrc(l Localrc) ([]byte, error) {
 
 // Agent is what one Open vSwitch agent's ini file is rendered from.
 type Agent struct {
+	TenantNetworkType string // tenant_network_type: vlan
 	VLANRanges        string // network_vlan_ranges
 	PhysicalNetwork   string // physnet1
 	IntegrationBridge string
@@ -140,7 +161,7 @@ func iniValue(file, field, v string) error {
 }
 
 func renderAgent(file string, a Agent) ([]byte, error) {
-	for _, f := range []struct{ name, v string }{{"VLANRanges", a.VLANRanges}, {"PhysicalNetwork", a.PhysicalNetwork},
+	for _, f := range []struct{ name, v string }{{"TenantNetworkType", a.TenantNetworkType}, {"VLANRanges", a.VLANRanges}, {"PhysicalNetwork", a.PhysicalNetwork},
 		{"IntegrationBridge", a.IntegrationBridge}, {"PhysicalBridge", a.PhysicalBridge}, {"RootHelper", a.RootHelper}} {
 		if err := iniValue(file, f.name, f.v); err != nil {
 			return nil, err

@@ -24,6 +24,19 @@
 // by the host's clock (host.get_servertime), the one clock every runner
 // shares.
 //
+// A waiting run does not poll on a timer: it waits in event.from, with
+// the token of its last read of the pool, until the pool's record changes
+// (a release, a renewal) or Options.Poll passes, so it notices a release
+// one round trip after it. A claim of a run on this
+// machine whose process is gone is taken over at once (proc.go), not
+// after its expiry.
+//
+// Release waits for a renewal in flight instead of cutting it off, and
+// removes the renewal's claim too when its fate is unknown (removing a key
+// that is not there is no error in xapi), so no claim outlives its run;
+// it tries again for a few seconds (releaseRetry) while the host does not
+// answer.
+//
 // The safety of any lease rests on its holder renewing in time: a run that
 // cannot renew before its expiry is told (Lost) and must stop.
 package lock
@@ -56,9 +69,13 @@ const DefaultExpiry = 5 * time.Minute
 // MinExpiry is the shortest expiry: the host's clock counts whole seconds.
 const MinExpiry = 2 * time.Second
 
+// releaseRetry is how long Release tries again to remove a claim while
+// the host does not answer (within the caller's context).
+const releaseRetry = 5 * time.Second
+
 // API is what the lock asks of xapi; *xapi.Client has it.
 type API interface {
-	PoolGetAllRecords(ctx context.Context) (map[xapi.Ref]xapi.PoolRecord, error)
+	EventFrom(ctx context.Context, classes []string, token string, timeout float64) (xapi.EventBatch, error)
 	HostGetServertime(ctx context.Context, host xapi.Ref) (time.Time, error)
 	PoolAddToOtherConfig(ctx context.Context, pool xapi.Ref, key, value string) error
 	PoolRemoveFromOtherConfig(ctx context.Context, pool xapi.Ref, key string) error
@@ -73,6 +90,12 @@ type Holder struct {
 	Run     string    `json:"run,omitempty"`     // this process's random ID, to tell its own claims
 	Started time.Time `json:"started"`           // the host's clock
 	Expires time.Time `json:"expires"`           // the host's clock
+	// Where the process runs, to tell later whether it still does
+	// (proc.go); empty where this machine cannot say.
+	Machine  string `json:"machine,omitempty"`   // os.Hostname
+	Boot     string `json:"boot,omitempty"`      // the kernel's boot ID
+	PIDNS    string `json:"pidns,omitempty"`     // the pid namespace
+	PIDStart uint64 `json:"pid_start,omitempty"` // the process's start, clock ticks since boot
 
 	key string // the claim's other_config key
 	bad bool   // the value under key is not a claim xenlab wrote
@@ -112,14 +135,16 @@ type Options struct {
 	Expiry time.Duration
 	// NoWait fails at once, with a *LockedError, when another run holds it.
 	NoWait bool
-	// Poll is how often a waiting run looks again (default Expiry/10,
-	// between 1 s and 10 s).
+	// Poll is the longest a waiting run goes without reading the claims
+	// again when the pool does not change (default Expiry/10, between 1 s
+	// and 10 s): a claim may expire, or its process end, without a word.
 	Poll time.Duration
 	// Logf receives the waiting and take-over messages.
 	Logf func(format string, args ...any)
 
 	renewEvery time.Duration // Expiry/3 unless a test sets it
 	run        string        // runID unless a test plays several processes
+	retryPause time.Duration // Release's first pause between tries (100ms unless a test sets it)
 }
 
 // LockedError is a host another run holds, with NoWait.
@@ -145,11 +170,17 @@ type Lock struct {
 	token  string
 	// offset is the host's clock minus ours, measured at the last read.
 	offset time.Duration
+	// rec is the pool's record as the last read left it, and events the
+	// event.from token of that read.
+	rec    xapi.PoolRecord
+	events string
 
 	mu      sync.Mutex
 	seq     int
-	stale   []int     // earlier claims whose removal failed, removed at the next renewal
-	renewed time.Time // our monotonic clock at the last renewal
+	stale   []int              // earlier claims whose removal failed, removed at the next renewal
+	unsure  bool               // claim seq+1 may exist: its add's answer never came
+	renewed time.Time          // our monotonic clock at the last renewal
+	cancel  context.CancelFunc // the renewal in flight's
 	lost    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -183,13 +214,23 @@ func Acquire(ctx context.Context, api API, opts Options) (*Lock, error) {
 	if opts.PID == 0 {
 		opts.PID = os.Getpid()
 	}
+	if opts.retryPause <= 0 {
+		opts.retryPause = 100 * time.Millisecond
+	}
 	l := &Lock{api: api, opts: opts, token: newToken()}
+	me := Holder{Owner: opts.Owner, PID: opts.PID, Lab: opts.Lab, Command: opts.Command, Run: opts.run}
+	identify(&me)
 	told := ""
+	var wait time.Duration // how long the next read may wait for the pool to change
 	for conflicts := 0; ; {
-		now, claims, err := l.read(ctx, true)
+		now, claims, err := l.read(ctx, true, wait)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("waiting for host %s's lock: %w", opts.Host, context.Cause(ctx))
+			}
 			return nil, err
 		}
+		wait = 0
 		if h, ok := firstLive(claims, now); ok {
 			if h.Run == opts.run {
 				return nil, fmt.Errorf("host %s is locked by this very run (%s): do two hosts of the lab share one xapi pool?", opts.Host, h)
@@ -201,24 +242,28 @@ func Acquire(ctx context.Context, api API, opts Options) (*Lock, error) {
 				opts.Logf("host %s is locked by %s; waiting", opts.Host, h)
 				told = id
 			}
-			if err := sleep(ctx, opts.Poll+jitter(opts.Poll/4)); err != nil {
-				return nil, fmt.Errorf("waiting for host %s's lock: %w", opts.Host, err)
-			}
+			// The next read blocks until the pool changes (the holder
+			// releases or renews) or Poll passes.
+			wait = opts.Poll
 			continue
 		}
 		for _, h := range claims {
-			opts.Logf("host %s: taking over the lock of %s: it expired (its run died or hung)", opts.Host, h)
+			why := "it expired (its run died or hung)"
+			if !h.expired(now) {
+				why = gone(h)
+			}
+			opts.Logf("host %s: taking over the lock of %s: %s", opts.Host, h, why)
 			if err := api.PoolRemoveFromOtherConfig(ctx, l.pool, h.key); err != nil {
-				return nil, fmt.Errorf("host %s: removing an expired lock: %w", opts.Host, err)
+				return nil, fmt.Errorf("host %s: removing a dead run's lock: %w", opts.Host, err)
 			}
 		}
-		l.holder = Holder{Owner: opts.Owner, PID: opts.PID, Lab: opts.Lab, Command: opts.Command, Run: opts.run,
-			Started: now, Expires: now.Add(opts.Expiry), key: l.key(0)}
+		l.holder = me
+		l.holder.Started, l.holder.Expires, l.holder.key = now, now.Add(opts.Expiry), l.key(0)
 		if err := l.add(ctx, 0, l.holder); err != nil {
 			l.withdraw() // the add may have reached xapi without its answer reaching us
 			return nil, err
 		}
-		_, claims, err = l.read(ctx, false) // judged by the clock read above: a later one would only see fewer claims live
+		_, claims, err = l.read(ctx, false, 0) // judged by the clock read above: a later one would only see fewer claims live
 		if err != nil {
 			l.withdraw()
 			return nil, err
@@ -261,18 +306,33 @@ func (l *Lock) Lost() <-chan struct{} { return l.lost }
 // Released is closed once Release was called.
 func (l *Lock) Released() <-chan struct{} { return l.stop }
 
-// Release stops renewing and removes the claim. It is safe to call more
-// than once.
+// Release stops renewing and removes the claim. A renewal in flight is
+// waited for (and cut off only when ctx ends first), and its claim is
+// removed too when whether it was added is unknown. While the host does
+// not answer, each removal is tried again for a few seconds within ctx.
+// It is safe to call more than once.
 func (l *Lock) Release(ctx context.Context) error {
 	var err error
 	l.once.Do(func() {
 		close(l.stop)
-		<-l.done
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+			l.mu.Lock()
+			if l.cancel != nil {
+				l.cancel()
+			}
+			l.mu.Unlock()
+			<-l.done
+		}
 		l.mu.Lock()
 		seqs := append(slices.Clone(l.stale), l.seq)
+		if l.unsure {
+			seqs = append(seqs, l.seq+1)
+		}
 		l.mu.Unlock()
 		for _, n := range seqs {
-			if rerr := l.api.PoolRemoveFromOtherConfig(ctx, l.pool, l.key(n)); rerr != nil && err == nil {
+			if rerr := l.remove(ctx, l.key(n)); rerr != nil && err == nil {
 				err = fmt.Errorf("host %s: releasing the lock: %w", l.opts.Host, rerr)
 			}
 		}
@@ -280,33 +340,70 @@ func (l *Lock) Release(ctx context.Context) error {
 	return err
 }
 
+// remove removes a claim, trying again for up to releaseRetry (within
+// ctx) while xapi does not answer; an answer that refuses is final.
+func (l *Lock) remove(ctx context.Context, key string) error {
+	deadline := time.Now().Add(releaseRetry)
+	pause := l.opts.retryPause
+	for {
+		err := l.api.PoolRemoveFromOtherConfig(ctx, l.pool, key)
+		if err == nil || errors.As(err, new(*xapi.Error)) || ctx.Err() != nil || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		if sleep(ctx, pause) != nil {
+			return err
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
 func (l *Lock) key(seq int) string { return KeyPrefix + l.token + "." + strconv.Itoa(seq) }
 
 // read returns the host's time (with clock; else the zero time) and the
 // other runs' claims, in two round trips (one without clock), and
-// remembers the pool and the clocks' offset.
-func (l *Lock) read(ctx context.Context, clock bool) (time.Time, []Holder, error) {
-	pools, err := l.api.PoolGetAllRecords(ctx)
-	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("host %s: reading the lock: %w", l.opts.Host, err)
+// remembers the pool and the clocks' offset. The pool is read whole with
+// event.from and an empty token. With wait, the read first waits (up to
+// wait) for the pool to change since the read before, with that read's
+// token: the changes it returns are the pool's record now; when none came
+// the pool is read whole after all, so that a token xapi no longer
+// honours (a restart) cannot leave a waiter on an old record. The read
+// that confirms a claim is always whole.
+func (l *Lock) read(ctx context.Context, clock bool, wait time.Duration) (time.Time, []Holder, error) {
+	whole := true
+	if wait > 0 && l.events != "" {
+		b, err := l.api.EventFrom(ctx, []string{"pool"}, l.events, wait.Seconds())
+		if err != nil {
+			return time.Time{}, nil, fmt.Errorf("host %s: reading the lock: %w", l.opts.Host, err)
+		}
+		n, err := l.apply(b)
+		if err != nil {
+			return time.Time{}, nil, err
+		}
+		whole = n == 0
 	}
-	if len(pools) != 1 {
-		return time.Time{}, nil, fmt.Errorf("host %s: reading the lock: xapi lists %d pools, want 1", l.opts.Host, len(pools))
-	}
-	var rec xapi.PoolRecord
-	for ref, r := range pools {
-		l.pool, rec = ref, r
+	if whole {
+		b, err := l.api.EventFrom(ctx, []string{"pool"}, "", 0)
+		if err != nil {
+			return time.Time{}, nil, fmt.Errorf("host %s: reading the lock: %w", l.opts.Host, err)
+		}
+		if n, err := l.apply(b); err != nil || n != 1 {
+			if err == nil {
+				err = fmt.Errorf("host %s: reading the lock: xapi lists %d pools, want 1", l.opts.Host, n)
+			}
+			return time.Time{}, nil, err
+		}
 	}
 	var now time.Time
 	if clock {
 		before := time.Now()
-		if now, err = l.api.HostGetServertime(ctx, rec.Master); err != nil {
+		var err error
+		if now, err = l.api.HostGetServertime(ctx, l.rec.Master); err != nil {
 			return time.Time{}, nil, fmt.Errorf("host %s: reading its clock: %w", l.opts.Host, err)
 		}
 		l.offset = now.Sub(before)
 	}
 	var claims []Holder
-	for k, v := range rec.OtherConfig {
+	for k, v := range l.rec.OtherConfig {
 		rest, ok := strings.CutPrefix(k, KeyPrefix)
 		if !ok || strings.HasPrefix(rest, l.token+".") {
 			continue
@@ -321,16 +418,39 @@ func (l *Lock) read(ctx context.Context, clock bool) (time.Time, []Holder, error
 	return now, claims, nil
 }
 
-// firstLive returns the oldest claim that has not expired at now. A claim
-// xenlab cannot read is live: it is removed by hand, never guessed at.
+// apply takes the pool's record from an event.from batch and its token;
+// it returns how many pool records the batch held.
+func (l *Lock) apply(b xapi.EventBatch) (int, error) {
+	n := 0
+	for _, ev := range b.Events {
+		if !strings.EqualFold(ev.Class, "pool") || ev.Operation == "del" {
+			continue
+		}
+		var rec xapi.PoolRecord
+		if err := rec.UnmarshalXAPI(ev.Snapshot); err != nil {
+			return 0, fmt.Errorf("host %s: reading the lock: %w", l.opts.Host, err)
+		}
+		l.pool, l.rec = ev.Ref, rec
+		n++
+	}
+	l.events = b.Token
+	return n, nil
+}
+
+// firstLive returns the oldest claim that has not expired at now and
+// whose process is not known to be gone. A claim xenlab cannot read is
+// live: it is removed by hand, never guessed at.
 func firstLive(claims []Holder, now time.Time) (Holder, bool) {
 	for _, h := range claims {
-		if h.bad || now.Before(h.Expires) {
+		if h.bad || (!h.expired(now) && gone(h) == "") {
 			return h, true
 		}
 	}
 	return Holder{}, false
 }
+
+// expired reports whether the claim's expiry has passed at now.
+func (h Holder) expired(now time.Time) bool { return !h.bad && !now.Before(h.Expires) }
 
 func (l *Lock) add(ctx context.Context, seq int, h Holder) error {
 	v, _ := json.Marshal(h)
@@ -358,15 +478,6 @@ func (l *Lock) start() {
 
 func (l *Lock) renewLoop() {
 	defer close(l.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-l.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	every := l.opts.renewEvery
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -376,11 +487,21 @@ func (l *Lock) renewLoop() {
 			return
 		case <-t.C:
 		}
+		// A renewal runs to its end even when Release is called meanwhile
+		// (Release waits for it), bounded by a renewal period.
+		ctx, cancel := context.WithTimeout(context.Background(), l.opts.Expiry/3)
+		l.mu.Lock()
+		l.cancel = cancel
+		l.mu.Unlock()
 		err := l.renew(ctx)
+		cancel()
+		select {
+		case <-l.stop:
+			return
+		default:
+		}
 		switch {
 		case err == nil:
-		case ctx.Err() != nil:
-			return
 		case time.Since(l.renewed) >= l.opts.Expiry:
 			l.opts.Logf("host %s: %v (%v)", l.opts.Host, ErrLost, err)
 			close(l.lost)
@@ -401,19 +522,28 @@ func (l *Lock) renew(ctx context.Context) error {
 	l.mu.Unlock()
 	h.Expires = local.Add(l.offset).UTC().Truncate(time.Second).Add(l.opts.Expiry)
 	h.key = l.key(seq + 1)
+	l.mu.Lock()
+	l.unsure = true // until xapi answers
+	l.mu.Unlock()
 	err := l.add(ctx, seq+1, h)
 	if xapi.HasCode(err, xapi.CodeMapDuplicateKey) {
 		// An earlier attempt's add reached xapi but its answer did not
 		// reach us: claim seq still covers us while it is replaced.
-		if err = l.api.PoolRemoveFromOtherConfig(ctx, l.pool, l.key(seq+1)); err == nil {
-			err = l.add(ctx, seq+1, h)
+		if err = l.api.PoolRemoveFromOtherConfig(ctx, l.pool, l.key(seq+1)); err != nil {
+			return err // claim seq+1 is still there
 		}
+		err = l.add(ctx, seq+1, h)
 	}
 	if err != nil {
+		if errors.As(err, new(*xapi.Error)) { // xapi answered the add: no claim seq+1
+			l.mu.Lock()
+			l.unsure = false
+			l.mu.Unlock()
+		}
 		return err
 	}
 	l.mu.Lock()
-	l.seq, l.renewed, l.holder = seq+1, local, h
+	l.seq, l.renewed, l.holder, l.unsure = seq+1, local, h, false
 	l.stale = append(l.stale, seq)
 	stale := slices.Clone(l.stale)
 	l.mu.Unlock()

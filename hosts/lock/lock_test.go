@@ -59,6 +59,12 @@ func (h *simHost) claims(t *testing.T) map[string]Holder {
 
 func newSimHost(t *testing.T) *simHost {
 	t.Helper()
+	return dialSim(t, startSim(t))
+}
+
+// startSim starts the simulated xapi in process and returns its URL.
+func startSim(t *testing.T) string {
+	t.Helper()
 	s, err := xapid.New(xapid.Options{Host: xapid.NewMemHost(t.TempDir()), Password: "lock-test", Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +76,14 @@ func newSimHost(t *testing.T) *simHost {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return url
+}
+
+// dialSim logs in to the simulated xapi at url: each run of a test gets
+// a client of its own, so its round trips are its own.
+func dialSim(t *testing.T, url string) *simHost {
+	t.Helper()
+	ctx := context.Background()
 	c, err := xapi.Dial(ctx, xapi.Options{URL: url, User: "root", Password: secret.New("lock-test")})
 	if err != nil {
 		t.Fatal(err)

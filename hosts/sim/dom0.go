@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -13,6 +14,7 @@ import (
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
+	"xenlab/hosts/sim/xe"
 	hostssh "xenlab/hosts/ssh"
 )
 
@@ -22,10 +24,12 @@ import (
 type dom0Host Host
 
 var (
-	_ xapid.Host         = (*dom0Host)(nil)
-	_ xapid.PortLister   = (*dom0Host)(nil)
-	_ xapid.GuestRemover = (*dom0Host)(nil)
-	_ xapid.Dom0Runner   = (*dom0Host)(nil)
+	_ xapid.Host           = (*dom0Host)(nil)
+	_ xapid.PortLister     = (*dom0Host)(nil)
+	_ xapid.GuestRemover   = (*dom0Host)(nil)
+	_ xapid.Dom0Runner     = (*dom0Host)(nil)
+	_ xapid.SwitchResetter = (*dom0Host)(nil)
+	_ xapid.BridgeLabeler  = (*dom0Host)(nil)
 )
 
 // vsctl runs one ovs-vsctl command line on a switch and turns a non-zero
@@ -53,7 +57,58 @@ func addLink(ctx context.Context, sw ovs.Switch, name string) error {
 }
 
 func (d *dom0Host) EnsureBridge(ctx context.Context, bridge string) error {
-	return vsctl(ctx, d.dom0SW, "dom0", "--may-exist", "add-br", bridge)
+	if err := vsctl(ctx, d.dom0SW, "dom0", "--may-exist", "add-br", bridge); err != nil {
+		return err
+	}
+	return (*Host)(d).managementUp(ctx, bridge)
+}
+
+// DeleteBridges empties dom0's switch as the openvswitch init script of
+// XenServer does at boot (--delete-bridges): every bridge goes, with its
+// ports and flows, and the VIF ports' network devices; the rest of the
+// database stays.
+func (d *dom0Host) DeleteBridges(ctx context.Context) error {
+	res, err := d.dom0SW.Exec(ctx, []string{"ovs-vsctl", "list-br"}, nil)
+	if err != nil {
+		return err
+	}
+	for _, br := range strings.Fields(string(res.Stdout)) {
+		ports, err := d.BridgePorts(ctx, br)
+		if err != nil {
+			return err
+		}
+		if err := vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-br", br); err != nil {
+			return err
+		}
+		(*Host)(d).vswitchdLogf("bridge %s: deleted (--delete-bridges at boot)", br)
+		if l, ok := d.dom0SW.(ovs.Linker); ok {
+			for _, p := range ports {
+				if strings.HasPrefix(p, "vif") {
+					if err := l.DelLink(ctx, p); err != nil {
+						return fmt.Errorf("dom0: device %s: %w", p, err)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// LabelBridge sets external_ids of a bridge (xs-network-uuids, bridge-id).
+func (d *dom0Host) LabelBridge(ctx context.Context, bridge string, externalIDs map[string]string) error {
+	keys := make([]string, 0, len(externalIDs))
+	for k := range externalIDs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var args []string
+	for i, k := range keys {
+		if i > 0 {
+			args = append(args, "--")
+		}
+		args = append(args, "br-set-external-id", bridge, k, externalIDs[k])
+	}
+	return vsctl(ctx, d.dom0SW, "dom0", args...)
 }
 
 func (d *dom0Host) RemoveBridge(ctx context.Context, bridge string) error {
@@ -61,7 +116,7 @@ func (d *dom0Host) RemoveBridge(ctx context.Context, bridge string) error {
 }
 
 func (d *dom0Host) AddPort(ctx context.Context, bridge, port string, externalIDs map[string]string) error {
-	if err := addLink(ctx, d.dom0SW, port); err != nil {
+	if err := (*Host)(d).addDom0Link(ctx, port, externalIDs); err != nil {
 		return fmt.Errorf("dom0: device %s: %w", port, err)
 	}
 	args := []string{"--may-exist", "add-port", bridge, port}
@@ -90,10 +145,8 @@ func (d *dom0Host) RemovePort(ctx context.Context, bridge, port string) error {
 		return err
 	}
 	(*Host)(d).vswitchdLogf("bridge %s: deleted interface %s", bridge, port)
-	if l, ok := d.dom0SW.(ovs.Linker); ok {
-		if err := l.DelLink(ctx, port); err != nil {
-			return fmt.Errorf("dom0: device %s: %w", port, err)
-		}
+	if err := (*Host)(d).delDom0Link(ctx, port); err != nil {
+		return fmt.Errorf("dom0: device %s: %w", port, err)
 	}
 	return nil
 }
@@ -123,6 +176,19 @@ func (d *dom0Host) SuspendGuest(ctx context.Context, vmUUID, image string) error
 	return (*Host)(d).suspendGuest(vmUUID, image)
 }
 
+// GuestNetworks implements xapid.GuestNetworker: the addresses the
+// running guest's interfaces have.
+func (d *dom0Host) GuestNetworks(vmUUID string) map[string]string {
+	h := (*Host)(d)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g, ok := h.guests[vmUUID]
+	if !ok {
+		return nil
+	}
+	return maps.Clone(g.nets)
+}
+
 func (d *dom0Host) StopGuest(ctx context.Context, vmUUID string) error {
 	return (*Host)(d).stopGuest(vmUUID)
 }
@@ -136,12 +202,10 @@ func dom0Skeleton(r xapid.Release) map[string]string {
 	return map[string]string{
 		"/etc/xensource/network.conf": "openvswitch\n",
 		"/etc/xapi.d/plugins/":        "",
-		"/etc/xensource-inventory": "PRODUCT_BRAND='" + r.ProductBrand + "'\nPRODUCT_VERSION='" + r.ProductVersion + "'\n" +
-			"BUILD_NUMBER='" + r.BuildNumber + "'\nINSTALLATION_UUID='" + fakeUUID() + "'\n",
-		"/etc/redhat-release": r.ProductBrand + " release " + r.ProductVersion + "-" + r.BuildNumber + " (xenenterprise)\n",
-		"/var/log/":           "",
-		ovsdbLog:              "", // the switch's database logs nothing xenlab reads
-		"/opt/xensource/www/": "", // xapi's web root (xapid.WebRoot)
+		"/etc/redhat-release":         r.ProductBrand + " release " + r.ProductVersion + "-" + r.BuildNumber + " (xenenterprise)\n",
+		"/var/log/":                   "",
+		ovsdbLog:                      "", // the switch's database logs nothing xenlab reads
+		"/opt/xensource/www/":         "", // xapi's web root (xapid.WebRoot)
 	}
 }
 
@@ -163,6 +227,19 @@ func pythonBinds(interpreter string) map[string]string {
 		return nil
 	}
 	return map[string]string{dom0PythonDir: filepath.Dir(filepath.Dir(interpreter))}
+}
+
+// dom0Binds are the machine directories dom0's commands see in their
+// own root: the plugin interpreter's and this program's (dom0's xe).
+func dom0Binds(interpreter string) map[string]string {
+	binds := xeBinds()
+	if binds == nil {
+		binds = map[string]string{}
+	}
+	for k, v := range pythonBinds(interpreter) {
+		binds[k] = v
+	}
+	return binds
 }
 
 // linkDom0Python makes dom0's `python` (/usr/local/bin/python, on the PATH
@@ -198,9 +275,75 @@ func linkDom0Python(dom0 *sshd.Server, interpreter string) error {
 
 var shellQuote = hostssh.ShellQuote
 
-func fakeUUID() string {
-	h := randomHex(16)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+// inventory is dom0's /etc/xensource-inventory as a host of the release
+// has it, with the keys xen-api's ocaml/util/util_inventory.ml requires
+// (INSTALLATION_UUID, CONTROL_DOMAIN_UUID, MANAGEMENT_INTERFACE,
+// MANAGEMENT_ADDRESS_TYPE, BUILD_NUMBER): the host's uuid, dom0's VM uuid,
+// the management bridge.
+func inventory(r xapid.Release, hostUUID, dom0UUID string) string {
+	var b strings.Builder
+	for _, kv := range [][2]string{
+		{"PRODUCT_BRAND", r.ProductBrand}, {"PRODUCT_VERSION", r.ProductVersion}, {"BUILD_NUMBER", r.BuildNumber},
+		{"XEN_VERSION", r.Xen}, {"KERNEL_VERSION", r.Linux},
+		{"INSTALLATION_UUID", hostUUID}, {"CONTROL_DOMAIN_UUID", dom0UUID},
+		{"MANAGEMENT_INTERFACE", xapid.ManagementBridge}, {"MANAGEMENT_ADDRESS_TYPE", "IPv4"},
+		{"CURRENT_INTERFACES", xapid.ManagementBridge},
+	} {
+		fmt.Fprintf(&b, "%s='%s'\n", kv[0], kv[1])
+	}
+	return b.String()
+}
+
+// dom0XeDir is where, under IsolationMountNS, dom0's commands see the
+// directory of this program, which is dom0's xe.
+const dom0XeDir = "/usr/local/lib/xenlab-xe"
+
+// xeBinds shows this program's directory in dom0's tree, where a root of
+// dom0's own would hide it.
+func xeBinds() map[string]string {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	return map[string]string{dom0XeDir: filepath.Dir(exe)}
+}
+
+// startDom0Services does what dom0's start-up does once xapi runs: xapi's
+// local socket (/var/xapi/xapi, where dom0's xe connects), the inventory
+// naming the host and dom0 as xapi knows them, and dom0's xe and
+// xe-toolstack-restart on its PATH (links to this program, which runs
+// package xe when started under those names).
+func (h *Host) startDom0Services(ctx context.Context) error {
+	if err := h.xapi.ListenLocal(context.WithoutCancel(ctx), h.dom0.HostPath(xapid.LocalSocket)); err != nil {
+		return err
+	}
+	hostUUID, dom0UUID := h.xapi.Inventory()
+	if err := os.WriteFile(h.dom0.HostPath("/etc/xensource-inventory"), []byte(inventory(h.release, hostUUID, dom0UUID)), 0o644); err != nil {
+		return fmt.Errorf("dom0's inventory: %w", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("dom0's xe: %w", err)
+	}
+	target := exe
+	if h.dom0.Isolation() == sshd.IsolationMountNS {
+		target = path.Join(dom0XeDir, filepath.Base(exe))
+	}
+	dir := h.dom0.HostPath("/usr/local/bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range xe.Names {
+		link := filepath.Join(dir, name)
+		os.Remove(link + ".new")
+		if err := os.Symlink(target, link+".new"); err != nil {
+			return fmt.Errorf("dom0's %s: %w", name, err)
+		}
+		if err := os.Rename(link+".new", link); err != nil {
+			return fmt.Errorf("dom0's %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // BridgePorts lists the ports on a dom0 bridge, so xapi keeps a bridge that

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -13,10 +14,13 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"xenlab/hosts/sim/devstack"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
+	"xenlab/templates"
 )
 
 // bootGuest gives a VM that xapi just started its own switch, network
@@ -57,41 +61,102 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	h.mu.Unlock()
 
 	base := filepath.Join(h.dir, "guests", g.UUID)
-	sw, err := ovs.Open(ctx, filepath.Join(base, "run", "ovs"), h.opts.OVS)
+	ns, err := h.guestNS(g.UUID) // its network's, with the VIFs' ends (simnet.go)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	booted := false
+	defer func() {
+		if !booted && ns != nil { // the VIFs' ends go with it
+			h.hnet.ReleaseGuest(g.UUID)
+		}
+	}()
+	sw, err := h.openSwitch(ctx, filepath.Join(base, "run", "ovs"), g.NameLabel, ns)
 	if err != nil {
 		return "", fmt.Errorf("%s's Open vSwitch: %w", g.NameLabel, err)
 	}
 	for _, v := range g.VIFs {
+		if ns != nil {
+			break // eth<device> are the VIFs' links
+		}
 		if err := addLink(ctx, sw, "eth"+v.Device); err != nil {
 			sw.Close()
 			return "", fmt.Errorf("%s: eth%s: %w", g.NameLabel, v.Device, err)
 		}
 	}
-	gs := &guest{name: g.NameLabel, root: filepath.Join(base, "fs"), sw: sw, vifs: g.VIFs}
-	facts, err := writeBootFacts(filepath.Join(base, "boot"), g)
+	var devices []string
+	for _, v := range g.VIFs {
+		devices = append(devices, "eth"+v.Device)
+	}
+	if err := restoreGuestSwitch(ctx, sw, base, devices); err != nil {
+		h.logf("sim: %s: its switch database: %v", g.NameLabel, err)
+	}
+	gs := &guest{name: g.NameLabel, dir: base, root: filepath.Join(base, "fs"), sw: sw, vifs: g.VIFs}
+	if ns != nil {
+		gs.release = func() { h.hnet.ReleaseGuest(g.UUID) }
+	}
+	bootID, err := guestBootID(base, g.Resumed)
+	if err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	facts, err := writeBootFacts(filepath.Join(base, "boot"), g, bootID)
 	if err != nil {
 		sw.Close()
 		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
 	}
 	skel := map[string]string{
 		"/etc/hostname": g.NameLabel + "\n",
+		"/etc/network/": "", // ifupdown's; its interfaces file is the guest's network (guestnet.go)
 		"/opt/stack/":   "",
 		"/var/log/":     "",
 	}
+	// devstack gives its stack user sudo without a password
+	// (/etc/sudoers.d/50_stack_sh); in a simulated guest every user is
+	// already uid 0, so sudo runs its command as it is.
+	skel["/usr/local/bin/sudo"] = guestSudo
 	for p, content := range devstack.GuestFiles() { // git clone of devstack: the stand-in
 		skel[p] = content
 	}
-	// A guest's address is fixed for its life; try the free ones in order.
-	for n := 0; n < 240; n++ {
-		ip := h.state.guestIP(n)
-		if used[ip] {
-			continue
+	hostKey, err := guestHostKey(base, gs.root, g)
+	if err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	// The guest's addresses come from its /etc/network/interfaces (as
+	// domU's ifupdown reads it at boot); a lease is a free loopback
+	// address, fixed for the guest's life.
+	if err := diskInterfaces(gs.root, g.DiskInterfaces); err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	confs, err := readInterfaces(gs.root)
+	if err != nil {
+		h.logf("sim: guest %s: %v: its interfaces stay down", g.NameLabel, err)
+		confs = map[string]ifaceConf{}
+	}
+	next := 0
+	lease := func() (string, error) {
+		for ; next < 240; next++ {
+			if ip := h.state.guestIP(next); !used[ip] {
+				used[ip] = true
+				next++
+				return ip, nil
+			}
 		}
+		return "", errors.New("no free loopback address")
+	}
+	gn, err := planGuestNet(confs, g.VIFs, lease, h.reachable)
+	if err != nil {
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	for {
 		gs.ssh, err = sshd.Start(ctx, sshd.Config{
 			Name:        g.NameLabel,
 			Root:        gs.root,
-			Addr:        net.JoinHostPort(ip, strconv.Itoa(h.guestPort)),
-			HostKeyFile: filepath.Join(base, "ssh_host_ed25519_key"),
+			Addr:        net.JoinHostPort(gn.listen, strconv.Itoa(h.guestPort)),
+			HostKeyFile: hostKey,
 			Users: map[string]sshd.User{
 				"root":  h.user("/root"),
 				"stack": h.user("/opt/stack"),
@@ -104,15 +169,32 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			Builtins:      switchBuiltins(sw),
 			Isolation:     h.opts.Isolation,
 			Logf:          h.logf,
+			NetNS:         ns,
 		})
 		if err == nil {
-			gs.ip = ip
+			gs.ip, gs.nets = gn.listen, gn.nets
 			break
 		}
+		// A leased address in use by something else: the next one. A
+		// static address is the guest's own: it stays, and fails.
+		static := false
+		for k, v := range gn.nets {
+			static = static || (v == gn.listen && confs[strings.TrimSuffix(k, "/ip")].static)
+		}
+		old := gn.listen
+		if gn.listen, _ = lease(); static || gn.listen == "" {
+			sw.Close()
+			return "", fmt.Errorf("%s: no loopback address for its SSH server at %s: %w", g.NameLabel, old, err)
+		}
+		for k, v := range gn.nets {
+			if v == old {
+				gn.nets[k] = gn.listen
+			}
+		}
 	}
-	if gs.ssh == nil {
-		sw.Close()
-		return "", fmt.Errorf("%s: no loopback address for its SSH server: %w", g.NameLabel, err)
+	if err := h.guestAddresses(ctx, g.UUID, gn.nets, confs); err != nil {
+		gs.stop()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
 	}
 	h.mu.Lock()
 	if h.closed { // Close has stopped the guests it knew
@@ -128,6 +210,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	if g.Resumed {
 		h.resumeGuest(ctx, g, gs)
 	}
+	booted = true
 	return gs.ip, nil
 }
 
@@ -245,20 +328,30 @@ func (h *Host) stopGuest(vmUUID string) error {
 // line at /proc/cmdline, which carries what PV-args said (devstack's domU
 // read flat_network_bridge= and xen_integration_bridge= from it), and
 // over this machine's /sys the VM's uuid as Xen's sysfs gives it
-// (/sys/hypervisor/uuid) and the MAC of each VIF's eth<device>
-// (/sys/class/net/eth<N>/address), with this machine's interfaces hidden.
-func writeBootFacts(dir string, g xapid.Guest) (map[string]string, error) {
+// (/sys/hypervisor/uuid), the MAC of each VIF's eth<device>
+// (/sys/class/net/eth<N>/address), with this machine's interfaces hidden,
+// the size of each disk (/sys/block/xvd<x>/size), and the boot's id at
+// /proc/sys/kernel/random/boot_id (guestBootID).
+func writeBootFacts(dir string, g xapid.Guest, bootID string) (map[string]string, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
 	files := map[string]string{
 		"cmdline":                  g.PVArgs + "\n",
+		"boot_id":                  bootID + "\n",
 		"sys/hypervisor/uuid":      g.UUID + "\n",
 		"sys/hypervisor/type":      "xen\n",
 		"sys/class/net/lo/address": "00:00:00:00:00:00\n",
 	}
 	for _, v := range g.VIFs {
 		files["sys/class/net/eth"+v.Device+"/address"] = strings.ToLower(v.MAC) + "\n"
+	}
+	// Each disk as the guest's blkfront shows it: /sys/block/xvd<x>/size
+	// in 512-byte sectors (the root disk xvda, devstack's extra xvdb).
+	for _, d := range g.Disks {
+		if n, err := strconv.Atoi(d.Userdevice); err == nil && n >= 0 && n < 26 {
+			files["sys/block/xvd"+string(rune('a'+n))+"/size"] = strconv.FormatInt(d.Size/512, 10) + "\n"
+		}
 	}
 	for rel, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(rel))
@@ -275,8 +368,24 @@ func writeBootFacts(dir string, g xapid.Guest) (map[string]string, error) {
 	// them from a simulator that is not root (sshd's userns.go).
 	netDir := filepath.Join(dir, "sys", "class", "net")
 	_ = syscall.Setxattr(netDir, "trusted.overlay.opaque", []byte("y"), 0)
-	return map[string]string{"/proc/cmdline": filepath.Join(dir, "cmdline"), "/sys": filepath.Join(dir, "sys"),
-		"/sys/class/net": netDir}, nil
+	return map[string]string{"/proc/cmdline": filepath.Join(dir, "cmdline"), "/proc/sys/kernel/random/boot_id": filepath.Join(dir, "boot_id"),
+		"/sys": filepath.Join(dir, "sys"), "/sys/class/net": netDir}, nil
+}
+
+// guestBootID is the boot_id of a guest's boot (random(4): a random uuid
+// the kernel makes at each boot): a new one, or after a resume the one the
+// guest had when it was suspended, since its memory, kernel included, is
+// what it was. It is kept in the guest's directory, beside its file system.
+func guestBootID(base string, resumed bool) (string, error) {
+	p := filepath.Join(base, "boot_id")
+	if resumed {
+		if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) == 36 {
+			return strings.TrimSpace(string(b)), nil
+		}
+	}
+	b := []byte(randomHex(16))
+	id := fmt.Sprintf("%s-%s-4%s-a%s-%s", b[0:8], b[8:12], b[13:16], b[17:20], b[20:32])
+	return id, os.WriteFile(p, []byte(id+"\n"), 0o644)
 }
 
 // guestHostname is the host name a domU named name has: the name label
@@ -313,13 +422,25 @@ func (h *Host) removeGuest(vmUUID string) error {
 	return os.RemoveAll(filepath.Join(h.dir, "guests", vmUUID))
 }
 
+// stop ends the guest: its switch's database is kept for its next boot
+// (guestovsdb.go), then its SSH server and switch stop.
 func (g *guest) stop() error {
 	var errs []error
+	if g.sw != nil && g.dir != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := saveGuestSwitch(ctx, g.sw, g.dir); err != nil {
+			errs = append(errs, fmt.Errorf("%s: keeping its switch database: %w", g.name, err))
+		}
+		cancel()
+	}
 	if g.ssh != nil {
 		errs = append(errs, g.ssh.Close())
 	}
 	if g.sw != nil {
 		errs = append(errs, g.sw.Close())
+	}
+	if g.release != nil {
+		g.release()
 	}
 	return errors.Join(errs...)
 }
@@ -340,3 +461,59 @@ func switchBuiltins(sw ovs.Switch) map[string]sshd.Builtin {
 	}
 	return m
 }
+
+// guestHostKey is the host key file the guest's sshd serves. A guest whose
+// template has xenlab's first-boot job (templates.HostKeyJobKey; the
+// simulator's prebuilt template has it, as xenlab's preseed installs it)
+// does what the job does in a real guest, at every boot before sshd
+// starts: when xenstore has templates.HostKeyXenstoreKey (the VM's
+// xenstore_data, which xapi writes into the domain's xenstore at start)
+// it installs that key as templates.HostKeyFile in the guest's own file
+// system, and sshd serves it. Otherwise sshd serves the key the guest
+// made itself (when openssh-server was installed), kept beside its files.
+// A value that is no key is what the job would fail on: the guest keeps
+// its own key, and xenlab's check of it names the mismatch.
+func guestHostKey(base, root string, g xapid.Guest) (string, error) {
+	own := filepath.Join(base, "ssh_host_ed25519_key")
+	v, ok := g.VMData[templates.HostKeyXenstoreKey]
+	if !ok || g.OtherConfig[templates.HostKeyJobKey] == "" {
+		return own, nil
+	}
+	pemKey, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return own, nil
+	}
+	signer, err := ssh.ParsePrivateKey(pemKey)
+	if err != nil {
+		return own, nil
+	}
+	file := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(templates.HostKeyFile, "/")))
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(file, pemKey, 0o600); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(file+".pub", ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644); err != nil {
+		return "", err
+	}
+	return file, nil
+}
+
+// guestSudo is the simulated guest's sudo: options (and -u's user, -g's
+// group) are read and dropped, the command runs as it is.
+const guestSudo = `#!/bin/sh
+# sudo of a guest of xenlab's simulated XenServer host: every user is
+# uid 0 here, as devstack's stack user may sudo anything without a
+# password; the options are dropped and the command runs as it is.
+while [ $# -gt 0 ]; do
+    case $1 in
+    -u | -g | -p | -C | -h | -r | -t | -U) shift 2 ;;
+    --) shift; break ;;
+    -*) shift ;;
+    *) break ;;
+    esac
+done
+[ $# -gt 0 ] || { echo "usage: sudo command" >&2; exit 1; }
+exec "$@"
+`

@@ -17,8 +17,9 @@ import (
 
 // TestGuestReadsItsFactsWhereADomUDoes: a command in a guest finds its
 // kernel command line (the VM's PV-args) at /proc/cmdline, its host name
-// from `hostname`, the VM's uuid at /sys/hypervisor/uuid and each VIF's MAC
-// at /sys/class/net/eth<device>/address; dom0's `hostname` is the host's.
+// from `hostname`, the VM's uuid at /sys/hypervisor/uuid, each VIF's MAC
+// at /sys/class/net/eth<device>/address and each disk's size at
+// /sys/block/xvd<x>/size; dom0's `hostname` is the host's.
 // It needs per-command mount namespaces (root).
 func TestGuestReadsItsFactsWhereADomUDoes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -88,6 +89,7 @@ func TestGuestReadsItsFactsWhereADomUDoes(t *testing.T) {
 		"cat /sys/hypervisor/uuid":         uuid,
 		"cat /sys/class/net/eth1/address":  strings.ToLower(rec.MAC),
 		"ls /sys/class/net | tr '\\n' ' '": "eth0 eth1 lo",
+		"cat /sys/block/xvda/size":         strconv.Itoa(8 << 30 / 512), // the template's 8 GiB root disk
 	} {
 		if got := run(domu, cmd); got != want {
 			t.Errorf("domU %s: %q, want %q", cmd, got, want)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	sshc "xenlab/hosts/ssh"
 )
 
 // Endpoints say how to reach the simulated host. Secrets are named by the
@@ -29,13 +30,21 @@ type Endpoints struct {
 	LabFile         string `json:"lab_file"`
 	OVS             string `json:"ovs"`
 	Isolation       string `json:"isolation"`
-	Dir             string `json:"dir"`
+	// Network is where the host lives: "own" (a network of its own: dom0
+	// and the guests in namespaces joined by veth links, simnet.go) or
+	// "loopback" (this machine's).
+	Network string `json:"network"`
+	// LAN is the host's network, "198.18.A.0/24" when it has its own, and
+	// Uplink this machine's end of the wire to it.
+	LAN    string `json:"lan,omitempty"`
+	Uplink string `json:"uplink,omitempty"`
+	Dir    string `json:"dir"`
 }
 
 // Endpoints returns where the host's services listen and where its
 // credentials are.
 func (h *Host) Endpoints() Endpoints {
-	return Endpoints{
+	ep := Endpoints{
 		XAPIURL:         h.xapiURL,
 		XAPIHTTPURL:     h.xapiHTTPURL,
 		XAPIUser:        "root",
@@ -48,8 +57,13 @@ func (h *Host) Endpoints() Endpoints {
 		LabFile:         filepath.Join(h.dir, "lab.hcl"),
 		OVS:             string(h.dom0SW.Mode()),
 		Isolation:       string(h.dom0.Isolation()),
+		Network:         "loopback",
 		Dir:             h.dir,
 	}
+	if h.hnet != nil {
+		ep.Network, ep.LAN, ep.Uplink = "own", h.hnet.LAN().String(), h.hnet.UplinkName()
+	}
+	return ep
 }
 
 // LabFile is a lab file for this host that `xenlab up -f` uses as it is.
@@ -61,6 +75,7 @@ func (h *Host) LabFile() []byte {
 	fmt.Fprintf(&b, `# Written by the xenlab simulator: a lab on the simulated XenServer host
 # whose state is in this directory. It changes each time the simulator starts.
 # xapi also answers over plain HTTP at %s
+# %s
 # %s
 lab = "sim"
 
@@ -81,13 +96,16 @@ domu {
   password = file("root-password")
   ssh_port = %d
 }
-`, h.xapiHTTPURL, h.portsNote(), h.xapiURL, h.creds.fingerprint, port, h.guestPort)
+`, h.xapiHTTPURL, h.portsNote(), h.networkNote(), h.xapiURL, h.creds.fingerprint, port, h.guestPort)
 	return b.Bytes()
 }
 
 // writeKnownHosts records dom0's and the running guests' host keys in the
 // state directory's known_hosts: the simulator is the trusted source of its
-// own keys, as a lab's operator is of a real host's.
+// own keys, as a lab's operator is of a real host's. Its lines carry the
+// comment simKnownHostsTag and replace the ones it wrote before; every
+// other line (those xenlab records, such as the domU keys it gives) stays.
+// Writers take turns on the file (sshc.UpdateKnownHosts).
 func (h *Host) writeKnownHosts() error {
 	type entry struct {
 		addr string
@@ -101,22 +119,26 @@ func (h *Host) writeKnownHosts() error {
 	h.mu.Unlock()
 	var lines []string
 	for _, e := range entries {
-		lines = append(lines, knownhosts.Line([]string{knownhosts.Normalize(e.addr)}, e.key))
+		lines = append(lines, knownhosts.Line([]string{knownhosts.Normalize(e.addr)}, e.key)+" "+simKnownHostsTag)
 	}
 	sort.Strings(lines)
-	var b bytes.Buffer
-	for _, l := range lines {
-		b.WriteString(l + "\n")
-	}
 	h.knownMu.Lock()
 	defer h.knownMu.Unlock()
-	p := filepath.Join(h.dir, "known_hosts")
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
+	return sshc.UpdateKnownHosts(filepath.Join(h.dir, "known_hosts"), func(old []string) []string {
+		var keep []string
+		for _, l := range old {
+			// Lines without a comment are an older simulator's: its own.
+			if c := sshc.KnownHostComment(l); c != "" && c != simKnownHostsTag {
+				keep = append(keep, l)
+			}
+		}
+		return append(keep, lines...)
+	})
 }
+
+// simKnownHostsTag is the comment of the known_hosts lines the simulator
+// writes.
+const simKnownHostsTag = "xenlab-sim"
 
 // portsNote says whether the host listens on a real host's ports.
 func (h *Host) portsNote() string {

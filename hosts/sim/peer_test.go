@@ -32,10 +32,17 @@ func TestPeerNetwrapUnderPython2(t *testing.T) {
 	if err != nil {
 		t.Skip("OpenSSH's ssh is not installed (Debian openssh-client)")
 	}
+	// 6.2, and 8.2, whose dom0 also runs plugins under Python 2.7.
+	for _, version := range []string{"6.2", "8.2"} {
+		t.Run(version, func(t *testing.T) { testPeerNetwrap(t, version, py2, sshBin) })
+	}
+}
+
+func testPeerNetwrap(t *testing.T, version, py2, sshBin string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	h, err := Start(ctx, Options{Dir: dir, Version: "6.2", Logf: t.Logf})
+	h, err := Start(ctx, Options{Dir: dir, Version: version, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"xenlab/hosts/sim/hostnet"
+	"xenlab/hosts/sim/internal/netns"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
@@ -75,6 +77,7 @@ type Host struct {
 	opts    Options
 	dir     string
 	tempDir bool
+	dirLock *os.File // held while the host runs (lockDir)
 	logf    func(string, ...any)
 	state   simState
 	creds   credentials
@@ -85,6 +88,7 @@ type Host struct {
 	guestPort   int // every guest's SSH port
 	dom0        *sshd.Server
 	dom0SW      ovs.Switch
+	hnet        *hostnet.Net // the host's own network; nil: this machine's loopback (simnet.go)
 
 	release xapid.Release
 	python  string // the interpreter behind dom0's python
@@ -140,7 +144,9 @@ func (h *Host) lockGuest(vmUUID string) func() {
 
 type guest struct {
 	name string
-	ip   string
+	dir  string            // guests/<vm uuid>
+	ip   string            // where its SSH server listens
+	nets map[string]string // what its guest metrics report: "<device>/ip" -> address
 	root string
 	sw   ovs.Switch
 	ssh  *sshd.Server
@@ -148,6 +154,8 @@ type guest struct {
 	// keptFor is the suspend image (VDI uuid) the guest is kept for while
 	// its VM is suspended (suspendGuest), "" while it runs.
 	keptFor string
+	// release lets go of the guest's network namespace (simnet.go).
+	release func()
 }
 
 // Start brings the simulated host up: switch and SSH server for dom0, then
@@ -167,7 +175,8 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 		h.logf("sim: %s", note)
 	}
 	if h.dir == "" {
-		d, err := os.MkdirTemp("", "xenlab-sim-")
+		reapTempDirs(h.logf)
+		d, err := os.MkdirTemp("", tempPrefix)
 		if err != nil {
 			return nil, err
 		}
@@ -182,10 +191,20 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if err := os.MkdirAll(h.dir, 0o700); err != nil {
 		return nil, err
 	}
+	if h.dirLock, err = lockDir(h.dir, h.tempDir); err != nil {
+		return nil, err
+	}
+	// A simulator killed here left its switches' short run directories in
+	// the system's temporary directory; a guest that never boots again
+	// would never clear its own.
+	ovs.RemoveShortRunDirs(h.dir)
 	if h.state, err = loadState(h.dir); err != nil {
 		return nil, err
 	}
 	if h.creds, err = loadCredentials(h.dir); err != nil {
+		return nil, err
+	}
+	if err := h.startNet(ctx); err != nil {
 		return nil, err
 	}
 	h.chooseGuestPort()
@@ -212,7 +231,7 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 
 func (h *Host) startDom0(ctx context.Context) error {
 	root := filepath.Join(h.dir, "dom0")
-	sw, err := ovs.Open(ctx, filepath.Join(root, "run", "ovs"), h.opts.OVS)
+	sw, err := h.openSwitch(ctx, filepath.Join(root, "run", "ovs"), "dom0", h.dom0NS())
 	if err != nil {
 		return fmt.Errorf("dom0's Open vSwitch: %w", err)
 	}
@@ -230,9 +249,10 @@ func (h *Host) startDom0(ctx context.Context) error {
 		Isolation:     h.opts.Isolation,
 		Logf:          h.logf,
 		Hostname:      dom0Hostname,
-		ReadOnlyBinds: pythonBinds(h.python),
+		ReadOnlyBinds: dom0Binds(h.python),
 		KeepPaths:     sw.ToolDirs(),
 		Builtins:      switchBuiltins(sw),
+		NetNS:         h.dom0NS(),
 	}
 	defer func() {
 		if h.dom0 != nil {
@@ -257,11 +277,35 @@ func (h *Host) startDom0(ctx context.Context) error {
 	return nil
 }
 
+// openSwitch opens the Open vSwitch of one host (dom0 or a guest) in the
+// mode the options say. In auto mode, where real Open vSwitch could run
+// here but did not start, it says why before taking the model, so a
+// simulator never falls back to the model without a word.
+func (h *Host) openSwitch(ctx context.Context, dir, who string, ns *netns.NS) (ovs.Switch, error) {
+	if ns != nil { // the host's own network (simnet.go) forwards frames only on real switches
+		return ovs.OpenIn(ctx, dir, ovs.ModeReal, ns)
+	}
+	mode := h.opts.OVS
+	if (mode != ovs.ModeAuto && mode != "") || ovs.RealAvailable() != nil {
+		return ovs.Open(ctx, dir, mode)
+	}
+	sw, err := ovs.Open(ctx, dir, ovs.ModeReal)
+	if err == nil || !errors.Is(err, ovs.ErrRealUnavailable) {
+		return sw, err
+	}
+	h.logf("sim: %s's Open vSwitch: %v; using the model instead", who, err)
+	return ovs.Open(ctx, dir, ovs.ModeModel)
+}
+
 // chooseGuestPort is the port of every guest's SSH server: 22, as in a
 // real domU, where this process may bind it on the guests' addresses, else
 // GuestSSHPort.
 func (h *Host) chooseGuestPort() {
 	h.guestPort = GuestSSHPort
+	if h.hnet != nil { // each guest has its own namespace: 22 is free
+		h.guestPort = realSSHPort
+		return
+	}
 	if addr, fixed := preferredAddr(h.state.guestIP(0), realSSHPort); fixed && canListen(addr) {
 		h.guestPort = realSSHPort
 	}
@@ -288,10 +332,13 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		Fault:         h.opts.Fault,
 		Latency:       h.opts.Latency,
 		StateFile:     filepath.Join(h.dir, "xapi-db.json"),
-		Seed:          xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name, HostName: dom0Hostname},
-		Python:        h.python,
-		InstallTime:   h.opts.InstallTime,
-		Logf:          h.xapiLogf,
+		// In the state directory, not the system's temporary one: a
+		// SIGKILL leaves nothing there, and the next start replaces it.
+		PluginHelpersDir: filepath.Join(h.dir, "xapi-python"),
+		Seed:             xapid.Seed{Address: h.state.dom0IP(), Version: h.release.Name, HostName: dom0Hostname},
+		Python:           h.python,
+		InstallTime:      h.opts.InstallTime,
+		Logf:             h.xapiLogf,
 	})
 	if err != nil {
 		return fmt.Errorf("simulated xapi: %w", err)
@@ -300,7 +347,9 @@ func (h *Host) startXAPI(ctx context.Context) error {
 	if h.xapiURL, err = h.listenXAPI(ctx, xapiHTTPSPort, h.creds.tlsConfig()); err != nil {
 		return err
 	}
-	h.xapiHTTPURL, err = h.listenXAPI(ctx, xapiHTTPPort, nil)
+	if h.xapiHTTPURL, err = h.listenXAPI(ctx, xapiHTTPPort, nil); err == nil {
+		err = h.startDom0Services(ctx)
+	}
 	if err == nil {
 		h.xapiLogf("xapi %s (simulated) serving %s", h.release.Name, h.xapiURL)
 	}
@@ -313,13 +362,13 @@ func (h *Host) startXAPI(ctx context.Context) error {
 func (h *Host) listenXAPI(ctx context.Context, port int, tlsConfig *tls.Config) (string, error) {
 	bg := context.WithoutCancel(ctx)
 	if addr, fixed := preferredAddr(h.state.dom0IP(), port); fixed {
-		url, err := h.xapi.Listen(bg, addr, tlsConfig)
+		url, err := h.listenXAPIOn(bg, addr, tlsConfig)
 		if err == nil {
 			return url, nil
 		}
 		h.logf("sim: xapi cannot listen on %s (%v): on a free port instead", addr, err)
 	}
-	return h.xapi.Listen(bg, h.state.dom0IP()+":0", tlsConfig)
+	return h.listenXAPIOn(bg, h.state.dom0IP()+":0", tlsConfig)
 }
 
 // Close stops the guests, xapi, dom0's SSH server and switch, and removes
@@ -348,8 +397,14 @@ func (h *Host) Close() error {
 	if h.dom0SW != nil {
 		errs = append(errs, h.dom0SW.Close())
 	}
+	if h.hnet != nil {
+		errs = append(errs, h.hnet.Close())
+	}
 	if h.tempDir {
 		errs = append(errs, os.RemoveAll(h.dir))
+	}
+	if h.dirLock != nil {
+		h.dirLock.Close() // releases the lock
 	}
 	return errors.Join(errs...)
 }

@@ -40,7 +40,9 @@ func (e *HostKeyError) Mismatch() bool { return len(e.Known) > 0 }
 func (e *HostKeyError) Error() string {
 	var b strings.Builder
 	if !e.Mismatch() {
-		fmt.Fprintf(&b, "ssh %s (%s): host key %s %s is unknown (checked %s); verify the fingerprint, then trust it with --accept-new-host-keys (Config.AcceptNewHostKeys), which records it in %s",
+		fmt.Fprintf(&b, "ssh %s (%s): host key %s %s is unknown (checked %s) and is not trusted on first use; compare it with the host's "+
+			"own (on its console: ssh-keygen -lf on its /etc/ssh/ssh_host_*_key.pub), then record it in %s (ssh-keyscan), "+
+			"or run once with --accept-new-host-keys, which records it there",
 			e.Host, e.Addr, e.KeyType, e.Fingerprint, strings.Join(e.Files, ", "), e.Files[len(e.Files)-1])
 		return b.String()
 	}

@@ -6,11 +6,15 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -221,3 +225,124 @@ func (db *knownHostsDB) check(hostname string, remote net.Addr, key ssh.PublicKe
 	}
 	return &knownhosts.KeyError{}
 }
+
+// UpdateKnownHosts rewrites a known_hosts file through edit, which gets
+// its lines (without line ends) and returns the lines to keep. Writers
+// take turns: an exclusive flock(2) on the file's directory is held across
+// the read and the write (no lock file is left), and the new content
+// replaces the file in one
+// rename, keeping its mode (0600 for a new file, in a 0700 directory
+// made when needed). Every process that edits the file this way (xenlab,
+// the simulator) sees the others' lines.
+func UpdateKnownHosts(file string, edit func(lines []string) []string) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return err
+	}
+	lock, err := os.Open(filepath.Dir(file)) // the directory: the file itself is replaced
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("locking %s: %w", file, err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	mode := os.FileMode(0o600)
+	var lines []string
+	data, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		if fi, err := os.Stat(file); err == nil {
+			mode = fi.Mode().Perm()
+		}
+		if s := strings.TrimRight(string(data), "\n"); s != "" {
+			lines = strings.Split(s, "\n")
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	lines = edit(lines)
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l + "\n")
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(b.String()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), file)
+}
+
+// KnownHostComment is the comment of a known_hosts line ("" when none or
+// when the line is no host key line).
+func KnownHostComment(line string) string {
+	_, _, _, comment, _, err := ssh.ParseKnownHosts([]byte(line))
+	if err != nil {
+		return ""
+	}
+	return comment
+}
+
+// RecordKnownHost puts one line for key into file: its patterns (host
+// names, "[host]:port" for a port other than 22, as KnownHostName makes
+// them) and tag as its comment, replacing the lines that carry tag. The
+// tag names who recorded the key and why, so that ForgetKnownHost can take
+// back exactly those lines and no other. It reports whether the file
+// changed (false when it held that very line already).
+func RecordKnownHost(file string, patterns []string, key ssh.PublicKey, tag string) (bool, error) {
+	if len(patterns) == 0 || strings.ContainsAny(tag, " \t\n") || tag == "" {
+		return false, fmt.Errorf("known_hosts %s: a recorded key needs a host pattern and a one-word tag", file)
+	}
+	line := knownhosts.Line(patterns, key) + " " + tag
+	changed := true
+	err := UpdateKnownHosts(file, func(lines []string) []string {
+		out := lines[:0:0]
+		for _, l := range lines {
+			if l == line {
+				changed = false
+			}
+			if KnownHostComment(l) != tag {
+				out = append(out, l)
+			}
+		}
+		return append(out, line)
+	})
+	return changed, err
+}
+
+// ForgetKnownHost removes from file the lines that carry tag as their
+// comment, and reports how many there were. A missing file holds none.
+func ForgetKnownHost(file, tag string) (int, error) {
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	n := 0
+	err := UpdateKnownHosts(file, func(lines []string) []string {
+		out := lines[:0:0]
+		for _, l := range lines {
+			if tag != "" && KnownHostComment(l) == tag {
+				n++
+				continue
+			}
+			out = append(out, l)
+		}
+		return out
+	})
+	return n, err
+}
+
+// KnownHostName is the name known_hosts records a host under for addr
+// ("host:port"): "host" for port 22, "[host]:port" otherwise.
+func KnownHostName(addr string) string { return knownhosts.Normalize(addr) }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -49,6 +52,37 @@ type Error struct {
 	Code   string
 	Params []string
 	Method string // the XML-RPC method that failed
+	// Transition is set on a VM_BAD_POWER_STATE that came during a
+	// concurrent transition of the VM: what the client saw when it read
+	// the VM right after (see Transient).
+	Transition string
+}
+
+// Transient reports whether xapi says the call may succeed if tried again
+// (provision.IsTransient reads it), which is exactly:
+//
+//   - OTHER_OPERATION_IN_PROGRESS: another operation holds the object and
+//     nothing was done; xapi's own helpers retry it as a "transient
+//     failure" (ocaml/xapi/helpers.ml, retry; datamodel_errors.ml: "Another
+//     operation involving the object is currently in progress").
+//   - VM_BAD_POWER_STATE during a concurrent transition: xapi checks a VM's
+//     power state before its current operations
+//     (xapi_vm_lifecycle.ml, check_operation_error: "Always check the power
+//     state constraint of the operation first"), so an operation on a VM
+//     another one is shutting down or starting fails with the state the VM
+//     is leaving. The client tells it from a VM in the wrong state by
+//     reading the VM right after: an operation still in progress on it, or
+//     a power state other than the one the error reported (see Transition).
+//
+// Every other code is permanent: trying again would fail the same way.
+func (e *Error) Transient() bool {
+	switch e.Code {
+	case CodeOtherOperationInProgress:
+		return true
+	case CodeVMBadPowerState:
+		return e.Transition != ""
+	}
+	return false
 }
 
 // Error implements error.
@@ -56,10 +90,14 @@ func (e *Error) Error() string {
 	if e.Code == "" {
 		return fmt.Sprintf("xapi %s: failed without an ErrorDescription", e.Method)
 	}
-	if len(e.Params) == 0 {
-		return fmt.Sprintf("xapi %s: %s", e.Method, e.Code)
+	msg := fmt.Sprintf("xapi %s: %s", e.Method, e.Code)
+	if len(e.Params) > 0 {
+		msg += " [" + strings.Join(e.Params, ", ") + "]"
 	}
-	return fmt.Sprintf("xapi %s: %s [%s]", e.Method, e.Code, strings.Join(e.Params, ", "))
+	if e.Transition != "" {
+		msg += " (" + e.Transition + ")"
+	}
+	return msg
 }
 
 // Param returns the i-th parameter, or "" when xapi sent fewer.
@@ -97,6 +135,65 @@ func (e *TransportError) Error() string {
 // Unwrap returns the underlying error (context.Canceled, a *xmlrpc.Fault,
 // a net or TLS error, ...).
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// Transient reports whether trying the call again is safe and may
+// succeed (provision.IsTransient reads it): the connection was reset or
+// closed before a whole answer came, and the call only reads (see
+// IsRead). A write that lost its answer may have been done (a second
+// VM.clone would make a second VM), so it is never transient: the step
+// fails, and the next run reads what the host has.
+func (e *TransportError) Transient() bool {
+	return IsRead(e.Method) && connectionLost(e.Err)
+}
+
+// connectionLost reports whether err is a connection reset, aborted or
+// closed under a call (the server or something between went away).
+func connectionLost(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// IsRead reports whether an xapi method only reads, so calling it twice
+// is the same as once: a class's get_* messages (get_record, get_all,
+// get_by_uuid, a field's getter) and event.from/event.next, whose token
+// makes a repeat see the same changes.
+func IsRead(method string) bool {
+	switch method {
+	case "event.from", "event.next", "system.listMethods":
+		return true
+	}
+	_, msg, ok := strings.Cut(method, ".")
+	return ok && !strings.HasPrefix(method, "Async.") && strings.HasPrefix(msg, "get_")
+}
+
+// vmTransition fills in e.Transition when e is a VM_BAD_POWER_STATE of a
+// VM operation and the VM, read now, is in or just out of a transition:
+// an operation in progress on it, or a power state other than the one the
+// error reported. It costs one read, only on that error.
+func (c *Client) vmTransition(ctx context.Context, e *Error) {
+	if e.Code != CodeVMBadPowerState || !strings.HasPrefix(strings.TrimPrefix(e.Method, "Async."), "VM.") || ctx.Err() != nil {
+		return
+	}
+	vm, actual := Ref(e.Param(0)), e.Param(2)
+	if vm == "" {
+		return
+	}
+	rec, err := c.VMGetRecord(ctx, vm)
+	if err != nil {
+		return // no answer is no evidence of a transition
+	}
+	var ops []string
+	for _, op := range rec.CurrentOperations {
+		ops = append(ops, op)
+	}
+	slices.Sort(ops)
+	switch {
+	case len(ops) > 0:
+		e.Transition = fmt.Sprintf("the VM is %s with %s in progress", strings.ToLower(rec.PowerState), strings.Join(ops, ", "))
+	case actual != "" && !strings.EqualFold(rec.PowerState, actual):
+		e.Transition = fmt.Sprintf("the VM was %s and is %s now", strings.ToLower(actual), strings.ToLower(rec.PowerState))
+	}
+}
 
 // ErrClosed is returned by calls on a Client after Close.
 var ErrClosed = errors.New("xapi: client is closed")

@@ -58,6 +58,11 @@ func (c *Client) NetworkAttach(ctx context.Context, network, host Ref) error {
 	return c.callVoid(ctx, "network.attach", network, host)
 }
 
+// NetworkSetNameLabel renames a network; its bridge and VIFs stay.
+func (c *Client) NetworkSetNameLabel(ctx context.Context, network Ref, name string) error {
+	return c.callVoid(ctx, "network.set_name_label", network, name)
+}
+
 // NetworkDestroy removes a network; xapi refuses with NETWORK_CONTAINS_VIF
 // or NETWORK_CONTAINS_PIF while interfaces use it.
 func (c *Client) NetworkDestroy(ctx context.Context, network Ref) error {

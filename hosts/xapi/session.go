@@ -49,14 +49,18 @@ func (c *Client) call(ctx context.Context, method string, params []any, extra ti
 		return nil, err
 	}
 	v, err := c.roundTrip(ctx, method, withSession(s, params), c.timeout+extra, "call", false)
-	if err == nil || !HasCode(err, CodeSessionInvalid) {
-		return v, err
+	if HasCode(err, CodeSessionInvalid) {
+		s, err2 := c.relogin(ctx, s)
+		if err2 != nil {
+			return nil, fmt.Errorf("xapi %s: session invalid, and logging in again failed: %w", method, err2)
+		}
+		v, err = c.roundTrip(ctx, method, withSession(s, params), c.timeout+extra, "call", false)
 	}
-	s, err2 := c.relogin(ctx, s)
-	if err2 != nil {
-		return nil, fmt.Errorf("xapi %s: session invalid, and logging in again failed: %w", method, err2)
+	var xe *Error
+	if errors.As(err, &xe) {
+		c.vmTransition(ctx, xe)
 	}
-	return c.roundTrip(ctx, method, withSession(s, params), c.timeout+extra, "call", false)
+	return v, err
 }
 
 func withSession(s Ref, params []any) []any {

@@ -77,6 +77,7 @@ func (c *Client) WaitTask(ctx context.Context, task Ref) (string, error) {
 		if len(rec.ErrorInfo) > 0 {
 			e.Code, e.Params = rec.ErrorInfo[0], rec.ErrorInfo[1:]
 		}
+		c.vmTransition(ctx, e)
 		if rec.Status != TaskFailure && e.Code == "" {
 			e.Code = "TASK_" + rec.Status
 		}

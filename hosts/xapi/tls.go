@@ -11,10 +11,14 @@ import (
 )
 
 // ParseFingerprint parses a SHA-256 certificate fingerprint written as
-// "sha256:<hex>" or bare hex, with or without colons, in either case
-// (the forms `openssl x509 -fingerprint -sha256` and xenlab print).
+// "sha256:<hex>", "sha256 Fingerprint=<hex>" or bare hex, with or without
+// colons, in either case (the forms `openssl x509 -fingerprint -sha256`
+// and xenlab print).
 func ParseFingerprint(s string) ([]byte, error) {
 	h := strings.TrimSpace(s)
+	if len(h) > 19 && strings.EqualFold(h[:19], "sha256 fingerprint=") { // openssl's form
+		h = h[19:]
+	}
 	if len(h) > 7 && strings.EqualFold(h[:7], "sha256:") {
 		h = h[7:]
 	}

@@ -19,7 +19,7 @@ func TestEventsSchemaRejects(t *testing.T) {
 		`{"kind":"counters","counters":{"sim":{"xapi_round_trips":26,"ssh_handshakes":1}}}`,
 		`{"kind":"summary","phase":"apply","time":"2026-11-28T17:00:00Z","duration_seconds":3,"outcome":"failed","exit_code":1,"error":"e","steps":[{"name":"a","state":"done","start":"2026-11-28T17:00:00Z","duration_seconds":0.1,"attempts":1}],"counts":{"done":1}}`,
 		`{"kind":"summary","phase":"destroy","time":"2026-11-28T17:00:00Z","duration_seconds":0,"outcome":"ok","exit_code":0,"steps":null,"counts":{}}`,
-		`{"kind":"plan","steps":[{"name":"a","action":"none","depends_on":[]}],"pending":[],"not_built":["snapshot"]}`,
+		`{"kind":"plan","steps":[{"name":"a","action":"none","depends_on":[]}],"pending":[]}`,
 	}
 	for _, l := range good {
 		if err := s.ValidateJSON([]byte(l)); err != nil {
@@ -40,8 +40,8 @@ func TestEventsSchemaRejects(t *testing.T) {
 		"summary bad outcome":    `{"kind":"summary","phase":"apply","time":"2026-11-28T17:00:00Z","duration_seconds":3,"outcome":"partial","exit_code":1,"steps":[],"counts":{}}`,
 		"summary bad step state": `{"kind":"summary","phase":"apply","time":"2026-11-28T17:00:00Z","duration_seconds":3,"outcome":"ok","exit_code":0,"steps":[{"name":"a","state":"ok","duration_seconds":0,"attempts":1}],"counts":{"done":1}}`,
 		"summary zero count":     `{"kind":"summary","phase":"apply","time":"2026-11-28T17:00:00Z","duration_seconds":3,"outcome":"ok","exit_code":0,"steps":[],"counts":{"done":0}}`,
-		"plan bad action":        `{"kind":"plan","steps":[{"name":"a","action":"create","depends_on":[]}],"pending":[],"not_built":[]}`,
-		"plan without pending":   `{"kind":"plan","steps":[],"not_built":[]}`,
+		"plan bad action":        `{"kind":"plan","steps":[{"name":"a","action":"create","depends_on":[]}],"pending":[]}`,
+		"plan without pending":   `{"kind":"plan","steps":[]}`,
 		"not an object":          `["started"]`,
 	}
 	for name, l := range bad {

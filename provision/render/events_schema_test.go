@@ -3,7 +3,6 @@ package render
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -29,11 +28,11 @@ func TestJSONEventsMatchSchema(t *testing.T) {
 	// apply, then the cleanup phase.
 	var lb lockedBuffer
 	failedOnce := false
-	steps := append(failingLab(),
+	steps := append(failingLab(), provision.Nodes(
 		&step{name: "flaky", apply: func(context.Context, provision.Output) error {
 			if !failedOnce {
 				failedOnce = true
-				return provision.Transient(errors.New("VM_BAD_POWER_STATE"))
+				return tryAgain{}
 			}
 			return nil
 		}},
@@ -43,7 +42,7 @@ func TestJSONEventsMatchSchema(t *testing.T) {
 				time.Sleep(time.Millisecond)
 			}
 			return nil
-		}})
+		}})...)
 	o := opts
 	o.OnError, o.Renderer = provision.Cleanup, NewJSON(&lb)
 	e, err := provision.New(steps, o)
@@ -70,11 +69,11 @@ func TestJSONEventsMatchSchema(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	o = opts
 	o.Heartbeat, o.Renderer = -1, NewJSON(&b)
-	if e, err = provision.New([]provision.Step{&step{name: "boot", apply: func(ctx context.Context, _ provision.Output) error {
+	if e, err = provision.New(provision.Nodes(&step{name: "boot", apply: func(ctx context.Context, _ provision.Output) error {
 		cancel()
 		<-ctx.Done()
 		return ctx.Err()
-	}}}, o); err != nil {
+	}}), o); err != nil {
 		t.Fatal(err)
 	}
 	rep, _ = e.Apply(ctx)
@@ -96,3 +95,10 @@ func TestJSONEventsMatchSchema(t *testing.T) {
 		}
 	}
 }
+
+// tryAgain is an error that says it is transient, as xapi's
+// OTHER_OPERATION_IN_PROGRESS does.
+type tryAgain struct{}
+
+func (tryAgain) Error() string   { return "xapi VM.start: OTHER_OPERATION_IN_PROGRESS" }
+func (tryAgain) Transient() bool { return true }

@@ -24,7 +24,7 @@ func NewJSON(w io.Writer) *JSON { return &JSON{enc: json.NewEncoder(w)} }
 type JSONEvent struct {
 	Time     time.Time `json:"time"`
 	Phase    string    `json:"phase"`
-	Step     string    `json:"step"`
+	Step     string    `json:"step"`           // the step's name, without its host
 	Host     string    `json:"host,omitempty"` // the step's host, in a fleet
 	Kind     string    `json:"kind"`
 	Line     string    `json:"line,omitempty"`
@@ -69,6 +69,7 @@ type JSONHost struct {
 // JSONStep is one step's result in the summary.
 type JSONStep struct {
 	Name       string    `json:"name"`
+	Host       string    `json:"host,omitempty"` // the step's host, in a fleet
 	State      string    `json:"state"`
 	Start      time.Time `json:"start,omitzero"`
 	Duration   float64   `json:"duration_seconds"`
@@ -147,7 +148,7 @@ func jsonSteps(results []provision.StepResult) []JSONStep {
 	out := make([]JSONStep, 0, len(results))
 	for _, r := range results {
 		js := JSONStep{
-			Name: r.Name, State: string(r.State), Duration: r.Duration.Seconds(),
+			Name: r.Name, Host: r.Host, State: string(r.State), Duration: r.Duration.Seconds(),
 			Attempts: r.Attempts, Reason: r.Reason, OutputTail: r.Output,
 		}
 		if !r.Start.IsZero() {

@@ -101,7 +101,7 @@ type JUnitProblem struct {
 
 // RunCase is the name of the testcase a report gets when its run failed
 // (or was interrupted) with no step failing (or interrupted): for example
-// `xenlab up` exiting 1 because the rest of the bring-up is not built. So
+// `xenlab up` exiting 1 because it could not read the lab's closing view. So
 // the report's failures and errors never say success for a run that
 // exits non-zero.
 const RunCase = "run"
@@ -156,13 +156,10 @@ func fleetSuites(rep *provision.Report) []JUnitSuite {
 	return suites
 }
 
-// hostSuite is junitSuite for one host of a fleet.
+// hostSuite is junitSuite for one host of a fleet: its cases are named by
+// the steps' names, which do not carry the host.
 func hostSuite(phase, host string, start time.Time, results []provision.StepResult) JUnitSuite {
-	s := junitSuite(phase+"."+host, start, results)
-	for i := range s.Cases {
-		s.Cases[i].Name = strings.TrimPrefix(s.Cases[i].Name, host+"/")
-	}
-	return s
+	return junitSuite(phase+"."+host, start, results)
 }
 
 func junitSuite(phase string, start time.Time, results []provision.StepResult) JUnitSuite {

@@ -26,7 +26,7 @@ func TestJUnitValidatesAgainstSchema(t *testing.T) {
 		}
 		files = append(files, p)
 	}
-	ok, _ := run(t, []provision.Step{&step{name: "a"}, &step{name: "b", deps: []string{"a"}}}, provision.Multi())
+	ok, _ := run(t, provision.Nodes(&step{name: "a"}, &step{name: "b", deps: []string{"a"}}), provision.Multi())
 	write("ok", ok)
 	failed, _ := run(t, failingLab(), provision.Multi())
 	write("failed", failed)
@@ -44,19 +44,19 @@ func TestJUnitValidatesAgainstSchema(t *testing.T) {
 	}
 	interrupted, _ := e.Apply(ctx)
 	write("interrupted", interrupted)
-	notBuilt, _ := run(t, []provision.Step{&step{name: "a"}}, provision.Multi())
-	notBuilt.Err = errors.New("the rest is not built yet")
-	write("run-failed", notBuilt)
+	viewLost, _ := run(t, provision.Nodes(&step{name: "a"}), provision.Multi())
+	viewLost.Err = errors.New("reading the lab view: connection refused")
+	write("run-failed", viewLost)
 
 	rendertest.ValidateJUnit(t, files...)
 }
 
 // TestJUnitCountsARunFailure: a run that failed with no step failing
-// (xenlab up when the rest of the bring-up is not built) must not report
+// (xenlab up when it cannot read the lab's closing view) must not report
 // failures="0".
 func TestJUnitCountsARunFailure(t *testing.T) {
-	rep, _ := run(t, []provision.Step{&step{name: "a"}}, provision.Multi())
-	rep.Err = errors.New("the rest of the bring-up is not built yet")
+	rep, _ := run(t, provision.Nodes(&step{name: "a"}), provision.Multi())
+	rep.Err = errors.New("reading the lab view: connection refused")
 	p := filepath.Join(t.TempDir(), "j.xml")
 	if err := NewJUnit(p).Close(rep); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestJUnitCountsARunFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(data), `<testsuites name="xenlab apply" tests="2" failures="1" errors="0"`) ||
-		!strings.Contains(string(data), `<failure message="the rest of the bring-up is not built yet"`) {
+		!strings.Contains(string(data), `<failure message="reading the lab view: connection refused"`) {
 		t.Fatalf("report of a failed run:\n%s", data)
 	}
 }

@@ -59,7 +59,7 @@ func (v *lanes) lane(host string) *lane {
 // block, as the single-host view does.
 func (v *lanes) event(ev provision.Event) {
 	l := v.lane(ev.Host)
-	step := strings.TrimPrefix(ev.Step, ev.Host+"/")
+	step := ev.Step
 	switch ev.Kind {
 	case provision.EventHeartbeat:
 		return

@@ -45,12 +45,12 @@ func (p *Plain) Close(rep *provision.Report) error {
 	return rep.WriteTable(p.w)
 }
 
-// describe is an event in words, without its time: the step (with its phase
-// unless it is apply) and what happened. Every string of the event is
+// describe is an event in words, without its time: the step ("<host>/<step>"
+// in a fleet; with its phase unless it is apply) and what happened. Every string of the event is
 // escaped (see Escape): output lines and errors quote servers.
 func describe(ev provision.Event) string {
-	ev.Step, ev.Line, ev.Err = Escape(ev.Step), Escape(ev.Line), Escape(ev.Err)
-	who := ev.Step
+	who, line, errText := Escape(ev.Label()), Escape(ev.Line), Escape(ev.Err)
+	ev.Line, ev.Err = line, errText
 	if ev.Phase != provision.PhaseApply && ev.Phase != "" {
 		who += " (" + string(ev.Phase) + ")"
 	}

@@ -41,8 +41,8 @@ func (s *step) Apply(ctx context.Context, out provision.Output) error {
 
 // failingLab: net writes output and fails; vm depends on it and is
 // skipped; pre is already done; ovs runs.
-func failingLab() []provision.Step {
-	return []provision.Step{
+func failingLab() []provision.Node {
+	return provision.Nodes(
 		&step{name: "pre", done: true},
 		&step{name: "net", deps: []string{"pre"}, apply: func(_ context.Context, out provision.Output) error {
 			out.Line("xe network-create name-label=%q", "OpenStack VM Network")
@@ -53,11 +53,10 @@ func failingLab() []provision.Step {
 		&step{name: "ovs", apply: func(_ context.Context, out provision.Output) error {
 			out.Line("ovs-vsctl add-br xapi1")
 			return nil
-		}},
-	}
+		}})
 }
 
-func run(t *testing.T, steps []provision.Step, r provision.Renderer) (*provision.Report, error) {
+func run(t *testing.T, steps []provision.Node, r provision.Renderer) (*provision.Report, error) {
 	t.Helper()
 	e, err := provision.New(steps, provision.Options{Renderer: r, Parallel: 1, Heartbeat: -1})
 	if err != nil {
@@ -179,7 +178,7 @@ func TestPlainHeartbeatFromEngine(t *testing.T) {
 	}}
 	// Plain first: when the tap sees the heartbeat, Plain has written it.
 	r := provision.Multi(NewPlain(&out), tap)
-	e, err := provision.New([]provision.Step{quiet}, provision.Options{Renderer: r, Heartbeat: 2 * time.Millisecond})
+	e, err := provision.New(provision.Nodes(quiet), provision.Options{Renderer: r, Heartbeat: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

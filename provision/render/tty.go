@@ -137,14 +137,14 @@ func (t *TTY) Event(ev provision.Event) {
 	}
 	switch ev.Kind {
 	case provision.EventStarted:
-		t.running = append(t.running, ev.Step)
+		t.running = append(t.running, ev.Label())
 		t.bar.Describe(t.description())
 		return
 	case provision.EventHeartbeat:
 		return
 	case provision.EventDone, provision.EventUpToDate, provision.EventFailed,
 		provision.EventSkipped, provision.EventCanceled:
-		if i := slices.Index(t.running, ev.Step); i >= 0 {
+		if i := slices.Index(t.running, ev.Label()); i >= 0 {
 			t.running = slices.Delete(t.running, i, i+1)
 		}
 		t.bar.Describe(t.description())
@@ -170,7 +170,7 @@ func statusLine(ev provision.Event) string {
 	case provision.EventRetry:
 		mark = "↻"
 	case provision.EventOutput:
-		return "    " + Escape(ev.Step) + " | " + Escape(ev.Line)
+		return "    " + Escape(ev.Label()) + " | " + Escape(ev.Line)
 	}
 	return mark + " " + describe(ev)
 }

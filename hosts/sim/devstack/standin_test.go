@@ -360,9 +360,14 @@ func testStandIn(t *testing.T, mode ovs.Mode) {
 	}
 	l.checkSwitches()
 	up := l.switches()
+	l.wantAgents(2, "after stack.sh")
+	// Havana's stack.sh refuses to run beside its running session.
+	if res := l.stack("stack.sh"); res.ExitStatus != 1 || !strings.Contains(string(res.Stdout), "You are already running a stack.sh session.") {
+		t.Fatalf("stack.sh beside running agents: exit %d\n%s%s", res.ExitStatus, res.Stdout, res.Stderr)
+	}
 
-	// rejoin-stack.sh on a running lab re-applies the same switches.
-	if res := l.stack("rejoin-stack.sh"); res.ExitStatus != 0 {
+	// rejoin-stack.sh on a running lab attaches: the switches stay.
+	if res := l.stack("rejoin-stack.sh"); res.ExitStatus != 0 || !strings.Contains(string(res.Stdout), "Attaching to already started screen session..") {
 		t.Fatalf("rejoin-stack.sh: exit %d\n%s%s", res.ExitStatus, res.Stdout, res.Stderr)
 	}
 	if got := l.switches(); got != up {
@@ -374,10 +379,12 @@ func testStandIn(t *testing.T, mode ovs.Mode) {
 	_, err := l.c.Call(l.ctx, "VM.hard_reboot", l.vm)
 	l.must(err)
 	l.dialDomU()
+	l.wantAgents(0, "after domU's reboot")
 	if res := l.stack("rejoin-stack.sh"); res.ExitStatus != 0 {
 		t.Fatalf("rejoin-stack.sh after a reboot: exit %d\n%s%s", res.ExitStatus, res.Stdout, res.Stderr)
 	}
 	l.checkSwitches()
+	l.wantAgents(2, "after rejoin-stack.sh")
 
 	if res := l.stack("unstack.sh"); res.ExitStatus != 0 {
 		t.Fatalf("unstack.sh: exit %d\n%s%s", res.ExitStatus, res.Stdout, res.Stderr)
@@ -393,8 +400,18 @@ func testStandIn(t *testing.T, mode ovs.Mode) {
 	if l.run(l.domu, "test -e "+devstack.Marker).ExitStatus == 0 {
 		t.Error("the marker is still there after unstack.sh")
 	}
+	l.wantAgents(0, "after unstack.sh")
 
 	l.checkNovaBoot()
+}
+
+// wantAgents checks how many agent processes (q-agt, q-domua) run in domU.
+func (l *lab) wantAgents(n int, when string) {
+	l.t.Helper()
+	got := strings.TrimSpace(l.out(l.domu, "ps -eo args= | grep -c -e '^[^ ]*bash [^ ]*/[n]eutron-openvswitch-agent --config-file ' || true"))
+	if got != strconv.Itoa(n) {
+		l.t.Errorf("%s: %s agent processes in domU, want %d:\n%s", when, got, n, l.out(l.domu, "ps -eo pid,args"))
+	}
 }
 
 // checkNovaBoot: nova-boot-standin leaves on the host what nova's XenAPI
@@ -583,7 +600,7 @@ func (l *lab) checkSwitches() {
 func TestGuestFiles(t *testing.T) {
 	f := devstack.GuestFiles()
 	for _, p := range []string{devstack.GitPath, "stack.sh", "unstack.sh", "rejoin-stack.sh", "lib/standin",
-		"bin/neutron-rootwrap-xen-dom0", "bin/nova-boot-standin", "README"} {
+		"bin/neutron-rootwrap-xen-dom0", "bin/neutron-openvswitch-agent", "bin/nova-boot-standin", "README"} {
 		if p != devstack.GitPath {
 			p = filepath.Join(devstack.TreeDir, p)
 		}

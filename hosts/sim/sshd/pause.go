@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,8 +48,7 @@ func (s *Server) Resume(ctx context.Context) error {
 	if s.closed || !s.paused {
 		return fmt.Errorf("sshd %s: closed or not paused", s.cfg.Name)
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.addr)
+	ln, err := s.cfg.NetNS.Listen(ctx, "tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("sshd %s: listen again: %w", s.cfg.Name, err)
 	}

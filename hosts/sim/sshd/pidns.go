@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
-
-	"xenlab/hosts/sim/internal/lasting"
 )
 
 // pidHolder is pid 1 of a host's PID namespace (runHolder): its commands
@@ -85,7 +83,9 @@ func startRootedHolder(cfg Config, cg *hostCgroup, root nsInit) (*pidHolder, err
 		cmd.SysProcAttr.CgroupFD = cg.fd
 	}
 	var err2 error
-	lasting.Run(func() { err2 = cmd.Start() })
+	if err := cfg.NetNS.Lasting(func() { err2 = cmd.Start() }); err != nil {
+		err2 = err
+	}
 	w.Close()
 	if err2 != nil {
 		return nil, fmt.Errorf("PID namespace: %w", err2)
@@ -132,7 +132,11 @@ func startPlainHolder(cfg Config, cg *hostCgroup, userns bool) (*pidHolder, erro
 		inUserNS(cmd.SysProcAttr)
 	}
 	var err2 error
-	lasting.Run(func() { err2 = cmd.Start() }) // its parent-death signal: with this process only
+	// Its parent-death signal: with this process only (package lasting);
+	// in the host's network namespace, if it has one.
+	if err := cfg.NetNS.Lasting(func() { err2 = cmd.Start() }); err != nil {
+		err2 = err
+	}
 	if err2 != nil {
 		return nil, fmt.Errorf("PID namespace: %w", err2)
 	}
@@ -270,6 +274,9 @@ func newSpawner(ns, mnt, uts string) (*spawner, error) {
 		if err == nil {
 			err = join(fds[0], syscall.CLONE_NEWPID)
 		}
+		if err == nil { // while /proc is still this machine's
+			err = joinHolderNet(ns)
+		}
 		if err == nil && mnt != "" {
 			err = syscall.Unshare(syscall.CLONE_FS)
 			if err == nil {
@@ -386,4 +393,29 @@ func goOnOwnThread(f func()) {
 		<-started
 		runtime.UnlockOSThread()
 	}()
+}
+
+// joinHolderNet makes the calling thread join the network namespace of
+// the holder whose PID namespace is pidns (/proc/<pid>/ns/pid): the host's
+// own when it has one (Config.NetNS), else this machine's, which the
+// thread is in already. Called before the thread joins a mount namespace,
+// while /proc is this machine's.
+func joinHolderNet(pidns string) error {
+	netPath := strings.TrimSuffix(pidns, "/pid") + "/net"
+	var want, have syscall.Stat_t
+	if err := syscall.Stat(netPath, &want); err != nil {
+		return fmt.Errorf("the host's network namespace: %w", err)
+	}
+	if err := syscall.Stat("/proc/thread-self/ns/net", &have); err == nil && have.Ino == want.Ino && have.Dev == want.Dev {
+		return nil
+	}
+	fd, err := syscall.Open(netPath, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("the host's network namespace: %w", err)
+	}
+	defer syscall.Close(fd)
+	if _, _, e := syscall.RawSyscall(setnsSyscall[runtime.GOARCH], uintptr(fd), syscall.CLONE_NEWNET, 0); e != 0 {
+		return fmt.Errorf("join the host's network namespace: %w", e)
+	}
+	return nil
 }

@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// gatedHost blocks EnsureBridge until released, and can fail AddPort.
+// gatedHost blocks EnsureBridge until released, and can fail AddPort of
+// VIF ports (the management bridge's eth0 is added at start).
 type gatedHost struct {
 	*MemHost
 	entered chan struct{}
@@ -26,7 +27,7 @@ func (h *gatedHost) EnsureBridge(ctx context.Context, b string) error {
 }
 
 func (h *gatedHost) AddPort(ctx context.Context, b, p string, ids map[string]string) error {
-	if h.failAdd != nil {
+	if h.failAdd != nil && b != ManagementBridge {
 		return h.failAdd
 	}
 	return h.MemHost.AddPort(ctx, b, p, ids)
@@ -48,7 +49,7 @@ func TestOperationInProgress(t *testing.T) {
 	if len(ops) != 1 {
 		t.Fatalf("current_operations %v", ops)
 	}
-	wantErr(t, s, []string{ErrOtherOperationInProgress, "VM", vm, "start"}, "VM.clone", sess, vm, "c")
+	wantErr(t, s, []string{ErrOtherOperationInProgress, "VM.start", vm}, "VM.clone", sess, vm, "c")
 	close(gh.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -88,8 +88,10 @@ type db struct {
 	nextLost  int64
 	nextWant  func(class, ref string) bool
 	changed   chan struct{} // closed and replaced on every change: wakes event.from
-	dirty     bool          // changed since the last save
-	onDirty   func()
+	// shape, if set, makes a record its release's (releasefields.go).
+	shape   func(d *db, o *object, r map[string]any)
+	dirty   bool // changed since the last save
+	onDirty func()
 }
 
 func newDB() *db {
@@ -281,6 +283,9 @@ func (d *db) record(o *object) map[string]any {
 	if f := computed[o.class]; f != nil {
 		f(d, o, r)
 	}
+	if d.shape != nil {
+		d.shape(d, o, r)
+	}
 	return r
 }
 
@@ -297,6 +302,9 @@ func (d *db) field(o *object, name string) (any, bool) {
 		return v, ok
 	}
 	v, ok := o.fields[name]
+	if !ok && d.shape != nil { // a later release's field the simulator does not store
+		v, ok = d.record(o)[name]
+	}
 	return copyValue(v), ok
 }
 

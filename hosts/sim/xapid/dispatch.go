@@ -8,7 +8,7 @@ import (
 )
 
 // handler is one API method. arity counts every parameter, the session
-// included, as xapi's MESSAGE_PARAMETER_COUNT_MISMATCH does.
+// included (MESSAGE_PARAMETER_COUNT_MISMATCH reports them without it).
 type handler struct {
 	arity     int
 	maxArity  int  // if > arity, the call accepts arity..maxArity parameters
@@ -59,7 +59,14 @@ func (s *Server) call(ctx context.Context, method string, params []any) (v any, 
 	}
 	max := max(h.maxArity, h.arity)
 	if len(params) < h.arity || len(params) > max {
-		return nil, apiErr(ErrMessageParameterCount, method, strconv.Itoa(h.arity), strconv.Itoa(len(params)))
+		// xen-api ocaml/idl/ocaml_backend/gen_server.ml (XS62 line 251,
+		// v1.249.0 line 284): [method, mandatory parameters, parameters
+		// received], both without the session.
+		session := 1
+		if h.noSession {
+			session = 0
+		}
+		return nil, apiErr(ErrMessageParameterCount, method, strconv.Itoa(h.arity-session), strconv.Itoa(len(params)-session))
 	}
 	c := &call{s: s, ctx: ctx}
 	a := args(params)
@@ -107,6 +114,12 @@ func must(err *APIError) {
 func (s *Server) lookup(name string) (handler, bool) {
 	if h, ok := methods[name]; ok {
 		return h, true
+	}
+	// A field's accessors exist in the releases that have the field.
+	if class, verb, ok := strings.Cut(name, "."); ok {
+		if f, isField := fieldAccessor(verb); isField && !s.release.hasFieldIn(class, f) {
+			return handler{}, false
+		}
 	}
 	return genericMethod(name)
 }

@@ -38,6 +38,7 @@ const (
 	ErrInternalError               = "INTERNAL_ERROR"
 	ErrSRHasNoPBDs                 = "SR_HAS_NO_PBDS"
 	ErrVDIInUse                    = "VDI_IN_USE"
+	ErrHostNotEnoughFreeMemory     = "HOST_NOT_ENOUGH_FREE_MEMORY" // [needed, available]
 )
 
 // APIError is a xapi failure: the ErrorDescription list [code, params...].

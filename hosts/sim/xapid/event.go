@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"xenlab/hosts/xapi/xmlrpc"
 )
 
 func init() {
@@ -71,8 +73,8 @@ func (c *call) eventFrom(a args) any {
 		}
 		return c.s.fromResult(sub, evs)
 	}
-	since, err := strconv.ParseInt(token, 10, 64)
-	if err != nil || since < 0 {
+	since, ok := parseToken(token)
+	if !ok {
 		fail("EVENT_FROM_TOKEN_PARSE_FAILURE", token)
 	}
 	timeout = min(max(timeout, 0), 24*3600) // a day at most: no Duration overflow
@@ -134,19 +136,37 @@ func (c *call) waitChange(d *db, wait time.Duration) bool {
 	return c.ctx.Err() == nil && c.s.ctx.Err() == nil
 }
 
+// fromResult is event.from's answer as xapi_event.ml from_inner builds it
+// (xen-api tags XS62 and v1.249.0): valid_ref_counts has every table of
+// the database, subscribed or not and empty ones included (the simulator
+// has the classes it serves), each an int32, sent as <int>; the token is
+// Token.to_string: the generation and the message generation, each
+// zero-padded to 20 digits ("%020Ld,%020Ld"), so tokens compare as
+// strings. The simulator has no messages: the second is 0.
 func (s *Server) fromResult(sub subscription, evs []any) map[string]any {
 	counts := map[string]any{}
-	for _, o := range s.db.objs { // counting needs no order
-		cl := strings.ToLower(o.class)
-		if sub.all || sub.classes[cl] {
-			n, _ := counts[cl].(int64)
-			counts[cl] = n + 1
-		}
+	for class := range classes {
+		counts[strings.ToLower(class)] = xmlrpc.Int(len(s.db.byClass[class]))
 	}
 	if evs == nil {
 		evs = []any{}
 	}
-	return map[string]any{"events": evs, "valid_ref_counts": counts, "token": strconv.FormatInt(s.db.eventID, 10)}
+	return map[string]any{"events": evs, "valid_ref_counts": counts, "token": formatToken(s.db.eventID)}
+}
+
+func formatToken(generation int64) string { return fmt.Sprintf("%020d,%020d", generation, 0) }
+
+// parseToken is xapi's Token.of_string: "<generation>,<message
+// generation>", each an OCaml Int64.of_string (decimal here; leading
+// zeros are digits). "" is handled by the caller.
+func parseToken(token string) (int64, bool) {
+	gen, msg, ok := strings.Cut(token, ",")
+	if !ok || strings.Contains(msg, ",") {
+		return 0, false
+	}
+	g, err1 := strconv.ParseInt(gen, 10, 64)
+	_, err2 := strconv.ParseInt(msg, 10, 64)
+	return g, err1 == nil && err2 == nil && g >= 0
 }
 
 // eventStruct is an event on the wire; an event without a snapshot (a

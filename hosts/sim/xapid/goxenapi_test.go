@@ -18,11 +18,12 @@ import (
 //   - it decodes event.from as an array, but xapi (and the simulator)
 //     return a struct {events, valid_ref_counts, token}: From must fail to
 //     decode, while the raw answer is checked to be the struct;
-//   - it sends managed=false in network.create (so the network is
-//     unmanaged, and network.attach needs an existing bridge, as in xapi)
+//   - it sends managed=false in network.create (so, on 8.2, which has that
+//     parameter, the network is unmanaged, and network.attach needs an
+//     existing bridge, as in xapi; 6.2 and 7.1 do not read it)
 //     and locking_mode="" in VIF.create unless set.
 func TestGoXenAPIClient(t *testing.T) {
-	s, mh, _ := newTestServer(t, Options{AuthFailDelay: time.Millisecond})
+	s, mh, _ := newTestServer(t, Options{AuthFailDelay: time.Millisecond, Seed: Seed{Version: "8.2"}})
 	url := listen(t, s)
 	c, err := xenapi.NewClient(url, nil)
 	if err != nil {

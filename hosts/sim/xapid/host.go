@@ -35,6 +35,22 @@ type Host interface {
 	StopGuest(ctx context.Context, vmUUID string) error
 }
 
+// GuestNetworker is an optional interface of a Host whose guests may have
+// several addresses, or their management address on a device other than
+// 0 (a guest's /etc/network/interfaces): after BootGuest, the guest
+// metrics' networks are GuestNetworks' "<device>/ip" entries instead of
+// {"0/ip": ip}.
+type GuestNetworker interface {
+	GuestNetworks(vmUUID string) map[string]string
+}
+
+// BridgeLabeler is a Host whose bridges carry external_ids (dom0's Open
+// vSwitch): xapi's network backend marks the bridges it creates with
+// xs-network-uuids, and ovs-xapi-sync adds bridge-id (labelBridge).
+type BridgeLabeler interface {
+	LabelBridge(ctx context.Context, bridge string, externalIDs map[string]string) error
+}
+
 // Guest describes a VM that has just booted.
 type Guest struct {
 	UUID        string
@@ -43,6 +59,17 @@ type Guest struct {
 	PVArgs      string
 	OtherConfig map[string]string
 	VIFs        []GuestVIF
+	// DiskInterfaces is the /etc/network/interfaces the installer wrote
+	// into the VM's boot disk (InterfacesKey), "" when it was not
+	// installed by the modelled installer: the guest starts with it when
+	// its own file system has none yet.
+	DiskInterfaces string
+	// Disks are the VM's disks, as the guest's block devices: xvd<a+userdevice>.
+	Disks []GuestDisk
+	// VMData is the VM's xenstore_data under "vm-data/", which xapi
+	// writes into the domain's xenstore when it starts and the guest
+	// reads there (other keys are ignored, as xapi ignores them).
+	VMData map[string]string
 	// Resumed is set when the VM was resumed from a suspend image
 	// (VM.resume, or the second half of VM.checkpoint): the guest's
 	// memory, which the simulator does not keep, held what was running.
@@ -62,6 +89,12 @@ type Guest struct {
 // take for the one it kept.
 type GuestSuspender interface {
 	SuspendGuest(ctx context.Context, vmUUID, suspendVDI string) error
+}
+
+// GuestDisk is one disk (a VBD with a VDI) of a booted guest.
+type GuestDisk struct {
+	Userdevice string // "0", "1", ...: the guest's xvda, xvdb, ...
+	Size       int64  // the VDI's virtual_size, bytes
 }
 
 // GuestVIF is one plugged VIF of a booted guest, in device order.

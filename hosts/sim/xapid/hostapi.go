@@ -28,12 +28,19 @@ func init() {
 		c.s.db.mu.Lock()
 		defer c.s.db.mu.Unlock()
 		h := c.obj("host", a.str(0, "host"))
-		free := int64(14) << 30
-		for _, vm := range c.s.db.where("VM", "resident_on", h.ref) {
-			if vm.fields["is_control_domain"] != true {
-				free -= vm.fields["memory_static_max"].(int64)
-			}
-		}
-		return max(free, 0)
+		return freeMemory(c.s.db, h.ref)
 	}})
+}
+
+// freeMemory is what host.compute_free_memory answers: 16 GiB of host
+// memory minus dom0's 2 GiB and what the VMs resident on the host use
+// (memory_static_max); the caller holds the db lock.
+func freeMemory(d *db, host string) int64 {
+	free := int64(14) << 30
+	for _, vm := range d.where("VM", "resident_on", host) {
+		if vm.fields["is_control_domain"] != true {
+			free -= vm.fields["memory_static_max"].(int64)
+		}
+	}
+	return max(free, 0)
 }

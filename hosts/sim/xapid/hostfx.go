@@ -17,6 +17,13 @@ type vifPort struct {
 	netName, bridge        string
 	managed                bool
 	domid                  int64
+	// ifaceID and vmID are what ovs-xapi-sync writes as the Interface's
+	// iface-id and vm-id: the VIF's other_config:nicira-iface-id and the
+	// VM's other_config:nicira-vm-id, else their uuids.
+	ifaceID, vmID string
+	// bridgeID is what ovs-xapi-sync writes as the bridge's bridge-id:
+	// the network's other_config:nicira-bridge-id, else its uuid.
+	bridgeID string
 }
 
 func (p vifPort) port() string { return fmt.Sprintf("vif%d.%s", p.domid, p.device) }
@@ -25,16 +32,51 @@ func (p vifPort) port() string { return fmt.Sprintf("vif%d.%s", p.domid, p.devic
 func (s *Server) vifPortOf(v *object, domid int64) vifPort {
 	p := vifPort{ref: v.ref, uuid: v.fields["uuid"].(string), device: v.fields["device"].(string),
 		mac: v.fields["MAC"].(string), vmRef: v.fields["VM"].(string), network: v.fields["network"].(string), domid: domid}
+	p.ifaceID = p.uuid
+	if id, ok := v.fields["other_config"].(map[string]string)["nicira-iface-id"]; ok {
+		p.ifaceID = id
+	}
 	if vm, ok := s.db.objs[p.vmRef]; ok {
 		p.vmUUID = vm.fields["uuid"].(string)
+		p.vmID = p.vmUUID
+		if id, ok := vm.fields["other_config"].(map[string]string)["nicira-vm-id"]; ok {
+			p.vmID = id
+		}
 	}
 	if n, ok := s.db.objs[p.network]; ok {
 		p.netUUID = n.fields["uuid"].(string)
 		p.netName = n.fields["name_label"].(string)
 		p.bridge = n.fields["bridge"].(string)
 		p.managed = n.fields["managed"] == true
+		p.bridgeID = bridgeID(n)
 	}
 	return p
+}
+
+// bridgeID is ovs-xapi-sync's get_bridge_id: the network's
+// other_config:nicira-bridge-id, else (its bridge's xs-network-uuids being
+// one network) the network's uuid. The caller holds the db lock.
+func bridgeID(n *object) string {
+	if id, ok := n.fields["other_config"].(map[string]string)["nicira-bridge-id"]; ok {
+		return id
+	}
+	return n.fields["uuid"].(string)
+}
+
+// labelBridge gives a network's bridge the external_ids a host's bridge
+// has: xs-network-uuids, which xapi's network backend sets when it creates
+// the bridge (xen-api ocaml/network/network_utils.ml create_bridge,
+// br-set-external-id, tag XS62), and bridge-id, which Open vSwitch's
+// ovs-xapi-sync adds (xenserver/usr_share_openvswitch_scripts_ovs-xapi-sync).
+// A failure is logged: the bridge works without them.
+func (s *Server) labelBridge(ctx context.Context, bridge, netUUID, id string) {
+	bl, ok := s.host.(BridgeLabeler)
+	if !ok || netUUID == "" {
+		return
+	}
+	if err := bl.LabelBridge(ctx, bridge, map[string]string{"xs-network-uuids": netUUID, "bridge-id": id}); err != nil {
+		s.logf("xapid: labelling bridge %s: %v", bridge, err)
+	}
 }
 
 // ensureBridge creates a bridge on dom0 (idempotent), aborting the call
@@ -59,6 +101,12 @@ func (s *Server) bridgeExists(ctx context.Context, bridge string) bool {
 // plugPort adds a VIF's port vif<domid>.<device> to its network's bridge,
 // creating the bridge first, with the external_ids xapi sets.
 func (s *Server) plugPort(ctx context.Context, p vifPort) error {
+	if p.netUUID == "" {
+		// A VIF created on a network that does not exist: xapi's
+		// xapi_xenops.ml reads the network's bridge to plug it, and the
+		// missing row is HANDLE_INVALID [network, ref].
+		return apiErr(ErrHandleInvalid, "network", p.network)
+	}
 	// An unmanaged network's bridge is never created by xapi: it must exist.
 	if !p.managed && !s.rt.bridges[p.bridge] && !s.bridgeExists(ctx, p.bridge) {
 		return apiErr(ErrBridgeNotAvailable, p.bridge)
@@ -67,8 +115,20 @@ func (s *Server) plugPort(ctx context.Context, p vifPort) error {
 		return fmt.Errorf("creating bridge %s for VIF %s: %w", p.bridge, p.uuid, err)
 	}
 	s.rt.bridges[p.bridge] = true
+	s.labelBridge(ctx, p.bridge, p.netUUID, p.bridgeID)
+	// What xen-api's scripts/vif sets when it adds the port...
 	ids := map[string]string{"xs-vif-uuid": p.uuid, "xs-vm-uuid": p.vmUUID,
 		"xs-network-uuid": p.netUUID, "attached-mac": p.mac}
+	// ...and what Open vSwitch's ovs-xapi-sync daemon adds as soon as it
+	// sees the Interface (xenserver/usr_share_openvswitch_scripts_ovs-xapi-sync):
+	// iface-id from the VIF's nicira-iface-id (default its uuid), and a vif
+	// without a tap twin is the active one. vm-id came with Open vSwitch
+	// 1.7; the release says whether its dom0's Open vSwitch has it.
+	ids["iface-id"] = p.ifaceID
+	ids["iface-status"] = "active"
+	if s.release.SyncVMID {
+		ids["vm-id"] = p.vmID
+	}
 	if err := s.host.AddPort(ctx, p.bridge, p.port(), ids); err != nil {
 		return fmt.Errorf("adding port %s to %s: %w", p.port(), p.bridge, err)
 	}

@@ -42,29 +42,52 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.calls.Add(1)
+	var fault *Fault
 	if s.opts.Fault != nil {
-		if f := s.opts.Fault(n, method); f != nil {
-			if f.Drop {
-				dropConnection(w)
-				return
-			}
-			s.writeResult(w, nil, &APIError{Code: f.Code, Params: f.Params})
-			return
-		}
+		fault = s.opts.Fault(n, method)
 	}
+	if fault != nil && !fault.After {
+		s.writeFault(w, fault)
+		return
+	}
+	// From here the call is xapi's: it runs to its end on the server's
+	// context whatever the client does. Real xapi reads the whole request,
+	// then executes it and only finds the client gone when it writes the
+	// answer; a VM.start, resume, revert or hard_shutdown cut off half-way
+	// would leave ports of dead domains and bridges of destroyed networks
+	// in dom0. Close still ends every call (s.ctx).
 	if s.opts.Latency != nil {
 		if d := s.opts.Latency(method); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-t.C:
-			case <-r.Context().Done():
+			case <-s.ctx.Done():
 				t.Stop()
 				return
 			}
 		}
 	}
-	v, aerr := s.call(r.Context(), method, params)
+	// The request's values (the local socket's preauth) without its
+	// cancellation, which a client hang-up triggers; Close still ends it.
+	ctx, stop := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer stop()
+	defer context.AfterFunc(s.ctx, stop)()
+	v, aerr := s.call(ctx, method, params)
+	if fault != nil {
+		s.writeFault(w, fault)
+		return
+	}
 	s.writeResult(w, v, aerr)
+}
+
+// writeFault answers with an injected fault: no answer (a dropped
+// connection), or its failure.
+func (s *Server) writeFault(w http.ResponseWriter, f *Fault) {
+	if f.Drop {
+		dropConnection(w)
+		return
+	}
+	s.writeResult(w, nil, &APIError{Code: f.Code, Params: f.Params})
 }
 
 // writeResult sends xapi's result struct.
@@ -114,6 +137,12 @@ func (s *Server) Listen(ctx context.Context, addr string, tlsConfig *tls.Config)
 	if err != nil {
 		return "", fmt.Errorf("xapi simulator: listening on %s: %w", addr, err)
 	}
+	return s.Serve(ctx, ln, tlsConfig)
+}
+
+// Serve is Listen on a listener the caller made (in the network namespace
+// of the host's dom0, say); the server closes it.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) (string, error) {
 	scheme, defPort := "http", "80"
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
@@ -122,10 +151,12 @@ func (s *Server) Listen(ctx context.Context, addr string, tlsConfig *tls.Config)
 	// A client that stops sending or idles forever must not hold a
 	// handler: bounded reads, like xapi's own socket timeouts. Writes are
 	// not bounded, because event.from and long calls answer late.
-	// Requests' contexts derive from the server's, so Close ends the calls
-	// in flight (Latency and AuthFailDelay pauses, plugins, event waits)
-	// instead of letting Shutdown wait for them. ErrorLog is the server's
-	// log: a client that hangs up mid-call is a line there, nothing more.
+	// Calls run on the server's context (ServeHTTP), so a client that
+	// hangs up mid-call does not cut the call off, and Close ends the
+	// calls in flight (Latency and AuthFailDelay pauses, plugins, event
+	// waits) instead of letting Shutdown wait for them. ErrorLog is the
+	// server's log: a client that hangs up mid-call is a line there,
+	// nothing more.
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second,
 		ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute,
 		BaseContext: func(net.Listener) context.Context { return s.ctx },

@@ -101,7 +101,7 @@ func TestEventFromWakesAndTasks(t *testing.T) {
 	if n := len(first["events"].([]any)); n != 1 {
 		t.Fatalf("initial network events %d", n)
 	}
-	if first["valid_ref_counts"].(map[string]any)["network"] != int64(1) {
+	if first["valid_ref_counts"].(map[string]any)["network"] != xmlrpc.Int(1) {
 		t.Fatalf("counts %v", first["valid_ref_counts"])
 	}
 	done := make(chan map[string]any, 1)

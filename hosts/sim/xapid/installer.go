@@ -33,6 +33,12 @@ const WebRoot = "/opt/xensource/www"
 // that snapshots and clones of it, and later boots, can tell.
 const InstalledKey = "xenlab-sim-installed"
 
+// InterfacesKey, beside InstalledKey in an installed disk's other_config,
+// holds the /etc/network/interfaces the installer wrote into it (netcfg's
+// answers: the installer's own static address, or DHCP): a guest booted
+// from the disk, or from a clone of it, starts with that file.
+const InterfacesKey = "xenlab-sim-interfaces"
+
 // DefaultInstallTime is the modelled duration of an installer run when
 // Options.InstallTime is zero (a real one takes many minutes; this is a
 // model, not a measurement).
@@ -98,7 +104,7 @@ func (s *Server) runInstaller(r installRun) {
 			t.Stop()
 			return
 		}
-		release, err := s.install(r)
+		release, ifaces, err := s.install(r)
 		if err != nil {
 			s.installs.mu.Lock()
 			if s.installs.stopped == nil {
@@ -109,19 +115,20 @@ func (s *Server) runInstaller(r installRun) {
 			s.logf("xapid: the installer of VM %s (%s) waits at a question: %v", r.name, r.uuid, err)
 			return
 		}
-		s.powerOff(r, release)
+		s.powerOff(r, release, ifaces)
 	})
 }
 
 // install checks what the real installer would need, in the order it
-// needs it, and returns the release it installs.
-func (s *Server) install(r installRun) (string, error) {
+// needs it, and returns the release it installs and the
+// /etc/network/interfaces it writes into the installed system.
+func (s *Server) install(r installRun) (release, ifaces string, err error) {
 	if r.repo == "" {
-		return "", errors.New("eliloader: no other_config:install-repository to fetch the installer from")
+		return "", "", errors.New("eliloader: no other_config:install-repository to fetch the installer from")
 	}
 	repo, err := url.Parse(r.repo)
 	if err != nil || repo.Scheme != "http" || repo.Host == "" {
-		return "", fmt.Errorf("eliloader: install-repository %q is not an http:// URL", r.repo)
+		return "", "", fmt.Errorf("eliloader: install-repository %q is not an http:// URL", r.repo)
 	}
 	args := strings.Fields(r.pvArgs)
 	var auto bool
@@ -137,22 +144,22 @@ func (s *Server) install(r installRun) (string, error) {
 		}
 	}
 	if !auto {
-		return "", fmt.Errorf("PV-args %q have no \"auto\": the installer asks for the language first", r.pvArgs)
+		return "", "", fmt.Errorf("PV-args %q have no \"auto\": the installer asks for the language first", r.pvArgs)
 	}
 	if preseedURL == "" {
-		return "", fmt.Errorf("PV-args %q have no url=: no preseed, the installer asks every question", r.pvArgs)
+		return "", "", fmt.Errorf("PV-args %q have no url=: no preseed, the installer asks every question", r.pvArgs)
 	}
 	data, err := s.fetchPreseed(preseedURL)
 	if err != nil {
-		return "", fmt.Errorf("failed to retrieve the preconfiguration file %s: %w", preseedURL, err)
+		return "", "", fmt.Errorf("failed to retrieve the preconfiguration file %s: %w", preseedURL, err)
 	}
 	answers := map[string]diAnswer{}
 	if err := readPreseed("preseed "+preseedURL, data, answers); err != nil {
-		return "", err
+		return "", "", err
 	}
 	bootAnswers(args, answers)
 	if err := checkAnswers(answers, repo); err != nil {
-		return "", err
+		return "", "", err
 	}
 	// The installer ends by powering off or halting when the preseed says
 	// so, else by rebooting: then the VM's actions_after_reboot decides
@@ -160,14 +167,14 @@ func (s *Server) install(r installRun) (string, error) {
 	// halted the VM, and back to restart afterwards).
 	if answers["debian-installer/exit/poweroff"].val != "true" && answers["debian-installer/exit/halt"].val != "true" &&
 		r.afterReboot != "destroy" {
-		return "", fmt.Errorf("installed, then rebooted into the new system (no debian-installer/exit/poweroff "+
+		return "", "", fmt.Errorf("installed, then rebooted into the new system (no debian-installer/exit/poweroff "+
 			"or exit/halt in the preseed, actions_after_reboot %s): the VM does not halt", r.afterReboot)
 	}
 	suite := answers["mirror/suite"].val
 	if suite == "" {
 		suite = "ubuntu"
 	}
-	return suite + " from " + r.repo, nil
+	return suite + " from " + r.repo, installedInterfaces(answers), nil
 }
 
 // fetchPreseed reads the preseed from dom0's web root: the URL (d-i adds
@@ -212,7 +219,7 @@ func (s *Server) fetchPreseed(raw string) ([]byte, error) {
 // one-off install boot is over (PV_bootloader pygrub, install-repository
 // and the installer's PV-args gone). Nothing happens if the VM was shut
 // down, restarted or destroyed meanwhile.
-func (s *Server) powerOff(r installRun, release string) {
+func (s *Server) powerOff(r installRun, release, ifaces string) {
 	s.hostMu.Lock()
 	defer s.hostMu.Unlock()
 	c := &call{s: s, ctx: s.ctx}
@@ -237,6 +244,7 @@ func (s *Server) powerOff(r installRun, release string) {
 			if vdi, ok := s.db.objs[b.fields["VDI"].(string)]; ok && b.fields["bootable"] == true {
 				voc := cloneMap(vdi.fields["other_config"].(map[string]string))
 				voc[InstalledKey] = release
+				voc[InterfacesKey] = ifaces
 				s.db.set(vdi, map[string]any{"other_config": voc})
 			}
 		}
@@ -261,4 +269,29 @@ func (s *Server) serveWebRoot(w http.ResponseWriter, r *http.Request) bool {
 	defer root.Close()
 	http.FileServerFS(root.FS()).ServeHTTP(w, r)
 	return true
+}
+
+// installedInterfaces is the /etc/network/interfaces the Debian installer
+// (netcfg) writes into the installed system: the interface it installed
+// through, static at the address it was given (netcfg/disable_autoconfig
+// with get_ipaddress and get_netmask, as devstack's
+// install_ubuntu_template.sh passed UBUNTU_INST_IP on the kernel command
+// line), else by DHCP.
+func installedInterfaces(answers map[string]diAnswer) string {
+	dev := answers["netcfg/choose_interface"].val
+	if dev == "" || dev == "auto" {
+		dev = "eth0"
+	}
+	var b strings.Builder
+	b.WriteString("# This file describes the network interfaces available on your system\n" +
+		"# and how to activate them. For more information, see interfaces(5).\n\n" +
+		"# The loopback network interface\nauto lo\niface lo inet loopback\n\n" +
+		"# The primary network interface\nauto " + dev + "\n")
+	ip, mask := answers["netcfg/get_ipaddress"].val, answers["netcfg/get_netmask"].val
+	if answers["netcfg/disable_autoconfig"].val == "true" && ip != "" && mask != "" {
+		b.WriteString("iface " + dev + " inet static\n\taddress " + ip + "\n\tnetmask " + mask + "\n")
+	} else {
+		b.WriteString("iface " + dev + " inet dhcp\n")
+	}
+	return b.String()
 }

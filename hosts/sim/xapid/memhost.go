@@ -51,7 +51,16 @@ func (h *MemHost) RemoveBridge(_ context.Context, bridge string) error {
 	return nil
 }
 
-// AddPort implements Host.
+// DeleteBridges implements SwitchResetter: every bridge goes.
+func (h *MemHost) DeleteBridges(context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	clear(h.bridges)
+	return nil
+}
+
+// AddPort implements Host. Like the simulator's `--may-exist add-port`, a
+// port already on that bridge is kept (its external_ids replaced).
 func (h *MemHost) AddPort(_ context.Context, bridge, port string, ids map[string]string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -60,7 +69,7 @@ func (h *MemHost) AddPort(_ context.Context, bridge, port string, ids map[string
 		return fmt.Errorf("add port %s: no bridge %s", port, bridge)
 	}
 	for name, ports := range h.bridges {
-		if _, dup := ports[port]; dup {
+		if _, dup := ports[port]; dup && name != bridge {
 			return fmt.Errorf("add port %s to %s: already on bridge %s", port, bridge, name)
 		}
 	}

@@ -29,6 +29,14 @@ func (c *call) networkCreate(a args) any {
 	bridge := r.str("bridge", "")
 	managed := r.bool("managed", true)
 	tags := r.strSet("tags")
+	if !c.s.release.Since(Falcon) {
+		// Before 7.2 (Falcon) network.create has no bridge and no managed
+		// (xen-api ocaml/xapi/xapi_network.ml create, tags XS62 and
+		// v1.14.0; datamodel.ml: bridge "Added to the constructor" and
+		// managed published in rel_falcon): a record's members for them
+		// are not read, the bridge is always xapi<N>.
+		bridge, managed = "", true
+	}
 
 	d := c.s.db
 	d.mu.Lock()
@@ -101,13 +109,14 @@ func (c *call) networkAttach(a args) any {
 	c.s.hostMu.Lock()
 	defer c.s.hostMu.Unlock()
 	var n *object
-	var bridge string
+	var bridge, uuid, id string
 	var managed bool
 	c.s.withDB(func() {
 		n = c.obj("network", a.str(0, "network"))
 		c.obj("host", a.str(1, "host"))
 		bridge = n.fields["bridge"].(string)
 		managed = n.fields["managed"].(bool)
+		uuid, id = n.fields["uuid"].(string), bridgeID(n)
 	})
 	if !managed {
 		if !c.s.rt.bridges[bridge] && !c.s.bridgeExists(c.ctx, bridge) {
@@ -116,6 +125,7 @@ func (c *call) networkAttach(a args) any {
 		return ""
 	}
 	c.s.ensureBridge(c.ctx, bridge)
+	c.s.labelBridge(c.ctx, bridge, uuid, id)
 	c.s.withDB(func() { c.s.rt.attached[n.ref] = true })
 	return ""
 }

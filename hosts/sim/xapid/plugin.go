@@ -29,9 +29,17 @@ func init() {
 }
 
 // writePluginHelpers writes XenAPIPlugin.py and XenAPI.py to a private
-// directory that plugins get on PYTHONPATH, as real dom0 has them.
+// directory that plugins get on PYTHONPATH, as real dom0 has them:
+// Options.PluginHelpersDir (made anew: a killed server may have left it),
+// else a new one in the system's temporary directory.
 func (s *Server) writePluginHelpers() error {
-	dir, err := os.MkdirTemp("", "xapid-python-")
+	dir := s.opts.PluginHelpersDir
+	var err error
+	if dir == "" {
+		dir, err = os.MkdirTemp("", "xapid-python-")
+	} else if err = os.RemoveAll(dir); err == nil {
+		err = os.MkdirAll(dir, 0o700)
+	}
 	if err != nil {
 		return fmt.Errorf("plugin helpers: %w", err)
 	}

@@ -26,12 +26,28 @@ type Release struct {
 	// entries that tell releases apart.
 	PlatformVersion, Xapi, Xen, Linux, Date string
 	// PythonMajor is the major version of dom0's `python`, which runs
-	// plugins: 2 (CentOS 5's 2.4 on 6.x, CentOS 7's 2.7 on 7.x), 3 on 8.x.
+	// plugins: 2 on every release modelled (CentOS 5's 2.4 on 6.x, CentOS
+	// 7's 2.7 on 7.x and 8.2, whose XenAPIPlugin.py is Python 2 only; 8.2
+	// also has a python3).
 	PythonMajor int
 	// DomPython is the version of dom0's python on a real host of that
 	// release (the simulator uses what this machine has of that major).
 	DomPython string
+	// OVS is the Open vSwitch release dom0 runs, and SyncVMID whether its
+	// ovs-xapi-sync writes an Interface's vm-id (Open vSwitch 1.7 and
+	// later; xenserver/usr_share_openvswitch_scripts_ovs-xapi-sync).
+	OVS      string
+	SyncVMID bool
 }
+
+// API versions of the releases whose changes the simulator models
+// (xen-api ocaml/idl/datamodel_common.ml): Falcon is XenServer 7.2, API
+// 2.7.
+const Falcon = 7
+
+// Since reports whether the release's API (2.x) is at least that of
+// minor, i.e. whether it has what that release brought.
+func (r Release) Since(minor int64) bool { return r.APIMajor > 2 || r.APIMinor >= minor }
 
 // DefaultRelease is the release a host poses as when none is chosen: the
 // XenServer of the 2013 seed lab.
@@ -41,13 +57,16 @@ const DefaultRelease = "6.2"
 var Releases = []Release{
 	{Name: "6.2", ProductBrand: "XenServer", ProductVersion: "6.2.0", BuildNumber: "70446c",
 		APIMajor: 2, APIMinor: 0, PlatformVersion: "1.8.0", Xapi: "1.3", Xen: "4.1.5",
-		Linux: "2.6.32.43-0.4.1.xs1.8.0.835.170778xen", Date: "2013-06-14", PythonMajor: 2, DomPython: "2.4.3"},
+		Linux: "2.6.32.43-0.4.1.xs1.8.0.835.170778xen", Date: "2013-06-14", PythonMajor: 2, DomPython: "2.4.3",
+		OVS: "1.4.6", SyncVMID: false},
 	{Name: "7.1", ProductBrand: "XenServer", ProductVersion: "7.1.0", BuildNumber: "137272c",
 		APIMajor: 2, APIMinor: 6, PlatformVersion: "2.2.0", Xapi: "1.9", Xen: "4.7.1-1-d",
-		Linux: "4.4.0+2", Date: "2017-02-07", PythonMajor: 2, DomPython: "2.7.5"},
+		Linux: "4.4.0+2", Date: "2017-02-07", PythonMajor: 2, DomPython: "2.7.5",
+		OVS: "2.5.3", SyncVMID: true},
 	{Name: "8.2", ProductBrand: "Citrix Hypervisor", ProductVersion: "8.2.0", BuildNumber: "release/stockholm/master/7",
 		APIMajor: 2, APIMinor: 16, PlatformVersion: "3.2.0", Xapi: "1.249", Xen: "4.13.1-9.9.1",
-		Linux: "4.19.0+1", Date: "2020-05-22", PythonMajor: 3, DomPython: "3"},
+		Linux: "4.19.0+1", Date: "2020-05-22", PythonMajor: 2, DomPython: "2.7.5",
+		OVS: "2.5.3", SyncVMID: true},
 }
 
 // LookupRelease finds a release by its short name ("6.2") or its product

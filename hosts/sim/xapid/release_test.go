@@ -43,7 +43,7 @@ func TestReleasesReportTheirVersion(t *testing.T) {
 		name, product string
 		minor         int64
 		python        string
-	}{{"6.2", "6.2.0", 0, "2"}, {"7.1", "7.1.0", 6, "2"}, {"8.2", "8.2.0", 16, "3"}} {
+	}{{"6.2", "6.2.0", 0, "2"}, {"7.1", "7.1.0", 6, "2"}, {"8.2", "8.2.0", 16, "2"}} {
 		t.Run(want.name, func(t *testing.T) {
 			if want.python == "2" {
 				needPython2(t)

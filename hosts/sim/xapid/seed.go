@@ -3,6 +3,7 @@ package xapid
 import (
 	"crypto/rand"
 	"fmt"
+	"xenlab/templates"
 )
 
 // Seed describes the database of a freshly installed host: a pool of one
@@ -92,7 +93,10 @@ func (s *Server) seed(sd Seed) {
 		jeos["is_a_template"] = true
 		jeos["PV_bootloader"] = "pygrub"
 		jeos["name_description"] = "Ubuntu 12.04 installed from the preseed (prebuilt by the simulator)"
-		jeos["other_config"] = map[string]string{PrebuiltKey: "true", "mac_seed": newUUID()}
+		// As xenlab's preseed builds it: with the first-boot job that
+		// installs the SSH host key passed in xenstore (templates/hostkey.go).
+		jeos["other_config"] = map[string]string{PrebuiltKey: "true", "mac_seed": newUUID(),
+			templates.HostKeyJobKey: templates.HostKeyXenstoreKey}
 		vm := d.insert("VM", jeos)
 		vdi := d.insert("VDI", vdiRecord("jeos root", sr.ref, 8<<30))
 		d.insert("VBD", vbdRecord(vm.ref, vdi.ref, "0", true))

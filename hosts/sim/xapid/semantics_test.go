@@ -17,7 +17,7 @@ func TestLoginAndSession(t *testing.T) {
 	wantErr(t, s, []string{ErrSessionInvalid, "OpaqueRef:nope"}, "VM.get_all", "OpaqueRef:nope")
 	wantErr(t, s, []string{ErrMessageMethodUnknown, "VM.frobnicate"}, "VM.frobnicate", sess)
 	wantErr(t, s, []string{ErrMessageMethodUnknown, "Async.event.from"}, "Async.event.from", sess, []any{}, "", 0.0)
-	wantErr(t, s, []string{ErrMessageParameterCount, "VM.get_record", "2", "1"}, "VM.get_record", sess)
+	wantErr(t, s, []string{ErrMessageParameterCount, "VM.get_record", "1", "0"}, "VM.get_record", sess)
 	wantErr(t, s, []string{ErrHandleInvalid, "VM", "OpaqueRef:x"}, "VM.get_record", sess, "OpaqueRef:x")
 	wantErr(t, s, []string{ErrUUIDInvalid, "VM", "no-such"}, "VM.get_by_uuid", sess, "no-such")
 
@@ -37,8 +37,10 @@ func TestLoginAndSession(t *testing.T) {
 	wantErr(t, s, []string{ErrSessionInvalid, sess}, "pool.get_all", sess)
 }
 
+// TestNetworkSemantics runs on 8.2, where network.create takes a bridge
+// and managed (TestNetworkCreateBridgeByRelease: not before 7.2).
 func TestNetworkSemantics(t *testing.T) {
-	s, mh, sess := newTestServer(t, Options{})
+	s, mh, sess := newTestServer(t, Options{Seed: Seed{Version: "8.2"}})
 	mk := func(name string) string {
 		return mustCall(t, s, "network.create", sess, map[string]any{
 			"name_label": name, "name_description": "", "MTU": "1500", "other_config": map[string]any{}}).(string)
@@ -289,5 +291,34 @@ func TestGenMACIsXapis(t *testing.T) {
 		if got := genMAC(dev, seed); got != want {
 			t.Errorf("device %s: %s, want %s", dev, got, want)
 		}
+	}
+}
+
+// TestNetworkCreateBridgeByRelease: before Falcon (7.2) network.create has
+// no bridge nor managed parameter (xen-api ocaml/xapi/xapi_network.ml
+// create at XS62 and v1.14.0, 7.1's xapi): a record's bridge and managed
+// are not read; from 7.2 on they are (v1.249.0).
+func TestNetworkCreateBridgeByRelease(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		honours bool
+	}{{"6.2", false}, {"7.1", false}, {"8.2", true}} {
+		t.Run(tc.version, func(t *testing.T) {
+			s, _, sess := newTestServer(t, Options{Seed: Seed{Version: tc.version}})
+			n := mustCall(t, s, "network.create", sess, map[string]any{"name_label": "mine", "bridge": "br-mine",
+				"managed": false, "other_config": map[string]any{}}).(string)
+			b := mustCall(t, s, "network.get_bridge", sess, n)
+			if tc.honours {
+				if m := mustCall(t, s, "network.get_managed", sess, n); b != "br-mine" || m != false {
+					t.Fatalf("bridge %v managed %v, want br-mine, false", b, m)
+				}
+				return
+			}
+			if b != "xapi0" {
+				t.Fatalf("bridge %v, want xapi0 (the record's bridge ignored)", b)
+			}
+			// Nor has the network a managed field before 7.2.
+			wantErr(t, s, []string{ErrMessageMethodUnknown, "network.get_managed"}, "network.get_managed", sess, n)
+		})
 	}
 }

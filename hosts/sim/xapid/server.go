@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,8 @@ type Options struct {
 	// name ("VM.start", "Async.VM.clone"); see LatencyByClass.
 	Latency func(method string) time.Duration
 	// Fault, if set, is asked before each HTTP call is dispatched; n counts
-	// calls from 1. A non-nil answer fails or drops that call.
+	// calls from 1. A non-nil answer fails or drops that call, instead of
+	// making it or (Fault.After) once it is made. Faults builds one.
 	Fault func(n int64, method string) *Fault
 	// StateFile, if set, persists the database as JSON: loaded by New when
 	// it exists, saved shortly after each change and on Close.
@@ -41,6 +43,12 @@ type Options struct {
 	// Seed describes the initial database when there is no state to load;
 	// its Version also chooses the release of a loaded one.
 	Seed Seed
+	// PluginHelpersDir is where the server writes the XenAPIPlugin.py and
+	// XenAPI.py plugins import (removed by Close, replaced by New). ""
+	// means a new directory in the system's temporary directory, which a
+	// killed server leaves behind: a server with a state directory of its
+	// own should name one in it.
+	PluginHelpersDir string
 	// Python is the interpreter of dom0's `python`, which runs plugins
 	// whose first line names python. "" means PluginPython of the release:
 	// Python 2 for 6.x and 7.x when this machine has one.
@@ -64,6 +72,9 @@ type Fault struct {
 	Params []string
 	// Drop closes the connection without any response.
 	Drop bool
+	// After applies the fault once the call was made (its effects kept):
+	// the answer is lost, or replaced by the failure.
+	After bool
 }
 
 // LatencyByClass builds an Options.Latency from per-class delays: keys are
@@ -148,6 +159,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("xapi simulator: %w", err)
 	}
 	s.release = rel
+	s.db.shape = rel.shapeRecord
 	s.python = opts.Python
 	if s.python == "" {
 		var note string
@@ -197,23 +209,40 @@ func (s *Server) Close() error {
 }
 
 // bringUpPIFs creates the bridges of the networks with attached PIFs
-// (xenbr0), as xapi does when it starts.
+// (xenbr0) with the PIF's device (eth0) as a port, as xapi (through
+// interface-reconfigure, later xcp-networkd) does when it starts: on a
+// host the physical NIC is a port of its bridge.
 func (s *Server) bringUpPIFs() error {
+	s.hostMu.Lock()
+	defer s.hostMu.Unlock()
+	return s.bringUpPIFsLocked()
+}
+
+// bringUpPIFsLocked is bringUpPIFs for a caller that holds hostMu.
+func (s *Server) bringUpPIFsLocked() error {
 	s.db.mu.Lock()
-	var bridges []string
+	type pifPort struct{ bridge, device, netUUID, bridgeID string }
+	var pifs []pifPort
 	for _, p := range s.db.all("PIF") {
 		if n, ok := s.db.objs[p.fields["network"].(string)]; ok && p.fields["currently_attached"] == true {
-			bridges = append(bridges, n.fields["bridge"].(string))
+			pifs = append(pifs, pifPort{n.fields["bridge"].(string), p.fields["device"].(string), n.fields["uuid"].(string), bridgeID(n)})
 		}
 	}
 	s.db.mu.Unlock()
-	s.hostMu.Lock()
-	defer s.hostMu.Unlock()
-	for _, b := range bridges {
-		if err := s.host.EnsureBridge(s.ctx, b); err != nil {
-			return fmt.Errorf("xapi simulator: bringing up bridge %s: %w", b, err)
+	for _, p := range pifs {
+		if err := s.host.EnsureBridge(s.ctx, p.bridge); err != nil {
+			return fmt.Errorf("xapi simulator: bringing up bridge %s: %w", p.bridge, err)
 		}
-		s.rt.bridges[b] = true
+		s.rt.bridges[p.bridge] = true
+		s.labelBridge(s.ctx, p.bridge, p.netUUID, p.bridgeID)
+		if pl, ok := s.host.(PortLister); ok {
+			if ports, err := pl.BridgePorts(s.ctx, p.bridge); err == nil && slices.Contains(ports, p.device) {
+				continue // already there (a toolstack restart)
+			}
+		}
+		if err := s.host.AddPort(s.ctx, p.bridge, p.device, nil); err != nil {
+			return fmt.Errorf("xapi simulator: adding %s to bridge %s: %w", p.device, p.bridge, err)
+		}
 	}
 	return nil
 }

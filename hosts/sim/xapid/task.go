@@ -9,6 +9,17 @@ import (
 )
 
 func init() {
+	// task.create(label, description) as xapi_task.ml's create: a pending
+	// task of this host, owned by the session, that its creator completes
+	// or destroys (xen-api ocaml/idl/datamodel.ml, class task).
+	register("task.create", handler{arity: 3, noAsync: true, fn: func(c *call, a args) any {
+		label, desc := a.str(0, "label"), a.str(1, "description")
+		c.s.db.mu.Lock()
+		defer c.s.db.mu.Unlock()
+		rec := taskRecord(label, c.s.hostR)
+		rec["name_description"] = desc
+		return c.s.db.insert("task", rec).ref
+	}})
 	// task.destroy as xapi_task.ml's destroy: a completed task goes at
 	// once; a pending one gets "destroy" in current_operations and the
 	// task collector removes it when it has completed.

@@ -76,7 +76,9 @@ func (c *call) vifCreate(a args) any {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	vm := c.obj("VM", vmRef)
-	c.obj("network", network)
+	// xen-api ocaml/xapi/xapi_vif_helpers.ml create (XS62 line 153):
+	// the network is not looked up, so a VIF may name one that does not
+	// exist; starting its VM then fails on it (plugPort).
 	return c.s.createVIF(vm, device, network, mac, mtu, oc, qosType, qosParams, lock, r.strSet("ipv4_allowed"), r.strSet("ipv6_allowed")).ref
 }
 

@@ -40,8 +40,16 @@ func (s *Server) cloneVM(c *call, ref, name, op, sr string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	src := c.obj("VM", ref)
-	if op == "copy" && sr != NullRef {
-		c.obj("SR", sr)
+	if op == "copy" {
+		// xen-api ocaml/xapi/xapi_vm.ml copy (XS62 line 503, v1.249.0
+		// line 716): an SR that does not exist ("", NULL, a stale ref) is
+		// "not an error": each disk is copied within its own SR. An ISO SR
+		// is refused.
+		if o, ok := d.objs[sr]; !ok || o.class != "SR" {
+			sr = NullRef
+		} else if o.fields["content_type"] == "iso" {
+			fail(ErrOperationNotAllowed, "Cannot copy a VM's disks to an ISO SR")
+		}
 	}
 	checkVMOp(src, op)
 	rec := vmRecord(name)
@@ -125,6 +133,15 @@ func (s *Server) copyDevices(src, dst *object, keepMAC, snapshotDisks bool, sr s
 		rec := vbdRecord(dst.ref, vdi, b.fields["userdevice"].(string), b.fields["bootable"].(bool))
 		rec["mode"] = b.fields["mode"]
 		rec["type"] = b.fields["type"]
+		// xapi_vm_clone.ml (CA-58405): the copy owns its disks ("owner" in
+		// the VBD's other_config), so xe vm-uninstall destroys them.
+		oc := cloneMap(b.fields["other_config"].(map[string]string))
+		if vdi != NullRef && b.fields["type"] == "Disk" {
+			if _, ok := oc["owner"]; !ok {
+				oc["owner"] = ""
+			}
+		}
+		rec["other_config"] = oc
 		d.insert("VBD", rec)
 	}
 }
@@ -187,6 +204,9 @@ func (c *call) vmProvision(a args) any {
 	defer d.mu.Unlock()
 	vm := c.obj("VM", a.str(0, "vm"))
 	checkVMOp(vm, "provision")
+	// xen-api ocaml/xapi/xapi_vm.ml provision: the VM stops being a
+	// template first (xe vm-install relies on it).
+	d.set(vm, map[string]any{"is_a_template": false, "is_a_snapshot": false})
 	oc := vm.fields["other_config"].(map[string]string)
 	spec, ok := oc["disks"]
 	if !ok {
@@ -219,7 +239,9 @@ func (c *call) vmProvision(a args) any {
 			vdi["type"] = disk.Type
 		}
 		v := d.insert("VDI", vdi)
-		d.insert("VBD", vbdRecord(vm.ref, v.ref, disk.Device, disk.Bootable == "true"))
+		b := vbdRecord(vm.ref, v.ref, disk.Device, disk.Bootable == "true")
+		b["other_config"] = map[string]string{"owner": ""} // xapi_templates.ml pre_install
+		d.insert("VBD", b)
 	}
 	oc = cloneMap(oc)
 	delete(oc, "disks")

@@ -86,7 +86,10 @@ func vmOpError(vm *object, op string) *APIError {
 		if len(ops) > 1 {
 			s = "{" + strings.Join(ops, ",") + "}"
 		}
-		return apiErr(ErrOtherOperationInProgress, "VM", ref, s)
+		// xen-api ocaml/xapi/xapi_vm_lifecycle.ml
+		// report_concurrent_operations_error (XS62 line 195, v1.249.0
+		// line 236): ["VM.<op>", ref], several ops as "VM.{a,b}".
+		return apiErr(ErrOtherOperationInProgress, "VM."+s, ref)
 	}
 	isTemplate, isSnapshot := vm.fields["is_a_template"] == true, vm.fields["is_a_snapshot"] == true
 	if isTemplate && !isSnapshot {

@@ -3,6 +3,7 @@ package xapid
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -86,6 +87,11 @@ func (s *Server) startVM(c *call, ref string, paused bool, op string) {
 		vm := c.obj("VM", ref)
 		if op != "" {
 			checkVMOp(vm, op)
+		}
+		// xapi_vm_helpers.assert_enough_memory_available: the VM's memory
+		// must fit in what the host has free.
+		if need, free := vm.fields["memory_static_max"].(int64), freeMemory(d, s.hostR); need > free {
+			fail(ErrHostNotEnoughFreeMemory, strconv.FormatInt(need, 10), strconv.FormatInt(free, 10))
 		}
 		domid = s.rt.nextDom
 		s.rt.nextDom++
@@ -176,7 +182,26 @@ func devNum(v *object) int64 {
 func (s *Server) guestOf(vm *object) Guest {
 	g := Guest{UUID: vm.fields["uuid"].(string), NameLabel: vm.fields["name_label"].(string),
 		DomID: vm.fields["domid"].(int64), PVArgs: vm.fields["PV_args"].(string),
-		OtherConfig: cloneMap(vm.fields["other_config"].(map[string]string))}
+		OtherConfig: cloneMap(vm.fields["other_config"].(map[string]string)), VMData: map[string]string{}}
+	vbds := s.db.where("VBD", "VM", vm.ref)
+	sort.Slice(vbds, func(i, j int) bool {
+		return vbds[i].fields["userdevice"].(string) < vbds[j].fields["userdevice"].(string)
+	})
+	for _, b := range vbds {
+		vdi, ok := s.db.objs[b.fields["VDI"].(string)]
+		if !ok || b.fields["type"] != "Disk" {
+			continue
+		}
+		if b.fields["bootable"] == true {
+			g.DiskInterfaces = vdi.fields["other_config"].(map[string]string)[InterfacesKey]
+		}
+		g.Disks = append(g.Disks, GuestDisk{Userdevice: b.fields["userdevice"].(string), Size: vdi.fields["virtual_size"].(int64)})
+	}
+	for k, v := range vm.fields["xenstore_data"].(map[string]string) {
+		if strings.HasPrefix(k, "vm-data/") || k == "vm-data" {
+			g.VMData[k] = v
+		}
+	}
 	vifs := s.db.where("VIF", "VM", vm.ref)
 	sort.Slice(vifs, func(i, j int) bool { return devNum(vifs[i]) < devNum(vifs[j]) })
 	for _, v := range vifs {
@@ -206,6 +231,13 @@ func (s *Server) bootGuest(g Guest) {
 			s.logf("xapid: booting guest %s (%s): %v", g.NameLabel, g.UUID, err)
 			return
 		}
+		nets := map[string]string{}
+		if ip != "" {
+			nets["0/ip"] = ip
+		}
+		if gn, ok := s.host.(GuestNetworker); ok {
+			nets = gn.GuestNetworks(g.UUID)
+		}
 		stale := false
 		s.withDB(func() {
 			vm, err := s.db.byUUID("VM", g.UUID)
@@ -215,10 +247,7 @@ func (s *Server) bootGuest(g Guest) {
 				stale = err != nil || vm.fields["power_state"] == "Halted" || vm.fields["power_state"] == "Suspended"
 				return
 			}
-			nets := map[string]string{}
-			if ip != "" {
-				nets["0/ip"] = ip
-			}
+
 			if old, ok := s.db.objs[vm.fields["guest_metrics"].(string)]; ok {
 				s.db.remove(old)
 			}

@@ -34,6 +34,11 @@ package xmlrpc
 
 import "fmt"
 
+// Int is an integer sent as an XML-RPC <int>, where xapi sends one: its
+// int32 values (event.from's valid_ref_counts), unlike its int64 fields,
+// which go as decimal strings.
+type Int int32
+
 // MaxMessageSize is the largest message, in bytes, the decoders accept.
 const MaxMessageSize = 64 << 20
 

@@ -102,6 +102,10 @@ func (e *encoder) content(v any) error {
 		e.buf.WriteString(strconv.Itoa(x))
 	case int32:
 		e.buf.WriteString(strconv.FormatInt(int64(x), 10))
+	case Int:
+		e.buf.WriteString("<int>")
+		e.buf.WriteString(strconv.FormatInt(int64(x), 10))
+		e.buf.WriteString("</int>")
 	case bool:
 		if x {
 			e.buf.WriteString("<boolean>1</boolean>")

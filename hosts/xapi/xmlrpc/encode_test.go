@@ -197,3 +197,18 @@ func BenchmarkUnmarshalResponse(b *testing.B) {
 		}
 	}
 }
+
+// TestIntIsAnXMLRPCInt: Int goes as <int>, as xapi sends its int32 values.
+func TestIntIsAnXMLRPCInt(t *testing.T) {
+	data, err := MarshalResponse(map[string]any{"n": Int(7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `<member><name>n</name><value><int>7</int></value></member>`) {
+		t.Fatalf("Int encoded as %s", data)
+	}
+	v, err := UnmarshalResponse(data)
+	if err != nil || v.(map[string]any)["n"] != int64(7) {
+		t.Fatalf("decoded %v, %v", v, err)
+	}
+}

@@ -24,11 +24,12 @@ devstack {
     ADMIN_PASSWORD           = env("ADMIN_PASSWORD")
     DATABASE_PASSWORD        = env("DATABASE_PASSWORD")
     KEYSTONE_CATALOG_BACKEND = "sql"
-    NOVA_DB_URL              = "mysql://root:${env("NOVA_DB_URL_PASSWORD")}@127.0.0.1/nova?charset=utf8"
+    NOVA_DB_URL              = "mysql://root:$${NOVA_DB_URL_PASSWORD}@127.0.0.1/nova?charset=utf8"
+    NOVA_DB_URL_PASSWORD     = env("NOVA_DB_URL_PASSWORD")
     RABBIT_PASSWORD          = env("RABBIT_PASSWORD")
     SCREEN_LOGDIR            = "$${DEST}/logs/screen"
     SERVICE_PASSWORD         = env("ADMIN_PASSWORD")
     SERVICE_TOKEN            = env("SERVICE_TOKEN")
-    SWIFT_CONF               = "--auth-url http://127.0.0.1:5000/v2.0 --os-password ${env("ADMIN_PASSWORD")}"
+    SWIFT_CONF               = "--auth-url http://127.0.0.1:5000/v2.0 --os-password $${ADMIN_PASSWORD}"
   }
 }

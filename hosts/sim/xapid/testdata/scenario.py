@@ -37,7 +37,7 @@ def main():
     net = x.network.create({"name_label": "OpenStack VM Network", "name_description": "",
                             "MTU": "1500", "other_config": {}})
     out["bridge"] = x.network.get_bridge(net)
-    out["managed"] = x.network.get_record(net)["managed"]
+    out["managed"] = x.network.get_record(net).get("managed")  # 7.2 and later
 
     tpl = x.VM.get_by_name_label("Ubuntu Precise Pangolin 12.04 (64-bit)")[0]
     vm = x.VM.clone(tpl, "DevStackOSDomU")

@@ -1,0 +1,157 @@
+package steps
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"xenlab/hosts"
+	"xenlab/hosts/sim"
+	"xenlab/localrc"
+	"xenlab/provision"
+)
+
+// simAddr is an address of the simulated host's own loopback network
+// (127.A.B.0/24, where its guests get their leases), n above dom0's.
+func simAddr(t *testing.T, sh *sim.Host, n byte) netip.Prefix {
+	t.Helper()
+	h, _, err := net.SplitHostPort(sh.Endpoints().Dom0SSH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := netip.MustParseAddr(h).As4()
+	a[3] = n
+	return netip.PrefixFrom(netip.AddrFrom4(a), 24)
+}
+
+// TestStaticAddressesReachDomU: a static management_ip reaches domU's
+// /etc/network/interfaces (as devstack's build_xva.sh put it there), domU
+// comes up at that address (its guest reports it, its SSH server answers
+// there), the VM and public networks' static addresses are reported too,
+// and a second plan has nothing to do. Then vm_ip is edited: plan shows
+// it as a reboot of domU, up makes it.
+func TestStaticAddressesReachDomU(t *testing.T) {
+	sh, cfg, host := simLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	mgmt := simAddr(t, sh, 200)
+	cfg.DomU.ManagementIP = localrc.IPConfig{Prefix: mgmt}
+	rep := run(t, ctx, beforeAgents(cfg, host), false)
+	if rep.Err != nil {
+		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
+	}
+	want := "guest-network: guest reports eth2 172.24.4.10, eth1 10.255.255.255, eth0 " + mgmt.Addr().String()
+	if !strings.Contains(output(rep), want) {
+		t.Errorf("up's output lacks %q:\n%s", want, output(rep))
+	}
+	host.Changed()
+	inv, err := host.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := guestIP(inv, findDomU(inv, cfg.Lab), 0); ip != mgmt.Addr().String() {
+		t.Errorf("domU reports %q on eth0, want %s", ip, mgmt.Addr())
+	}
+	g, err := host.DialGuest(ctx, "domU", net.JoinHostPort(mgmt.Addr().String(), "22"), "root", cfg.DomU.Password)
+	if err != nil {
+		t.Fatalf("domU's SSH server at its static address: %v", err)
+	}
+	file, err := g.Download(ctx, InterfacesPath)
+	g.Close()
+	if err != nil || !strings.Contains(string(file), "iface eth0 inet static\n  address "+mgmt.Addr().String()+"\n  netmask 255.255.255.0") {
+		t.Errorf("domU's %s: %v\n%s", InterfacesPath, err, file)
+	}
+
+	fresh := hosts.New(host.Config, hosts.Options{})
+	defer fresh.Close(ctx)
+	if p := planOf(t, ctx, beforeAgents(cfg, fresh)); len(p.Pending()) > 0 || len(changesOf(p)) > 0 {
+		t.Errorf("a second plan: pending %v, changes %v", p.Pending(), changesOf(p))
+	}
+
+	edited := *cfg
+	edited.DomU.VMIP = localrc.IPConfig{Prefix: netip.MustParsePrefix("10.9.9.9/16")}
+	p := planOf(t, ctx, beforeAgents(&edited, fresh))
+	hasAll(t, "the plan's changes", changesOf(p), "guest-network: domu.vm_ip (domU stopped)")
+	if rep := run(t, ctx, beforeAgents(&edited, fresh), false); rep.Err != nil {
+		t.Fatalf("up after the edit: %v\n%s", rep.Err, output(rep))
+	}
+	fresh.Changed()
+	if inv, err = fresh.Inventory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ip := guestIP(inv, findDomU(inv, cfg.Lab), 1); ip != "10.9.9.9" {
+		t.Errorf("domU reports %q on eth1, want 10.9.9.9", ip)
+	}
+	last := hosts.New(host.Config, hosts.Options{})
+	defer last.Close(ctx)
+	if p := planOf(t, ctx, beforeAgents(&edited, last)); len(p.Pending()) > 0 {
+		t.Errorf("a plan after the edit: pending %v, changes %v", p.Pending(), changesOf(p))
+	}
+}
+
+// TestBootIsBoundByTimeoutsBoot: a guest that reports no address before
+// timeouts.boot fails the boot step, naming the setting.
+func TestBootIsBoundByTimeoutsBoot(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sh, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), Logf: t.Logf, GuestMetricsDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	cfg, err := localrc.Load(sh.Endpoints().LabFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Timeouts.Boot = time.Millisecond
+	host := hosts.New(cfg.Hosts[0], hosts.Options{})
+	defer host.Close(ctx)
+	var upToBoot []provision.Node
+	for _, s := range BringUp(cfg, host) {
+		upToBoot = append(upToBoot, s)
+		if s.Step.Name() == "boot" {
+			break
+		}
+	}
+	rep := run(t, ctx, upToBoot, false)
+	if rep.Err == nil || !strings.Contains(rep.Err.Error(), "domU reported no address on eth0 within timeouts.boot (1ms)") {
+		t.Fatalf("boot with a guest that never reports: %v", rep.Err)
+	}
+}
+
+// TestInstallerAddressReachesDomUsFirstBoot: a static domu.ubuntu.ip is
+// the installer's address (netcfg on its kernel command line, as
+// devstack's install_ubuntu_template.sh passed UBUNTU_INST_IP), which the
+// installer writes into the installed system: domU, cloned from it, first
+// boots at that address; guest-network then gives it the lab file's
+// (management by DHCP).
+func TestInstallerAddressReachesDomUsFirstBoot(t *testing.T) {
+	sh, cfg, host := simLabInstall(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	inst := simAddr(t, sh, 150)
+	cfg.DomU.TemplateFrom = localrc.TemplateInstall
+	cfg.DomU.Ubuntu.IP = localrc.IPConfig{Prefix: inst}
+	rep := run(t, ctx, beforeAgents(cfg, host), false)
+	if rep.Err != nil {
+		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
+	}
+	out := output(rep)
+	for _, want := range []string{"boot: guest reports " + inst.Addr().String() + " on eth0", "guest-network: wrote domU's /etc/network/interfaces",
+		"guest-network: guest reports eth2 172.24.4.10, eth1 10.255.255.255, eth0 127."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("up's output lacks %q:\n%s", want, out)
+		}
+	}
+	host.Changed()
+	inv, err := host.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := guestIP(inv, findDomU(inv, cfg.Lab), 0); ip == "" || ip == inst.Addr().String() {
+		t.Errorf("after guest-network domU reports %q on eth0, want a DHCP lease", ip)
+	}
+}

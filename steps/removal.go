@@ -1,0 +1,47 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+
+	"xenlab/hosts"
+	"xenlab/localrc"
+)
+
+// Removal lists what `down` would remove from h, read from one inventory
+// (as Terraform's destroy shows its plan before it asks): the lab's VMs
+// (domU, its snapshots, and the cached template with purge) with the disks
+// only they use, and the lab's networks. Only objects carrying the lab's
+// tag are listed, as only they are removed. kept names what stays (the
+// cached template without purge).
+func Removal(ctx context.Context, lab *localrc.Config, h *hosts.Host, purge bool) (remove, kept []string, err error) {
+	inv, err := h.Inventory(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, vm := range ownedVMs(inv, lab.Lab, "") {
+		rec := inv.VMs[vm]
+		kind := "VM"
+		switch {
+		case rec.IsASnapshot:
+			kind = "snapshot"
+		case rec.OtherConfig[TagRole] == RoleTemplate:
+			if !purge {
+				kept = append(kept, fmt.Sprintf("template %q (%s): the cached template (--purge-template removes it)", rec.NameLabel, rec.UUID))
+				continue
+			}
+			kind = "template"
+		}
+		disks := len(vmDisks(inv, vm))
+		if !rec.SuspendVDI.IsNull() {
+			disks++
+		}
+		remove = append(remove, fmt.Sprintf("%s %q (%s, %s) and %d disk(s)", kind, rec.NameLabel, rec.UUID, rec.PowerState, disks))
+	}
+	for _, r := range sortedRefs(inv.Networks) {
+		if rec := inv.Networks[r]; owned(lab.Lab, rec.OtherConfig) {
+			remove = append(remove, fmt.Sprintf("network %q (bridge %s)", rec.NameLabel, rec.Bridge))
+		}
+	}
+	return remove, kept, nil
+}
