@@ -257,6 +257,13 @@ func (h *Host) suspendGuest(vmUUID, image string) error {
 		unlock()
 		return nil
 	}
+	// With a network of the host's own (simnet.go) the suspend takes the
+	// VIFs' links away and the resume makes new ones, whose addresses a
+	// kept guest would not get again: such a guest stops, as before.
+	if h.hnet != nil {
+		unlock()
+		return h.stopGuest(vmUUID)
+	}
 	if err := g.ssh.Pause(); err != nil {
 		h.logf("sim: guest %s not kept while suspended (%v): stopped", g.name, err)
 		unlock()

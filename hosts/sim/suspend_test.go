@@ -35,6 +35,9 @@ func TestCheckpointKeepsTheGuest(t *testing.T) {
 	if h.dom0.Isolation() != "mountns" {
 		t.Skip("no own root for the hosts here")
 	}
+	if h.hnet != nil {
+		t.Skip("with a network of the host's own, a suspended guest is stopped (its VIFs' links go; guest.go suspendGuest)")
+	}
 	ep := h.Endpoints()
 	c := dialXAPI(ctx, t, ep)
 	defer c.Close(ctx)
