@@ -23,8 +23,17 @@ import (
 // pipe (an SSH session, a plugin's pipe in `xenlab sim serve`) it is that
 // connection's error and nothing else. It is caught rather than ignored so
 // that the programs xenlab starts get the default SIGPIPE behaviour.
+//
+// SIGHUP ignored at start (`nohup xenlab sim serve &`) stays ignored by
+// xenlab, but is caught and dropped for the same reason: an ignored signal
+// is inherited, and the simulated host's dom0 and guest commands (the
+// devstack stand-in's agents, which SIGHUP stops as screen's quit does)
+// would otherwise start with it ignored, as nothing on a real host does.
 func main() {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	if signal.Ignored(syscall.SIGHUP) {
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
+	}
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 1)

@@ -64,6 +64,9 @@ func runSteps(ctx context.Context, io IO, lab *openedLab, graph []provision.Node
 			rep.Err = errors.Join(rep.Err, jerr)
 		}
 	}
+	if p, ok := display.r.(interface{ EndProgress() }); ok {
+		p.EndProgress() // the counters go under the bar, not on its line
+	}
 	writeCounters(io, lab.flags.json, lab.hosts) // before the JSON summary, which is the last line
 	cerr := display.Close(rep)
 	collectOnFailure(ctx, io, lab, rep, steps) // after the report: it never changes the outcome

@@ -9,8 +9,9 @@ import (
 // newVerify is `xenlab verify`: the bring-up's verify step on its own,
 // read-only, against the lab as it is now. It exits 0 when every promise
 // of the lab holds, 1 naming each broken one (the switch, the bridge, what
-// was expected and what was found). Where the switches answer
-// `ovs-appctl ofproto/trace` it also proves the tenant path through them.
+// was expected and what was found). It proves the tenant path with real
+// frames where the switches forward them, else with `ovs-appctl
+// ofproto/trace`, and says which.
 func newVerify(io IO) *cobra.Command {
 	var lab labFlags
 	c := &cobra.Command{
@@ -20,8 +21,11 @@ func newVerify(io IO) *cobra.Command {
 domU runs with both Open vSwitch agents (q-agt, q-domua), and on the switches dom0's integration
 bridge holds the placeholder on VLAN 4095 and the link to the VM network's bridge with the
 VLAN flows; domU's br-int has int-br-eth1 linked to br-eth1, the flow that maps the tenant
-segment (the first VLAN of the lab's range, 1000 by default) to its local VLAN, and the DHCP and router ports on that local VLAN. Where Open vSwitch answers
-ofproto/trace, it also proves the path a tenant frame takes through each switch.
+segment (the first VLAN of the lab's range, 1000 by default) to its local VLAN, and the DHCP
+and router ports on that local VLAN. Then it proves the tenant path: with real frames where the
+switches forward them (sent with ovs-ofctl packet-out on dom0's integration bridge, counted
+leaving the VM network's bridge, arriving on domU's eth1 and at the DHCP port), else with
+ofproto/trace through each switch, saying which proof it used.
 Exit 0 when every promise holds, 1 naming each that does not.`,
 		Args: args(0),
 		RunE: func(c *cobra.Command, _ []string) error {

@@ -8,9 +8,11 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
+	"xenlab/hosts/sim/ifconfig"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
@@ -333,7 +335,16 @@ func (h *Host) startDom0Services(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, name := range xe.Names {
+	names := xe.Names
+	if strings.HasPrefix(h.release.ProductVersion, "6.") {
+		// XenServer 6.x's dom0 is CentOS 5: net-tools 1.60's ifconfig,
+		// whose format the scripts of that era parse. Later releases'
+		// (CentOS 7, net-tools 2.0) print as this machine's does.
+		names = append(slices.Clip(names), ifconfig.Name)
+	} else if l := filepath.Join(dir, ifconfig.Name); isLinkTo(l, target) {
+		os.Remove(l) // left by a start of this directory as 6.x
+	}
+	for _, name := range names {
 		link := filepath.Join(dir, name)
 		os.Remove(link + ".new")
 		if err := os.Symlink(target, link+".new"); err != nil {
@@ -344,6 +355,12 @@ func (h *Host) startDom0Services(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// isLinkTo says whether path is a symbolic link to target.
+func isLinkTo(path, target string) bool {
+	t, err := os.Readlink(path)
+	return err == nil && t == target
 }
 
 // BridgePorts lists the ports on a dom0 bridge, so xapi keeps a bridge that

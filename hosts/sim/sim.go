@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -216,6 +218,9 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if err := h.startXAPI(ctx); err != nil {
 		return nil, err
 	}
+	if err := h.keepPorts(); err != nil {
+		return nil, err
+	}
 	if h.dom0.Isolation() != sshd.IsolationMountNS {
 		h.logf("sim: no mount namespaces here (as root), nor user namespaces and nsenter (without root): the hosts' commands and plugins run on this " +
 			"machine's file system as this user, with no root of their own, and can read and write what this user can; " +
@@ -273,10 +278,41 @@ func (h *Host) startDom0(ctx context.Context) error {
 		}
 		h.logf("sim: dom0's SSH cannot listen on %s (%v): on a free port instead", addr, err)
 	}
+	if prev := h.state.Ports; prev != nil && prev.Dom0SSH != 0 { // the port of the last start, where it is free
+		c := cfg
+		c.Addr = net.JoinHostPort(h.state.dom0IP(), strconv.Itoa(prev.Dom0SSH))
+		if h.dom0, err = sshd.Start(ctx, c); err == nil {
+			return nil
+		}
+		h.logf("sim: dom0's SSH cannot listen on %s again (%v): on a free port instead", c.Addr, err)
+	}
 	if h.dom0, err = sshd.Start(ctx, cfg); err != nil {
 		return fmt.Errorf("dom0's SSH server: %w", err)
 	}
 	return nil
+}
+
+// keepPorts records in the state the free ports xapi and dom0's SSH took
+// (none where they have a real host's), for the next start to take again.
+func (h *Host) keepPorts() error {
+	p := &simPorts{}
+	if _, fixed := preferredAddr(h.state.dom0IP(), xapiHTTPSPort); !fixed || portOf(h.xapiURL) != xapiHTTPSPort {
+		p.XAPI = portOf(h.xapiURL)
+	}
+	if _, fixed := preferredAddr(h.state.dom0IP(), xapiHTTPPort); !fixed || portOf(h.xapiHTTPURL) != xapiHTTPPort {
+		p.XAPIHTTP = portOf(h.xapiHTTPURL)
+	}
+	if _, fixed := preferredAddr(h.state.dom0IP(), realSSHPort); !fixed || portOf(h.dom0.Addr()) != realSSHPort {
+		p.Dom0SSH = portOf(h.dom0.Addr())
+	}
+	if *p == (simPorts{}) {
+		p = nil
+	}
+	if p == h.state.Ports || (p != nil && h.state.Ports != nil && *p == *h.state.Ports) {
+		return nil
+	}
+	h.state.Ports = p
+	return saveState(h.dir, h.state)
 }
 
 // openSwitch opens the Open vSwitch of one host (dom0 or a guest) in the
@@ -347,10 +383,14 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		return fmt.Errorf("simulated xapi: %w", err)
 	}
 	h.xapi = srv
-	if h.xapiURL, err = h.listenXAPI(ctx, xapiHTTPSPort, h.creds.tlsConfig()); err != nil {
+	var prevHTTPS, prevHTTP int
+	if p := h.state.Ports; p != nil {
+		prevHTTPS, prevHTTP = p.XAPI, p.XAPIHTTP
+	}
+	if h.xapiURL, err = h.listenXAPI(ctx, xapiHTTPSPort, prevHTTPS, h.creds.tlsConfig()); err != nil {
 		return err
 	}
-	if h.xapiHTTPURL, err = h.listenXAPI(ctx, xapiHTTPPort, nil); err == nil {
+	if h.xapiHTTPURL, err = h.listenXAPI(ctx, xapiHTTPPort, prevHTTP, nil); err == nil {
 		err = h.startDom0Services(ctx)
 	}
 	if err == nil {
@@ -360,9 +400,10 @@ func (h *Host) startXAPI(ctx context.Context) error {
 }
 
 // listenXAPI serves xapi on port of dom0's address where this process may
-// bind it and it is free, else on a free port, over TLS when tlsConfig is
-// set.
-func (h *Host) listenXAPI(ctx context.Context, port int, tlsConfig *tls.Config) (string, error) {
+// bind it and it is free, else on prev (the free port of the last start,
+// if any) where it is still free, else on a free port, over TLS when
+// tlsConfig is set.
+func (h *Host) listenXAPI(ctx context.Context, port, prev int, tlsConfig *tls.Config) (string, error) {
 	bg := context.WithoutCancel(ctx)
 	if addr, fixed := preferredAddr(h.state.dom0IP(), port); fixed {
 		url, err := h.listenXAPIOn(bg, addr, tlsConfig)
@@ -370,6 +411,14 @@ func (h *Host) listenXAPI(ctx context.Context, port int, tlsConfig *tls.Config) 
 			return url, nil
 		}
 		h.logf("sim: xapi cannot listen on %s (%v): on a free port instead", addr, err)
+	}
+	if prev != 0 {
+		addr := net.JoinHostPort(h.state.dom0IP(), strconv.Itoa(prev))
+		url, err := h.listenXAPIOn(bg, addr, tlsConfig)
+		if err == nil {
+			return url, nil
+		}
+		h.logf("sim: xapi cannot listen on %s again (%v): on a free port instead", addr, err)
 	}
 	return h.listenXAPIOn(bg, h.state.dom0IP()+":0", tlsConfig)
 }

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // simState is what the simulator itself must remember across restarts of a
@@ -25,9 +28,36 @@ type simState struct {
 	// named by, and its /24 of 198.18.0.0/15 ("198.18.A.0/24").
 	NetID string `json:"netid,omitempty"`
 	LAN   string `json:"lan,omitempty"`
+	// Ports are the ports xapi (HTTPS and HTTP) and dom0's SSH took last
+	// time, where this process may not bind a real host's (80, 443, 22)
+	// and took free ones: a restart takes them again where they are
+	// still free, so the host keeps its address as a rebooted host does
+	// (the lab file, and the XENAPI_CONNECTION_URL in domU's localrc,
+	// stay true).
+	Ports *simPorts `json:"ports,omitempty"`
 	// own: this run has the network of LAN (dom0 at .1, guests at .10
 	// and up) instead of the loopback /24.
 	own bool
+}
+
+// simPorts are the free ports a host without the real ones took.
+type simPorts struct {
+	XAPI     int `json:"xapi,omitempty"`
+	XAPIHTTP int `json:"xapi_http,omitempty"`
+	Dom0SSH  int `json:"dom0_ssh,omitempty"`
+}
+
+// portOf is the port of an address ("ip:port" or a URL's "scheme://ip:port/"), or 0.
+func portOf(addr string) int {
+	if u, err := url.Parse(addr); err == nil && u.Host != "" {
+		addr = u.Host
+	}
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
 func (s simState) dom0IP() string {

@@ -23,6 +23,7 @@ type TTY struct {
 	mu      sync.Mutex
 	w       io.Writer
 	bar     *progressbar.ProgressBar
+	ended   bool // EndProgress was called
 	phase   provision.Phase
 	running []string
 	stop    chan struct{}
@@ -175,6 +176,16 @@ func statusLine(ev provision.Event) string {
 	return mark + " " + describe(ev)
 }
 
+// EndProgress ends the bar (or the lanes), leaving its last state on its
+// own line, so that what the caller writes next starts on a line of its
+// own; Close then writes the table. A second call does nothing.
+func (t *TTY) EndProgress() {
+	t.endBar()
+	t.mu.Lock()
+	t.ended = true
+	t.mu.Unlock()
+}
+
 // Close ends the bar and writes the timing table.
 func (t *TTY) Close(rep *provision.Report) error {
 	t.endBar()
@@ -182,6 +193,9 @@ func (t *TTY) Close(rep *provision.Report) error {
 	defer t.mu.Unlock()
 	if rep == nil {
 		return nil
+	}
+	if t.ended { // lines were written under the bar: a blank line, as Plain's
+		fmt.Fprintln(t.w)
 	}
 	return rep.WriteTable(t.w)
 }

@@ -192,7 +192,7 @@ func (n *Net) Dom0() *netns.NS { return n.dom0 }
 // management address (LAN .1) and brings it up, as interface-reconfigure
 // does for the management PIF; again after the bridge was made anew.
 func (n *Net) ManagementUp(ctx context.Context, bridge string) error {
-	return n.run(ctx, n.dom0, "addr replace "+n.Addr(1).String()+"/24 dev "+bridge, "link set "+bridge+" up")
+	return n.run(ctx, n.dom0, "addr replace "+n.Addr(1).String()+"/24 brd + dev "+bridge, "link set "+bridge+" up")
 }
 
 // Guest is the namespace of the guest of the VM vm (its uuid), made on
