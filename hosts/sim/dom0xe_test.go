@@ -40,9 +40,9 @@ func runIn(ctx context.Context, t *testing.T, c *sshc.Client, cmd string, opts .
 
 // TestXeInDom0 runs dom0's xe over SSH as an administrator does: the
 // walk-through's `xe network-list`, the lookup of the VM network by name
-// that devstack and the issue's done-when use, devstack's Havana
-// tools/xen/functions helpers sourced unchanged under bash
-// (testdata/devstack-havana-functions), the inventory naming the host and
+// that devstack and the issue's done-when use, the command lines of
+// devstack's Havana tools/xen/functions helpers under bash
+// (testdata/dom0-xe-lines.sh), the inventory naming the host and
 // dom0 as xapi does, and xe-toolstack-restart.
 func TestXeInDom0(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -89,8 +89,8 @@ func TestXeInDom0(t *testing.T) {
 		t.Fatalf("xe network-list:\n%s", all)
 	}
 
-	// devstack havana-eol tools/xen/functions, sourced unchanged.
-	fns, err := os.ReadFile(filepath.Join("testdata", "devstack-havana-functions"))
+	// The command lines of devstack havana-eol's tools/xen/functions.
+	fns, err := os.ReadFile(filepath.Join("testdata", "dom0-xe-lines.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,24 +100,22 @@ func TestXeInDom0(t *testing.T) {
 	}
 	srs, _ := c.Call(ctx, "SR.get_by_name_label", "Local storage")
 	srUUID, _ := c.Call(ctx, "SR.get_uuid", srs.([]any)[0])
-	if got := bash("get_local_sr"); got != srUUID {
-		t.Errorf("get_local_sr: %q, want %v", got, srUUID)
+	if got := bash("local_sr"); got != srUUID {
+		t.Errorf("local_sr (get_local_sr): %q, want %v", got, srUUID)
 	}
-	if got := bash(`_network_exists "OpenStack VM Network" && echo yes; _network_exists "No Such" || echo no`); got != "yes\nno" {
-		t.Errorf("_network_exists: %q", got)
+	if got := bash(`net_exists "OpenStack VM Network" && echo yes; net_exists "No Such" || echo no`); got != "yes\nno" {
+		t.Errorf("net_exists (_network_exists): %q", got)
 	}
 	bridge, _ := c.NetworkGetBridge(ctx, net)
-	if got := bash(`bridge_for "OpenStack VM Network"; bridge_for xenbr0`); got != bridge+"\nxenbr0" {
-		t.Errorf("bridge_for: %q, want %s and xenbr0", got, bridge)
+	if got := bash(`bridge_of "OpenStack VM Network"; bridge_of xenbr0`); got != bridge+"\nxenbr0" {
+		t.Errorf("bridge_of (bridge_for): %q, want %s and xenbr0", got, bridge)
 	}
 	// setup_network prints what network-create prints: the new uuid.
-	if got := strings.Split(bash(`setup_network "New Net"; _network_uuid "New Net"`), "\n"); len(got) != 2 || len(got[0]) != 36 || got[0] != got[1] {
-		t.Errorf("setup_network, then _network_uuid: %q", got)
+	if got := strings.Split(bash(`make_net "New Net"; net_uuid "New Net"`), "\n"); len(got) != 2 || len(got[0]) != 36 || got[0] != got[1] {
+		t.Errorf("make_net, then net_uuid (setup_network, _network_uuid): %q", got)
 	}
-	// xenapi_ip_on reads `ifconfig xenbr0` in dom0: the simulated host has
-	// no network of its own yet (docs/simulator.md), so it has no address.
-	res, _ := dom0.Run(ctx, "bash -c '. /root/functions; xenapi_ip_on xenbr0'")
-	t.Logf("xenapi_ip_on xenbr0 (needs the host's own network): %q %q", res.Stdout, res.Stderr)
+	// xenapi_ip_on's line: TestXenapiIPOnInDom0 (it needs the host's own
+	// network, as root).
 
 	// xe-toolstack-restart: xapi's sessions end, the records stay.
 	runIn(ctx, t, dom0, "xe-toolstack-restart")
@@ -128,7 +126,7 @@ func TestXeInDom0(t *testing.T) {
 		t.Fatalf("xenlab's client did not log in again after the restart: %v", err)
 	}
 	// An unknown command, as xe answers it.
-	res, err = dom0.Run(ctx, "xe vm-frobnicate")
+	res, err := dom0.Run(ctx, "xe vm-frobnicate")
 	var re *sshc.RunError
 	if !errors.As(err, &re) || res.ExitStatus != 1 || string(res.Stderr) != "Unknown command: vm-frobnicate\nFor usage run: 'xe help'\n" {
 		t.Fatalf("unknown command: %v %d %q", err, res.ExitStatus, res.Stderr)

@@ -12,15 +12,15 @@ import (
 	sshc "xenlab/hosts/ssh"
 )
 
-// TestXenapiIPOnInDom0: devstack's Havana tools/xen/functions xenapi_ip_on,
-// sourced unchanged in dom0, finds the management address of the host's
+// TestXenapiIPOnInDom0: the command line of devstack's Havana
+// tools/xen/functions xenapi_ip_on (testdata/dom0-xe-lines.sh, ip_on) finds the management address of the host's
 // own network on xenbr0, by bridge and by the network's name, through
 // `ifconfig` in net-tools 1.60's format (XenServer 6.2's dom0). It needs
 // the host's own network (root): without it dom0's network is this
 // machine's, which has no xenbr0.
 func TestXenapiIPOnInDom0(t *testing.T) {
 	needOwnNetwork(t)
-	fns, err := os.ReadFile(filepath.Join("testdata", "devstack-havana-functions"))
+	fns, err := os.ReadFile(filepath.Join("testdata", "dom0-xe-lines.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,8 +35,8 @@ func TestXenapiIPOnInDom0(t *testing.T) {
 	runIn(ctx, t, dom0, "cat > /root/functions", sshc.WithStdin(strings.NewReader(string(fns))))
 	mgmt := h.hnet.Addr(1).String()
 	for _, arg := range []string{"xenbr0", `"Pool-wide network associated with eth0"`} {
-		if got := strings.TrimSpace(runIn(ctx, t, dom0, "bash -c '. /root/functions; xenapi_ip_on "+arg+"'")); got != mgmt {
-			t.Errorf("xenapi_ip_on %s: %q, want the management address %s", arg, got, mgmt)
+		if got := strings.TrimSpace(runIn(ctx, t, dom0, "bash -c '. /root/functions; ip_on "+arg+"'")); got != mgmt {
+			t.Errorf("ip_on (xenapi_ip_on) %s: %q, want the management address %s", arg, got, mgmt)
 		}
 	}
 	// The report it parses, as net-tools 1.60 prints it.
