@@ -8,6 +8,12 @@ import (
 	"time"
 )
 
+// The main goroutine keeps the main thread: a goroutine locked to the main
+// thread that ends does not end the thread (Go wedges it instead), so a
+// test goroutine that landed there would see no parent-death signal, and
+// the test would skip for a reason that is not the kernel's.
+func init() { runtime.LockOSThread() }
+
 // startSleep starts a child with a parent-death signal from a goroutine
 // locked to its thread, which then exits (and Go ends the thread), the way
 // a host's command spawner goes. viaRun chooses whether the start goes
