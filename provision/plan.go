@@ -46,11 +46,22 @@ func (p *PlanResult) Pending() []string {
 func (p *PlanResult) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tACTION\tDEPENDS ON")
+	seen := map[string]string{} // a check failure's text -> the first step it failed
 	for _, s := range p.Steps {
 		action := "apply"
 		switch {
 		case s.Err != nil:
-			action = "unknown: " + s.Err.Error()
+			msg := s.Err.Error()
+			var se *StepError
+			if errors.As(s.Err, &se) {
+				msg = se.Host + "\x00" + se.Op + "\x00" + fmt.Sprint(se.Err)
+			}
+			if first, ok := seen[msg]; ok {
+				action = "unknown: the same check failure as " + first
+			} else {
+				seen[msg] = Label(s.Host, s.Name)
+				action = "unknown: " + s.Err.Error()
+			}
 		case s.Done:
 			action = "none (already done)"
 		case s.ReadOnly:
@@ -99,12 +110,41 @@ func (e *Engine) Plan(ctx context.Context) (*PlanResult, error) {
 	if ctx.Err() != nil {
 		errs = append(errs, interrupted(ctx, PhasePlan))
 	}
+	var failed []*StepError
 	for _, i := range e.g.order {
 		res.Steps = append(res.Steps, steps[i])
 		var se *StepError
 		if errors.As(steps[i].Err, &se) {
-			errs = append(errs, se)
+			failed = append(failed, se)
 		}
 	}
-	return res, errors.Join(errs...)
+	return res, errors.Join(append(errs, sameErrorsOnce(failed)...)...)
+}
+
+// sameErrorsOnce says each failure once: the checks of one host that failed
+// with the same error (a refused login, an unreachable host) become the
+// first step's error, naming the others.
+func sameErrorsOnce(failed []*StepError) []error {
+	type key struct{ host, op, msg string }
+	var order []key
+	first := map[key]*StepError{}
+	others := map[key][]string{}
+	for _, se := range failed {
+		k := key{se.Host, se.Op, fmt.Sprint(se.Err)}
+		if _, ok := first[k]; !ok {
+			first[k] = se
+			order = append(order, k)
+			continue
+		}
+		others[k] = append(others[k], se.Step)
+	}
+	var out []error
+	for _, k := range order {
+		if o := others[k]; len(o) > 0 {
+			out = append(out, fmt.Errorf("%w (the same for %s)", first[k], strings.Join(o, ", ")))
+		} else {
+			out = append(out, first[k])
+		}
+	}
+	return out
 }
