@@ -35,6 +35,9 @@ func newDown(io IO) *cobra.Command {
 				return err
 			}
 			defer l.close()
+			if keepHost && l.kept == nil {
+				return usageError{"--keep-host is for the built-in lab (no lab file): xenlab never stops a host it did not start"}
+			}
 			nothing, err := listRemoval(c.Context(), io, l, purge, keepHost)
 			if err != nil {
 				return l.scrub(err)
