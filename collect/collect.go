@@ -159,7 +159,7 @@ func Host(ctx context.Context, lab *localrc.Config, h *hosts.Host, rep *provisio
 	h.Changed() // the objects as they are now, not as the run last read them
 	inv, err := h.Inventory(ctx)
 	if err != nil {
-		c.fail("xapi", err)
+		c.fail("xapi-objects.json (the host's records)", err)
 	} else {
 		c.xapiObjects(inv, lab)
 	}
