@@ -222,6 +222,7 @@ func TestSimulatedXapiRefusesMemoryAndVCPUsOfARunningVM(t *testing.T) {
 // plan has nothing to do. Then, on the same stacked lab, memory and vCPUs
 // (subtest "memory and vCPUs", memoryAndVCPUsEdit).
 func TestEditsReachDomU(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	sh, cfg, host := simLab(t)
 	needStandIn(t, sh)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

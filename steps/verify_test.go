@@ -19,6 +19,7 @@ import (
 // port; then a drop flow that leaves every flow verify reads in place (so
 // only the trace can see it) breaks each proof, named.
 func TestVerifyProvesThePathWithRealOVS(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	if err := ovs.RealAvailable(); err != nil {
 		t.Skip(err)
 	}
