@@ -49,7 +49,7 @@ func newSimServe(io IO) *cobra.Command {
 	var authFailDelay time.Duration
 	c := &cobra.Command{
 		Use:   "serve",
-		Short: "run a simulated XenServer host on loopback until SIGINT or SIGTERM",
+		Short: "run a simulated XenServer host (on a network of its own as root, else on loopback) until SIGINT or SIGTERM",
 		Args:  args(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := oneOf("ovs", ovsMode, "auto", "real", "model"); err != nil {

@@ -153,6 +153,11 @@ func TestAgentsMistakesThenWalkThrough(t *testing.T) {
 	if got := strings.Join(vout, "\n"); strings.Count(got, "the path is not proved: this switch has no ofproto/trace") != 2 {
 		t.Errorf("verify on the model's switches:\n%s\nwant the path not proved on both", got)
 	}
+	// Nor ovs-ofctl packet-out and dump-ports: no real frame, and verify
+	// says the proof is ofproto/trace's, else the flows'.
+	if got := strings.Join(vout, "\n"); !strings.Contains(got, "the tenant path is not proved with real frames (domU's switch: ovs-ofctl: unknown command 'dump-ports'") {
+		t.Errorf("verify on the model's switches:\n%s\nwant the real frames' proof said unavailable", got)
+	}
 	if _, err := g.Run(ctx, "ovs-ofctl del-flows br-int dl_vlan=1000"); err != nil {
 		t.Fatal(err)
 	}

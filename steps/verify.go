@@ -520,17 +520,28 @@ func (v *verify) Apply(ctx context.Context, out provision.Output) error {
 		}
 	}
 	lU, errsU := checkDomU(swU, domuInt, domuPhys, segment)
+	// The path by real frames where the switches forward them (probe.go);
+	// else by ofproto/trace, else by the flows read above.
+	var frames frameProof
+	if len(errs0) == 0 && len(errsU) == 0 {
+		frames = proveWithFrames(ctx, dom0, g, sw0, swU, intBr, vmBr, l0, domuInt, domuPhys, domuNIC, lU, segment)
+	}
 	if len(errs0) == 0 {
 		if l0.placeholder != "" {
 			out.Line("dom0 %s: the placeholder's port %s is on VLAN %s", intBr, l0.placeholder, DeadVLAN)
 		}
 		out.Line("dom0 %s: %s patched to %s (the VM network); segment %d on local VLAN %s, and back", intBr, l0.intPort.name, vmBr, segment, l0.local)
-		errs = append(errs, proveDom0(ctx, dom0, sw0, intBr, vmBr, l0, segment, out)...)
+		if !frames.decided() {
+			errs = append(errs, proveDom0(ctx, dom0, sw0, intBr, vmBr, l0, segment, out)...)
+		}
 	}
 	if len(errsU) == 0 {
 		out.Line("domU %s: %s %s to %s; VLAN %d mapped to local VLAN %s, the DHCP port %s and the router port %s on it",
 			domuInt, lU.link.name, lU.how, domuPhys, segment, lU.local, lU.dhcp.name, lU.router.name)
-		errsU = proveDomU(ctx, g, domuInt, domuPhys, domuNIC, lU, segment, out)
+		if !frames.decided() {
+			errsU = proveDomU(ctx, g, domuInt, domuPhys, domuNIC, lU, segment, out)
+		}
 	}
+	errsU = append(errsU, frames.report(out)...)
 	return errors.Join(append(errs, errsU...)...)
 }

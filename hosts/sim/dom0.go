@@ -57,7 +57,10 @@ func addLink(ctx context.Context, sw ovs.Switch, name string) error {
 }
 
 func (d *dom0Host) EnsureBridge(ctx context.Context, bridge string) error {
-	return vsctl(ctx, d.dom0SW, "dom0", "--may-exist", "add-br", bridge)
+	if err := vsctl(ctx, d.dom0SW, "dom0", "--may-exist", "add-br", bridge); err != nil {
+		return err
+	}
+	return (*Host)(d).managementUp(ctx, bridge)
 }
 
 // DeleteBridges empties dom0's switch as the openvswitch init script of
@@ -113,7 +116,7 @@ func (d *dom0Host) RemoveBridge(ctx context.Context, bridge string) error {
 }
 
 func (d *dom0Host) AddPort(ctx context.Context, bridge, port string, externalIDs map[string]string) error {
-	if err := addLink(ctx, d.dom0SW, port); err != nil {
+	if err := (*Host)(d).addDom0Link(ctx, port, externalIDs); err != nil {
 		return fmt.Errorf("dom0: device %s: %w", port, err)
 	}
 	args := []string{"--may-exist", "add-port", bridge, port}
@@ -142,10 +145,8 @@ func (d *dom0Host) RemovePort(ctx context.Context, bridge, port string) error {
 		return err
 	}
 	(*Host)(d).vswitchdLogf("bridge %s: deleted interface %s", bridge, port)
-	if l, ok := d.dom0SW.(ovs.Linker); ok {
-		if err := l.DelLink(ctx, port); err != nil {
-			return fmt.Errorf("dom0: device %s: %w", port, err)
-		}
+	if err := (*Host)(d).delDom0Link(ctx, port); err != nil {
+		return fmt.Errorf("dom0: device %s: %w", port, err)
 	}
 	return nil
 }

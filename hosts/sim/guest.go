@@ -49,11 +49,24 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	h.mu.Unlock()
 
 	base := filepath.Join(h.dir, "guests", g.UUID)
-	sw, err := h.openSwitch(ctx, filepath.Join(base, "run", "ovs"), g.NameLabel)
+	ns, err := h.guestNS(g.UUID) // its network's, with the VIFs' ends (simnet.go)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
+	booted := false
+	defer func() {
+		if !booted && ns != nil { // the VIFs' ends go with it
+			h.hnet.ReleaseGuest(g.UUID)
+		}
+	}()
+	sw, err := h.openSwitch(ctx, filepath.Join(base, "run", "ovs"), g.NameLabel, ns)
 	if err != nil {
 		return "", fmt.Errorf("%s's Open vSwitch: %w", g.NameLabel, err)
 	}
 	for _, v := range g.VIFs {
+		if ns != nil {
+			break // eth<device> are the VIFs' links
+		}
 		if err := addLink(ctx, sw, "eth"+v.Device); err != nil {
 			sw.Close()
 			return "", fmt.Errorf("%s: eth%s: %w", g.NameLabel, v.Device, err)
@@ -67,6 +80,9 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		h.logf("sim: %s: its switch database: %v", g.NameLabel, err)
 	}
 	gs := &guest{name: g.NameLabel, dir: base, root: filepath.Join(base, "fs"), sw: sw}
+	if ns != nil {
+		gs.release = func() { h.hnet.ReleaseGuest(g.UUID) }
+	}
 	bootID, err := guestBootID(base, g.Resumed)
 	if err != nil {
 		sw.Close()
@@ -118,7 +134,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		}
 		return "", errors.New("no free loopback address")
 	}
-	gn, err := planGuestNet(confs, g.VIFs, lease)
+	gn, err := planGuestNet(confs, g.VIFs, lease, h.reachable)
 	if err != nil {
 		sw.Close()
 		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
@@ -140,6 +156,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			KeepPaths:     sw.ToolDirs(),
 			Isolation:     h.opts.Isolation,
 			Logf:          h.logf,
+			NetNS:         ns,
 		})
 		if err == nil {
 			gs.ip, gs.nets = gn.listen, gn.nets
@@ -162,6 +179,10 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			}
 		}
 	}
+	if err := h.guestAddresses(ctx, g.UUID, gn.nets, confs); err != nil {
+		gs.stop()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
 	h.mu.Lock()
 	if h.closed { // Close has stopped the guests it knew
 		h.mu.Unlock()
@@ -176,6 +197,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	if g.Resumed {
 		h.resumeGuest(ctx, g, gs)
 	}
+	booted = true
 	return gs.ip, nil
 }
 
@@ -336,6 +358,9 @@ func (g *guest) stop() error {
 	}
 	if g.sw != nil {
 		errs = append(errs, g.sw.Close())
+	}
+	if g.release != nil {
+		g.release()
 	}
 	return errors.Join(errs...)
 }

@@ -167,7 +167,7 @@ type guestNet struct {
 // a network this machine is not on) on a lease nobody is told of, so the
 // guest is unreachable at the address it reports, as a real guest with an
 // address of another network would be.
-func planGuestNet(confs map[string]ifaceConf, vifs []xapid.GuestVIF, lease func() (string, error)) (guestNet, error) {
+func planGuestNet(confs map[string]ifaceConf, vifs []xapid.GuestVIF, lease func() (string, error), reachable func(netip.Addr) bool) (guestNet, error) {
 	g := guestNet{nets: map[string]string{}}
 	mgmt := ""
 	for _, v := range vifs {
@@ -190,7 +190,7 @@ func planGuestNet(confs map[string]ifaceConf, vifs []xapid.GuestVIF, lease func(
 			mgmt = g.nets[v.Device+"/ip"]
 		}
 	}
-	if a, err := netip.ParseAddr(mgmt); err == nil && a.Is4() && a.As4()[0] == 127 {
+	if a, err := netip.ParseAddr(mgmt); err == nil && a.Is4() && reachable(a) {
 		g.listen = mgmt
 		return g, nil
 	}

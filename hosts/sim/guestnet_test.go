@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"testing"
 
 	"xenlab/hosts/sim/xapid"
@@ -34,7 +35,8 @@ func TestGuestNetworkFromInterfaces(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := 10
-			gn, err := planGuestNet(confs, vifs, func() (string, error) { n++; return fmt.Sprintf("127.9.9.%d", n-1), nil })
+			gn, err := planGuestNet(confs, vifs, func() (string, error) { n++; return fmt.Sprintf("127.9.9.%d", n-1), nil },
+				func(a netip.Addr) bool { return a.As4()[0] == 127 })
 			if err != nil {
 				t.Fatal(err)
 			}

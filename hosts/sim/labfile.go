@@ -30,13 +30,21 @@ type Endpoints struct {
 	LabFile         string `json:"lab_file"`
 	OVS             string `json:"ovs"`
 	Isolation       string `json:"isolation"`
-	Dir             string `json:"dir"`
+	// Network is where the host lives: "own" (a network of its own: dom0
+	// and the guests in namespaces joined by veth links, simnet.go) or
+	// "loopback" (this machine's).
+	Network string `json:"network"`
+	// LAN is the host's network, "198.18.A.0/24" when it has its own, and
+	// Uplink this machine's end of the wire to it.
+	LAN    string `json:"lan,omitempty"`
+	Uplink string `json:"uplink,omitempty"`
+	Dir    string `json:"dir"`
 }
 
 // Endpoints returns where the host's services listen and where its
 // credentials are.
 func (h *Host) Endpoints() Endpoints {
-	return Endpoints{
+	ep := Endpoints{
 		XAPIURL:         h.xapiURL,
 		XAPIHTTPURL:     h.xapiHTTPURL,
 		XAPIUser:        "root",
@@ -49,8 +57,13 @@ func (h *Host) Endpoints() Endpoints {
 		LabFile:         filepath.Join(h.dir, "lab.hcl"),
 		OVS:             string(h.dom0SW.Mode()),
 		Isolation:       string(h.dom0.Isolation()),
+		Network:         "loopback",
 		Dir:             h.dir,
 	}
+	if h.hnet != nil {
+		ep.Network, ep.LAN, ep.Uplink = "own", h.hnet.LAN().String(), h.hnet.UplinkName()
+	}
+	return ep
 }
 
 // LabFile is a lab file for this host that `xenlab up -f` uses as it is.
@@ -62,6 +75,7 @@ func (h *Host) LabFile() []byte {
 	fmt.Fprintf(&b, `# Written by the xenlab simulator: a lab on the simulated XenServer host
 # whose state is in this directory. It changes each time the simulator starts.
 # xapi also answers over plain HTTP at %s
+# %s
 # %s
 lab = "sim"
 
@@ -82,7 +96,7 @@ domu {
   password = file("root-password")
   ssh_port = %d
 }
-`, h.xapiHTTPURL, h.portsNote(), h.xapiURL, h.creds.fingerprint, port, h.guestPort)
+`, h.xapiHTTPURL, h.portsNote(), h.networkNote(), h.xapiURL, h.creds.fingerprint, port, h.guestPort)
 	return b.Bytes()
 }
 

@@ -20,6 +20,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"xenlab/hosts/sim/hostnet"
+	"xenlab/hosts/sim/internal/netns"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
@@ -86,6 +88,7 @@ type Host struct {
 	guestPort   int // every guest's SSH port
 	dom0        *sshd.Server
 	dom0SW      ovs.Switch
+	hnet        *hostnet.Net // the host's own network; nil: this machine's loopback (simnet.go)
 
 	release xapid.Release
 	python  string // the interpreter behind dom0's python
@@ -141,6 +144,8 @@ type guest struct {
 	root string
 	sw   ovs.Switch
 	ssh  *sshd.Server
+	// release lets go of the guest's network namespace (simnet.go).
+	release func()
 }
 
 // Start brings the simulated host up: switch and SSH server for dom0, then
@@ -189,6 +194,9 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if h.creds, err = loadCredentials(h.dir); err != nil {
 		return nil, err
 	}
+	if err := h.startNet(ctx); err != nil {
+		return nil, err
+	}
 	h.chooseGuestPort()
 	if err := h.startDom0(ctx); err != nil {
 		return nil, err
@@ -213,7 +221,7 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 
 func (h *Host) startDom0(ctx context.Context) error {
 	root := filepath.Join(h.dir, "dom0")
-	sw, err := h.openSwitch(ctx, filepath.Join(root, "run", "ovs"), "dom0")
+	sw, err := h.openSwitch(ctx, filepath.Join(root, "run", "ovs"), "dom0", h.dom0NS())
 	if err != nil {
 		return fmt.Errorf("dom0's Open vSwitch: %w", err)
 	}
@@ -233,6 +241,7 @@ func (h *Host) startDom0(ctx context.Context) error {
 		Hostname:      dom0Hostname,
 		ReadOnlyBinds: dom0Binds(h.python),
 		KeepPaths:     sw.ToolDirs(),
+		NetNS:         h.dom0NS(),
 	}
 	defer func() {
 		if h.dom0 != nil {
@@ -261,7 +270,10 @@ func (h *Host) startDom0(ctx context.Context) error {
 // mode the options say. In auto mode, where real Open vSwitch could run
 // here but did not start, it says why before taking the model, so a
 // simulator never falls back to the model without a word.
-func (h *Host) openSwitch(ctx context.Context, dir, who string) (ovs.Switch, error) {
+func (h *Host) openSwitch(ctx context.Context, dir, who string, ns *netns.NS) (ovs.Switch, error) {
+	if ns != nil { // the host's own network (simnet.go) forwards frames only on real switches
+		return ovs.OpenIn(ctx, dir, ovs.ModeReal, ns)
+	}
 	mode := h.opts.OVS
 	if (mode != ovs.ModeAuto && mode != "") || ovs.RealAvailable() != nil {
 		return ovs.Open(ctx, dir, mode)
@@ -279,6 +291,10 @@ func (h *Host) openSwitch(ctx context.Context, dir, who string) (ovs.Switch, err
 // GuestSSHPort.
 func (h *Host) chooseGuestPort() {
 	h.guestPort = GuestSSHPort
+	if h.hnet != nil { // each guest has its own namespace: 22 is free
+		h.guestPort = realSSHPort
+		return
+	}
 	if addr, fixed := preferredAddr(h.state.guestIP(0), realSSHPort); fixed && canListen(addr) {
 		h.guestPort = realSSHPort
 	}
@@ -335,13 +351,13 @@ func (h *Host) startXAPI(ctx context.Context) error {
 func (h *Host) listenXAPI(ctx context.Context, port int, tlsConfig *tls.Config) (string, error) {
 	bg := context.WithoutCancel(ctx)
 	if addr, fixed := preferredAddr(h.state.dom0IP(), port); fixed {
-		url, err := h.xapi.Listen(bg, addr, tlsConfig)
+		url, err := h.listenXAPIOn(bg, addr, tlsConfig)
 		if err == nil {
 			return url, nil
 		}
 		h.logf("sim: xapi cannot listen on %s (%v): on a free port instead", addr, err)
 	}
-	return h.xapi.Listen(bg, h.state.dom0IP()+":0", tlsConfig)
+	return h.listenXAPIOn(bg, h.state.dom0IP()+":0", tlsConfig)
 }
 
 // Close stops the guests, xapi, dom0's SSH server and switch, and removes
@@ -369,6 +385,9 @@ func (h *Host) Close() error {
 	}
 	if h.dom0SW != nil {
 		errs = append(errs, h.dom0SW.Close())
+	}
+	if h.hnet != nil {
+		errs = append(errs, h.hnet.Close())
 	}
 	if h.tempDir {
 		errs = append(errs, os.RemoveAll(h.dir))

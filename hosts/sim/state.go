@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/netip"
 	"os"
 	"path/filepath"
 )
@@ -19,12 +20,48 @@ type simState struct {
 	// an IP of its own, as on a real host, and several simulators do not
 	// collide.
 	Net [2]byte `json:"net"`
+	// NetID and LAN are the host's own network (simnet.go, package
+	// hostnet), where root allows one: the id its uplink xl<NetID> is
+	// named by, and its /24 of 198.18.0.0/15 ("198.18.A.0/24").
+	NetID string `json:"netid,omitempty"`
+	LAN   string `json:"lan,omitempty"`
+	// own: this run has the network of LAN (dom0 at .1, guests at .10
+	// and up) instead of the loopback /24.
+	own bool
 }
 
-func (s simState) dom0IP() string { return fmt.Sprintf("127.%d.%d.1", s.Net[0], s.Net[1]) }
+func (s simState) dom0IP() string {
+	if s.own {
+		return s.lanIP(1)
+	}
+	return fmt.Sprintf("127.%d.%d.1", s.Net[0], s.Net[1])
+}
 
 func (s simState) guestIP(n int) string {
+	if s.own {
+		return s.lanIP(10 + n)
+	}
 	return fmt.Sprintf("127.%d.%d.%d", s.Net[0], s.Net[1], 10+n)
+}
+
+// lanIP is the address b of the host's own /24.
+func (s simState) lanIP(b int) string {
+	p, err := netip.ParsePrefix(s.LAN)
+	if err != nil {
+		return ""
+	}
+	a := p.Addr().As4()
+	a[3] = byte(b)
+	return netip.AddrFrom4(a).String()
+}
+
+// saveState writes what loadState reads.
+func saveState(dir string, st simState) error {
+	out, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "sim.json"), out, 0o600)
 }
 
 func loadState(dir string) (simState, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -32,6 +33,12 @@ func (c *Client) Attach(ctx context.Context, cmd string, stdin io.Reader, stdout
 		return 255, err
 	}
 	defer s.Close()
+	if stdout != nil && sameWriter(stdout, stderr) {
+		// One writer for both streams, which the session copies in two
+		// goroutines: one lock keeps the writes apart, as os/exec does.
+		w := &lockedWriter{w: stdout}
+		stdout, stderr = w, w
+	}
 	s.Stdout, s.Stderr = stdout, stderr
 	if pty != nil {
 		term := pty.Term
@@ -129,3 +136,26 @@ func (e *NoPTYError) Error() string {
 }
 
 func (e *NoPTYError) Unwrap() error { return e.Err }
+
+// lockedWriter serialises the writes of two streams into one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// sameWriter reports whether a and b are the same writer; writers whose
+// dynamic type cannot be compared are not.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"xenlab/hosts/sim/internal/netns"
 )
 
 // ErrRealUnavailable is wrapped by Open's error when ModeReal cannot run
@@ -26,14 +28,23 @@ type Linker interface {
 // else the model; ModeReal fails with an error wrapping ErrRealUnavailable
 // when a real switch cannot run.
 func Open(ctx context.Context, dir string, mode Mode) (Switch, error) {
+	return OpenIn(ctx, dir, mode, nil)
+}
+
+// OpenIn is Open with a real switch's ovs-vswitchd in the network
+// namespace ns (its host's: dom0's or a guest's, package hostnet), where
+// its bridges' own interfaces appear and the host's devices are its system
+// ports; nil gives ovs-vswitchd a namespace of its own, as Open does. The
+// model has no namespace and ignores it.
+func OpenIn(ctx context.Context, dir string, mode Mode, ns *netns.NS) (Switch, error) {
 	switch mode {
 	case ModeModel:
 		return openModel(dir)
 	case ModeReal:
-		return openReal(ctx, dir)
+		return openReal(ctx, dir, ns)
 	case ModeAuto, "":
 		if RealAvailable() == nil {
-			if sw, err := openReal(ctx, dir); err == nil {
+			if sw, err := openReal(ctx, dir, ns); err == nil {
 				return sw, nil
 			} else if !errors.Is(err, ErrRealUnavailable) {
 				return nil, err

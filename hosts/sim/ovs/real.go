@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"xenlab/hosts/sim/internal/lasting"
+	"xenlab/hosts/sim/internal/netns"
 )
 
 // SchemaPath is the Open vSwitch database schema Debian installs.
@@ -83,18 +83,19 @@ type realSwitch struct {
 	bins           map[string]string
 	daemons        []*daemon // started order
 	srv            *toolServer
+	netns          *netns.NS // ovs-vswitchd's, when the host has one (OpenIn); nil: its own
 	once           sync.Once
 	closeErr       error
 }
 
-func openReal(ctx context.Context, dir string) (_ *realSwitch, err error) {
+func openReal(ctx context.Context, dir string, ns *netns.NS) (_ *realSwitch, err error) {
 	if err := RealAvailable(); err != nil {
 		return nil, err
 	}
 	unavailable := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrRealUnavailable, fmt.Sprintf(format, a...))
 	}
-	s := &realSwitch{binDir: filepath.Join(dir, "bin"), bins: map[string]string{}}
+	s := &realSwitch{binDir: filepath.Join(dir, "bin"), bins: map[string]string{}, netns: ns}
 	for _, b := range realBinaries {
 		s.bins[b], _ = lookBin(b)
 	}
@@ -132,7 +133,11 @@ func openReal(ctx context.Context, dir string) (_ *realSwitch, err error) {
 	if out, err := s.run(ctx, s.bins["ovs-vsctl"], "--no-wait", "--timeout=10", "init", "--", "set", "Open_vSwitch", ".", "ovs_version="+s.version); err != nil {
 		return nil, unavailable("ovs-vsctl init: %v: %s", err, tail(out))
 	}
-	if err := s.start("ovs-vswitchd", syscall.CLONE_NEWNET, s.bins["ovs-vswitchd"], "unix:"+sock,
+	vswitchdNS := uintptr(syscall.CLONE_NEWNET) // a namespace of its own...
+	if ns != nil {
+		vswitchdNS = 0 // ...or its host's, which start enters
+	}
+	if err := s.start("ovs-vswitchd", vswitchdNS, s.bins["ovs-vswitchd"], "unix:"+sock,
 		"--pidfile="+filepath.Join(s.runDir, "ovs-vswitchd.pid"), "--log-file="+filepath.Join(s.runDir, "ovs-vswitchd.log")); err != nil {
 		return nil, unavailable("%v", err)
 	}
@@ -188,8 +193,11 @@ func (s *realSwitch) start(name string, cloneflags uintptr, bin string, args ...
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: cloneflags}
 	// From a thread that ends with the process only, so that the
-	// parent-death signal means the simulator's death (package lasting).
-	lasting.Run(func() { err = cmd.Start() })
+	// parent-death signal means the simulator's death (package lasting),
+	// while it is in the host's network namespace when there is one.
+	if e := s.netns.Lasting(func() { err = cmd.Start() }); e != nil {
+		err = e
+	}
 	if err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"xenlab/hosts/sim/internal/netns"
 )
 
 // Config describes one simulated host's SSH server.
@@ -58,6 +60,11 @@ type Config struct {
 	ReadOnlyBinds map[string]string
 	// Isolation chooses how commands see the host; "" means IsolationAuto.
 	Isolation Isolation
+	// NetNS, when set, is the host's network namespace (package
+	// hostnet): the server listens there and, under IsolationMountNS as
+	// root, the host's commands run there (its PID namespace's pid 1 is
+	// started in it and every command joins it). Nil: this machine's.
+	NetNS *netns.NS
 	// Logf receives connection-level logs (never secrets or commands).
 	// Nil discards them.
 	Logf func(format string, args ...any)

@@ -102,6 +102,11 @@ func enterPidNS(pidns string, userns bool) error {
 		return fmt.Errorf("join the host's PID namespace: %w", e)
 	}
 	syscall.Close(fd)
+	if !userns {
+		if err := joinHolderNet(pidns); err != nil {
+			return err
+		}
+	}
 	cmd := exec.Command("/proc/self/exe")
 	if userns {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS}

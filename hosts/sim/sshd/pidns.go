@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-
-	"xenlab/hosts/sim/internal/lasting"
 )
 
 // pidHolder is pid 1 of a host's PID namespace (runHolder): its commands
@@ -51,7 +49,11 @@ func startPidHolder(cfg Config, cg *hostCgroup, userns bool) (*pidHolder, error)
 		inUserNS(cmd.SysProcAttr)
 	}
 	var err2 error
-	lasting.Run(func() { err2 = cmd.Start() }) // its parent-death signal: with this process only
+	// Its parent-death signal: with this process only (package lasting);
+	// in the host's network namespace, if it has one.
+	if err := cfg.NetNS.Lasting(func() { err2 = cmd.Start() }); err != nil {
+		err2 = err
+	}
 	if err2 != nil {
 		return nil, fmt.Errorf("PID namespace: %w", err2)
 	}
@@ -161,6 +163,9 @@ func newSpawner(ns string) (*spawner, error) {
 			}
 			syscall.Close(fd)
 		}
+		if err == nil {
+			err = joinHolderNet(ns)
+		}
 		ready <- err
 		if err != nil {
 			return
@@ -192,3 +197,28 @@ func (sp *spawner) start(cmd *exec.Cmd) error {
 }
 
 func (sp *spawner) stop() { sp.once.Do(func() { close(sp.quit) }) }
+
+// joinHolderNet makes the calling thread join the network namespace of
+// the holder whose PID namespace is pidns (/proc/<pid>/ns/pid): the host's
+// own when it has one (Config.NetNS), else this machine's, which the
+// thread is in already. Called before the thread joins a mount namespace,
+// while /proc is this machine's.
+func joinHolderNet(pidns string) error {
+	netPath := strings.TrimSuffix(pidns, "/pid") + "/net"
+	var want, have syscall.Stat_t
+	if err := syscall.Stat(netPath, &want); err != nil {
+		return fmt.Errorf("the host's network namespace: %w", err)
+	}
+	if err := syscall.Stat("/proc/thread-self/ns/net", &have); err == nil && have.Ino == want.Ino && have.Dev == want.Dev {
+		return nil
+	}
+	fd, err := syscall.Open(netPath, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("the host's network namespace: %w", err)
+	}
+	defer syscall.Close(fd)
+	if _, _, e := syscall.RawSyscall(setnsSyscall[runtime.GOARCH], uintptr(fd), syscall.CLONE_NEWNET, 0); e != 0 {
+		return fmt.Errorf("join the host's network namespace: %w", e)
+	}
+	return nil
+}

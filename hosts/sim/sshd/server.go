@@ -76,8 +76,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("sshd %s: %w", cfg.Name, err)
 		}
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	ln, err := cfg.NetNS.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		root.Close()
 		return nil, fmt.Errorf("sshd %s: listen: %w", cfg.Name, err)

@@ -137,6 +137,12 @@ func (s *Server) Listen(ctx context.Context, addr string, tlsConfig *tls.Config)
 	if err != nil {
 		return "", fmt.Errorf("xapi simulator: listening on %s: %w", addr, err)
 	}
+	return s.Serve(ctx, ln, tlsConfig)
+}
+
+// Serve is Listen on a listener the caller made (in the network namespace
+// of the host's dom0, say); the server closes it.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) (string, error) {
 	scheme, defPort := "http", "80"
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)

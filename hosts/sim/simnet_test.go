@@ -1,0 +1,364 @@
+package sim
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"xenlab/hosts/sim/hostnet"
+	"xenlab/hosts/sim/ovs"
+	sshc "xenlab/hosts/ssh"
+	"xenlab/hosts/xapi"
+	"xenlab/localrc"
+)
+
+// needOwnNetwork skips a test that needs a simulated host with a network
+// of its own: root, real Open vSwitch.
+func needOwnNetwork(t *testing.T) {
+	t.Helper()
+	if err := hostnet.Available(); err != nil {
+		t.Skipf("no network of the host's own here: %v", err)
+	}
+	if err := ovs.RealAvailable(); err != nil {
+		t.Skipf("no network of the host's own here: %v", err)
+	}
+}
+
+// TestHostNetwork: as root, a simulated host is reached over a wire of
+// its own as a real one is. One host, one domU with devstack's four VIFs:
+// the lab file names the management address (198.18.0.0/15), xenlab's
+// client logs in there; dom0's ip link has xenbr0, eth0 and the VIFs'
+// vif<domid>.<device>, with the management address on xenbr0 and none of
+// this machine's; domU's has eth0-eth3 with the VIFs' MACs (what its
+// /sys/class/net says too); domU reaches dom0's xapi over xenbr0; frames
+// tagged 1000 sent out of dom0's VM-network bridge arrive on domU's eth1;
+// and Close leaves no device on this machine.
+func TestHostNetwork(t *testing.T) {
+	needOwnNetwork(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	h, err := Start(ctx, Options{Dir: dir, OVS: ovs.ModeReal, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ep := h.Endpoints()
+	lan, err := netip.ParsePrefix(ep.LAN)
+	if ep.Network != "own" || err != nil || !hostnet.Range.Contains(lan.Addr()) || lan.Bits() != 24 {
+		t.Fatalf("network %q, LAN %q (%v): want own, a /24 of %s", ep.Network, ep.LAN, err, hostnet.Range)
+	}
+	mgmt := h.hnet.Addr(1).String()
+	cfg, err := localrc.Load(filepath.Join(dir, "lab.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := cfg.Hosts[0]
+	if hc.XAPIURL != "https://"+mgmt+"/" || hc.SSHAddr() != mgmt+":22" {
+		t.Fatalf("the lab file names xapi %s and dom0 %s, want the management address %s", hc.XAPIURL, hc.SSHAddr(), mgmt)
+	}
+	c, err := xapi.Dial(ctx, xapi.Options{URL: hc.XAPIURL, User: hc.XAPIUser, Password: hc.XAPIPassword, Fingerprint: hc.XAPIFingerprint})
+	if err != nil {
+		t.Fatalf("xenlab's client through the host's own address: %v", err)
+	}
+	defer c.Close(ctx)
+	dom0, err := sshc.Dial(ctx, sshc.Config{Host: "dom0", Addr: hc.SSHAddr(), User: hc.SSHUser,
+		KeyFiles: []string{hc.SSHKey}, KnownHosts: []string{hc.KnownHosts}, Keepalive: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dom0.Close()
+	run := func(cl *sshc.Client, cmd string) string {
+		t.Helper()
+		res, err := cl.Run(ctx, cmd)
+		if err != nil {
+			t.Fatalf("%s: %s: %v: %s", cl.Host(), cmd, err, res.Stderr)
+		}
+		return string(res.Stdout)
+	}
+
+	// domU with the management network and three of its own, as the lab.
+	tmpl, err := c.VMGetByNameLabel(ctx, "jeos_template_for_devstack")
+	if err != nil || len(tmpl) != 1 {
+		t.Fatalf("template: %v %v", tmpl, err)
+	}
+	vm, err := c.VMClone(ctx, tmpl[0], "DevStackOSDomU")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.VMProvision(ctx, vm); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.VMSetIsATemplate(ctx, vm, false); err != nil {
+		t.Fatal(err)
+	}
+	host, err := c.HostGetAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgmtNet, _, err := c.ManagementNetwork(ctx, host[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets := []xapi.Ref{mgmtNet}
+	for _, name := range []string{"OpenStack VM Network", "OpenStack Public Network", "OpenStack VM Integration Network"} {
+		n, err := c.NetworkCreate(ctx, xapi.NetworkSpec{NameLabel: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nets = append(nets, n)
+	}
+	macs := map[string]string{}
+	for dev, n := range nets {
+		v, err := c.VIFCreate(ctx, xapi.VIFSpec{VM: vm, Network: n, Device: strconv.Itoa(dev)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := c.VIFGetRecord(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		macs["eth"+strconv.Itoa(dev)] = strings.ToLower(rec.MAC)
+	}
+	vmBridge, err := c.NetworkGetBridge(ctx, nets[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.VMStart(ctx, vm, false, false); err != nil {
+		t.Fatal(err)
+	}
+	ip, err := c.WaitGuestIP(ctx, vm, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := netip.ParseAddr(ip); err != nil || !lan.Contains(a) {
+		t.Fatalf("domU reports %s, not an address of the host's network %s", ip, lan)
+	}
+	domid, err := c.VMGetDomid(ctx, vm)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// dom0's own devices.
+	links := linkNames(run(dom0, "ip -o link"))
+	for _, want := range []string{"lo", "eth0", "xenbr0", fmt.Sprintf("vif%d.0", domid), fmt.Sprintf("vif%d.1", domid),
+		fmt.Sprintf("vif%d.2", domid), fmt.Sprintf("vif%d.3", domid)} {
+		if !links[want] {
+			t.Errorf("dom0's ip -o link lacks %s: %v", want, links)
+		}
+	}
+	if links[ep.Uplink] {
+		t.Errorf("dom0 sees this machine's uplink %s", ep.Uplink)
+	}
+	if got := run(dom0, "ip -o -4 addr show dev xenbr0"); !strings.Contains(got, " "+mgmt+"/24 ") {
+		t.Errorf("xenbr0 in dom0 does not carry %s/24: %q", mgmt, got)
+	}
+	for _, a := range addrs(run(dom0, "ip -o -4 addr")) {
+		if p, _ := netip.ParseAddr(a); !lan.Contains(p) && !p.IsLoopback() {
+			t.Errorf("dom0 has an address of another network: %s", a)
+		}
+	}
+	if got := run(dom0, "ip -o -6 addr"); strings.TrimSpace(got) != "" {
+		t.Errorf("dom0's devices have IPv6 addresses (their ports would send neighbour discovery): %q", got)
+	}
+	if got := run(dom0, "ovs-vsctl list-ports xenbr0"); !strings.Contains(got, "eth0") {
+		t.Errorf("eth0 is not a port of xenbr0: %q", got)
+	}
+
+	// domU's own devices, each VIF's MAC.
+	domu, err := sshc.Dial(ctx, sshc.Config{Host: "domU", Addr: ip + ":" + strconv.Itoa(cfg.DomU.SSHPort),
+		User: "root", KeyFiles: []string{hc.SSHKey}, KnownHosts: []string{hc.KnownHosts}, Keepalive: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer domu.Close()
+	out := run(domu, "ip -o link")
+	links = linkNames(out)
+	for _, l := range []string{"eth0", "eth1", "eth2", "eth3"} {
+		if !links[l] {
+			t.Errorf("domU's ip -o link lacks %s:\n%s", l, out)
+			continue
+		}
+		if got := run(domu, "ip -o link show dev "+l); !strings.Contains(got, "link/ether "+macs[l]+" ") {
+			t.Errorf("domU's %s: %q, want MAC %s", l, got, macs[l])
+		}
+		if got := strings.TrimSpace(run(domu, "cat /sys/class/net/"+l+"/address")); got != macs[l] {
+			t.Errorf("domU's /sys/class/net/%s/address %q, want %s", l, got, macs[l])
+		}
+	}
+	if links["xenbr0"] || links[ep.Uplink] {
+		t.Errorf("domU sees devices not its own: %v", links)
+	}
+
+	// domU reaches dom0's xapi over eth0 and xenbr0 (plain HTTP, as
+	// rootwrap-xen-dom0 does), and is answered as xapi answers.
+	py := `import xmlrpc.client as x; print(x.ServerProxy("http://` + mgmt + `/").session.login_with_password("root", "not-the-password")["ErrorDescription"][0])`
+	if got := strings.TrimSpace(run(domu, "python3 -c '"+py+"'")); got != "SESSION_AUTHENTICATION_FAILED" {
+		t.Errorf("domU's call to dom0's xapi: %q", got)
+	}
+
+	// Frames tagged 1000 out of dom0's VM-network bridge arrive on domU's
+	// eth1, the other end of the VIF's link.
+	rx := func() uint64 {
+		var st []struct {
+			Stats64 struct{ RX struct{ Packets uint64 } } `json:"stats64"`
+		}
+		if err := json.Unmarshal([]byte(run(domu, "ip -s -j link show dev eth1")), &st); err != nil || len(st) != 1 {
+			t.Fatalf("domU's eth1 counters: %v", err)
+		}
+		return st[0].Stats64.RX.Packets
+	}
+	before := rx()
+	frame := strings.Repeat("ff", 6) + "fa163e000002" + "810003e8" + "88b5" + strings.Repeat("00", 46)
+	run(dom0, "ovs-ofctl packet-out "+vmBridge+" LOCAL NORMAL"+strings.Repeat(" "+frame, 8))
+	got := uint64(0)
+	for i := 0; i < 20 && got < 8; i++ { // a link and a kernel: bounded reads
+		if i > 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+		got = rx() - before
+	}
+	if got < 8 {
+		t.Errorf("8 frames tagged 1000 sent out of dom0's %s: %d arrived on domU's eth1", vmBridge, got)
+	}
+
+	uplink := ep.Uplink
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("/sys/class/net/" + uplink); err == nil {
+		t.Errorf("%s is left on this machine after Close", uplink)
+	}
+}
+
+// linkNames reads the names in `ip -o link` ("3: vif1.0@if2: <...>").
+func linkNames(out string) map[string]bool {
+	m := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 1 {
+			name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+			m[name] = true
+		}
+	}
+	return m
+}
+
+// addrs reads the addresses in `ip -o -4 addr`.
+func addrs(out string) []string {
+	var a []string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] == "inet" {
+				p, _, _ := strings.Cut(f[i+1], "/")
+				a = append(a, p)
+			}
+		}
+	}
+	return a
+}
+
+// TestHostNetworkGoesWithTheSimulator: the host's namespaces are held by
+// the simulator alone, so a simulator killed with SIGKILL leaves no device
+// on this machine (the kernel removes its namespaces, their veth pairs
+// with them); and a start removes an uplink of its own id that an earlier
+// run left, never another's.
+func TestHostNetworkGoesWithTheSimulator(t *testing.T) {
+	needOwnNetwork(t)
+	if dir := os.Getenv("XENLAB_TEST_SIMNET_CHILD"); dir != "" {
+		simnetChild(dir)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHostNetworkGoesWithTheSimulator$")
+	cmd.Env = append(os.Environ(), "XENLAB_TEST_SIMNET_CHILD="+dir)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	uplink, ok := strings.CutPrefix(strings.TrimSpace(line), "uplink ")
+	if err != nil || !ok {
+		t.Fatalf("the child simulator said %q (%v)", line, err)
+	}
+	if _, err := os.Stat("/sys/class/net/" + uplink); err != nil {
+		t.Fatalf("the child's uplink %s: %v", uplink, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	gone := false
+	for i := 0; i < 100 && !gone; i++ { // the kernel ends namespaces in the background: bounded
+		if i > 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+		_, err := os.Stat("/sys/class/net/" + uplink)
+		gone = os.IsNotExist(err)
+	}
+	if !gone {
+		t.Fatalf("%s is left on this machine 5 s after its simulator was killed", uplink)
+	}
+
+	// A stale uplink of this host (a veth under its name) goes at start;
+	// another host's stays.
+	st, err := loadState(dir)
+	if err != nil || st.NetID == "" {
+		t.Fatalf("sim.json: %+v %v", st, err)
+	}
+	other := hostnet.Uplink("0f0f0f")
+	if st.NetID == "0f0f0f" {
+		other = hostnet.Uplink("f0f0f0")
+	}
+	for _, name := range []string{hostnet.Uplink(st.NetID), other} {
+		if out, err := exec.Command("ip", "link", "add", name, "type", "veth", "peer", "name", name+"p").CombinedOutput(); err != nil {
+			t.Fatalf("ip link add %s: %v: %s", name, err, out)
+		}
+	}
+	defer exec.Command("ip", "link", "del", other).Run()
+	dir2 := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir2, "sim.json"), []byte(`{"net":[20,20],"netid":"`+st.NetID+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Start(ctx, Options{Dir: dir2, OVS: ovs.ModeReal, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if out, err := exec.Command("ip", "-d", "-o", "link", "show", "dev", hostnet.Uplink(st.NetID)).CombinedOutput(); err != nil || !strings.Contains(string(out), "veth") {
+		t.Errorf("%s after start: %s %v, want the new veth", hostnet.Uplink(st.NetID), out, err)
+	}
+	if _, err := os.Stat("/sys/class/net/" + other); err != nil {
+		t.Errorf("another host's %s was removed: %v", other, err)
+	}
+}
+
+// simnetChild runs a simulated host in dir for
+// TestHostNetworkGoesWithTheSimulator, says its uplink, and waits to be
+// killed.
+func simnetChild(dir string) {
+	h, err := Start(context.Background(), Options{Dir: dir, OVS: ovs.ModeReal, Logf: func(string, ...any) {}})
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Println("uplink", h.Endpoints().Uplink)
+	select {}
+}
