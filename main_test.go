@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"xenlab/hosts/sim/devstack"
+	"xenlab/internal/race"
 )
 
 // These tests run the xenlab binary as a user would, with real pipes and
@@ -48,13 +49,19 @@ func buildAndRun(m *testing.M) int {
 	if xenlab == "" {
 		xenlab = filepath.Join(dir, "xenlab")
 		args := []string{"build", "-buildvcs=false", "-o", xenlab}
-		if raceEnabled {
+		if race.Enabled {
 			args = append(args, "-race")
 		}
 		if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "go %s: %v\n%s", strings.Join(args, " "), err, out)
 			return 1
 		}
+	}
+	// Under the race detector each run of the binary would otherwise
+	// sleep a second as it exits (race.ChildEnv).
+	for _, kv := range race.ChildEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
 	}
 	// The runs' working directory is a temporary one: a failed run
 	// collects its logs into ./xenlab-logs, which must not land in the
