@@ -496,9 +496,15 @@ func (a *agents) rejoin(ctx context.Context, c *ssh.Client, st agentsState, out 
 	if len(st.procs) > 0 {
 		// Havana's rejoin-stack.sh only attaches to a session that exists;
 		// the session goes first (screen's quit, as unstack.sh does it),
-		// and without screen the agents' processes.
+		// and without screen the agents' processes. Both end a moment
+		// after they are told to (an agent's shell acts on SIGHUP once its
+		// current command returns): until they are gone, rejoin-stack.sh
+		// would find the session and only attach to it, so the stop waits
+		// for them, 20 s at most.
+		agentPIDs := `ps -eo pid=,args= | awk '$2 ~ /\/neutron-openvswitch-agent$/ || $3 ~ /\/neutron-openvswitch-agent$/ {print $1}'`
 		stop := `if command -v screen >/dev/null && screen -ls 2>/dev/null | grep -q '[0-9]\.stack'; then screen -S stack -X quit; fi; ` +
-			`for p in $(ps -eo pid=,args= | awk '$2 ~ /\/neutron-openvswitch-agent$/ || $3 ~ /\/neutron-openvswitch-agent$/ {print $1}'); do kill -HUP "$p" 2>/dev/null; done; true`
+			`for p in $(` + agentPIDs + `); do kill -HUP "$p" 2>/dev/null; done; ` +
+			`i=0; while [ -n "$(` + agentPIDs + `)" ]; do i=$((i+1)); if [ $i -gt 200 ]; then echo "the agents still run 20s after SIGHUP" >&2; exit 1; fi; sleep 0.1; done`
 		if _, err := c.Run(ctx, stop); err != nil {
 			return fmt.Errorf("domU: stopping the agents' session: %w", err)
 		}
