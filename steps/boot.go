@@ -78,9 +78,18 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 		} else {
 			out.Line("started %q", inv.VMs[vm].NameLabel)
 		}
+	case xapi.PowerSuspended:
+		// A run killed between reset's revert to a checkpoint and its
+		// resume, or a person's VM.suspend: domU resumes where its memory
+		// image left it (xapi_vm_lifecycle.ml allows resume only from
+		// Suspended), and the agents step finds its services as they were.
+		if err := c.VMResume(ctx, vm, false, false); err != nil {
+			return err
+		}
+		out.Line("resumed %q (it was Suspended)", inv.VMs[vm].NameLabel)
 	case xapi.PowerRunning:
 	default:
-		return fmt.Errorf("domU %q is %s; xenlab starts it only from Halted", inv.VMs[vm].NameLabel, st)
+		return fmt.Errorf("domU %q is %s; xenlab starts it only from Halted or Suspended", inv.VMs[vm].NameLabel, st)
 	}
 	// timeouts.boot bounds the start until SSH answers (devstack waited
 	// 10 tries 10 s apart for the address).

@@ -193,6 +193,9 @@ func (d *domu) changes(inv *hosts.Snapshot, vm xapi.Ref, p *domuPlan) []provisio
 	if rec.NameLabel != d.lab.DomU.Name {
 		add("domu.name", rec.NameLabel, d.lab.DomU.Name, provision.InPlace, "")
 	}
+	if role := rec.OtherConfig[TagRole]; role != RoleDomU { // labview.go isDomU: a run killed while it retagged domU
+		add("domU's "+TagRole+" tag", orDash(role), RoleDomU, provision.InPlace, "")
+	}
 	if mem := d.lab.DomU.Memory.Bytes(); rec.MemoryStaticMax != mem || rec.MemoryDynamicMax != mem || rec.MemoryDynamicMin != mem {
 		add("domu.memory", localrc.Size(rec.MemoryStaticMax).String(), d.lab.DomU.Memory.String(), stopped, stoppedCost)
 	}
@@ -255,8 +258,8 @@ func (d *domu) Check(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	vm := viewOf(inv, d.lab).domU()
-	if vm == "" {
-		return false, nil
+	if _, clone := cloneInProgress(inv, d.lab.Lab); vm == "" || clone != "" || len(halfClones(inv, d.lab.Lab)) > 0 {
+		return false, nil // clone.go: a run killed while it cloned domU
 	}
 	p, err := d.plan(inv)
 	if err != nil {
@@ -290,6 +293,9 @@ func (d *domu) memoryFits(ctx context.Context, inv *hosts.Snapshot) error {
 }
 
 func (d *domu) Apply(ctx context.Context, out provision.Output) error {
+	if _, err := settleClone(ctx, d.host, d.lab, true, out); err != nil { // clone.go
+		return err
+	}
 	inv, err := d.host.Inventory(ctx)
 	if err != nil {
 		return err
@@ -320,7 +326,7 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 		if p.template == "" {
 			return fmt.Errorf("domU's template is missing (step template)")
 		}
-		if vm, err = d.clone(ctx, c, p.template, inv.VMs[p.template]); err != nil {
+		if vm, err = d.clone(ctx, c, inv, p.template); err != nil {
 			return err
 		}
 		out.Line("cloned %q from %q: %s", d.lab.DomU.Name, inv.VMs[p.template].NameLabel, vm)
@@ -346,6 +352,12 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 			return err
 		}
 		out.Line("renamed domU %q to %q", rec.NameLabel, d.lab.DomU.Name)
+	}
+	if role := rec.OtherConfig[TagRole]; role != RoleDomU {
+		if err := retag(ctx, c, vm, RoleDomU); err != nil {
+			return err
+		}
+		out.Line("tagged domU with %s=%s (it had %s, from a run killed while it tagged it)", TagRole, RoleDomU, orDash(role))
 	}
 	if rec.PowerState == xapi.PowerHalted {
 		mem := d.lab.DomU.Memory.Bytes()
@@ -491,20 +503,24 @@ func (d *domu) xvdb(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, vm
 // interruption does not cut short.
 const cloneTimeout = 10 * time.Minute
 
-// clone makes domU from the template and tags it. Once the clone exists
-// it is tagged even if ctx is cancelled meanwhile, and removed if it
-// cannot be tagged, so no untagged copy is left behind for down to miss.
-func (d *domu) clone(ctx context.Context, c *xapi.Client, tpl xapi.Ref, tplRec xapi.VMRecord) (xapi.Ref, error) {
+// clone makes domU from the template, tags it and makes it a VM. The
+// clone is made under a name recorded on the host first (clone.go), so
+// that whatever a kill leaves between VM.clone and the end is found by
+// the next run. Once asked for, the clone is finished even if ctx is
+// cancelled meanwhile, and removed if it cannot be finished.
+func (d *domu) clone(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, tpl xapi.Ref) (xapi.Ref, error) {
+	tplRec := inv.VMs[tpl]
 	tplConfig := tplRec.OtherConfig
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	// Once asked for, the clone is waited for even if ctx ends meanwhile:
-	// an interrupted call would leave a copy whose reference nobody knows,
-	// untagged, which down would never find.
 	keep, stop := context.WithTimeout(context.WithoutCancel(ctx), cloneTimeout)
 	defer stop()
-	vm, err := c.VMClone(keep, tpl, d.lab.DomU.Name)
+	name := cloneName(d.lab)
+	if err := beginClone(keep, c, inv, d.lab.Lab, name); err != nil {
+		return "", fmt.Errorf("recording the clone of domU on the host: %w", err)
+	}
+	vm, err := c.VMClone(keep, tpl, name)
 	if err != nil {
 		return "", err
 	}
@@ -534,12 +550,20 @@ func (d *domu) clone(ctx context.Context, c *xapi.Client, tpl xapi.Ref, tplRec x
 	if err == nil {
 		err = c.VMSetIsATemplate(keep, vm, false)
 	}
+	if err == nil {
+		err = c.VMSetNameLabel(keep, vm, d.lab.DomU.Name)
+	}
 	if err != nil {
-		// Before the tags the clone may carry the template's; this lab's
-		// tag with any role is enough for down to find it.
 		if derr := c.VMDestroy(keep, vm); derr != nil {
+			// The record stays: the next run removes the clone.
 			return "", fmt.Errorf("%w (and removing the half-made clone %s: %v)", err, vm, derr)
 		}
+	}
+	pool, _, _ := hosts.Only(inv.Pools)
+	if eerr := endClone(keep, c, pool, d.lab.Lab); err == nil && eerr != nil {
+		return "", eerr
+	}
+	if err != nil {
 		return "", err
 	}
 	return vm, nil
@@ -549,6 +573,9 @@ func (d *domu) clone(ctx context.Context, c *xapi.Client, tpl xapi.Ref, tplRec x
 // template: domU whatever its name now, its snapshots, their disks and
 // VIFs.
 func (d *domu) Destroy(ctx context.Context, out provision.Output) error {
+	if _, err := settleClone(ctx, d.host, d.lab, false, out); err != nil { // clone.go
+		return err
+	}
 	return destroyVMs(ctx, d.host, d.lab, "", out)
 }
 
@@ -567,6 +594,9 @@ func destroyVMs(ctx context.Context, h *hosts.Host, lab *localrc.Config, role st
 	for _, vm := range ownedVMs(inv, lab.Lab, "") {
 		rec := inv.VMs[vm]
 		r := rec.OtherConfig[TagRole]
+		if role == RoleDomU && isDomU(lab.Lab, rec) {
+			r = RoleDomU // labview.go: domU whatever a killed run left of its role
+		}
 		if (role == "" && r == RoleTemplate) || (role != "" && r != role) {
 			continue
 		}

@@ -36,12 +36,33 @@ func readView(ctx context.Context, h *hosts.Host, lab *localrc.Config) (labView,
 
 // findDomU returns the lab's guest, or "" when there is none.
 func findDomU(inv *hosts.Snapshot, lab string) xapi.Ref {
-	for _, r := range ownedVMs(inv, lab, RoleDomU) {
-		if rec := inv.VMs[r]; !rec.IsATemplate && !rec.IsASnapshot {
+	for _, r := range ownedVMs(inv, lab, "") {
+		if isDomU(lab, inv.VMs[r]) {
 			return r
 		}
 	}
 	return ""
+}
+
+// isDomU reports whether a VM is the lab's guest: the lab's VM that is
+// neither a template nor a snapshot, tagged with role domu or with the
+// role a run killed half-way leaves on it. xapi's VM.revert gives the VM
+// the snapshot's configuration, other_config included (xen-api
+// ocaml/xapi/xapi_vm_snapshot.ml, revert: update_vm_record copies every
+// field of the snapshot but its identity), so between the revert and
+// reset's retag domU carries role snapshot; between retag's removal of
+// the role and its new one it carries none. Neither is a snapshot
+// (is_a_snapshot stays false on the reverted VM). The template build's
+// VMs carry role template and are templates or snapshots until the end.
+func isDomU(lab string, rec xapi.VMRecord) bool {
+	if !owned(lab, rec.OtherConfig) || rec.IsATemplate || rec.IsASnapshot {
+		return false
+	}
+	switch rec.OtherConfig[TagRole] {
+	case RoleDomU, RoleSnapshot, "":
+		return true
+	}
+	return false
 }
 
 // domU is the lab's guest, "" when there is none.

@@ -12,8 +12,9 @@ import (
 // (as Terraform's destroy shows its plan before it asks): the lab's VMs
 // (domU, its snapshots, and the cached template with purge) with the disks
 // only they use, and the lab's networks. Only objects carrying the lab's
-// tag are listed, as only they are removed. kept names what stays (the
-// cached template without purge).
+// tag are listed, as only they are removed, and the clone a killed run
+// recorded (clone.go). kept names what stays (the cached template without
+// purge).
 func Removal(ctx context.Context, lab *localrc.Config, h *hosts.Host, purge bool) (remove, kept []string, err error) {
 	inv, err := h.Inventory(ctx)
 	if err != nil {
@@ -37,6 +38,14 @@ func Removal(ctx context.Context, lab *localrc.Config, h *hosts.Host, purge bool
 			disks++
 		}
 		remove = append(remove, fmt.Sprintf("%s %q (%s, %s) and %d disk(s)", kind, rec.NameLabel, rec.UUID, rec.PowerState, disks))
+	}
+	if _, name := cloneInProgress(inv, lab.Lab); name != "" { // clone.go: untagged when the template is
+		for _, vm := range clonesOf(inv, name) {
+			if rec := inv.VMs[vm]; !owned(lab.Lab, rec.OtherConfig) {
+				remove = append(remove, fmt.Sprintf("VM %q (%s): a clone of domU a killed run left untagged, and %d disk(s)",
+					rec.NameLabel, rec.UUID, len(vmDisks(inv, vm))))
+			}
+		}
 	}
 	for _, r := range sortedRefs(inv.Networks) {
 		if rec := inv.Networks[r]; owned(lab.Lab, rec.OtherConfig) {

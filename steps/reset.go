@@ -159,18 +159,17 @@ func (r *revertDomU) Apply(ctx context.Context, out provision.Output) error {
 		return fmt.Errorf("domU's disks are in use by %s, not the lab's: xapi's VM.revert destroys domU's disks, "+
 			"and with them those VMs' VBDs; detach them (xe vbd-destroy), then reset again", users)
 	}
+	// xapi's VM.revert gives domU its record as it was when the snapshot
+	// was taken (xen-api ocaml/xapi/xapi_vm_snapshot.ml revert_vm_fields
+	// copies the snapshot's snapshot_metadata, which xapi_vm_clone.ml
+	// snapshot_metadata wrote from domU then: XS62 lines 377 and 174):
+	// its name, role domu and the stack.sh run the snapshot is of. A run
+	// killed from here on leaves domU Suspended (or Halted) with those
+	// tags: reset again reverts again, and up resumes (or starts) it.
 	if err := c.VMRevert(ctx, snap); err != nil {
 		return err
 	}
 	r.host.Changed()
-	// The revert gave domU the snapshot's other_config: role snapshot,
-	// and the snapshot's own stack.sh run.
-	if err := retag(ctx, c, vm, RoleDomU); err != nil {
-		return err
-	}
-	if err := c.VMRemoveFromOtherConfig(ctx, vm, TagStackRun); err != nil {
-		return err
-	}
 	out.Line("reverted %q to %q", inv.VMs[vm].NameLabel, inv.VMs[snap].NameLabel)
 	ps, err := c.VMGetPowerState(ctx, vm)
 	if err != nil {

@@ -181,6 +181,27 @@ func TestResetOnTheSimulatedHost(t *testing.T) {
 			len(vdiSet(t, ctx, c)), len(vdisBefore), output(rep))
 	}
 
+	// A checkpoint of domU on this stack.sh run, still carrying domU's
+	// tags, as a snapshot step killed right after its VM.checkpoint
+	// leaves it: it is the clean snapshot, tagged so, and the older one
+	// goes.
+	killed, err := c.VMCheckpoint(ctx, domU, "killed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitGuestIP(ctx, domU, "0"); err != nil {
+		t.Fatal(err)
+	}
+	replace.Changed()
+	if rep = run(t, ctx, BringUp(cfg, replace), false); rep.Err != nil {
+		t.Fatalf("up with a checkpoint not tagged: %v\n%s", rep.Err, output(rep))
+	}
+	inv = inventory(t, ctx, host)
+	if now = labSnapshots(inv, cfg.Lab, ""); len(now) != 1 || now[0] != killed || inv.VMs[killed].OtherConfig[TagRole] != RoleSnapshot ||
+		!strings.Contains(output(rep), "taken by a run killed before it tagged it, is the clean snapshot") {
+		t.Fatalf("after a checkpoint not tagged: snapshots %v, want only %s tagged %s\n%s", now, killed, RoleSnapshot, output(rep))
+	}
+
 	// The user's VM on the integration network keeps that network (and
 	// its VIF) through down, which names it; once its VIF is gone, down
 	// removes the rest.

@@ -12,6 +12,7 @@ import (
 	"xenlab/hosts/sim"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/xapid"
+	"xenlab/hosts/xapi"
 	"xenlab/localrc"
 	"xenlab/provision"
 )
@@ -160,4 +161,96 @@ func TestPlaceholderRepairedAfterReboot(t *testing.T) {
 	if out := output(rep); !strings.Contains(out, "was untagged") || !strings.Contains(out, "set tag=4095") {
 		t.Fatalf("up after the reboot does not say it repaired the port:\n%s", out)
 	}
+}
+
+// TestUpSettlesHalfMadeClones: what a run killed while it cloned domU
+// leaves (clone.go) is removed by the next up, which then makes one domU:
+// the clone a record names (untagged, as a clone of a template used as it
+// is), and a clone tagged as domU but still a template that no record
+// names (a run of an earlier xenlab). The template itself stays.
+func TestUpSettlesHalfMadeClones(t *testing.T) {
+	cfg, host := simLabTrap(t, &trap{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := host.XAPI(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := inventory(t, ctx, host)
+	tpl := findTemplateByName(t, ctx, c, cfg.DomU.Template)
+	name := cloneName(cfg)
+	if err := beginClone(ctx, c, inv, cfg.Lab, name); err != nil {
+		t.Fatal(err)
+	}
+	recorded, err := c.VMClone(ctx, tpl, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagged, err := c.VMClone(ctx, tpl, cfg.DomU.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range tags(cfg.Lab, RoleDomU) {
+		if err := c.VMAddToOtherConfig(ctx, tagged, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host.Changed()
+	rep := run(t, ctx, beforeAgents(cfg, host), false)
+	if rep.Err != nil {
+		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
+	}
+	for _, vm := range []xapi.Ref{recorded, tagged} {
+		if _, err := c.VMGetRecord(ctx, vm); !xapi.HasCode(err, "HANDLE_INVALID") {
+			t.Errorf("the half-made clone %s is still there (%v)\n%s", vm, err, output(rep))
+		}
+	}
+	if _, err := c.VMGetRecord(ctx, tpl); err != nil {
+		t.Fatalf("the template: %v", err)
+	}
+	inv = inventory(t, ctx, host)
+	if _, left := cloneInProgress(inv, cfg.Lab); left != "" {
+		t.Errorf("the record of the clone is still there: %q", left)
+	}
+	converged(t, cfg, host)
+}
+
+// TestDomUFoundWhateverRoleAKillLeft: domU tagged with role snapshot (as
+// a pre-MNR revert copies the snapshot's other_config) or with no role
+// (a retag cut between its removal and its addition) is still domU: up
+// tags it domu again and clones no second one.
+func TestDomUFoundWhateverRoleAKillLeft(t *testing.T) {
+	cfg, host := simLabTrap(t, &trap{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if rep := run(t, ctx, beforeAgents(cfg, host), false); rep.Err != nil {
+		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
+	}
+	c, err := host.XAPI(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{RoleSnapshot, ""} {
+		vm := findDomU(inventory(t, ctx, host), cfg.Lab)
+		if err := c.VMRemoveFromOtherConfig(ctx, vm, TagRole); err != nil {
+			t.Fatal(err)
+		}
+		if role != "" {
+			if err := c.VMAddToOtherConfig(ctx, vm, TagRole, role); err != nil {
+				t.Fatal(err)
+			}
+		}
+		host.Changed()
+		if got := findDomU(inventory(t, ctx, host), cfg.Lab); got != vm {
+			t.Fatalf("domU with role %q: found %q", role, got)
+		}
+		rep := run(t, ctx, beforeAgents(cfg, host), false)
+		if rep.Err != nil || !strings.Contains(output(rep), "tagged domU with "+TagRole+"="+RoleDomU) {
+			t.Fatalf("up with domU's role %q: %v\n%s", role, rep.Err, output(rep))
+		}
+		if oc := inventory(t, ctx, host).VMs[vm].OtherConfig; oc[TagRole] != RoleDomU {
+			t.Fatalf("domU's role after up: %q", oc[TagRole])
+		}
+	}
+	converged(t, cfg, host)
 }

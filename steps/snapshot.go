@@ -45,18 +45,48 @@ func (s *snapshot) Deps() []string { return []string{"verify"} }
 
 // labSnapshots returns the lab's snapshots of domU vm (any, when vm is ""),
 // sorted by reference: those tagged with role snapshot and, so that an
-// interrupted step leaves none behind, snapshots still carrying domU's
-// own tags (taken, not yet retagged).
+// interrupted step leaves none behind, those a killed run left with
+// domU's own tags (taken, not yet retagged: xapi's VM.checkpoint and
+// VM.snapshot copy the VM's other_config, xen-api
+// ocaml/xapi/xapi_vm_clone.ml copy_vm_record) or with no role (killed
+// between retag's removal and its addition). The template build's
+// snapshots carry role template.
 func labSnapshots(inv *hosts.Snapshot, lab string, vm xapi.Ref) []xapi.Ref {
 	var out []xapi.Ref
 	for _, r := range ownedVMs(inv, lab, "") {
 		rec := inv.VMs[r]
-		if role := rec.OtherConfig[TagRole]; rec.IsASnapshot && (role == RoleSnapshot || role == RoleDomU) &&
+		if role := rec.OtherConfig[TagRole]; rec.IsASnapshot && (role == RoleSnapshot || role == RoleDomU || role == "") &&
 			(vm == "" || rec.SnapshotOf == vm) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// unfinished returns the snapshot of domU vm a killed run of this step
+// took but did not retag, when it is of the stack.sh run domU is on now
+// (run): before taking it the step gives domU that run in TagStackRun,
+// which the snapshot copies. It is the clean snapshot; only its role is
+// left to set.
+//
+// It is of the kind the step takes: a checkpoint (Suspended: xapi's
+// checkpoint of a running VM keeps its memory image) where domU allows
+// one, else a disk snapshot (Halted).
+func unfinished(inv *hosts.Snapshot, lab string, vm xapi.Ref, run string) xapi.Ref {
+	if run == "" {
+		return ""
+	}
+	kind := xapi.PowerHalted
+	if slices.Contains(inv.VMs[vm].AllowedOperations, "checkpoint") {
+		kind = xapi.PowerSuspended
+	}
+	for _, r := range labSnapshots(inv, lab, vm) {
+		rec := inv.VMs[r]
+		if oc := rec.OtherConfig; oc[TagRole] != RoleSnapshot && oc[TagStackRun] == run && rec.PowerState == kind {
+			return r
+		}
+	}
+	return ""
 }
 
 // snapshotName is the clean snapshot's name label.
@@ -110,6 +140,28 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer s.host.Changed()
+	if snap := unfinished(inv, s.lab.Lab, vm, run); snap != "" {
+		// A run killed after its VM.checkpoint: the checkpoint is of this
+		// verified lab's stack.sh run, and domU runs on since.
+		if err := retag(ctx, c, snap, RoleSnapshot); err != nil {
+			return err
+		}
+		out.Line("%q (%s), taken by a run killed before it tagged it, is the clean snapshot", inv.VMs[snap].NameLabel, inv.VMs[snap].UUID)
+		return s.destroyOld(ctx, c, inv, old, snap, out)
+	}
+	// domU carries the stack.sh run it is on (none when it could not be
+	// read), which the snapshot copies with the rest of domU's
+	// other_config (and a revert gives back).
+	if had := rec.OtherConfig[TagStackRun]; had != run {
+		if err := c.VMRemoveFromOtherConfig(ctx, vm, TagStackRun); err != nil {
+			return err
+		}
+		if run != "" {
+			if err := c.VMAddToOtherConfig(ctx, vm, TagStackRun, run); err != nil {
+				return err
+			}
+		}
+	}
 	s.views.drop(s.host.Name()) // domU moves to a new domain: verify's view is stale
 	var snap xapi.Ref
 	if slices.Contains(rec.AllowedOperations, "checkpoint") {
@@ -130,23 +182,13 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 		}
 		out.Line("disk snapshot %q of %q; domU started again", s.snapshotName(), rec.NameLabel)
 	}
-	// The snapshot copies domU's other_config: the lab's tag, role domU.
+	// The snapshot copies domU's other_config: the lab's tag, role domU,
+	// and the stack.sh run.
 	if err := retag(ctx, c, snap, RoleSnapshot); err != nil {
 		return err
 	}
-	if run != "" {
-		if err := c.VMRemoveFromOtherConfig(ctx, snap, TagStackRun); err != nil {
-			return err
-		}
-		if err := c.VMAddToOtherConfig(ctx, snap, TagStackRun, run); err != nil {
-			return err
-		}
-	}
-	for _, r := range old {
-		if err := destroySnapshot(ctx, c, inv, r); err != nil {
-			return err
-		}
-		out.Line("destroyed the earlier snapshot %q (%s) and its disks", inv.VMs[r].NameLabel, inv.VMs[r].UUID)
+	if err := s.destroyOld(ctx, c, inv, old, snap, out); err != nil {
+		return err
 	}
 	// domU runs in a new domain either way: wait for it, bring its agents
 	// back after a boot, and put the placeholder's new port on 4095.
@@ -157,6 +199,20 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 		return nil
 	}
 	return (&placeholder{host: s.host, lab: s.lab}).Apply(ctx, out)
+}
+
+// destroyOld removes the lab's snapshots in old but keep, with their disks.
+func (s *snapshot) destroyOld(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, old []xapi.Ref, keep xapi.Ref, out provision.Output) error {
+	for _, r := range old {
+		if r == keep {
+			continue
+		}
+		if err := destroySnapshot(ctx, c, inv, r); err != nil {
+			return err
+		}
+		out.Line("destroyed the earlier snapshot %q (%s) and its disks", inv.VMs[r].NameLabel, inv.VMs[r].UUID)
+	}
+	return nil
 }
 
 // retag gives a VM the role in the lab's tag.

@@ -45,8 +45,10 @@ func findTemplate(inv *hosts.Snapshot, lab *localrc.Config) (xapi.Ref, error) {
 		}
 		return found[0], nil
 	}
+	// A clone of it in progress (clone.go) carries its tags too.
+	_, clone := cloneInProgress(inv, lab.Lab)
 	for _, r := range ownedVMs(inv, lab.Lab, RoleTemplate) {
-		if rec := inv.VMs[r]; rec.IsATemplate && !rec.IsASnapshot {
+		if rec := inv.VMs[r]; rec.IsATemplate && !rec.IsASnapshot && (clone == "" || rec.NameLabel != clone) {
 			return r, nil
 		}
 	}

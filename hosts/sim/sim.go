@@ -62,6 +62,8 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Fault, if set, may fail or drop an xapi call (xapid.Options.Fault).
 	Fault func(n int64, method string) *xapid.Fault
+	// FaultFrom is Fault told the call's User-Agent (xapid.Options.FaultFrom).
+	FaultFrom func(userAgent string, n int64, method string) *xapid.Fault
 	// Latency, if set, delays each xapi call by method name
 	// (xapid.Options.Latency, xapid.LatencyByClass): a latency profile
 	// for benchmarks (bench/).
@@ -319,6 +321,7 @@ func (h *Host) startXAPI(ctx context.Context) error {
 		Password:      h.creds.password,
 		AuthFailDelay: h.opts.AuthFailDelay,
 		Fault:         h.opts.Fault,
+		FaultFrom:     h.opts.FaultFrom,
 		Latency:       h.opts.Latency,
 		StateFile:     filepath.Join(h.dir, "xapi-db.json"),
 		// In the state directory, not the system's temporary one: a

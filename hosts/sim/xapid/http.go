@@ -43,7 +43,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n := s.calls.Add(1)
 	var fault *Fault
-	if s.opts.Fault != nil {
+	switch {
+	case s.opts.FaultFrom != nil:
+		fault = s.opts.FaultFrom(r.UserAgent(), n, method)
+	case s.opts.Fault != nil:
 		fault = s.opts.Fault(n, method)
 	}
 	if fault != nil && !fault.After {

@@ -37,6 +37,12 @@ type Options struct {
 	// calls from 1. A non-nil answer fails or drops that call, instead of
 	// making it or (Fault.After) once it is made. Faults builds one.
 	Fault func(n int64, method string) *Fault
+	// FaultFrom is Fault told the client too: the call's User-Agent
+	// header (xenlab's client sends "xenlab", a guest's python XenAPI
+	// its own), for a test that acts on one client's calls only, such as
+	// killing a xenlab process when its Nth call arrives while the
+	// guests' calls go on. When set, Fault is not asked.
+	FaultFrom func(userAgent string, n int64, method string) *Fault
 	// StateFile, if set, persists the database as JSON: loaded by New when
 	// it exists, saved shortly after each change and on Close.
 	StateFile string

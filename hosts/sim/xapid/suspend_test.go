@@ -240,3 +240,41 @@ func TestXenlabClientCheckpoint(t *testing.T) {
 		t.Fatalf("after resume %v %v", ps, err)
 	}
 }
+
+// TestRevertRestoresTheVMsOwnConfig: VM.revert gives the VM its
+// configuration as it was when the snapshot was taken (the snapshot's
+// snapshot_metadata, xapi_vm_snapshot.ml revert_vm_fields "post-MNR"),
+// not the snapshot's record: a tag added to the snapshot afterwards, or
+// to the VM, and the snapshot's own name, do not reach the reverted VM.
+func TestRevertRestoresTheVMsOwnConfig(t *testing.T) {
+	s, _, sess := newTestServer(t, Options{})
+	vm, _ := runningVM(t, s, sess)
+	mustCall(t, s, "VM.add_to_other_config", sess, vm, "role", "domu")
+	name := mustCall(t, s, "VM.get_name_label", sess, vm)
+	cp := mustCall(t, s, "VM.checkpoint", sess, vm, "clean").(string)
+	if mustCall(t, s, "VM.get_snapshot_metadata", sess, cp) == "" {
+		t.Fatal("a checkpoint without snapshot_metadata")
+	}
+	mustCall(t, s, "VM.remove_from_other_config", sess, cp, "role")
+	mustCall(t, s, "VM.add_to_other_config", sess, cp, "role", "snapshot")
+	mustCall(t, s, "VM.add_to_other_config", sess, vm, "later", "yes")
+	mustCall(t, s, "VM.set_name_label", sess, vm, "renamed")
+	mustCall(t, s, "VM.revert", sess, cp)
+	oc := mustCall(t, s, "VM.get_other_config", sess, vm).(map[string]string)
+	if oc["role"] != "domu" || oc["later"] != "" {
+		t.Fatalf("reverted VM's other_config %v, want role domu as at the checkpoint, without later", oc)
+	}
+	if got := mustCall(t, s, "VM.get_name_label", sess, vm); got != name {
+		t.Fatalf("reverted VM's name %v, want %v as at the checkpoint", got, name)
+	}
+	if mustCall(t, s, "VM.get_is_a_snapshot", sess, vm) != false || mustCall(t, s, "VM.get_is_a_template", sess, vm) != false ||
+		mustCall(t, s, "VM.get_snapshot_of", sess, vm) != NullRef || mustCall(t, s, "VM.get_parent", sess, vm) != cp {
+		t.Fatal("reverted VM: a snapshot or template, or parent not the checkpoint")
+	}
+	if ps := mustCall(t, s, "VM.get_power_state", sess, vm); ps != "Suspended" {
+		t.Fatalf("reverted VM is %v, want Suspended", ps)
+	}
+	if oc := mustCall(t, s, "VM.get_other_config", sess, cp).(map[string]string); oc["role"] != "snapshot" {
+		t.Fatalf("the checkpoint's other_config changed: %v", oc)
+	}
+}

@@ -1,6 +1,7 @@
 package xapid
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"maps"
 	"sort"
@@ -71,6 +72,10 @@ func (s *Server) cloneVM(c *call, ref, name, op, sr string) string {
 		rec["is_a_snapshot"] = true
 		rec["snapshot_of"] = src.ref
 		rec["snapshot_time"] = now()
+		// The source's record as it is now, which VM.revert gives back
+		// (xapi_vm_clone.ml snapshot_metadata: Helpers.vm_to_string of
+		// the VM, XS62 line 174).
+		rec["snapshot_metadata"] = encodeMetadata(src.fields)
 	} else {
 		oc["mac_seed"] = newUUID()
 		delete(oc, "default_template")
@@ -252,7 +257,7 @@ func (c *call) vmProvision(a args) any {
 // vmRevert reverts the VM a snapshot was taken of, as xapi_vm_snapshot.ml's
 // revert: a VM that is not halted is hard shut down first (message
 // forwarding does that before the revert proper); its configuration
-// becomes the snapshot's; its disks that the snapshot has a copy of, and
+// becomes what it was when the snapshot was taken (revertFields); its disks that the snapshot has a copy of, and
 // its suspend VDI, are destroyed; the snapshot's disks are cloned for it
 // (and every snapshot of the old disk now names the new one in
 // snapshot_of), its VIFs copied with their MACs, a checkpoint's suspend VDI
@@ -282,13 +287,7 @@ func (c *call) vmRevert(a args) any {
 	c.s.withDB(func() {
 		snap := c.obj("VM", snapRef)
 		vm := c.obj("VM", target)
-		kv := map[string]any{}
-		for k, v := range snap.fields {
-			if !vmIdentityFields[k] && k != "is_a_template" {
-				kv[k] = copyValue(v)
-			}
-		}
-		kv["is_a_template"] = false
+		kv := revertFields(snap)
 		kv["parent"] = snap.ref
 		// The VM's disks the snapshot holds a copy of go; others are
 		// left unattached, as xapi leaves them.
@@ -330,4 +329,76 @@ func (c *call) vmRevert(a args) any {
 		d.set(vm, kv)
 	})
 	return ""
+}
+
+// revertDoNotCopy are the fields VM.revert keeps on the VM when it copies
+// the snapshot's metadata: xen-api ocaml/xapi/xapi_vm_snapshot.ml
+// do_not_copy (XS62 line 340; v26.17.0 adds metrics, VGPUs, VUSBs, VTPMs,
+// attached_PCIs, which the simulator keeps too).
+var revertDoNotCopy = map[string]bool{"uuid": true, "suspend_VDI": true, "power_state": true, "parent": true,
+	"current_operations": true, "allowed_operations": true, "guest_metrics": true, "resident_on": true, "domid": true,
+	"protection_policy": true, "scheduled_to_be_resident_on": true, "snapshots": true, "tags": true, "affinity": true,
+	"consoles": true, "VBDs": true, "VIFs": true, "metrics": true, "VGPUs": true, "VUSBs": true, "VTPMs": true,
+	"attached_PCIs": true}
+
+// revertFields is the configuration VM.revert gives the VM, as
+// xapi_vm_snapshot.ml revert_vm_fields: the fields of the VM's record as
+// it was when the snapshot was taken (the snapshot's snapshot_metadata,
+// "post-MNR"), all but do_not_copy; so the VM gets back its own name,
+// other_config and is_a_snapshot = false, not the snapshot's. A snapshot
+// without metadata ("pre-MNR") gives its own fields, but for its name and
+// its snapshot and template flags (extended_do_not_copy).
+func revertFields(snap *object) map[string]any {
+	kv := map[string]any{}
+	if meta, ok := decodeMetadata(snap.fields["snapshot_metadata"].(string)); ok {
+		for k, v := range meta {
+			if _, known := snap.fields[k]; known && !revertDoNotCopy[k] {
+				kv[k] = v
+			}
+		}
+		return kv
+	}
+	for k, v := range snap.fields {
+		if !vmIdentityFields[k] && k != "is_a_template" {
+			kv[k] = copyValue(v)
+		}
+	}
+	kv["is_a_template"] = false
+	return kv
+}
+
+// encodeMetadata writes a VM's fields into a snapshot's
+// snapshot_metadata. xapi writes them as an S-expression of the database
+// row (Helpers.vm_to_string); the simulator writes JSON with each field's
+// type (as its state file does), which only the simulator reads back.
+func encodeMetadata(fields map[string]any) string {
+	out := map[string]stateValue{}
+	for k, v := range fields {
+		if sv, err := toState(v); err == nil {
+			out[k] = sv
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// decodeMetadata reads encodeMetadata's string; false when there is none.
+func decodeMetadata(s string) (map[string]any, bool) {
+	if s == "" {
+		return nil, false
+	}
+	var in map[string]stateValue
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return nil, false
+	}
+	out := map[string]any{}
+	for k, sv := range in {
+		if v, err := sv.value(); err == nil {
+			out[k] = v
+		}
+	}
+	return out, true
 }
