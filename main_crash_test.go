@@ -500,6 +500,7 @@ func (c *crashHost) step(s *crashSweep, check func(what string)) {
 // top of this file). By default a sample, each command's points in a
 // chain; with XENLAB_CRASH_SWEEP=full every point, each on its own.
 func TestCrashPoints(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	full := os.Getenv("XENLAB_CRASH_SWEEP") == "full"
 	c := startCrashHost(t)
 	before := c.state()
