@@ -1,10 +1,15 @@
 // Command bench measures xenlab on a simulated XenServer host with a
 // latency profile that models a real one, and the same lab brought up
 // devstack's way (devstack_way.py, install_os_domU.sh's calls) on the same
-// host, and prints one table. docs/performance.md holds a measured table
-// and says what each figure means.
+// host: API calls and session calls counted apart, devstack's dom0
+// commands counted as the local commands they were, the simulator's own
+// guest start-ups named apart from xenlab's share of the critical path.
+// Then fleets of simulated hosts, each a process of its own (fleet.go):
+// wall time, CPU-seconds per host for xenlab and for the simulator, and
+// xenlab's peak memory. docs/performance.md holds measured tables and says
+// what each figure means.
 //
-//	sudo go run ./bench [-scale 20]
+//	sudo go run ./bench [-scale 20] [-fleets 1,4,16] [-fleet-ovs auto] [-single=false]
 //
 // It needs root (the simulated guests and the devstack stand-in run in
 // mount namespaces of their own), OpenSSH's ssh client and the stock
@@ -62,19 +67,58 @@ var (
 type row struct {
 	name       string
 	wall       time.Duration
-	host       sim.Counters // counted by the simulated host
-	clientRT   int64        // counted by the client (-1: unknown)
+	host       counts // counted by the simulated host
+	clientRT   int64  // counted by the client (-1: unknown)
 	clientHS   int64
+	dom0Cmds   int64 // commands run in dom0 as local commands (devstack's way; -1: none)
 	exit       string
 	notBuilt   bool
 	skipReason string
 	steps      string // the run's steps and their durations, from its JSON summary
 }
 
+// counts are the host's counters with its xapi calls told apart: API
+// calls, and session calls (logins and logouts), which the latency
+// profile's hook sees by method.
+type counts struct {
+	sim.Counters
+	api, session int64
+}
+
+// methods counts the simulated xapi's calls by kind, from the latency
+// hook (called once per HTTP call).
+type methods struct {
+	mu           sync.Mutex
+	api, session int64
+}
+
+func (m *methods) hook(lat func(string) time.Duration) func(string) time.Duration {
+	return func(method string) time.Duration {
+		m.mu.Lock()
+		switch method {
+		case "session.login_with_password", "session.logout", "session.slave_local_login_with_password", "session.local_logout":
+			m.session++
+		default:
+			m.api++
+		}
+		m.mu.Unlock()
+		return lat(method)
+	}
+}
+
+// snapshot reads the host's counters and the calls by kind.
+type snapshot func() counts
+
 func main() {
+	if os.Getenv(cliEnv) == "1" { // a xenlab command of a fleet row (fleet.go)
+		os.Exit(runCLI())
+	}
 	scale := flag.Float64("scale", 20, "divide the modelled real-host durations by `N`")
+	fleets := flag.String("fleets", "1,4,16", "the fleet sizes to measure (`N,N,...`; \"\" for none)")
+	single := flag.Bool("single", true, "measure one host with the latency profile, and devstack's way (false: the fleets only)")
+	flag.StringVar(&fleetOVS, "fleet-ovs", "auto", "the fleet hosts' Open vSwitch: real, model or auto (`MODE`)")
 	flag.Parse()
-	if err := run(*scale); err != nil {
+	if err := run(*scale, *fleets, *single); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -82,7 +126,7 @@ func main() {
 
 func scaled(f figure, s float64) time.Duration { return time.Duration(float64(f.real) / s) }
 
-func run(scale float64) error {
+func run(scale float64, fleets string, single bool) error {
 	if os.Geteuid() != 0 {
 		fmt.Println("bench: skipped: needs root (the simulated guests and the devstack stand-in run in mount namespaces of their own)")
 		return nil
@@ -90,14 +134,28 @@ func run(scale float64) error {
 	if scale <= 0 {
 		return errors.New("-scale must be positive")
 	}
+	sizes, err := parseSizes(fleets)
+	if err != nil {
+		return err
+	}
 	ctx := context.Background()
-	lat := xapid.LatencyByClass(map[string]time.Duration{
-		"*":              scaled(roundTrip, scale),
+	if !single {
+		dir, err := os.MkdirTemp("", "xenlab-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		return fleetTable(ctx, sizes, dir)
+	}
+	rt := scaled(roundTrip, scale)
+	byMethod := &methods{}
+	lat := byMethod.hook(xapid.LatencyByClass(map[string]time.Duration{
+		"*":              rt,
 		"VM.clone":       scaled(vmClone, scale),
 		"Async.VM.clone": scaled(vmClone, scale),
 		"VM.start":       scaled(vmStart, scale),
 		"Async.VM.start": scaled(vmStart, scale),
-	})
+	}))
 	dir, err := os.MkdirTemp("", "xenlab-bench-")
 	if err != nil {
 		return err
@@ -115,47 +173,61 @@ func run(scale float64) error {
 		return nil
 	}
 	lab := ep.LabFile
+	snap := func() counts {
+		byMethod.mu.Lock()
+		defer byMethod.mu.Unlock()
+		return counts{Counters: h.Counters(), api: byMethod.api, session: byMethod.session}
+	}
 
 	fmt.Printf("simulated host: xapi %s, Open vSwitch %s; real-host durations divided by %g\n", ep.XAPIURL, ep.OVS, scale)
-	fmt.Println("latency profile:")
+	fmt.Println("latency profile (every figure marked assumed is not a measurement):")
 	for _, f := range []figure{roundTrip, vmClone, vmStart, guestBoot, ipPoll, haltPoll} {
 		fmt.Printf("  %-30s %8s -> %-8s %s\n", f.name, f.real, scaled(f, scale), f.source)
 	}
 	fmt.Println()
 
 	var rows []row
-	toBoot, cold := xenlab(ctx, h, "xenlab: cold up", `"step":"bridge-placeholder","kind":"done"`, "up", "-f", lab, "--json")
+	toBoot, cold := xenlab(ctx, snap, "xenlab: cold up", `"step":"bridge-placeholder","kind":"done"`, "up", "-f", lab, "--json")
 	toBoot.name = "xenlab: cold up, to domU booted"
 	rows = append(rows, toBoot, cold)
-	_, noop := xenlab(ctx, h, "xenlab: no-op up", "", "up", "-f", lab, "--json")
+	_, noop := xenlab(ctx, snap, "xenlab: no-op up", "", "up", "-f", lab, "--json")
 	rows = append(rows, noop)
-	rs := reset(ctx, h, lab)
+	rs := reset(ctx, snap, lab)
 	rows = append(rows, rs)
-	_, down := xenlab(ctx, h, "xenlab: down", "", "down", "-f", lab, "--yes", "--json")
+	_, down := xenlab(ctx, snap, "xenlab: down", "", "down", "-f", lab, "--yes", "--json")
 	rows = append(rows, down)
-	dw := devstackWay(ctx, h, ep, scale)
+	dw := devstackWay(ctx, snap, ep, scale, dir)
 	rows = append(rows, dw)
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "OPERATION\tWALL\tXAPI RT (host)\tSSH HS (host)\tXAPI RT (client)\tSSH HS (client)\tEXIT")
+	fmt.Fprintln(tw, "OPERATION\tWALL\tAPI CALLS (host)\tSESSION CALLS (host)\tSSH HANDSHAKES (host)\tDOM0 LOCAL CMDS\tGUEST STARTS (sim)\tXAPI RT (client)\tSSH HS (client)\tEXIT")
 	for _, r := range rows {
 		if r.skipReason != "" {
-			fmt.Fprintf(tw, "%s\tn/a\t\t\t\t\t%s\n", r.name, r.skipReason)
+			fmt.Fprintf(tw, "%s\tn/a\t\t\t\t\t\t\t\t%s\n", r.name, r.skipReason)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%.2fs\t%d\t%d\t%s\t%s\t%s\n", r.name, r.wall.Seconds(), r.host.XAPICalls, r.host.SSHHandshakes,
-			count(r.clientRT), count(r.clientHS), r.exit)
+		fmt.Fprintf(tw, "%s\t%.2fs\t%d\t%d\t%d\t%s\t%d (%.2fs)\t%s\t%s\t%s\n", r.name, r.wall.Seconds(), r.host.api, r.host.session,
+			r.host.SSHHandshakes, count(r.dom0Cmds), r.host.GuestStarts, r.host.GuestStartTime.Seconds(), count(r.clientRT), count(r.clientHS), r.exit)
 	}
 	tw.Flush()
 
 	fmt.Println()
-	crit := scaled(vmClone, scale) + scaled(vmStart, scale) + scaled(guestBoot, scale)
-	fmt.Printf("critical path to domU booted (clone + start + boot, scaled): %.2fs\n", crit.Seconds())
-	fmt.Printf("xenlab to domU booted / critical path: %s\n", ratio(toBoot.wall.Seconds(), crit.Seconds()))
+	model := scaled(vmClone, scale) + scaled(vmStart, scale) + scaled(guestBoot, scale)
+	perCall := time.Duration(toBoot.host.api+toBoot.host.session) * rt
+	own := toBoot.wall - model - toBoot.host.GuestStartTime - perCall
+	fmt.Printf("to domU booted, %.2fs: the modelled critical path (clone + start + boot, scaled) %.2fs; the simulator starting the guest (its switch and SSH server) %.2fs;\n",
+		toBoot.wall.Seconds(), model.Seconds(), toBoot.host.GuestStartTime.Seconds())
+	fmt.Printf("  the modelled per-call latency of its %d calls %.2fs (an upper bound of what lies on the path); xenlab's own share, the rest: %.2fs\n",
+		toBoot.host.api+toBoot.host.session, perCall.Seconds(), own.Seconds())
+	fmt.Printf("xenlab to domU booted / modelled critical path: %s; without the simulator's guest start-up: %s\n",
+		ratio(toBoot.wall.Seconds(), model.Seconds()), ratio((toBoot.wall-toBoot.host.GuestStartTime).Seconds(), model.Seconds()))
 	if dw.skipReason == "" {
-		fmt.Printf("devstack's way / xenlab, to domU booted: wall %s, xapi round trips %s, ssh handshakes %s\n",
+		fmt.Printf("devstack's way / xenlab, to domU booted: wall %s (without the simulator's guest start-ups %s), API calls %s, session calls %s, all xapi round trips %s, SSH handshakes %s\n",
 			ratio(dw.wall.Seconds(), toBoot.wall.Seconds()),
-			ratio(float64(dw.host.XAPICalls), float64(toBoot.host.XAPICalls)),
+			ratio((dw.wall-dw.host.GuestStartTime).Seconds(), (toBoot.wall-toBoot.host.GuestStartTime).Seconds()),
+			ratio(float64(dw.host.api), float64(toBoot.host.api)),
+			ratio(float64(dw.host.session), float64(toBoot.host.session)),
+			ratio(float64(dw.host.api+dw.host.session), float64(toBoot.host.api+toBoot.host.session)),
 			ratio(float64(dw.host.SSHHandshakes), float64(toBoot.host.SSHHandshakes)))
 	}
 	if rs.skipReason == "" {
@@ -168,6 +240,12 @@ func run(scale float64) error {
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("go %s, %d CPUs; this process (xenlab and the simulated host together): %d MiB from the OS\n",
 		runtime.Version(), runtime.NumCPU(), ms.Sys>>20)
+	h.Close()
+
+	if len(sizes) > 0 {
+		fmt.Println()
+		return fleetTable(ctx, sizes, dir)
+	}
 	return nil
 }
 
@@ -188,19 +266,19 @@ func ratio(a, b float64) string {
 // xenlab runs one xenlab command in this process against the simulated
 // host. When marker is not "", the first row is the state when a JSON line
 // containing it was written (a point inside the run).
-func xenlab(ctx context.Context, h *sim.Host, name, marker string, args ...string) (at, whole row) {
-	w := &watcher{marker: marker, h: h}
+func xenlab(ctx context.Context, snap snapshot, name, marker string, args ...string) (at, whole row) {
+	w := &watcher{marker: marker, snap: snap}
 	var stderr bytes.Buffer
-	w.start, w.c0 = time.Now(), h.Counters()
+	w.start, w.c0 = time.Now(), snap()
 	code := cli.Main(ctx, args, cli.IO{In: strings.NewReader(""), Out: w, Err: &stderr})
-	whole = row{name: name, wall: time.Since(w.start), host: sub(h.Counters(), w.c0), exit: fmt.Sprint(code)}
+	whole = row{name: name, wall: time.Since(w.start), host: sub(snap(), w.c0), exit: fmt.Sprint(code), dom0Cmds: -1}
 	if strings.Contains(stderr.String(), "not built yet") {
 		whole.exit += " (not built yet)"
 	}
 	whole.clientRT, whole.clientHS = w.clientCounters()
 	whole.steps = w.steps()
 	at = w.at
-	at.clientRT, at.clientHS = -1, -1
+	at.clientRT, at.clientHS, at.dom0Cmds = -1, -1, -1
 	at.exit = "-"
 	if code != 0 && code != 1 {
 		fmt.Fprintf(os.Stderr, "bench: xenlab %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
@@ -208,8 +286,10 @@ func xenlab(ctx context.Context, h *sim.Host, name, marker string, args ...strin
 	return at, whole
 }
 
-func sub(a, b sim.Counters) sim.Counters {
-	return sim.Counters{XAPICalls: a.XAPICalls - b.XAPICalls, SSHHandshakes: a.SSHHandshakes - b.SSHHandshakes}
+func sub(a, b counts) counts {
+	return counts{Counters: sim.Counters{XAPICalls: a.XAPICalls - b.XAPICalls, SSHHandshakes: a.SSHHandshakes - b.SSHHandshakes,
+		GuestStarts: a.GuestStarts - b.GuestStarts, GuestStartTime: a.GuestStartTime - b.GuestStartTime},
+		api: a.api - b.api, session: a.session - b.session}
 }
 
 // watcher is xenlab's stdout: it keeps the output and notes the time and
@@ -219,9 +299,9 @@ type watcher struct {
 	mu     sync.Mutex
 	buf    bytes.Buffer
 	marker string
-	h      *sim.Host
+	snap   snapshot
 	start  time.Time
-	c0     sim.Counters
+	c0     counts
 	at     row
 	seen   bool
 }
@@ -231,7 +311,7 @@ func (w *watcher) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	if w.marker != "" && !w.seen && bytes.Contains(p, []byte(w.marker)) {
 		w.seen = true
-		w.at = row{wall: time.Since(w.start), host: sub(w.h.Counters(), w.c0)}
+		w.at = row{wall: time.Since(w.start), host: sub(w.snap(), w.c0)}
 	}
 	return w.buf.Write(p)
 }
@@ -286,13 +366,13 @@ func (w *watcher) clientCounters() (rt, hs int64) {
 
 // reset measures `xenlab reset`, or says n/a while it is not built: its
 // --help says so, or running it says so (and then changes nothing).
-func reset(ctx context.Context, h *sim.Host, lab string) row {
+func reset(ctx context.Context, snap snapshot, lab string) row {
 	var out, errb bytes.Buffer
 	cli.Main(ctx, []string{"reset", "--help"}, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
 	if strings.Contains(out.String()+errb.String(), "not built yet") {
 		return row{name: "xenlab: reset", skipReason: "not built yet"}
 	}
-	_, r := xenlab(ctx, h, "xenlab: reset", "", "reset", "-f", lab, "--json")
+	_, r := xenlab(ctx, snap, "xenlab: reset", "", "reset", "-f", lab, "--json")
 	if r.exit != "0" && strings.Contains(r.exit, "not built yet") {
 		return row{name: "xenlab: reset", skipReason: "not built yet"}
 	}
@@ -301,7 +381,7 @@ func reset(ctx context.Context, h *sim.Host, lab string) row {
 
 // devstackWay runs devstack_way.py against the host, then removes what
 // it made (uncounted).
-func devstackWay(ctx context.Context, h *sim.Host, ep sim.Endpoints, scale float64) row {
+func devstackWay(ctx context.Context, snap snapshot, ep sim.Endpoints, scale float64, dir string) row {
 	name := "devstack's way, to domU booted"
 	if _, err := exec.LookPath("ssh"); err != nil {
 		return row{name: name, skipReason: "skipped: no ssh client (Debian's openssh-client)"}
@@ -314,18 +394,22 @@ func devstackWay(ctx context.Context, h *sim.Host, ep sim.Endpoints, scale float
 	if err != nil {
 		return row{name: name, skipReason: "skipped: " + err.Error()}
 	}
+	control, err := os.MkdirTemp(dir, "ssh-")
+	if err != nil {
+		return row{name: name, skipReason: "skipped: " + err.Error()}
+	}
 	cfg, _ := json.Marshal(map[string]any{
 		"xapi_url": ep.XAPIHTTPURL, "password_file": ep.PasswordFile, "dom0_ssh": ep.Dom0SSH,
 		"ssh_key": ep.SSHKey, "known_hosts": ep.KnownHosts, "guest_ssh_port": ep.GuestSSHPort,
-		"netwrap": netwrap, "scale": 1 / scale,
+		"netwrap": netwrap, "scale": 1 / scale, "control_dir": control,
 	})
-	c0, start := h.Counters(), time.Now()
+	c0, start := snap(), time.Now()
 	cmd := exec.CommandContext(ctx, python, script)
 	cmd.Stdin = bytes.NewReader(cfg)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	r := row{name: name, wall: time.Since(start), host: sub(h.Counters(), c0), exit: "0"}
+	r := row{name: name, wall: time.Since(start), host: sub(snap(), c0), exit: "0"}
 	defer func() {
 		clean := exec.CommandContext(ctx, python, script, "--cleanup")
 		clean.Stdin = bytes.NewReader(cfg)
@@ -336,20 +420,24 @@ func devstackWay(ctx context.Context, h *sim.Host, ep sim.Endpoints, scale float
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: devstack_way.py: %v\n%s", err, stderr.String())
 		r.exit = "failed"
-		r.clientRT, r.clientHS = -1, -1
+		r.clientRT, r.clientHS, r.dom0Cmds = -1, -1, -1
 		return r
 	}
 	var res struct {
-		Wall      float64 `json:"wall_seconds"`
-		RoundTrip int64   `json:"xapi_round_trips"`
-		SSH       int64   `json:"ssh_connections"`
-		Model     int64   `json:"model_round_trips"` // the guest's own halt, played by the script
+		Wall         float64 `json:"wall_seconds"`
+		RoundTrip    int64   `json:"xapi_round_trips"`
+		SSH          int64   `json:"ssh_connections"`
+		Dom0         int64   `json:"dom0_commands"`
+		Model        int64   `json:"model_round_trips"` // the guest's own halt, played by the script
+		ModelSession int64   `json:"model_session_calls"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: devstack_way.py printed %q: %v\n", out, err)
 	}
-	r.clientRT, r.clientHS = res.RoundTrip, res.SSH
+	r.clientRT, r.clientHS, r.dom0Cmds = res.RoundTrip, res.SSH, res.Dom0
 	r.host.XAPICalls -= res.Model
+	r.host.session -= res.ModelSession
+	r.host.api -= res.Model - res.ModelSession
 	return r
 }
 

@@ -2,25 +2,39 @@ package sim
 
 import (
 	"context"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
 	"xenlab/hosts/sim/ovs"
 	sshc "xenlab/hosts/ssh"
 	"xenlab/localrc"
-
-	"path/filepath"
 )
 
 // BenchmarkDom0Command is one command over SSH on a simulated host's dom0
 // (a new session on a kept connection, as xenlab's steps run them), from
-// request to exit status: a shell builtin, and an ovs-vsctl call through
-// the PATH tool (model switch).
+// request to exit status, with each switch: a shell builtin; an ovs-vsctl
+// call, which the simulator carries out itself (sshd.Builtin: no shell,
+// no front end); and the same through the shell (then the tool's front
+// end runs). cpu-ns/op is the CPU time of this process and of the
+// processes it started, per command.
 func BenchmarkDom0Command(b *testing.B) {
+	for _, mode := range []ovs.Mode{ovs.ModeModel, ovs.ModeReal} {
+		b.Run(string(mode), func(b *testing.B) {
+			if mode == ovs.ModeReal && ovs.RealAvailable() != nil {
+				b.Skip(ovs.RealAvailable())
+			}
+			benchDom0Commands(b, mode)
+		})
+	}
+}
+
+func benchDom0Commands(b *testing.B, mode ovs.Mode) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := b.TempDir()
-	h, err := Start(ctx, Options{Dir: dir, OVS: ovs.ModeModel, Logf: func(string, ...any) {}})
+	h, err := Start(ctx, Options{Dir: dir, OVS: mode, Logf: func(string, ...any) {}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,13 +50,26 @@ func BenchmarkDom0Command(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	for _, cmd := range []string{"true", "ovs-vsctl br-exists xenbr0"} {
+	for _, cmd := range []string{"true", "ovs-vsctl br-exists xenbr0", "ovs-vsctl br-exists xenbr0 && true"} {
 		b.Run(cmd, func(b *testing.B) {
+			cpu0 := cpuUsed()
 			for b.Loop() {
 				if _, err := c.Run(ctx, cmd); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(cpuUsed()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// cpuUsed is the CPU time of this process and of its children that ended.
+func cpuUsed() time.Duration {
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(who, &ru)
+		total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return total
 }

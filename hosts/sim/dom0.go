@@ -163,8 +163,17 @@ func (d *dom0Host) Dom0Command(ctx context.Context, argv, env, machineDirs []str
 	return d.dom0.Command(ctx, "root", argv, env, machineDirs)
 }
 
+// Dom0Start starts a command of Dom0Command (sshd.Server.Start).
+func (d *dom0Host) Dom0Start(cmd *exec.Cmd) error { return d.dom0.Start(cmd) }
+
 func (d *dom0Host) BootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	return (*Host)(d).bootGuest(ctx, g)
+}
+
+// SuspendGuest keeps the guest while its VM is suspended
+// (xapid.GuestSuspender).
+func (d *dom0Host) SuspendGuest(ctx context.Context, vmUUID, image string) error {
+	return (*Host)(d).suspendGuest(vmUUID, image)
 }
 
 // GuestNetworks implements xapid.GuestNetworker: the addresses the

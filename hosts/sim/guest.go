@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"xenlab/hosts/sim/devstack"
+	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
 	"xenlab/hosts/sim/xapid"
 	"xenlab/templates"
@@ -31,12 +33,22 @@ import (
 // never share the guest's run directory.
 func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	defer h.lockGuest(g.UUID)()
+	if ip, ok := h.resumeKept(ctx, g); ok {
+		return ip, nil
+	}
+	start := time.Now()
+	defer func() {
+		h.mu.Lock()
+		h.guestStarts++
+		h.guestStartTime += time.Since(start)
+		h.mu.Unlock()
+	}()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return "", errors.New("simulated host is shutting down")
 	}
-	if old, ok := h.guests[g.UUID]; ok { // a start without a stop: replace
+	if old, ok := h.guests[g.UUID]; ok { // a start without a stop, or a kept guest not resumed: replace
 		delete(h.guests, g.UUID)
 		h.mu.Unlock()
 		old.stop()
@@ -79,7 +91,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	if err := restoreGuestSwitch(ctx, sw, base, devices); err != nil {
 		h.logf("sim: %s: its switch database: %v", g.NameLabel, err)
 	}
-	gs := &guest{name: g.NameLabel, dir: base, root: filepath.Join(base, "fs"), sw: sw}
+	gs := &guest{name: g.NameLabel, dir: base, root: filepath.Join(base, "fs"), sw: sw, vifs: g.VIFs}
 	if ns != nil {
 		gs.release = func() { h.hnet.ReleaseGuest(g.UUID) }
 	}
@@ -154,6 +166,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			Hostname:      guestHostname(g.NameLabel),
 			ReadOnlyBinds: facts,
 			KeepPaths:     sw.ToolDirs(),
+			Builtins:      switchBuiltins(sw),
 			Isolation:     h.opts.Isolation,
 			Logf:          h.logf,
 			NetNS:         ns,
@@ -214,15 +227,89 @@ func (h *Host) resumeGuest(ctx context.Context, g xapid.Guest, gs *guest) {
 		filepath.Dir(devstack.ResumeScript) + " && ./" + filepath.Base(devstack.ResumeScript) + "; fi"
 	cmd, err := gs.ssh.Command(ctx, "stack", []string{"/bin/sh", "-c", script}, nil, gs.sw.ToolDirs())
 	if err == nil {
-		var out []byte
-		out, err = cmd.CombinedOutput()
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err = gs.ssh.Start(cmd); err == nil {
+			err = cmd.Wait()
+		}
 		if err != nil {
-			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
+			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(out.String()))
 		}
 	}
 	if err != nil {
 		h.logf("sim: resuming guest %s (%s): the agents' rejoin: %v", g.NameLabel, g.UUID, err)
 	}
+}
+
+// suspendGuest keeps a running guest as its VM is suspended (to the
+// suspend image image), as Xen keeps a suspended domain: its SSH server
+// stops accepting and its processes are frozen where they are
+// (sshd.Server.Pause), its switch and devices kept, until a resume of the
+// same image (resumeKept). A guest that cannot be kept (no cgroup to
+// freeze, without root) is stopped, as before: a resume then starts it
+// again and brings back what its memory held (resumeGuest).
+func (h *Host) suspendGuest(vmUUID, image string) error {
+	unlock := h.lockGuest(vmUUID)
+	h.mu.Lock()
+	g, ok := h.guests[vmUUID]
+	h.mu.Unlock()
+	if !ok {
+		unlock()
+		return nil
+	}
+	// With a network of the host's own (simnet.go) the suspend takes the
+	// VIFs' links away and the resume makes new ones, whose addresses a
+	// kept guest would not get again: such a guest stops, as before.
+	if h.hnet != nil {
+		unlock()
+		return h.stopGuest(vmUUID)
+	}
+	if err := g.ssh.Pause(); err != nil {
+		h.logf("sim: guest %s not kept while suspended (%v): stopped", g.name, err)
+		unlock()
+		return h.stopGuest(vmUUID)
+	}
+	h.mu.Lock()
+	g.keptFor = image
+	h.mu.Unlock()
+	unlock()
+	return nil
+}
+
+// resumeKept brings back the guest suspendGuest kept, when g is a resume
+// of the same suspend image with the same VIFs; the caller holds the
+// guest's lock. Otherwise (another image: the VM was reverted meanwhile;
+// VIFs changed) the kept guest is left for bootGuest to replace.
+func (h *Host) resumeKept(ctx context.Context, g xapid.Guest) (string, bool) {
+	h.mu.Lock()
+	kept, ok := h.guests[g.UUID]
+	h.mu.Unlock()
+	if !ok || kept.keptFor == "" || !g.Resumed || g.SuspendVDI != kept.keptFor || !sameVIFs(kept.vifs, g.VIFs) {
+		return "", false
+	}
+	if err := kept.ssh.Resume(ctx); err != nil {
+		h.logf("sim: guest %s kept while suspended cannot resume (%v): started again", g.NameLabel, err)
+		return "", false
+	}
+	h.mu.Lock()
+	kept.keptFor = ""
+	h.guestResumes++
+	h.mu.Unlock()
+	return kept.ip, true
+}
+
+// sameVIFs says whether a guest's VIFs are still those it was started
+// with (devices and MACs).
+func sameVIFs(a, b []xapid.GuestVIF) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Device != b[i].Device || !strings.EqualFold(a[i].MAC, b[i].MAC) {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *Host) stopGuest(vmUUID string) error {
@@ -363,6 +450,23 @@ func (g *guest) stop() error {
 		g.release()
 	}
 	return errors.Join(errs...)
+}
+
+// switchBuiltins are a switch's tools as sshd.Builtins: an SSH command
+// that is only `ovs-vsctl ...` (or ovs-ofctl, ovs-appctl) is carried out by
+// the switch in this process, as the tool's front end would have it done.
+func switchBuiltins(sw ovs.Switch) map[string]sshd.Builtin {
+	m := map[string]sshd.Builtin{}
+	for _, t := range ovs.Tools() {
+		m[filepath.Join(sw.BinDir(), t.Name)] = sshd.Builtin{
+			Run: func(ctx context.Context, argv []string, stdin []byte) ([]byte, []byte, int, error) {
+				r, err := sw.Exec(ctx, argv, stdin)
+				return r.Stdout, r.Stderr, r.ExitCode, err
+			},
+			ReadsStdin: func(argv []string) bool { return t.ReadsStdin(argv[1:]) },
+		}
+	}
+	return m
 }
 
 // guestHostKey is the host key file the guest's sshd serves. A guest whose

@@ -101,6 +101,12 @@ type Host struct {
 	guests map[string]*guest // by VM uuid
 	// goneHandshakes are the SSH handshakes of guests since stopped.
 	goneHandshakes int64
+	// guestStarts and guestStartTime count the guests started (bootGuest:
+	// switch, devices, SSH server) and the time that took, the
+	// simulator's own cost (Counters).
+	guestStarts    int64
+	guestStartTime time.Duration
+	guestResumes   int64 // guests kept while suspended and resumed as they were
 	closed         bool
 	// guestLocks serialise the boots and stops of one guest (by VM uuid):
 	// xapi boots a guest in the background, and a stop or a second start
@@ -146,6 +152,10 @@ type guest struct {
 	root string
 	sw   ovs.Switch
 	ssh  *sshd.Server
+	vifs []xapid.GuestVIF // as started
+	// keptFor is the suspend image (VDI uuid) the guest is kept for while
+	// its VM is suspended (suspendGuest), "" while it runs.
+	keptFor string
 	// release lets go of the guest's network namespace (simnet.go).
 	release func()
 }
@@ -243,6 +253,7 @@ func (h *Host) startDom0(ctx context.Context) error {
 		Hostname:      dom0Hostname,
 		ReadOnlyBinds: dom0Binds(h.python),
 		KeepPaths:     sw.ToolDirs(),
+		Builtins:      switchBuiltins(sw),
 		NetNS:         h.dom0NS(),
 	}
 	defer func() {

@@ -168,30 +168,56 @@ func (c *Client) roundTrip(ctx context.Context, method string, params []any, tim
 		return nil, c.transportErr(method, 0, ownTimeout(err))
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, xmlrpc.MaxMessageSize+1))
-	if err != nil {
-		return nil, c.transportErr(method, resp.StatusCode, fmt.Errorf("reading the response: %w", ownTimeout(err)))
-	}
 	if resp.StatusCode != http.StatusOK {
 		// The body is not shown: an error page may quote the request.
+		n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, xmlrpc.MaxMessageSize+1))
+		if err != nil {
+			return nil, c.transportErr(method, resp.StatusCode, fmt.Errorf("reading the response: %w", ownTimeout(err)))
+		}
 		return nil, c.transportErr(method, resp.StatusCode, fmt.Errorf("%s, %d-byte %s body (not shown)",
-			http.StatusText(resp.StatusCode), len(data), contentType(resp)))
+			http.StatusText(resp.StatusCode), n, contentType(resp)))
 	}
-	if len(data) > xmlrpc.MaxMessageSize {
+	if resp.ContentLength > xmlrpc.MaxMessageSize {
 		return nil, c.transportErr(method, 0, fmt.Errorf("response exceeds %d bytes", xmlrpc.MaxMessageSize))
 	}
-	v, err := xmlrpc.UnmarshalResponse(data)
+	// Decoded as it is read: a reply that meets a limit (nesting, values,
+	// memory) is refused without reading the rest.
+	reply := &countingReader{r: resp.Body}
+	v, err := xmlrpc.DecodeResponse(reply, resp.ContentLength)
+	switch {
+	case reply.n > xmlrpc.MaxMessageSize:
+		return nil, c.transportErr(method, 0, fmt.Errorf("response exceeds %d bytes", xmlrpc.MaxMessageSize))
+	case reply.err != nil:
+		return nil, c.transportErr(method, resp.StatusCode, fmt.Errorf("reading the response: %w", ownTimeout(reply.err)))
+	}
 	if err != nil {
 		if secret {
 			var lim *xmlrpc.LimitError
 			if errors.As(err, &lim) {
 				return nil, c.transportErr(method, 0, lim)
 			}
-			return nil, c.transportErr(method, 0, fmt.Errorf("the %d-byte response is not well-formed XML-RPC (details not shown: the request carried a password)", len(data)))
+			return nil, c.transportErr(method, 0, fmt.Errorf("the response (%d bytes read) is not well-formed XML-RPC (details not shown: the request carried a password)", reply.n))
 		}
 		return nil, c.transportErr(method, 0, err)
 	}
 	return c.envelope(method, v, secret)
+}
+
+// countingReader counts what is read through it and keeps the error that
+// is not the end.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
 }
 
 // contentType is the response's media type for messages: a token, or

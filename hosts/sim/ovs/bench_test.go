@@ -61,7 +61,7 @@ func BenchmarkExecSetTag(b *testing.B) {
 }
 
 // BenchmarkBinDirTool measures the same command run by a shell through
-// the BinDir front end (python3 start-up included).
+// the BinDir front end (its start-up included).
 func BenchmarkBinDirTool(b *testing.B) {
 	benchModes(b, func(b *testing.B, mode Mode) {
 		sw := benchSwitch(b, mode)

@@ -244,9 +244,6 @@ func TestWithNetdevBridges(t *testing.T) {
 // TestModelBinDirTools runs the tools a host's shell runs, checking that
 // output, stdin and exit codes pass through, and that Close removes them.
 func TestModelBinDirTools(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("BinDir tools need python3")
-	}
 	sw, err := Open(context.Background(), t.TempDir(), ModeModel)
 	if err != nil {
 		t.Fatal(err)

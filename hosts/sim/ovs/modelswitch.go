@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"xenlab/hosts/sim/toolfront"
 )
 
 // ModelVersion is the Open vSwitch version the model reports.
@@ -24,7 +26,7 @@ type modelSwitch struct {
 	mu     sync.Mutex
 	m      *model
 	binDir string
-	srv    *toolServer
+	srv    *toolfront.Server
 	// removeRun deletes the run directory (the tool socket).
 	removeRun func()
 	once      sync.Once
@@ -111,7 +113,7 @@ func (s *modelSwitch) DelLink(ctx context.Context, name string) error {
 func (s *modelSwitch) Close() error {
 	var err error
 	s.once.Do(func() {
-		err = s.srv.close()
+		err = s.srv.Close()
 		_ = os.RemoveAll(s.binDir)
 		s.removeRun()
 	})

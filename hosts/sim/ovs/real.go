@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"xenlab/hosts/sim/internal/netns"
+	"xenlab/hosts/sim/toolfront"
 )
 
 // SchemaPath is the Open vSwitch database schema Debian installs.
@@ -82,7 +83,7 @@ type realSwitch struct {
 	version        string
 	bins           map[string]string
 	daemons        []*daemon // started order
-	srv            *toolServer
+	srv            *toolfront.Server
 	netns          *netns.NS // ovs-vswitchd's, when the host has one (OpenIn); nil: its own
 	once           sync.Once
 	closeErr       error
@@ -355,7 +356,7 @@ func (s *realSwitch) Close() error {
 	s.once.Do(func() {
 		var errs []error
 		if s.srv != nil {
-			errs = append(errs, s.srv.close())
+			errs = append(errs, s.srv.Close())
 		}
 		for i := len(s.daemons) - 1; i >= 0; i-- {
 			errs = append(errs, stopDaemon(s.daemons[i]))

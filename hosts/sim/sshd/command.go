@@ -53,6 +53,16 @@ func (ss *session) start(command string, shell bool, clientEnv []string) {
 	st := exitStatus{code: 127}
 	defer func() { ss.finish(st) }()
 
+	if !shell {
+		if argv, ok := simpleCommand(command); ok {
+			u := ss.srv.cfg.Users[ss.user]
+			if b, ok := ss.srv.builtin(ss.srv.commandEnv(ss.user, u.Home, clientEnv), argv[0]); ok {
+				st = ss.runBuiltin(b, argv)
+				ss.srv.logf("%s: command ended: %s (carried out by the simulator)", ss.user, st)
+				return
+			}
+		}
+	}
 	cmd, err := ss.srv.command(ss.ctx, ss.user, command, shell, clientEnv)
 	if err != nil {
 		ss.srv.logf("%s: cannot run command: %v", ss.user, err)
@@ -131,6 +141,22 @@ func (s *Server) command(ctx context.Context, user, command string, shell bool, 
 	}
 	var cmd *exec.Cmd
 	home := realHome
+	if s.isolation == IsolationMountNS && s.pidns != nil && s.pidns.rooted {
+		// The host's lasting root: startCommand starts the shell in it.
+		cmd = exec.CommandContext(ctx, "/bin/sh", shArgs...)
+		cmd.Args[0] = "sh"
+		cmd.Dir = u.Home
+		cmd.Env = s.commandEnv(user, u.Home, clientEnv)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if s.cgroup != nil {
+			cmd.SysProcAttr.UseCgroupFD = true
+			cmd.SysProcAttr.CgroupFD = s.cgroup.fd
+		}
+		cmd.Cancel = func() error {
+			return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+		return cmd, nil
+	}
 	if s.isolation == IsolationMountNS {
 		var err error
 		plan := s.rootPlan(u, append([]string{"sh"}, shArgs...))
@@ -209,7 +235,20 @@ func (s *Server) commandEnv(user, home string, clientEnv []string) []string {
 // argument that is an absolute path of a file the host has are paths
 // inside the host. machineDirs are directories of this machine the
 // program needs at their own paths (bound into the root).
+//
+// Started with Start rather than its own Start or Run, it runs without
+// building a root of its own when the host has a lasting one.
 func (s *Server) Command(ctx context.Context, user string, argv, env, machineDirs []string) (*exec.Cmd, error) {
+	cmd, err := s.ownRootCommand(ctx, user, argv, env, machineDirs)
+	if err == nil && s.isolation == IsolationMountNS && s.pidns != nil && s.pidns.rooted && s.inLastingRoot(machineDirs) {
+		home := s.cfg.Users[user].Home
+		s.direct.Store(cmd, directStart{argv: slices.Clone(argv), env: append(s.commandEnv(user, home, nil), env...)})
+	}
+	return cmd, err
+}
+
+// ownRootCommand is Command's process that builds its own root.
+func (s *Server) ownRootCommand(ctx context.Context, user string, argv, env, machineDirs []string) (*exec.Cmd, error) {
 	u, ok := s.cfg.Users[user]
 	if !ok {
 		return nil, fmt.Errorf("unknown user %q", user)
@@ -253,6 +292,57 @@ func (s *Server) Command(ctx context.Context, user string, argv, env, machineDir
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	return cmd, nil
+}
+
+// Start starts a command Command made: straight into the host's lasting
+// root (pidns.go) when it has one, so that no copy of the simulator runs
+// to build the command's root; otherwise as cmd.Start does. Set the
+// command's standard streams before Start; Wait for it as usual.
+func (s *Server) Start(cmd *exec.Cmd) error {
+	v, ok := s.direct.LoadAndDelete(cmd)
+	if !ok {
+		return cmd.Start()
+	}
+	d := v.(directStart)
+	// The same Cmd, made to run argv itself in the host's root (the
+	// namespaces and bounding set the spawner's thread passes on).
+	cmd.Path, cmd.Args, cmd.Env, cmd.Dir = d.argv[0], d.argv, d.env, "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if s.cgroup != nil {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = s.cgroup.fd
+	}
+	return s.pidns.spawn.start(cmd)
+}
+
+// directStart is how Start runs a command of Command in the host's
+// lasting root.
+type directStart struct {
+	argv, env []string
+}
+
+// inLastingRoot says whether every one of dirs is bound into the host's
+// lasting root (Config.KeepPaths), binding those that are not yet.
+func (s *Server) inLastingRoot(dirs []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range dirs {
+		if slices.Contains(s.cfg.KeepPaths, d) || s.bound[d] {
+			continue
+		}
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return false
+		}
+		if err := s.pidns.spawn.bind(d); err != nil {
+			s.logf("cannot bind %s into the host's root (%v): its commands build their own", d, err)
+			return false
+		}
+		if s.bound == nil {
+			s.bound = map[string]bool{}
+		}
+		s.bound[d] = true
+	}
+	return true
 }
 
 // startCommand starts an SSH command: in the host's PID namespace when

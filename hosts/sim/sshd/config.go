@@ -44,9 +44,9 @@ type Config struct {
 	// host's own, and programs come read-only from this machine).
 	HostPaths []string
 	// KeepPaths are directories of this machine that commands under
-	// IsolationMountNS reach at the same path (bound into the host's root):
-	// the host's switch tools and their socket, say. The mount points are
-	// made in the host's tree.
+	// IsolationMountNS reach at the same path (bound read-only into the
+	// host's root): the host's switch tools and their socket, say. The
+	// mount points are made in the host's tree.
 	KeepPaths []string
 	// Hostname, when set, is the host name commands see under
 	// IsolationMountNS (their own UTS namespace), as `hostname` and
@@ -58,6 +58,11 @@ type Config struct {
 	// directory mounted there before the host's trees hide anything (a
 	// program under /root that the host's own /root would cover).
 	ReadOnlyBinds map[string]string
+	// Builtins are programs of the host the simulator carries out itself,
+	// by the path of their file as commands see it (a KeepPaths directory
+	// on PATH, say): an SSH command line that is only such a program and
+	// its arguments runs in this process (Builtin).
+	Builtins map[string]Builtin
 	// Isolation chooses how commands see the host; "" means IsolationAuto.
 	Isolation Isolation
 	// NetNS, when set, is the host's network namespace (package

@@ -105,7 +105,7 @@ var systemDirs = map[string]bool{"bin": true, "sbin": true, "lib": true, "lib32"
 
 // machineMounts is the part of a command's root that comes from this
 // machine: its programs and libraries read-only (all of /usr but
-// /usr/local, which is the host's), a /dev with only the harmless
+// /usr/local, which is the host's; machineEtcDirs), a /dev with only the harmless
 // character devices, a proc whose sysctls are read-only, and /sys
 // read-only with sysTop (the host's own facts), if set, over it. Anything
 // else (/etc, /tmp, /var, /root, /opt, /home, /usr/local) is the host's.
@@ -138,6 +138,11 @@ func machineMounts(sysTop string) []nsMount {
 			}
 		}
 	}
+	for _, name := range machineEtcDirs {
+		if fi, err := os.Stat("/etc/" + name); err == nil && fi.IsDir() {
+			ms = append(ms, nsMount{Kind: "robind", Src: "/etc/" + name, Dst: "/etc/" + name})
+		}
+	}
 	return append(ms,
 		nsMount{Kind: "devtmp", Dst: "/dev"},
 		nsMount{Kind: "proc", Dst: "/proc"},
@@ -161,7 +166,17 @@ func (s *Server) rootPlan(u User, argv []string, machineDirs ...string) nsInit {
 		}
 		ms = append(ms, nsMount{Kind: "robind", Src: src, Dst: dst, File: !fi.IsDir()})
 	}
-	for _, k := range append(slices.Clone(s.cfg.KeepPaths), machineDirs...) {
+	// KeepPaths read-only: they hold what the simulator serves the host
+	// (the switch tools, whose front end is a hard link of the
+	// simulator's own executable, and their sockets, which connect on a
+	// read-only mount too); a command must not write into this machine's
+	// files through them.
+	for _, k := range s.cfg.KeepPaths {
+		if fi, err := os.Stat(k); err == nil && fi.IsDir() {
+			ms = append(ms, nsMount{Kind: "robind", Src: k, Dst: k})
+		}
+	}
+	for _, k := range machineDirs {
 		if fi, err := os.Stat(k); err == nil && fi.IsDir() {
 			ms = append(ms, nsMount{Kind: "bind", Src: k, Dst: k})
 		}

@@ -1,14 +1,18 @@
 package sshd
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -214,5 +218,171 @@ func TestOwnRootConfinesCommands(t *testing.T) {
 	if _, err := os.Lstat("/root/" + mark + "-after-umount"); err == nil {
 		os.Remove("/root/" + mark + "-after-umount")
 		t.Error("after umount, a write to /root reached this machine")
+	}
+}
+
+// As root, a host's root is built once (by the holder of its PID
+// namespace) and every command starts in it: two SSH commands and a
+// program of Command started with Start share one mount namespace, the
+// holder's, with the capabilities dropped from their bounding set as a
+// command that builds its own root has them dropped; a machine directory
+// Command is given is bound into that root at its own path; Command's
+// process run by its own Run still builds a root of its own.
+func TestLastingRootIsShared(t *testing.T) {
+	needMountNS(t)
+	if os.Geteuid() != 0 {
+		t.Skip("the lasting root needs root (a server that is not root enters a user namespace per command)")
+	}
+	h := startHost(t, IsolationMountNS, nil)
+	if !h.srv.pidns.rooted {
+		t.Fatalf("no lasting root: %s", h.logs.String())
+	}
+	holderNS, err := os.Readlink("/proc/" + strconv.Itoa(h.srv.pidns.pid) + "/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.rootClient(t)
+	const probe = "readlink /proc/self/ns/mnt; grep CapBnd /proc/self/status"
+	var outs []string
+	for range 2 {
+		out, err := mustSession(t, c).CombinedOutput(probe)
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		outs = append(outs, string(out))
+	}
+	ns, capBnd, _ := strings.Cut(outs[0], "\n")
+	if ns != holderNS || outs[1] != outs[0] {
+		t.Errorf("SSH commands in %q and %q, the holder's namespace is %s", outs[0], outs[1], holderNS)
+	}
+	var bnd uint64
+	if _, err := fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(capBnd, "CapBnd:")), "%x", &bnd); err != nil || bnd&(1<<21) != 0 || bnd&(1<<12) != 0 {
+		t.Errorf("bounding set %q (%v): CAP_SYS_ADMIN or CAP_NET_ADMIN still in it", capBnd, err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("machine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	argv := []string{"/bin/sh", "-c", "readlink /proc/self/ns/mnt; cat " + dir + "/f"}
+	cmd, err := h.srv.Command(context.Background(), "root", argv, nil, []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := h.srv.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil || out.String() != holderNS+"\nmachine\n" {
+		t.Errorf("Command started with Start: %q %v; want the holder's namespace and the machine's file", out.String(), err)
+	}
+	cmd, err = h.srv.Command(context.Background(), "root", argv, nil, []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := cmd.CombinedOutput()
+	if err != nil || strings.HasPrefix(string(own), holderNS) || !strings.HasSuffix(string(own), "\nmachine\n") {
+		t.Errorf("Command run by its own Run: %q %v; want a namespace of its own and the machine's file", own, err)
+	}
+}
+
+// Pause freezes a host as a suspended VM is: it accepts no connection and
+// its processes stop where they are (the kernel says its cgroup is
+// frozen), their state kept; Resume brings it back on the same address,
+// the daemon going on from where it was (its counter moves again).
+func TestPauseKeepsProcesses(t *testing.T) {
+	needMountNS(t)
+	if os.Geteuid() != 0 {
+		t.Skip("freezing a host needs its cgroup (root)")
+	}
+	h := startHost(t, IsolationMountNS, nil)
+	if h.srv.cgroup == nil {
+		t.Skip("no cgroup v2 for the host here")
+	}
+	c := h.rootClient(t)
+	// A daemon that counts; the counter file is in the host's /tmp.
+	if out, err := mustSession(t, c).CombinedOutput("nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.01; done' >/dev/null 2>&1 &"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	counter := filepath.Join(h.cfg.Root, "tmp", "n")
+	read := func() string {
+		b, _ := os.ReadFile(counter)
+		return strings.TrimSpace(string(b))
+	}
+	waitMoving := func() {
+		first := read()
+		for range 500 {
+			if v := read(); v != "" && v != first {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("the daemon's counter does not move (%q)", read())
+	}
+	waitMoving()
+	if err := h.srv.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := os.ReadFile(filepath.Join(h.srv.cgroup.dir, "cgroup.events")); err != nil || !strings.Contains(string(ev), "frozen 1") {
+		t.Errorf("the host's cgroup after Pause: %q %v, want frozen", ev, err)
+	}
+	if conn, err := net.DialTimeout("tcp", h.srv.Addr(), time.Second); err == nil {
+		conn.Close()
+		t.Error("a paused host accepted a connection")
+	}
+	if err := h.srv.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitMoving()
+	c2 := h.rootClient(t)
+	if out, err := mustSession(t, c2).CombinedOutput("cat /tmp/n"); err != nil || strings.TrimSpace(string(out)) == "" {
+		t.Errorf("after Resume: %q %v", out, err)
+	}
+}
+
+// KeepPaths are read-only in the host's root: what the simulator keeps
+// there (the switch tools' front end is a hard link of its own
+// executable) cannot be changed by a command, while a program there still
+// runs and a unix socket there still connects.
+func TestKeepPathsAreReadOnly(t *testing.T) {
+	needMountNS(t)
+	keep := t.TempDir()
+	prog := filepath.Join(keep, "prog")
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\necho ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", filepath.Join(keep, "s.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("hello\n"))
+			c.Close()
+		}
+	}()
+	h := startHost(t, IsolationMountNS, func(c *Config) { c.KeepPaths = []string{keep} })
+	c := h.rootClient(t)
+	script := strings.Join([]string{
+		prog,
+		"{ echo changed > " + prog + "; } 2>/dev/null && echo wrote",
+		"touch " + keep + "/new 2>/dev/null && echo created",
+		"rm -f " + prog + " 2>/dev/null; test -e " + prog + " || echo removed",
+		"python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"" + keep + "/s.sock\"); print(s.recv(16).decode().strip())' 2>/dev/null || echo no-python",
+	}, "\n")
+	out, err := mustSession(t, c).CombinedOutput(script)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "ran\nhello" && got != "ran\nno-python" {
+		t.Errorf("the command printed %q; want the program's output and the socket's greeting only", got)
+	}
+	if data, _ := os.ReadFile(prog); string(data) != "#!/bin/sh\necho ran\n" {
+		t.Errorf("the kept program was changed: %q", data)
 	}
 }

@@ -33,8 +33,36 @@ const (
 	nsStageEnv = "XENLAB_SIM_NSSTAGE"
 )
 
+// nsRootEnv holds the plan of a host's lasting root: the holder (pid 1 of
+// the host's PID namespace, started in fresh mount and UTS namespaces too)
+// builds it once, as runNSInit builds a command's, and says so on its fd 3;
+// SSH commands then start straight into it (spawner), with no copy of this
+// program and no mounts of their own.
+const nsRootEnv = "XENLAB_SIM_NSROOT"
+
+// buildHostRoot is the holder's set-up of the host's lasting root. It
+// reports "ok" or the error on fd 3 and, on error, exits.
+func buildHostRoot(planJSON string) {
+	ready := os.NewFile(3, "ready")
+	var p nsInit
+	err := json.Unmarshal([]byte(planJSON), &p)
+	if err == nil {
+		err = buildRoot(p)
+	}
+	if err != nil {
+		fmt.Fprintf(ready, "%v\n", err)
+		syscall.Exit(126)
+	}
+	fmt.Fprintf(ready, "ok\n")
+	ready.Close()
+	_ = os.Chdir("/")
+}
+
 func init() {
 	if os.Getenv(nsHoldEnv) != "" {
+		if plan := os.Getenv(nsRootEnv); plan != "" {
+			buildHostRoot(plan)
+		}
 		runHolder()
 	}
 	plan := os.Getenv(nsInitEnv)
@@ -50,7 +78,7 @@ func init() {
 		err = runNSInit(plan)
 	}
 	fmt.Fprintf(os.Stderr, "xenlab-sim: cannot enter the host: %v\n", err)
-	os.Exit(126)
+	syscall.Exit(126) // not os.Exit, which a race-enabled binary makes sleep a second
 }
 
 // planStage reads what decides a command's first stage: the host's PID
@@ -134,9 +162,9 @@ func runSecondStage(cmd *exec.Cmd) error {
 	if ws.Signaled() {
 		signal.Reset(ws.Signal())
 		_ = syscall.Kill(os.Getpid(), ws.Signal())
-		os.Exit(128 + int(ws.Signal()))
+		syscall.Exit(128 + int(ws.Signal()))
 	}
-	os.Exit(ws.ExitStatus())
+	syscall.Exit(ws.ExitStatus())
 	return nil
 }
 
@@ -200,8 +228,42 @@ func runNSInit(planJSON string) error {
 	if err := json.Unmarshal([]byte(planJSON), &p); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	if !filepath.IsAbs(p.Root) || len(p.Argv) == 0 {
-		return errors.New("plan: no root or no command")
+	if len(p.Argv) == 0 {
+		return errors.New("plan: no command")
+	}
+	if err := buildRoot(p); err != nil {
+		return err
+	}
+	if err := dropCaps(); err != nil {
+		return err
+	}
+	if err := os.Chdir(p.Dir); err != nil {
+		_ = os.Chdir("/")
+	}
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, nsInitEnv+"=") })
+	if p.Path == "" {
+		p.Path = "/bin/sh"
+	}
+	return syscall.Exec(p.Path, p.Argv, env)
+}
+
+// dropCaps takes droppedCaps out of the calling thread's bounding set,
+// which the programs it executes or starts inherit.
+func dropCaps() error {
+	for _, c := range droppedCaps {
+		_, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prCapbsetDrop, c, 0)
+		if e != 0 && e != syscall.EINVAL { // EINVAL: the kernel has no such capability
+			return fmt.Errorf("drop capability %d: %w", c, e)
+		}
+	}
+	return nil
+}
+
+// buildRoot makes plan's root the root of this process's mount namespace
+// (made for it) and sets the host name.
+func buildRoot(p nsInit) error {
+	if !filepath.IsAbs(p.Root) {
+		return errors.New("plan: no root")
 	}
 	// Nothing mounted here may reach this machine's namespace.
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
@@ -240,20 +302,7 @@ func runNSInit(planJSON string) error {
 			return fmt.Errorf("hostname: %w", err)
 		}
 	}
-	for _, c := range droppedCaps {
-		_, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prCapbsetDrop, c, 0)
-		if e != 0 && e != syscall.EINVAL { // EINVAL: the kernel has no such capability
-			return fmt.Errorf("drop capability %d: %w", c, e)
-		}
-	}
-	if err := os.Chdir(p.Dir); err != nil {
-		_ = os.Chdir("/")
-	}
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, nsInitEnv+"=") })
-	if p.Path == "" {
-		p.Path = "/bin/sh"
-	}
-	return syscall.Exec(p.Path, p.Argv, env)
+	return nil
 }
 
 // apply makes one mount (or link) of a command's root below root; userns

@@ -19,16 +19,25 @@ var ownDirs = []struct {
 }
 
 // machineEtc are the files of this machine's /etc that programs need to
-// run (users and groups, name service, the dynamic linker's cache, the
-// Debian alternatives, certificates, time zone): a host's /etc starts as a
-// copy of them, once; it is the host's own from then on. /etc/shadow and
-// /etc/gshadow are never copied.
+// run (users and groups, name service, the dynamic linker's cache, time
+// zone): a host's /etc starts as a copy of them, once; it is the host's own
+// from then on. /etc/shadow and /etc/gshadow are never copied. The Debian
+// alternatives and the certificates (machineEtcDirs) are not copied but
+// shown read-only.
 var machineEtc = []string{
 	"passwd", "group", "nsswitch.conf", "hosts", "host.conf", "gai.conf", "resolv.conf",
-	"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "ssl", "ca-certificates",
+	"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ca-certificates",
 	"localtime", "timezone", "services", "protocols", "shells", "profile", "environment",
 	"python3", "python3.11", "debian_version",
 }
+
+// machineEtcDirs are directories of this machine's /etc that a host sees
+// read-only (machineMounts), as it sees /usr: trees of a few hundred
+// symbolic links each (the alternatives' links to programs in /usr, the
+// certificates' hash links) that programs read and no step writes, and
+// that a copy per host would make link by link (on this machine's file
+// system, about a millisecond of CPU each).
+var machineEtcDirs = []string{"alternatives", "ssl"}
 
 // prepareOwnRoot makes a host's directory ready to be the root of its
 // commands: the usual directories and a starting /etc.

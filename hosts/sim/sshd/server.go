@@ -26,17 +26,22 @@ type Server struct {
 	hostKey   ssh.Signer
 	root      *os.Root
 	isolation Isolation
-	cgroup    *hostCgroup // nil: commands' leftovers found by their environment only
-	pidns     *pidHolder  // nil: commands share this machine's PID namespace
-	ln        net.Listener
+	cgroup    *hostCgroup  // nil: commands' leftovers found by their environment only
+	pidns     *pidHolder   // nil: commands share this machine's PID namespace
+	ln        net.Listener // guarded by mu after Start (Pause, Resume)
+	addr      string       // where it listens, the same after a Resume
 
 	ctx    context.Context // cancelled by Close: kills every command
 	cancel context.CancelFunc
+
+	direct sync.Map // *exec.Cmd of Command -> directStart, until Start
 
 	handshakes atomic.Int64
 	wg         sync.WaitGroup // accept loop and every connection
 
 	mu     sync.Mutex
+	paused bool            // Pause: not listening, its processes frozen
+	bound  map[string]bool // machineDirs bound into the lasting root since Start
 	conns  map[net.Conn]struct{}
 	closed bool
 }
@@ -87,6 +92,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		root:      root,
 		isolation: iso,
 		ln:        ln,
+		addr:      ln.Addr().String(),
 		conns:     map[net.Conn]struct{}{},
 	}
 	if s.cgroup, err = openHostCgroup(cfg.Root); err != nil {
@@ -99,7 +105,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if iso == IsolationMountNS {
 		userns := os.Geteuid() != 0
-		if s.pidns, err = startPidHolder(cfg, s.cgroup, userns); err != nil && userns {
+		var lastingRoot *nsInit
+		if !userns {
+			plan := s.rootPlan(User{Home: "/"}, []string{"sh"})
+			lastingRoot = &plan
+		}
+		if s.pidns, err = startPidHolder(cfg, s.cgroup, userns, lastingRoot); err != nil && userns {
 			ln.Close()
 			root.Close()
 			return nil, fmt.Errorf("sshd %s: the host's user namespace: %w", cfg.Name, err)
@@ -121,12 +132,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.logf("commands see this machine's absolute paths: no mount namespace (%v)", probeMountNS())
 	}
 	s.wg.Add(1)
-	go s.acceptLoop()
+	go s.acceptLoop(ln)
 	return s, nil
 }
 
 // Addr is the address the server listens on, host:port.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.addr }
 
 // HostKey is the server's public host key, for known_hosts.
 func (s *Server) HostKey() ssh.PublicKey { return s.hostKey.PublicKey() }
@@ -157,10 +168,17 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
+	paused, ln := s.paused, s.ln
 	s.mu.Unlock()
 
+	if paused { // what is killed below is thawed first
+		_ = s.cgroup.freeze(false)
+	}
 	s.cancel()
-	err := s.ln.Close()
+	err := ln.Close()
+	if paused {
+		err = nil // closed by Pause
+	}
 	for _, c := range conns {
 		c.Close()
 	}
@@ -182,6 +200,7 @@ func (s *Server) Close() error {
 	if n := s.killLeftovers(); n > 0 {
 		s.logf("killed %d processes commands left running", n)
 	}
+	s.direct.Clear()
 	s.root.Close()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
@@ -195,10 +214,10 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
-func (s *Server) acceptLoop() {
+func (s *Server) acceptLoop(ln net.Listener) {
 	defer s.wg.Done()
 	for {
-		c, err := s.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				s.logf("accept: %v", err)

@@ -114,7 +114,7 @@ func probeUserNS() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	h, err := startPidHolder(Config{Name: "probe", Root: dir}, nil, true)
+	h, err := startPidHolder(Config{Name: "probe", Root: dir}, nil, true, nil)
 	if err != nil {
 		return fmt.Errorf("a user namespace of its own (unprivileged user namespaces disabled here?): %w", err)
 	}

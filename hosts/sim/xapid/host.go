@@ -74,6 +74,21 @@ type Guest struct {
 	// (VM.resume, or the second half of VM.checkpoint): the guest's
 	// memory, which the simulator does not keep, held what was running.
 	Resumed bool
+	// SuspendVDI is the uuid of the suspend image a resume read (set with
+	// Resumed): a GuestSuspender that kept the guest of that image brings
+	// it back as it was.
+	SuspendVDI string
+}
+
+// GuestSuspender is implemented by a Host that keeps a suspended guest as
+// Xen keeps a suspended domain in its suspend image: a suspend (VM.suspend,
+// the first half of VM.checkpoint) calls SuspendGuest, naming the image
+// (its VDI's uuid), instead of StopGuest; a resume of that image boots the
+// guest with Guest.SuspendVDI set to it. A resume of another image (the VM
+// was reverted to a checkpoint meanwhile) is a guest the host must not
+// take for the one it kept.
+type GuestSuspender interface {
+	SuspendGuest(ctx context.Context, vmUUID, suspendVDI string) error
 }
 
 // GuestDisk is one disk (a VBD with a VDI) of a booted guest.

@@ -178,7 +178,13 @@ func (s *Server) runPlugin(ctx context.Context, file, arg string) (string, strin
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
+	start := cmd.Start
+	if st, ok := s.host.(Dom0Starter); ok {
+		start = func() error { return st.Dom0Start(cmd) }
+	}
+	if err = start(); err == nil {
+		err = cmd.Wait()
+	}
 	return out.String(), errb.String(), err
 }
 

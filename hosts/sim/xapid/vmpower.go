@@ -144,10 +144,12 @@ func (s *Server) startVM(c *call, ref string, paused bool, op string) {
 		for _, b := range d.where("VBD", "VM", ref) {
 			d.set(b, map[string]any{"currently_attached": true})
 		}
+		var image string
 		if op == "resume" {
 			// The suspend image is read back and destroyed
 			// (Xapi_xenops.resume).
 			if v, ok := d.objs[vm.fields["suspend_VDI"].(string)]; ok {
+				image, _ = v.fields["uuid"].(string)
 				d.remove(v)
 			}
 			d.set(vm, map[string]any{"suspend_VDI": NullRef})
@@ -157,6 +159,7 @@ func (s *Server) startVM(c *call, ref string, paused bool, op string) {
 		} else if !paused {
 			g := s.guestOf(vm)
 			g.Resumed = op == "resume"
+			g.SuspendVDI = image
 			s.bootGuest(g)
 		}
 	})
@@ -296,7 +299,19 @@ func (s *Server) prepareHalt(c *call, vm *object, op string) halting {
 // holds hostMu and not the db lock.
 func (s *Server) finishHalt(c *call, h halting) {
 	d := s.db
-	if err := s.host.StopGuest(c.ctx, h.uuid); err != nil {
+	suspender, keeps := s.host.(GuestSuspender)
+	keeps = keeps && h.suspend
+	var image string // the suspend VDI's uuid, for the GuestSuspender
+	if keeps {
+		defer func() {
+			if image == "" {
+				return
+			}
+			if err := suspender.SuspendGuest(c.ctx, h.uuid, image); err != nil {
+				s.logf("xapid: suspending guest %s: %v", h.uuid, err)
+			}
+		}()
+	} else if err := s.host.StopGuest(c.ctx, h.uuid); err != nil {
 		s.logf("xapid: stopping guest %s: %v", h.uuid, err)
 	}
 	for _, p := range h.ports {
@@ -319,7 +334,9 @@ func (s *Server) finishHalt(c *call, h halting) {
 			"guest_metrics": NullRef, "metrics": NullRef}
 		if h.suspend {
 			kv["power_state"] = "Suspended"
-			kv["suspend_VDI"] = d.insert("VDI", s.suspendVDIRecord(vm)).ref
+			vdi := d.insert("VDI", s.suspendVDIRecord(vm))
+			kv["suspend_VDI"] = vdi.ref
+			image, _ = vdi.fields["uuid"].(string)
 		} else if v, ok := d.objs[vm.fields["suspend_VDI"].(string)]; ok {
 			// A suspended VM shut down loses its suspend image
 			// (xapi_vm_lifecycle force_state_reset to Halted).

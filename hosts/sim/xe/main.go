@@ -26,18 +26,22 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Names are the program names this package answers to.
 var Names = []string{"xe", "xe-toolstack-restart"}
 
 func init() {
+	// syscall.Exit, not os.Exit: a race-enabled binary (a test's, under
+	// -race) sleeps a second in os.Exit (GORACE's atexit_sleep_ms), on
+	// every xe call. os.Stdout and os.Stderr are not buffered.
 	switch filepath.Base(os.Args[0]) {
 	case "xe":
 		stdin = os.Stdin
-		os.Exit(Main(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+		syscall.Exit(Main(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 	case "xe-toolstack-restart":
-		os.Exit(ToolstackRestart(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+		syscall.Exit(ToolstackRestart(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 	}
 }
 

@@ -3,7 +3,6 @@ package xmlrpc
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -19,13 +18,62 @@ func UnmarshalCall(data []byte) (method string, params []any, err error) {
 	if err != nil {
 		return "", nil, err
 	}
+	return p.call()
+}
+
+// UnmarshalResponse decodes a <methodResponse> into its single value. A
+// <fault> response returns a *Fault error. An empty <params/> decodes as nil.
+func UnmarshalResponse(data []byte) (any, error) {
+	p, err := newDecoder(data)
+	if err != nil {
+		return nil, err
+	}
+	return p.response()
+}
+
+// DecodeResponse is UnmarshalResponse reading from r as it decodes, so
+// that a reply that meets a limit (depth, values, memory) is refused
+// without being read further. size is the reply's length when known (an
+// HTTP Content-Length), else -1: the memory it may cost is then bounded by
+// what has been read so far.
+func DecodeResponse(r io.Reader, size int64) (any, error) {
+	if size > MaxMessageSize {
+		return nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", size, MaxMessageSize)
+	}
+	p := (&scanner{r: r, max: MaxMessageSize, budget: -1}).init()
+	if size >= 0 {
+		p.max, p.budget = size, memoryFactor*size+memorySlack
+	}
+	return p.response()
+}
+
+// DecodeCall is UnmarshalCall reading from r as DecodeResponse does.
+func DecodeCall(r io.Reader, size int64) (method string, params []any, err error) {
+	if size > MaxMessageSize {
+		return "", nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", size, MaxMessageSize)
+	}
+	p := (&scanner{r: r, max: MaxMessageSize, budget: -1}).init()
+	if size >= 0 {
+		p.max, p.budget = size, memoryFactor*size+memorySlack
+	}
+	return p.call()
+}
+
+func newDecoder(data []byte) (*scanner, error) {
+	if len(data) > MaxMessageSize {
+		return nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", len(data), MaxMessageSize)
+	}
+	return (&scanner{buf: data, read: int64(len(data)), max: int64(len(data)), budget: memoryFactor*int64(len(data)) + memorySlack}).init(), nil
+}
+
+func (p *scanner) call() (method string, params []any, err error) {
 	if err := p.expectStart("methodCall"); err != nil {
 		return "", nil, err
 	}
 	if err := p.expectStart("methodName"); err != nil {
 		return "", nil, err
 	}
-	name, err := p.text()
+	name, err := p.textValue()
 	if err != nil {
 		return "", nil, err
 	}
@@ -34,13 +82,13 @@ func UnmarshalCall(data []byte) (method string, params []any, err error) {
 		return "", nil, errors.New("xmlrpc: empty methodName")
 	}
 	params = []any{}
-	tok, err := p.next()
+	t, err := p.element()
 	if err != nil {
 		return "", nil, err
 	}
-	if start, ok := tok.(xml.StartElement); ok {
-		if start.Name.Local != "params" {
-			return "", nil, fmt.Errorf("xmlrpc: unexpected <%s> in methodCall", start.Name.Local)
+	if t.kind == tokStart {
+		if t.local != "params" {
+			return "", nil, fmt.Errorf("xmlrpc: unexpected <%s> in methodCall", clip(t.local))
 		}
 		if params, err = p.params(); err != nil {
 			return "", nil, err
@@ -55,13 +103,7 @@ func UnmarshalCall(data []byte) (method string, params []any, err error) {
 	return method, params, nil
 }
 
-// UnmarshalResponse decodes a <methodResponse> into its single value. A
-// <fault> response returns a *Fault error. An empty <params/> decodes as nil.
-func UnmarshalResponse(data []byte) (any, error) {
-	p, err := newDecoder(data)
-	if err != nil {
-		return nil, err
-	}
+func (p *scanner) response() (any, error) {
 	if err := p.expectStart("methodResponse"); err != nil {
 		return nil, err
 	}
@@ -71,7 +113,7 @@ func UnmarshalResponse(data []byte) (any, error) {
 	}
 	var v any
 	var fault *Fault
-	switch start.Name.Local {
+	switch start.local {
 	case "params":
 		params, err := p.params()
 		if err != nil {
@@ -98,7 +140,7 @@ func UnmarshalResponse(data []byte) (any, error) {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("xmlrpc: unexpected <%s> in methodResponse", start.Name.Local)
+		return nil, fmt.Errorf("xmlrpc: unexpected <%s> in methodResponse", clip(start.local))
 	}
 	if err := p.expectEnd(); err != nil {
 		return nil, err
@@ -138,27 +180,6 @@ func toFault(v any) (*Fault, error) {
 	return f, nil
 }
 
-// decoder reads XML-RPC values from a token stream, within bounds on
-// nesting, on the number of values, and on the memory the decoded values
-// keep (estimated as it goes, before it is spent).
-type decoder struct {
-	d      *xml.Decoder
-	depth  int
-	values int
-	cost   int64 // estimated bytes kept by the decoded values so far
-	budget int64 // the most cost may reach
-}
-
-func newDecoder(data []byte) (*decoder, error) {
-	if len(data) > MaxMessageSize {
-		return nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", len(data), MaxMessageSize)
-	}
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = true
-	d.CharsetReader = charsetReader
-	return &decoder{d: d, budget: memoryFactor*int64(len(data)) + memorySlack}, nil
-}
-
 // Estimated bytes a decoded value keeps, by kind, on 64-bit Go (measured
 // with TestDecoderMemoryIsBoundedBySize): an interface slot in its
 // parent; a boxed string's header; a map's header, its first group of 8
@@ -176,125 +197,141 @@ const (
 	costScalar      = 24
 )
 
-// charge adds n bytes to the estimate, or fails when that would pass the
-// budget.
-func (p *decoder) charge(n int) error {
-	p.cost += int64(n)
-	if p.cost > p.budget {
-		return &LimitError{Limit: "memory", Max: p.budget}
+// tok returns the next token, checking element nesting as encoding/xml's
+// strict mode does (an end tag closes the innermost open element, which
+// has the same name); running out of input is an error here, since only
+// eof may legitimately meet the end.
+func (p *scanner) tok() (token, error) {
+	if p.pendingEnd {
+		p.pendingEnd = false
+		t := p.open[len(p.open)-1]
+		p.open = p.open[:len(p.open)-1]
+		return token{kind: tokEnd, name: t.name, local: t.local}, nil
 	}
-	return nil
-}
-
-// token returns the next raw token; running out of input is an error here,
-// since only eof may legitimately meet the end.
-func (p *decoder) token() (xml.Token, error) {
-	tok, err := p.d.Token()
-	if err == io.EOF {
-		return nil, fmt.Errorf("xmlrpc: truncated message: %w", io.ErrUnexpectedEOF)
-	}
+	t, err := p.next()
 	if err != nil {
-		return nil, fmt.Errorf("xmlrpc: %w", err)
+		return token{}, err
 	}
-	return tok, nil
+	switch t.kind {
+	case tokEOF:
+		if len(p.open) > 0 {
+			return token{}, syntaxErr("unexpected EOF")
+		}
+		return token{}, fmt.Errorf("xmlrpc: truncated message: %w", io.ErrUnexpectedEOF)
+	case tokStart:
+		p.open = append(p.open, openElement{t.name, t.local})
+		p.pendingEnd = t.empty
+	case tokEnd:
+		if len(p.open) == 0 {
+			return token{}, syntaxErr("unexpected end element </" + clip(t.local) + ">")
+		}
+		if top := p.open[len(p.open)-1]; top.name != t.name {
+			return token{}, syntaxErr("element <" + clip(top.local) + "> closed by </" + clip(t.local) + ">")
+		}
+		p.open = p.open[:len(p.open)-1]
+	}
+	return t, nil
 }
 
-// next returns the next start or end element, skipping whitespace, comments,
-// processing instructions and directives. Other text is an error.
-func (p *decoder) next() (xml.Token, error) {
+// openElement is an element whose end tag is still to come.
+type openElement struct{ name, local string }
+
+// element returns the next start or end element, skipping whitespace,
+// comments, processing instructions and directives. Other text is an error.
+func (p *scanner) element() (token, error) {
 	for {
-		tok, err := p.token()
+		t, err := p.tok()
 		if err != nil {
-			return nil, err
+			return token{}, err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement, xml.EndElement:
+		switch t.kind {
+		case tokStart, tokEnd:
 			return t, nil
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) != 0 {
-				return nil, fmt.Errorf("xmlrpc: unexpected text %q", clip(string(t)))
+		case tokText:
+			if len(bytes.TrimSpace(p.text)) != 0 {
+				return token{}, fmt.Errorf("xmlrpc: unexpected text %q", clip(string(p.text)))
 			}
 		}
 	}
 }
 
 // nextStart returns the next element, which must be a start element.
-func (p *decoder) nextStart() (xml.StartElement, error) {
-	tok, err := p.next()
+func (p *scanner) nextStart() (token, error) {
+	t, err := p.element()
 	if err != nil {
-		return xml.StartElement{}, err
+		return token{}, err
 	}
-	start, ok := tok.(xml.StartElement)
-	if !ok {
-		return xml.StartElement{}, fmt.Errorf("xmlrpc: unexpected </%s>", tok.(xml.EndElement).Name.Local)
+	if t.kind != tokStart {
+		return token{}, fmt.Errorf("xmlrpc: unexpected </%s>", clip(t.local))
 	}
-	return start, nil
+	return t, nil
 }
 
-func (p *decoder) expectStart(name string) error {
-	start, err := p.nextStart()
+func (p *scanner) expectStart(name string) error {
+	t, err := p.nextStart()
 	if err != nil {
 		return err
 	}
-	if start.Name.Local != name {
-		return fmt.Errorf("xmlrpc: got <%s>, want <%s>", start.Name.Local, name)
+	if t.local != name {
+		return fmt.Errorf("xmlrpc: got <%s>, want <%s>", clip(t.local), name)
 	}
 	return nil
 }
 
-// expectEnd consumes the end tag of the innermost open element; the token
-// decoder guarantees it matches its start tag.
-func (p *decoder) expectEnd() error {
-	tok, err := p.next()
+// expectEnd consumes the end tag of the innermost open element (tok
+// checks that it matches).
+func (p *scanner) expectEnd() error {
+	t, err := p.element()
 	if err != nil {
 		return err
 	}
-	if start, ok := tok.(xml.StartElement); ok {
-		return fmt.Errorf("xmlrpc: unexpected <%s>", start.Name.Local)
+	if t.kind == tokStart {
+		return fmt.Errorf("xmlrpc: unexpected <%s>", clip(t.local))
 	}
 	return nil
 }
 
 // eof checks that nothing but whitespace, comments or processing
 // instructions follows the root element.
-func (p *decoder) eof() error {
+func (p *scanner) eof() error {
 	for {
-		tok, err := p.d.Token()
-		if err == io.EOF {
-			return nil
-		}
+		t, err := p.next()
 		if err != nil {
 			return fmt.Errorf("xmlrpc: after the root element: %w", err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			return fmt.Errorf("xmlrpc: unexpected <%s> after the root element", t.Name.Local)
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) != 0 {
-				return fmt.Errorf("xmlrpc: unexpected text %q after the root element", clip(string(t)))
+		switch t.kind {
+		case tokEOF:
+			return nil
+		case tokStart:
+			return fmt.Errorf("xmlrpc: unexpected <%s> after the root element", clip(t.local))
+		case tokEnd:
+			return fmt.Errorf("xmlrpc: after the root element: %w", syntaxErr("unexpected end element </"+clip(t.local)+">"))
+		case tokText:
+			if len(bytes.TrimSpace(p.text)) != 0 {
+				return fmt.Errorf("xmlrpc: unexpected text %q after the root element", clip(string(p.text)))
 			}
 		}
 	}
 }
 
-// text reads character data up to the end of the current element, which
-// must have no child elements.
-func (p *decoder) text() (string, error) {
+// textValue reads character data up to the end of the current element,
+// which must have no child elements.
+func (p *scanner) textValue() (string, error) {
 	var b textBuilder
 	for {
-		tok, err := p.token()
+		t, err := p.tok()
 		if err != nil {
 			return "", err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if err := p.charge(len(t)); err != nil {
+		switch t.kind {
+		case tokText:
+			if err := p.charge(len(p.text)); err != nil {
 				return "", err
 			}
-			b.add(t)
-		case xml.StartElement:
-			return "", fmt.Errorf("xmlrpc: unexpected <%s> in text", t.Name.Local)
-		case xml.EndElement:
+			b.add(p.text)
+		case tokStart:
+			return "", fmt.Errorf("xmlrpc: unexpected <%s> in text", clip(t.local))
+		case tokEnd:
 			return b.String(), nil
 		}
 	}
@@ -327,19 +364,18 @@ func (b *textBuilder) String() string {
 }
 
 // params reads <param><value>...</value></param>* up to </params>.
-func (p *decoder) params() ([]any, error) {
+func (p *scanner) params() ([]any, error) {
 	out := []any{}
 	for {
-		tok, err := p.next()
+		t, err := p.element()
 		if err != nil {
 			return nil, err
 		}
-		start, ok := tok.(xml.StartElement)
-		if !ok {
+		if t.kind != tokStart {
 			return out, nil
 		}
-		if start.Name.Local != "param" {
-			return nil, fmt.Errorf("xmlrpc: got <%s>, want <param>", start.Name.Local)
+		if t.local != "param" {
+			return nil, fmt.Errorf("xmlrpc: got <%s>, want <param>", clip(t.local))
 		}
 		if err := p.expectStart("value"); err != nil {
 			return nil, err
@@ -356,8 +392,9 @@ func (p *decoder) params() ([]any, error) {
 }
 
 // value decodes the content of a <value> element whose start tag has been
-// read, through its end tag.
-func (p *decoder) value() (any, error) {
+// read, through its end tag: the nesting depth is checked here, before
+// anything inside is read.
+func (p *scanner) value() (any, error) {
 	p.depth++
 	defer func() { p.depth-- }()
 	if p.depth > maxDepth {
@@ -371,26 +408,26 @@ func (p *decoder) value() (any, error) {
 	}
 	var text textBuilder
 	for {
-		tok, err := p.token()
+		t, err := p.tok()
 		if err != nil {
 			return nil, err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if err := p.charge(len(t)); err != nil {
+		switch t.kind {
+		case tokText:
+			if err := p.charge(len(p.text)); err != nil {
 				return nil, err
 			}
-			text.add(t)
-		case xml.EndElement:
+			text.add(p.text)
+		case tokEnd:
 			if err := p.charge(costString); err != nil {
 				return nil, err
 			}
 			return text.String(), nil // a bare string
-		case xml.StartElement:
+		case tokStart:
 			if strings.TrimSpace(text.String()) != "" {
-				return nil, fmt.Errorf("xmlrpc: text mixed with <%s> in a value", t.Name.Local)
+				return nil, fmt.Errorf("xmlrpc: text mixed with <%s> in a value", clip(t.local))
 			}
-			v, err := p.typed(t)
+			v, err := p.typed(t.local)
 			if err != nil {
 				return nil, err
 			}
@@ -404,26 +441,32 @@ func (p *decoder) value() (any, error) {
 
 // typed decodes one typed element (<string>, <int>, <struct>, ...) whose
 // start tag has been read, through its end tag.
-func (p *decoder) typed(start xml.StartElement) (any, error) {
-	kind := start.Name.Local
+func (p *scanner) typed(kind string) (any, error) {
 	switch kind {
 	case "array":
 		return p.array()
 	case "struct":
 		return p.structure()
 	}
-	s, err := p.text()
+	s, err := p.textValue()
 	if err != nil {
 		return nil, err
 	}
+	return scalar(kind, s, p.charge)
+}
+
+// scalar converts the text of a typed element other than an array or a
+// struct, charging what it keeps.
+func scalar(kind, s string, charge func(int) error) (any, error) {
+	var err error
 	switch kind {
 	case "string":
-		err = p.charge(costString)
+		err = charge(costString)
 	case "base64":
-		err = p.charge(costArray)
+		err = charge(costArray)
 	case "nil", "boolean":
 	default:
-		err = p.charge(costScalar)
+		err = charge(costScalar)
 	}
 	if err != nil {
 		return nil, err
@@ -461,38 +504,36 @@ func (p *decoder) typed(start xml.StartElement) (any, error) {
 		}
 		return nil, nil
 	}
-	return nil, fmt.Errorf("xmlrpc: unknown value type <%s>", kind)
+	return nil, fmt.Errorf("xmlrpc: unknown value type <%s>", clip(kind))
 }
 
 // array reads <data><value>...</value>*</data></array>; an empty <array/>
 // is accepted too.
-func (p *decoder) array() ([]any, error) {
+func (p *scanner) array() ([]any, error) {
 	out := []any{}
 	if err := p.charge(costArray); err != nil {
 		return nil, err
 	}
-	tok, err := p.next()
+	t, err := p.element()
 	if err != nil {
 		return nil, err
 	}
-	start, ok := tok.(xml.StartElement)
-	if !ok {
+	if t.kind != tokStart {
 		return out, nil
 	}
-	if start.Name.Local != "data" {
-		return nil, fmt.Errorf("xmlrpc: got <%s> in array, want <data>", start.Name.Local)
+	if t.local != "data" {
+		return nil, fmt.Errorf("xmlrpc: got <%s> in array, want <data>", clip(t.local))
 	}
 	for {
-		tok, err := p.next()
+		t, err := p.element()
 		if err != nil {
 			return nil, err
 		}
-		start, ok := tok.(xml.StartElement)
-		if !ok {
+		if t.kind != tokStart {
 			break
 		}
-		if start.Name.Local != "value" {
-			return nil, fmt.Errorf("xmlrpc: got <%s> in array data, want <value>", start.Name.Local)
+		if t.local != "value" {
+			return nil, fmt.Errorf("xmlrpc: got <%s> in array data, want <value>", clip(t.local))
 		}
 		if err := p.charge(costElement); err != nil {
 			return nil, err
@@ -511,22 +552,21 @@ func (p *decoder) array() ([]any, error) {
 
 // structure reads <member>* up to </struct>. A repeated name keeps the last
 // value.
-func (p *decoder) structure() (map[string]any, error) {
+func (p *scanner) structure() (map[string]any, error) {
 	out := map[string]any{}
 	if err := p.charge(costStruct); err != nil {
 		return nil, err
 	}
 	for {
-		tok, err := p.next()
+		t, err := p.element()
 		if err != nil {
 			return nil, err
 		}
-		start, ok := tok.(xml.StartElement)
-		if !ok {
+		if t.kind != tokStart {
 			return out, nil
 		}
-		if start.Name.Local != "member" {
-			return nil, fmt.Errorf("xmlrpc: got <%s> in struct, want <member>", start.Name.Local)
+		if t.local != "member" {
+			return nil, fmt.Errorf("xmlrpc: got <%s> in struct, want <member>", clip(t.local))
 		}
 		cost := costMember
 		if len(out) == 0 {
@@ -544,32 +584,31 @@ func (p *decoder) structure() (map[string]any, error) {
 }
 
 // member reads one struct member's <name> and <value>, in either order.
-func (p *decoder) member() (string, any, error) {
+func (p *scanner) member() (string, any, error) {
 	var name string
 	var v any
 	var haveName, haveValue bool
 	for {
-		tok, err := p.next()
+		t, err := p.element()
 		if err != nil {
 			return "", nil, err
 		}
-		start, ok := tok.(xml.StartElement)
-		if !ok {
+		if t.kind != tokStart {
 			break
 		}
 		switch {
-		case start.Name.Local == "name" && !haveName:
-			if name, err = p.text(); err != nil {
+		case t.local == "name" && !haveName:
+			if name, err = p.textValue(); err != nil {
 				return "", nil, err
 			}
 			haveName = true
-		case start.Name.Local == "value" && !haveValue:
+		case t.local == "value" && !haveValue:
 			if v, err = p.value(); err != nil {
 				return "", nil, err
 			}
 			haveValue = true
 		default:
-			return "", nil, fmt.Errorf("xmlrpc: unexpected <%s> in struct member", start.Name.Local)
+			return "", nil, fmt.Errorf("xmlrpc: unexpected <%s> in struct member", clip(t.local))
 		}
 	}
 	if !haveName || !haveValue {
@@ -625,4 +664,16 @@ func (l *latin1Reader) Read(p []byte) (int, error) {
 		out = utf8.AppendRune(out, rune(c))
 	}
 	return len(out), err
+}
+
+// charsetIsLatin1 says whether a declared encoding other than UTF-8 is
+// one each byte of which is a code point (charsetReader), or an error for
+// one this package does not read.
+func charsetIsLatin1(charset string) (bool, error) {
+	r, err := charsetReader(charset, nil)
+	if err != nil {
+		return false, err
+	}
+	_, latin1 := r.(*latin1Reader)
+	return latin1, nil
 }

@@ -2,6 +2,7 @@ package xmlrpc
 
 import (
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -302,5 +303,76 @@ func TestUnmarshalSizeBounded(t *testing.T) {
 	}
 	if _, _, err := UnmarshalCall(big); err == nil {
 		t.Fatal("call: no error")
+	}
+}
+
+// deepReader yields a reply nested n <value><array><data> deep (and its
+// closing), made as it is read, counting what was read.
+type deepReader struct {
+	n, open, closing int
+	head             bool
+	read             int64
+	pending          []byte
+}
+
+func (d *deepReader) Read(p []byte) (int, error) {
+	for len(d.pending) < len(p) {
+		switch {
+		case !d.head:
+			d.pending, d.head = append(d.pending, "<methodResponse><params><param>"...), true
+		case d.open < d.n:
+			d.pending, d.open = append(d.pending, "<value><array><data>"...), d.open+1
+		case d.closing == 0:
+			d.pending, d.closing = append(d.pending, "<value>x</value>"...), 1
+		case d.closing <= d.n:
+			d.pending, d.closing = append(d.pending, "</data></array></value>"...), d.closing+1
+		case d.closing == d.n+1:
+			d.pending, d.closing = append(d.pending, "</param></params></methodResponse>"...), d.closing+1
+		default:
+			if len(d.pending) == 0 {
+				return 0, io.EOF
+			}
+			n := copy(p, d.pending)
+			d.pending = d.pending[n:]
+			d.read += int64(n)
+			return n, nil
+		}
+	}
+	n := copy(p, d.pending)
+	d.pending = d.pending[n:]
+	d.read += int64(n)
+	return n, nil
+}
+
+// TestDepthRefusedWhileReading: a reply a million levels deep (44 MB) is
+// refused when its nesting passes the bound, having read a few ten
+// kilobytes of it, not the whole (issue 16: it used to be read whole
+// first, at a cost of 230 MB). A reply within the bound, read the same
+// way, decodes.
+func TestDepthRefusedWhileReading(t *testing.T) {
+	deep := &deepReader{n: 1_000_000}
+	_, err := DecodeResponse(deep, 44_000_000)
+	var lim *LimitError
+	if !errors.As(err, &lim) || lim.Limit != "depth" {
+		t.Fatalf("got %v, want a depth *LimitError", err)
+	}
+	if deep.read > 4*readChunk {
+		t.Errorf("read %d bytes of the reply before refusing it, want at most %d", deep.read, 4*readChunk)
+	}
+	t.Logf("refused after reading %d bytes", deep.read)
+	ok := &deepReader{n: maxDepth - 1}
+	v, err := DecodeResponse(ok, -1)
+	if err != nil {
+		t.Fatalf("depth %d: %v", maxDepth, err)
+	}
+	for range maxDepth - 1 {
+		a, isArray := v.([]any)
+		if !isArray || len(a) != 1 {
+			t.Fatalf("decoded %#v", v)
+		}
+		v = a[0]
+	}
+	if v != "x" {
+		t.Fatalf("innermost %#v", v)
 	}
 }

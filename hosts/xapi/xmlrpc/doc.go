@@ -16,6 +16,14 @@
 // Decoded values are string, int64, bool, float64, time.Time, []byte, []any,
 // map[string]any and nil.
 //
+// The decoder (scan.go) reads the bytes itself rather than through
+// encoding/xml's tokens, and reads the XML encoding/xml's strict mode
+// reads, refusing what it refuses: FuzzDecodersAgree holds it to a
+// decoder built on encoding/xml (reference_test.go), and
+// BenchmarkDecodeVMRecords compares the two. DecodeResponse and
+// DecodeCall decode from a reader as they read, so a bound met (nesting
+// first: it is checked as each <value> opens) stops the reading.
+//
 // Encoding follows xapi: strings are sent bare and XML-escaped, and integers
 // are sent as decimal strings (xapi's int64 convention); booleans, doubles,
 // datetimes, base64, arrays, structs and nil use their XML-RPC elements.

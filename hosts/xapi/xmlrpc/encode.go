@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 const xmlHeader = "<?xml version=\"1.0\"?>\n"
@@ -22,6 +23,7 @@ func MarshalCall(method string, params []any) ([]byte, error) {
 		return nil, fmt.Errorf("xmlrpc: empty method name")
 	}
 	e := &encoder{}
+	e.buf.Grow(512)
 	e.buf.WriteString(xmlHeader)
 	e.buf.WriteString("<methodCall><methodName>")
 	escape(&e.buf, method)
@@ -247,5 +249,11 @@ func (e *encoder) reflected(rv reflect.Value) error {
 // escape writes s as XML character data. Characters XML cannot carry are
 // replaced by U+FFFD, as encoding/xml does.
 func escape(b *bytes.Buffer, s string) {
-	_ = xml.EscapeText(b, []byte(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '<' || c == '>' || c == '&' || c == '\'' || c == '"' {
+			_ = xml.EscapeText(b, []byte(s))
+			return
+		}
+	}
+	b.WriteString(s) // printable ASCII with nothing to escape: as it is
 }
