@@ -171,10 +171,14 @@ func (c *crashHost) start(p crashPoint, args ...string) *crashRun {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	// Started under c.mu: fault, which reads r.cmd.Process under it,
+	// sees the started process (go test -race saw the read race with
+	// Start's write).
 	c.mu.Lock()
 	c.run, c.killed, c.armed, c.kill, c.methods = r, false, p.n == 0, p, map[string]int{}
+	err = r.cmd.Start()
 	c.mu.Unlock()
-	if err := r.cmd.Start(); err != nil {
+	if err != nil {
 		c.t.Fatal(err)
 	}
 	go func() {
@@ -500,6 +504,7 @@ func (c *crashHost) step(s *crashSweep, check func(what string)) {
 // top of this file). By default a sample, each command's points in a
 // chain; with XENLAB_CRASH_SWEEP=full every point, each on its own.
 func TestCrashPoints(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	full := os.Getenv("XENLAB_CRASH_SWEEP") == "full"
 	c := startCrashHost(t)
 	before := c.state()

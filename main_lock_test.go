@@ -110,6 +110,7 @@ const xapiLogin = "preflight | xapi "
 // holds the lock leaves it behind, and the next run takes it over after
 // its --lock-expiry and says so; a run stopped by SIGTERM releases it.
 func TestTwoUpsOnOneHost(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	_, ep := simServe(t)
 	needStandIn(t, ep.Isolation)
 	lab := ep.LabFile

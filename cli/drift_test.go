@@ -8,8 +8,6 @@ import (
 
 	"xenlab/hosts"
 	"xenlab/hosts/sim"
-	"xenlab/hosts/sim/devstack"
-	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/xapi"
 	"xenlab/localrc"
 	"xenlab/scripts"
@@ -116,41 +114,17 @@ func (d *driftLab) call(method string, args ...any) {
 	}
 }
 
-// TestDriftIsNamedAndRepaired brings one lab up on the simulated host, then
-// makes each drift happen in turn: `xenlab verify` exits 1 naming it,
-// `xenlab up` on the same lab file exits 0 with verify passing, and a plan
-// after it has nothing to do. One lab for all the drifts, repaired in
-// between, keeps the test to one cold up.
-func TestDriftIsNamedAndRepaired(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: one cold up and ten repairs of a lab")
-	}
-	t.Chdir(t.TempDir()) // verify's failures collect logs into ./xenlab-logs
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	simOpts := sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: func(string, ...any) {}}
-	sh, err := sim.Start(ctx, simOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if why := devstack.Unavailable(sh.Endpoints().Isolation); why != "" {
-		t.Skip(why)
-	}
-	labFile := sh.Endpoints().LabFile
-	cfg, err := localrc.Load(labFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := hosts.New(cfg.Hosts[0], hosts.Options{})
-	d := &driftLab{t: t, ctx: ctx, sh: sh, cfg: cfg, host: host}
-	defer func() {
-		d.host.Close(context.Background())
-		d.sh.Close()
-	}()
-
-	if code, _, stderr := run(t, "", false, "up", "-f", labFile); code != ExitOK {
-		t.Fatalf("cold up: exit %d\n%s", code, stderr)
-	}
+// driftsNamedAndRepaired makes each drift happen in turn on a lab that is
+// up: `xenlab verify` exits 1 naming it, `xenlab up` on the same lab file
+// exits 0 with verify passing, and a plan after it has nothing to do. One
+// lab for all the drifts, repaired in between, keeps them to the one cold
+// up TestUpOnSimulatedHost makes, whose lab they act on (between its reset
+// and its down). simOpts are the options the simulated host was started
+// with: the last drift restarts it with them, as `sim serve --dir` after a
+// host reboot; d.sh is the restarted host afterwards.
+func driftsNamedAndRepaired(t *testing.T, ctx context.Context, d *driftLab, simOpts sim.Options, labFile string) {
+	cfg := d.cfg
+	var err error
 	intBr, vmBr := d.bridge(cfg.Networks.Integration), d.bridge(cfg.Networks.VM)
 	otherNetwrap := strings.Replace(string(scripts.Netwrap), "\n", "\n# another version of xenlab's netwrap\n", 1)
 

@@ -28,8 +28,10 @@ import (
 // reports say so too (defect 2): every JSON line has its kind, the
 // summary's outcome and exit code are the process's, the JUnit report
 // has no failure and validates against junit-10.xsd (defect 8). Then
-// plan, status, reset and down run on the lab. Every JSON line of up, plan
-// and down validates against docs/events.schema.json.
+// plan, status, reset, the drifts (each named by verify and repaired by
+// up: driftsNamedAndRepaired, subtest "drifts") and down run on the lab.
+// Every JSON line of up, plan and down validates against
+// docs/events.schema.json.
 func TestUpOnSimulatedHost(t *testing.T) {
 	schema, err := schemacheck.LoadEvents()
 	if err != nil {
@@ -38,11 +40,12 @@ func TestUpOnSimulatedHost(t *testing.T) {
 	t.Chdir(t.TempDir()) // verify's failure below collects logs into ./xenlab-logs
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf})
+	simOpts := sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf}
+	h, err := sim.Start(ctx, simOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	defer func() { h.Close() }() // the host the drifts below leave (they restart it)
 	if why := devstack.Unavailable(h.Endpoints().Isolation); why != "" {
 		t.Skip(why)
 	}
@@ -264,6 +267,23 @@ func TestUpOnSimulatedHost(t *testing.T) {
 	}
 	if code, out, stderr = run(t, "", false, "verify", "-f", lab); code != ExitOK {
 		t.Fatalf("verify after reset: exit %d:\n%s%s", code, out, stderr)
+	}
+	// The drifts, on this lab: each named by verify and repaired by up.
+	t.Run("drifts", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("-short: ten repairs of a lab")
+		}
+		dctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+		defer cancel()
+		d := &driftLab{t: t, ctx: dctx, sh: h, cfg: cfg, host: hosts.New(cfg.Hosts[0], hosts.Options{})}
+		defer func() {
+			d.host.Close(context.Background())
+			h = d.sh
+		}()
+		driftsNamedAndRepaired(t, dctx, d, simOpts, lab)
+	})
+	if t.Failed() {
+		return
 	}
 	if code, out, stderr := run(t, "", false, "down", "-f", lab, "--yes", "--json"); code != ExitOK {
 		t.Fatalf("down: exit %d:\n%s%s", code, out, stderr)

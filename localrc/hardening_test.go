@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"xenlab/internal/race"
 )
 
 // parseIn parses src as dir/lab.hcl with the real file() and fixed
@@ -49,6 +51,9 @@ host "h" {
 // before hcl parses them (before the bound, the first ones crashed the
 // process with "fatal error: stack overflow").
 func TestPrescanBounds(t *testing.T) {
+	if race.Enabled {
+		t.Skip("one goroutine parsing a mebibyte, nothing for the race detector to see, and ten times slower under it: the run without -race checks it (.ci/run makes both)")
+	}
 	heredoc := "x = <<EOT\n" + strings.Repeat("abcdefgh\n", 80000) + "EOT\n"
 	for _, c := range []struct {
 		name, src, summary, pos string

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"xenlab/internal/race"
 )
 
 // TestImportGolden converts every testdata/import/*.localrc and compares the
@@ -242,6 +244,9 @@ func TestImportBoundsGrowth(t *testing.T) {
 }
 
 func TestImportBoundsTotal(t *testing.T) {
+	if race.Enabled {
+		t.Skip("one goroutine parsing a mebibyte, nothing for the race detector to see, and ten times slower under it: the run without -race checks it (.ci/run makes both)")
+	}
 	src := "A=xxxxxxxxxxxxxxxx\n" + strings.Repeat("A=$A$A\n", 12) + manyCopies(40)
 	_, warns, err := Import("localrc", []byte(src))
 	if err != nil {

@@ -498,13 +498,13 @@ func (a *agents) rejoin(ctx context.Context, c *ssh.Client, st agentsState, out 
 		// the session goes first (screen's quit, as unstack.sh does it),
 		// and without screen the agents' processes. A signal is delivered
 		// while kill returns, the exit comes later: the command waits
-		// (50 looks, 5 s at most) until none of the agents runs, or
+		// (200 looks, 20 s at most) until none of the agents runs, or
 		// rejoin-stack.sh would still see the session and only attach
 		// to it, and the agents would not start again.
 		stop := `if command -v screen >/dev/null && screen -ls 2>/dev/null | grep -q '[0-9]\.stack'; then screen -S stack -X quit; fi; ` +
 			`agents() { ps -eo pid=,args= | awk '$2 ~ /\/neutron-openvswitch-agent$/ || $3 ~ /\/neutron-openvswitch-agent$/ {print $1}'; }; ` +
 			`for p in $(agents); do kill -HUP "$p" 2>/dev/null; done; ` +
-			`n=0; while [ -n "$(agents)" ]; do n=$((n+1)); if [ $n -gt 50 ]; then echo "still running after SIGHUP: $(agents | tr '\n' ' ')" >&2; exit 1; fi; sleep 0.1; done`
+			`n=0; while [ -n "$(agents)" ]; do n=$((n+1)); if [ $n -gt 200 ]; then echo "still running after SIGHUP: $(agents | tr '\n' ' ')" >&2; exit 1; fi; sleep 0.1; done`
 		if res, err := c.Run(ctx, stop); err != nil {
 			return fmt.Errorf("domU: stopping the agents' session: %w: %s", err, strings.TrimSpace(string(res.Stderr)))
 		}

@@ -51,6 +51,7 @@ func shOut(t *testing.T, ctx context.Context, host *hosts.Host, cmd string) stri
 // step gives the walk-through's switches, its secret files are 0600, and
 // the xapi password is in no output or error.
 func TestAgentsMistakesThenWalkThrough(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	sh, cfg, host := simLabOVS(t, ovs.ModeModel)
 	needStandIn(t, sh)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -54,6 +54,7 @@ func writeCheckout(t *testing.T, dir string) {
 // only the changed file and removes what the checkout dropped, all over
 // the one SSH connection.
 func TestAgentsFromALocalCheckout(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	sh, cfg, host := simLabOVS(t, ovs.ModeModel)
 	needStandIn(t, sh)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -250,6 +250,7 @@ func inputArg(s string) string {
 // plugins: a command, stdin, a refused command and a failing one, in both
 // of the plugin's contracts; the effects are read back over SSH.
 func TestNetwrapThroughCallPlugin(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	py := pythonXenAPI(t)
 	_, cfg, host := simLab(t)
 	ctx := context.Background()

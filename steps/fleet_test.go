@@ -15,6 +15,7 @@ import (
 // TestFleetBringsUpEveryHost: with two hosts, every step is on its host
 // and one engine run brings both up.
 func TestFleetBringsUpEveryHost(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	_, cfg, a := simLab(t)
 	_, cfgB, _ := simLab(t)
 	hb := cfgB.Hosts[0]

@@ -34,6 +34,7 @@ func simAddr(t *testing.T, sh *sim.Host, n byte) netip.Prefix {
 // and a second plan has nothing to do. Then vm_ip is edited: plan shows
 // it as a reboot of domU, up makes it.
 func TestStaticAddressesReachDomU(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	sh, cfg, host := simLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -95,6 +96,7 @@ func TestStaticAddressesReachDomU(t *testing.T) {
 // TestBootIsBoundByTimeoutsBoot: a guest that reports no address before
 // timeouts.boot fails the boot step, naming the setting.
 func TestBootIsBoundByTimeoutsBoot(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sh, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), Logf: t.Logf, GuestMetricsDelay: time.Hour})

@@ -78,8 +78,10 @@ func output(rep *provision.Report) string {
 // round-trip budget, down, and the host as it was before, with the
 // same-named network and the VM the test made untouched.
 func TestUpNoOpDownOnTheSimulatedHost(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	for _, mode := range []localrc.BridgeMode{localrc.BridgePlaceholder, localrc.BridgeAttach} {
 		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
 			// Real Open vSwitch in dom0 where it can run, the model elsewhere.
 			sh, cfg, host := simLabOVS(t, ovs.ModeAuto)
 			needStandIn(t, sh)

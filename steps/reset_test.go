@@ -25,6 +25,7 @@ import (
 // that finds two snapshots of the lab's leaves one; down removes it with
 // the rest.
 func TestResetOnTheSimulatedHost(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	sh, cfg, host := simLabOVS(t, ovs.ModeModel)
 	needStandIn(t, sh)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -323,6 +324,7 @@ func vdiSet(t *testing.T, ctx context.Context, c *xapi.Client) []string {
 // rejoin-stack.sh, and reset starts the reverted domU the same way; the
 // lab verifies after both.
 func TestSnapshotAndResetWithoutCheckpoint(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	sh, cfg, host := simLabOVS(t, ovs.ModeModel)
 	needStandIn(t, sh)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

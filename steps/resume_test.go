@@ -93,6 +93,7 @@ func converged(t *testing.T, cfg *localrc.Config, host *hosts.Host) {
 // step's writes in turn (and into tagging the fresh clone), then checks
 // that up converges.
 func TestUpResumesAfterAFailureInEachStep(t *testing.T) {
+	t.Parallel() // a simulated host of its own for each case
 	for _, method := range []string{"network.create", "VM.clone", "VM.add_to_other_config", "VIF.create", "VM.start", "network.attach", "event.from"} {
 		t.Run(method, func(t *testing.T) {
 			tr := &trap{method: method}
@@ -114,6 +115,7 @@ func TestUpResumesAfterAFailureInEachStep(t *testing.T) {
 // TestUpResumesAfterCancel interrupts up (as Ctrl-C does) at several
 // points, then checks that up converges.
 func TestUpResumesAfterCancel(t *testing.T) {
+	t.Parallel() // a simulated host of its own for each case
 	for _, method := range []string{"network.create", "VM.clone", "VIF.create", "VM.start"} {
 		t.Run(method, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -133,6 +135,7 @@ func TestUpResumesAfterCancel(t *testing.T) {
 // placeholder's port comes back untagged, and the next up says so and
 // tags it.
 func TestPlaceholderRepairedAfterReboot(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	_, cfg, host := simLabOVS(t, ovs.ModeAuto)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

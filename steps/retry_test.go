@@ -58,6 +58,7 @@ func (r *retryRecorder) Close(*provision.Report) error { return nil }
 // permanent one (or a lost answer to a write, which may have been made)
 // fails its step once, naming the call and the error.
 func TestTransientXAPIFailuresAreRetried(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	tests := []struct {
 		name   string
 		inject func(f *xapid.Faults, domU string)

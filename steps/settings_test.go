@@ -92,6 +92,7 @@ func TestQAgtBridgesReachItsConfig(t *testing.T) {
 // renames it in place; rebuild_template = true rebuilds it on every up.
 // Each shows in plan first.
 func TestTemplateEditsRebuild(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	_, cfg, host := simLabInstall(t, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

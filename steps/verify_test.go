@@ -21,6 +21,7 @@ import (
 // flow that leaves every flow verify reads in place (so only a frame or
 // a trace can see it) breaks the proof, naming the switch.
 func TestVerifyProvesThePathWithRealOVS(t *testing.T) {
+	t.Parallel() // a simulated host of its own
 	if err := ovs.RealAvailable(); err != nil {
 		t.Skip(err)
 	}

@@ -17,10 +17,12 @@ import (
 )
 
 // forEachOVSMode runs test once with the modelled switch and once with
-// real Open vSwitch, skipping the real run where it cannot run here.
+// real Open vSwitch, skipping the real run where it cannot run here. The
+// two runs have simulated hosts of their own and run in parallel.
 func forEachOVSMode(t *testing.T, test func(*testing.T, ovs.Mode)) {
 	for _, mode := range []ovs.Mode{ovs.ModeModel, ovs.ModeReal} {
 		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
 			if mode == ovs.ModeReal {
 				if err := ovs.RealAvailable(); err != nil {
 					t.Skipf("real Open vSwitch cannot run here: %v", err)

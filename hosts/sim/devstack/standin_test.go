@@ -277,6 +277,7 @@ func lastLine(b []byte) string {
 func TestStandIn(t *testing.T) {
 	for _, mode := range []ovs.Mode{ovs.ModeModel, ovs.ModeReal} {
 		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel() // a simulated host of its own
 			if mode == ovs.ModeReal {
 				if testing.Short() {
 					t.Skip("-short: the model's run covers the stand-in; real Open vSwitch doubles the time")

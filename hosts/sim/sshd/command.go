@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"xenlab/internal/race"
 )
 
 // drainTimeout bounds how long output is still forwarded after a command
@@ -222,6 +224,7 @@ func (s *Server) commandEnv(user, home string, clientEnv []string) []string {
 		"XENLAB_SIM_HOST=" + s.cfg.Name,
 	}
 	env = append(env, extra...)
+	env = append(env, race.ChildEnv()...) // the host's xe and namespace stages are this program
 	return append(env, clientEnv...)
 }
 
