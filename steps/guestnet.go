@@ -178,11 +178,8 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 	if err := x.VMCleanReboot(ctx, vm); err != nil {
 		return fmt.Errorf("rebooting domU: %w", err)
 	}
-	if to := g.lab.Timeouts.Boot; to > 0 {
-		bootCtx, cancel := context.WithTimeoutCause(ctx, to, errBootTimeout)
-		defer cancel()
-		ctx = bootCtx
-	}
+	ctx, cancel := bootBound(ctx, g.lab)
+	defer cancel()
 	mgmt := strconv.Itoa(g.lab.DomU.Devices.Management) + "/ip"
 	nets, err := x.WaitGuest(ctx, vm, func(rec xapi.VMRecord, nets map[string]string) bool {
 		return rec.PowerState == xapi.PowerRunning && rec.Domid != domid && nets[mgmt] != "" && len(g.reported(nets)) == 0
