@@ -102,7 +102,7 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 	}
 	out.Line("guest reports %s on eth%s", ip, dev)
 	addr := net.JoinHostPort(ip, strconv.Itoa(b.lab.DomU.SSHPort))
-	if _, err := recordHostKeyAt(b.host, b.lab, inv.VMs[vm], addr, out); err != nil { // hostkey.go
+	if err := recordHostKeyAt(b.host, b.lab, inv.VMs[vm], addr, out); err != nil { // hostkey.go
 		return err
 	}
 	g, err := b.host.DialGuest(ctx, "domU", addr, "root", b.lab.DomU.Password)
