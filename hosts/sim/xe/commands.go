@@ -374,22 +374,22 @@ func vmCopy(s *state, p *out, cmd command) error {
 	return s.printNewVMs(p, cmd, made)
 }
 
-func snapshotUUID(cmd command) (string, error) {
+// snapshot is the VM a snapshot-* command names by snapshot-uuid= or uuid=.
+func snapshot(s *state, cmd command) (obj, error) {
+	var u string
 	switch {
 	case cmd.has("snapshot-uuid"):
-		return cmd.get("snapshot-uuid"), nil
+		u = cmd.get("snapshot-uuid")
 	case cmd.has("uuid"):
-		return cmd.get("uuid"), nil
+		u = cmd.get("uuid")
+	default:
+		return obj{}, cliFailure("Required parameter not found: snapshot-uuid or uuid.")
 	}
-	return "", cliFailure("Required parameter not found: snapshot-uuid or uuid.")
+	return s.byUUID("VM", u)
 }
 
 func snapshotClone(s *state, p *out, cmd command) error {
-	u, err := snapshotUUID(cmd)
-	if err != nil {
-		return err
-	}
-	o, err := s.byUUID("VM", u)
+	o, err := snapshot(s, cmd)
 	if err != nil {
 		return err
 	}
@@ -596,11 +596,7 @@ func templateUninstall(s *state, p *out, cmd command) error {
 }
 
 func snapshotUninstall(s *state, p *out, cmd command) error {
-	u, err := snapshotUUID(cmd)
-	if err != nil {
-		return err
-	}
-	o, err := s.byUUID("VM", u)
+	o, err := snapshot(s, cmd)
 	if err != nil {
 		return err
 	}
