@@ -38,10 +38,7 @@ func newDown(io IO) *cobra.Command {
 			if keepHost && l.kept == nil {
 				return usageError{"--keep-host is for the built-in lab (no lab file): xenlab never stops a host it did not start"}
 			}
-			nothing, err := listRemoval(c.Context(), io, l, purge, keepHost)
-			if err != nil {
-				return l.scrub(err)
-			}
+			nothing := listRemoval(c.Context(), io, l, purge, keepHost)
 			if !nothing {
 				ok, err := confirm(c.Context(), io, yes, fmt.Sprintf("Remove all of this from lab %q?", l.cfg.Lab))
 				if err != nil || !ok {
@@ -103,7 +100,7 @@ func downNotUp(io IO, e labNotUp) error {
 // listRemoval prints, on stderr, what down will remove from each host and
 // what stays, and reports whether there is nothing to remove. A host it
 // cannot read is listed as such: down's run on it fails and says why.
-func listRemoval(ctx context.Context, io IO, l *openedLab, purge, keepHost bool) (nothing bool, err error) {
+func listRemoval(ctx context.Context, io IO, l *openedLab, purge, keepHost bool) (nothing bool) {
 	nothing = true
 	var b strings.Builder
 	for _, h := range l.hosts {
@@ -135,7 +132,7 @@ func listRemoval(ctx context.Context, io IO, l *openedLab, purge, keepHost bool)
 		fmt.Fprintf(&b, "then the built-in simulated host (pid %d) stops and %s is removed (--keep-host keeps them)\n", l.kept.PID, l.kept.Dir)
 	}
 	fmt.Fprint(io.Err, b.String())
-	return nothing, nil
+	return nothing
 }
 
 // labHostNames names the lab's selected hosts for a message.

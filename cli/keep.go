@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"xenlab/hosts/sim"
+	"xenlab/internal/atomicfile"
 )
 
 // A kept host is the built-in simulated XenServer host that `xenlab up`
@@ -231,11 +232,7 @@ func startKept(ctx context.Context, name string) (*keptHost, error) {
 	if err != nil {
 		return fail(err)
 	}
-	tmp := filepath.Join(dir, keptRecord+".tmp")
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, keptRecord)); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, keptRecord), 0o600, append(data, '\n')); err != nil {
 		return fail(err)
 	}
 	// sim serve writes nothing more on stdout; it is left to init to reap.
@@ -256,23 +253,10 @@ func copyExecutable(dst string) error {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".xenlab-*")
-	if err != nil {
+	return atomicfile.Write(dst, 0o700, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o700); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	})
 }
 
 // logTail is the last lines of a log file, for an error message.

@@ -29,16 +29,7 @@ func (s scrubRenderer) Begin(phase provision.Phase, steps []string) {
 }
 
 func (s scrubRenderer) BeginLanes(phase provision.Phase, lanes []provision.Lane) {
-	switch r := s.r.(type) {
-	case provision.LaneStarter:
-		r.BeginLanes(phase, lanes)
-	case provision.PhaseStarter:
-		var steps []string
-		for _, l := range lanes {
-			steps = append(steps, l.Steps...)
-		}
-		r.Begin(phase, steps)
-	}
+	provision.BeginLanes(s.r, phase, lanes)
 }
 
 func (s scrubRenderer) Close(rep *provision.Report) error {

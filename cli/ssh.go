@@ -97,10 +97,11 @@ func sshAttach(ctx context.Context, io IO, l *openedLab, target, cmd string) (in
 			return 0, fmt.Errorf("host %s: domU %q is not running or reports no address (xenlab status shows it; xenlab up brings it up)",
 				h.Name(), l.cfg.DomU.Name)
 		}
-		if client, err = h.DialGuest(ctx, "domU", addr, l.cfg.DomU.SSHUser, l.cfg.DomU.Password); err != nil {
+		// The host's connection to domU (the one the steps use); the host
+		// closes it.
+		if client, err = steps.DomU(ctx, h, inv, l.cfg); err != nil {
 			return 0, fmt.Errorf("host %s: %w", h.Name(), err)
 		}
-		defer client.Close()
 	}
 	in, isFile := io.In.(*os.File)
 	if cmd == "" && io.Terminal && isFile && term.IsTerminal(int(in.Fd())) {

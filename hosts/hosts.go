@@ -1,7 +1,8 @@
 // Package hosts opens the connections to one lab host: one XAPI session,
 // one SSH connection to dom0 and one to the lab's domU (per boot of domU),
-// each made on first use and reused by every step after it. The packages below it do the talking: hosts/xapi,
-// hosts/ssh, and hosts/sim (the simulated host).
+// each made on first use and reused by every step after it. The packages
+// below it do the talking: hosts/xapi, hosts/ssh, and hosts/sim (the
+// simulated host).
 package hosts
 
 import (
@@ -24,7 +25,7 @@ type Options struct {
 	// Gate, when set, runs before the host is first used, right after the
 	// xapi login, with the host and its session: the run commands take the
 	// host's lock there (hosts/lock). Until it succeeds, every use of the
-	// host (XAPI, Dom0, DialGuest) runs it again and fails with its error.
+	// host (XAPI, Dom0, DomU, DialGuest) runs it again and fails with its error.
 	Gate func(ctx context.Context, h *Host, c *xapi.Client) error
 }
 
@@ -50,7 +51,8 @@ type Host struct {
 	inv         inventory
 }
 
-// New returns a Host; nothing is dialled until XAPI or Dom0 is called.
+// New returns a Host; nothing is dialled until XAPI, Dom0 or DomU is
+// called.
 func New(cfg localrc.Host, opts Options) *Host {
 	return &Host{Config: cfg, opts: opts}
 }

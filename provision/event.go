@@ -106,13 +106,14 @@ func (m multi) Begin(phase Phase, steps []string) {
 
 func (m multi) BeginLanes(phase Phase, lanes []Lane) {
 	for _, r := range m {
-		beginLanes(r, phase, lanes)
+		BeginLanes(r, phase, lanes)
 	}
 }
 
-// beginLanes starts a fleet's phase on r: BeginLanes if r shows lanes,
-// else Begin with every step's label ("<host>/<step>").
-func beginLanes(r Renderer, phase Phase, lanes []Lane) {
+// BeginLanes starts a fleet's phase on r: its BeginLanes if r shows lanes
+// ([LaneStarter]), else its Begin ([PhaseStarter]) with every step's label
+// ("<host>/<step>"). A renderer that wraps another starts it with this.
+func BeginLanes(r Renderer, phase Phase, lanes []Lane) {
 	if l, ok := r.(LaneStarter); ok {
 		l.BeginLanes(phase, lanes)
 		return
@@ -169,7 +170,7 @@ func (e *Engine) begin(phase Phase, nodes []int) {
 				lanes = append(lanes, Lane{Host: name, Steps: byHost[h]})
 			}
 		}
-		beginLanes(e.em.r, phase, lanes)
+		BeginLanes(e.em.r, phase, lanes)
 		return
 	}
 	if b, ok := e.em.r.(PhaseStarter); ok {

@@ -118,13 +118,7 @@ func (a *agents) render(inv *hosts.Snapshot) ([]agentFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	domuInt, domuPhys := q.DomUAgent.IntegrationBridge, q.DomUAgent.PhysicalBridge
-	if domuInt == "" {
-		domuInt = "br-int"
-	}
-	if domuPhys == "" {
-		domuPhys = "br-eth1"
-	}
+	domuInt, domuPhys, _ := domUBridges(a.lab)
 	qdomua, err := templates.RenderQDomUA(templates.Agent{VLANRanges: q.NetworkVLANRanges(), PhysicalNetwork: q.PhysicalNetwork, TenantNetworkType: q.TenantNetworkType,
 		IntegrationBridge: domuInt, PhysicalBridge: domuPhys, RootHelper: templates.DomURootHelper})
 	if err != nil {

@@ -93,11 +93,8 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 	}
 	// timeouts.boot bounds the start until SSH answers (devstack waited
 	// 10 tries 10 s apart for the address).
-	if to := b.lab.Timeouts.Boot; to > 0 {
-		bootCtx, cancel := context.WithTimeoutCause(ctx, to, errBootTimeout)
-		defer cancel()
-		ctx = bootCtx
-	}
+	ctx, cancel := bootBound(ctx, b.lab)
+	defer cancel()
 	dev := strconv.Itoa(b.lab.DomU.Devices.Management)
 	ip, err := c.WaitGuestIP(ctx, vm, dev)
 	if err != nil {
@@ -105,7 +102,7 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 	}
 	out.Line("guest reports %s on eth%s", ip, dev)
 	addr := net.JoinHostPort(ip, strconv.Itoa(b.lab.DomU.SSHPort))
-	if _, err := recordHostKeyAt(b.host, b.lab, inv.VMs[vm], addr, out); err != nil { // hostkey.go
+	if err := recordHostKeyAt(b.host, b.lab, inv.VMs[vm], addr, out); err != nil { // hostkey.go
 		return err
 	}
 	g, err := b.host.DialGuest(ctx, "domU", addr, "root", b.lab.DomU.Password)
@@ -119,6 +116,15 @@ func (b *boot) Apply(ctx context.Context, out provision.Output) error {
 
 // errBootTimeout is the cause of a boot that ran out of timeouts.boot.
 var errBootTimeout = errors.New("timeouts.boot")
+
+// bootBound bounds ctx by timeouts.boot, when the lab sets one; an
+// error of the bounded wait goes through bootTimedOut.
+func bootBound(ctx context.Context, lab *localrc.Config) (context.Context, context.CancelFunc) {
+	if to := lab.Timeouts.Boot; to > 0 {
+		return context.WithTimeoutCause(ctx, to, errBootTimeout)
+	}
+	return ctx, func() {}
+}
 
 // bootTimedOut names timeouts.boot in err when that is what ended the
 // wait (the step's own limit or Ctrl-C are left as they are).

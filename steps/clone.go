@@ -97,11 +97,11 @@ func halfClones(inv *hosts.Snapshot, lab string) []xapi.Ref {
 // the recorded name that is domU already stays (keep: only when the step
 // goes on to make domU; down removes it), every other one goes with its
 // disks, as does every other half-made clone (halfClones), then the
-// record. It reports whether it found anything to settle.
-func settleClone(ctx context.Context, h *hosts.Host, lab *localrc.Config, keep bool, out provision.Output) (bool, error) {
+// record.
+func settleClone(ctx context.Context, h *hosts.Host, lab *localrc.Config, keep bool, out provision.Output) error {
 	inv, err := h.Inventory(ctx)
 	if err != nil {
-		return false, err
+		return err
 	}
 	pool, name := cloneInProgress(inv, lab.Lab)
 	var vms []xapi.Ref
@@ -114,11 +114,11 @@ func settleClone(ctx context.Context, h *hosts.Host, lab *localrc.Config, keep b
 		}
 	}
 	if name == "" && len(vms) == 0 {
-		return false, nil
+		return nil
 	}
 	c, err := h.XAPI(ctx)
 	if err != nil {
-		return true, err
+		return err
 	}
 	defer h.Changed()
 	for _, vm := range vms {
@@ -129,12 +129,12 @@ func settleClone(ctx context.Context, h *hosts.Host, lab *localrc.Config, keep b
 		}
 		n, err := removeVMOf(ctx, c, inv, vm)
 		if err != nil {
-			return true, err
+			return err
 		}
 		out.Line("removed the clone %q (%s) an interrupted run left half-made (template %v), and %d disk(s)", rec.NameLabel, rec.UUID, rec.IsATemplate, n)
 	}
 	if name == "" {
-		return true, nil
+		return nil
 	}
-	return true, endClone(ctx, c, pool, lab.Lab)
+	return endClone(ctx, c, pool, lab.Lab)
 }

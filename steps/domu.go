@@ -293,7 +293,7 @@ func (d *domu) memoryFits(ctx context.Context, inv *hosts.Snapshot) error {
 }
 
 func (d *domu) Apply(ctx context.Context, out provision.Output) error {
-	if _, err := settleClone(ctx, d.host, d.lab, true, out); err != nil { // clone.go
+	if err := settleClone(ctx, d.host, d.lab, true, out); err != nil { // clone.go
 		return err
 	}
 	inv, err := d.host.Inventory(ctx)
@@ -573,7 +573,7 @@ func (d *domu) clone(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, t
 // template: domU whatever its name now, its snapshots, their disks and
 // VIFs.
 func (d *domu) Destroy(ctx context.Context, out provision.Output) error {
-	if _, err := settleClone(ctx, d.host, d.lab, false, out); err != nil { // clone.go
+	if err := settleClone(ctx, d.host, d.lab, false, out); err != nil { // clone.go
 		return err
 	}
 	return destroyVMs(ctx, d.host, d.lab, "", out)

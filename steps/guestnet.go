@@ -87,19 +87,17 @@ func (g *guestNetwork) reported(nets map[string]string) []provision.Change {
 	return out
 }
 
-// domU returns domU, its guest's networks and its SSH address, or ""
-// when it is not running with a management address.
+// domU returns domU, its guest's networks and its SSH address (the
+// lab's view of its boot), or "" when it is not running with a management
+// address.
 func (g *guestNetwork) domU(inv *hosts.Snapshot) (xapi.Ref, map[string]string, string) {
-	vm := findDomU(inv, g.lab.Lab)
-	if vm == "" {
-		return "", nil, ""
-	}
-	ip := guestIP(inv, vm, g.lab.DomU.Devices.Management)
-	if ip == "" {
+	v := viewOf(inv, g.lab)
+	vm := v.domU()
+	b, ok := v.domUBoot()
+	if !ok {
 		return vm, nil, ""
 	}
-	nets := inv.GuestMetrics[inv.VMs[vm].GuestMetrics].Networks
-	return vm, nets, net.JoinHostPort(ip, strconv.Itoa(g.lab.DomU.SSHPort))
+	return vm, inv.GuestMetrics[inv.VMs[vm].GuestMetrics].Networks, b.Addr
 }
 
 func (g *guestNetwork) Check(ctx context.Context) (bool, error) {
@@ -145,7 +143,7 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 	}
 	vm, _, addr := g.domU(inv)
 	if addr == "" {
-		return errors.New("domU is not running or reports no address (step boot)")
+		return errDomUDown
 	}
 	want, err := g.render()
 	if err != nil {
@@ -180,11 +178,8 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 	if err := x.VMCleanReboot(ctx, vm); err != nil {
 		return fmt.Errorf("rebooting domU: %w", err)
 	}
-	if to := g.lab.Timeouts.Boot; to > 0 {
-		bootCtx, cancel := context.WithTimeoutCause(ctx, to, errBootTimeout)
-		defer cancel()
-		ctx = bootCtx
-	}
+	ctx, cancel := bootBound(ctx, g.lab)
+	defer cancel()
 	mgmt := strconv.Itoa(g.lab.DomU.Devices.Management) + "/ip"
 	nets, err := x.WaitGuest(ctx, vm, func(rec xapi.VMRecord, nets map[string]string) bool {
 		return rec.PowerState == xapi.PowerRunning && rec.Domid != domid && nets[mgmt] != "" && len(g.reported(nets)) == 0

@@ -111,26 +111,25 @@ func giveHostKey(ctx context.Context, c *xapi.Client, h *hosts.Host, lab *localr
 }
 
 // recordHostKeyAt records, before the first connection to domU at addr,
-// the host key xenlab gave it (if it did) for that address. It reports
-// whether there was a key to record.
-func recordHostKeyAt(h *hosts.Host, lab *localrc.Config, rec xapi.VMRecord, addr string, out provision.Output) (bool, error) {
+// the host key xenlab gave it (if it did) for that address.
+func recordHostKeyAt(h *hosts.Host, lab *localrc.Config, rec xapi.VMRecord, addr string, out provision.Output) error {
 	line := rec.OtherConfig[TagHostKey]
 	if line == "" {
-		return false, nil
+		return nil
 	}
 	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
 	if err != nil {
-		return false, fmt.Errorf("domU's other_config %s is not a public key: %w", TagHostKey, err)
+		return fmt.Errorf("domU's other_config %s is not a public key: %w", TagHostKey, err)
 	}
 	changed, err := sshc.RecordKnownHost(h.Config.KnownHosts, []string{sshc.KnownHostName(addr), domUAlias(rec.UUID)}, pub,
 		hostKeyTag(lab.Lab, rec.UUID))
 	if err != nil {
-		return false, fmt.Errorf("recording domU's SSH host key for %s: %w", addr, err)
+		return fmt.Errorf("recording domU's SSH host key for %s: %w", addr, err)
 	}
 	if changed {
 		out.Line("domU's SSH host key %s (given by xenlab) recorded for %s", ssh.FingerprintSHA256(pub), addr)
 	}
-	return true, nil
+	return nil
 }
 
 // forgetHostKey removes from the lab's known_hosts the line of the key
@@ -161,6 +160,5 @@ func recordHostKeyIfNew(ctx context.Context, h *hosts.Host, lab *localrc.Config,
 	if err != nil {
 		return err
 	}
-	_, err = recordHostKeyAt(h, lab, inv.VMs[vm], addr, out)
-	return err
+	return recordHostKeyAt(h, lab, inv.VMs[vm], addr, out)
 }

@@ -33,17 +33,13 @@ func Removal(ctx context.Context, lab *localrc.Config, h *hosts.Host, purge bool
 			}
 			kind = "template"
 		}
-		disks := len(vmDisks(inv, vm))
-		if !rec.SuspendVDI.IsNull() {
-			disks++
-		}
-		remove = append(remove, fmt.Sprintf("%s %q (%s, %s) and %d disk(s)", kind, rec.NameLabel, rec.UUID, rec.PowerState, disks))
+		remove = append(remove, fmt.Sprintf("%s %q (%s, %s) and %d disk(s)", kind, rec.NameLabel, rec.UUID, rec.PowerState, len(ownDisks(inv, vm))))
 	}
 	if _, name := cloneInProgress(inv, lab.Lab); name != "" { // clone.go: untagged when the template is
 		for _, vm := range clonesOf(inv, name) {
 			if rec := inv.VMs[vm]; !owned(lab.Lab, rec.OtherConfig) {
 				remove = append(remove, fmt.Sprintf("VM %q (%s): a clone of domU a killed run left untagged, and %d disk(s)",
-					rec.NameLabel, rec.UUID, len(vmDisks(inv, vm))))
+					rec.NameLabel, rec.UUID, len(ownDisks(inv, vm))))
 			}
 		}
 	}

@@ -45,16 +45,22 @@ func removeVM(ctx context.Context, c *xapi.Client, vm xapi.Ref, rec xapi.VMRecor
 	return nil
 }
 
-// removeVMOf removes a VM of the inventory with the disks only it uses
-// (vmDisks) and its memory image (a suspended VM's or a checkpoint's) when
-// no other VM refers to it. It returns how many disks went.
+// removeVMOf removes a VM of the inventory with the disks that go with it
+// (ownDisks). It returns how many disks went.
 func removeVMOf(ctx context.Context, c *xapi.Client, inv *hosts.Snapshot, vm xapi.Ref) (int, error) {
-	rec := inv.VMs[vm]
+	vdis := ownDisks(inv, vm)
+	return len(vdis), removeVM(ctx, c, vm, inv.VMs[vm], vdis)
+}
+
+// ownDisks are the disks that go with a VM of the inventory: those only it
+// uses (vmDisks) and its memory image (a suspended VM's or a
+// checkpoint's) when no other VM refers to it.
+func ownDisks(inv *hosts.Snapshot, vm xapi.Ref) []xapi.Ref {
 	vdis := vmDisks(inv, vm)
-	if !rec.SuspendVDI.IsNull() && onlyUser(inv, rec.SuspendVDI, vm) {
-		vdis = append(vdis, rec.SuspendVDI)
+	if s := inv.VMs[vm].SuspendVDI; !s.IsNull() && onlyUser(inv, s, vm) {
+		vdis = append(vdis, s)
 	}
-	return len(vdis), removeVM(ctx, c, vm, rec, vdis)
+	return vdis
 }
 
 // liveDisks is vmDisks read from xapi instead of an inventory, for a VM

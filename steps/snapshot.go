@@ -282,7 +282,8 @@ func backUp(ctx context.Context, h *hosts.Host, lab *localrc.Config, vm xapi.Ref
 	if err != nil {
 		return err
 	}
-	if err := recordHostKeyIfNew(ctx, h, lab, vm, net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort)), out); err != nil { // hostkey.go
+	addr := net.JoinHostPort(ip, strconv.Itoa(lab.DomU.SSHPort))
+	if err := recordHostKeyIfNew(ctx, h, lab, vm, addr, out); err != nil { // hostkey.go
 		return err
 	}
 	h.Changed()
@@ -293,7 +294,7 @@ func backUp(ctx context.Context, h *hosts.Host, lab *localrc.Config, vm xapi.Ref
 	if err != nil {
 		return err
 	}
-	if b, ok := v.domUBoot(); !ok || !strings.HasPrefix(b.Addr, ip) {
+	if b, ok := v.domUBoot(); !ok || b.Addr != addr {
 		return fmt.Errorf("domU reports %s but xapi's records do not show it running there", ip)
 	}
 	g, err := domUConn(ctx, h, v)

@@ -73,14 +73,14 @@ type StatusDomU struct {
 }
 
 // Status reads (only reads) the lab's state on one host: the inventory,
-// dom0's switch in one command, and domU's in one command on a connection
-// of its own.
+// dom0's switch in one command, and domU's in one command over the host's
+// connection to domU.
 func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*StatusReport, error) {
-	inv, err := host.Inventory(ctx)
+	v, err := readView(ctx, host, lab)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := statusOf(inv, lab, host.Name())
+	rep, err := statusOf(v.inv, lab, host.Name())
 	if err != nil {
 		return nil, err
 	}
@@ -93,9 +93,9 @@ func Status(ctx context.Context, lab *localrc.Config, host *hosts.Host) (*Status
 		if err != nil {
 			return nil, err
 		}
-		rep.setDom0(sw, placeholderUUID(inv, lab))
+		rep.setDom0(sw, v.placeholderUUID())
 	}
-	if v := viewOf(inv, lab); rep.DomU != nil && v.domUAddr() != "" {
+	if rep.DomU != nil && v.domUAddr() != "" {
 		if err := rep.readDomU(ctx, host, v); err != nil {
 			rep.DomUSwitchError = err.Error()
 		}
@@ -128,11 +128,6 @@ func statusOf(inv *hosts.Snapshot, lab *localrc.Config, host string) (*StatusRep
 		rep.DomU = d
 	}
 	return rep, nil
-}
-
-// placeholderUUID is the placeholder VIF's uuid, "" when there is none.
-func placeholderUUID(inv *hosts.Snapshot, lab *localrc.Config) string {
-	return viewOf(inv, lab).placeholderUUID()
 }
 
 // setDom0 fills in dom0's switch, cut to the lab's bridges, from what

@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"xenlab/internal/atomicfile"
 )
 
 // knownHostsDB is the known_hosts files, read the way OpenSSH reads them
@@ -266,23 +268,7 @@ func UpdateKnownHosts(file string, edit func(lines []string) []string) error {
 	for _, l := range lines {
 		b.WriteString(l + "\n")
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(b.String()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
+	return atomicfile.WriteBytes(file, mode, []byte(b.String()))
 }
 
 // KnownHostComment is the comment of a known_hosts line ("" when none or

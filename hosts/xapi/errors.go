@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"syscall"
@@ -182,11 +183,7 @@ func (c *Client) vmTransition(ctx context.Context, e *Error) {
 	if err != nil {
 		return // no answer is no evidence of a transition
 	}
-	var ops []string
-	for _, op := range rec.CurrentOperations {
-		ops = append(ops, op)
-	}
-	slices.Sort(ops)
+	ops := slices.Sorted(maps.Values(rec.CurrentOperations))
 	switch {
 	case len(ops) > 0:
 		e.Transition = fmt.Sprintf("the VM is %s with %s in progress", strings.ToLower(rec.PowerState), strings.Join(ops, ", "))

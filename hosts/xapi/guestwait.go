@@ -18,9 +18,22 @@ func (c *Client) VMCleanReboot(ctx context.Context, vm Ref) error {
 // and returns those networks. It is WaitGuestIP for a condition of its
 // own: a domain that is not the one before a reboot, several addresses.
 func (c *Client) WaitGuest(ctx context.Context, vm Ref, ok func(rec VMRecord, nets map[string]string) bool) (map[string]string, error) {
+	got, err := c.watchGuest(ctx, vm, func(ctx context.Context) (VMRecord, error) { return c.VMGetRecord(ctx, vm) }, ok)
+	if err != nil {
+		return nil, fmt.Errorf("xapi: waiting for the guest of VM %s: %w", vm, err)
+	}
+	return got, nil
+}
+
+// watchGuest follows the VM's events and guest metrics' until ok holds for
+// the VM's record and the networks of the guest metrics it names, and
+// returns those networks (never nil). Records come from the events'
+// snapshots; first reads the VM when the first batch of events does not
+// carry it.
+func (c *Client) watchGuest(ctx context.Context, vm Ref, first func(context.Context) (VMRecord, error), ok func(rec VMRecord, nets map[string]string) bool) (map[string]string, error) {
 	var rec VMRecord
-	nets := map[Ref]map[string]string{}
-	first := true
+	nets := map[Ref]map[string]string{} // networks of every metrics object seen
+	reading := true
 	var got map[string]string
 	err := c.WaitFor(ctx, []string{"vm/" + string(vm), "vm_guest_metrics"}, func(ctx context.Context, events []Event) (bool, error) {
 		seen := false
@@ -46,22 +59,19 @@ func (c *Client) WaitGuest(ctx context.Context, vm Ref, ok func(rec VMRecord, ne
 				nets[ev.Ref] = m.Networks
 			}
 		}
-		if first && !seen {
-			r, err := c.VMGetRecord(ctx, vm)
+		if reading && !seen {
+			r, err := first(ctx)
 			if err != nil {
 				return false, err
 			}
 			rec = r
 		}
-		first = false
+		reading = false
 		got = nets[rec.GuestMetrics]
 		if got == nil {
 			got = map[string]string{}
 		}
 		return ok(rec, got), nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("xapi: waiting for the guest of VM %s: %w", vm, err)
-	}
-	return got, nil
+	return got, err
 }

@@ -2,9 +2,7 @@ package xapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 )
 
 // VMGetByNameLabel returns the VMs (templates and snapshots included) with
@@ -200,50 +198,16 @@ func (c *Client) GuestMetricsGetRecord(ctx context.Context, metrics Ref) (GuestM
 // snapshots, and so costs only the event.from calls.
 func (c *Client) WaitGuestIP(ctx context.Context, vm Ref, device string) (string, error) {
 	key := device + "/ip"
-	var metrics Ref                     // the VM's guest_metrics, as last seen
-	nets := map[Ref]map[string]string{} // networks of every metrics object seen
-	first := true
-	var ip string
-	err := c.WaitFor(ctx, []string{"vm/" + string(vm), "vm_guest_metrics"}, func(ctx context.Context, events []Event) (bool, error) {
-		seen := false
-		for _, ev := range events {
-			switch {
-			case strings.EqualFold(ev.Class, "vm") && ev.Ref == vm:
-				if ev.Operation == "del" {
-					return false, errors.New("the VM was destroyed")
-				}
-				var rec VMRecord
-				if err := rec.UnmarshalXAPI(ev.Snapshot); err != nil {
-					return false, c.shapeErr("event.from", err)
-				}
-				metrics, seen = rec.GuestMetrics, true
-			case strings.EqualFold(ev.Class, "vm_guest_metrics"):
-				if ev.Operation == "del" {
-					delete(nets, ev.Ref)
-					continue
-				}
-				var rec GuestMetricsRecord
-				if err := rec.UnmarshalXAPI(ev.Snapshot); err != nil {
-					return false, c.shapeErr("event.from", err)
-				}
-				nets[ev.Ref] = rec.Networks
-			}
-		}
-		if first && !seen {
-			// event.from("") lists the VM if it exists; read it anyway, so
-			// a missing VM fails with xapi's own HANDLE_INVALID.
-			gm, err := c.VMGetGuestMetrics(ctx, vm)
-			if err != nil {
-				return false, err
-			}
-			metrics = gm
-		}
-		first = false
-		ip = nets[metrics][key]
-		return ip != "", nil
-	})
+	// event.from("") lists the VM if it exists; read its guest metrics
+	// anyway when it does not, so a missing VM fails with xapi's own
+	// HANDLE_INVALID. The wait needs no more of the record than that.
+	first := func(ctx context.Context) (VMRecord, error) {
+		gm, err := c.VMGetGuestMetrics(ctx, vm)
+		return VMRecord{GuestMetrics: gm}, err
+	}
+	nets, err := c.watchGuest(ctx, vm, first, func(_ VMRecord, nets map[string]string) bool { return nets[key] != "" })
 	if err != nil {
 		return "", fmt.Errorf("xapi: waiting for %s of VM %s: %w", key, vm, err)
 	}
-	return ip, nil
+	return nets[key], nil
 }

@@ -4,11 +4,10 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"xenlab/internal/atomicfile"
 	"xenlab/provision"
 )
 
@@ -33,23 +32,7 @@ func (j *JUnit) Close(rep *provision.Report) error {
 	if rep == nil {
 		return nil
 	}
-	dir, base := filepath.Split(j.path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("junit report %s: %w", j.path, err)
-	}
-	defer os.Remove(f.Name())
-	if err := WriteJUnit(f, rep); err != nil {
-		f.Close()
-		return fmt.Errorf("junit report %s: %w", j.path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("junit report %s: %w", j.path, err)
-	}
-	if err := os.Rename(f.Name(), j.path); err != nil {
+	if err := atomicfile.Write(j.path, 0o600, func(w io.Writer) error { return WriteJUnit(w, rep) }); err != nil {
 		return fmt.Errorf("junit report %s: %w", j.path, err)
 	}
 	return nil

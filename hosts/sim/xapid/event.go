@@ -71,7 +71,7 @@ func (c *call) eventFrom(a args) any {
 					op: "add", ref: o.ref, snapshot: d.record(o)}))
 			}
 		}
-		return c.s.fromResult(sub, evs)
+		return c.s.fromResult(evs)
 	}
 	since, ok := parseToken(token)
 	if !ok {
@@ -110,10 +110,10 @@ func (c *call) eventFrom(a args) any {
 		}
 		wait := time.Until(deadline)
 		if len(evs) > 0 || wait <= 0 {
-			return c.s.fromResult(sub, evs)
+			return c.s.fromResult(evs)
 		}
 		if !c.waitChange(d, wait) {
-			return c.s.fromResult(sub, nil)
+			return c.s.fromResult(nil)
 		}
 	}
 }
@@ -143,7 +143,7 @@ func (c *call) waitChange(d *db, wait time.Duration) bool {
 // Token.to_string: the generation and the message generation, each
 // zero-padded to 20 digits ("%020Ld,%020Ld"), so tokens compare as
 // strings. The simulator has no messages: the second is 0.
-func (s *Server) fromResult(sub subscription, evs []any) map[string]any {
+func (s *Server) fromResult(evs []any) map[string]any {
 	counts := map[string]any{}
 	for class := range classes {
 		counts[strings.ToLower(class)] = xmlrpc.Int(len(s.db.byClass[class]))

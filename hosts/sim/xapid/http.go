@@ -169,20 +169,37 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 		hostPort = host
 	}
 	url := fmt.Sprintf("%s://%s/", scheme, hostPort)
+	err := s.serveHTTP(ctx, srv, ln, url, func() {
+		if s.url == "" || (scheme == "http" && !strings.HasPrefix(s.url, "http:")) {
+			s.url = url
+		}
+	}, nil)
+	if err != nil {
+		return "", err
+	}
+	return url, nil
+}
+
+// serveHTTP runs srv on ln until ctx ends or the server closes, then
+// shuts it down and calls done (when not nil); name is what the log calls
+// it. It is refused, and ln closed, when the server is closed already;
+// registered runs (when not nil) under urlMu once srv is among the
+// server's HTTP servers.
+func (s *Server) serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, name string, registered, done func()) error {
 	s.urlMu.Lock()
 	if s.ctx.Err() != nil {
 		s.urlMu.Unlock()
 		ln.Close()
-		return "", errors.New("xapi simulator: closed")
+		return errors.New("xapi simulator: closed")
 	}
 	s.httpSrvs = append(s.httpSrvs, srv)
-	if s.url == "" || (scheme == "http" && !strings.HasPrefix(s.url, "http:")) {
-		s.url = url
+	if registered != nil {
+		registered()
 	}
 	s.urlMu.Unlock()
 	s.goBackground(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logf("xapid: serving %s: %v", url, err)
+			s.logf("xapid: serving %s: %v", name, err)
 		}
 	})
 	s.goBackground(func() {
@@ -193,8 +210,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
+		if done != nil {
+			done()
+		}
 	})
-	return url, nil
+	return nil
 }
 
 // logfWriter turns the HTTP server's error log into Logf lines.

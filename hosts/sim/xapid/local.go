@@ -2,7 +2,6 @@ package xapid
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"net"
@@ -63,30 +62,7 @@ func (s *Server) ListenLocal(ctx context.Context, path string) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return context.WithValue(s.ctx, preauthKey{}, true) },
 		ErrorLog:    log.New(logfWriter(s.logf), "xapid: ", 0)}
-	s.urlMu.Lock()
-	if s.ctx.Err() != nil {
-		s.urlMu.Unlock()
-		ln.Close()
-		return errors.New("xapi simulator: closed")
-	}
-	s.httpSrvs = append(s.httpSrvs, srv)
-	s.urlMu.Unlock()
-	s.goBackground(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logf("xapid: serving %s: %v", path, err)
-		}
-	})
-	s.goBackground(func() {
-		select {
-		case <-ctx.Done():
-		case <-s.ctx.Done():
-		}
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		os.Remove(path)
-	})
-	return nil
+	return s.serveHTTP(ctx, srv, ln, path, nil, func() { os.Remove(path) })
 }
 
 // maxSocketPath is the longest path a unix socket address holds

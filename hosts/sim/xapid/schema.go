@@ -168,7 +168,7 @@ func pifRecord(device, network, host, mac, ip string, management bool) map[strin
 	}
 }
 
-func srRecord(name, host string) map[string]any {
+func srRecord(name string) map[string]any {
 	const gib = int64(1) << 30
 	return map[string]any{
 		"uuid": newUUID(), "name_label": name, "name_description": "", "allowed_operations": []string{},
@@ -239,7 +239,7 @@ func init() {
 	noteFields("session", sessionRecord("", "", ""))
 	noteFields("pool", poolRecord("", ""))
 	noteFields("PIF", pifRecord("", "", "", "", "", false))
-	noteFields("SR", srRecord("", ""))
+	noteFields("SR", srRecord(""))
 	noteFields("VM_guest_metrics", guestMetricsRecord(nil))
 	noteFields("VM_metrics", vmMetricsRecord(0, 0))
 	noteFields("host", hostRecord("", "", nil))

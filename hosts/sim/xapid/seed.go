@@ -63,7 +63,7 @@ func (s *Server) seed(sd Seed) {
 	host := d.insert("host", hostRecord(sd.HostName, sd.Address, nil))
 	s.applyRelease(host, sd)
 	s.hostR = host.ref
-	sr := d.insert("SR", srRecord("Local storage", host.ref))
+	sr := d.insert("SR", srRecord("Local storage"))
 	d.insert("pool", poolRecord(host.ref, sr.ref))
 	mgmt := d.insert("network", networkRecord(ManagementNetworkName, ManagementBridge, true))
 	d.insert("PIF", pifRecord("eth0", mgmt.ref, host.ref, randomMAC(), sd.Address, true))

@@ -6,10 +6,6 @@ import "strings"
 // of classes the simulator does not model (PBD metrics, PIF metrics, host
 // metrics) read as xe reads a missing record.
 
-func lower(api string) func(any) string {
-	return func(v any) string { return strings.ToLower(str(v)) }
-}
-
 func vmFields() []field {
 	return []field{
 		plain("uuid", "uuid"),

@@ -374,22 +374,22 @@ func vmCopy(s *state, p *out, cmd command) error {
 	return s.printNewVMs(p, cmd, made)
 }
 
-func snapshotUUID(cmd command) (string, error) {
+// snapshot is the VM a snapshot-* command names by snapshot-uuid= or uuid=.
+func snapshot(s *state, cmd command) (obj, error) {
+	var u string
 	switch {
 	case cmd.has("snapshot-uuid"):
-		return cmd.get("snapshot-uuid"), nil
+		u = cmd.get("snapshot-uuid")
 	case cmd.has("uuid"):
-		return cmd.get("uuid"), nil
+		u = cmd.get("uuid")
+	default:
+		return obj{}, cliFailure("Required parameter not found: snapshot-uuid or uuid.")
 	}
-	return "", cliFailure("Required parameter not found: snapshot-uuid or uuid.")
+	return s.byUUID("VM", u)
 }
 
 func snapshotClone(s *state, p *out, cmd command) error {
-	u, err := snapshotUUID(cmd)
-	if err != nil {
-		return err
-	}
-	o, err := s.byUUID("VM", u)
+	o, err := snapshot(s, cmd)
 	if err != nil {
 		return err
 	}
@@ -596,11 +596,7 @@ func templateUninstall(s *state, p *out, cmd command) error {
 }
 
 func snapshotUninstall(s *state, p *out, cmd command) error {
-	u, err := snapshotUUID(cmd)
-	if err != nil {
-		return err
-	}
-	o, err := s.byUUID("VM", u)
+	o, err := snapshot(s, cmd)
 	if err != nil {
 		return err
 	}
@@ -670,15 +666,21 @@ func vifCreate(s *state, p *out, cmd command) error {
 	if mac == "random" {
 		mac = randomMAC()
 	}
-	v, err := s.c.call("VIF.create", map[string]any{
+	return create(s, p, "VIF", map[string]any{
 		"device": cmd.get("device"), "network": net.ref, "VM": vm.ref, "MAC": mac, "MTU": str(net.rec["MTU"]),
 		"other_config": map[string]any{}, "qos_algorithm_type": "", "qos_algorithm_params": map[string]any{},
 		"locking_mode": "network_default", "ipv4_allowed": []any{}, "ipv6_allowed": []any{},
 	})
+}
+
+// create makes an object of class with the record's fields (class.create)
+// and prints its uuid, as the *-create commands do.
+func create(s *state, p *out, class string, rec map[string]any) error {
+	v, err := s.c.call(class+".create", rec)
 	if err != nil {
 		return err
 	}
-	u, err := s.c.call("VIF.get_uuid", str(v))
+	u, err := s.c.call(class+".get_uuid", str(v))
 	if err != nil {
 		return err
 	}
@@ -711,21 +713,12 @@ func vdiCreate(s *state, p *out, cmd command) error {
 		return cliFailure("Unknown vdi type: " + cmd.get("type"))
 	}
 	tags := slices.Sorted(maps.Keys(mapParams(cmd, "tags")))
-	v, err := s.c.call("VDI.create", map[string]any{
+	return create(s, p, "VDI", map[string]any{
 		"name_label": cmd.get("name-label"), "name_description": "", "SR": sr.ref, "virtual_size": size,
 		"type": typ, "sharable": cmd.boolParam("sharable", false), "read_only": false,
 		"xenstore_data": map[string]any{}, "other_config": map[string]any{}, "sm_config": mapParams(cmd, "sm-config"),
 		"tags": tags,
 	})
-	if err != nil {
-		return err
-	}
-	u, err := s.c.call("VDI.get_uuid", str(v))
-	if err != nil {
-		return err
-	}
-	p.list(str(u))
-	return nil
 }
 
 func vbdCreate(s *state, p *out, cmd command) error {
@@ -764,20 +757,11 @@ func vbdCreate(s *state, p *out, cmd command) error {
 	if typ == "Disk" && empty {
 		return cliFailure("Empty VBDs can only be made for type=CD")
 	}
-	v, err := s.c.call("VBD.create", map[string]any{
+	return create(s, p, "VBD", map[string]any{
 		"VM": vm.ref, "VDI": vdi, "userdevice": cmd.get("device"), "bootable": cmd.boolParam("bootable", false),
 		"mode": mode, "type": typ, "unpluggable": cmd.boolParam("unpluggable", true), "empty": empty,
 		"qos_algorithm_type": "", "qos_algorithm_params": map[string]any{}, "other_config": map[string]any{},
 	})
-	if err != nil {
-		return err
-	}
-	u, err := s.c.call("VBD.get_uuid", str(v))
-	if err != nil {
-		return err
-	}
-	p.list(str(u))
-	return nil
 }
 
 func networkCreate(s *state, p *out, cmd command) error {
@@ -785,19 +769,10 @@ func networkCreate(s *state, p *out, cmd command) error {
 	if cmd.has("MTU") {
 		mtu = cmd.get("MTU")
 	}
-	v, err := s.c.call("network.create", map[string]any{
+	return create(s, p, "network", map[string]any{
 		"name_label": cmd.get("name-label"), "name_description": cmd.get("name-description"), "MTU": mtu,
 		"other_config": map[string]any{}, "tags": []any{},
 	})
-	if err != nil {
-		return err
-	}
-	u, err := s.c.call("network.get_uuid", str(v))
-	if err != nil {
-		return err
-	}
-	p.list(str(u))
-	return nil
 }
 
 func networkAttach(s *state, p *out, cmd command) error {

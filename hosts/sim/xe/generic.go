@@ -207,14 +207,24 @@ func (cl *class) paramList(s *state, p *out, cmd command) error {
 	return nil
 }
 
-func (cl *class) paramGet(s *state, p *out, cmd command) error {
+// param is the object (uuid=) and its field (param-name=) a param-*
+// command names.
+func (cl *class) param(s *state, cmd command) (obj, field, error) {
 	o, err := cl.get(s, cmd)
 	if err != nil {
-		return err
+		return obj{}, field{}, err
 	}
 	f, ok := cl.field(cmd.get("param-name"))
 	if !ok {
-		return missingParam(cmd.get("param-name"))
+		return obj{}, field{}, missingParam(cmd.get("param-name"))
+	}
+	return o, f, nil
+}
+
+func (cl *class) paramGet(s *state, p *out, cmd command) error {
+	o, f, err := cl.param(s, cmd)
+	if err != nil {
+		return err
 	}
 	if cmd.has("param-key") && f.getMap != nil {
 		key := cmd.get("param-key")
@@ -280,13 +290,9 @@ func (cl *class) paramSet(s *state, p *out, cmd command) error {
 }
 
 func (cl *class) paramAdd(s *state, p *out, cmd command) error {
-	o, err := cl.get(s, cmd)
+	o, f, err := cl.param(s, cmd)
 	if err != nil {
 		return err
-	}
-	f, ok := cl.field(cmd.get("param-name"))
-	if !ok {
-		return missingParam(cmd.get("param-name"))
 	}
 	switch {
 	case f.addSet != nil:
@@ -311,13 +317,9 @@ func (cl *class) paramAdd(s *state, p *out, cmd command) error {
 }
 
 func (cl *class) paramRemove(s *state, p *out, cmd command) error {
-	o, err := cl.get(s, cmd)
+	o, f, err := cl.param(s, cmd)
 	if err != nil {
 		return err
-	}
-	f, ok := cl.field(cmd.get("param-name"))
-	if !ok {
-		return missingParam(cmd.get("param-name"))
 	}
 	key := cmd.get("param-key")
 	switch {
@@ -338,13 +340,9 @@ func (cl *class) paramRemove(s *state, p *out, cmd command) error {
 }
 
 func (cl *class) paramClear(s *state, p *out, cmd command) error {
-	o, err := cl.get(s, cmd)
+	o, f, err := cl.param(s, cmd)
 	if err != nil {
 		return err
-	}
-	f, ok := cl.field(cmd.get("param-name"))
-	if !ok {
-		return missingParam(cmd.get("param-name"))
 	}
 	switch {
 	case f.getSet != nil && f.removeSet != nil:

@@ -37,6 +37,25 @@ func UnmarshalResponse(data []byte) (any, error) {
 // HTTP Content-Length), else -1: the memory it may cost is then bounded by
 // what has been read so far.
 func DecodeResponse(r io.Reader, size int64) (any, error) {
+	p, err := newStreamDecoder(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return p.response()
+}
+
+// DecodeCall is UnmarshalCall reading from r as DecodeResponse does.
+func DecodeCall(r io.Reader, size int64) (method string, params []any, err error) {
+	p, err := newStreamDecoder(r, size)
+	if err != nil {
+		return "", nil, err
+	}
+	return p.call()
+}
+
+// newStreamDecoder is newDecoder for a message read from r as it is
+// decoded; size is its length when known, else -1.
+func newStreamDecoder(r io.Reader, size int64) (*scanner, error) {
 	if size > MaxMessageSize {
 		return nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", size, MaxMessageSize)
 	}
@@ -44,19 +63,7 @@ func DecodeResponse(r io.Reader, size int64) (any, error) {
 	if size >= 0 {
 		p.max, p.budget = size, memoryFactor*size+memorySlack
 	}
-	return p.response()
-}
-
-// DecodeCall is UnmarshalCall reading from r as DecodeResponse does.
-func DecodeCall(r io.Reader, size int64) (method string, params []any, err error) {
-	if size > MaxMessageSize {
-		return "", nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", size, MaxMessageSize)
-	}
-	p := (&scanner{r: r, max: MaxMessageSize, budget: -1}).init()
-	if size >= 0 {
-		p.max, p.budget = size, memoryFactor*size+memorySlack
-	}
-	return p.call()
+	return p, nil
 }
 
 func newDecoder(data []byte) (*scanner, error) {
