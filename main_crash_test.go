@@ -414,13 +414,11 @@ func startCrashHost(t *testing.T) *crashHost {
 	return c
 }
 
-// TestCrashPointsTrace prints the calls of up, reset and down with the
-// steps running at each (XENLAB_CRASH_TRACE=1).
-func TestCrashPointsTrace(t *testing.T) {
-	if os.Getenv("XENLAB_CRASH_TRACE") == "" {
-		t.Skip("XENLAB_CRASH_TRACE=1 prints the calls")
-	}
-	c := startCrashHost(t)
+// logCallTrace logs the calls of up, up again, reset and down with the
+// steps running at each: what a crash point can name. TestCrashPoints
+// runs it first with XENLAB_CRASH_TRACE=1 (go test -v to see it).
+func logCallTrace(t *testing.T, c *crashHost) {
+	t.Helper()
 	for _, cmd := range [][]string{{"up"}, {"up"}, {"reset"}, {"down", "--yes"}} {
 		start := time.Now()
 		r := c.ok("trace", cmd...)
@@ -507,6 +505,9 @@ func TestCrashPoints(t *testing.T) {
 	t.Parallel() // a simulated host of its own
 	full := os.Getenv("XENLAB_CRASH_SWEEP") == "full"
 	c := startCrashHost(t)
+	if os.Getenv("XENLAB_CRASH_TRACE") != "" {
+		logCallTrace(t, c)
+	}
 	before := c.state()
 	up := &crashSweep{cmd: []string{"up"}}
 	reset := &crashSweep{cmd: []string{"reset"}}
