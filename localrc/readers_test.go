@@ -84,7 +84,7 @@ var readers = map[string][]reader{
 		{"steps/agents.go", "DomUAgent.IntegrationBridge", "TestQAgtBridgesReachItsConfig"}},
 	"quantum.agent.physical_bridge": {{"steps/agents.go", "Dom0Agent.PhysicalBridge", "TestQAgtBridgesReachItsConfig"},
 		{"steps/agents.go", "DomUAgent.PhysicalBridge", "TestAgentsMistakesThenWalkThrough"}},
-	"quantum.agent.physical_interface": {{"steps/status.go", "du.PhysicalInterface", "TestStatusShowsTheLab"},
+	"quantum.agent.physical_interface": {{"steps/agents.go", "DomUAgent.PhysicalInterface", "TestStatusShowsTheLab"},
 		{"localrc/validate.go", "DomUAgent.PhysicalInterface", "TestCrossFieldChecks"}},
 
 	"devstack.repo":             {{"steps/agents.go", "Devstack.Repo", "TestEditsReachDomU"}},

@@ -691,3 +691,21 @@ func (a *agents) Destroy(ctx context.Context, out provision.Output) error {
 	}
 	return a.unstack(ctx, c, out)
 }
+
+// domUBridges are domU's integration and physical bridges and its NIC on
+// the VM network, as the lab file has them or by default.
+func domUBridges(lab *localrc.Config) (intBr, physBr, nic string) {
+	intBr = lab.Quantum.DomUAgent.IntegrationBridge
+	physBr = lab.Quantum.DomUAgent.PhysicalBridge
+	nic = lab.Quantum.DomUAgent.PhysicalInterface
+	if intBr == "" {
+		intBr = "br-int"
+	}
+	if physBr == "" {
+		physBr = "br-eth1"
+	}
+	if nic == "" {
+		nic = "eth1"
+	}
+	return intBr, physBr, nic
+}

@@ -147,23 +147,6 @@ func (r *StatusReport) setDom0(sw ovsSwitch, placeholder string) {
 	}
 }
 
-// domUBridges are domU's integration and physical bridges and its NIC on
-// the VM network, as the lab file has them or by default.
-func domUBridges(lab *localrc.Config) (intBr, physBr, nic string) {
-	du := lab.Quantum.DomUAgent
-	intBr, physBr, nic = du.IntegrationBridge, du.PhysicalBridge, du.PhysicalInterface
-	if intBr == "" {
-		intBr = "br-int"
-	}
-	if physBr == "" {
-		physBr = "br-eth1"
-	}
-	if nic == "" {
-		nic = "eth1"
-	}
-	return intBr, physBr, nic
-}
-
 // readDomU reads domU's integration bridge in one command, over the
 // host's connection to domU.
 func (r *StatusReport) readDomU(ctx context.Context, h *hosts.Host, v labView) error {
