@@ -116,7 +116,7 @@ func writeCounters(io IO, asJSON bool, hs []*hosts.Host) {
 	}
 	for _, h := range hs {
 		c := counts[h.Name()]
-		fmt.Fprintf(io.Out, "host %s: %d xapi round trips, %d ssh handshakes\n", h.Name(), c.XAPIRoundTrips, c.SSHHandshakes)
+		fmt.Fprintf(io.Out, "host %s: %s, %s\n", h.Name(), count(c.XAPIRoundTrips, "xapi round trip"), count(c.SSHHandshakes, "ssh handshake"))
 	}
 }
 
@@ -126,4 +126,12 @@ func closeHosts(hs []*hosts.Host) {
 	for _, h := range hs {
 		h.Close(ctx)
 	}
+}
+
+// count says n of a noun, the noun plural unless n is 1.
+func count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -24,13 +24,13 @@ func TestTTYEndProgressPutsLinesUnderTheBar(t *testing.T) {
 	}
 	rep, _ := e.Apply(context.Background())
 	tty.EndProgress()
-	fmt.Fprintln(&out, "host sim: 6 xapi round trips, 1 ssh handshakes")
+	fmt.Fprintln(&out, "host sim: 6 xapi round trips, 1 ssh handshake")
 	tty.EndProgress() // a second call does nothing
 	if err := tty.Close(rep); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()
-	if !strings.Contains(s, "\nhost sim: 6 xapi round trips, 1 ssh handshakes\n\nSTEP") {
+	if !strings.Contains(s, "\nhost sim: 6 xapi round trips, 1 ssh handshake\n\nSTEP") {
 		t.Errorf("the line is not on its own line with the table after a blank line:\n%q", s)
 	}
 	if strings.Count(s, "host sim:") != 1 || strings.Count(s, "STEP") != 1 {
