@@ -14,6 +14,7 @@ import (
 	"xenlab/hosts"
 	"xenlab/hosts/ssh"
 	"xenlab/hosts/xapi"
+	"xenlab/internal/ovsjson"
 	"xenlab/localrc"
 	"xenlab/provision"
 	"xenlab/scripts"
@@ -194,18 +195,18 @@ func parseSwitch(host, out string) (ovsSwitch, error) {
 			for _, row := range t.Data {
 				switch {
 				case table == 1 && len(row) == 2: // Bridge: name, ports
-					sw.bridges[atom(row[0])] = true
-					for _, u := range uuids(row[1]) {
-						portBridge[u] = atom(row[0])
+					sw.bridges[ovsjson.Atom(row[0])] = true
+					for _, u := range ovsjson.UUIDs(row[1]) {
+						portBridge[u] = ovsjson.Atom(row[0])
 					}
 				case table == 2 && len(row) == 3: // Port: _uuid, name, tag
-					name, br := atom(row[1]), portBridge[strings.Join(uuids(row[0]), " ")]
+					name, br := ovsjson.Atom(row[1]), portBridge[strings.Join(ovsjson.UUIDs(row[0]), " ")]
 					if br != "" && name != br {
-						sw.ports[name] = ovsPort{name: name, bridge: br, tag: atom(row[2])}
+						sw.ports[name] = ovsPort{name: name, bridge: br, tag: ovsjson.Atom(row[2])}
 					}
 				case table == 3 && len(row) == 5: // Interface: name, type, options, ofport, external_ids
-					if p, ok := sw.ports[atom(row[0])]; ok {
-						p.typ, p.peer, p.ofport, p.xsVIF = atom(row[1]), ovsMap(row[2])["peer"], atom(row[3]), ovsMap(row[4])["xs-vif-uuid"]
+					if p, ok := sw.ports[ovsjson.Atom(row[0])]; ok {
+						p.typ, p.peer, p.ofport, p.xsVIF = ovsjson.Atom(row[1]), ovsjson.Map(row[2])["peer"], ovsjson.Atom(row[3]), ovsjson.Map(row[4])["xs-vif-uuid"]
 						sw.ports[p.name] = p
 					}
 				}
@@ -224,62 +225,6 @@ func parseSwitch(host, out string) (ovsSwitch, error) {
 		}
 	}
 	return sw, nil
-}
-
-// atom is an ovsdb JSON value as text: "" for an empty set.
-func atom(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return fmt.Sprint(int64(x))
-	case []any:
-		if len(x) == 2 && x[0] == "set" {
-			if s, ok := x[1].([]any); ok && len(s) == 1 {
-				return atom(s[0])
-			}
-			return ""
-		}
-		if len(x) == 2 {
-			return atom(x[1])
-		}
-	}
-	return fmt.Sprint(v)
-}
-
-// uuids are the uuids of an ovsdb JSON uuid or set of uuids (a set of
-// one is the uuid itself).
-func uuids(v any) []string {
-	x, ok := v.([]any)
-	if !ok || len(x) != 2 {
-		return []string{""}
-	}
-	if x[0] == "uuid" {
-		return []string{atom(x[1])}
-	}
-	var out []string
-	if elems, ok := x[1].([]any); ok && x[0] == "set" {
-		for _, e := range elems {
-			out = append(out, uuids(e)...)
-		}
-	}
-	return out
-}
-
-// ovsMap is an ovsdb JSON map.
-func ovsMap(v any) map[string]string {
-	out := map[string]string{}
-	x, ok := v.([]any)
-	if !ok || len(x) != 2 || x[0] != "map" {
-		return out
-	}
-	pairs, _ := x[1].([]any)
-	for _, p := range pairs {
-		if kv, ok := p.([]any); ok && len(kv) == 2 {
-			out[atom(kv[0])] = atom(kv[1])
-		}
-	}
-	return out
 }
 
 func describe(ps []ovsPort) string {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"xenlab/hosts/sim/ovs"
+	"xenlab/internal/ovsjson"
 )
 
 // A guest's Open vSwitch database outlives the guest's reboot, as Ubuntu
@@ -75,8 +76,8 @@ func saveGuestSwitch(ctx context.Context, sw ovs.Switch, dir string) error {
 		if len(row) != 3 {
 			continue
 		}
-		b := savedBridge{Name: dbAtom(row[0]), ExternalIDs: dbMap(row[1])}
-		for _, u := range dbUUIDs(row[2]) {
+		b := savedBridge{Name: ovsjson.Atom(row[0]), ExternalIDs: ovsjson.Map(row[1])}
+		for _, u := range ovsjson.UUIDs(row[2]) {
 			portOf[u] = b.Name
 		}
 		saved.Bridges = append(saved.Bridges, b)
@@ -86,20 +87,20 @@ func saveGuestSwitch(ctx context.Context, sw ovs.Switch, dir string) error {
 		if len(row) != 3 {
 			continue
 		}
-		us := dbUUIDs(row[0])
+		us := ovsjson.UUIDs(row[0])
 		if len(us) != 1 || portOf[us[0]] == "" {
 			continue
 		}
 		p := &port{bridge: portOf[us[0]]}
-		p.Name, p.Tag = dbAtom(row[1]), dbAtom(row[2])
+		p.Name, p.Tag = ovsjson.Atom(row[1]), ovsjson.Atom(row[2])
 		ports[p.Name] = p
 	}
 	for _, row := range tables[2].Data {
 		if len(row) != 4 {
 			continue
 		}
-		if p, ok := ports[dbAtom(row[0])]; ok {
-			p.Type, p.Options, p.ExternalIDs = dbAtom(row[1]), dbMap(row[2]), dbMap(row[3])
+		if p, ok := ports[ovsjson.Atom(row[0])]; ok {
+			p.Type, p.Options, p.ExternalIDs = ovsjson.Atom(row[1]), ovsjson.Map(row[2]), ovsjson.Map(row[3])
 		}
 	}
 	for i := range saved.Bridges {
@@ -190,59 +191,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// dbAtom is an ovsdb JSON value as text ("" for an empty set).
-func dbAtom(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return fmt.Sprint(int64(x))
-	case []any:
-		if len(x) == 2 && x[0] == "set" {
-			if s, ok := x[1].([]any); ok && len(s) == 1 {
-				return dbAtom(s[0])
-			}
-			return ""
-		}
-		if len(x) == 2 {
-			return dbAtom(x[1])
-		}
-	}
-	return fmt.Sprint(v)
-}
-
-// dbUUIDs are the uuids of an ovsdb JSON uuid or set of uuids.
-func dbUUIDs(v any) []string {
-	x, ok := v.([]any)
-	if !ok || len(x) != 2 {
-		return nil
-	}
-	if x[0] == "uuid" {
-		return []string{dbAtom(x[1])}
-	}
-	var out []string
-	if elems, ok := x[1].([]any); ok && x[0] == "set" {
-		for _, e := range elems {
-			out = append(out, dbUUIDs(e)...)
-		}
-	}
-	return out
-}
-
-// dbMap is an ovsdb JSON map.
-func dbMap(v any) map[string]string {
-	x, ok := v.([]any)
-	if !ok || len(x) != 2 || x[0] != "map" {
-		return nil
-	}
-	pairs, _ := x[1].([]any)
-	out := map[string]string{}
-	for _, p := range pairs {
-		if kv, ok := p.([]any); ok && len(kv) == 2 {
-			out[dbAtom(kv[0])] = dbAtom(kv[1])
-		}
-	}
-	return out
 }
