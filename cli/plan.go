@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"xenlab/provision"
+	"xenlab/secret"
 	"xenlab/steps"
 )
 
@@ -32,7 +34,7 @@ func newPlan(io IO) *cobra.Command {
 				return err
 			}
 			plan, err := eng.Plan(c.Context())
-			if werr := writePlan(io, lab.json, plan); werr != nil && err == nil {
+			if werr := writePlan(io, lab.json, plan, l.secrets()); werr != nil && err == nil {
 				err = werr
 			}
 			if err != nil {
@@ -106,13 +108,22 @@ func writeChanges(w io.Writer, plan *provision.PlanResult) error {
 	return nil
 }
 
-func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
+// writePlan writes the plan as text or one JSON line, with the lab's
+// secrets scrubbed from what the steps said (a Check's error, a change's
+// values), as every view of a run is (scrubRenderer).
+func writePlan(io IO, asJSON bool, plan *provision.PlanResult, secrets []secret.Secret) error {
 	if !asJSON {
-		if err := plan.WriteText(io.Out); err != nil {
+		var b bytes.Buffer
+		if err := plan.WriteText(&b); err != nil {
 			return err
 		}
-		return writeChanges(io.Out, plan)
+		if err := writeChanges(&b, plan); err != nil {
+			return err
+		}
+		_, err := io.Out.Write([]byte(secret.Scrub(b.String(), secrets...)))
+		return err
 	}
+	scrub := func(s string) string { return secret.Scrub(s, secrets...) }
 	out := jsonPlan{Kind: "plan", Pending: plan.Pending()}
 	if out.Pending == nil {
 		out.Pending = []string{}
@@ -121,7 +132,7 @@ func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 		js := jsonPlanStep{Name: s.Name, Host: s.Host, Action: "apply", DependsOn: s.Deps}
 		switch {
 		case s.Err != nil:
-			js.Action, js.Error = "unknown", s.Err.Error()
+			js.Action, js.Error = "unknown", scrub(s.Err.Error())
 		case s.Done:
 			js.Action = "none"
 		case s.ReadOnly:
@@ -131,7 +142,7 @@ func writePlan(io IO, asJSON bool, plan *provision.PlanResult) error {
 			js.DependsOn = []string{}
 		}
 		for _, c := range s.Changes {
-			js.Changes = append(js.Changes, jsonChange{Field: c.Field, From: c.From, To: c.To, How: string(c.How), Cost: c.Cost})
+			js.Changes = append(js.Changes, jsonChange{Field: c.Field, From: scrub(c.From), To: scrub(c.To), How: string(c.How), Cost: c.Cost})
 		}
 		out.Steps = append(out.Steps, js)
 	}

@@ -112,3 +112,30 @@ func TestRunScrubsEveryEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanHidesTheLabsSecrets: plan writes its steps' Check errors and
+// changes itself, not through a run's renderer; a secret one of them
+// quotes is scrubbed there too, as text and as JSON.
+func TestPlanHidesTheLabsSecrets(t *testing.T) {
+	const pw = "Zq-very-secret-9"
+	plan := &provision.PlanResult{Steps: []provision.PlannedStep{
+		{Name: "agents", Err: &provision.StepError{Step: "agents", Op: "check", Err: errors.New("domU said " + pw)},
+			Changes: []provision.Change{{Field: "devstack.extra ADMIN_PASSWORD", From: pw, To: "x", How: provision.Restack}}},
+	}}
+	for _, asJSON := range []bool{false, true} {
+		var out bytes.Buffer
+		if err := writePlan(IO{Out: &out}, asJSON, plan, []secret.Secret{secret.New(pw)}); err != nil {
+			t.Fatal(err)
+		}
+		shown := out.String()
+		if asJSON {
+			shown = html.UnescapeString(strings.NewReplacer(`\u003c`, "<", `\u003e`, ">").Replace(shown))
+		}
+		if strings.Contains(out.String(), pw) || strings.Count(shown, secret.Redacted) != 2 {
+			t.Errorf("json=%v: the plan shows the secret, or not its two places redacted:\n%s", asJSON, out.String())
+		}
+		if asJSON && !json.Valid(out.Bytes()) {
+			t.Errorf("the scrubbed plan is not JSON:\n%s", out.String())
+		}
+	}
+}

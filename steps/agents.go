@@ -648,17 +648,20 @@ func (a *agents) putDevstack(ctx context.Context, c *ssh.Client, out provision.O
 		" ]; }; then rm -rf " + DevstackDir + "; fi; " +
 		"if [ ! -d " + DevstackDir + "/.git ]; then mkdir -p " + StackHome + " && cd " + StackHome +
 		" && git clone -q -b " + ssh.ShellQuote(branch) + " " + ssh.ShellQuote(repo) + " " + DevstackDir + " && echo cloned; fi"
-	res, err := c.Run(ctx, clone)
+	// The script goes on stdin, not in the command: a repository URL with
+	// a password would otherwise stand in the ssh command that a failed
+	// run's error quotes (and in sh's arguments in domU's process list).
+	res, err := c.Run(ctx, "sh -s", ssh.WithStdin(strings.NewReader(clone+"\n")))
 	if err != nil {
-		return fmt.Errorf("domU: git clone %s (branch %s): %w", redactURL(repo), branch, err)
+		return fmt.Errorf("domU: git clone %s (branch %s): %w", redactURL(repo), branch, repoRedacted{err: err, repo: repo})
 	}
 	if strings.TrimSpace(string(res.Stdout)) == "cloned" {
 		out.Line("git clone %s (branch %s) into %s", redactURL(repo), branch, DevstackDir)
 		// What git said besides (-q keeps a real clone quiet): the
-		// simulator's stand-in says it cloned nothing.
+		// simulator's stand-in says it cloned nothing, and names the URL.
 		for _, l := range strings.Split(strings.TrimSpace(string(res.Stderr)), "\n") {
 			if l = strings.TrimSpace(l); l != "" {
-				out.Line("git: %s", redactURL(l))
+				out.Line("git: %s", redactRepo(l, repo))
 			}
 		}
 	}
@@ -673,6 +676,40 @@ func redactURL(s string) string {
 	}
 	return u.Redacted()
 }
+
+// redactRepo replaces, in text (git's output, an error), the user
+// information of repo when it holds a password, as redactURL does: the
+// text may name the URL anywhere in a line, or as git rewrote it (a "/"
+// added), where redactURL of the whole line finds no URL.
+func redactRepo(text, repo string) string {
+	u, err := url.Parse(repo)
+	if err != nil || u.User == nil {
+		return text
+	}
+	if _, ok := u.User.Password(); !ok {
+		return text
+	}
+	_, rest, ok := strings.Cut(repo, "://")
+	if !ok {
+		return text
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	i := strings.LastIndex(authority, "@")
+	if i < 0 {
+		return text
+	}
+	return strings.ReplaceAll(text, "//"+authority[:i+1], "//"+u.User.Username()+":xxxxx@")
+}
+
+// repoRedacted is an error whose text has redactRepo applied; errors.Is
+// and As still see the error it wraps.
+type repoRedacted struct {
+	err  error
+	repo string
+}
+
+func (e repoRedacted) Error() string { return redactRepo(e.err.Error(), e.repo) }
+func (e repoRedacted) Unwrap() error { return e.err }
 
 // Destroy runs devstack's unstack.sh in domU, so the agents stop and what
 // they made on both switches goes (the stand-in's, and dom0's through

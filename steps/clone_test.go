@@ -1,7 +1,9 @@
 package steps
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"xenlab/hosts"
@@ -45,5 +47,29 @@ func TestCloneInProgressIsNotTheTemplate(t *testing.T) {
 	}
 	if a, b := cloneName(lab), cloneName(lab); a == b {
 		t.Errorf("two clone names alike: %q", a)
+	}
+}
+
+// TestRedactRepo: git's output and a failed clone's error name the
+// repository URL inside a line (or with a "/" added); its password goes,
+// the rest of the line stays.
+func TestRedactRepo(t *testing.T) {
+	repo := "https://dev:s3cret-pw@git.example/openstack/devstack"
+	for _, tc := range []struct{ in, want string }{
+		{"xenlab simulator: nothing was cloned from " + repo + ": stand-in",
+			"xenlab simulator: nothing was cloned from https://dev:xxxxx@git.example/openstack/devstack: stand-in"},
+		{"fatal: repository '" + repo + "/' not found", "fatal: repository 'https://dev:xxxxx@git.example/openstack/devstack/' not found"},
+		{"Cloning into '/opt/stack/devstack'...", "Cloning into '/opt/stack/devstack'..."},
+	} {
+		if got := redactRepo(tc.in, repo); got != tc.want {
+			t.Errorf("redactRepo(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if in := "from https://git.example/devstack"; redactRepo(in, "https://git.example/devstack") != in {
+		t.Errorf("a URL without a password changed")
+	}
+	err := repoRedacted{err: fmt.Errorf("ssh domU: stderr: %s", repo), repo: repo}
+	if strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("the error still holds the password: %v", err)
 	}
 }

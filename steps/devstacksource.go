@@ -92,8 +92,7 @@ func readCheckout(root string) (*checkout, error) {
 			if err != nil {
 				return err
 			}
-			s := sha256.Sum256(b)
-			e.sum = hex.EncodeToString(s[:])
+			e.sum = sum(b)
 		default:
 			return nil
 		}

@@ -2,8 +2,6 @@ package steps
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -112,10 +110,7 @@ func (i installed) describe() string {
 	}
 }
 
-func (i installed) sha256() string {
-	sum := sha256.Sum256(i.content)
-	return hex.EncodeToString(sum[:])
-}
+func (i installed) sha256() string { return sum(i.content) }
 
 // Check is done when PluginDir/netwrap has our content (so our checksum)
 // and mode 0755. One SSH command, no xapi call.
