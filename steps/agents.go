@@ -339,17 +339,21 @@ func (a *agents) switchesWork(ctx context.Context, c *ssh.Client, v labView) (st
 }
 
 // StackRun returns the stack.sh run the lab is on (the first line of the
-// wrapper's marker), "" when there is none or domU cannot be reached.
-func StackRun(ctx context.Context, h *hosts.Host, v labView) string {
+// wrapper's marker), "" when none finished or domU does not run with an
+// address; an error when domU runs and cannot be read.
+func StackRun(ctx context.Context, h *hosts.Host, v labView) (string, error) {
+	if _, ok := v.domUBoot(); !ok {
+		return "", nil
+	}
 	c, err := domUConn(ctx, h, v)
 	if err != nil {
-		return ""
+		return "", err
 	}
 	st, err := readAgents(ctx, c, nil)
 	if err != nil {
-		return ""
+		return "", err
 	}
-	return st.marker
+	return st.marker, nil
 }
 
 // Check is done when domU runs, its files are the ones xenlab renders now,

@@ -115,8 +115,12 @@ func (s *snapshot) Check(ctx context.Context) (bool, error) {
 	}
 	// The stack.sh run domU is on, read from domU; when domU does not run
 	// (the boot step will start it) the snapshot is judged by itself: a
-	// boot or a rejoin keeps the run.
-	run := StackRun(ctx, s.host, v)
+	// boot or a rejoin keeps the run. A running domU that cannot be read
+	// is an error, not a clean snapshot.
+	run, err := StackRun(ctx, s.host, v)
+	if err != nil {
+		return false, err
+	}
 	return run == "" || oc[TagStackRun] == run, nil
 }
 
@@ -134,7 +138,10 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 		return fmt.Errorf("domU %q is %s; the clean snapshot is taken of the running, verified lab", rec.NameLabel, rec.PowerState)
 	}
 	old := labSnapshots(inv, s.lab.Lab, "")
-	run := StackRun(ctx, s.host, viewOf(inv, s.lab)) // before domU moves to a new domain
+	run, err := StackRun(ctx, s.host, viewOf(inv, s.lab)) // before domU moves to a new domain
+	if err != nil {
+		return err
+	}
 	c, err := s.host.XAPI(ctx)
 	if err != nil {
 		return err
@@ -149,8 +156,8 @@ func (s *snapshot) Apply(ctx context.Context, out provision.Output) error {
 		out.Line("%q (%s), taken by a run killed before it tagged it, is the clean snapshot", inv.VMs[snap].NameLabel, inv.VMs[snap].UUID)
 		return s.destroyOld(ctx, c, inv, old, snap, out)
 	}
-	// domU carries the stack.sh run it is on (none when it could not be
-	// read), which the snapshot copies with the rest of domU's
+	// domU carries the stack.sh run it is on (none when no stack.sh
+	// finished), which the snapshot copies with the rest of domU's
 	// other_config (and a revert gives back).
 	if had := rec.OtherConfig[TagStackRun]; had != run {
 		if err := c.VMRemoveFromOtherConfig(ctx, vm, TagStackRun); err != nil {
