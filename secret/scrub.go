@@ -460,3 +460,21 @@ func runEnd(text string, i int) int {
 	}
 	return i
 }
+
+// ScrubError is err with Scrub applied to its text; errors.Is and As still
+// see err. For an error that quotes what a command printed (ssh's
+// RunError), where the command's output might echo a secret.
+func ScrubError(err error, secrets ...Secret) error {
+	if err == nil {
+		return nil
+	}
+	return scrubbedError{err, secrets}
+}
+
+type scrubbedError struct {
+	err     error
+	secrets []Secret
+}
+
+func (e scrubbedError) Error() string { return Scrub(e.err.Error(), e.secrets...) }
+func (e scrubbedError) Unwrap() error { return e.err }

@@ -4,6 +4,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net/url"
 	"strconv"
 	"strings"
@@ -137,5 +140,20 @@ func BenchmarkScrubLog(b *testing.B) {
 	b.SetBytes(int64(len(log)))
 	for b.Loop() {
 		Scrub(log, secrets...)
+	}
+}
+
+func TestScrubErrorHidesAndUnwraps(t *testing.T) {
+	pw := New("correct-horse-battery")
+	inner := fmt.Errorf("ssh dom0: command exited with status 1\n  stderr: login correct-horse-battery failed: %w", fs.ErrPermission)
+	err := ScrubError(inner, pw)
+	if strings.Contains(err.Error(), "correct-horse-battery") || !strings.Contains(err.Error(), "exited with status 1") {
+		t.Errorf("ScrubError: %q", err)
+	}
+	if !errors.Is(err, fs.ErrPermission) {
+		t.Error("errors.Is does not see the wrapped error")
+	}
+	if ScrubError(nil, pw) != nil {
+		t.Error("ScrubError(nil) is not nil")
 	}
 }

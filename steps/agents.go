@@ -503,16 +503,17 @@ func (a *agents) rejoin(ctx context.Context, c *ssh.Client, st agentsState, out 
 			`agents() { ps -eo pid=,args= | awk '$2 ~ /\/neutron-openvswitch-agent$/ || $3 ~ /\/neutron-openvswitch-agent$/ {print $1}'; }; ` +
 			`for p in $(agents); do kill -HUP "$p" 2>/dev/null; done; ` +
 			`n=0; while [ -n "$(agents)" ]; do n=$((n+1)); if [ $n -gt 200 ]; then echo "still running after SIGHUP: $(agents | tr '\n' ' ')" >&2; exit 1; fi; sleep 0.1; done`
-		if res, err := c.Run(ctx, stop); err != nil {
-			return fmt.Errorf("domU: stopping the agents' session: %w: %s", err, strings.TrimSpace(string(res.Stderr)))
+		if _, err := c.Run(ctx, stop); err != nil {
+			return fmt.Errorf("domU: stopping the agents' session: %w", err)
 		}
 		out.Line("stopped the agents that still ran (%d process(es))", len(st.procs))
 	}
 	cmd := "cd " + DevstackDir + " && ./rejoin-stack.sh </dev/null"
 	res, err := c.Run(ctx, cmd)
 	if err != nil {
-		return fmt.Errorf("domU: devstack's rejoin-stack.sh failed: %w: %s", err,
-			lastLines(secret.Scrub(string(res.Stdout)+string(res.Stderr), a.host.Config.XAPIPassword), 10))
+		// The error quotes what it printed (ssh's RunError), which may
+		// echo the xapi password devstack was given.
+		return fmt.Errorf("domU: devstack's rejoin-stack.sh failed: %w", secret.ScrubError(err, a.host.Config.XAPIPassword))
 	}
 	for _, l := range strings.Split(strings.TrimSpace(secret.Scrub(string(res.Stdout), a.host.Config.XAPIPassword)), "\n") {
 		if l != "" {
@@ -542,8 +543,7 @@ func (a *agents) unstack(ctx context.Context, c *ssh.Client, out provision.Outpu
 	cmd := "if [ -x " + DevstackDir + "/unstack.sh ]; then cd " + DevstackDir + " && ./unstack.sh >/dev/null && echo unstacked; fi; rm -f " + StackMarker + " " + StackBoot
 	res, err := c.Run(ctx, cmd)
 	if err != nil {
-		return fmt.Errorf("domU: unstack.sh: %w: %s", err, secret.Scrub(strings.TrimSpace(string(res.Stderr)),
-			a.host.Config.XAPIPassword))
+		return fmt.Errorf("domU: unstack.sh: %w", secret.ScrubError(err, a.host.Config.XAPIPassword))
 	}
 	if strings.TrimSpace(string(res.Stdout)) == "unstacked" {
 		out.Line("unstack.sh ran in domU")
@@ -578,8 +578,8 @@ func (a *agents) stack(ctx context.Context, c *ssh.Client, files []agentFile, ou
 	}
 	script := `set -e; chmod 0700 ` + stagingDir + `; u=$(id -un); g=$(id -gn); SUDO=; [ "$(id -u)" = 0 ] || SUDO="sudo -n"; ` +
 		strings.Join(inst, "; ") + "; rm -rf " + stagingDir
-	if res, err := c.Run(ctx, script); err != nil {
-		return fmt.Errorf("domU: putting the agents' files in place: %w: %s", err, strings.TrimSpace(string(res.Stderr)))
+	if _, err := c.Run(ctx, script); err != nil {
+		return fmt.Errorf("domU: putting the agents' files in place: %w", err)
 	}
 	for _, f := range files {
 		if f.secret {

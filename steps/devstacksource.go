@@ -137,7 +137,7 @@ func remoteTree(ctx context.Context, c *ssh.Client) (tree map[string]remoteEntry
 		`find . -mindepth 1 \( -name .git -o -path ./localrc \) -prune -o -type f -print0 | xargs -0 -r sha256sum --`
 	res, err := c.Run(ctx, cmd, ssh.Idempotent())
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("domU: listing %s: %w: %s", DevstackDir, err, strings.TrimSpace(string(res.Stderr)))
+		return nil, nil, false, fmt.Errorf("domU: listing %s: %w", DevstackDir, err)
 	}
 	tree = map[string]remoteEntry{}
 	part := 0
@@ -274,9 +274,9 @@ func runScript(ctx context.Context, c *ssh.Client, cmds []string) error {
 		return nil
 	}
 	script := "set -e\n" + strings.Join(cmds, "\n") + "\n"
-	res, err := c.Run(ctx, "sh -s", ssh.WithStdin(strings.NewReader(script)))
+	_, err := c.Run(ctx, "sh -s", ssh.WithStdin(strings.NewReader(script)))
 	if err != nil {
-		return fmt.Errorf("domU: preparing %s: %w: %s", DevstackDir, err, strings.TrimSpace(string(res.Stderr)))
+		return fmt.Errorf("domU: preparing %s: %w", DevstackDir, err)
 	}
 	return nil
 }

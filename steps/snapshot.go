@@ -7,7 +7,6 @@ import (
 	"net"
 	"slices"
 	"strconv"
-	"strings"
 
 	"xenlab/hosts"
 	"xenlab/hosts/xapi"
@@ -313,13 +312,4 @@ func backUp(ctx context.Context, h *hosts.Host, lab *localrc.Config, vm xapi.Ref
 	}
 	out.Line("domU: rejoin-stack.sh brought the agents back")
 	return nil
-}
-
-// lastLines returns the last n lines of s.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
