@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +115,7 @@ func TestEditsArePlannedAndApplied(t *testing.T) {
 	// The guest sees the new disk (blkfront's /sys/block/xvdb).
 	if sh.Endpoints().Isolation != "mountns" {
 		t.Logf("not checking domU's /sys/block/xvdb: the simulated guest shows its /sys only with mount namespaces (root)")
-	} else if g, err := fresh.DialGuest(ctx, "domU", net.JoinHostPort(guestIP(inv, vm, 0), "22"), "root", cfg.DomU.Password); err != nil {
+	} else if g, err := fresh.DialGuest(ctx, "domU", net.JoinHostPort(guestIP(inv, vm, 0), strconv.Itoa(cfg.DomU.SSHPort)), "root", cfg.DomU.Password); err != nil {
 		t.Error(err)
 	} else {
 		res, err := g.Run(ctx, "cat /sys/block/xvdb/size")

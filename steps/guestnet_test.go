@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestStaticAddressesReachDomU(t *testing.T) {
 	if ip := guestIP(inv, findDomU(inv, cfg.Lab), 0); ip != mgmt.Addr().String() {
 		t.Errorf("domU reports %q on eth0, want %s", ip, mgmt.Addr())
 	}
-	g, err := host.DialGuest(ctx, "domU", net.JoinHostPort(mgmt.Addr().String(), "22"), "root", cfg.DomU.Password)
+	g, err := host.DialGuest(ctx, "domU", net.JoinHostPort(mgmt.Addr().String(), strconv.Itoa(cfg.DomU.SSHPort)), "root", cfg.DomU.Password)
 	if err != nil {
 		t.Fatalf("domU's SSH server at its static address: %v", err)
 	}
