@@ -147,14 +147,7 @@ func (s *Server) command(ctx context.Context, user, command string, shell bool, 
 		cmd.Args[0] = "sh"
 		cmd.Dir = u.Home
 		cmd.Env = s.commandEnv(user, u.Home, clientEnv)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if s.cgroup != nil {
-			cmd.SysProcAttr.UseCgroupFD = true
-			cmd.SysProcAttr.CgroupFD = s.cgroup.fd
-		}
-		cmd.Cancel = func() error {
-			return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}
+		s.groupCommand(cmd)
 		return cmd, nil
 	}
 	if s.isolation == IsolationMountNS {
@@ -173,6 +166,13 @@ func (s *Server) command(ctx context.Context, user, command string, shell bool, 
 	cmd.Dir = realHome
 	nsEnv := cmd.Env // the root's plan, under IsolationMountNS
 	cmd.Env = append(s.commandEnv(user, home, clientEnv), nsEnv...)
+	s.groupCommand(cmd)
+	return cmd, nil
+}
+
+// groupCommand starts cmd in a process group of its own, in the host's
+// cgroup when it has one, and makes its cancellation kill the whole group.
+func (s *Server) groupCommand(cmd *exec.Cmd) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
@@ -184,7 +184,6 @@ func (s *Server) command(ctx context.Context, user, command string, shell bool, 
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
-	return cmd, nil
 }
 
 // commandEnv is a command's environment: a clean login environment for
