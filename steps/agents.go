@@ -644,17 +644,11 @@ func (a *agents) putDevstack(ctx context.Context, c *ssh.Client, out provision.O
 	// A clone of the lab's repository and branch; an earlier upload there
 	// (its manifest) is replaced.
 	repo, branch := a.lab.Devstack.Repo, a.lab.Devstack.Branch
-	// A checkout of another repository or branch (an edited lab file) is
-	// replaced too.
-	clone := "if [ -f " + SourceManifest + " ]; then rm -rf " + DevstackDir + " " + SourceManifest + "; fi; " +
-		"if [ -d " + DevstackDir + "/.git ] && ! { cd " + DevstackDir + " && [ \"$(git config --get remote.origin.url)\" = " + ssh.ShellQuote(repo) +
-		" ] && [ \"$(git symbolic-ref -q --short HEAD || git describe --tags --exact-match HEAD 2>/dev/null)\" = " + ssh.ShellQuote(branch) +
-		" ]; }; then rm -rf " + DevstackDir + "; fi; " +
-		"if [ ! -d " + DevstackDir + "/.git ]; then mkdir -p " + StackHome + " && cd " + StackHome +
-		" && git clone -q -b " + ssh.ShellQuote(branch) + " " + ssh.ShellQuote(repo) + " " + DevstackDir + " && echo cloned; fi"
-	// The script goes on stdin, not in the command: a repository URL with
-	// a password would otherwise stand in the ssh command that a failed
-	// run's error quotes (and in sh's arguments in domU's process list).
+	clone := cloneScript(clonePaths{Dir: DevstackDir, Home: StackHome, Manifest: SourceManifest}, repo, branch)
+	// The script goes on stdin, not in the command: it holds the
+	// repository's password when the URL has one (cloneScript), which
+	// would otherwise stand in the ssh command that a failed run's error
+	// quotes, and in sh's arguments in domU's process list.
 	res, err := c.Run(ctx, "sh -s", ssh.WithStdin(strings.NewReader(clone+"\n")))
 	if err != nil {
 		return fmt.Errorf("domU: git clone %s (branch %s): %w", redactURL(repo), branch, repoRedacted{err: err, repo: repo})
@@ -670,6 +664,66 @@ func (a *agents) putDevstack(ctx context.Context, c *ssh.Client, out provision.O
 		}
 	}
 	return nil
+}
+
+// clonePaths are where cloneScript works: the checkout, the directory it
+// is made in, and the manifest of an upload (devstack.source) there.
+type clonePaths struct{ Dir, Home, Manifest string }
+
+// cloneScript is the shell script that makes p.Dir a clone of repo at
+// branch: an upload there, or a checkout of another repository or branch
+// (an edited lab file), is replaced; a checkout that matches is kept. It
+// prints "cloned" when it cloned.
+//
+// A password in repo's URL never reaches git's arguments or the
+// checkout's .git/config: git clones the URL without it and asks for it
+// through GIT_ASKPASS, a script made for this run that prints it from the
+// environment (which, unlike the arguments, only domU's stack user and
+// root can read), and removed when the script ends. The script itself
+// holds the password, so it goes on stdin.
+func cloneScript(p clonePaths, repo, branch string) string {
+	plain, password := splitRepoPassword(repo)
+	var b strings.Builder
+	if password != "" {
+		b.WriteString("XENLAB_GIT_PASSWORD=" + ssh.ShellQuote(password) + "; export XENLAB_GIT_PASSWORD; " +
+			`askpass=$(mktemp) || exit 1; trap 'rm -f "$askpass"' EXIT; ` +
+			`printf '#!/bin/sh\nprintf "%%s\\n" "$XENLAB_GIT_PASSWORD"\n' >"$askpass" && chmod 0700 "$askpass" || exit 1; ` +
+			`GIT_ASKPASS=$askpass; export GIT_ASKPASS; GIT_TERMINAL_PROMPT=0; export GIT_TERMINAL_PROMPT; `)
+	}
+	b.WriteString("if [ -f " + p.Manifest + " ]; then rm -rf " + p.Dir + " " + p.Manifest + "; fi; " +
+		"if [ -d " + p.Dir + "/.git ] && ! { cd " + p.Dir + " && [ \"$(git config --get remote.origin.url)\" = " + ssh.ShellQuote(plain) +
+		" ] && [ \"$(git symbolic-ref -q --short HEAD || git describe --tags --exact-match HEAD 2>/dev/null)\" = " + ssh.ShellQuote(branch) +
+		" ]; }; then rm -rf " + p.Dir + "; fi; " +
+		"if [ ! -d " + p.Dir + "/.git ]; then mkdir -p " + p.Home + " && cd " + p.Home +
+		" && git clone -q -b " + ssh.ShellQuote(branch) + " " + ssh.ShellQuote(plain) + " " + p.Dir + " && echo cloned; fi")
+	return b.String()
+}
+
+// splitRepoPassword returns repo without the password of its user
+// information (the user stays: git asks for that user's password), and
+// the password; repo itself and "" when it has none.
+func splitRepoPassword(repo string) (string, string) {
+	u, err := url.Parse(repo)
+	if err != nil || u.User == nil {
+		return repo, ""
+	}
+	password, ok := u.User.Password()
+	if !ok || password == "" {
+		return repo, ""
+	}
+	scheme, rest, _ := strings.Cut(repo, "://")
+	authority, path, _ := strings.Cut(rest, "/")
+	i := strings.LastIndex(authority, "@")
+	if i < 0 {
+		return repo, ""
+	}
+	userinfo := authority[:i]
+	user, _, _ := strings.Cut(userinfo, ":")
+	out := scheme + "://" + user + "@" + authority[i+1:]
+	if strings.Contains(rest, "/") {
+		out += "/" + path
+	}
+	return out, password
 }
 
 // redactURL drops a password from a repository URL before it is printed.
