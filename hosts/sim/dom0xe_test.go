@@ -162,20 +162,7 @@ func TestVIFPortFoundByIfaceID(t *testing.T) {
 				}
 				c := dialXAPI(ctx, t, h.Endpoints())
 				defer c.Close(ctx)
-				tmpl, err := c.VMGetByNameLabel(ctx, "jeos_template_for_devstack")
-				if err != nil || len(tmpl) != 1 {
-					t.Fatalf("template: %v %v", tmpl, err)
-				}
-				vm, err := c.VMClone(ctx, tmpl[0], "domU")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := c.VMProvision(ctx, vm); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.VMSetIsATemplate(ctx, vm, false); err != nil {
-					t.Fatal(err)
-				}
+				vm := newGuestVM(ctx, t, c, "domU")
 				hosts, _ := c.HostGetAll(ctx)
 				mgmt, _, err := c.ManagementNetwork(ctx, hosts[0])
 				if err != nil {

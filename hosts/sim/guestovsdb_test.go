@@ -30,19 +30,7 @@ func testGuestSwitchDatabaseOutlivesReboot(t *testing.T, mode ovs.Mode) {
 	defer h.Close()
 	c := dialXAPI(ctx, t, h.Endpoints())
 	defer c.Close(ctx)
-	tmpl, err := c.VMGetByNameLabel(ctx, "jeos_template_for_devstack")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm, err := c.VMClone(ctx, tmpl[0], "reboots")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{c.VMProvision(ctx, vm), c.VMSetIsATemplate(ctx, vm, false)} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	vm := newGuestVM(ctx, t, c, "reboots")
 	hs, _ := c.HostGetAll(ctx)
 	mgmt, _, err := c.ManagementNetwork(ctx, hs[0])
 	if err != nil {

@@ -41,12 +41,7 @@ func TestGuestReadsItsFactsWhereADomUDoes(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	tmpl, err := c.VMGetByNameLabel(ctx, "jeos_template_for_devstack")
-	must("template", err)
-	vm, err := c.VMClone(ctx, tmpl[0], "DevStackOSDomU")
-	must("clone", err)
-	must("provision", c.VMProvision(ctx, vm))
-	must("not a template", c.VMSetIsATemplate(ctx, vm, false))
+	vm := newGuestVM(ctx, t, c, "DevStackOSDomU")
 	const pvArgs = "flat_network_bridge=xapi1 xen_integration_bridge=xapi2"
 	must("PV-args", c.VMSetPVArgs(ctx, vm, pvArgs))
 	hosts, err := c.HostGetAll(ctx)

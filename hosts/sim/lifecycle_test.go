@@ -40,12 +40,7 @@ func testVIFReplugAndDestroy(t *testing.T, mode ovs.Mode) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	tmpl, err := c.VMGetByNameLabel(ctx, "jeos_template_for_devstack")
-	must("template", err)
-	vm, err := c.VMClone(ctx, tmpl[0], "replug")
-	must("clone", err)
-	must("provision", c.VMProvision(ctx, vm))
-	must("not a template", c.VMSetIsATemplate(ctx, vm, false))
+	vm := newGuestVM(ctx, t, c, "replug")
 	hosts, err := c.HostGetAll(ctx)
 	must("hosts", err)
 	mgmt, _, err := c.ManagementNetwork(ctx, hosts[0])

@@ -48,6 +48,28 @@ func dialXAPI(ctx context.Context, t *testing.T, ep Endpoints) *xapi.Client {
 	return c
 }
 
+// newGuestVM clones the cached template into a VM named name, provisions
+// its disks and makes it a VM rather than a template, as xenlab's domU
+// step does.
+func newGuestVM(ctx context.Context, t *testing.T, c *xapi.Client, name string) xapi.Ref {
+	t.Helper()
+	tmpl, err := c.VMGetByNameLabel(ctx, "jeos_template_for_devstack")
+	if err != nil || len(tmpl) != 1 {
+		t.Fatalf("template: %v %v", tmpl, err)
+	}
+	vm, err := c.VMClone(ctx, tmpl[0], name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.VMProvision(ctx, vm); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.VMSetIsATemplate(ctx, vm, false); err != nil {
+		t.Fatal(err)
+	}
+	return vm
+}
+
 // TestBringUpPieces drives the whole simulated host the way xenlab's steps
 // will: through the lab file it writes, xenlab's own xapi client (pinned to
 // the host's self-signed certificate) and xenlab's own SSH client (host keys
@@ -102,20 +124,7 @@ func testBringUpPieces(t *testing.T, mode ovs.Mode) {
 
 	// domU from the cached template, with a management VIF and the
 	// integration placeholder on a network made with network.create.
-	tmpl, err := c.VMGetByNameLabel(ctx, "jeos_template_for_devstack")
-	if err != nil || len(tmpl) != 1 {
-		t.Fatalf("template: %v %v", tmpl, err)
-	}
-	vm, err := c.VMClone(ctx, tmpl[0], "DevStackOSDomU")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.VMProvision(ctx, vm); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.VMSetIsATemplate(ctx, vm, false); err != nil {
-		t.Fatal(err)
-	}
+	vm := newGuestVM(ctx, t, c, "DevStackOSDomU")
 	intNet, err := c.NetworkCreate(ctx, xapi.NetworkSpec{NameLabel: "OpenStack VM Integration Network"})
 	if err != nil {
 		t.Fatal(err)

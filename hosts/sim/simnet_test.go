@@ -88,20 +88,7 @@ func TestHostNetwork(t *testing.T) {
 	}
 
 	// domU with the management network and three of its own, as the lab.
-	tmpl, err := c.VMGetByNameLabel(ctx, "jeos_template_for_devstack")
-	if err != nil || len(tmpl) != 1 {
-		t.Fatalf("template: %v %v", tmpl, err)
-	}
-	vm, err := c.VMClone(ctx, tmpl[0], "DevStackOSDomU")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.VMProvision(ctx, vm); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.VMSetIsATemplate(ctx, vm, false); err != nil {
-		t.Fatal(err)
-	}
+	vm := newGuestVM(ctx, t, c, "DevStackOSDomU")
 	host, err := c.HostGetAll(ctx)
 	if err != nil {
 		t.Fatal(err)
