@@ -98,14 +98,46 @@ func dialSim(t *testing.T, url string) *simHost {
 
 // logs collects Logf lines.
 type logs struct {
-	mu    sync.Mutex
-	lines []string
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // closed and replaced at each line
 }
 
 func (l *logs) logf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
+}
+
+// waitFor returns once a line holds sub, woken by each new line; it
+// fails the test, saying what did not happen, if none has in 10 s.
+func (l *logs) waitFor(t *testing.T, sub, what string) {
+	t.Helper()
+	limit := time.After(10 * time.Second)
+	for {
+		l.mu.Lock()
+		found := false
+		for _, s := range l.lines {
+			found = found || strings.Contains(s, sub)
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-changed:
+		case <-limit:
+			t.Fatal(what)
+		}
+	}
 }
 
 func (l *logs) has(sub string) bool {
@@ -197,12 +229,7 @@ func TestSecondRunFailsFastOrWaits(t *testing.T) {
 		}
 		got <- err
 	}()
-	for i := 0; !lg.has("is locked by alice@ci-3 pid 4242"); i++ {
-		if i > 1000 {
-			t.Fatal("the second run never said it waits")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	lg.waitFor(t, "is locked by alice@ci-3 pid 4242", "the second run never said it waits")
 	if !lg.has("; waiting") {
 		t.Fatalf("log %q", lg.lines)
 	}
@@ -242,12 +269,7 @@ func TestExpiredLockIsTakenOver(t *testing.T) {
 		}
 		got <- l
 	}()
-	for i := 0; !lg.has("waiting"); i++ {
-		if i > 1000 {
-			t.Fatal("the second run did not wait for a live claim")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	lg.waitFor(t, "waiting", "the second run did not wait for a live claim")
 	h.advance(time.Minute) // the dead run's claim expires
 	var l *Lock
 	select {

@@ -151,12 +151,7 @@ func TestWaiterWakesWhenTheLockIsReleased(t *testing.T) {
 		}
 		got <- err
 	}()
-	for i := 0; !lg.has("; waiting"); i++ {
-		if i > 1000 {
-			t.Fatal("the waiter never said it waits")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	lg.waitFor(t, "; waiting", "the waiter never said it waits")
 	// The waiter sits in event.from now or is about to: its round trips
 	// so far are the login, the first read and clock and the wait.
 	before := waiterHost.RoundTrips()
@@ -262,12 +257,7 @@ func TestWaiterDoesNotTrustAQuietToken(t *testing.T) {
 		}
 		got <- err
 	}()
-	for i := 0; !lg.has("; waiting"); i++ {
-		if i > 1000 {
-			t.Fatal("the waiter never said it waits")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	lg.waitFor(t, "; waiting", "the waiter never said it waits")
 	if err := held.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
