@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"xenlab/hosts"
-	"xenlab/hosts/sim"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/xapid"
 	"xenlab/hosts/xapi"
@@ -37,24 +36,6 @@ func (tr *trap) fault(n int64, method string) *xapid.Fault {
 		return nil
 	}
 	return &xapid.Fault{Code: "INTERNAL_ERROR", Params: []string{"injected by the test"}}
-}
-
-func simLabTrap(t *testing.T, tr *trap) (*localrc.Config, *hosts.Host) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf, Fault: tr.fault})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	cfg, err := localrc.Load(h.Endpoints().LabFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := hosts.New(cfg.Hosts[0], hosts.Options{})
-	t.Cleanup(func() { host.Close(context.Background()) })
-	return cfg, host
 }
 
 // converged runs up twice more: the first finishes the lab, the second
@@ -97,7 +78,7 @@ func TestUpResumesAfterAFailureInEachStep(t *testing.T) {
 	for _, method := range []string{"network.create", "VM.clone", "VM.add_to_other_config", "VIF.create", "VM.start", "network.attach", "event.from"} {
 		t.Run(method, func(t *testing.T) {
 			tr := &trap{method: method}
-			cfg, host := simLabTrap(t, tr)
+			cfg, host := simLabFault(t, tr.fault)
 			if method == "network.attach" { // the placeholder step's write with the attach method
 				cfg.Networks.IntegrationBridge = localrc.BridgeAttach
 			}
@@ -121,7 +102,7 @@ func TestUpResumesAfterCancel(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			tr := &trap{method: method, cancel: cancel}
-			cfg, host := simLabTrap(t, tr)
+			cfg, host := simLabFault(t, tr.fault)
 			rep := run(t, ctx, beforeAgents(cfg, host), false)
 			if rep.Err == nil {
 				t.Fatalf("up cancelled at %s succeeded", method)
@@ -169,7 +150,7 @@ func TestPlaceholderRepairedAfterReboot(t *testing.T) {
 // is), and a clone tagged as domU but still a template that no record
 // names (a run of an earlier xenlab). The template itself stays.
 func TestUpSettlesHalfMadeClones(t *testing.T) {
-	cfg, host := simLabTrap(t, &trap{})
+	cfg, host := simLabFault(t, (&trap{}).fault)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := host.XAPI(ctx)
@@ -220,7 +201,7 @@ func TestUpSettlesHalfMadeClones(t *testing.T) {
 // (a retag cut between its removal and its addition) is still domU: up
 // tags it domu again and clones no second one.
 func TestDomUFoundWhateverRoleAKillLeft(t *testing.T) {
-	cfg, host := simLabTrap(t, &trap{})
+	cfg, host := simLabFault(t, (&trap{}).fault)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if rep := run(t, ctx, beforeAgents(cfg, host), false); rep.Err != nil {

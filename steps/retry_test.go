@@ -15,13 +15,13 @@ import (
 	"xenlab/provision"
 )
 
-// simLabFaults starts a simulated host whose xapi fails the calls faults
-// is told to.
-func simLabFaults(t *testing.T, faults *xapid.Faults) (*localrc.Config, *hosts.Host) {
+// simLabFault starts a simulated host whose xapi fails the calls fault
+// answers with a fault (sim.Options.Fault).
+func simLabFault(t *testing.T, fault func(n int64, method string) *xapid.Fault) (*localrc.Config, *hosts.Host) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf, Fault: faults.Fault})
+	h, err := sim.Start(ctx, sim.Options{Dir: t.TempDir(), OVS: ovs.ModeModel, Logf: t.Logf, Fault: fault})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestTransientXAPIFailuresAreRetried(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var faults xapid.Faults
-			cfg, host := simLabFaults(t, &faults)
+			cfg, host := simLabFault(t, faults.Fault)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			// Up to domU, so the fault can name it; boot and the rest after.
