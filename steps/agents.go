@@ -703,27 +703,36 @@ func cloneScript(p clonePaths, repo, branch string) string {
 // information (the user stays: git asks for that user's password), and
 // the password; repo itself and "" when it has none.
 func splitRepoPassword(repo string) (string, string) {
+	c, ok := repoCredential(repo)
+	if !ok || c.password == "" {
+		return repo, ""
+	}
+	rawUser, _, _ := strings.Cut(c.userinfo, ":")
+	return strings.Replace(repo, "//"+c.userinfo+"@", "//"+rawUser+"@", 1), c.password
+}
+
+// repoURLCredential is the user information of a repository URL that
+// has a password: as spelt in the URL, and its user and password decoded.
+type repoURLCredential struct{ userinfo, user, password string }
+
+// repoCredential returns repo's user information when it holds a
+// password (even an empty one), false otherwise.
+func repoCredential(repo string) (repoURLCredential, bool) {
 	u, err := url.Parse(repo)
 	if err != nil || u.User == nil {
-		return repo, ""
+		return repoURLCredential{}, false
 	}
 	password, ok := u.User.Password()
-	if !ok || password == "" {
-		return repo, ""
+	_, rest, found := strings.Cut(repo, "://")
+	if !ok || !found {
+		return repoURLCredential{}, false
 	}
-	scheme, rest, _ := strings.Cut(repo, "://")
-	authority, path, _ := strings.Cut(rest, "/")
+	authority, _, _ := strings.Cut(rest, "/")
 	i := strings.LastIndex(authority, "@")
 	if i < 0 {
-		return repo, ""
+		return repoURLCredential{}, false
 	}
-	userinfo := authority[:i]
-	user, _, _ := strings.Cut(userinfo, ":")
-	out := scheme + "://" + user + "@" + authority[i+1:]
-	if strings.Contains(rest, "/") {
-		out += "/" + path
-	}
-	return out, password
+	return repoURLCredential{userinfo: authority[:i], user: u.User.Username(), password: password}, true
 }
 
 // redactURL drops a password from a repository URL before it is printed.
@@ -740,23 +749,11 @@ func redactURL(s string) string {
 // text may name the URL anywhere in a line, or as git rewrote it (a "/"
 // added), where redactURL of the whole line finds no URL.
 func redactRepo(text, repo string) string {
-	u, err := url.Parse(repo)
-	if err != nil || u.User == nil {
-		return text
-	}
-	if _, ok := u.User.Password(); !ok {
-		return text
-	}
-	_, rest, ok := strings.Cut(repo, "://")
+	c, ok := repoCredential(repo)
 	if !ok {
 		return text
 	}
-	authority, _, _ := strings.Cut(rest, "/")
-	i := strings.LastIndex(authority, "@")
-	if i < 0 {
-		return text
-	}
-	return strings.ReplaceAll(text, "//"+authority[:i+1], "//"+u.User.Username()+":xxxxx@")
+	return strings.ReplaceAll(text, "//"+c.userinfo+"@", "//"+c.user+":xxxxx@")
 }
 
 // repoRedacted is an error whose text has redactRepo applied; errors.Is
