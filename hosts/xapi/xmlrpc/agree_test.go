@@ -29,6 +29,9 @@ var xmlSeeds = []string{
 	"<methodResponse>\u00a0<params><param><value><struct><member><value>1</value><name>n</name></member></struct></value></param></params></methodResponse>",
 	"<méthode/>",
 	"<methodCall><methodName>m</methodName><params><param><value><array><data/></array></value></param><param><value><struct/></value></param></params></methodCall>",
+	// As Python's xmlrpclib spells them, whitespace between elements.
+	"<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><struct>\n<member>\n<name>Status</name>\n<value><string>Success</string></value>\n</member>\n<member>\n<name>Value</name>\n<value><array><data>\n<value><i4>1</i4></value>\n<value><boolean>0</boolean></value>\n<value><nil/></value>\n</data></array></value>\n</member>\n</struct></value>\n</param>\n</params>\n</methodResponse>\n",
+	"<?xml version='1.0'?>\n<methodCall>\n<methodName>VM.get_record</methodName>\n<params>\n<param>\n<value><string>OpaqueRef:s</string></value>\n</param>\n<param>\n<value><string>OpaqueRef:v</string></value>\n</param>\n</params>\n</methodCall>\n",
 	"<methodCall><methodName>m</methodName><params><param><value><dateTime.iso8601>20250319T04:16:24Z</dateTime.iso8601></value></param><param><value><base64>aGk</base64></value></param><param><value><double>-1e3</double></value></param></params></methodCall>",
 }
 

@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -41,6 +42,7 @@ func DecodeResponse(r io.Reader, size int64) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer p.release()
 	return p.response()
 }
 
@@ -50,6 +52,7 @@ func DecodeCall(r io.Reader, size int64) (method string, params []any, err error
 	if err != nil {
 		return "", nil, err
 	}
+	defer p.release()
 	return p.call()
 }
 
@@ -59,11 +62,29 @@ func newStreamDecoder(r io.Reader, size int64) (*scanner, error) {
 	if size > MaxMessageSize {
 		return nil, fmt.Errorf("xmlrpc: message of %d bytes exceeds the %d byte limit", size, MaxMessageSize)
 	}
-	p := (&scanner{r: r, max: MaxMessageSize, budget: -1}).init()
+	p := streamScanners.Get().(*scanner)
+	*p = scanner{buf: p.buf[:0], r: r, max: MaxMessageSize, budget: -1}
+	p.init()
 	if size >= 0 {
 		p.max, p.budget = size, memoryFactor*size+memorySlack
 	}
 	return p, nil
+}
+
+// streamScanners keeps streaming scanners, and their buffers, for the
+// next message: a reply's decoding then allocates only what it returns,
+// none of which shares memory with the scanner.
+var streamScanners = sync.Pool{New: func() any { return new(scanner) }}
+
+// release gives a streaming scanner back, with its buffer unless that grew
+// large, and without the reader.
+func (p *scanner) release() {
+	buf := p.buf[:0]
+	if cap(buf) > 2*readChunk {
+		buf = nil
+	}
+	*p = scanner{buf: buf}
+	streamScanners.Put(p)
 }
 
 func newDecoder(data []byte) (*scanner, error) {
@@ -74,6 +95,9 @@ func newDecoder(data []byte) (*scanner, error) {
 }
 
 func (p *scanner) call() (method string, params []any, err error) {
+	if method, params, ok := p.fastCall(); ok {
+		return method, params, nil
+	}
 	if err := p.expectStart("methodCall"); err != nil {
 		return "", nil, err
 	}
@@ -111,6 +135,9 @@ func (p *scanner) call() (method string, params []any, err error) {
 }
 
 func (p *scanner) response() (any, error) {
+	if v, ok := p.fastResponse(); ok {
+		return v, nil
+	}
 	if err := p.expectStart("methodResponse"); err != nil {
 		return nil, err
 	}
@@ -402,6 +429,9 @@ func (p *scanner) params() ([]any, error) {
 // read, through its end tag: the nesting depth is checked here, before
 // anything inside is read.
 func (p *scanner) value() (any, error) {
+	if v, ok := p.fastValue(); ok {
+		return v, nil
+	}
 	p.depth++
 	defer func() { p.depth-- }()
 	if p.depth > maxDepth {

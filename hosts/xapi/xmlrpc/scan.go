@@ -48,6 +48,13 @@ type scanner struct {
 	open       []openElement // elements whose end tag is still to come
 	pendingEnd bool          // the last start tag was <x/>: its end comes next
 
+	// The fast path (fast.go): mark is where in buf it started, which more
+	// keeps (-1 when it is not running), up to fastSpan bytes from there;
+	// fastFrom the offset in the input from which it may run again after
+	// it gave up.
+	mark     int
+	fastFrom int64
+
 	// Room for the usual depth and text, so that a small message needs
 	// no allocation for them.
 	openRoom [24]openElement
@@ -57,6 +64,7 @@ type scanner struct {
 // init points the scanner's stack and text at its own room.
 func (s *scanner) init() *scanner {
 	s.open, s.text = s.openRoom[:0], s.textRoom[:0]
+	s.mark = -1
 	return s
 }
 
@@ -66,12 +74,18 @@ func (s *scanner) more() bool {
 	if s.r == nil {
 		return false
 	}
-	if s.pos > 0 && s.pos >= len(s.buf)/2 {
-		n := copy(s.buf, s.buf[s.pos:])
+	if keep := s.keep(); keep > 0 && keep >= len(s.buf)/2 {
+		n := copy(s.buf, s.buf[keep:])
 		s.buf = s.buf[:n]
-		s.pos = 0
+		s.pos -= keep
+		if s.mark >= 0 {
+			s.mark -= keep
+		}
 	}
 	if cap(s.buf)-len(s.buf) < minRead {
+		if s.mark >= 0 && len(s.buf)-s.mark >= fastSpan {
+			return false // the fast path gives up rather than hold more
+		}
 		// The first read: as big as the message when its size is known
 		// (most replies are small), else a chunk; then doubling.
 		size := 2*cap(s.buf) + readChunk
@@ -102,6 +116,15 @@ func (s *scanner) more() bool {
 			return true
 		}
 	}
+}
+
+// keep is where in buf what is still needed starts: pos, or the fast
+// path's mark before it.
+func (s *scanner) keep() int {
+	if s.mark >= 0 && s.mark < s.pos {
+		return s.mark
+	}
+	return s.pos
 }
 
 // avail makes at least n bytes available at buf[pos:] if the input has
