@@ -55,7 +55,8 @@ type Options struct {
 
 // Client is a logged-in xapi session. It is safe for concurrent use.
 type Client struct {
-	endpoint   string // URL without credentials
+	endpoint   string        // URL without credentials
+	target     *http.Request // the endpoint, parsed once: URL and Host of each call (request)
 	user       string
 	password   func(ctx context.Context) (Secret, error)
 	originator string
@@ -100,6 +101,9 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if c.password == nil {
 		pw := opts.Password
 		c.password = func(context.Context) (Secret, error) { return pw, nil }
+	}
+	if c.target, err = http.NewRequest(http.MethodPost, endpoint, nil); err != nil {
+		return nil, err
 	}
 	if c.http, c.ownHTTP, err = httpClient(endpoint, opts); err != nil {
 		return nil, err

@@ -148,12 +148,7 @@ func (c *Client) roundTrip(ctx context.Context, method string, params []any, tim
 		}
 		return err
 	}
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, c.transportErr(method, 0, err)
-	}
-	req.Header.Set("Content-Type", "text/xml")
-	req.Header.Set("User-Agent", "xenlab")
+	req := c.request(rctx, body)
 	c.roundTrips.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -201,6 +196,28 @@ func (c *Client) roundTrip(ctx context.Context, method string, params []any, tim
 		return nil, c.transportErr(method, 0, err)
 	}
 	return c.envelope(method, v, secret)
+}
+
+// Header values of every call (net/http only reads them).
+var (
+	textXML   = []string{"text/xml"}
+	userAgent = []string{"xenlab"}
+)
+
+// request is the POST of one call's body: http.NewRequestWithContext's
+// request (the body rewindable, so that net/http may send it again on a
+// fresh connection when a kept-alive one turns out closed before anything
+// was written), without parsing the endpoint again for each call.
+func (c *Client) request(ctx context.Context, body []byte) *http.Request {
+	req := &http.Request{
+		Method: http.MethodPost, URL: c.target.URL, Host: c.target.Host,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": textXML, "User-Agent": userAgent},
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+	}
+	return req.WithContext(ctx)
 }
 
 // countingReader counts what is read through it and keeps the error that

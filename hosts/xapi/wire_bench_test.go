@@ -194,6 +194,43 @@ func benchWire(b *testing.B, srv *httptest.Server) {
 			cpu()
 		})
 	}
+	// Side by side: each round posts once raw and once through the client,
+	// in turn (which goes first alternates), and the ratio is of the time
+	// each took in all, so that both meet the same moments of a machine
+	// whose load moves; raw-ns/op and client-ns/op are per post.
+	b.Run("sequential/interleaved", func(b *testing.B) {
+		var spent [2]time.Duration
+		round := 0
+		for b.Loop() {
+			interleave(&spent, round, rawPost, call)
+			round++
+		}
+		reportRatio(b, spent)
+	})
+	// (8 at once, a post's time would count the others' CPU as its own
+	// wait, which makes the two look nearer than they are: the
+	// concurrent8 rows above are the measure there.)
+}
+
+// interleave runs raw and client once each, raw first in even rounds,
+// adding the time each took to spent[0] and spent[1].
+func interleave(spent *[2]time.Duration, round int, raw, client func()) {
+	order := [2]int{0, 1}
+	if round%2 == 1 {
+		order = [2]int{1, 0}
+	}
+	for _, k := range order {
+		start := time.Now()
+		[2]func(){raw, client}[k]()
+		spent[k] += time.Since(start)
+	}
+}
+
+// reportRatio reports raw/client and each one's time per post.
+func reportRatio(b *testing.B, spent [2]time.Duration) {
+	b.ReportMetric(float64(spent[0])/float64(spent[1]), "raw/client")
+	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "raw-ns/op")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "client-ns/op")
 }
 
 // testingProcs is GOMAXPROCS, which RunParallel multiplies its

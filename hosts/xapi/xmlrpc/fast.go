@@ -154,7 +154,7 @@ func (p *scanner) fvalue() (any, bool) {
 		return nil, false
 	}
 	if p.endTag("value") { // a bare string
-		return string(p.text), p.charge(costString) == nil
+		return stringValue(p.text), p.charge(costString) == nil
 	}
 	if len(bytes.TrimSpace(p.text)) != 0 {
 		return nil, false
@@ -190,14 +190,14 @@ func (p *scanner) ftyped(kind string, empty bool) (any, bool) {
 	case "struct":
 		return p.fstruct(empty)
 	}
-	s := ""
-	if !empty {
-		if !p.ftext() || !p.endTag(kind) {
-			return nil, false
-		}
-		s = string(p.text)
+	p.text = p.text[:0]
+	if !empty && (!p.ftext() || !p.endTag(kind)) {
+		return nil, false
 	}
-	v, err := scalar(kind, s, p.charge)
+	if kind == "string" { // as scalar, without a copy of a short one
+		return stringValue(p.text), p.charge(costString) == nil
+	}
+	v, err := scalar(kind, string(p.text), p.charge)
 	return v, err == nil
 }
 
@@ -384,26 +384,49 @@ func (p *scanner) fastDone(ok bool, depth, values int, cost int64) {
 	p.mark = -1
 }
 
-// names keeps struct member names already seen, so that the names of
-// xapi's fields, which every record repeats, are not allocated again for
-// each: a direct-mapped cache, slots chosen by a hash of the name, shared
-// by every decoder (a slot is replaced as a whole, atomically).
-var names [1 << 10]atomic.Pointer[string]
+// A direct-mapped cache of strings already seen, shared by every decoder
+// (a slot is replaced as a whole, atomically): member names, which every
+// record repeats, and short string values ("OpaqueRef:NULL", "Running",
+// "destroy"), kept boxed as the values are returned. A hostile peer can
+// only make it miss.
+type interned struct {
+	s string
+	v any // s, boxed
+}
 
-// internName returns b as a string, from names when it is there.
+var (
+	names  [1 << 10]atomic.Pointer[interned]
+	shorts [1 << 10]atomic.Pointer[interned]
+)
+
+// intern finds b in table, or puts it there.
+func intern(table *[1 << 10]atomic.Pointer[interned], b []byte) *interned {
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &table[h&(uint32(len(table))-1)]
+	if e := slot.Load(); e != nil && e.s == string(b) {
+		return e
+	}
+	e := &interned{s: string(b)}
+	e.v = e.s
+	slot.Store(e)
+	return e
+}
+
+// internName returns a member name as a string.
 func internName(b []byte) string {
 	if len(b) > 48 {
 		return string(b)
 	}
-	h := uint32(2166136261)
-	for _, c := range b {
-		h = (h ^ uint32(c)) * 16777619
+	return intern(&names, b).s
+}
+
+// stringValue returns a string value, boxed.
+func stringValue(b []byte) any {
+	if len(b) > 24 {
+		return string(b)
 	}
-	slot := &names[h&(uint32(len(names))-1)]
-	if s := slot.Load(); s != nil && *s == string(b) {
-		return *s
-	}
-	s := string(b)
-	slot.Store(&s)
-	return s
+	return intern(&shorts, b).v
 }
