@@ -22,7 +22,11 @@
 // decoder built on encoding/xml (reference_test.go), and
 // BenchmarkDecodeVMRecords compares the two. DecodeResponse and
 // DecodeCall decode from a reader as they read, so a bound met (nesting
-// first: it is checked as each <value> opens) stops the reading.
+// first: it is checked as each <value> opens) stops the reading. Messages
+// spelt as xapi and xmlrpclib spell them are read by a fast path (fast.go)
+// that keeps the same bounds and hands anything else to the token reader,
+// which decides; member names and short strings come from a small cache
+// shared by all decoders. No decoded value shares memory with the input.
 //
 // Encoding follows xapi: strings are sent bare and XML-escaped, and integers
 // are sent as decimal strings (xapi's int64 convention); booleans, doubles,
