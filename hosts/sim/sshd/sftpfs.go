@@ -9,10 +9,12 @@ import (
 	"os"
 	"path"
 	"sort"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
 )
 
 // serveSFTP runs the SFTP subsystem on the session's channel until the
@@ -20,7 +22,8 @@ import (
 func (ss *session) serveSFTP() {
 	home := ss.srv.cfg.Users[ss.user].Home
 	h := &hostFS{root: ss.srv.root, home: home}
-	rs := sftp.NewRequestServer(ss.ch, sftp.Handlers{FileGet: h, FilePut: h, FileCmd: h, FileList: h},
+	ch := &sftpChannel{Channel: ss.ch}
+	rs := sftp.NewRequestServer(ch, sftp.Handlers{FileGet: h, FilePut: h, FileCmd: h, FileList: h},
 		sftp.WithStartDirectory(home))
 	stop := make(chan struct{})
 	go func() {
@@ -35,7 +38,35 @@ func (ss *session) serveSFTP() {
 	if err != nil && !errors.Is(err, io.EOF) {
 		ss.srv.logf("%s: sftp: %v", ss.user, err)
 	}
+	ch.end()
 	ss.finish(exitStatus{})
+}
+
+// sftpChannel is the session's channel as the SFTP server writes to it.
+// pkg/sftp's packet manager may still be sending its last replies after
+// Serve has returned, and ssh.Channel's CloseWrite must not run beside a
+// Write (both touch the channel's EOF flag): end waits for a write in
+// progress and refuses those after it, so that the session may end the
+// channel.
+type sftpChannel struct {
+	ssh.Channel
+	mu    sync.Mutex
+	ended bool
+}
+
+func (c *sftpChannel) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return 0, io.ErrClosedPipe
+	}
+	return c.Channel.Write(p)
+}
+
+func (c *sftpChannel) end() {
+	c.mu.Lock()
+	c.ended = true
+	c.mu.Unlock()
 }
 
 // hostFS is the SFTP view of a host: every path is an absolute path inside

@@ -284,3 +284,27 @@ func TestSFTPMakesNoSetuidFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestSFTPSessionsEndCleanly: SFTP sessions that end while pkg/sftp is
+// still sending its last replies end without touching the channel beside
+// those writes (under -race, a data race on the channel's EOF flag was
+// reported here before sftpChannel), and each later session works.
+func TestSFTPSessionsEndCleanly(t *testing.T) {
+	h := startHost(t, "", nil)
+	conn := h.rootClient(t)
+	for i := range 40 {
+		c, err := sftp.NewClient(conn)
+		if err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		// Requests in flight when the client closes, so that replies are
+		// still being sent as the server's Serve returns.
+		for range 4 {
+			go c.Stat("/etc")
+		}
+		if _, err := c.Stat("/etc/xensource"); err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		c.Close()
+	}
+}
