@@ -96,21 +96,33 @@ func (d *dom0Host) DeleteBridges(ctx context.Context) error {
 	return nil
 }
 
-// LabelBridge sets external_ids of a bridge (xs-network-uuids, bridge-id).
-func (d *dom0Host) LabelBridge(ctx context.Context, bridge string, externalIDs map[string]string) error {
+// EnsureLabelledBridge is EnsureBridge with the bridge's external_ids set
+// in the same ovs-vsctl transaction, as xapi's network backend creates a
+// bridge (xen-api ocaml/network/network_utils.ml create_bridge); the
+// management bridge gets eth0 in it too. One command where EnsureBridge
+// and a labelling took two or three: a VIF plug is a bridge and a port.
+func (d *dom0Host) EnsureLabelledBridge(ctx context.Context, bridge string, externalIDs map[string]string) error {
 	keys := make([]string, 0, len(externalIDs))
 	for k := range externalIDs {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var args []string
-	for i, k := range keys {
-		if i > 0 {
-			args = append(args, "--")
-		}
-		args = append(args, "br-set-external-id", bridge, k, externalIDs[k])
+	args := []string{"--may-exist", "add-br", bridge}
+	for _, k := range keys {
+		args = append(args, "--", "br-set-external-id", bridge, k, externalIDs[k])
 	}
-	return vsctl(ctx, d.dom0SW, "dom0", args...)
+	h := (*Host)(d)
+	mgmt := h.hnet != nil && bridge == xapid.ManagementBridge
+	if mgmt {
+		args = append(args, "--", "--may-exist", "add-port", bridge, "eth0")
+	}
+	if err := vsctl(ctx, d.dom0SW, "dom0", args...); err != nil {
+		return err
+	}
+	if mgmt {
+		return h.hnet.ManagementUp(ctx, bridge)
+	}
+	return nil
 }
 
 func (d *dom0Host) RemoveBridge(ctx context.Context, bridge string) error {

@@ -46,9 +46,13 @@ type GuestNetworker interface {
 
 // BridgeLabeler is a Host whose bridges carry external_ids (dom0's Open
 // vSwitch): xapi's network backend marks the bridges it creates with
-// xs-network-uuids, and ovs-xapi-sync adds bridge-id (labelBridge).
+// xs-network-uuids, and ovs-xapi-sync adds bridge-id (makeBridge).
+// EnsureLabelledBridge is EnsureBridge with those external_ids set in the
+// same step, as the backend creates a bridge: one ovs-vsctl with
+// --may-exist add-br and br-set-external-id (xen-api
+// ocaml/network/network_utils.ml create_bridge).
 type BridgeLabeler interface {
-	LabelBridge(ctx context.Context, bridge string, externalIDs map[string]string) error
+	EnsureLabelledBridge(ctx context.Context, bridge string, externalIDs map[string]string) error
 }
 
 // Guest describes a VM that has just booted.

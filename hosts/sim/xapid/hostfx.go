@@ -63,29 +63,25 @@ func bridgeID(n *object) string {
 	return n.fields["uuid"].(string)
 }
 
-// labelBridge gives a network's bridge the external_ids a host's bridge
-// has: xs-network-uuids, which xapi's network backend sets when it creates
-// the bridge (xen-api ocaml/network/network_utils.ml create_bridge,
-// br-set-external-id, tag XS62), and bridge-id, which Open vSwitch's
-// ovs-xapi-sync adds (xenserver/usr_share_openvswitch_scripts_ovs-xapi-sync).
-// A failure is logged: the bridge works without them.
-func (s *Server) labelBridge(ctx context.Context, bridge, netUUID, id string) {
-	bl, ok := s.host.(BridgeLabeler)
-	if !ok || netUUID == "" {
-		return
+// makeBridge creates a network's bridge on dom0 (idempotent) with the
+// external_ids a host's bridge has: xs-network-uuids, which xapi's network
+// backend sets when it creates the bridge (xen-api
+// ocaml/network/network_utils.ml create_bridge, br-set-external-id, tag
+// XS62), and bridge-id, which Open vSwitch's ovs-xapi-sync adds
+// (xenserver/usr_share_openvswitch_scripts_ovs-xapi-sync). A Host without
+// labels (BridgeLabeler) gets the bridge alone. It is recorded as made.
+func (s *Server) makeBridge(ctx context.Context, bridge, netUUID, id string) error {
+	var err error
+	if bl, ok := s.host.(BridgeLabeler); ok && netUUID != "" {
+		err = bl.EnsureLabelledBridge(ctx, bridge, map[string]string{"xs-network-uuids": netUUID, "bridge-id": id})
+	} else {
+		err = s.host.EnsureBridge(ctx, bridge)
 	}
-	if err := bl.LabelBridge(ctx, bridge, map[string]string{"xs-network-uuids": netUUID, "bridge-id": id}); err != nil {
-		s.logf("xapid: labelling bridge %s: %v", bridge, err)
-	}
-}
-
-// ensureBridge creates a bridge on dom0 (idempotent), aborting the call
-// with INTERNAL_ERROR if dom0's switch fails.
-func (s *Server) ensureBridge(ctx context.Context, bridge string) {
-	if err := s.host.EnsureBridge(ctx, bridge); err != nil {
-		fail(ErrInternalError, fmt.Sprintf("creating bridge %s: %v", bridge, err))
+	if err != nil {
+		return err
 	}
 	s.rt.bridges[bridge] = true
+	return nil
 }
 
 // bridgeExists asks dom0 whether a bridge exists, when the Host can tell.
@@ -111,11 +107,9 @@ func (s *Server) plugPort(ctx context.Context, p vifPort) error {
 	if !p.managed && !s.rt.bridges[p.bridge] && !s.bridgeExists(ctx, p.bridge) {
 		return apiErr(ErrBridgeNotAvailable, p.bridge)
 	}
-	if err := s.host.EnsureBridge(ctx, p.bridge); err != nil {
+	if err := s.makeBridge(ctx, p.bridge, p.netUUID, p.bridgeID); err != nil {
 		return fmt.Errorf("creating bridge %s for VIF %s: %w", p.bridge, p.uuid, err)
 	}
-	s.rt.bridges[p.bridge] = true
-	s.labelBridge(ctx, p.bridge, p.netUUID, p.bridgeID)
 	// What xen-api's scripts/vif sets when it adds the port...
 	ids := map[string]string{"xs-vif-uuid": p.uuid, "xs-vm-uuid": p.vmUUID,
 		"xs-network-uuid": p.netUUID, "attached-mac": p.mac}

@@ -124,8 +124,9 @@ func (c *call) networkAttach(a args) any {
 		}
 		return ""
 	}
-	c.s.ensureBridge(c.ctx, bridge)
-	c.s.labelBridge(c.ctx, bridge, uuid, id)
+	if err := c.s.makeBridge(c.ctx, bridge, uuid, id); err != nil {
+		fail(ErrInternalError, fmt.Sprintf("creating bridge %s: %v", bridge, err))
+	}
 	c.s.withDB(func() { c.s.rt.attached[n.ref] = true })
 	return ""
 }

@@ -91,3 +91,27 @@ func TestStockPythonClient(t *testing.T) {
 	check("event snapshot", slices.Contains(got.EventPower, "Running"))
 	check("task", got.TaskStatus == "success" && got.AfterShutdown == "Halted")
 }
+
+// TestPyenvShim: Python2 passes over pyenv's shims (and only them) for the
+// versions they stand for.
+func TestPyenvShim(t *testing.T) {
+	root := "/home/u/.pyenv"
+	for _, c := range []struct {
+		path string
+		shim bool
+	}{
+		{root + "/shims/python2.7", true},
+		{root + "/plugins/pyenv-virtualenv/shims/python2", true},
+		{root + "/versions/2.7.18/bin/python2.7", false},
+		{"/usr/bin/python2.7", false},
+		{"/opt/shims/python2.7", false},
+		{root + "/plugins/shims/python2.7", false},
+	} {
+		if got := pyenvShim(root, c.path); got != c.shim {
+			t.Errorf("pyenvShim(%q, %q) = %v, want %v", root, c.path, got, c.shim)
+		}
+	}
+	if pyenvShim("", "/shims/python2.7") {
+		t.Error("without a pyenv root nothing is a shim")
+	}
+}

@@ -236,11 +236,9 @@ func (s *Server) bringUpPIFsLocked() error {
 	}
 	s.db.mu.Unlock()
 	for _, p := range pifs {
-		if err := s.host.EnsureBridge(s.ctx, p.bridge); err != nil {
+		if err := s.makeBridge(s.ctx, p.bridge, p.netUUID, p.bridgeID); err != nil {
 			return fmt.Errorf("xapi simulator: bringing up bridge %s: %w", p.bridge, err)
 		}
-		s.rt.bridges[p.bridge] = true
-		s.labelBridge(s.ctx, p.bridge, p.netUUID, p.bridgeID)
 		if pl, ok := s.host.(PortLister); ok {
 			if ports, err := pl.BridgePorts(s.ctx, p.bridge); err == nil && slices.Contains(ports, p.device) {
 				continue // already there (a toolstack restart)
