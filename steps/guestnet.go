@@ -105,7 +105,7 @@ func (g *guestNetwork) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	_, nets, addr := g.domU(inv)
+	vm, nets, addr := g.domU(inv)
 	if addr == "" {
 		return false, nil // step boot starts it
 	}
@@ -133,6 +133,17 @@ func (g *guestNetwork) Check(ctx context.Context) (bool, error) {
 			From: "another " + InterfacesPath, To: "as the lab file says", How: provision.DomUStopped, Cost: costReboot})
 		return false, nil
 	}
+	// domU runs as the lab says, but its first-boot job would put back
+	// another file at its next boot (netjob.go).
+	if rec := inv.VMs[vm]; interfacesBehind(rec, xenstoreValue(want)) {
+		from := ""
+		if rec.XenstoreInterfaces != "" {
+			from = "another file"
+		}
+		provision.ReportChanges(ctx, provision.Change{Field: "domU's " + InterfacesPath + " in xenstore " + XenstoreInterfaces,
+			From: from, To: "as the lab file says", How: provision.InPlace})
+		return false, nil
+	}
 	return true, nil
 }
 
@@ -141,7 +152,7 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	vm, _, addr := g.domU(inv)
+	vm, nets, addr := g.domU(inv)
 	if addr == "" {
 		return errDomUDown
 	}
@@ -154,6 +165,15 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer g.host.Changed()
+	// First xenstore, where domU's first-boot job finds the file at its
+	// next boot (netjob.go): a reboot before it would bring the old one
+	// back.
+	if v := xenstoreValue(want); interfacesBehind(inv.VMs[vm], v) {
+		if err := giveInterfaces(ctx, x, vm, v); err != nil {
+			return err
+		}
+		out.Line("gave domU its %s in xenstore %s, which it installs at boot", InterfacesPath, XenstoreInterfaces)
+	}
 	c, err := g.host.DialGuest(ctx, "domU", addr, "root", g.lab.DomU.Password)
 	if err != nil {
 		return err
@@ -163,7 +183,8 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 		c.Close()
 		return fmt.Errorf("domU: reading %s: %w", InterfacesPath, err)
 	}
-	if !bytes.Equal(have, want) {
+	wrote := !bytes.Equal(have, want)
+	if wrote {
 		if _, err := c.UploadBytes(ctx, want, InterfacesPath, 0o644); err != nil {
 			c.Close()
 			return fmt.Errorf("domU: writing %s: %w", InterfacesPath, err)
@@ -171,6 +192,9 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 		out.Line("wrote domU's %s: %s", InterfacesPath, g.summary())
 	}
 	c.Close()
+	if !wrote && len(g.reported(nets)) == 0 {
+		return nil // only xenstore was behind: domU already runs as the file says
+	}
 
 	// domU brings its interfaces up as the file says at boot.
 	domid := inv.VMs[vm].Domid
@@ -181,7 +205,7 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 	ctx, cancel := bootBound(ctx, g.lab)
 	defer cancel()
 	mgmt := strconv.Itoa(g.lab.DomU.Devices.Management) + "/ip"
-	nets, err := x.WaitGuest(ctx, vm, func(rec xapi.VMRecord, nets map[string]string) bool {
+	nets, err = x.WaitGuest(ctx, vm, func(rec xapi.VMRecord, nets map[string]string) bool {
 		return rec.PowerState == xapi.PowerRunning && rec.Domid != domid && nets[mgmt] != "" && len(g.reported(nets)) == 0
 	})
 	if err != nil {
