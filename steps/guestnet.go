@@ -25,12 +25,18 @@ const InterfacesPath = "/etc/network/interfaces"
 // build_xva.sh did by writing domU's /etc/network/interfaces
 // (print_interfaces_config: public, VM network, management, each
 // "inet dhcp" or "inet static" with its address and netmask). devstack
-// wrote the file into the disk before the first boot; xenlab writes it
-// over SSH once domU is up (the template's own network, DHCP or the
-// installer's address, gets it there) and reboots domU, which comes up
-// with them: guest metrics then report each static address at its device.
-// Done = the file in domU is the one xenlab renders and the guest reports
-// every static address.
+// wrote the file into the disk before the first boot; so does xenlab,
+// through xenstore, when domU's template has the first-boot job that
+// installs it (netjob.go): the domU step gives it while domU is Halted,
+// domU's first boot comes up with the addresses, and this step finds its
+// work done. Otherwise (a template without the job, or an address edited
+// on a running lab) this step writes the file over SSH once domU is up
+// (the template's own network, DHCP or the installer's address, gets it
+// there), first updating xenstore when domU has the job (which would put
+// the old file back at boot), and reboots domU, which comes up with them:
+// guest metrics then report each static address at its device.
+// Done = the file in domU is the one xenlab renders, the guest reports
+// every static address, and, with the job, xenstore holds that file.
 type guestNetwork struct {
 	host *hosts.Host
 	lab  *localrc.Config
@@ -69,7 +75,9 @@ func (g *guestNetwork) render() ([]byte, error) {
 	return templates.RenderInterfaces(ifs)
 }
 
-// costReboot is what a change of domU's addresses costs.
+// costReboot is what a change of domU's addresses costs on a running
+// domU (one that has not booted yet gets them through xenstore, in the
+// domU step, at no cost).
 const costReboot = "domU's " + InterfacesPath + " is rewritten and domU rebooted (VM.clean_reboot); its services restart"
 
 // reported compares the addresses domU's guest reports with the static
