@@ -515,19 +515,19 @@ func TestCrashPoints(t *testing.T) {
 	if !full {
 		up.chain, reset.chain, down.chain = true, true, true
 		up.points = []crashPoint{
-			afterCall("pool.add_to_other_config", 1),    // preflight: the lock claimed
-			afterCall("network.create", 1),              // networks: one of three
-			beforeCall("VM.clone", 1),                   // domU: the clone recorded, not made
-			afterCall("VM.clone", 1),                    // domU: the clone, untagged and a template
-			afterCall("VM.add_to_other_config", 1),      // domU: tagged with the lab only
-			afterCall("VM.add_to_other_config", 2),      // domU: a tagged clone still a template
-			afterCall("VM.set_is_a_template", 1),        // domU: a VM, not named yet
-			afterCall("VIF.create", 2),                  // domU: half its VIFs
-			afterCall("VM.start", 1),                    // boot: started, no address yet
-			afterCall("VM.clean_reboot", 1),             // guest-network: rebooting into its addresses
-			beforeCall("VM.checkpoint", 1),              // agents and verify done
-			afterCall("VM.checkpoint", 1),               // snapshot: the checkpoint tagged domu
-			afterCall("VM.remove_from_other_config", 1), // snapshot: the checkpoint without a role
+			afterCall("pool.add_to_other_config", 1),     // preflight: the lock claimed
+			afterCall("network.create", 1),               // networks: one of three
+			beforeCall("VM.clone", 1),                    // domU: the clone recorded, not made
+			afterCall("VM.clone", 1),                     // domU: the clone, untagged and a template
+			afterCall("VM.add_to_other_config", 1),       // domU: tagged with the lab only
+			afterCall("VM.add_to_other_config", 2),       // domU: a tagged clone still a template
+			afterCall("VM.set_is_a_template", 1),         // domU: a VM, not named yet
+			afterCall("VM.remove_from_xenstore_data", 2), // domU: its interfaces file not given yet (the host key's is #1)
+			afterCall("VIF.create", 2),                   // domU: half its VIFs
+			afterCall("VM.start", 1),                     // boot: started, no address yet (a cold up reboots domU no more)
+			beforeCall("VM.checkpoint", 1),               // agents and verify done
+			afterCall("VM.checkpoint", 1),                // snapshot: the checkpoint tagged domu
+			afterCall("VM.remove_from_other_config", 1),  // snapshot: the checkpoint without a role
 			// The release of the lock; the run before was killed, so
 			// this run's first removal took over its claim.
 			beforeCall("pool.remove_from_other_config", 2),

@@ -40,11 +40,18 @@ type domuPlan struct {
 	template xapi.Ref
 	vifs     []wantVIF
 	pvArgs   map[string]string // kernel arguments to set
+	// interfaces is domU's /etc/network/interfaces as the lab renders
+	// it, as its xenstore_data value (netjob.go).
+	interfaces string
 }
 
 func (d *domu) plan(inv *hosts.Snapshot) (*domuPlan, error) {
 	p := &domuPlan{}
-	var err error
+	file, err := (&guestNetwork{lab: d.lab}).render()
+	if err != nil {
+		return nil, err
+	}
+	p.interfaces = xenstoreValue(file)
 	if p.template, err = findTemplate(inv, d.lab); err != nil {
 		return nil, err
 	}
@@ -239,6 +246,14 @@ func (d *domu) changes(inv *hosts.Snapshot, vm xapi.Ref, p *domuPlan) []provisio
 	if hostKeyMissing(rec) { // hostkey.go: before domU's first boot
 		add("domU's SSH host key", "", "made by xenlab, given to domU in xenstore "+XenstoreHostKey, provision.InPlace, "")
 	}
+	if !running && interfacesBehind(rec, p.interfaces) { // netjob.go: before domU boots
+		from := ""
+		if rec.XenstoreInterfaces != "" {
+			from = "another file"
+		}
+		add("domU's "+InterfacesPath+" (domu.management_ip / vm_ip / public_ip)", from,
+			"as the lab file says, given to domU in xenstore "+XenstoreInterfaces, provision.InPlace, "")
+	}
 	return out
 }
 
@@ -381,6 +396,12 @@ func (d *domu) Apply(ctx context.Context, out provision.Output) error {
 		if err := giveHostKey(ctx, c, d.host, d.lab, vm, rec, out); err != nil {
 			return err
 		}
+	}
+	if rec.PowerState == xapi.PowerHalted && interfacesBehind(rec, p.interfaces) { // before it boots: netjob.go
+		if err := giveInterfaces(ctx, c, vm, p.interfaces); err != nil {
+			return err
+		}
+		out.Line("gave domU its %s in xenstore %s, which it installs at boot", InterfacesPath, XenstoreInterfaces)
 	}
 	if args := withArgs(rec.PVArgs, p.pvArgs); args != rec.PVArgs {
 		if err := c.VMSetPVArgs(ctx, vm, args); err != nil {

@@ -25,12 +25,18 @@ const InterfacesPath = "/etc/network/interfaces"
 // build_xva.sh did by writing domU's /etc/network/interfaces
 // (print_interfaces_config: public, VM network, management, each
 // "inet dhcp" or "inet static" with its address and netmask). devstack
-// wrote the file into the disk before the first boot; xenlab writes it
-// over SSH once domU is up (the template's own network, DHCP or the
-// installer's address, gets it there) and reboots domU, which comes up
-// with them: guest metrics then report each static address at its device.
-// Done = the file in domU is the one xenlab renders and the guest reports
-// every static address.
+// wrote the file into the disk before the first boot; so does xenlab,
+// through xenstore, when domU's template has the first-boot job that
+// installs it (netjob.go): the domU step gives it while domU is Halted,
+// domU's first boot comes up with the addresses, and this step finds its
+// work done. Otherwise (a template without the job, or an address edited
+// on a running lab) this step writes the file over SSH once domU is up
+// (the template's own network, DHCP or the installer's address, gets it
+// there), first updating xenstore when domU has the job (which would put
+// the old file back at boot), and reboots domU, which comes up with them:
+// guest metrics then report each static address at its device.
+// Done = the file in domU is the one xenlab renders, the guest reports
+// every static address, and, with the job, xenstore holds that file.
 type guestNetwork struct {
 	host *hosts.Host
 	lab  *localrc.Config
@@ -69,7 +75,9 @@ func (g *guestNetwork) render() ([]byte, error) {
 	return templates.RenderInterfaces(ifs)
 }
 
-// costReboot is what a change of domU's addresses costs.
+// costReboot is what a change of domU's addresses costs on a running
+// domU (one that has not booted yet gets them through xenstore, in the
+// domU step, at no cost).
 const costReboot = "domU's " + InterfacesPath + " is rewritten and domU rebooted (VM.clean_reboot); its services restart"
 
 // reported compares the addresses domU's guest reports with the static
@@ -105,7 +113,7 @@ func (g *guestNetwork) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	_, nets, addr := g.domU(inv)
+	vm, nets, addr := g.domU(inv)
 	if addr == "" {
 		return false, nil // step boot starts it
 	}
@@ -133,6 +141,17 @@ func (g *guestNetwork) Check(ctx context.Context) (bool, error) {
 			From: "another " + InterfacesPath, To: "as the lab file says", How: provision.DomUStopped, Cost: costReboot})
 		return false, nil
 	}
+	// domU runs as the lab says, but its first-boot job would put back
+	// another file at its next boot (netjob.go).
+	if rec := inv.VMs[vm]; interfacesBehind(rec, xenstoreValue(want)) {
+		from := ""
+		if rec.XenstoreInterfaces != "" {
+			from = "another file"
+		}
+		provision.ReportChanges(ctx, provision.Change{Field: "domU's " + InterfacesPath + " in xenstore " + XenstoreInterfaces,
+			From: from, To: "as the lab file says", How: provision.InPlace})
+		return false, nil
+	}
 	return true, nil
 }
 
@@ -141,7 +160,7 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 	if err != nil {
 		return err
 	}
-	vm, _, addr := g.domU(inv)
+	vm, nets, addr := g.domU(inv)
 	if addr == "" {
 		return errDomUDown
 	}
@@ -154,6 +173,15 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 		return err
 	}
 	defer g.host.Changed()
+	// First xenstore, where domU's first-boot job finds the file at its
+	// next boot (netjob.go): a reboot before it would bring the old one
+	// back.
+	if v := xenstoreValue(want); interfacesBehind(inv.VMs[vm], v) {
+		if err := giveInterfaces(ctx, x, vm, v); err != nil {
+			return err
+		}
+		out.Line("gave domU its %s in xenstore %s, which it installs at boot", InterfacesPath, XenstoreInterfaces)
+	}
 	c, err := g.host.DialGuest(ctx, "domU", addr, "root", g.lab.DomU.Password)
 	if err != nil {
 		return err
@@ -163,7 +191,8 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 		c.Close()
 		return fmt.Errorf("domU: reading %s: %w", InterfacesPath, err)
 	}
-	if !bytes.Equal(have, want) {
+	wrote := !bytes.Equal(have, want)
+	if wrote {
 		if _, err := c.UploadBytes(ctx, want, InterfacesPath, 0o644); err != nil {
 			c.Close()
 			return fmt.Errorf("domU: writing %s: %w", InterfacesPath, err)
@@ -171,6 +200,9 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 		out.Line("wrote domU's %s: %s", InterfacesPath, g.summary())
 	}
 	c.Close()
+	if !wrote && len(g.reported(nets)) == 0 {
+		return nil // only xenstore was behind: domU already runs as the file says
+	}
 
 	// domU brings its interfaces up as the file says at boot.
 	domid := inv.VMs[vm].Domid
@@ -181,7 +213,7 @@ func (g *guestNetwork) Apply(ctx context.Context, out provision.Output) error {
 	ctx, cancel := bootBound(ctx, g.lab)
 	defer cancel()
 	mgmt := strconv.Itoa(g.lab.DomU.Devices.Management) + "/ip"
-	nets, err := x.WaitGuest(ctx, vm, func(rec xapi.VMRecord, nets map[string]string) bool {
+	nets, err = x.WaitGuest(ctx, vm, func(rec xapi.VMRecord, nets map[string]string) bool {
 		return rec.PowerState == xapi.PowerRunning && rec.Domid != domid && nets[mgmt] != "" && len(g.reported(nets)) == 0
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"xenlab/hosts/sim"
 	"xenlab/localrc"
 	"xenlab/provision"
+	"xenlab/templates"
 )
 
 // simAddr is an address of the simulated host's own loopback network
@@ -32,8 +33,10 @@ func simAddr(t *testing.T, sh *sim.Host, n byte) netip.Prefix {
 // /etc/network/interfaces (as devstack's build_xva.sh put it there), domU
 // comes up at that address (its guest reports it, its SSH server answers
 // there), the VM and public networks' static addresses are reported too,
-// and a second plan has nothing to do. Then vm_ip is edited: plan shows
-// it as a reboot of domU, up makes it.
+// and a second plan has nothing to do. The file reaches domU before its
+// first boot (xenstore, netjob.go): a cold up starts domU once and
+// guest-network finds its work done. Then vm_ip is edited: plan shows it
+// as a reboot of domU, up makes it.
 func TestStaticAddressesReachDomU(t *testing.T) {
 	t.Parallel() // a simulated host of its own
 	sh, cfg, host := simLab(t)
@@ -41,13 +44,24 @@ func TestStaticAddressesReachDomU(t *testing.T) {
 	defer cancel()
 	mgmt := simAddr(t, sh, 200)
 	cfg.DomU.ManagementIP = localrc.IPConfig{Prefix: mgmt}
+	before := sh.Counters().GuestStarts
 	rep := run(t, ctx, beforeAgents(cfg, host), false)
 	if rep.Err != nil {
 		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
 	}
-	want := "guest-network: guest reports eth2 172.24.4.10, eth1 10.255.255.255, eth0 " + mgmt.Addr().String()
-	if !strings.Contains(output(rep), want) {
+	if n := sh.Counters().GuestStarts - before; n != 1 {
+		t.Errorf("a cold up started guests %d times, want domU once", n)
+	}
+	for _, s := range rep.Steps {
+		if s.Name == "guest-network" && s.State != provision.StateAlreadyDone {
+			t.Errorf("guest-network after domU's first boot: %s, want already done\n%s", s.State, output(rep))
+		}
+	}
+	if want := "domU: gave domU its " + InterfacesPath + " in xenstore " + XenstoreInterfaces; !strings.Contains(output(rep), want) {
 		t.Errorf("up's output lacks %q:\n%s", want, output(rep))
+	}
+	if strings.Contains(output(rep), "rebooting domU") {
+		t.Errorf("a cold up rebooted domU:\n%s", output(rep))
 	}
 	host.Changed()
 	inv, err := host.Inventory(ctx)
@@ -77,9 +91,16 @@ func TestStaticAddressesReachDomU(t *testing.T) {
 	edited.DomU.VMIP = localrc.IPConfig{Prefix: netip.MustParsePrefix("10.9.9.9/16")}
 	p := planOf(t, ctx, beforeAgents(&edited, fresh))
 	hasAll(t, "the plan's changes", changesOf(p), "guest-network: domu.vm_ip (domU stopped)")
-	if rep := run(t, ctx, beforeAgents(&edited, fresh), false); rep.Err != nil {
+	rep = run(t, ctx, beforeAgents(&edited, fresh), false)
+	if rep.Err != nil {
 		t.Fatalf("up after the edit: %v\n%s", rep.Err, output(rep))
 	}
+	want := "guest-network: guest reports eth2 172.24.4.10, eth1 10.9.9.9, eth0 " + mgmt.Addr().String()
+	if !strings.Contains(output(rep), want) {
+		t.Errorf("the edit's output lacks %q:\n%s", want, output(rep))
+	}
+	hasAll(t, "the edit's output", strings.Split(output(rep), "\n"),
+		"guest-network: gave domU its "+InterfacesPath+" in xenstore "+XenstoreInterfaces, "guest-network: rebooting domU")
 	fresh.Changed()
 	if inv, err = fresh.Inventory(ctx); err != nil {
 		t.Fatal(err)
@@ -128,9 +149,10 @@ func TestBootIsBoundByTimeoutsBoot(t *testing.T) {
 // TestInstallerAddressReachesDomUsFirstBoot: a static domu.ubuntu.ip is
 // the installer's address (netcfg on its kernel command line, as
 // devstack's install_ubuntu_template.sh passed UBUNTU_INST_IP), which the
-// installer writes into the installed system: domU, cloned from it, first
-// boots at that address; guest-network then gives it the lab file's
-// (management by DHCP).
+// installer writes into the installed system. The template xenlab builds
+// with its preseed has the interfaces job (and is marked so): domU, cloned
+// from it, first boots with the lab file's addresses (management by DHCP,
+// not the installer's address), and guest-network finds nothing to do.
 func TestInstallerAddressReachesDomUsFirstBoot(t *testing.T) {
 	sh, cfg, host := simLabInstall(t, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -143,10 +165,12 @@ func TestInstallerAddressReachesDomUsFirstBoot(t *testing.T) {
 		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
 	}
 	out := output(rep)
-	for _, want := range []string{"boot: guest reports " + inst.Addr().String() + " on eth0", "guest-network: wrote domU's /etc/network/interfaces",
-		"guest-network: guest reports eth2 172.24.4.10, eth1 10.255.255.255, eth0 127."} {
-		if !strings.Contains(out, want) {
-			t.Errorf("up's output lacks %q:\n%s", want, out)
+	if want := "domU: gave domU its " + InterfacesPath + " in xenstore " + XenstoreInterfaces; !strings.Contains(out, want) {
+		t.Errorf("up's output lacks %q:\n%s", want, out)
+	}
+	for _, not := range []string{"boot: guest reports " + inst.Addr().String(), "guest-network: wrote", "rebooting domU"} {
+		if strings.Contains(out, not) {
+			t.Errorf("up's output has %q:\n%s", not, out)
 		}
 	}
 	host.Changed()
@@ -155,6 +179,52 @@ func TestInstallerAddressReachesDomUsFirstBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ip := guestIP(inv, findDomU(inv, cfg.Lab), 0); ip == "" || ip == inst.Addr().String() {
-		t.Errorf("after guest-network domU reports %q on eth0, want a DHCP lease", ip)
+		t.Errorf("domU reports %q on eth0, want a DHCP lease", ip)
+	}
+	if ip := guestIP(inv, findDomU(inv, cfg.Lab), 1); ip != "10.255.255.255" {
+		t.Errorf("domU reports %q on eth1, want vm_ip 10.255.255.255", ip)
+	}
+	tpl, err := findTemplate(inv, cfg)
+	if err != nil || inv.VMs[tpl].OtherConfig[templates.InterfacesJobKey] != XenstoreInterfaces {
+		t.Errorf("the built template's other_config %v (%v): no %s mark", inv.VMs[tpl].OtherConfig, err, templates.InterfacesJobKey)
+	}
+}
+
+// TestDomUWithoutTheInterfacesJobIsRebooted: a template without the
+// interfaces job's mark (one made before it, or one of yours without it)
+// gets nothing in xenstore; guest-network writes the file over SSH and
+// reboots domU, which comes up with the lab's addresses, as before.
+func TestDomUWithoutTheInterfacesJobIsRebooted(t *testing.T) {
+	t.Parallel() // a simulated host of its own
+	sh, cfg, host := simLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := host.XAPI(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := findTemplateByName(t, ctx, c, cfg.DomU.Template)
+	if err := c.VMRemoveFromOtherConfig(ctx, tpl, templates.InterfacesJobKey); err != nil {
+		t.Fatal(err)
+	}
+	host.Changed()
+	before := sh.Counters().GuestStarts
+	rep := run(t, ctx, beforeAgents(cfg, host), false)
+	if rep.Err != nil {
+		t.Fatalf("up: %v\n%s", rep.Err, output(rep))
+	}
+	if n := sh.Counters().GuestStarts - before; n != 2 {
+		t.Errorf("guests started %d times, want domU's boot and its reboot", n)
+	}
+	out := output(rep)
+	hasAll(t, "up's output", strings.Split(out, "\n"), "guest-network: rebooting domU",
+		"guest-network: guest reports eth2 172.24.4.10, eth1 10.255.255.255")
+	if strings.Contains(out, "in xenstore "+XenstoreInterfaces) {
+		t.Errorf("a domU without the job was given the file in xenstore:\n%s", out)
+	}
+	fresh := hosts.New(host.Config, hosts.Options{})
+	defer fresh.Close(ctx)
+	if p := planOf(t, ctx, beforeAgents(cfg, fresh)); len(p.Pending()) > 0 || len(changesOf(p)) > 0 {
+		t.Errorf("a second plan: pending %v, changes %v", p.Pending(), changesOf(p))
 	}
 }

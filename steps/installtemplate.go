@@ -181,8 +181,11 @@ func installTemplate(ctx context.Context, h *hosts.Host, lab *localrc.Config, ta
 	if err := c.VMRemoveFromOtherConfig(ctx, tpl, intermediateKey); err != nil {
 		return "", err
 	}
-	if lab.DomU.Ubuntu.Preseed == "" { // xenlab's preseed installed the host key job (hostkey.go)
+	if lab.DomU.Ubuntu.Preseed == "" { // xenlab's preseed installed the first-boot jobs (hostkey.go, netjob.go)
 		if err := c.VMAddToOtherConfig(ctx, tpl, templates.HostKeyJobKey, templates.HostKeyXenstoreKey); err != nil {
+			return "", err
+		}
+		if err := c.VMAddToOtherConfig(ctx, tpl, templates.InterfacesJobKey, templates.InterfacesXenstoreKey); err != nil {
 			return "", err
 		}
 	}

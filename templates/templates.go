@@ -21,7 +21,7 @@ var files embed.FS
 // parsed holds every embedded template by file name; missingkey=error
 // makes a field the data lacks an error, not "<no value>".
 var parsed = template.Must(template.New("").Option("missingkey=error").
-	Funcs(template.FuncMap{"sh": ShellQuote, "hostKeyLateCommand": HostKeyLateCommand}).ParseFS(files, "*.tmpl"))
+	Funcs(template.FuncMap{"sh": ShellQuote, "lateCommand": LateCommand}).ParseFS(files, "*.tmpl"))
 
 // render executes one embedded template.
 func render(name string, data any) ([]byte, error) {

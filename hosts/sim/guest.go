@@ -130,6 +130,10 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		sw.Close()
 		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
 	}
+	if err := xenstoreInterfaces(gs.root, g); err != nil { // xenlab's first-boot job, before networking
+		sw.Close()
+		return "", fmt.Errorf("%s: %w", g.NameLabel, err)
+	}
 	confs, err := readInterfaces(gs.root)
 	if err != nil {
 		h.logf("sim: guest %s: %v: its interfaces stay down", g.NameLabel, err)

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +13,7 @@ import (
 	"strings"
 
 	"xenlab/hosts/sim/xapid"
+	"xenlab/templates"
 )
 
 // A simulated guest's network, as an Ubuntu 12.04 guest brings it up at
@@ -50,6 +53,35 @@ func diskInterfaces(root, content string) error {
 		return err
 	}
 	return os.WriteFile(p, []byte(content), 0o644)
+}
+
+// xenstoreInterfaces does what xenlab's interfaces job
+// (templates/netjob.go) does in a real guest, at every boot before
+// networking starts: when the VM's template has the job
+// (templates.InterfacesJobKey, which the simulator's prebuilt template
+// carries, as xenlab's preseed installs it) and xenstore has
+// templates.InterfacesXenstoreKey (the VM's xenstore_data, which xapi
+// writes into the domain's xenstore at start), the file it carries,
+// base64-encoded, becomes the guest's /etc/network/interfaces, which its
+// network then comes up with. A value that is not base64 is what the job
+// fails on: the guest keeps its file.
+func xenstoreInterfaces(root string, g xapid.Guest) error {
+	v, ok := g.VMData[templates.InterfacesXenstoreKey]
+	if !ok || v == "" || g.OtherConfig[templates.InterfacesJobKey] == "" {
+		return nil
+	}
+	data, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return nil
+	}
+	p := filepath.Join(root, "etc", "network", "interfaces")
+	if have, err := os.ReadFile(p); err == nil && bytes.Equal(have, data) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, data, 0o644)
 }
 
 // readInterfaces reads <root>/etc/network/interfaces; a missing file is

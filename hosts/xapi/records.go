@@ -188,7 +188,16 @@ type VMRecord struct {
 	BlockedOperations map[string]string
 	OtherConfig       map[string]string
 	Tags              []string
+	// XenstoreInterfaces is xenstore_data[XenstoreInterfacesKey], domU's
+	// /etc/network/interfaces as xenlab passes it to the guest (base64).
+	// It is the only key of xenstore_data a record keeps: others may hold
+	// secrets (domU's SSH host key), which xenlab writes but never reads.
+	XenstoreInterfaces string
 }
+
+// XenstoreInterfacesKey is the xenstore_data key VMRecord.XenstoreInterfaces
+// reads (templates.InterfacesXenstoreKey).
+const XenstoreInterfacesKey = "vm-data/network_interfaces"
 
 // UnmarshalXAPI decodes a VM record as xapi sends it.
 func (r *VMRecord) UnmarshalXAPI(v any) error {
@@ -205,7 +214,7 @@ func (r *VMRecord) UnmarshalXAPI(v any) error {
 		VCPUsMax: f.int("VCPUs_max"), VCPUsAtStartup: f.int("VCPUs_at_startup"),
 		AllowedOperations: f.strs("allowed_operations"), CurrentOperations: f.smap("current_operations"),
 		BlockedOperations: f.smap("blocked_operations"), OtherConfig: f.smap("other_config"),
-		Tags: f.strs("tags"),
+		Tags: f.strs("tags"), XenstoreInterfaces: f.smap("xenstore_data")[XenstoreInterfacesKey],
 	}
 	return f.err
 }

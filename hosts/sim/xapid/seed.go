@@ -93,10 +93,12 @@ func (s *Server) seed(sd Seed) {
 		jeos["is_a_template"] = true
 		jeos["PV_bootloader"] = "pygrub"
 		jeos["name_description"] = "Ubuntu 12.04 installed from the preseed (prebuilt by the simulator)"
-		// As xenlab's preseed builds it: with the first-boot job that
-		// installs the SSH host key passed in xenstore (templates/hostkey.go).
+		// As xenlab's preseed builds it: with the first-boot jobs that
+		// install the SSH host key and /etc/network/interfaces passed in
+		// xenstore (templates/hostkey.go, templates/netjob.go).
 		jeos["other_config"] = map[string]string{PrebuiltKey: "true", "mac_seed": newUUID(),
-			templates.HostKeyJobKey: templates.HostKeyXenstoreKey}
+			templates.HostKeyJobKey:    templates.HostKeyXenstoreKey,
+			templates.InterfacesJobKey: templates.InterfacesXenstoreKey}
 		vm := d.insert("VM", jeos)
 		vdi := d.insert("VDI", vdiRecord("jeos root", sr.ref, 8<<30))
 		d.insert("VBD", vbdRecord(vm.ref, vdi.ref, "0", true))
