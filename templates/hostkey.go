@@ -57,10 +57,18 @@ exec /usr/local/sbin/xenlab-hostkey
 // first-boot job into the target: the script and the job go base64-encoded,
 // so no quoting of theirs meets the shell's or debconf's.
 func HostKeyLateCommand() string {
+	return installJob("xenlab-hostkey", hostKeyScript, hostKeyUpstartJob)
+}
+
+// installJob is the late_command part that installs a first-boot job into
+// the target: the script as /usr/local/sbin/<name> and its upstart job as
+// /etc/init/<name>.conf, both base64-encoded, so no quoting of theirs
+// meets the shell's or debconf's.
+func installJob(name, script, job string) string {
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	return strings.Join([]string{
-		"in-target sh -c 'echo " + b64(hostKeyScript) + " | base64 -d > /usr/local/sbin/xenlab-hostkey",
-		"chmod 755 /usr/local/sbin/xenlab-hostkey",
-		"echo " + b64(hostKeyUpstartJob) + " | base64 -d > /etc/init/xenlab-hostkey.conf'",
+		"in-target sh -c 'echo " + b64(script) + " | base64 -d > /usr/local/sbin/" + name,
+		"chmod 755 /usr/local/sbin/" + name,
+		"echo " + b64(job) + " | base64 -d > /etc/init/" + name + ".conf'",
 	}, " && ")
 }

@@ -15,17 +15,7 @@ import (
 // rendered preseed carries it as one debconf answer.
 func TestHostKeyLateCommand(t *testing.T) {
 	cmd := HostKeyLateCommand()
-	if strings.ContainsAny(cmd, "\n\r") || strings.Count(cmd, "'") != 2 {
-		t.Fatalf("late_command is not one line with one quoted shell script: %q", cmd)
-	}
-	var decoded []string
-	for _, m := range regexp.MustCompile(`echo ([A-Za-z0-9+/=]+) \| base64 -d`).FindAllStringSubmatch(cmd, -1) {
-		b, err := base64.StdEncoding.DecodeString(m[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		decoded = append(decoded, string(b))
-	}
+	decoded := lateCommandFiles(t, cmd)
 	if len(decoded) != 2 || decoded[0] != hostKeyScript || decoded[1] != hostKeyUpstartJob {
 		t.Fatalf("late_command installs %q", decoded)
 	}
@@ -58,4 +48,23 @@ func TestHostKeyLateCommand(t *testing.T) {
 	if a := answers["pkgsel/include"]; !strings.Contains(a.Val, "xenstore-utils") {
 		t.Errorf("pkgsel/include = %q: no xenstore-read in the guest", a.Val)
 	}
+}
+
+// lateCommandFiles checks that a late_command part is one line holding one
+// quoted shell script, and returns the files it writes (base64-decoded),
+// in order.
+func lateCommandFiles(t *testing.T, cmd string) []string {
+	t.Helper()
+	if strings.ContainsAny(cmd, "\n\r") || strings.Count(cmd, "'") != 2 {
+		t.Fatalf("late_command is not one line with one quoted shell script: %q", cmd)
+	}
+	var decoded []string
+	for _, m := range regexp.MustCompile(`echo ([A-Za-z0-9+/=]+) \| base64 -d`).FindAllStringSubmatch(cmd, -1) {
+		b, err := base64.StdEncoding.DecodeString(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded = append(decoded, string(b))
+	}
+	return decoded
 }

@@ -1,10 +1,5 @@
 package templates
 
-import (
-	"encoding/base64"
-	"strings"
-)
-
 // domU's /etc/network/interfaces reaches the guest before its first boot
 // the way its SSH host key does (hostkey.go), as devstack's build_xva.sh
 // wrote the file into domU's disk before it booted: xenlab puts base64 of
@@ -60,12 +55,7 @@ exec /usr/local/sbin/xenlab-interfaces
 // InterfacesLateCommand is the preseed's late_command part that installs
 // the job into the target, base64-encoded as HostKeyLateCommand's.
 func InterfacesLateCommand() string {
-	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-	return strings.Join([]string{
-		"in-target sh -c 'echo " + b64(interfacesScript) + " | base64 -d > /usr/local/sbin/xenlab-interfaces",
-		"chmod 755 /usr/local/sbin/xenlab-interfaces",
-		"echo " + b64(interfacesUpstartJob) + " | base64 -d > /etc/init/xenlab-interfaces.conf'",
-	}, " && ")
+	return installJob("xenlab-interfaces", interfacesScript, interfacesUpstartJob)
 }
 
 // LateCommand is the preseed's late_command: both first-boot jobs.

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -16,17 +15,7 @@ import (
 // leaves the disk's own when xenstore has none.
 func TestInterfacesLateCommand(t *testing.T) {
 	cmd := InterfacesLateCommand()
-	if strings.ContainsAny(cmd, "\n\r") || strings.Count(cmd, "'") != 2 {
-		t.Fatalf("late_command is not one line with one quoted shell script: %q", cmd)
-	}
-	var decoded []string
-	for _, m := range regexp.MustCompile(`echo ([A-Za-z0-9+/=]+) \| base64 -d`).FindAllStringSubmatch(cmd, -1) {
-		b, err := base64.StdEncoding.DecodeString(m[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		decoded = append(decoded, string(b))
-	}
+	decoded := lateCommandFiles(t, cmd)
 	if len(decoded) != 2 || decoded[0] != interfacesScript || decoded[1] != interfacesUpstartJob {
 		t.Fatalf("late_command installs %q", decoded)
 	}
