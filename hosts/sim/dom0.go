@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"xenlab/hosts/sim/hostnet"
 	"xenlab/hosts/sim/ifconfig"
 	"xenlab/hosts/sim/ovs"
 	"xenlab/hosts/sim/sshd"
@@ -163,6 +164,23 @@ func (d *dom0Host) RemovePort(ctx context.Context, bridge, port string) error {
 		return fmt.Errorf("dom0: device %s: %w", port, err)
 	}
 	return nil
+}
+
+// ParkPort takes a suspended VM's VIF port off the bridge as RemovePort
+// does, but with a network of the host's own keeps its link to the guest,
+// which is kept too (suspendGuest), for the resume to plug again
+// (hostnet.ParkVIF): Xen keeps a suspended domain's state, and the new
+// domain's backend devices take its place.
+func (d *dom0Host) ParkPort(ctx context.Context, bridge, port, vm string) error {
+	h := (*Host)(d)
+	if _, _, ok := hostnet.ParseVIF(port); !ok || h.hnet == nil {
+		return d.RemovePort(ctx, bridge, port)
+	}
+	if err := vsctl(ctx, d.dom0SW, "dom0", "--if-exists", "del-port", bridge, port); err != nil {
+		return err
+	}
+	h.vswitchdLogf("bridge %s: deleted interface %s", bridge, port)
+	return h.hnet.ParkVIF(ctx, port, vm)
 }
 
 func (d *dom0Host) Dom0Path(p string) string { return d.dom0.HostPath(p) }

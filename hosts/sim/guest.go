@@ -50,8 +50,24 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 	}
 	if old, ok := h.guests[g.UUID]; ok { // a start without a stop, or a kept guest not resumed: replace
 		delete(h.guests, g.UUID)
+		kept := old.keptFor != "" && h.hnet != nil
+		if kept {
+			// The VM's network namespace holds the links this resume
+			// plugged (hostnet.AddVIF took back the kept guest's): it
+			// stays, for the new guest.
+			old.release = nil
+		}
 		h.mu.Unlock()
 		old.stop()
+		if kept {
+			var devices []string
+			for _, v := range g.VIFs {
+				devices = append(devices, "eth"+v.Device)
+			}
+			if err := h.hnet.Reuse(ctx, g.UUID, devices); err != nil {
+				h.logf("sim: %s: its network after the kept guest: %v", g.NameLabel, err)
+			}
+		}
 		h.mu.Lock()
 	}
 	used := map[string]bool{}
@@ -261,13 +277,9 @@ func (h *Host) suspendGuest(vmUUID, image string) error {
 		unlock()
 		return nil
 	}
-	// With a network of the host's own (simnet.go) the suspend takes the
-	// VIFs' links away and the resume makes new ones, whose addresses a
-	// kept guest would not get again: such a guest stops, as before.
-	if h.hnet != nil {
-		unlock()
-		return h.stopGuest(vmUUID)
-	}
+	// With a network of the host's own (simnet.go) the VIFs' links were
+	// parked, not removed (xapid.PortParker, hostnet.ParkVIF): the guest
+	// keeps its devices and their addresses for the resume.
 	if err := g.ssh.Pause(); err != nil {
 		h.logf("sim: guest %s not kept while suspended (%v): stopped", g.name, err)
 		unlock()

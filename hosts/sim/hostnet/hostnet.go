@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -69,7 +70,11 @@ type Net struct {
 
 	mu     sync.Mutex
 	guests map[string]*netns.NS // by VM uuid
-	closed bool
+	// parked are the dom0 ends of the links of suspended VMs' guests,
+	// kept (ParkVIF) for their resume: by VM uuid, then device.
+	parked   map[string]map[string]string
+	parkings int // names parked links
+	closed   bool
 }
 
 var idRE = regexp.MustCompile(`^[0-9a-f]{6}$`)
@@ -114,7 +119,7 @@ func Start(ctx context.Context, opts Options) (_ *Net, err error) {
 	if opts.LAN.Bits() != 24 || !Range.Contains(opts.LAN.Addr()) {
 		return nil, fmt.Errorf("hostnet: %s is not a /24 of %s", opts.LAN, Range)
 	}
-	n := &Net{opts: opts, uplink: Uplink(opts.ID), guests: map[string]*netns.NS{}}
+	n := &Net{opts: opts, uplink: Uplink(opts.ID), guests: map[string]*netns.NS{}, parked: map[string]map[string]string{}}
 	n.ip, _ = ipBinary()
 	if err := n.removeStale(ctx); err != nil {
 		return nil, err
@@ -226,8 +231,95 @@ func (n *Net) ReleaseGuest(vm string) {
 	n.mu.Lock()
 	ns := n.guests[vm]
 	delete(n.guests, vm)
+	delete(n.parked, vm) // they end with the guest's ends
 	n.mu.Unlock()
 	ns.Close()
+}
+
+// ParkVIF keeps the link of a VIF of the VM vm whose domain is suspended:
+// its dom0 end, off the bridge already, is renamed out of the way of
+// vif<domid>.<device> names and kept, with the guest's eth<device> and its
+// addresses, as Xen keeps a suspended domain's devices' state, until the
+// VM's resume plugs the VIF again (AddVIF) or its guest ends.
+func (n *Net) ParkVIF(ctx context.Context, port, vm string) error {
+	_, dev, ok := ParseVIF(port)
+	if !ok {
+		return fmt.Errorf("hostnet: %q is not a VIF's port", port)
+	}
+	n.mu.Lock()
+	n.parkings++
+	name := fmt.Sprintf("xlpark%d", n.parkings)
+	n.mu.Unlock()
+	if err := n.run(ctx, n.dom0, "link set "+port+" down", "link set "+port+" name "+name); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	if n.parked[vm] == nil {
+		n.parked[vm] = map[string]string{}
+	}
+	n.parked[vm][dev] = name
+	n.mu.Unlock()
+	return nil
+}
+
+// unpark takes back the parked link of the VM vm's device dev as port,
+// when its guest's end still has the VIF's MAC; false when there is none
+// to take (a parked link whose MAC differs is removed).
+func (n *Net) unpark(ctx context.Context, port, dev, mac, vm string) (bool, error) {
+	n.mu.Lock()
+	name, ok := n.parked[vm][dev]
+	delete(n.parked[vm], dev)
+	g := n.guests[vm]
+	n.mu.Unlock()
+	if !ok || g == nil {
+		return false, nil
+	}
+	if mac != "" && !strings.EqualFold(linkMAC(g, "eth"+dev), mac) {
+		return false, n.run(ctx, n.dom0, "link del "+name)
+	}
+	return true, n.run(ctx, n.dom0, "link set "+name+" name "+port)
+}
+
+// Reuse readies the guest namespace of the VM vm for another guest of
+// the same VM, which a resume of another suspend image starts in place of
+// a kept one: the links the resume plugged stay, links still parked go,
+// and the devices' addresses are flushed for the new guest to set.
+func (n *Net) Reuse(ctx context.Context, vm string, devices []string) error {
+	n.mu.Lock()
+	parked := n.parked[vm]
+	delete(n.parked, vm)
+	g := n.guests[vm]
+	n.mu.Unlock()
+	var cmds []string
+	for _, name := range parked {
+		cmds = append(cmds, "link del "+name)
+	}
+	if len(cmds) > 0 {
+		if err := n.run(ctx, n.dom0, cmds...); err != nil {
+			return err
+		}
+	}
+	if g == nil || len(devices) == 0 {
+		return nil
+	}
+	cmds = cmds[:0]
+	for _, d := range devices {
+		cmds = append(cmds, "addr flush dev "+d)
+	}
+	return n.run(ctx, g, cmds...)
+}
+
+// linkMAC is the MAC address of a device in ns, or "".
+func linkMAC(ns *netns.NS, dev string) string {
+	var mac string
+	_ = ns.Do(func() error {
+		ifi, err := net.InterfaceByName(dev)
+		if err == nil {
+			mac = ifi.HardwareAddr.String()
+		}
+		return err
+	})
+	return mac
 }
 
 var vifRE = regexp.MustCompile(`^vif([0-9]+)\.([0-9]+)$`)
@@ -262,9 +354,15 @@ func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 	}
 	// A replug: netback removed the old device; a leftover would clash.
 	_ = n.run(ctx, n.dom0, "link del "+port)
-	if err := n.run(ctx, g, "link add "+eth+addr+" type veth peer name "+port+" netns "+n.dom0.Path(),
-		"link set "+eth+" up"); err != nil {
+	kept, err := n.unpark(ctx, port, dev, mac, vm) // a resume of a kept guest
+	if err != nil {
 		return err
+	}
+	if !kept {
+		if err := n.run(ctx, g, "link add "+eth+addr+" type veth peer name "+port+" netns "+n.dom0.Path(),
+			"link set "+eth+" up"); err != nil {
+			return err
+		}
 	}
 	if err := n.run(ctx, n.dom0, "link set "+port+" arp off", "link set "+port+" multicast off",
 		"link set "+port+" address "+VIFMAC, "link set "+port+" up"); err != nil {

@@ -55,6 +55,13 @@ type BridgeLabeler interface {
 	EnsureLabelledBridge(ctx context.Context, bridge string, externalIDs map[string]string) error
 }
 
+// PortParker is a Host that keeps a suspended VM's VIF ports' links for
+// its resume (with a GuestSuspender, which keeps the guest): ParkPort is
+// RemovePort for a VM being suspended.
+type PortParker interface {
+	ParkPort(ctx context.Context, bridge, port, vm string) error
+}
+
 // Guest describes a VM that has just booted.
 type Guest struct {
 	UUID        string

@@ -1,6 +1,7 @@
 package xapid
 
 import (
+	"context"
 	"sort"
 	"strconv"
 	"strings"
@@ -314,8 +315,16 @@ func (s *Server) finishHalt(c *call, h halting) {
 	} else if err := s.host.StopGuest(c.ctx, h.uuid); err != nil {
 		s.logf("xapid: stopping guest %s: %v", h.uuid, err)
 	}
+	parker, parks := s.host.(PortParker)
+	parks = parks && keeps
 	for _, p := range h.ports {
-		if err := s.host.RemovePort(c.ctx, p.bridge, p.port()); err != nil {
+		remove := s.host.RemovePort
+		if parks {
+			remove = func(ctx context.Context, bridge, port string) error {
+				return parker.ParkPort(ctx, bridge, port, h.uuid)
+			}
+		}
+		if err := remove(c.ctx, p.bridge, p.port()); err != nil {
 			s.logf("xapid: removing port %s from %s: %v", p.port(), p.bridge, err)
 		}
 	}
