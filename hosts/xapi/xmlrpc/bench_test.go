@@ -103,3 +103,17 @@ func TestVMRecordsDecodersAgree(t *testing.T) {
 	}
 	t.Logf("%d VMs: %d bytes", 1000, len(data))
 }
+
+// BenchmarkDecodeOneVMRecord decodes one VM's record (the reply of
+// VM.get_all_records for one VM, 7 KB: what a VM.get_record of a real VM
+// brings).
+func BenchmarkDecodeOneVMRecord(b *testing.B) {
+	data := vmRecordsReply(1)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeResponse(bytes.NewReader(data), int64(len(data))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

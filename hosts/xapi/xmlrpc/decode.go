@@ -19,6 +19,7 @@ func UnmarshalCall(data []byte) (method string, params []any, err error) {
 	if err != nil {
 		return "", nil, err
 	}
+	defer p.putMembers()
 	return p.call()
 }
 
@@ -29,6 +30,7 @@ func UnmarshalResponse(data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer p.putMembers()
 	return p.response()
 }
 
@@ -83,6 +85,7 @@ func (p *scanner) release() {
 	if cap(buf) > 2*readChunk {
 		buf = nil
 	}
+	p.putMembers()
 	*p = scanner{buf: buf}
 	streamScanners.Put(p)
 }

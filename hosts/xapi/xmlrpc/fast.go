@@ -2,6 +2,8 @@ package xmlrpc
 
 import (
 	"bytes"
+	"hash/maphash"
+	"sync"
 	"sync/atomic"
 )
 
@@ -245,22 +247,35 @@ func (p *scanner) fmaybeEmpty(empty bool) (any, bool) {
 	return p.fvalue()
 }
 
-// fstruct reads <member>...</member>* up to </struct>.
+// fstruct reads <member>...</member>* up to </struct>. Its members wait
+// on the scanner's stack until the struct ends, so that its map is made
+// at its size once rather than grown (a VM record has 67 members).
 func (p *scanner) fstruct(empty bool) (any, bool) {
 	if p.charge(costStruct) != nil {
 		return nil, false
 	}
-	out := map[string]any{}
 	if empty {
-		return out, true
+		return map[string]any{}, true
 	}
+	if p.members == nil {
+		p.members = memberStacks.Get().(*[]member) // given back by putMembers
+	}
+	base := len(*p.members)
+	defer func() {
+		clear((*p.members)[base:]) // the values are the caller's now, or garbage
+		*p.members = (*p.members)[:base]
+	}()
 	for {
 		p.skipSpace()
 		if p.endTag("struct") {
+			out := make(map[string]any, len(*p.members)-base)
+			for _, m := range (*p.members)[base:] {
+				out[m.name] = m.v // a name given twice: the last, as the token path
+			}
 			return out, true
 		}
 		cost := costMember
-		if len(out) == 0 {
+		if len(*p.members) == base {
 			cost = costFirstMember
 		}
 		if !p.literal("<member>") || p.charge(cost) != nil {
@@ -270,8 +285,26 @@ func (p *scanner) fstruct(empty bool) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		out[name] = v
+		*p.members = append(*p.members, member{name, v})
 	}
+}
+
+// member is a struct member read and not yet in its map.
+type member struct {
+	name string
+	v    any
+}
+
+// memberStacks keeps the scanners' member stacks between messages.
+var memberStacks = sync.Pool{New: func() any { return new([]member) }}
+
+// putMembers gives the scanner's member stack back, empty (each struct
+// clears what it pushed), unless it grew large.
+func (p *scanner) putMembers() {
+	if p.members != nil && cap(*p.members) <= 1024 {
+		memberStacks.Put(p.members)
+	}
+	p.members = nil
 }
 
 // fmember reads a struct member's <name> and <value>, in either order,
@@ -395,17 +428,14 @@ type interned struct {
 }
 
 var (
-	names  [1 << 10]atomic.Pointer[interned]
-	shorts [1 << 10]atomic.Pointer[interned]
+	internSeed = maphash.MakeSeed()
+	names      [1 << 10]atomic.Pointer[interned]
+	shorts     [1 << 10]atomic.Pointer[interned]
 )
 
 // intern finds b in table, or puts it there.
 func intern(table *[1 << 10]atomic.Pointer[interned], b []byte) *interned {
-	h := uint32(2166136261) // FNV-1a
-	for _, c := range b {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	slot := &table[h&(uint32(len(table))-1)]
+	slot := &table[maphash.Bytes(internSeed, b)&(uint64(len(table))-1)]
 	if e := slot.Load(); e != nil && e.s == string(b) {
 		return e
 	}

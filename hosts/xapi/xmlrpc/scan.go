@@ -54,6 +54,7 @@ type scanner struct {
 	// it gave up.
 	mark     int
 	fastFrom int64
+	members  *[]member // of the structs the fast path is in, innermost last (memberStacks)
 
 	// Room for the usual depth and text, so that a small message needs
 	// no allocation for them.
@@ -696,6 +697,15 @@ const (
 	inAttr
 )
 
+// notPlain marks the bytes that decodeText must look at: entities, CR,
+// "]]>", control characters and all of UTF-8's multi-byte sequences.
+var notPlain = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c == '&' || c == '\r' || c == ']' || c >= utf8.RuneSelf || c < 0x20
+	}
+	return t
+}()
+
 // decodeText appends raw character data (text, CDATA or an attribute
 // value) to dst as encoding/xml decodes it: entities (outside CDATA),
 // CR and CR LF as LF, "]]>" refused in text; then every character must be
@@ -705,7 +715,7 @@ func decodeText(dst, raw []byte, where int) ([]byte, error) {
 	start := len(dst)
 	plain := true
 	for _, c := range raw {
-		if c == '&' || c == '\r' || c == ']' || c >= utf8.RuneSelf || c < 0x20 {
+		if notPlain[c] {
 			plain = false
 			break
 		}
