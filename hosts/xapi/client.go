@@ -65,6 +65,7 @@ type Client struct {
 	loginTimeout time.Duration
 	http         *http.Client
 	ownHTTP      bool
+	wire         *wire // the client's own HTTP/1.1 exchange; nil when http carries the calls
 
 	roundTrips atomic.Int64
 	loginSlot  chan struct{} // holds one token while a re-login is in flight
@@ -108,6 +109,9 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if c.http, c.ownHTTP, err = httpClient(endpoint, opts); err != nil {
 		return nil, err
 	}
+	if c.wire, err = newWire(endpoint, opts); err != nil {
+		return nil, err
+	}
 	s, err := c.doLogin(ctx)
 	if err != nil {
 		c.closeIdle()
@@ -141,6 +145,7 @@ func (c *Client) Close(ctx context.Context) error {
 	s := c.session
 	c.mu.Unlock()
 	defer c.closeIdle()
+	defer c.closeWire()
 	_, err := c.roundTrip(ctx, "session.logout", []any{s}, c.loginTimeout, "logout", false)
 	if err != nil && !HasCode(err, CodeSessionInvalid) {
 		return fmt.Errorf("xapi: logout: %w", err)
@@ -151,5 +156,16 @@ func (c *Client) Close(ctx context.Context) error {
 func (c *Client) closeIdle() {
 	if c.ownHTTP {
 		c.http.CloseIdleConnections()
+	}
+	if c.wire != nil {
+		c.wire.closeIdle(false)
+	}
+}
+
+// closeWire closes the client's own connections for good: idle ones now,
+// those of calls in flight as the calls end.
+func (c *Client) closeWire() {
+	if c.wire != nil {
+		c.wire.closeIdle(true)
 	}
 }

@@ -211,7 +211,7 @@ func (e *RedirectError) Error() string {
 // TimeoutError is a round trip that got no complete answer within one of
 // the client's own bounds (not the caller's context).
 type TimeoutError struct {
-	Phase string // "connect", "login", "logout" or "call"
+	Phase string // "connect", "TLS handshake", "login", "logout" or "call"
 	After time.Duration
 }
 

@@ -335,9 +335,9 @@ func TestSilentTLSFailsHandshakeOnItsOwnTimeout(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("the handshake waited for the caller's context: %v", err)
 	}
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() || !strings.Contains(err.Error(), "TLS handshake timeout") {
-		t.Fatalf("got %T %v, want a TLS handshake timeout", err, err)
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Phase != "TLS handshake" || !strings.Contains(err.Error(), "TLS handshake timeout") {
+		t.Fatalf("got %T %v, want a TLS handshake *TimeoutError", err, err)
 	}
 }
 

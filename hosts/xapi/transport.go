@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -137,7 +138,11 @@ func (c *Client) roundTrip(ctx context.Context, method string, params []any, tim
 		}
 		return nil, fmt.Errorf("xapi %s: encoding the call: %w", method, err)
 	}
+	c.roundTrips.Add(1)
 	own := &TimeoutError{Phase: phase, After: timeout}
+	if c.wire != nil {
+		return c.postWire(ctx, method, body, own, secret)
+	}
 	rctx, cancel := context.WithTimeoutCause(ctx, timeout, own)
 	defer cancel()
 	// ownTimeout replaces the deadline error with the client's own bound,
@@ -148,9 +153,7 @@ func (c *Client) roundTrip(ctx context.Context, method string, params []any, tim
 		}
 		return err
 	}
-	req := c.request(rctx, body)
-	c.roundTrips.Add(1)
-	resp, err := c.http.Do(req)
+	resp, err := c.http.Do(c.request(rctx, body))
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -163,6 +166,56 @@ func (c *Client) roundTrip(ctx context.Context, method string, params []any, tim
 		return nil, c.transportErr(method, 0, ownTimeout(err))
 	}
 	defer resp.Body.Close()
+	return c.reply(method, resp, ownTimeout, secret)
+}
+
+// postWire is roundTrip over the client's own connections (wire.go): the
+// bound is a deadline on the connection, and the caller's context, when
+// it can end, moves that deadline to the past.
+func (c *Client) postWire(ctx context.Context, method string, body []byte, own *TimeoutError, secret bool) (any, error) {
+	// ownTimeout names what ended the exchange: the caller's context, or
+	// the client's own bound (the connection's deadline).
+	ownTimeout := func(err error) error {
+		var te *TimeoutError
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &te):
+			return err // the connect's or the handshake's own bound
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+			return own
+		}
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, c.transportErr(method, 0, err)
+	}
+	r, err := c.wire.post(ctx, body, time.Now().Add(own.After))
+	if err != nil {
+		return nil, c.transportErr(method, 0, ownTimeout(err))
+	}
+	resp := r.resp
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if loc := resp.Header.Get("Location"); loc != "" {
+			r.done(false)
+			target := clipText(loc, 300)
+			if u, err := c.target.URL.Parse(loc); err == nil {
+				target = clipText(u.Redacted(), 300)
+			}
+			return nil, c.transportErr(method, resp.StatusCode, &RedirectError{StatusCode: resp.StatusCode, Location: target})
+		}
+	}
+	v, err := c.reply(method, resp, ownTimeout, secret)
+	var te *TransportError
+	r.done((err == nil || !errors.As(err, &te)) && bodyAtEnd(resp.Body))
+	return v, err
+}
+
+// reply reads a call's reply: a 200 with XML-RPC, decoded as it is read
+// (a reply that meets a limit, of nesting, values or memory, is refused
+// without reading the rest), or another status, whose body is read and
+// counted but not shown. ownTimeout names a read's error.
+func (c *Client) reply(method string, resp *http.Response, ownTimeout func(error) error, secret bool) (any, error) {
 	if resp.StatusCode != http.StatusOK {
 		// The body is not shown: an error page may quote the request.
 		n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, xmlrpc.MaxMessageSize+1))
@@ -175,8 +228,6 @@ func (c *Client) roundTrip(ctx context.Context, method string, params []any, tim
 	if resp.ContentLength > xmlrpc.MaxMessageSize {
 		return nil, c.transportErr(method, 0, fmt.Errorf("response exceeds %d bytes", xmlrpc.MaxMessageSize))
 	}
-	// Decoded as it is read: a reply that meets a limit (nesting, values,
-	// memory) is refused without reading the rest.
 	reply := &countingReader{r: resp.Body}
 	v, err := xmlrpc.DecodeResponse(reply, resp.ContentLength)
 	switch {

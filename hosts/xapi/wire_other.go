@@ -1,0 +1,9 @@
+//go:build !unix
+
+package xapi
+
+// quiet says whether an idle connection looks usable; without a
+// non-blocking peek here, only what was already read can tell.
+func (wc *wireConn) quiet() bool {
+	return wc.rd.err == nil && wc.br.Buffered() == 0
+}

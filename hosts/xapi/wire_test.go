@@ -1,0 +1,363 @@
+package xapi
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"xenlab/hosts/xapi/xmlrpc"
+	"xenlab/secret"
+)
+
+// TestWireKeepsItsConnection: sequential calls go over one connection,
+// over http and https, and the client's own transport carries them.
+func TestWireKeepsItsConnection(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			f := newFakeXapi(t)
+			f.handle("VM.get_power_state", func([]any) (any, error) { return "Running", nil })
+			srv, conns := countingFake(t, f, useTLS)
+			opts := Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword)}
+			if useTLS {
+				opts.Fingerprint = FormatFingerprint(srv.Certificate().Raw)
+			}
+			c, err := Dial(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(context.Background())
+			if c.wire == nil {
+				t.Fatal("the client's own transport is not in use")
+			}
+			for range 20 {
+				if _, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := conns.Load(); n != 1 {
+				t.Fatalf("21 round trips took %d connections, want 1", n)
+			}
+		})
+	}
+}
+
+// TestWireLeavesAConnectionThePeerClosed: a kept connection that the
+// server closed while it was idle is not used; the call goes on a new one.
+func TestWireLeavesAConnectionThePeerClosed(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			f := newFakeXapi(t)
+			f.handle("VM.get_power_state", func([]any) (any, error) { return "Running", nil })
+			srv, conns := countingFake(t, f, useTLS)
+			opts := Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword)}
+			if useTLS {
+				opts.Fingerprint = FormatFingerprint(srv.Certificate().Raw)
+			}
+			c, err := Dial(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(context.Background())
+			for i := range 5 {
+				srv.CloseClientConnections()
+				waitPeerClosed(t, c)
+				if _, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm")); err != nil {
+					t.Fatalf("call %d after the server closed the idle connection: %v", i, err)
+				}
+			}
+			if n := conns.Load(); n != 6 {
+				t.Fatalf("%d connections, want 6 (the login's, then one after each close)", n)
+			}
+		})
+	}
+}
+
+// countingFake serves f on 127.0.0.1 and counts the connections it
+// accepts.
+func countingFake(t *testing.T, f *fakeXapi, useTLS bool) (*httptest.Server, *atomic.Int64) {
+	srv := httptest.NewUnstartedServer(f)
+	conns := new(atomic.Int64)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv, conns
+}
+
+// waitPeerClosed waits, a bounded number of times, until the client's
+// idle connection shows the server's close (it travels through the
+// kernel, not through anything a test can wait on).
+func waitPeerClosed(t *testing.T, c *Client) {
+	t.Helper()
+	for range 2000 {
+		c.wire.mu.Lock()
+		var wc *wireConn
+		if len(c.wire.idle) > 0 {
+			wc = c.wire.idle[len(c.wire.idle)-1]
+		}
+		c.wire.mu.Unlock()
+		if wc == nil || !wc.quiet() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("the server's close did not reach the client within 2 s")
+}
+
+// scriptedServer answers each request, on whichever connection, with the
+// next of replies (raw HTTP), and counts connections. A reply that
+// returns false closes its connection after it, as does the last.
+func scriptedServer(t *testing.T, replies ...func(w *bufio.Writer) bool) (url string, conns *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns = new(atomic.Int64)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			wg.Go(func() {
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+				br, bw := bufio.NewReader(conn), bufio.NewWriter(conn)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					i := int(next.Add(1)) - 1
+					if i >= len(replies) {
+						return
+					}
+					keep := replies[i](bw)
+					if bw.Flush() != nil || !keep {
+						return
+					}
+				}
+			})
+		}
+	})
+	return "http://" + ln.Addr().String(), conns
+}
+
+func successBody(t *testing.T, v any) string {
+	t.Helper()
+	b, err := xmlrpc.MarshalResponse(map[string]any{"Status": "Success", "Value": v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestWireReadsEachFraming: replies framed by Content-Length, chunked, by
+// the connection's end (HTTP/1.0 and Connection: close), after a 100
+// Continue, and followed by stray bytes are all read; a connection is
+// kept only when its reply ended cleanly and nobody asked to close it.
+func TestWireReadsEachFraming(t *testing.T) {
+	login := successBody(t, "OpaqueRef:session")
+	value := successBody(t, "Running")
+	length := func(body string, extra string) func(w *bufio.Writer) bool {
+		return func(w *bufio.Writer) bool {
+			fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s%s", len(body), body, extra)
+			return true
+		}
+	}
+	chunked := func(w *bufio.Writer) bool {
+		fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n")
+		half := len(value) / 2
+		fmt.Fprintf(w, "%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n", half, value[:half], len(value)-half, value[half:])
+		return true
+	}
+	untilClose := func(proto string) func(w *bufio.Writer) bool {
+		return func(w *bufio.Writer) bool {
+			fmt.Fprintf(w, "%s 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n%s", proto, value)
+			return false
+		}
+	}
+	continued := func(w *bufio.Writer) bool {
+		fmt.Fprintf(w, "HTTP/1.1 100 Continue\r\n\r\n")
+		return length(value, "")(w)
+	}
+	for _, tc := range []struct {
+		name  string
+		reply func(w *bufio.Writer) bool
+		conns int64 // for the login and two calls: the login's is kept
+	}{
+		{"content-length", length(value, ""), 1},
+		{"chunked", chunked, 1},
+		{"HTTP/1.0 until close", untilClose("HTTP/1.0"), 2},
+		{"Connection: close", untilClose("HTTP/1.1"), 2},
+		{"100 Continue first", continued, 1},
+		{"stray bytes after the reply", length(value, "\r\nHTTP/1.1 200 OK\r\n"), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, conns := scriptedServer(t, length(login, ""), tc.reply, tc.reply)
+			c, err := Dial(context.Background(), Options{URL: url, User: testUser, Password: secret.New(testPassword)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.closeIdle()
+			for i := range 2 {
+				v, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm"))
+				if err != nil || v != "Running" {
+					t.Fatalf("call %d: got %v, %v", i, v, err)
+				}
+			}
+			if got := conns.Load(); got != tc.conns {
+				t.Fatalf("%d connections, want %d", got, tc.conns)
+			}
+		})
+	}
+}
+
+// flakyConn fails its writes once failWrites is set, as a kept connection
+// whose peer went away fails, while looking idle and open.
+type flakyConn struct {
+	net.Conn
+	failWrites *atomic.Bool
+}
+
+func (f *flakyConn) Write(p []byte) (int, error) {
+	if f.failWrites.Load() {
+		return 0, errors.New("broken pipe (test)")
+	}
+	return f.Conn.Write(p)
+}
+
+// TestWireSendsAgainOnlyWhatWasNotSent: a call whose request could not be
+// written on a kept connection goes once more on a new one (the server
+// cannot have acted on it); a call whose request was sent and whose reply
+// never came is not sent again.
+func TestWireSendsAgainOnlyWhatWasNotSent(t *testing.T) {
+	f := newFakeXapi(t)
+	var shutdowns atomic.Int64
+	f.handle("VM.clean_shutdown", func([]any) (any, error) { shutdowns.Add(1); return "", nil })
+	srv := f.serve(false)
+	c := dialFake(t, f, srv.URL)
+	var fail atomic.Bool
+	var dials atomic.Int64
+	dial := c.wire.dial
+	c.wire.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		// Not a syscall.Conn: the idle check cannot see this peer.
+		return &flakyConn{Conn: conn, failWrites: &fail}, nil
+	}
+	c.wire.closeIdle(false)
+	if _, err := c.Call(context.Background(), "VM.clean_shutdown", Ref("OpaqueRef:vm")); err != nil {
+		t.Fatal(err)
+	}
+	fail.Store(true)
+	// The kept connection fails the write; the new one must not.
+	c.wire.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	if _, err := c.Call(context.Background(), "VM.clean_shutdown", Ref("OpaqueRef:vm")); err != nil {
+		t.Fatalf("a request that was never written was not sent again: %v", err)
+	}
+	if d, s := dials.Load(), shutdowns.Load(); d != 2 || s != 2 {
+		t.Fatalf("%d dials and %d shutdowns, want 2 and 2", d, s)
+	}
+
+	// A reply that never comes: the server closes the connection after
+	// reading the request. That is not sent again.
+	f.raw = func(w http.ResponseWriter, m string) bool {
+		if m != "VM.clean_shutdown" {
+			return false
+		}
+		shutdowns.Add(1)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		return true
+	}
+	_, err := c.Call(context.Background(), "VM.clean_shutdown", Ref("OpaqueRef:vm"))
+	var te *TransportError
+	if !errors.As(err, &te) {
+		t.Fatalf("got %v, want a TransportError", err)
+	}
+	if s := shutdowns.Load(); s != 3 {
+		t.Fatalf("the server got %d shutdowns, want 3: a request it read was sent again", s)
+	}
+}
+
+// TestWireAfterClose: a client closed while a call is in flight closes
+// that call's connection when it ends, and keeps none.
+func TestWireAfterClose(t *testing.T) {
+	f := newFakeXapi(t)
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	f.handle("VM.clean_shutdown", func([]any) (any, error) {
+		close(entered)
+		<-release
+		return "", nil
+	})
+	srv := f.serve(false)
+	c := dialFake(t, f, srv.URL)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Call(context.Background(), "VM.clean_shutdown", Ref("OpaqueRef:vm"))
+		errc <- err
+	}()
+	<-entered
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatalf("the call in flight: %v", err)
+	}
+	c.wire.mu.Lock()
+	n := len(c.wire.idle)
+	c.wire.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d connections kept after Close", n)
+	}
+	if _, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a call after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestHostHeader: an IPv6 zone stays on this machine.
+func TestHostHeader(t *testing.T) {
+	for in, want := range map[string]string{
+		"xs1:443":               "xs1:443",
+		"[fe80::1%25eth0]:8443": "[fe80::1]:8443",
+		"[fe80::1%eth0]":        "[fe80::1]",
+		"[::1]:80":              "[::1]:80",
+	} {
+		if got := hostHeader(in); got != want {
+			t.Errorf("hostHeader(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
