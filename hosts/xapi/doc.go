@@ -18,6 +18,13 @@
 // Errors never quote a reply body; a failed login never describes the
 // reply's content and withholds anything that may quote the password.
 //
+// Calls go over HTTP/1.1 connections of the client's own, kept alive
+// between calls as Python's xmlrpclib keeps them with xapi: each call
+// writes its request and reads its reply on the caller's goroutine, bounded
+// by a deadline on the connection (wire.go). net/http carries the calls
+// instead when Options.HTTPClient is given, or when a proxy from the
+// environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) applies to the endpoint.
+//
 // WaitFor waits on event.from; it re-syncs once on EVENTS_LOST and backs
 // off when a batch comes back early with nothing new.
 //

@@ -58,8 +58,9 @@ func cannedXapi(tb testing.TB) *httptest.Server {
 // the template it seeds, a server that, like xapi, does work per call.
 // Raw's ns/op over the client's is how near the client is to the wire
 // (issue 19 asks for at least 0.9); "raw+encode" and "raw+decode" are raw
-// posts that also encode the call, or also decode the reply, to tell the
-// client's costs apart. cpu-ns/op is the CPU per call of this process
+// posts that also encode the call, or also decode the reply, and
+// "own-raw" raw posts over the client's own connections (wire.go), to tell
+// the client's costs apart. cpu-ns/op is the CPU per call of this process
 // (client and server), which other work on the machine moves less than
 // ns/op.
 func BenchmarkWire(b *testing.B) {
@@ -172,10 +173,21 @@ func benchWire(b *testing.B, srv *httptest.Server) {
 		}
 		resp.Body.Close()
 	}
+	// The request posted raw over the client's own connections (wire.go),
+	// the reply read and not decoded: how much of the client is its
+	// transport.
+	ownRaw := func() {
+		r, err := c.wire.post(ctx, req, time.Now().Add(time.Minute))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, r.resp.Body)
+		r.done(err == nil)
+	}
 	for _, f := range []struct {
 		name string
 		do   func()
-	}{{"raw", rawPost}, {"raw+encode", encoded}, {"raw+decode", decoded}, {"client", call}} {
+	}{{"raw", rawPost}, {"raw+encode", encoded}, {"raw+decode", decoded}, {"own-raw", ownRaw}, {"client", call}} {
 		b.Run("sequential/"+f.name, func(b *testing.B) {
 			cpu := cpuClock(b)
 			for b.Loop() {
