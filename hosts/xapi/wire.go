@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"xenlab/hosts/xapi/xmlrpc"
 )
 
 // wire posts calls over HTTP/1.1 connections of the client's own, kept
@@ -62,13 +64,35 @@ type wireConn struct {
 // errKeeper keeps the error its reader returned: bufio.Reader holds one
 // back until the next read, and a connection whose last read ended
 // (say, a TLS close_notify read with the reply's last bytes) is not kept.
+// It also bounds what one reply may bring: left bytes more, then errTooLong
+// (textproto reads a header line of any length, and a chunked body's
+// trailer, into memory).
 type errKeeper struct {
-	r   io.Reader
-	err error
+	r    io.Reader
+	err  error
+	left int64
 }
 
+// Bounds of one reply: its status line and headers (net/http's transport
+// allows 10 MB; xapi's are a few hundred bytes), and all of it, framing
+// included.
+const (
+	maxReplyHead  = 1 << 20
+	maxReplyBytes = xmlrpc.MaxMessageSize + 1<<20
+)
+
+var errTooLong = errors.New("the reply goes on beyond what a reply may be (its headers or its framing)")
+
 func (k *errKeeper) Read(p []byte) (int, error) {
+	if k.left <= 0 {
+		k.err = errTooLong
+		return 0, errTooLong
+	}
+	if int64(len(p)) > k.left {
+		p = p[:k.left]
+	}
 	n, err := k.r.Read(p)
+	k.left -= int64(n)
 	if err != nil {
 		k.err = err
 	}
@@ -166,7 +190,9 @@ func (w *wire) post(ctx context.Context, body []byte, deadline time.Time) (*wire
 		written, err := wc.write(w.head, body)
 		if err == nil {
 			var resp *http.Response
+			wc.rd.left = maxReplyHead
 			if resp, err = readReplyHead(wc.br); err == nil {
+				wc.rd.left = maxReplyBytes
 				return &wireReply{resp: resp, done: func(ok bool) {
 					// stop is false when ctx ended the exchange.
 					if stop() && ok && !resp.Close && wc.br.Buffered() == 0 && wc.rd.err == nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -360,4 +361,35 @@ func TestHostHeader(t *testing.T) {
 			t.Errorf("hostHeader(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestWireBoundsAReplysHeaders: a server whose headers never end fails
+// the call once a megabyte of them has come, without holding more.
+func TestWireBoundsAReplysHeaders(t *testing.T) {
+	login := successBody(t, "OpaqueRef:session")
+	url, _ := scriptedServer(t,
+		func(w *bufio.Writer) bool {
+			fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(login), login)
+			return true
+		},
+		func(w *bufio.Writer) bool {
+			fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nX-Long: ")
+			line := strings.Repeat("a", 64<<10)
+			for range 64 { // 4 MB of one header line
+				if _, err := w.WriteString(line); err != nil {
+					return false
+				}
+			}
+			return false
+		})
+	c, err := Dial(context.Background(), Options{URL: url, User: testUser, Password: secret.New(testPassword)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.closeIdle()
+	_, err = c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm"))
+	if !errors.Is(err, errTooLong) {
+		t.Fatalf("got %v, want the reply refused as too long", err)
+	}
+	t.Log(err)
 }
