@@ -3,6 +3,7 @@ package xapi
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -130,6 +131,34 @@ func scriptedServer(t *testing.T, replies ...func(w *bufio.Writer) bool) (url st
 	if err != nil {
 		t.Fatal(err)
 	}
+	return "http://" + ln.Addr().String(), serveScript(t, ln, replies)
+}
+
+// scriptedTLSServer is scriptedServer over TLS, each reply one TLS record
+// (up to 16 KB: no small first records); pin is its certificate's.
+func scriptedTLSServer(t *testing.T, replies ...func(w *bufio.Writer) bool) (url, pin string, conns *atomic.Int64) {
+	t.Helper()
+	cert := testCertificate(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, DynamicRecordSizingDisabled: true})
+	return "https://" + ln.Addr().String(), FormatFingerprint(cert.Certificate[0]), serveScript(t, ln, replies)
+}
+
+// testCertificate is httptest's self-signed certificate for 127.0.0.1.
+func testCertificate(t *testing.T) tls.Certificate {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.StartTLS()
+	defer srv.Close()
+	return srv.TLS.Certificates[0]
+}
+
+// serveScript is scriptedServer's serving of ln; a reply is written to its
+// connection in one write.
+func serveScript(t *testing.T, ln net.Listener, replies []func(w *bufio.Writer) bool) (conns *atomic.Int64) {
 	conns = new(atomic.Int64)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -144,7 +173,7 @@ func scriptedServer(t *testing.T, replies ...func(w *bufio.Writer) bool) (url st
 			wg.Go(func() {
 				defer conn.Close()
 				_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-				br, bw := bufio.NewReader(conn), bufio.NewWriter(conn)
+				br, bw := bufio.NewReader(conn), bufio.NewWriterSize(conn, 64<<10)
 				for {
 					req, err := http.ReadRequest(br)
 					if err != nil {
@@ -163,7 +192,16 @@ func scriptedServer(t *testing.T, replies ...func(w *bufio.Writer) bool) (url st
 			})
 		}
 	})
-	return "http://" + ln.Addr().String(), conns
+	return conns
+}
+
+// lengthReply is a 200 with body framed by Content-Length, followed by
+// extra.
+func lengthReply(body, extra string) func(w *bufio.Writer) bool {
+	return func(w *bufio.Writer) bool {
+		fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s%s", len(body), body, extra)
+		return true
+	}
 }
 
 func successBody(t *testing.T, v any) string {
@@ -392,4 +430,44 @@ func TestWireBoundsAReplysHeaders(t *testing.T) {
 		t.Fatalf("got %v, want the reply refused as too long", err)
 	}
 	t.Log(err)
+}
+
+// TestWireLeftoversAreNotTheNextReply: bytes that follow a reply are not
+// read as the next call's reply. Over TLS they can stay inside crypto/tls
+// (the rest of the record, read from the socket but not yet asked for),
+// where neither the reader's buffer nor a peek at the socket sees them;
+// such a connection must not be kept.
+func TestWireLeftoversAreNotTheNextReply(t *testing.T) {
+	login := successBody(t, "OpaqueRef:session")
+	big := successBody(t, strings.Repeat("r", 10000)) // read past bufio's 4 KB, straight from the record
+	stale := successBody(t, "Stale")
+	fresh := successBody(t, "Fresh")
+	staleReply := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s", len(stale), stale)
+	replies := []func(*bufio.Writer) bool{lengthReply(login, ""), lengthReply(big, staleReply), lengthReply(fresh, "")}
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			opts := Options{User: testUser, Password: secret.New(testPassword)}
+			var conns *atomic.Int64
+			if useTLS {
+				opts.URL, opts.Fingerprint, conns = scriptedTLSServer(t, replies...)
+			} else {
+				opts.URL, conns = scriptedServer(t, replies...)
+			}
+			c, err := Dial(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.closeIdle()
+			if _, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm")); err != nil {
+				t.Fatal(err)
+			}
+			v, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm"))
+			if err != nil || v != "Fresh" {
+				t.Fatalf("the call after a reply with bytes behind it got %v, %v; want its own reply, Fresh", v, err)
+			}
+			if n := conns.Load(); n != 2 {
+				t.Fatalf("%d connections, want 2 (the one with leftovers not kept)", n)
+			}
+		})
+	}
 }
