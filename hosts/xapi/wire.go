@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,7 +196,7 @@ func (w *wire) post(ctx context.Context, body []byte, deadline time.Time) (*wire
 				wc.rd.left = maxReplyBytes
 				return &wireReply{resp: resp, done: func(ok bool) {
 					// stop is false when ctx ended the exchange.
-					if stop() && ok && !resp.Close && wc.br.Buffered() == 0 && wc.rd.err == nil {
+					if stop() && ok && !resp.Close && wc.br.Buffered() == 0 && wc.rd.err == nil && wc.nothingHeld() {
 						w.put(wc)
 					} else {
 						wc.close()
@@ -248,6 +249,23 @@ func (wc *wireConn) write(head, body []byte) (written bool, err error) {
 }
 
 func (wc *wireConn) close() { _ = wc.conn.Close() }
+
+// nothingHeld says whether the TLS layer holds nothing of the peer's:
+// crypto/tls reads from the socket more than the record it needs, and
+// keeps a record's plaintext beyond what br asked for, where neither br
+// nor a peek at the socket (quiet) sees it; whatever it is (bytes after
+// the reply, a close_notify), the next call must not read it as its reply.
+// A read with a deadline already passed answers without waiting: what
+// crypto/tls holds, or a timeout (which it does not keep as an error).
+func (wc *wireConn) nothingHeld() bool {
+	if _, ok := wc.conn.(*tls.Conn); !ok {
+		return true
+	}
+	_ = wc.conn.SetReadDeadline(aLongTimeAgo)
+	var b [1]byte
+	n, err := wc.conn.Read(b[:])
+	return n == 0 && errors.Is(err, os.ErrDeadlineExceeded)
+}
 
 // get takes the most recently used idle connection that is still open, or
 // dials a new one; reused says which.
