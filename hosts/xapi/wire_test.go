@@ -471,3 +471,72 @@ func TestWireLeftoversAreNotTheNextReply(t *testing.T) {
 		})
 	}
 }
+
+// TestWireTLSServerName: the client's own connections dial the URL's host
+// at its port (443 by default) and name it in the TLS handshake (SNI), with
+// a pin as without one, as net/http's transport does: a server or a proxy
+// in front of xapi that picks its certificate by name must see it. An IP
+// literal is not sent as a name.
+func TestWireTLSServerName(t *testing.T) {
+	cert := testCertificate(t)
+	pin := FormatFingerprint(cert.Certificate[0])
+	for _, tc := range []struct {
+		url, pin, dialed, sni string
+	}{
+		{"https://xs1.example/", pin, "xs1.example:443", "xs1.example"},
+		{"https://xs1.example/", "", "xs1.example:443", "xs1.example"},
+		{"https://xs1.example:8443/RPC2", pin, "xs1.example:8443", "xs1.example"},
+		{"https://192.0.2.7/", pin, "192.0.2.7:443", ""},
+		{"https://[2001:db8::7]:8443/", pin, "[2001:db8::7]:8443", ""},
+	} {
+		t.Run(tc.url+" pinned="+fmt.Sprint(tc.pin != ""), func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			sni, done := "(no hello)", make(chan struct{})
+			go func() {
+				defer close(done)
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+				_ = tls.Server(conn, &tls.Config{
+					Certificates: []tls.Certificate{cert},
+					GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+						sni = h.ServerName
+						return nil, nil
+					},
+				}).Handshake()
+			}()
+			w, err := newWire(tc.url, Options{Fingerprint: tc.pin})
+			if err != nil || w == nil {
+				t.Fatalf("newWire: %v, %v", w, err)
+			}
+			var dialed string
+			w.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dialed = addr
+				return (&net.Dialer{}).DialContext(ctx, network, ln.Addr().String())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			wc, err := w.connect(ctx, time.Now().Add(10*time.Second))
+			if err == nil {
+				wc.close()
+			} else if tc.pin != "" {
+				t.Fatalf("the pinned handshake failed: %v", err)
+			}
+			if dialed != tc.dialed {
+				t.Errorf("dialed %q, want %q", dialed, tc.dialed)
+			}
+			ln.Close()
+			<-done
+			if sni != tc.sni {
+				t.Errorf("the server was asked for %q, want %q", sni, tc.sni)
+			}
+		})
+	}
+}
