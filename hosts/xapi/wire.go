@@ -142,8 +142,12 @@ func newWire(endpoint string, opts Options) (*wire, error) {
 		if pin != nil {
 			w.tls = pinnedTLSConfig(pin)
 		} else {
-			w.tls = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
+			w.tls = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
+		// The name verified without a pin, and sent (SNI) with one too,
+		// as net/http does: a server or proxy that picks its certificate
+		// by name gets the one the pin is of. crypto/tls sends no IP.
+		w.tls.ServerName = u.Hostname()
 		w.tls.NextProtos = []string{"http/1.1"}
 	}
 	w.head = []byte("POST " + u.RequestURI() + " HTTP/1.1\r\nHost: " + hostHeader(u.Host) +
