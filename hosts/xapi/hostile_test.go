@@ -1,6 +1,7 @@
 package xapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -362,5 +364,75 @@ func TestConnectHasItsOwnTimeout(t *testing.T) {
 	var te *TimeoutError
 	if !errors.As(err, &te) || te.Phase != "connect" || dials.Load() == 0 {
 		t.Fatalf("got %T %v after %d dial(s), want a connect *TimeoutError", err, err, dials.Load())
+	}
+}
+
+// headEchoServer answers each login with head(password) as its raw status
+// line and headers, and closes the connection.
+func headEchoServer(t *testing.T, head func(pw string) string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+				req, err := http.ReadRequest(bufio.NewReader(conn))
+				if err != nil {
+					return
+				}
+				body, _ := io.ReadAll(req.Body)
+				_, params, err := xmlrpc.UnmarshalCall(body)
+				if err != nil || len(params) < 2 {
+					return
+				}
+				_, _ = io.WriteString(conn, head(fmt.Sprint(params[1])))
+			})
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestLoginReplyHeadNeverShowsThePassword: a reply to the login whose
+// status line or headers quote the password and do not parse fails the
+// login without the password in the error, over the client's own
+// connections and over net/http (a caller's HTTP client).
+func TestLoginReplyHeadNeverShowsThePassword(t *testing.T) {
+	heads := map[string]func(pw string) string{
+		"a header line without a colon": func(pw string) string { return "HTTP/1.1 200 OK\r\nX-Echo " + pw + "\r\n\r\n" },
+		"a status code":                 func(pw string) string { return "HTTP/1.1 " + pw + " OK\r\n\r\n" },
+		"a status line":                 func(pw string) string { return pw + "\r\n\r\n" },
+		"a protocol":                    func(pw string) string { return "HTTP/" + pw + " 200 OK\r\n\r\n" },
+	}
+	for hname, head := range heads {
+		url := headEchoServer(t, head)
+		for _, transport := range []string{"own", "net/http"} {
+			for pname, pw := range hostilePasswords() {
+				t.Run(hname+"/"+transport+"/"+pname, func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+					opts := Options{URL: url, User: testUser, Password: secret.New(pw)}
+					if transport == "net/http" {
+						opts.HTTPClient = &http.Client{}
+					}
+					_, err := Dial(ctx, opts)
+					if err == nil {
+						t.Fatal("logged in")
+					}
+					t.Log(err)
+					assertNoSecret(t, err.Error(), pw)
+					assertNoSecret(t, fmt.Sprintf("%+v %#v", err, err), pw)
+				})
+			}
+		}
 	}
 }
