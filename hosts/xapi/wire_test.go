@@ -540,3 +540,81 @@ func TestWireTLSServerName(t *testing.T) {
 		})
 	}
 }
+
+// TestWireReadsAnAnswerThatCameBeforeTheRequestWasWritten: xapi answers a
+// call bigger than it takes (300 KB, http_limit_max_rpc_size) with a 500
+// before it reads the body, and closes the connection; a client still
+// writing then fails its write. The call must fail with xapi's answer, and
+// must not be sent again: the server has answered it.
+func TestWireReadsAnAnswerThatCameBeforeTheRequestWasWritten(t *testing.T) {
+	const limit = 300 << 10
+	login := successBody(t, "OpaqueRef:session")
+	value := successBody(t, "Running")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var big atomic.Int64 // requests over the limit the server saw
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+				br := bufio.NewReader(conn)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if req.ContentLength > limit {
+						big.Add(1)
+						page := "<html><body><h1>HTTP 500 internal server error</h1></body></html>"
+						fmt.Fprintf(conn, "HTTP/1.1 500 Internal Error\r\nContent-Length: %d\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n%s", len(page), page)
+						return // closed with the body unread: a reset
+					}
+					body, err := io.ReadAll(req.Body)
+					if err != nil {
+						return
+					}
+					reply := value
+					if strings.Contains(string(body), "session.login_with_password") {
+						reply = login
+					}
+					fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(reply), reply)
+				}
+			})
+		}
+	})
+	c, err := Dial(context.Background(), Options{URL: "http://" + ln.Addr().String(), User: testUser, Password: secret.New(testPassword)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.closeIdle()
+	// Small socket buffers: the write of 2 MB blocks long before its end.
+	dial := c.wire.dial
+	c.wire.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetWriteBuffer(8 << 10)
+		}
+		return conn, err
+	}
+	c.wire.closeIdle(false)
+	if _, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Call(context.Background(), "VM.add_to_other_config", Ref("OpaqueRef:vm"), "k", strings.Repeat("v", 2<<20))
+	var te *TransportError
+	if !errors.As(err, &te) || te.StatusCode != http.StatusInternalServerError {
+		t.Errorf("got %v, want xapi's 500", err)
+	}
+	if n := big.Load(); n != 1 {
+		t.Errorf("the server got the call %d times, want once", n)
+	}
+}
