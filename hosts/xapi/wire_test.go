@@ -547,12 +547,24 @@ func TestWireTLSServerName(t *testing.T) {
 // writing then fails its write. The call must fail with xapi's answer, and
 // must not be sent again: the server has answered it.
 func TestWireReadsAnAnswerThatCameBeforeTheRequestWasWritten(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) { testEarlyAnswer(t, useTLS) })
+	}
+}
+
+func testEarlyAnswer(t *testing.T, useTLS bool) {
 	const limit = 300 << 10
 	login := successBody(t, "OpaqueRef:session")
 	value := successBody(t, "Running")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	opts := Options{URL: "http://" + ln.Addr().String(), User: testUser, Password: secret.New(testPassword)}
+	if useTLS {
+		cert := testCertificate(t)
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
+		opts.URL, opts.Fingerprint = "https://"+ln.Addr().String(), FormatFingerprint(cert.Certificate[0])
 	}
 	var big atomic.Int64 // requests over the limit the server saw
 	var wg sync.WaitGroup
@@ -591,7 +603,7 @@ func TestWireReadsAnAnswerThatCameBeforeTheRequestWasWritten(t *testing.T) {
 			})
 		}
 	})
-	c, err := Dial(context.Background(), Options{URL: "http://" + ln.Addr().String(), User: testUser, Password: secret.New(testPassword)})
+	c, err := Dial(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
