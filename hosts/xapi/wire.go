@@ -193,19 +193,27 @@ func (w *wire) post(ctx context.Context, body []byte, deadline time.Time) (*wire
 			stop = context.AfterFunc(ctx, func() { _ = wc.conn.SetDeadline(aLongTimeAgo) })
 		}
 		written, err := wc.write(w.head, body)
-		if err == nil {
-			var resp *http.Response
+		// A server may answer before it has read all of the request, and
+		// close: xapi does for a call over 300 KB. When the write failed
+		// and an answer waits, that answer is the call's, and the request
+		// is not sent again.
+		answered := err != nil && wc.answered()
+		if err == nil || answered {
 			wc.rd.left = maxReplyHead
-			if resp, err = readReplyHead(wc.br); err == nil {
+			resp, rerr := readReplyHead(wc.br)
+			if rerr == nil {
 				wc.rd.left = maxReplyBytes
 				return &wireReply{resp: resp, done: func(ok bool) {
 					// stop is false when ctx ended the exchange.
-					if stop() && ok && !resp.Close && wc.br.Buffered() == 0 && wc.rd.err == nil && wc.nothingHeld() {
+					if stop() && ok && written && !resp.Close && wc.br.Buffered() == 0 && wc.rd.err == nil && wc.nothingHeld() {
 						w.put(wc)
 					} else {
 						wc.close()
 					}
 				}}, nil
+			}
+			if err == nil {
+				err = rerr
 			}
 		}
 		stopped := stop()
@@ -213,7 +221,7 @@ func (w *wire) post(ctx context.Context, body []byte, deadline time.Time) (*wire
 		if !stopped || ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if reused && !written && attempt == 0 {
+		if reused && !written && !answered && attempt == 0 {
 			continue
 		}
 		return nil, err

@@ -15,16 +15,37 @@ func (wc *wireConn) quiet() bool {
 	if wc.sys == nil {
 		return true // a dialer's own connection: nothing to peek at
 	}
-	rc, err := wc.sys.SyscallConn()
-	if err != nil {
+	_, err := wc.peek()
+	return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+}
+
+// answered says whether the peer has sent something that waits to be
+// read, checked without blocking.
+func (wc *wireConn) answered() bool {
+	if wc.br.Buffered() > 0 {
+		return true
+	}
+	if wc.sys == nil {
 		return false
 	}
-	quiet := false
+	n, _ := wc.peek()
+	return n > 0
+}
+
+// peek looks at the socket for a byte without taking it or waiting: n is
+// 1 when one waits, 0 with a nil error at the peer's close, else the
+// error (EAGAIN when there is nothing yet).
+func (wc *wireConn) peek() (n int, err error) {
+	rc, err := wc.sys.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
 	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		quiet = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
+	if rerr := rc.Read(func(fd uintptr) bool {
+		n, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		return true // never wait for the socket
-	})
-	return err == nil && quiet
+	}); rerr != nil {
+		return 0, rerr
+	}
+	return n, err
 }
