@@ -53,6 +53,15 @@ type wire struct {
 // at once are opened and closed as needed.
 const maxIdleConns = 32
 
+// maxIdleTime is how long a connection may wait for the next call
+// (net/http's transport closes its own after 90 s too). A peer that went
+// away without a word (a power cut, a route gone) shows nothing a peek
+// can see, and a request written to it waits for the call's whole bound
+// where a fresh connect fails within its own; TCP keepalive finds such a
+// peer only after minutes. xapi keeps a connection open as long as the
+// client does (http_svr.ml: no timeout after the first request).
+const maxIdleTime = 90 * time.Second
+
 // wireConn is one connection and its buffers.
 type wireConn struct {
 	conn net.Conn     // what is read and written: a *tls.Conn or the TCP connection
@@ -60,6 +69,8 @@ type wireConn struct {
 	rd   errKeeper    // conn, read through br
 	br   *bufio.Reader
 	bw   *bufio.Writer
+
+	idleAt time.Time // when it was last put in the idle list
 }
 
 // errKeeper keeps the error its reader returned: bufio.Reader holds one
@@ -279,8 +290,8 @@ func (wc *wireConn) nothingHeld() bool {
 	return n == 0 && errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// get takes the most recently used idle connection that is still open, or
-// dials a new one; reused says which.
+// get takes the most recently used idle connection that is still open and
+// has not waited too long, or dials a new one; reused says which.
 func (w *wire) get(ctx context.Context, deadline time.Time) (wc *wireConn, reused bool, err error) {
 	for {
 		w.mu.Lock()
@@ -296,7 +307,19 @@ func (w *wire) get(ctx context.Context, deadline time.Time) (wc *wireConn, reuse
 		wc = w.idle[n-1]
 		w.idle[n-1] = nil
 		w.idle = w.idle[:n-1]
+		var older []*wireConn
+		stale := time.Since(wc.idleAt) > maxIdleTime
+		if stale { // and so are those that waited longer
+			older, w.idle = w.idle, nil
+		}
 		w.mu.Unlock()
+		if stale {
+			wc.close()
+			for _, o := range older {
+				o.close()
+			}
+			break
+		}
 		if wc.quiet() {
 			return wc, true, nil
 		}
@@ -310,6 +333,7 @@ func (w *wire) get(ctx context.Context, deadline time.Time) (wc *wireConn, reuse
 // is closed or keeps enough.
 func (w *wire) put(wc *wireConn) {
 	_ = wc.conn.SetDeadline(time.Time{})
+	wc.idleAt = time.Now()
 	w.mu.Lock()
 	if !w.closed && len(w.idle) < maxIdleConns {
 		w.idle = append(w.idle, wc)

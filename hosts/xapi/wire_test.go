@@ -630,3 +630,35 @@ func testEarlyAnswer(t *testing.T, useTLS bool) {
 		t.Errorf("the server got the call %d times, want once", n)
 	}
 }
+
+// TestWireDropsAConnectionIdleTooLong: a connection idle longer than
+// maxIdleTime (net/http's 90 s) is closed, not used: a host that went away
+// without a word (a power cut, a dropped route) shows nothing a peek can
+// see, and a request written to it would wait for the call's whole bound,
+// where a fresh connect fails in seconds.
+func TestWireDropsAConnectionIdleTooLong(t *testing.T) {
+	f := newFakeXapi(t)
+	f.handle("VM.get_power_state", func([]any) (any, error) { return "Running", nil })
+	srv, conns := countingFake(t, f, false)
+	c := dialFake(t, f, srv.URL)
+	if _, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm")); err != nil {
+		t.Fatal(err)
+	}
+	c.wire.mu.Lock()
+	if len(c.wire.idle) != 1 {
+		c.wire.mu.Unlock()
+		t.Fatalf("%d idle connections, want 1", len(c.wire.idle))
+	}
+	old := c.wire.idle[0]
+	old.idleAt = old.idleAt.Add(-maxIdleTime - time.Second) // as if idle that long
+	c.wire.mu.Unlock()
+	if _, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm")); err != nil {
+		t.Fatal(err)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2: the one idle too long was used", n)
+	}
+	if err := old.conn.SetDeadline(time.Time{}); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("the connection idle too long is still open (%v)", err)
+	}
+}
