@@ -662,3 +662,73 @@ func TestWireDropsAConnectionIdleTooLong(t *testing.T) {
 		t.Fatalf("the connection idle too long is still open (%v)", err)
 	}
 }
+
+// TestWireCloseWhileCallsRun: Close while calls run on several connections
+// (meant for -race). A call either completes or fails with ErrClosed, never
+// on a connection closed under it; afterwards nothing is kept and the
+// server sees every connection closed.
+func TestWireCloseWhileCallsRun(t *testing.T) {
+	f := newFakeXapi(t)
+	f.handle("VM.get_power_state", func([]any) (any, error) { return "Running", nil })
+	srv := httptest.NewUnstartedServer(f)
+	var open atomic.Int64
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := Dial(context.Background(), Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 8
+	var wg sync.WaitGroup
+	started := make(chan struct{}, workers)
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for i := range 500 {
+				_, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm"))
+				if i == 0 {
+					started <- struct{}{}
+				}
+				if errors.Is(err, ErrClosed) {
+					return
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for range workers {
+		<-started
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a call racing Close: %v", err)
+	}
+	c.wire.mu.Lock()
+	n := len(c.wire.idle)
+	c.wire.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d connections kept after Close", n)
+	}
+	for range 2000 {
+		if open.Load() == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("%d connections still open at the server after Close", open.Load())
+}
