@@ -732,3 +732,29 @@ func TestWireCloseWhileCallsRun(t *testing.T) {
 	}
 	t.Fatalf("%d connections still open at the server after Close", open.Load())
 }
+
+// TestWireConnectHasItsOwnTimeout: on the client's own connections too, a
+// connect that never completes (a dropped SYN) fails by the connect bound,
+// not by the call's deadline or the caller's context.
+func TestWireConnectHasItsOwnTimeout(t *testing.T) {
+	w, err := newWire("http://127.0.0.1:9/", Options{DialTimeout: 200 * time.Millisecond})
+	if err != nil || w == nil {
+		t.Fatalf("newWire: %v, %v", w, err)
+	}
+	var dials atomic.Int64
+	w.dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		dials.Add(1)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err = w.post(ctx, []byte("<methodCall/>"), time.Now().Add(time.Hour))
+	if ctx.Err() != nil {
+		t.Fatalf("the connect waited for the caller's context: %v", err)
+	}
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Phase != "connect" || dials.Load() != 1 {
+		t.Fatalf("got %T %v after %d dial(s), want a connect *TimeoutError after one", err, err, dials.Load())
+	}
+}
