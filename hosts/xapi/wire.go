@@ -211,9 +211,10 @@ func (w *wire) post(ctx context.Context, body []byte, deadline time.Time) (*wire
 		// A server may answer before it has read all of the request, and
 		// close: xapi does for a call over 300 KB. When the write failed
 		// and an answer waits, that answer is the call's, and the request
-		// is not sent again.
-		answered := err != nil && wc.answered()
-		if err == nil || answered {
+		// is not sent again. What waits may be no answer (the close_notify
+		// of a server that closed the connection as it sat idle): then a
+		// request not all written goes again, as below.
+		if err == nil || wc.answered() {
 			wc.rd.left = maxReplyHead
 			resp, rerr := readReplyHead(wc.br)
 			if rerr == nil {
@@ -236,7 +237,7 @@ func (w *wire) post(ctx context.Context, body []byte, deadline time.Time) (*wire
 		if !stopped || ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if reused && !written && !answered && attempt == 0 {
+		if reused && !written && attempt == 0 {
 			continue
 		}
 		return nil, err
