@@ -789,3 +789,42 @@ func TestWireConnectHasItsOwnTimeout(t *testing.T) {
 		t.Fatalf("got %T %v after %d dial(s), want a connect *TimeoutError after one", err, err, dials.Load())
 	}
 }
+
+// TestWireRepliesWithoutABody: a 204, a 304 (here with bytes after it that
+// a 304 cannot have), and a 200 with an empty body fail the call without
+// waiting, and the next call reads its own reply, not what they left.
+func TestWireRepliesWithoutABody(t *testing.T) {
+	login := successBody(t, "OpaqueRef:session")
+	value := successBody(t, "Running")
+	raw := func(head string) func(w *bufio.Writer) bool {
+		return func(w *bufio.Writer) bool { _, _ = w.WriteString(head); return true }
+	}
+	stray := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len("Stale"), "Stale")
+	for _, tc := range []struct {
+		name   string
+		reply  func(w *bufio.Writer) bool
+		status int
+	}{
+		{"204", raw("HTTP/1.1 204 No Content\r\n\r\n"), http.StatusNoContent},
+		{"304 with stray bytes", raw("HTTP/1.1 304 Not Modified\r\nContent-Length: " + fmt.Sprint(len(stray)) + "\r\n\r\n" + stray), http.StatusNotModified},
+		{"200 empty", raw("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, _ := scriptedServer(t, lengthReply(login, ""), tc.reply, lengthReply(value, ""))
+			c, err := Dial(context.Background(), Options{URL: url, User: testUser, Password: secret.New(testPassword)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.closeIdle()
+			_, err = c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm"))
+			var te *TransportError
+			if !errors.As(err, &te) || te.StatusCode != tc.status {
+				t.Fatalf("got %v, want a TransportError with status %d", err, tc.status)
+			}
+			v, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm"))
+			if err != nil || v != "Running" {
+				t.Fatalf("the next call got %v, %v; want Running", v, err)
+			}
+		})
+	}
+}
