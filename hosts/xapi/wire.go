@@ -188,8 +188,8 @@ type wireReply struct {
 
 // post writes one request with body and reads its reply's head, within
 // deadline, or until ctx ends. A request on a kept connection that fails
-// before all of it is written, with no answer waiting, goes once more on
-// a new connection: the server cannot have acted on a request whose body
+// before all of it is written, and has no answer, goes once more on a new
+// connection: the server cannot have acted on a request whose body
 // it has not all received (its Content-Length says how much). net/http
 // sends a POST again only when none of it was written; a TCP or TLS write
 // that fails has not handed its last bytes to the kernel, so a part

@@ -33,8 +33,8 @@ func (wc *wireConn) answered() bool {
 }
 
 // peek looks at the socket for a byte without taking it or waiting: n is
-// 1 when one waits, 0 with a nil error at the peer's close, else the
-// error (EAGAIN when there is nothing yet).
+// 1 when one waits, 0 with a nil error at the peer's close; otherwise err
+// says why not (EAGAIN: nothing yet).
 func (wc *wireConn) peek() (n int, err error) {
 	rc, err := wc.sys.SyscallConn()
 	if err != nil {
