@@ -488,6 +488,7 @@ func TestWireTLSServerName(t *testing.T) {
 		{"https://xs1.example:8443/RPC2", pin, "xs1.example:8443", "xs1.example"},
 		{"https://192.0.2.7/", pin, "192.0.2.7:443", ""},
 		{"https://[2001:db8::7]:8443/", pin, "[2001:db8::7]:8443", ""},
+		{"https://[fe80::7%25eth0]/", pin, "[fe80::7%eth0]:443", ""}, // the zone dialed, not named
 	} {
 		t.Run(tc.url+" pinned="+fmt.Sprint(tc.pin != ""), func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -513,8 +514,11 @@ func TestWireTLSServerName(t *testing.T) {
 				}).Handshake()
 			}()
 			w, err := newWire(tc.url, Options{Fingerprint: tc.pin})
-			if err != nil || w == nil {
-				t.Fatalf("newWire: %v, %v", w, err)
+			if err != nil {
+				t.Fatalf("newWire: %v", err)
+			}
+			if w == nil {
+				t.Skipf("a proxy from the environment applies to %s: net/http carries the calls", tc.url)
 			}
 			var dialed string
 			w.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -824,6 +828,40 @@ func TestWireRepliesWithoutABody(t *testing.T) {
 			v, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm"))
 			if err != nil || v != "Running" {
 				t.Fatalf("the next call got %v, %v; want Running", v, err)
+			}
+		})
+	}
+}
+
+// TestWireAddressAndHead: the address dialed (the scheme's port when the
+// URL has none) and the request line and Host header written, for names,
+// IPv4, IPv6 and an IPv6 zone (dialed, never sent).
+func TestWireAddressAndHead(t *testing.T) {
+	for _, tc := range []struct{ url, addr, head string }{
+		{"http://xs1/", "xs1:80", "POST / HTTP/1.1\r\nHost: xs1\r\n"},
+		{"https://xs1/", "xs1:443", "POST / HTTP/1.1\r\nHost: xs1\r\n"},
+		{"http://xs1:8080/RPC2?a=b", "xs1:8080", "POST /RPC2?a=b HTTP/1.1\r\nHost: xs1:8080\r\n"},
+		{"https://192.0.2.7:443/", "192.0.2.7:443", "POST / HTTP/1.1\r\nHost: 192.0.2.7:443\r\n"},
+		{"http://[2001:db8::7]/", "[2001:db8::7]:80", "POST / HTTP/1.1\r\nHost: [2001:db8::7]\r\n"},
+		{"https://[fe80::7%25eth0]:8443/", "[fe80::7%eth0]:8443", "POST / HTTP/1.1\r\nHost: [fe80::7]:8443\r\n"},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			endpoint, err := normalizeURL(tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := newWire(endpoint, Options{})
+			if err != nil {
+				t.Fatalf("newWire: %v", err)
+			}
+			if w == nil {
+				t.Skipf("a proxy from the environment applies to %s: net/http carries the calls", tc.url)
+			}
+			if w.addr != tc.addr {
+				t.Errorf("dials %q, want %q", w.addr, tc.addr)
+			}
+			if !strings.HasPrefix(string(w.head), tc.head) {
+				t.Errorf("the request begins %q, want %q", w.head, tc.head)
 			}
 		})
 	}
