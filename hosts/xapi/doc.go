@@ -19,9 +19,10 @@
 // reply's content and withholds anything that may quote the password.
 //
 // Calls go over HTTP/1.1 connections of the client's own, kept alive
-// between calls as Python's xmlrpclib keeps them with xapi: each call
-// writes its request and reads its reply on the caller's goroutine, bounded
-// by a deadline on the connection (wire.go). net/http carries the calls
+// between calls as Python's xmlrpclib keeps them with xapi (at most 32,
+// none idle longer than 90 s): each call writes its request and reads its
+// reply on the caller's goroutine, bounded by a deadline on the connection
+// (wire.go). net/http carries the calls
 // instead when Options.HTTPClient is given, or when a proxy from the
 // environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) applies to the endpoint.
 //
