@@ -15,6 +15,10 @@ import (
 	"xenlab/hosts/xapi/xmlrpc"
 )
 
+// MaxRPCSize is the largest call xapi reads: 300 KB of body
+// (xapi_globs.ml, http_limit_max_rpc_size).
+const MaxRPCSize = 300 * 1024
+
 // ServeHTTP serves xapi's XML-RPC endpoint: POST on "/" or "/RPC2". A body
 // that is not a well-formed methodCall gets HTTP 500, as from xapi; other
 // methods get 405 and other paths 404.
@@ -29,6 +33,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.ContentLength > MaxRPCSize {
+		// xapi refuses by the Content-Length, before reading the body, and
+		// its connection handler answers the exception with a 500 and
+		// closes (xen-api ocaml/libs/http-lib/http_svr.ml read_body,
+		// ocaml/xapi/xapi_globs.ml http_limit_max_rpc_size).
+		w.Header().Set("Connection", "close")
+		http.Error(w, "request body over xapi's limit", http.StatusInternalServerError)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, xmlrpc.MaxMessageSize+1))

@@ -56,6 +56,20 @@ func TestHTTPWire(t *testing.T) {
 			t.Fatalf("/%s: %v", path, v)
 		}
 	}
+	// A call over xapi's 300 KB is refused by its length, with the
+	// connection's end; one just under it is read.
+	for _, size := range []int{MaxRPCSize - 1024, MaxRPCSize + 1} {
+		big, _ := xmlrpc.MarshalCall("VM.get_by_name_label", []any{sess, UbuntuTemplateName})
+		at := bytes.Index(big, []byte("<methodCall>")) + len("<methodCall>")
+		big = slices.Insert(big, at, bytes.Repeat([]byte(" "), size-len(big))...)
+		resp, v := post(t, url, big)
+		switch {
+		case size <= MaxRPCSize && v == nil:
+			t.Fatalf("a %d-byte call: HTTP %d", len(big), resp.StatusCode)
+		case size > MaxRPCSize && (resp.StatusCode != 500 || !resp.Close):
+			t.Fatalf("a %d-byte call: HTTP %d, close %v; want 500 and the connection's end", len(big), resp.StatusCode, resp.Close)
+		}
+	}
 	call, _ = xmlrpc.MarshalCall("VM.get_record", []any{sess, "OpaqueRef:bad"})
 	_, v := post(t, url, call)
 	m := v.(map[string]any)
