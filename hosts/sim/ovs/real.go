@@ -153,6 +153,9 @@ func openReal(ctx context.Context, dir string, ns *netns.NS) (_ *realSwitch, err
 		return nil, fmt.Errorf("real switch in %s: %w", dir, err)
 	}
 	s.srv = srv
+	if err := s.installDirectTools(); err != nil {
+		return nil, fmt.Errorf("real switch in %s: %w", dir, err)
+	}
 	return s, nil
 }
 
