@@ -147,6 +147,13 @@ func TestHostNetwork(t *testing.T) {
 	if links[ep.Uplink] {
 		t.Errorf("dom0 sees this machine's uplink %s", ep.Uplink)
 	}
+	// netback's end of a VIF, as xen-api's scripts/vif leaves it: up, no
+	// ARP, no multicast, fe:ff:ff:ff:ff:ff.
+	vif1 := fmt.Sprintf("vif%d.1", domid)
+	if got := run(dom0, "ip -o link show dev "+vif1); !strings.Contains(got, "<BROADCAST,NOARP,") || strings.Contains(got, "MULTICAST") ||
+		!strings.Contains(got, ",UP,") || !strings.Contains(got, " link/ether "+hostnet.VIFMAC+" ") {
+		t.Errorf("dom0's %s is not as netback's device: %s", vif1, got)
+	}
 	if got := run(dom0, "ip -o -4 addr show dev xenbr0"); !strings.Contains(got, " "+mgmt+"/24 ") {
 		t.Errorf("xenbr0 in dom0 does not carry %s/24: %q", mgmt, got)
 	}

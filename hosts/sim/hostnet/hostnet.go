@@ -217,7 +217,7 @@ func (n *Net) Guest(vm string) (*netns.NS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hostnet: the namespace of VM %s's guest: %w", vm, err)
 	}
-	if err := n.run(context.Background(), ns, "link set lo up"); err != nil {
+	if err := linkUp(ns, "lo"); err != nil {
 		ns.Close()
 		return nil, err
 	}
@@ -262,22 +262,22 @@ func (n *Net) ParkVIF(ctx context.Context, port, vm string) error {
 	return nil
 }
 
-// unpark takes back the parked link of the VM vm's device dev as port,
-// when its guest's end still has the VIF's MAC; false when there is none
-// to take (a parked link whose MAC differs is removed).
-func (n *Net) unpark(ctx context.Context, port, dev, mac, vm string) (bool, error) {
+// takeParked takes the parked link of the VM vm's device dev for its
+// resume: its name, when its guest's end still has the VIF's MAC; "" when
+// there is none to take (a parked link whose MAC differs is removed).
+func (n *Net) takeParked(ctx context.Context, dev, mac, vm string) (string, error) {
 	n.mu.Lock()
 	name, ok := n.parked[vm][dev]
 	delete(n.parked[vm], dev)
 	g := n.guests[vm]
 	n.mu.Unlock()
 	if !ok || g == nil {
-		return false, nil
+		return "", nil
 	}
 	if mac != "" && !strings.EqualFold(linkMAC(g, "eth"+dev), mac) {
-		return false, n.run(ctx, n.dom0, "link del "+name)
+		return "", n.run(ctx, n.dom0, "link del "+name)
 	}
-	return true, n.run(ctx, n.dom0, "link set "+name+" name "+port)
+	return name, nil
 }
 
 // Reuse readies the guest namespace of the VM vm for another guest of
@@ -337,7 +337,9 @@ func ParseVIF(port string) (domid int64, device string, ok bool) {
 // AddVIF links a VIF of the VM vm: vif<domid>.<device> in dom0 and
 // eth<device>, with the VIF's MAC, in the VM's guest, both up (a guest
 // brings up the interfaces its network configuration names; a port's
-// device is up on a host).
+// device is up on a host). One ip(8) run in dom0 does it: the link made
+// there with its guest end moved to the guest at once, or a parked link
+// taken back.
 func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 	_, dev, ok := ParseVIF(port)
 	if !ok {
@@ -348,27 +350,48 @@ func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 		return err
 	}
 	eth := "eth" + dev
-	addr := ""
-	if mac != "" {
-		addr = " address " + strings.ToLower(mac)
-	}
+	var cmds []string
 	// A replug: netback removed the old device; a leftover would clash.
-	_ = n.run(ctx, n.dom0, "link del "+port)
-	kept, err := n.unpark(ctx, port, dev, mac, vm) // a resume of a kept guest
+	if linkExists(n.dom0, port) {
+		cmds = append(cmds, "link del "+port)
+	}
+	parked, err := n.takeParked(ctx, dev, mac, vm) // a resume of a kept guest
 	if err != nil {
 		return err
 	}
-	if !kept {
-		if err := n.run(ctx, g, "link add "+eth+addr+" type veth peer name "+port+" netns "+n.dom0.Path(),
-			"link set "+eth+" up"); err != nil {
+	// netback's end: its MAC, no ARP, no multicast (xen-api's scripts/vif).
+	dom0End := " address " + VIFMAC + " arp off multicast off up"
+	if parked != "" {
+		cmds = append(cmds, "link set "+parked+" name "+port, "link set "+port+dom0End)
+	} else {
+		addr := ""
+		if mac != "" {
+			addr = " address " + strings.ToLower(mac)
+		}
+		// The guest's end cannot be brought up as it is made (the kernel
+		// answers ENOTCONN): linkUp does it below.
+		cmds = append(cmds, "link add "+port+dom0End+" type veth peer name "+eth+addr+" netns "+g.Path())
+	}
+	if err := n.run(ctx, n.dom0, cmds...); err != nil {
+		return err
+	}
+	if parked == "" {
+		if err := linkUp(g, eth); err != nil {
 			return err
 		}
 	}
-	if err := n.run(ctx, n.dom0, "link set "+port+" arp off", "link set "+port+" multicast off",
-		"link set "+port+" address "+VIFMAC, "link set "+port+" up"); err != nil {
-		return err
-	}
 	return txChecksumOff(g, eth)
+}
+
+// linkExists says whether ns has a network device of this name.
+func linkExists(ns *netns.NS, name string) bool {
+	found := false
+	_ = ns.Do(func() error {
+		_, err := net.InterfaceByName(name)
+		found = err == nil
+		return nil
+	})
+	return found
 }
 
 // RemoveVIF removes a VIF's link (unplug, or its domain's end); one that
@@ -447,6 +470,32 @@ func (n *Net) run(ctx context.Context, ns *netns.NS, cmds ...string) error {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// linkUp brings a device of ns up (SIOCSIFFLAGS, as `ip link set dev
+// up`), without a process of ip(8) for it.
+func linkUp(ns *netns.NS, dev string) error {
+	return ns.Do(func() error {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer syscall.Close(fd)
+		var ifr struct {
+			name  [16]byte
+			flags uint16
+			_     [22]byte
+		}
+		copy(ifr.name[:], dev)
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&ifr))); e != 0 {
+			return fmt.Errorf("hostnet: %s: read its flags: %w", dev, e)
+		}
+		ifr.flags |= syscall.IFF_UP
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&ifr))); e != 0 {
+			return fmt.Errorf("hostnet: %s: bring it up: %w", dev, e)
+		}
+		return nil
+	})
+}
 
 // txChecksumOff turns off transmit checksum offload of a device in ns
 // (ETHTOOL_STXCSUM through SIOCETHTOOL, as `ethtool -K dev tx off`).
