@@ -250,7 +250,7 @@ func (n *Net) ParkVIF(ctx context.Context, port, vm string) error {
 	n.parkings++
 	name := fmt.Sprintf("xlpark%d", n.parkings)
 	n.mu.Unlock()
-	if err := n.run(ctx, n.dom0, "link set "+port+" down", "link set "+port+" name "+name); err != nil {
+	if err := parkLink(n.dom0, port, name); err != nil {
 		return err
 	}
 	n.mu.Lock()
@@ -471,27 +471,65 @@ func (n *Net) run(ctx context.Context, ns *netns.NS, cmds ...string) error {
 
 func quote(s string) string { return `"` + s + `"` }
 
-// linkUp brings a device of ns up (SIOCSIFFLAGS, as `ip link set dev
-// up`), without a process of ip(8) for it.
+// ifreq is the kernel's struct ifreq: a device name, then a union (the
+// flags, or a new name).
+type ifreq struct {
+	name [16]byte
+	data [24]byte
+}
+
+// ifIoctl runs one device ioctl on ifr from a socket of the current
+// network namespace.
+func ifIoctl(req uintptr, ifr *ifreq) error {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(unsafe.Pointer(ifr))); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// setLinkUp brings a device of the current namespace up or down
+// (SIOCSIFFLAGS, as `ip link set dev DEV up|down`).
+func setLinkUp(dev string, up bool) error {
+	var ifr ifreq
+	copy(ifr.name[:], dev)
+	if err := ifIoctl(syscall.SIOCGIFFLAGS, &ifr); err != nil {
+		return fmt.Errorf("hostnet: %s: read its flags: %w", dev, err)
+	}
+	flags := (*uint16)(unsafe.Pointer(&ifr.data[0]))
+	if up {
+		*flags |= syscall.IFF_UP
+	} else {
+		*flags &^= syscall.IFF_UP
+	}
+	if err := ifIoctl(syscall.SIOCSIFFLAGS, &ifr); err != nil {
+		return fmt.Errorf("hostnet: %s: set it up or down: %w", dev, err)
+	}
+	return nil
+}
+
+// linkUp brings a device of ns up, without a process of ip(8) for it.
 func linkUp(ns *netns.NS, dev string) error {
+	return ns.Do(func() error { return setLinkUp(dev, true) })
+}
+
+// parkLink takes the device dev of ns down and renames it to name
+// (SIOCSIFNAME, as `ip link set dev DEV name NAME`; a device is renamed
+// down), without a process of ip(8).
+func parkLink(ns *netns.NS, dev, name string) error {
 	return ns.Do(func() error {
-		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
+		if err := setLinkUp(dev, false); err != nil {
 			return err
 		}
-		defer syscall.Close(fd)
-		var ifr struct {
-			name  [16]byte
-			flags uint16
-			_     [22]byte
-		}
+		var ifr ifreq
 		copy(ifr.name[:], dev)
-		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&ifr))); e != 0 {
-			return fmt.Errorf("hostnet: %s: read its flags: %w", dev, e)
-		}
-		ifr.flags |= syscall.IFF_UP
-		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&ifr))); e != 0 {
-			return fmt.Errorf("hostnet: %s: bring it up: %w", dev, e)
+		copy(ifr.data[:16], name)
+		if err := ifIoctl(syscall.SIOCSIFNAME, &ifr); err != nil {
+			return fmt.Errorf("hostnet: rename %s to %s: %w", dev, name, err)
 		}
 		return nil
 	})
