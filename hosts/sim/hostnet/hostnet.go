@@ -337,9 +337,9 @@ func ParseVIF(port string) (domid int64, device string, ok bool) {
 // AddVIF links a VIF of the VM vm: vif<domid>.<device> in dom0 and
 // eth<device>, with the VIF's MAC, in the VM's guest, both up (a guest
 // brings up the interfaces its network configuration names; a port's
-// device is up on a host). One ip(8) run in dom0 does it: the link made
-// there with its guest end moved to the guest at once, or a parked link
-// taken back.
+// device is up on a host). A new link is made by one ip(8) run in dom0,
+// its guest end moved to the guest at once; a parked link is taken back
+// by ioctls, without a process.
 func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 	_, dev, ok := ParseVIF(port)
 	if !ok {
@@ -359,26 +359,27 @@ func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 	if err != nil {
 		return err
 	}
-	// netback's end: its MAC, no ARP, no multicast (xen-api's scripts/vif).
-	dom0End := " address " + VIFMAC + " arp off multicast off up"
-	if parked != "" {
-		cmds = append(cmds, "link set "+parked+" name "+port, "link set "+port+dom0End)
-	} else {
+	if parked == "" {
 		addr := ""
 		if mac != "" {
 			addr = " address " + strings.ToLower(mac)
 		}
-		// The guest's end cannot be brought up as it is made (the kernel
-		// answers ENOTCONN): linkUp does it below.
-		cmds = append(cmds, "link add "+port+dom0End+" type veth peer name "+eth+addr+" netns "+g.Path())
+		// netback's end: its MAC, no ARP, no multicast (xen-api's
+		// scripts/vif). The guest's end cannot be brought up as it is
+		// made (the kernel answers ENOTCONN): linkUp does it below.
+		cmds = append(cmds, "link add "+port+" address "+VIFMAC+" arp off multicast off up type veth peer name "+eth+addr+" netns "+g.Path())
 	}
-	if err := n.run(ctx, n.dom0, cmds...); err != nil {
-		return err
-	}
-	if parked == "" {
-		if err := linkUp(g, eth); err != nil {
+	if len(cmds) > 0 {
+		if err := n.run(ctx, n.dom0, cmds...); err != nil {
 			return err
 		}
+	}
+	if parked != "" {
+		if err := unparkLink(n.dom0, parked, port); err != nil {
+			return err
+		}
+	} else if err := linkUp(g, eth); err != nil {
+		return err
 	}
 	return txChecksumOff(g, eth)
 }
@@ -515,6 +516,44 @@ func setLinkUp(dev string, up bool) error {
 // linkUp brings a device of ns up, without a process of ip(8) for it.
 func linkUp(ns *netns.NS, dev string) error {
 	return ns.Do(func() error { return setLinkUp(dev, true) })
+}
+
+// unparkLink gives the parked device name of ns back as port, as netback
+// leaves a VIF's device: renamed (SIOCSIFNAME), fe:ff:ff:ff:ff:ff
+// (SIOCSIFHWADDR), no ARP, no multicast, up (SIOCSIFFLAGS), as `ip link set
+// NAME name PORT; ip link set PORT address fe:ff:ff:ff:ff:ff arp off
+// multicast off up` would, without a process of ip(8).
+func unparkLink(ns *netns.NS, name, port string) error {
+	mac, err := net.ParseMAC(VIFMAC)
+	if err != nil {
+		return err
+	}
+	return ns.Do(func() error {
+		var ifr ifreq
+		copy(ifr.name[:], name)
+		copy(ifr.data[:16], port)
+		if err := ifIoctl(syscall.SIOCSIFNAME, &ifr); err != nil {
+			return fmt.Errorf("hostnet: rename %s to %s: %w", name, port, err)
+		}
+		ifr = ifreq{}
+		copy(ifr.name[:], port)
+		*(*uint16)(unsafe.Pointer(&ifr.data[0])) = syscall.ARPHRD_ETHER // sockaddr's family
+		copy(ifr.data[2:], mac)
+		if err := ifIoctl(syscall.SIOCSIFHWADDR, &ifr); err != nil {
+			return fmt.Errorf("hostnet: %s: set its address: %w", port, err)
+		}
+		ifr = ifreq{}
+		copy(ifr.name[:], port)
+		if err := ifIoctl(syscall.SIOCGIFFLAGS, &ifr); err != nil {
+			return fmt.Errorf("hostnet: %s: read its flags: %w", port, err)
+		}
+		flags := (*uint16)(unsafe.Pointer(&ifr.data[0]))
+		*flags = (*flags | syscall.IFF_NOARP | syscall.IFF_UP) &^ syscall.IFF_MULTICAST
+		if err := ifIoctl(syscall.SIOCSIFFLAGS, &ifr); err != nil {
+			return fmt.Errorf("hostnet: %s: set its flags: %w", port, err)
+		}
+		return nil
+	})
 }
 
 // parkLink takes the device dev of ns down and renames it to name
