@@ -88,3 +88,48 @@ func systemPath(p string) bool {
 func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// DefaultRunDir is where the Open vSwitch tools look for their daemons
+// when no option and no OVS_RUNDIR says otherwise (Debian's build), as
+// dom0's tools find its switch on a real host.
+const DefaultRunDir = "/var/run/openvswitch"
+
+// HostBinds are, for a real switch, the directories its host should see
+// read-only at other paths (sshd.Config.ReadOnlyBinds): the switch's run
+// directory at DefaultRunDir, where the real tools, run in the host with
+// no option, look for the host's switch. The model has none.
+func HostBinds(sw Switch) map[string]string {
+	if r, ok := sw.(*realSwitch); ok {
+		return map[string]string{DefaultRunDir: r.runDir}
+	}
+	return nil
+}
+
+// SystemTool is the real program a host of a real switch runs as tool
+// (ovs-ofctl) once UseSystemTool took the tool out of BinDir: its path in
+// this machine's system directories, which a host sees read-only; "" for
+// the model, another tool, or a program elsewhere.
+func SystemTool(sw Switch, tool string) string {
+	r, ok := sw.(*realSwitch)
+	if !ok || tool != "ovs-ofctl" || !systemPath(r.bins[tool]) {
+		return ""
+	}
+	return r.bins[tool]
+}
+
+// UseSystemTool takes tool out of a real switch's BinDir, for a host that
+// sees the switch's run directory at DefaultRunDir (HostBinds bound in a
+// root of its own): its commands then find the real program next on PATH,
+// SystemTool, and run it with no shell before it, as on a real host. Only
+// for such a host: elsewhere the program would look for this machine's own
+// Open vSwitch. Nothing is done where SystemTool is "".
+func UseSystemTool(sw Switch, tool string) error {
+	if SystemTool(sw, tool) == "" {
+		return nil
+	}
+	err := os.Remove(filepath.Join(sw.(*realSwitch).binDir, tool))
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("ovs: %w", err)
+	}
+	return nil
+}
