@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"xenlab/hosts"
 	"xenlab/hosts/ssh"
 	"xenlab/hosts/xapi"
+	"xenlab/internal/ovsjson"
 	"xenlab/localrc"
 	"xenlab/provision"
 )
@@ -35,29 +37,41 @@ func (p *placeholder) Deps() []string { return []string{"guest-network"} }
 // none).
 type portState struct{ name, tag string }
 
-// readPort finds the port of the VIF with this uuid on dom0's switch.
+// readPort finds the port of the VIF with this uuid on dom0's switch: one
+// ovs-vsctl, no shell (a switch command alone is the cheapest a host runs),
+// finds the VIF's interface by its external_ids:xs-vif-uuid and lists the
+// ports' tags; a VIF's port has its interface's name.
 func readPort(ctx context.Context, dom0 *ssh.Client, vifUUID string) (portState, error) {
-	cmd := "p=$(ovs-vsctl --bare --columns=name find Interface external_ids:xs-vif-uuid=" + ssh.ShellQuote(vifUUID) +
-		`) && [ -n "$p" ] && echo "$p" && ovs-vsctl get Port "$p" tag`
-	res, err := dom0.Run(ctx, cmd+"; echo status=$?", ssh.Idempotent())
+	cmd := "ovs-vsctl --format=json --columns=name find Interface external_ids:xs-vif-uuid=" + ssh.ShellQuote(vifUUID) +
+		" -- --columns=name,tag list Port"
+	res, err := dom0.Run(ctx, cmd, ssh.Idempotent())
 	if err != nil {
 		return portState{}, err
 	}
-	out, status, _ := strings.Cut(string(res.Stdout), "status=")
-	res.Stdout = []byte(out)
-	if strings.TrimSpace(status) != "0" {
-		return portState{}, fmt.Errorf("dom0: no Open vSwitch port has external_ids:xs-vif-uuid=%s (is domU running?): %s",
-			vifUUID, strings.TrimSpace(string(res.Stderr)))
+	if res.ExitStatus != 0 {
+		return portState{}, fmt.Errorf("dom0: %s: exit %d: %s", cmd, res.ExitStatus, strings.TrimSpace(string(res.Stderr)))
 	}
-	lines := strings.Fields(string(res.Stdout))
-	if len(lines) != 2 {
+	var tables [2]struct{ Data [][]any }
+	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	for i := range tables {
+		if len(lines) != len(tables) || json.Unmarshal([]byte(lines[i]), &tables[i]) != nil {
+			return portState{}, fmt.Errorf("dom0: unexpected answer for the port of VIF %s: %q", vifUUID, res.Stdout)
+		}
+	}
+	ifaces := tables[0].Data
+	if len(ifaces) == 0 {
+		return portState{}, fmt.Errorf("dom0: no Open vSwitch port has external_ids:xs-vif-uuid=%s (is domU running?)", vifUUID)
+	}
+	if len(ifaces) != 1 || len(ifaces[0]) != 1 {
 		return portState{}, fmt.Errorf("dom0: unexpected answer for the port of VIF %s: %q", vifUUID, res.Stdout)
 	}
-	tag := lines[1]
-	if tag == "[]" {
-		tag = ""
+	name := ovsjson.Atom(ifaces[0][0])
+	for _, row := range tables[1].Data {
+		if len(row) == 2 && ovsjson.Atom(row[0]) == name {
+			return portState{name: name, tag: ovsjson.Atom(row[1])}, nil
+		}
 	}
-	return portState{name: lines[0], tag: tag}, nil
+	return portState{}, fmt.Errorf("dom0: interface %s of VIF %s is on no port", name, vifUUID)
 }
 
 func (p *placeholder) attachMode() bool {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -184,7 +185,7 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 			Env:           []string{"PATH=" + sw.BinDir()},
 			Skeleton:      skel,
 			Hostname:      guestHostname(g.NameLabel),
-			ReadOnlyBinds: facts,
+			ReadOnlyBinds: withSwitchBinds(facts, sw),
 			KeepPaths:     sw.ToolDirs(),
 			Builtins:      switchBuiltins(sw),
 			Isolation:     h.opts.Isolation,
@@ -193,6 +194,9 @@ func (h *Host) bootGuest(ctx context.Context, g xapid.Guest) (string, error) {
 		})
 		if err == nil {
 			gs.ip, gs.nets = gn.listen, gn.nets
+			if err := useSystemTools(gs.ssh, sw); err != nil {
+				h.logf("sim: guest %s: its switch tools: %v", g.NameLabel, err)
+			}
 			break
 		}
 		// A leased address in use by something else: the next one. A
@@ -470,19 +474,52 @@ func (g *guest) stop() error {
 
 // switchBuiltins are a switch's tools as sshd.Builtins: an SSH command
 // that is only `ovs-vsctl ...` (or ovs-ofctl, ovs-appctl) is carried out by
-// the switch in this process, as the tool's front end would have it done.
+// the switch in this process, as the tool's front end would have it done;
+// also where the host runs the real program itself (ovs.SystemTool).
 func switchBuiltins(sw ovs.Switch) map[string]sshd.Builtin {
 	m := map[string]sshd.Builtin{}
 	for _, t := range ovs.Tools() {
-		m[filepath.Join(sw.BinDir(), t.Name)] = sshd.Builtin{
+		b := sshd.Builtin{
 			Run: func(ctx context.Context, argv []string, stdin []byte) ([]byte, []byte, int, error) {
 				r, err := sw.Exec(ctx, argv, stdin)
 				return r.Stdout, r.Stderr, r.ExitCode, err
 			},
 			ReadsStdin: func(argv []string) bool { return t.ReadsStdin(argv[1:]) },
 		}
+		m[filepath.Join(sw.BinDir(), t.Name)] = b
+		if p := ovs.SystemTool(sw, t.Name); p != "" {
+			m[p] = b
+		}
 	}
 	return m
+}
+
+// withSwitchBinds adds to a host's read-only binds the switch's
+// (ovs.HostBinds: a real switch's run directory where the tools look for
+// it by default).
+func withSwitchBinds(binds map[string]string, sw ovs.Switch) map[string]string {
+	out := maps.Clone(binds)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, ovs.HostBinds(sw))
+	return out
+}
+
+// useSystemTools lets a host whose commands run in a root of their own
+// (which shows the switch's run directory where the tools look for it)
+// run the real switch tools that need nothing of the simulator straight
+// from its PATH (ovs.UseSystemTool).
+func useSystemTools(srv *sshd.Server, sw ovs.Switch) error {
+	if srv.Isolation() != sshd.IsolationMountNS {
+		return nil
+	}
+	for _, t := range ovs.Tools() {
+		if err := ovs.UseSystemTool(sw, t.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // guestHostKey is the host key file the guest's sshd serves. A guest whose

@@ -256,7 +256,7 @@ func (h *Host) startDom0(ctx context.Context) error {
 		Isolation:     h.opts.Isolation,
 		Logf:          h.logf,
 		Hostname:      dom0Hostname,
-		ReadOnlyBinds: dom0Binds(h.python),
+		ReadOnlyBinds: withSwitchBinds(dom0Binds(h.python), sw),
 		KeepPaths:     sw.ToolDirs(),
 		Builtins:      switchBuiltins(sw),
 		NetNS:         h.dom0NS(),
@@ -265,6 +265,9 @@ func (h *Host) startDom0(ctx context.Context) error {
 		if h.dom0 != nil {
 			if err := linkDom0Python(h.dom0, h.python); err != nil {
 				h.logf("sim: dom0's python: %v", err)
+			}
+			if err := useSystemTools(h.dom0, sw); err != nil {
+				h.logf("sim: dom0's switch tools: %v", err)
 			}
 		}
 	}()

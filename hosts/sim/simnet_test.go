@@ -147,6 +147,23 @@ func TestHostNetwork(t *testing.T) {
 	if links[ep.Uplink] {
 		t.Errorf("dom0 sees this machine's uplink %s", ep.Uplink)
 	}
+	// netback's end of a VIF, as xen-api's scripts/vif leaves it: up, no
+	// ARP, no multicast, fe:ff:ff:ff:ff:ff.
+	vif1 := fmt.Sprintf("vif%d.1", domid)
+	if got := run(dom0, "ip -o link show dev "+vif1); !strings.Contains(got, "<BROADCAST,NOARP,") || strings.Contains(got, "MULTICAST") ||
+		!strings.Contains(got, ",UP,") || !strings.Contains(got, " link/ether "+hostnet.VIFMAC+" ") {
+		t.Errorf("dom0's %s is not as netback's device: %s", vif1, got)
+	}
+	// dom0 runs the real ovs-ofctl from its PATH with no option, and it
+	// reaches dom0's switch (its run directory is where the tool looks),
+	// not this machine's; alone on a command line the simulator carries
+	// it out.
+	if got := run(dom0, "command -v ovs-ofctl; ovs-ofctl show xenbr0 | grep -c '(eth0)'"); got != "/usr/bin/ovs-ofctl\n1\n" {
+		t.Errorf("dom0's ovs-ofctl: %q, want /usr/bin/ovs-ofctl showing xenbr0 with eth0", got)
+	}
+	if got := run(dom0, "ovs-ofctl show xenbr0"); !strings.Contains(got, "(eth0)") {
+		t.Errorf("ovs-ofctl show xenbr0 alone: %q", got)
+	}
 	if got := run(dom0, "ip -o -4 addr show dev xenbr0"); !strings.Contains(got, " "+mgmt+"/24 ") {
 		t.Errorf("xenbr0 in dom0 does not carry %s/24: %q", mgmt, got)
 	}

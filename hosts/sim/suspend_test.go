@@ -2,12 +2,14 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"xenlab/hosts/sim/hostnet"
 	"xenlab/hosts/sim/ovs"
 	sshc "xenlab/hosts/ssh"
 	"xenlab/hosts/xapi"
@@ -98,6 +100,22 @@ func checkpointKeepsTheGuest(t *testing.T, mode ovs.Mode) {
 	}
 	if !running() {
 		t.Errorf("the guest's %s did not outlive the checkpoint", proc)
+	}
+	if h.hnet != nil {
+		// The resume took the parked link back as the new domain's
+		// port, as netback's device: up, no ARP, no multicast,
+		// fe:ff:ff:ff:ff:ff.
+		domid, err := c.VMGetDomid(ctx, vm)
+		must("domid", err)
+		dom0 := dialDom0(ctx, t, ep)
+		port := fmt.Sprintf("vif%d.0", domid)
+		res, err := dom0.Run(ctx, "ip -o link show dev "+port)
+		dom0.Close()
+		got := string(res.Stdout)
+		if err != nil || !strings.Contains(got, "<BROADCAST,NOARP,") || strings.Contains(got, "MULTICAST") ||
+			!strings.Contains(got, ",UP,") || !strings.Contains(got, " link/ether "+hostnet.VIFMAC+" ") {
+			t.Errorf("dom0's %s after the checkpoint is not as netback's device: %v: %s", port, err, got)
+		}
 	}
 
 	must("VM.hard_shutdown", c.VMHardShutdown(ctx, vm))

@@ -65,23 +65,6 @@ func TestCmdlineBridges(t *testing.T) {
 	}
 }
 
-// TestFlowSpec: a dump-flows line becomes what add-flow takes back, so
-// unstack.sh can restore dom0's flows.
-func TestFlowSpec(t *testing.T) {
-	for in, want := range map[string]string{
-		" cookie=0x0, duration=12.345s, table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL":                                     "priority=0,actions=NORMAL",
-		" cookie=0x0, duration=1.0s, table=0, n_packets=3, n_bytes=180, idle_age=1, priority=2,in_port=4 actions=drop":                  "priority=2,in_port=4,actions=drop",
-		" cookie=0x2a, duration=1.0s, table=0, n_packets=0, n_bytes=0, priority=4,in_port=2,dl_vlan=1 actions=mod_vlan_vid:1000,NORMAL": "cookie=0x2a,priority=4,in_port=2,dl_vlan=1,actions=mod_vlan_vid:1000,NORMAL",
-		" cookie=0x0, duration=1.0s, table=0, n_packets=0, n_bytes=0, actions=NORMAL":                                                   "actions=NORMAL",
-		"NXST_FLOW reply (xid=0x4):": "",
-	} {
-		out, errOut, code := bashLib(t, []string{"LINE=" + in}, `flow_spec "$LINE"`)
-		if code != 0 || strings.TrimSpace(out) != want {
-			t.Errorf("flow_spec %q = %q (exit %d, %s), want %q", in, out, code, errOut, want)
-		}
-	}
-}
-
 // TestServices: ENABLED_SERVICES as devstack reads it, "-name" negation
 // included.
 func TestServices(t *testing.T) {

@@ -217,7 +217,7 @@ func (n *Net) Guest(vm string) (*netns.NS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hostnet: the namespace of VM %s's guest: %w", vm, err)
 	}
-	if err := n.run(context.Background(), ns, "link set lo up"); err != nil {
+	if err := linkUp(ns, "lo"); err != nil {
 		ns.Close()
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func (n *Net) ParkVIF(ctx context.Context, port, vm string) error {
 	n.parkings++
 	name := fmt.Sprintf("xlpark%d", n.parkings)
 	n.mu.Unlock()
-	if err := n.run(ctx, n.dom0, "link set "+port+" down", "link set "+port+" name "+name); err != nil {
+	if err := parkLink(n.dom0, port, name); err != nil {
 		return err
 	}
 	n.mu.Lock()
@@ -262,22 +262,22 @@ func (n *Net) ParkVIF(ctx context.Context, port, vm string) error {
 	return nil
 }
 
-// unpark takes back the parked link of the VM vm's device dev as port,
-// when its guest's end still has the VIF's MAC; false when there is none
-// to take (a parked link whose MAC differs is removed).
-func (n *Net) unpark(ctx context.Context, port, dev, mac, vm string) (bool, error) {
+// takeParked takes the parked link of the VM vm's device dev for its
+// resume: its name, when its guest's end still has the VIF's MAC; "" when
+// there is none to take (a parked link whose MAC differs is removed).
+func (n *Net) takeParked(ctx context.Context, dev, mac, vm string) (string, error) {
 	n.mu.Lock()
 	name, ok := n.parked[vm][dev]
 	delete(n.parked[vm], dev)
 	g := n.guests[vm]
 	n.mu.Unlock()
 	if !ok || g == nil {
-		return false, nil
+		return "", nil
 	}
 	if mac != "" && !strings.EqualFold(linkMAC(g, "eth"+dev), mac) {
-		return false, n.run(ctx, n.dom0, "link del "+name)
+		return "", n.run(ctx, n.dom0, "link del "+name)
 	}
-	return true, n.run(ctx, n.dom0, "link set "+name+" name "+port)
+	return name, nil
 }
 
 // Reuse readies the guest namespace of the VM vm for another guest of
@@ -337,7 +337,9 @@ func ParseVIF(port string) (domid int64, device string, ok bool) {
 // AddVIF links a VIF of the VM vm: vif<domid>.<device> in dom0 and
 // eth<device>, with the VIF's MAC, in the VM's guest, both up (a guest
 // brings up the interfaces its network configuration names; a port's
-// device is up on a host).
+// device is up on a host). A new link is made by one ip(8) run in dom0,
+// its guest end moved to the guest at once; a parked link is taken back
+// by ioctls, without a process.
 func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 	_, dev, ok := ParseVIF(port)
 	if !ok {
@@ -348,27 +350,49 @@ func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 		return err
 	}
 	eth := "eth" + dev
-	addr := ""
-	if mac != "" {
-		addr = " address " + strings.ToLower(mac)
-	}
+	var cmds []string
 	// A replug: netback removed the old device; a leftover would clash.
-	_ = n.run(ctx, n.dom0, "link del "+port)
-	kept, err := n.unpark(ctx, port, dev, mac, vm) // a resume of a kept guest
+	if linkExists(n.dom0, port) {
+		cmds = append(cmds, "link del "+port)
+	}
+	parked, err := n.takeParked(ctx, dev, mac, vm) // a resume of a kept guest
 	if err != nil {
 		return err
 	}
-	if !kept {
-		if err := n.run(ctx, g, "link add "+eth+addr+" type veth peer name "+port+" netns "+n.dom0.Path(),
-			"link set "+eth+" up"); err != nil {
+	if parked == "" {
+		addr := ""
+		if mac != "" {
+			addr = " address " + strings.ToLower(mac)
+		}
+		// netback's end: its MAC, no ARP, no multicast (xen-api's
+		// scripts/vif). The guest's end cannot be brought up as it is
+		// made (the kernel answers ENOTCONN): linkUp does it below.
+		cmds = append(cmds, "link add "+port+" address "+VIFMAC+" arp off multicast off up type veth peer name "+eth+addr+" netns "+g.Path())
+	}
+	if len(cmds) > 0 {
+		if err := n.run(ctx, n.dom0, cmds...); err != nil {
 			return err
 		}
 	}
-	if err := n.run(ctx, n.dom0, "link set "+port+" arp off", "link set "+port+" multicast off",
-		"link set "+port+" address "+VIFMAC, "link set "+port+" up"); err != nil {
+	if parked != "" {
+		if err := unparkLink(n.dom0, parked, port); err != nil {
+			return err
+		}
+	} else if err := linkUp(g, eth); err != nil {
 		return err
 	}
 	return txChecksumOff(g, eth)
+}
+
+// linkExists says whether ns has a network device of this name.
+func linkExists(ns *netns.NS, name string) bool {
+	found := false
+	_ = ns.Do(func() error {
+		_, err := net.InterfaceByName(name)
+		found = err == nil
+		return nil
+	})
+	return found
 }
 
 // RemoveVIF removes a VIF's link (unplug, or its domain's end); one that
@@ -447,6 +471,108 @@ func (n *Net) run(ctx context.Context, ns *netns.NS, cmds ...string) error {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// ifreq is the kernel's struct ifreq: a device name, then a union (the
+// flags, or a new name).
+type ifreq struct {
+	name [16]byte
+	data [24]byte
+}
+
+// ifIoctl runs one device ioctl on ifr from a socket of the current
+// network namespace.
+func ifIoctl(req uintptr, ifr *ifreq) error {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(unsafe.Pointer(ifr))); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// setLinkUp brings a device of the current namespace up or down
+// (SIOCSIFFLAGS, as `ip link set dev DEV up|down`).
+func setLinkUp(dev string, up bool) error {
+	var ifr ifreq
+	copy(ifr.name[:], dev)
+	if err := ifIoctl(syscall.SIOCGIFFLAGS, &ifr); err != nil {
+		return fmt.Errorf("hostnet: %s: read its flags: %w", dev, err)
+	}
+	flags := (*uint16)(unsafe.Pointer(&ifr.data[0]))
+	if up {
+		*flags |= syscall.IFF_UP
+	} else {
+		*flags &^= syscall.IFF_UP
+	}
+	if err := ifIoctl(syscall.SIOCSIFFLAGS, &ifr); err != nil {
+		return fmt.Errorf("hostnet: %s: set it up or down: %w", dev, err)
+	}
+	return nil
+}
+
+// linkUp brings a device of ns up, without a process of ip(8) for it.
+func linkUp(ns *netns.NS, dev string) error {
+	return ns.Do(func() error { return setLinkUp(dev, true) })
+}
+
+// unparkLink gives the parked device name of ns back as port, as netback
+// leaves a VIF's device: renamed (SIOCSIFNAME), fe:ff:ff:ff:ff:ff
+// (SIOCSIFHWADDR), no ARP, no multicast, up (SIOCSIFFLAGS), as `ip link set
+// NAME name PORT; ip link set PORT address fe:ff:ff:ff:ff:ff arp off
+// multicast off up` would, without a process of ip(8).
+func unparkLink(ns *netns.NS, name, port string) error {
+	mac, err := net.ParseMAC(VIFMAC)
+	if err != nil {
+		return err
+	}
+	return ns.Do(func() error {
+		var ifr ifreq
+		copy(ifr.name[:], name)
+		copy(ifr.data[:16], port)
+		if err := ifIoctl(syscall.SIOCSIFNAME, &ifr); err != nil {
+			return fmt.Errorf("hostnet: rename %s to %s: %w", name, port, err)
+		}
+		ifr = ifreq{}
+		copy(ifr.name[:], port)
+		*(*uint16)(unsafe.Pointer(&ifr.data[0])) = syscall.ARPHRD_ETHER // sockaddr's family
+		copy(ifr.data[2:], mac)
+		if err := ifIoctl(syscall.SIOCSIFHWADDR, &ifr); err != nil {
+			return fmt.Errorf("hostnet: %s: set its address: %w", port, err)
+		}
+		ifr = ifreq{}
+		copy(ifr.name[:], port)
+		if err := ifIoctl(syscall.SIOCGIFFLAGS, &ifr); err != nil {
+			return fmt.Errorf("hostnet: %s: read its flags: %w", port, err)
+		}
+		flags := (*uint16)(unsafe.Pointer(&ifr.data[0]))
+		*flags = (*flags | syscall.IFF_NOARP | syscall.IFF_UP) &^ syscall.IFF_MULTICAST
+		if err := ifIoctl(syscall.SIOCSIFFLAGS, &ifr); err != nil {
+			return fmt.Errorf("hostnet: %s: set its flags: %w", port, err)
+		}
+		return nil
+	})
+}
+
+// parkLink takes the device dev of ns down and renames it to name
+// (SIOCSIFNAME, as `ip link set dev DEV name NAME`; a device is renamed
+// down), without a process of ip(8).
+func parkLink(ns *netns.NS, dev, name string) error {
+	return ns.Do(func() error {
+		if err := setLinkUp(dev, false); err != nil {
+			return err
+		}
+		var ifr ifreq
+		copy(ifr.name[:], dev)
+		copy(ifr.data[:16], name)
+		if err := ifIoctl(syscall.SIOCSIFNAME, &ifr); err != nil {
+			return fmt.Errorf("hostnet: rename %s to %s: %w", dev, name, err)
+		}
+		return nil
+	})
+}
 
 // txChecksumOff turns off transmit checksum offload of a device in ns
 // (ETHTOOL_STXCSUM through SIOCETHTOOL, as `ethtool -K dev tx off`).

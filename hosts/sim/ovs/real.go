@@ -108,14 +108,12 @@ func openReal(ctx context.Context, dir string, ns *netns.NS) (_ *realSwitch, err
 			_ = s.Close()
 		}
 	}()
-	if out, err := s.run(ctx, s.bins["ovs-vswitchd"], "--version"); err != nil {
-		return nil, unavailable("ovs-vswitchd --version: %v: %s", err, tail(out))
-	} else if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) > 0 {
-		s.version = f[len(f)-1]
+	if s.version, err = s.vswitchdVersion(ctx); err != nil {
+		return nil, unavailable("%v", err)
 	}
 	db := filepath.Join(s.runDir, "conf.db")
-	if out, err := s.run(ctx, s.bins["ovsdb-tool"], "create", db, SchemaPath); err != nil {
-		return nil, unavailable("ovsdb-tool create %s: %v: %s", db, err, tail(out))
+	if err := s.createDB(ctx, db); err != nil {
+		return nil, unavailable("%v", err)
 	}
 	sock := filepath.Join(s.runDir, "db.sock")
 	if err := s.start("ovsdb-server", 0, s.bins["ovsdb-server"], db, "--remote=punix:"+sock,
@@ -142,9 +140,9 @@ func openReal(ctx context.Context, dir string, ns *netns.NS) (_ *realSwitch, err
 		"--pidfile="+filepath.Join(s.runDir, "ovs-vswitchd.pid"), "--log-file="+filepath.Join(s.runDir, "ovs-vswitchd.log")); err != nil {
 		return nil, unavailable("%v", err)
 	}
+	ctl := filepath.Join(s.runDir, fmt.Sprintf("ovs-vswitchd.%d.ctl", s.daemons[1].cmd.Process.Pid))
 	if err := s.waitReady(ctx, s.daemons[1], func() bool {
-		_, err := s.run(ctx, s.bins["ovs-appctl"], "-T", "1", "version")
-		return err == nil
+		return unixctlVersion(ctl) == nil
 	}); err != nil {
 		return nil, unavailable("%v", err)
 	}
@@ -153,6 +151,9 @@ func openReal(ctx context.Context, dir string, ns *netns.NS) (_ *realSwitch, err
 		return nil, fmt.Errorf("real switch in %s: %w", dir, err)
 	}
 	s.srv = srv
+	if err := s.installDirectTools(); err != nil {
+		return nil, fmt.Errorf("real switch in %s: %w", dir, err)
+	}
 	return s, nil
 }
 

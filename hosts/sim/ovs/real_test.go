@@ -171,3 +171,39 @@ func TestLongDirectory(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectToolsRunInTheCaller: a real switch's ovs-ofctl and ovs-vsctl
+// run the real tool in the shell that calls them (its working directory:
+// add-flows reads a relative file, which the simulator, in a directory of
+// its own, would not find), while an ovs-vsctl add-br still goes through
+// the simulator and gets the userspace datapath (the bridge answers
+// OpenFlow), and --db never leaves this switch.
+func TestDirectToolsRunInTheCaller(t *testing.T) {
+	sw := openRealT(t)
+	for _, tool := range []string{"ovs-ofctl", "ovs-vsctl"} {
+		b, err := os.ReadFile(filepath.Join(sw.BinDir(), tool))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(b), "#!/bin/sh\n") {
+			t.Errorf("%s is not the direct tool: %.60q", tool, b)
+		}
+	}
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "flows"), []byte("priority=7,dl_vlan=7,actions=drop\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/sh", "-c", "ovs-vsctl add-br br0 && ovs-vsctl get Bridge br0 datapath_type && "+
+		"ovs-ofctl add-flows br0 flows && ovs-ofctl dump-flows --no-stats br0 && ovs-vsctl --db=unix:/nonexistent list-br")
+	cmd.Dir = work
+	cmd.Env = []string{"PATH=" + sw.BinDir() + ":/usr/bin:/bin"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, want := range []string{"netdev\n", "priority=7,dl_vlan=7 actions=drop", "\nbr0\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -24,6 +24,9 @@ type vifPort struct {
 	// bridgeID is what ovs-xapi-sync writes as the bridge's bridge-id:
 	// the network's other_config:nicira-bridge-id, else its uuid.
 	bridgeID string
+	// pifsUp: the network has PIFs and all are attached, so its bridge
+	// is up already (xenbr0).
+	pifsUp bool
 }
 
 func (p vifPort) port() string { return fmt.Sprintf("vif%d.%s", p.domid, p.device) }
@@ -49,6 +52,11 @@ func (s *Server) vifPortOf(v *object, domid int64) vifPort {
 		p.bridge = n.fields["bridge"].(string)
 		p.managed = n.fields["managed"] == true
 		p.bridgeID = bridgeID(n)
+		pifs := s.db.where("PIF", "network", p.network)
+		p.pifsUp = len(pifs) > 0
+		for _, pif := range pifs {
+			p.pifsUp = p.pifsUp && pif.fields["currently_attached"] == true
+		}
 	}
 	return p
 }
@@ -95,7 +103,10 @@ func (s *Server) bridgeExists(ctx context.Context, bridge string) bool {
 }
 
 // plugPort adds a VIF's port vif<domid>.<device> to its network's bridge,
-// creating the bridge first, with the external_ids xapi sets.
+// creating the bridge first, with the external_ids xapi sets. As xapi's
+// attach_internal (xen-api ocaml/xapi/xapi_network.ml, XS62), only an
+// internal network's bridge is made for a VIF: the bridge of a network
+// whose PIFs are attached (xenbr0) is up already, and is left alone.
 func (s *Server) plugPort(ctx context.Context, p vifPort) error {
 	if p.netUUID == "" {
 		// A VIF created on a network that does not exist: xapi's
@@ -107,8 +118,10 @@ func (s *Server) plugPort(ctx context.Context, p vifPort) error {
 	if !p.managed && !s.rt.bridges[p.bridge] && !s.bridgeExists(ctx, p.bridge) {
 		return apiErr(ErrBridgeNotAvailable, p.bridge)
 	}
-	if err := s.makeBridge(ctx, p.bridge, p.netUUID, p.bridgeID); err != nil {
-		return fmt.Errorf("creating bridge %s for VIF %s: %w", p.bridge, p.uuid, err)
+	if !p.pifsUp {
+		if err := s.makeBridge(ctx, p.bridge, p.netUUID, p.bridgeID); err != nil {
+			return fmt.Errorf("creating bridge %s for VIF %s: %w", p.bridge, p.uuid, err)
+		}
 	}
 	// What xen-api's scripts/vif sets when it adds the port...
 	ids := map[string]string{"xs-vif-uuid": p.uuid, "xs-vm-uuid": p.vmUUID,

@@ -1,9 +1,12 @@
 package xapid
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -320,5 +323,45 @@ func TestNetworkCreateBridgeByRelease(t *testing.T) {
 			// Nor has the network a managed field before 7.2.
 			wantErr(t, s, []string{ErrMessageMethodUnknown, "network.get_managed"}, "network.get_managed", sess, n)
 		})
+	}
+}
+
+// bridgeCounter is a MemHost that counts the bridges it is asked to make.
+type bridgeCounter struct {
+	*MemHost
+	mu   sync.Mutex
+	made map[string]int
+}
+
+func (b *bridgeCounter) EnsureBridge(ctx context.Context, bridge string) error {
+	b.mu.Lock()
+	b.made[bridge]++
+	b.mu.Unlock()
+	return b.MemHost.EnsureBridge(ctx, bridge)
+}
+
+// TestVIFPlugMakesOnlyInternalBridges: starting a VM makes the bridge of
+// its internal network's VIF, and leaves the management bridge, whose PIF
+// is attached, as xapi's attach_internal does (XS62 xapi_network.ml).
+func TestVIFPlugMakesOnlyInternalBridges(t *testing.T) {
+	bc := &bridgeCounter{MemHost: NewMemHost(t.TempDir()), made: map[string]int{}}
+	s, _, sess := newTestServer(t, Options{Host: bc})
+	mgmt := one(t, mustCall(t, s, "network.get_by_name_label", sess, ManagementNetworkName))
+	internal := mustCall(t, s, "network.create", sess, map[string]any{"name_label": "int", "other_config": map[string]any{}}).(string)
+	bridge := mustCall(t, s, "network.get_bridge", sess, internal).(string)
+	vm := newVM(t, s, sess, "domU")
+	mustCall(t, s, "VIF.create", sess, vifArgs(vm, mgmt, "0"))
+	mustCall(t, s, "VIF.create", sess, vifArgs(vm, internal, "1"))
+	bc.mu.Lock()
+	before := maps.Clone(bc.made)
+	bc.mu.Unlock()
+	mustCall(t, s, "VM.start", sess, vm, false, false)
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	if n := bc.made[ManagementBridge] - before[ManagementBridge]; n != 0 {
+		t.Errorf("VM.start made the management bridge %d times, want 0 (its PIF is attached)", n)
+	}
+	if n := bc.made[bridge] - before[bridge]; n != 1 {
+		t.Errorf("VM.start made the internal bridge %s %d times, want 1", bridge, n)
 	}
 }
