@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -375,29 +374,17 @@ func headEchoServer(t *testing.T, head func(pw string) string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer conn.Close()
-				_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-				req, err := http.ReadRequest(bufio.NewReader(conn))
-				if err != nil {
-					return
-				}
-				body, _ := io.ReadAll(req.Body)
-				_, params, err := xmlrpc.UnmarshalCall(body)
-				if err != nil || len(params) < 2 {
-					return
-				}
-				_, _ = io.WriteString(conn, head(fmt.Sprint(params[1])))
-			})
+	serveConns(t, ln, func(conn net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(conn))
+		if err != nil {
+			return
 		}
+		body, _ := io.ReadAll(req.Body)
+		_, params, err := xmlrpc.UnmarshalCall(body)
+		if err != nil || len(params) < 2 {
+			return
+		}
+		_, _ = io.WriteString(conn, head(fmt.Sprint(params[1])))
 	})
 	return "http://" + ln.Addr().String()
 }

@@ -27,16 +27,7 @@ func TestWireKeepsItsConnection(t *testing.T) {
 		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
 			f := newFakeXapi(t)
 			f.handle("VM.get_power_state", func([]any) (any, error) { return "Running", nil })
-			srv, conns := countingFake(t, f, useTLS)
-			opts := Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword)}
-			if useTLS {
-				opts.Fingerprint = FormatFingerprint(srv.Certificate().Raw)
-			}
-			c, err := Dial(context.Background(), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close(context.Background())
+			c, _, conns := dialCounting(t, f, useTLS)
 			if c.wire == nil {
 				t.Fatal("the client's own transport is not in use")
 			}
@@ -59,16 +50,7 @@ func TestWireLeavesAConnectionThePeerClosed(t *testing.T) {
 		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
 			f := newFakeXapi(t)
 			f.handle("VM.get_power_state", func([]any) (any, error) { return "Running", nil })
-			srv, conns := countingFake(t, f, useTLS)
-			opts := Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword)}
-			if useTLS {
-				opts.Fingerprint = FormatFingerprint(srv.Certificate().Raw)
-			}
-			c, err := Dial(context.Background(), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close(context.Background())
+			c, srv, conns := dialCounting(t, f, useTLS)
 			for i := range 5 {
 				srv.CloseClientConnections()
 				waitPeerClosed(t, c)
@@ -81,6 +63,23 @@ func TestWireLeavesAConnectionThePeerClosed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dialCounting serves f on 127.0.0.1 (over TLS, pinned, when useTLS),
+// counting its connections, and dials it.
+func dialCounting(t *testing.T, f *fakeXapi, useTLS bool) (*Client, *httptest.Server, *atomic.Int64) {
+	t.Helper()
+	srv, conns := countingFake(t, f, useTLS)
+	opts := Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword)}
+	if useTLS {
+		opts.Fingerprint = FormatFingerprint(srv.Certificate().Raw)
+	}
+	c, err := Dial(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c, srv, conns
 }
 
 // countingFake serves f on 127.0.0.1 and counts the connections it
@@ -156,11 +155,10 @@ func testCertificate(t *testing.T) tls.Certificate {
 	return srv.TLS.Certificates[0]
 }
 
-// serveScript is scriptedServer's serving of ln; a reply is written to its
-// connection in one write.
-func serveScript(t *testing.T, ln net.Listener, replies []func(w *bufio.Writer) bool) (conns *atomic.Int64) {
+// serveConns serves each connection ln accepts with serve, within 20 s,
+// until the test ends, and counts the connections.
+func serveConns(t *testing.T, ln net.Listener, serve func(conn net.Conn)) (conns *atomic.Int64) {
 	conns = new(atomic.Int64)
-	var next atomic.Int64
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Go(func() {
@@ -173,26 +171,35 @@ func serveScript(t *testing.T, ln net.Listener, replies []func(w *bufio.Writer) 
 			wg.Go(func() {
 				defer conn.Close()
 				_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-				br, bw := bufio.NewReader(conn), bufio.NewWriterSize(conn, 64<<10)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					_, _ = io.Copy(io.Discard, req.Body)
-					i := int(next.Add(1)) - 1
-					if i >= len(replies) {
-						return
-					}
-					keep := replies[i](bw)
-					if bw.Flush() != nil || !keep {
-						return
-					}
-				}
+				serve(conn)
 			})
 		}
 	})
 	return conns
+}
+
+// serveScript is scriptedServer's serving of ln; a reply is written to its
+// connection in one write.
+func serveScript(t *testing.T, ln net.Listener, replies []func(w *bufio.Writer) bool) (conns *atomic.Int64) {
+	var next atomic.Int64
+	return serveConns(t, ln, func(conn net.Conn) {
+		br, bw := bufio.NewReader(conn), bufio.NewWriterSize(conn, 64<<10)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			i := int(next.Add(1)) - 1
+			if i >= len(replies) {
+				return
+			}
+			keep := replies[i](bw)
+			if bw.Flush() != nil || !keep {
+				return
+			}
+		}
+	})
 }
 
 // lengthReply is a 200 with body framed by Content-Length, followed by
@@ -613,37 +620,25 @@ func earlyAnswerServer(t *testing.T, useTLS bool, refuse func(n int64, conn net.
 		opts.URL, opts.Fingerprint = "https://"+ln.Addr().String(), FormatFingerprint(cert.Certificate[0])
 	}
 	big := new(atomic.Int64)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
+	serveConns(t, ln, func(conn net.Conn) {
+		br := bufio.NewReader(conn)
 		for {
-			conn, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			wg.Go(func() {
-				defer conn.Close()
-				_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-				br := bufio.NewReader(conn)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					if req.ContentLength > limit && refuse(big.Add(1), conn) {
-						return
-					}
-					body, err := io.ReadAll(req.Body)
-					if err != nil {
-						return
-					}
-					reply := value
-					if strings.Contains(string(body), "session.login_with_password") {
-						reply = login
-					}
-					fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(reply), reply)
-				}
-			})
+			if req.ContentLength > limit && refuse(big.Add(1), conn) {
+				return
+			}
+			body, err := io.ReadAll(req.Body)
+			if err != nil {
+				return
+			}
+			reply := value
+			if strings.Contains(string(body), "session.login_with_password") {
+				reply = login
+			}
+			fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(reply), reply)
 		}
 	})
 	c, err := Dial(context.Background(), opts)
