@@ -383,15 +383,19 @@ func TestWireAfterClose(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatalf("the call in flight: %v", err)
 	}
-	c.wire.mu.Lock()
-	n := len(c.wire.idle)
-	c.wire.mu.Unlock()
-	if n != 0 {
+	if n := idleConns(c); n != 0 {
 		t.Fatalf("%d connections kept after Close", n)
 	}
 	if _, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("a call after Close: %v, want ErrClosed", err)
 	}
+}
+
+// idleConns is how many connections c keeps for the next call.
+func idleConns(c *Client) int {
+	c.wire.mu.Lock()
+	defer c.wire.mu.Unlock()
+	return len(c.wire.idle)
 }
 
 // TestHostHeader: an IPv6 zone stays on this machine.
@@ -748,10 +752,7 @@ func TestWireCloseWhileCallsRun(t *testing.T) {
 	for err := range errs {
 		t.Errorf("a call racing Close: %v", err)
 	}
-	c.wire.mu.Lock()
-	n := len(c.wire.idle)
-	c.wire.mu.Unlock()
-	if n != 0 {
+	if n := idleConns(c); n != 0 {
 		t.Fatalf("%d connections kept after Close", n)
 	}
 	for range 2000 {
