@@ -207,3 +207,26 @@ func TestDirectToolsRunInTheCaller(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectToolsKeepToTheirSwitch: a --db among a host's ovs-vsctl's
+// global options, after one whose value is the next word, still reaches
+// only the host's own switch (here, another switch stands for this
+// machine's own Open vSwitch).
+func TestDirectToolsKeepToTheirSwitch(t *testing.T) {
+	sw, other := openRealT(t), openRealT(t)
+	must(t, other, "ovs-vsctl add-br elsewhere")
+	must(t, sw, "ovs-vsctl add-br here")
+	db := "unix:" + filepath.Join(other.runDir, "db.sock")
+	for _, line := range []string{
+		"ovs-vsctl -t 5 --db=" + db + " list-br",
+		"ovs-vsctl --timeout 5 --db " + db + " list-br",
+		"ovs-vsctl -f table --db=" + db + " list-br",
+	} {
+		cmd := exec.Command("/bin/sh", "-c", line)
+		cmd.Env = []string{"PATH=" + sw.BinDir() + ":/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		if err != nil || string(out) != "here\n" {
+			t.Errorf("%s: %v: %q, want this switch's bridge only", line, err, out)
+		}
+	}
+}
