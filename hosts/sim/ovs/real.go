@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -268,51 +269,102 @@ func (s *realSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Res
 	return r, nil
 }
 
-// withoutDB drops --db options, so that a command can only reach this
-// host's database (never the machine's own Open vSwitch).
-func withoutDB(args []string) []string {
-	out := make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := args[i]
+// vsctlValueOptions are ovs-vsctl's global options whose value may be
+// the next word (required_argument: Open vSwitch v3.1.0,
+// utilities/ovs-vsctl.c parse_options, lib/table.h TABLE_LONG_OPTIONS,
+// lib/stream-ssl.h STREAM_SSL_LONG_OPTIONS, include/openvswitch/vlog.h
+// VLOG_LONG_OPTIONS); getopt_long also takes a long one by a unique
+// prefix of its name. vsctlValueShort are their short letters.
+var vsctlValueOptions = []string{"db", "timeout", "format", "data", "max-column-width",
+	"syslog-method", "syslog-target", "private-key", "certificate", "ca-cert",
+	"ssl-protocols", "ssl-ciphers", "bootstrap-ca-cert", "peer-ca-cert"}
+
+const vsctlValueShort = "tfdpcC"
+
+// vsctlOption is the number of words (1 or 2) the global option at
+// args[0] takes, as ovs-vsctl's getopt_long reads it: a word "--NAME"
+// whose NAME starts a value option's name takes the next word as its
+// value; so does a cluster of short letters ending in a value option's
+// letter ("-t 5"; "-t5" and "-vt" are whole, -v's value being optional).
+func vsctlOption(args []string) int {
+	a := args[0]
+	if name, ok := strings.CutPrefix(a, "--"); ok {
+		if name != "" && !strings.Contains(name, "=") {
+			for _, o := range vsctlValueOptions {
+				if strings.HasPrefix(o, name) {
+					return min(2, len(args))
+				}
+			}
+		}
+		return 1
+	}
+	for i := 1; i < len(a); i++ {
 		switch {
-		case a == "--" || !strings.HasPrefix(a, "-"):
-			return append(out, args[i:]...)
-		case a == "--db":
-			i++
-		case strings.HasPrefix(a, "--db="):
-		default:
-			out = append(out, a)
+		case a[i] == 'v':
+			return 1 // -v[SPEC]: the rest of the word, if any
+		case strings.IndexByte(vsctlValueShort, a[i]) >= 0:
+			if i == len(a)-1 {
+				return min(2, len(args))
+			}
+			return 1
 		}
 	}
-	return out
+	return 1
+}
+
+// vsctlCommandStart is the index of the first word after ovs-vsctl's
+// global options: its first command, or the "--" before it.
+func vsctlCommandStart(args []string) int {
+	i := 0
+	for i < len(args) && args[i] != "--" && strings.HasPrefix(args[i], "-") && args[i] != "-" {
+		i += vsctlOption(args[i:])
+	}
+	return min(i, len(args))
+}
+
+// withoutDB drops --db options, so that a command can only reach this
+// host's database (never the machine's own Open vSwitch). Only global
+// options are looked at: ovs-vsctl reads options before its first command
+// only (a "--db=" after it is a command's option, which no command has).
+func withoutDB(args []string) []string {
+	end := vsctlCommandStart(args)
+	out := make([]string, 0, len(args))
+	for i := 0; i < end; {
+		n := vsctlOption(args[i:end])
+		if a := args[i]; a != "--db" && !strings.HasPrefix(a, "--db=") {
+			out = append(out, args[i:i+n]...)
+		}
+		i += n
+	}
+	return append(out, args[end:]...)
 }
 
 // withNetdevBridges appends "-- set Bridge B datapath_type=netdev" for each
 // "add-br B" command of an ovs-vsctl command line.
 func withNetdevBridges(args []string) []string {
 	var extra []string
-	seg := []string{}
-	flush := func() {
+	check := func(seg []string) {
 		i := 0
 		for i < len(seg) && strings.HasPrefix(seg[i], "-") {
-			if seg[i] == "-t" || seg[i] == "-f" || seg[i] == "-d" {
-				i++
-			}
-			i++
+			i++ // a command's options: "--NAME[=VALUE]", one word
 		}
 		if i+1 < len(seg) && seg[i] == "add-br" && len(seg)-i == 2 {
 			extra = append(extra, "--", "set", "Bridge", seg[i+1], "datapath_type=netdev")
 		}
-		seg = seg[:0]
 	}
-	for _, a := range args {
-		if a == "--" {
-			flush()
-			continue
+	rest := args[vsctlCommandStart(args):]
+	for len(rest) > 0 {
+		if rest[0] == "--" {
+			rest = rest[1:]
 		}
-		seg = append(seg, a)
+		seg := rest
+		if k := slices.Index(rest, "--"); k >= 0 {
+			seg, rest = rest[:k], rest[k:]
+		} else {
+			rest = nil
+		}
+		check(seg)
 	}
-	flush()
 	if len(extra) == 0 {
 		return args
 	}
