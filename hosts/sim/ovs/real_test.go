@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -227,6 +228,51 @@ func TestDirectToolsKeepToTheirSwitch(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err != nil || string(out) != "here\n" {
 			t.Errorf("%s: %v: %q, want this switch's bridge only", line, err, out)
+		}
+	}
+}
+
+// TestExecKeepsToItsSwitch: the tools Exec runs, in this process, for a
+// host's front ends and SSH builtins reach no other switch's sockets (here
+// another switch stands for this machine's own Open vSwitch), whether
+// named by path, unix: name or a name that climbs out of the run
+// directory; /var/run/openvswitch, where a host with a root of its own
+// sees its switch's run directory, is this switch's.
+func TestExecKeepsToItsSwitch(t *testing.T) {
+	sw, other := openRealT(t), openRealT(t)
+	must(t, other, "ovs-vsctl add-br elsewhere")
+	must(t, sw, "ovs-vsctl add-br here")
+	rel, err := filepath.Rel(sw.runDir, filepath.Join(other.runDir, "elsewhere"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := func(s *realSwitch) string {
+		return fmt.Sprintf("ovs-vswitchd.%d.ctl", s.daemons[1].cmd.Process.Pid)
+	}
+	for _, argv := range [][]string{
+		{"ovs-ofctl", "show", filepath.Join(other.runDir, "elsewhere.mgmt")},
+		{"ovs-ofctl", "show", "unix:" + filepath.Join(other.runDir, "elsewhere.mgmt")},
+		{"ovs-ofctl", "show", rel},
+		{"ovs-appctl", "-t", filepath.Join(other.runDir, ctl(other)), "version"},
+		{"ovs-appctl", "--target=" + filepath.Join(other.runDir, ctl(other)), "version"},
+		{"ovs-appctl", "--tar", filepath.Join(other.runDir, ctl(other)), "version"},
+		{"ovs-appctl", "-t", filepath.Join(rel, "..", "ovs-vswitchd"), "version"},
+	} {
+		r, err := sw.Exec(context.Background(), argv, nil)
+		if err == nil && r.ExitCode == 0 {
+			t.Errorf("%q reached another switch: %s", argv, r.Stdout)
+		}
+	}
+	for _, argv := range [][]string{
+		{"ovs-ofctl", "show", "here"},
+		{"ovs-ofctl", "show", filepath.Join(DefaultRunDir, "here.mgmt")},
+		{"ovs-ofctl", "show", "unix:" + filepath.Join(sw.runDir, "here.mgmt")},
+		{"ovs-appctl", "-t", "ovs-vswitchd", "version"},
+		{"ovs-appctl", "-t", filepath.Join(DefaultRunDir, ctl(sw)), "version"},
+	} {
+		r, err := sw.Exec(context.Background(), argv, nil)
+		if err != nil || r.ExitCode != 0 {
+			t.Errorf("%q: %v, exit %d: %s", argv, err, r.ExitCode, r.Stderr)
 		}
 	}
 }
