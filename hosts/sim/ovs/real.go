@@ -248,8 +248,14 @@ func (s *realSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Res
 		return Result{}, fmt.Errorf("ovs: %q is not an Open vSwitch tool", argv[0])
 	}
 	args := argv[1:]
-	if tool == "ovs-vsctl" {
+	switch tool {
+	case "ovs-vsctl":
 		args = withNetdevBridges(withoutDB(args))
+	case "ovs-ofctl", "ovs-appctl":
+		var err error
+		if args, err = s.confineSockets(tool, args); err != nil {
+			return Result{Stderr: []byte(tool + ": " + err.Error() + "\n"), ExitCode: 1}, nil
+		}
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = s.env()
@@ -267,6 +273,126 @@ func (s *realSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Res
 		return r, fmt.Errorf("ovs: run %s: %w", strings.Join(argv, " "), err)
 	}
 	return r, nil
+}
+
+// confineSockets keeps the sockets ovs-ofctl and ovs-appctl open, run by
+// Exec in this process (which sees this machine's files, not a host's),
+// in this switch's run directory: a path in DefaultRunDir, where a host
+// with a root of its own sees the run directory (HostBinds), is taken to
+// it, and a socket named anywhere else (by path, "unix:" name, a bridge
+// or target name that climbs out of the run directory) is refused, since
+// it could be another switch's or this machine's own Open vSwitch's. The
+// names each tool opens are Open vSwitch v3.1.0's: ovs-ofctl's
+// open_vconn__ (the word as a socket, RUNDIR/WORD.mgmt or .snoop,
+// RUNDIR/DATAPATH.mgmt), ovs-appctl's connect_to_target (an absolute
+// -t/--target, else RUNDIR/TARGET.pid and .ctl). Network names (tcp:,
+// ssl:) are left alone.
+func (s *realSwitch) confineSockets(tool string, args []string) ([]string, error) {
+	out := slices.Clone(args)
+	inRun := func(p string) bool {
+		c := filepath.Clean(p)
+		return c == s.runDir || strings.HasPrefix(c, s.runDir+"/")
+	}
+	toRun := func(p string) string {
+		if rest, ok := strings.CutPrefix(p, DefaultRunDir+"/"); ok {
+			return filepath.Join(s.runDir, rest)
+		}
+		return p
+	}
+	isSocket := func(p string) bool {
+		st, err := os.Stat(p)
+		return err == nil && st.Mode()&os.ModeSocket != 0
+	}
+	refuse := func(w string) error {
+		return fmt.Errorf("%s: not a socket of this host's switch", w)
+	}
+	if tool == "ovs-appctl" {
+		for i := 0; i < len(out) && strings.HasPrefix(out[i], "-") && out[i] != "--"; i++ {
+			a, at := out[i], -1 // at: the index of a -t value, -1 for none
+			switch name, long := strings.CutPrefix(a, "--"); {
+			case long && strings.HasPrefix(name, "ta") && strings.HasPrefix("target", strings.SplitN(name, "=", 2)[0]):
+				if k := strings.IndexByte(name, '='); k >= 0 {
+					v, err := s.appctlTarget(name[k+1:], toRun, inRun, refuse)
+					if err != nil {
+						return nil, err
+					}
+					out[i] = "--" + name[:k+1] + v
+				} else {
+					at = i + 1
+				}
+			case long && strings.HasPrefix(name, "ti") && strings.HasPrefix("timeout", name):
+				i++
+			case !long:
+				for j := 1; j < len(a); j++ {
+					if a[j] != 't' && a[j] != 'T' {
+						continue
+					}
+					if j < len(a)-1 && a[j] == 't' {
+						v, err := s.appctlTarget(a[j+1:], toRun, inRun, refuse)
+						if err != nil {
+							return nil, err
+						}
+						out[i] = a[:j+1] + v
+					} else if j == len(a)-1 && a[j] == 't' {
+						at = i + 1
+					} else if j == len(a)-1 {
+						i++
+					}
+					break
+				}
+			}
+			if at >= 0 && at < len(out) {
+				v, err := s.appctlTarget(out[at], toRun, inRun, refuse)
+				if err != nil {
+					return nil, err
+				}
+				out[at] = v
+				i = at
+			}
+		}
+		return out, nil
+	}
+	for i, w := range out {
+		if p, ok := strings.CutPrefix(w, "unix:"); ok {
+			if p = toRun(p); !inRun(p) {
+				return nil, refuse(w)
+			}
+			out[i] = "unix:" + p
+			continue
+		}
+		if strings.HasPrefix(w, "-") || !strings.Contains(w, "/") || strings.Contains(w, ":") {
+			continue
+		}
+		w = toRun(w)
+		out[i] = w
+		dp := w
+		if k := strings.LastIndexByte(w, '@'); k >= 0 {
+			dp = w[k+1:]
+		}
+		for _, p := range []string{w, filepath.Join(s.runDir, w+".mgmt"), filepath.Join(s.runDir, w+".snoop"),
+			filepath.Join(s.runDir, dp+".mgmt"), filepath.Join(s.runDir, dp+".snoop")} {
+			if abs, err := filepath.Abs(p); err == nil && !inRun(abs) && isSocket(p) {
+				return nil, refuse(args[i])
+			}
+		}
+	}
+	return out, nil
+}
+
+// appctlTarget is ovs-appctl's target v as this switch's: an absolute
+// path (a control socket) in the run directory, a daemon's name whose
+// pid file and socket are there.
+func (s *realSwitch) appctlTarget(v string, toRun func(string) string, inRun func(string) bool, refuse func(string) error) (string, error) {
+	if strings.HasPrefix(v, "/") {
+		if p := toRun(v); inRun(p) {
+			return p, nil
+		}
+		return "", refuse(v)
+	}
+	if !inRun(filepath.Join(s.runDir, v)) {
+		return "", refuse(v)
+	}
+	return v, nil
 }
 
 // vsctlValueOptions are ovs-vsctl's global options whose value may be
