@@ -263,6 +263,11 @@ func TestWithoutDB(t *testing.T) {
 		"--no-wait --db x -- list-br":              "--no-wait -- list-br",
 		"br-set-external-id b k --db=x":            "br-set-external-id b k --db=x",
 		"-- --db=x list-br":                        "-- --db=x list-br",
+		// A command's option before the first command is a global one
+		// to getopt_long, its value the next word too.
+		"--columns name --db x list Bridge":         "--columns name list Bridge",
+		"--id @b --db=x create Bridge name=b":       "--id @b create Bridge name=b",
+		"--inactivity-probe 5 --db x set-manager t": "--inactivity-probe 5 set-manager t",
 	} {
 		if got := strings.Join(withoutDB(strings.Fields(in)), " "); got != want {
 			t.Errorf("withoutDB(%s) = %s, want %s", in, got, want)
