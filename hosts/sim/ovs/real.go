@@ -399,11 +399,15 @@ func (s *realSwitch) appctlTarget(v string, toRun func(string) string, inRun fun
 // the next word (required_argument: Open vSwitch v3.1.0,
 // utilities/ovs-vsctl.c parse_options, lib/table.h TABLE_LONG_OPTIONS,
 // lib/stream-ssl.h STREAM_SSL_LONG_OPTIONS, include/openvswitch/vlog.h
-// VLOG_LONG_OPTIONS); getopt_long also takes a long one by a unique
-// prefix of its name. vsctlValueShort are their short letters.
+// VLOG_LONG_OPTIONS), and the commands' options with a value, which
+// parse_options takes before the first command too (lib/db-ctl-base.c
+// ctl_add_cmd_options: "--id=", "--columns=", "--inactivity-probe=");
+// getopt_long also takes a long one by a unique prefix of its name.
+// vsctlValueShort are their short letters.
 var vsctlValueOptions = []string{"db", "timeout", "format", "data", "max-column-width",
 	"syslog-method", "syslog-target", "private-key", "certificate", "ca-cert",
-	"ssl-protocols", "ssl-ciphers", "bootstrap-ca-cert", "peer-ca-cert"}
+	"ssl-protocols", "ssl-ciphers", "bootstrap-ca-cert", "peer-ca-cert",
+	"id", "columns", "inactivity-probe"}
 
 const vsctlValueShort = "tfdpcC"
 
