@@ -51,11 +51,19 @@ func readPort(ctx context.Context, dom0 *ssh.Client, vifUUID string) (portState,
 	if res.ExitStatus != 0 {
 		return portState{}, fmt.Errorf("dom0: %s: exit %d: %s", cmd, res.ExitStatus, strings.TrimSpace(string(res.Stderr)))
 	}
+	return parsePortAnswer(vifUUID, res.Stdout)
+}
+
+// parsePortAnswer reads readPort's answer: two JSON tables, one a line
+// (ovs-vsctl's --format=json, Open vSwitch 1.4's lib/table.c as 3.1's),
+// the VIF's interface's name, then every port's name and tag (a number,
+// or the empty set ["set",[]] for none).
+func parsePortAnswer(vifUUID string, stdout []byte) (portState, error) {
 	var tables [2]struct{ Data [][]any }
-	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	lines := strings.Split(strings.TrimSpace(string(stdout)), "\n")
 	for i := range tables {
 		if len(lines) != len(tables) || json.Unmarshal([]byte(lines[i]), &tables[i]) != nil {
-			return portState{}, fmt.Errorf("dom0: unexpected answer for the port of VIF %s: %q", vifUUID, res.Stdout)
+			return portState{}, fmt.Errorf("dom0: unexpected answer for the port of VIF %s: %q", vifUUID, stdout)
 		}
 	}
 	ifaces := tables[0].Data
@@ -63,7 +71,7 @@ func readPort(ctx context.Context, dom0 *ssh.Client, vifUUID string) (portState,
 		return portState{}, fmt.Errorf("dom0: no Open vSwitch port has external_ids:xs-vif-uuid=%s (is domU running?)", vifUUID)
 	}
 	if len(ifaces) != 1 || len(ifaces[0]) != 1 {
-		return portState{}, fmt.Errorf("dom0: unexpected answer for the port of VIF %s: %q", vifUUID, res.Stdout)
+		return portState{}, fmt.Errorf("dom0: unexpected answer for the port of VIF %s: %q", vifUUID, stdout)
 	}
 	name := ovsjson.Atom(ifaces[0][0])
 	for _, row := range tables[1].Data {

@@ -234,9 +234,43 @@ func TestWithNetdevBridges(t *testing.T) {
 		"add-br fake br0 5":                    "add-br fake br0 5",
 		"add-port br0 add-br":                  "add-port br0 add-br",
 		"list-br":                              "list-br",
+		// A global option's value as the next word (ovs-vsctl's
+		// getopt_long takes it so, full name or unique prefix).
+		"--timeout 10 add-br b":      "--timeout 10 add-br b -- set Bridge b datapath_type=netdev",
+		"--time 10 add-br b":         "--time 10 add-br b -- set Bridge b datapath_type=netdev",
+		"-t 10 add-br b":             "-t 10 add-br b -- set Bridge b datapath_type=netdev",
+		"-t10 add-br b":              "-t10 add-br b -- set Bridge b datapath_type=netdev",
+		"--format json add-br b":     "--format json add-br b -- set Bridge b datapath_type=netdev",
+		"-vt 10 add-br b":            "-vt 10 add-br b",
+		"--no-wait -f json add-br b": "--no-wait -f json add-br b -- set Bridge b datapath_type=netdev",
 	} {
 		if got := strings.Join(withNetdevBridges(strings.Fields(in)), " "); got != want {
 			t.Errorf("withNetdevBridges(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestWithoutDB: every --db of ovs-vsctl's global options goes, wherever
+// it stands among them, and nothing after the first command word.
+func TestWithoutDB(t *testing.T) {
+	for in, want := range map[string]string{
+		"--db=unix:/x list-br":                     "list-br",
+		"--db unix:/x list-br":                     "list-br",
+		"-t 5 --db unix:/x list-br":                "-t 5 list-br",
+		"--timeout 5 --db=unix:/x list-br":         "--timeout 5 list-br",
+		"-f json --db unix:/x list-br":             "-f json list-br",
+		"--format json --data json --db=x list-br": "--format json --data json list-br",
+		"--no-wait --db x -- list-br":              "--no-wait -- list-br",
+		"br-set-external-id b k --db=x":            "br-set-external-id b k --db=x",
+		"-- --db=x list-br":                        "-- --db=x list-br",
+		// A command's option before the first command is a global one
+		// to getopt_long, its value the next word too.
+		"--columns name --db x list Bridge":         "--columns name list Bridge",
+		"--id @b --db=x create Bridge name=b":       "--id @b create Bridge name=b",
+		"--inactivity-probe 5 --db x set-manager t": "--inactivity-probe 5 set-manager t",
+	} {
+		if got := strings.Join(withoutDB(strings.Fields(in)), " "); got != want {
+			t.Errorf("withoutDB(%s) = %s, want %s", in, got, want)
 		}
 	}
 }

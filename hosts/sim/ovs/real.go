@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -247,8 +248,14 @@ func (s *realSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Res
 		return Result{}, fmt.Errorf("ovs: %q is not an Open vSwitch tool", argv[0])
 	}
 	args := argv[1:]
-	if tool == "ovs-vsctl" {
+	switch tool {
+	case "ovs-vsctl":
 		args = withNetdevBridges(withoutDB(args))
+	case "ovs-ofctl", "ovs-appctl":
+		var err error
+		if args, err = s.confineSockets(tool, args); err != nil {
+			return Result{Stderr: []byte(tool + ": " + err.Error() + "\n"), ExitCode: 1}, nil
+		}
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = s.env()
@@ -268,51 +275,226 @@ func (s *realSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Res
 	return r, nil
 }
 
-// withoutDB drops --db options, so that a command can only reach this
-// host's database (never the machine's own Open vSwitch).
-func withoutDB(args []string) []string {
-	out := make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--" || !strings.HasPrefix(a, "-"):
-			return append(out, args[i:]...)
-		case a == "--db":
-			i++
-		case strings.HasPrefix(a, "--db="):
-		default:
-			out = append(out, a)
+// confineSockets keeps the sockets ovs-ofctl and ovs-appctl open, run by
+// Exec in this process (which sees this machine's files, not a host's),
+// in this switch's run directory: a path in DefaultRunDir, where a host
+// with a root of its own sees the run directory (HostBinds), is taken to
+// it, and a socket named anywhere else (by path, "unix:" name, a bridge
+// or target name that climbs out of the run directory) is refused, since
+// it could be another switch's or this machine's own Open vSwitch's. The
+// names each tool opens are Open vSwitch v3.1.0's: ovs-ofctl's
+// open_vconn__ (the word as a socket, RUNDIR/WORD.mgmt or .snoop,
+// RUNDIR/DATAPATH.mgmt), ovs-appctl's connect_to_target (an absolute
+// -t/--target, else RUNDIR/TARGET.pid and .ctl). Network names (tcp:,
+// ssl:) are left alone.
+func (s *realSwitch) confineSockets(tool string, args []string) ([]string, error) {
+	out := slices.Clone(args)
+	inRun := func(p string) bool {
+		c := filepath.Clean(p)
+		return c == s.runDir || strings.HasPrefix(c, s.runDir+"/")
+	}
+	toRun := func(p string) string {
+		if rest, ok := strings.CutPrefix(p, DefaultRunDir+"/"); ok {
+			return filepath.Join(s.runDir, rest)
+		}
+		return p
+	}
+	isSocket := func(p string) bool {
+		st, err := os.Stat(p)
+		return err == nil && st.Mode()&os.ModeSocket != 0
+	}
+	refuse := func(w string) error {
+		return fmt.Errorf("%s: not a socket of this host's switch", w)
+	}
+	if tool == "ovs-appctl" {
+		for i := 0; i < len(out) && strings.HasPrefix(out[i], "-") && out[i] != "--"; i++ {
+			a, at := out[i], -1 // at: the index of a -t value, -1 for none
+			switch name, long := strings.CutPrefix(a, "--"); {
+			case long && strings.HasPrefix(name, "ta") && strings.HasPrefix("target", strings.SplitN(name, "=", 2)[0]):
+				if k := strings.IndexByte(name, '='); k >= 0 {
+					v, err := s.appctlTarget(name[k+1:], toRun, inRun, refuse)
+					if err != nil {
+						return nil, err
+					}
+					out[i] = "--" + name[:k+1] + v
+				} else {
+					at = i + 1
+				}
+			case long && strings.HasPrefix(name, "ti") && strings.HasPrefix("timeout", name):
+				i++
+			case !long:
+				for j := 1; j < len(a); j++ {
+					if a[j] != 't' && a[j] != 'T' {
+						continue
+					}
+					if j < len(a)-1 && a[j] == 't' {
+						v, err := s.appctlTarget(a[j+1:], toRun, inRun, refuse)
+						if err != nil {
+							return nil, err
+						}
+						out[i] = a[:j+1] + v
+					} else if j == len(a)-1 && a[j] == 't' {
+						at = i + 1
+					} else if j == len(a)-1 {
+						i++
+					}
+					break
+				}
+			}
+			if at >= 0 && at < len(out) {
+				v, err := s.appctlTarget(out[at], toRun, inRun, refuse)
+				if err != nil {
+					return nil, err
+				}
+				out[at] = v
+				i = at
+			}
+		}
+		return out, nil
+	}
+	for i, w := range out {
+		if p, ok := strings.CutPrefix(w, "unix:"); ok {
+			if p = toRun(p); !inRun(p) {
+				return nil, refuse(w)
+			}
+			out[i] = "unix:" + p
+			continue
+		}
+		if strings.HasPrefix(w, "-") || !strings.Contains(w, "/") || strings.Contains(w, ":") {
+			continue
+		}
+		w = toRun(w)
+		out[i] = w
+		dp := w
+		if k := strings.LastIndexByte(w, '@'); k >= 0 {
+			dp = w[k+1:]
+		}
+		for _, p := range []string{w, filepath.Join(s.runDir, w+".mgmt"), filepath.Join(s.runDir, w+".snoop"),
+			filepath.Join(s.runDir, dp+".mgmt"), filepath.Join(s.runDir, dp+".snoop")} {
+			if abs, err := filepath.Abs(p); err == nil && !inRun(abs) && isSocket(p) {
+				return nil, refuse(args[i])
+			}
 		}
 	}
-	return out
+	return out, nil
+}
+
+// appctlTarget is ovs-appctl's target v as this switch's: an absolute
+// path (a control socket) in the run directory, a daemon's name whose
+// pid file and socket are there.
+func (s *realSwitch) appctlTarget(v string, toRun func(string) string, inRun func(string) bool, refuse func(string) error) (string, error) {
+	if strings.HasPrefix(v, "/") {
+		if p := toRun(v); inRun(p) {
+			return p, nil
+		}
+		return "", refuse(v)
+	}
+	if !inRun(filepath.Join(s.runDir, v)) {
+		return "", refuse(v)
+	}
+	return v, nil
+}
+
+// vsctlValueOptions are ovs-vsctl's global options whose value may be
+// the next word (required_argument: Open vSwitch v3.1.0,
+// utilities/ovs-vsctl.c parse_options, lib/table.h TABLE_LONG_OPTIONS,
+// lib/stream-ssl.h STREAM_SSL_LONG_OPTIONS, include/openvswitch/vlog.h
+// VLOG_LONG_OPTIONS), and the commands' options with a value, which
+// parse_options takes before the first command too (lib/db-ctl-base.c
+// ctl_add_cmd_options: "--id=", "--columns=", "--inactivity-probe=");
+// getopt_long also takes a long one by a unique prefix of its name.
+// vsctlValueShort are their short letters.
+var vsctlValueOptions = []string{"db", "timeout", "format", "data", "max-column-width",
+	"syslog-method", "syslog-target", "private-key", "certificate", "ca-cert",
+	"ssl-protocols", "ssl-ciphers", "bootstrap-ca-cert", "peer-ca-cert",
+	"id", "columns", "inactivity-probe"}
+
+const vsctlValueShort = "tfdpcC"
+
+// vsctlOption is the number of words (1 or 2) the global option at
+// args[0] takes, as ovs-vsctl's getopt_long reads it: a word "--NAME"
+// whose NAME starts a value option's name takes the next word as its
+// value; so does a cluster of short letters ending in a value option's
+// letter ("-t 5"; "-t5" and "-vt" are whole, -v's value being optional).
+func vsctlOption(args []string) int {
+	a := args[0]
+	if name, ok := strings.CutPrefix(a, "--"); ok {
+		if name != "" && !strings.Contains(name, "=") {
+			for _, o := range vsctlValueOptions {
+				if strings.HasPrefix(o, name) {
+					return min(2, len(args))
+				}
+			}
+		}
+		return 1
+	}
+	for i := 1; i < len(a); i++ {
+		switch {
+		case a[i] == 'v':
+			return 1 // -v[SPEC]: the rest of the word, if any
+		case strings.IndexByte(vsctlValueShort, a[i]) >= 0:
+			if i == len(a)-1 {
+				return min(2, len(args))
+			}
+			return 1
+		}
+	}
+	return 1
+}
+
+// vsctlCommandStart is the index of the first word after ovs-vsctl's
+// global options: its first command, or the "--" before it.
+func vsctlCommandStart(args []string) int {
+	i := 0
+	for i < len(args) && args[i] != "--" && strings.HasPrefix(args[i], "-") && args[i] != "-" {
+		i += vsctlOption(args[i:])
+	}
+	return min(i, len(args))
+}
+
+// withoutDB drops --db options, so that a command can only reach this
+// host's database (never the machine's own Open vSwitch). Only global
+// options are looked at: ovs-vsctl reads options before its first command
+// only (a "--db=" after it is a command's option, which no command has).
+func withoutDB(args []string) []string {
+	end := vsctlCommandStart(args)
+	out := make([]string, 0, len(args))
+	for i := 0; i < end; {
+		n := vsctlOption(args[i:end])
+		if a := args[i]; a != "--db" && !strings.HasPrefix(a, "--db=") {
+			out = append(out, args[i:i+n]...)
+		}
+		i += n
+	}
+	return append(out, args[end:]...)
 }
 
 // withNetdevBridges appends "-- set Bridge B datapath_type=netdev" for each
 // "add-br B" command of an ovs-vsctl command line.
 func withNetdevBridges(args []string) []string {
 	var extra []string
-	seg := []string{}
-	flush := func() {
+	check := func(seg []string) {
 		i := 0
 		for i < len(seg) && strings.HasPrefix(seg[i], "-") {
-			if seg[i] == "-t" || seg[i] == "-f" || seg[i] == "-d" {
-				i++
-			}
-			i++
+			i++ // a command's options: "--NAME[=VALUE]", one word
 		}
 		if i+1 < len(seg) && seg[i] == "add-br" && len(seg)-i == 2 {
 			extra = append(extra, "--", "set", "Bridge", seg[i+1], "datapath_type=netdev")
 		}
-		seg = seg[:0]
 	}
-	for _, a := range args {
-		if a == "--" {
-			flush()
-			continue
+	rest := args[vsctlCommandStart(args):]
+	for len(rest) > 0 {
+		if rest[0] == "--" {
+			rest = rest[1:]
 		}
-		seg = append(seg, a)
+		seg := rest
+		if k := slices.Index(rest, "--"); k >= 0 {
+			seg, rest = rest[:k], rest[k:]
+		} else {
+			rest = nil
+		}
+		check(seg)
 	}
-	flush()
 	if len(extra) == 0 {
 		return args
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -204,6 +205,74 @@ func TestDirectToolsRunInTheCaller(t *testing.T) {
 	for _, want := range []string{"netdev\n", "priority=7,dl_vlan=7 actions=drop", "\nbr0\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestDirectToolsKeepToTheirSwitch: a --db among a host's ovs-vsctl's
+// global options, after one whose value is the next word, still reaches
+// only the host's own switch (here, another switch stands for this
+// machine's own Open vSwitch).
+func TestDirectToolsKeepToTheirSwitch(t *testing.T) {
+	sw, other := openRealT(t), openRealT(t)
+	must(t, other, "ovs-vsctl add-br elsewhere")
+	must(t, sw, "ovs-vsctl add-br here")
+	db := "unix:" + filepath.Join(other.runDir, "db.sock")
+	for _, line := range []string{
+		"ovs-vsctl -t 5 --db=" + db + " list-br",
+		"ovs-vsctl --timeout 5 --db " + db + " list-br",
+		"ovs-vsctl -f table --db=" + db + " list-br",
+	} {
+		cmd := exec.Command("/bin/sh", "-c", line)
+		cmd.Env = []string{"PATH=" + sw.BinDir() + ":/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		if err != nil || string(out) != "here\n" {
+			t.Errorf("%s: %v: %q, want this switch's bridge only", line, err, out)
+		}
+	}
+}
+
+// TestExecKeepsToItsSwitch: the tools Exec runs, in this process, for a
+// host's front ends and SSH builtins reach no other switch's sockets (here
+// another switch stands for this machine's own Open vSwitch), whether
+// named by path, unix: name or a name that climbs out of the run
+// directory; /var/run/openvswitch, where a host with a root of its own
+// sees its switch's run directory, is this switch's.
+func TestExecKeepsToItsSwitch(t *testing.T) {
+	sw, other := openRealT(t), openRealT(t)
+	must(t, other, "ovs-vsctl add-br elsewhere")
+	must(t, sw, "ovs-vsctl add-br here")
+	rel, err := filepath.Rel(sw.runDir, filepath.Join(other.runDir, "elsewhere"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := func(s *realSwitch) string {
+		return fmt.Sprintf("ovs-vswitchd.%d.ctl", s.daemons[1].cmd.Process.Pid)
+	}
+	for _, argv := range [][]string{
+		{"ovs-ofctl", "show", filepath.Join(other.runDir, "elsewhere.mgmt")},
+		{"ovs-ofctl", "show", "unix:" + filepath.Join(other.runDir, "elsewhere.mgmt")},
+		{"ovs-ofctl", "show", rel},
+		{"ovs-appctl", "-t", filepath.Join(other.runDir, ctl(other)), "version"},
+		{"ovs-appctl", "--target=" + filepath.Join(other.runDir, ctl(other)), "version"},
+		{"ovs-appctl", "--tar", filepath.Join(other.runDir, ctl(other)), "version"},
+		{"ovs-appctl", "-t", filepath.Join(rel, "..", "ovs-vswitchd"), "version"},
+	} {
+		r, err := sw.Exec(context.Background(), argv, nil)
+		if err == nil && r.ExitCode == 0 {
+			t.Errorf("%q reached another switch: %s", argv, r.Stdout)
+		}
+	}
+	for _, argv := range [][]string{
+		{"ovs-ofctl", "show", "here"},
+		{"ovs-ofctl", "show", filepath.Join(DefaultRunDir, "here.mgmt")},
+		{"ovs-ofctl", "show", "unix:" + filepath.Join(sw.runDir, "here.mgmt")},
+		{"ovs-appctl", "-t", "ovs-vswitchd", "version"},
+		{"ovs-appctl", "-t", filepath.Join(DefaultRunDir, ctl(sw)), "version"},
+	} {
+		r, err := sw.Exec(context.Background(), argv, nil)
+		if err != nil || r.ExitCode != 0 {
+			t.Errorf("%q: %v, exit %d: %s", argv, err, r.ExitCode, r.Stderr)
 		}
 	}
 }
