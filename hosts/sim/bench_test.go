@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -19,6 +20,11 @@ import (
 // no front end); and the same through the shell (then the tool's front
 // end runs). cpu-ns/op is the CPU time of this process and of the
 // processes it started, per command.
+//
+// With the real switch, "local" runs /bin/true and the real ovs-vsctl on
+// dom0's switch straight from this process, with no SSH and no shell:
+// the floor under what any front end can reach, since over a connection a
+// switch command costs at least the real tool's own run more than a true.
 func BenchmarkDom0Command(b *testing.B) {
 	for _, mode := range []ovs.Mode{ovs.ModeModel, ovs.ModeReal} {
 		b.Run(string(mode), func(b *testing.B) {
@@ -61,6 +67,31 @@ func benchDom0Commands(b *testing.B, mode ovs.Mode) {
 			b.ReportMetric(float64(cpuUsed()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
+	if mode != ovs.ModeReal {
+		return
+	}
+	runDir := h.dom0SW.ToolDirs()[1]
+	for _, argv := range [][]string{{"/bin/true"}, {ovsVsctl(b), "--db=unix:" + filepath.Join(runDir, "db.sock"), "br-exists", "xenbr0"}} {
+		b.Run("local/"+filepath.Base(argv[0]), func(b *testing.B) {
+			cpu0 := cpuUsed()
+			for b.Loop() {
+				cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+				cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "OVS_RUNDIR=" + runDir}
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("%s: %v\n%s", argv, err, out)
+				}
+			}
+			b.ReportMetric(float64(cpuUsed()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+func ovsVsctl(b *testing.B) string {
+	p, err := exec.LookPath("ovs-vsctl")
+	if err != nil {
+		b.Skip("no ovs-vsctl on PATH:", err)
+	}
+	return p
 }
 
 // cpuUsed is the CPU time of this process and of its children that ended.
