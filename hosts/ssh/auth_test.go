@@ -64,6 +64,11 @@ func TestEncryptedKeyUsesPassphraseFromEnv(t *testing.T) {
 
 	cfg := s.config(t)
 	cfg.KeyFiles = []string{keyFile}
+	// Without a passphrase variable (the lab file has no setting for
+	// one), the error says what a user can do, not the field's name.
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "has a passphrase") || !strings.Contains(err.Error(), "ssh-add "+keyFile) || strings.Contains(err.Error(), "PassphraseEnv") {
+		t.Fatalf("encrypted key without a passphrase variable: %v", err)
+	}
 	cfg.PassphraseEnv = "XENLAB_TEST_PASSPHRASE"
 
 	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "$XENLAB_TEST_PASSPHRASE is not set") {
