@@ -44,7 +44,7 @@ func loadSigners(cfg Config) ([]ssh.Signer, error) {
 		var missing *ssh.PassphraseMissingError
 		if errors.As(err, &missing) {
 			if cfg.PassphraseEnv == "" {
-				return nil, fmt.Errorf("ssh %s: key file %s is encrypted and no PassphraseEnv is configured", cfg.Host, path)
+				return nil, fmt.Errorf("ssh %s: key file %s has a passphrase, which xenlab does not ask for: load the key into an ssh-agent (ssh-add %s) and leave ssh_key out, or name a key without a passphrase", cfg.Host, path, path)
 			}
 			pass, ok := os.LookupEnv(cfg.PassphraseEnv)
 			if !ok {
