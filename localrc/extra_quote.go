@@ -40,20 +40,20 @@ func scanDoubleQuoted(s string, i, depth int) (int, error) {
 		case c == '\\':
 			i += 2
 		case c == '"':
-			return 0, errors.New(`an unescaped " would end the double quotes it is written in (write \" for a quote)`)
+			return 0, errors.New(`an unescaped " would end the double quotes it is written in (domU's localrc needs \" for a quote: \\\" in the lab file's string)`)
 		case c == '`':
-			return 0, errors.New("a backquote would run a command when devstack reads localrc (write \\` for one)")
+			return 0, errors.New("a backquote would run a command when devstack reads localrc (domU's localrc needs \\` for one: \\\\` in the lab file's string)")
 		case c == '}' && depth > 0:
 			return i + 1, nil
 		case c == '$' && i+1 < len(s) && s[i+1] == '(':
-			return 0, errors.New("$(...) would run a command when devstack reads localrc (write \\$ for a dollar sign)")
+			return 0, errors.New("$(...) would run a command when devstack reads localrc (domU's localrc needs \\$ for a dollar sign: \\\\$ in the lab file's string)")
 		case c == '$' && i+1 < len(s) && s[i+1] == '{':
 			j := i + 2
 			for j < len(s) && (isAlpha(s[j]) || isDigit(s[j]) || s[j] == '_') {
 				j++
 			}
 			if !shellRE.MatchString(s[i+2 : j]) {
-				return 0, errors.New("${ must be followed by a variable's name (${NAME}; write \\$ for a dollar sign)")
+				return 0, errors.New("${ must be followed by a variable's name (${NAME}; domU's localrc needs \\$ for a dollar sign: \\\\$ in the lab file's string)")
 			}
 			if j < len(s) && s[j] == '}' {
 				i = j + 1

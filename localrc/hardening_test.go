@@ -385,3 +385,30 @@ func TestSnippetsMaskMisspeltSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestExtraHintsAreAccepted: what an error on a devstack.extra value tells
+// the user to write in the lab file's string is accepted there, and gives
+// domU's localrc the escaped character.
+func TestExtraHintsAreAccepted(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ bad, hint, good, value string }{
+		{`"x\"y"`, `\\\"`, `"x\\\"y"`, `x\"y`},
+		{"\"x`y\"", "\\\\`", "\"x\\\\`y\"", "x\\`y"},
+		{`"$(id)"`, `\\$`, `"\\$(id)"`, `\$(id)`},
+	} {
+		src := labHead + "}\ndevstack {\n  extra = { A = " + c.bad + " }\n}\n"
+		de := parseIn(t, dir, src, nil)
+		if de == nil || !strings.Contains(de.Error(), c.hint+" in the lab file's string") {
+			t.Fatalf("A = %s: want an error that says to write %s, got %v", c.bad, c.hint, de)
+		}
+		src = labHead + "}\ndevstack {\n  extra = { A = " + c.good + " }\n}\n"
+		env := osEnv(dir)
+		cfg, err := parse(filepath.Join(dir, "lab.hcl"), []byte(src), env)
+		if err != nil {
+			t.Fatalf("A = %s, as the error says: %v", c.good, err)
+		}
+		if len(cfg.Devstack.Extra) != 1 || cfg.Devstack.Extra[0].Value != c.value {
+			t.Fatalf("A = %s: extra %+v, want the value %s", c.good, cfg.Devstack.Extra, c.value)
+		}
+	}
+}
