@@ -483,6 +483,78 @@ func TestWireLeftoversAreNotTheNextReply(t *testing.T) {
 	}
 }
 
+// TestWirePartOfARecordHeldIsNotKept: crypto/tls reads from the socket
+// more than the record it needs, and may so hold the first bytes of a
+// record whose rest has not come (here a record header cut short, sent in
+// the same write as a reply): a read with a passed deadline then times out
+// as if nothing were held, and the socket is quiet. Such a connection is
+// not kept: its next reply would be read from the middle of that record.
+func TestWirePartOfARecordHeldIsNotKept(t *testing.T) {
+	login := successBody(t, "OpaqueRef:session")
+	first := successBody(t, "First")
+	fresh := successBody(t, "Fresh")
+	var arm atomic.Bool
+	armed := func(reply func(*bufio.Writer) bool) func(*bufio.Writer) bool {
+		return func(w *bufio.Writer) bool { arm.Store(true); return reply(w) }
+	}
+	replies := []func(*bufio.Writer) bool{lengthReply(login, ""), armed(lengthReply(first, "")), lengthReply(fresh, "")}
+	cert := testCertificate(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln = tls.NewListener(tailListener{ln, &arm}, &tls.Config{Certificates: []tls.Certificate{cert}, DynamicRecordSizingDisabled: true})
+	conns := serveScript(t, ln, replies)
+	opts := Options{URL: "https://" + ln.Addr().String(), Fingerprint: FormatFingerprint(cert.Certificate[0]), User: testUser, Password: secret.New(testPassword)}
+	c, err := Dial(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.closeIdle()
+	if v, err := c.Call(context.Background(), "VM.get_power_state", Ref("OpaqueRef:vm")); err != nil || v != "First" {
+		t.Fatalf("got %v, %v; want First", v, err)
+	}
+	// Bounded: a call on the kept connection waits for the rest of a
+	// record that never comes.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	v, err := c.Call(ctx, "VM.get_power_state", Ref("OpaqueRef:vm"))
+	if err != nil || v != "Fresh" {
+		t.Fatalf("the call after a reply with part of a record behind it got %v, %v; want its own reply, Fresh", v, err)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2 (the one holding part of a record not kept)", n)
+	}
+}
+
+// tailListener's connections add the first three bytes of a TLS record's
+// header to the write that comes after arm is set, in the same write.
+type tailListener struct {
+	net.Listener
+	arm *atomic.Bool
+}
+
+func (l tailListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &tailConn{Conn: c, arm: l.arm}, nil
+}
+
+type tailConn struct {
+	net.Conn
+	arm *atomic.Bool
+}
+
+func (c *tailConn) Write(p []byte) (int, error) {
+	if !c.arm.CompareAndSwap(true, false) {
+		return c.Conn.Write(p)
+	}
+	n, err := c.Conn.Write(append(append([]byte(nil), p...), 0x17, 0x03, 0x03))
+	return min(n, len(p)), err
+}
+
 // TestWireTLSServerName: the client's own connections dial the URL's host
 // at its port (443 by default) and name it in the TLS handshake (SNI), with
 // a pin as without one, as net/http's transport does: a server or a proxy
