@@ -64,11 +64,12 @@ const maxIdleTime = 90 * time.Second
 
 // wireConn is one connection and its buffers.
 type wireConn struct {
-	conn net.Conn     // what is read and written: a *tls.Conn or the TCP connection
-	sys  syscall.Conn // the socket beneath, for the idle check; nil if unknown
-	rd   errKeeper    // conn, read through br
-	br   *bufio.Reader
-	bw   *bufio.Writer
+	conn  net.Conn     // what is read and written: a *tls.Conn or the TCP connection
+	sys   syscall.Conn // the socket beneath, for the idle check; nil if unknown
+	edges *recordEdges // for https: where crypto/tls's reads from the socket end
+	rd    errKeeper    // conn, read through br
+	br    *bufio.Reader
+	bw    *bufio.Writer
 
 	idleAt time.Time // when it was last put in the idle list
 }
@@ -285,9 +286,17 @@ func (wc *wireConn) close() { _ = wc.conn.Close() }
 // the reply, a close_notify), the next call must not read it as its reply.
 // A read with a deadline already passed answers without waiting: what
 // crypto/tls holds, or a timeout (which it does not keep as an error).
+//
+// What it reads may also end inside a record, whose first bytes crypto/tls
+// then holds while it waits for the rest; its read times out then as when
+// it holds nothing, so the record framing of what it read (edges) must
+// end at a record's end too.
 func (wc *wireConn) nothingHeld() bool {
 	if _, ok := wc.conn.(*tls.Conn); !ok {
 		return true
+	}
+	if wc.edges != nil && !wc.edges.atEdge() {
+		return false
 	}
 	_ = wc.conn.SetReadDeadline(aLongTimeAgo)
 	var b [1]byte
@@ -382,7 +391,8 @@ func (w *wire) connect(ctx context.Context, deadline time.Time) (*wireConn, erro
 	wc := &wireConn{conn: conn}
 	wc.sys, _ = conn.(syscall.Conn)
 	if w.tls != nil {
-		tc := tls.Client(conn, w.tls)
+		wc.edges = &recordEdges{Conn: conn}
+		tc := tls.Client(wc.edges, w.tls)
 		own := &TimeoutError{Phase: "TLS handshake", After: w.tlsTO}
 		hctx, cancel := context.WithTimeoutCause(ctx, w.tlsTO, own)
 		hctx, cancelCall := context.WithDeadline(hctx, deadline)
@@ -410,3 +420,41 @@ func bodyAtEnd(body io.Reader) bool {
 	n, err := io.CopyN(io.Discard, body, 512)
 	return n < 512 && err == io.EOF
 }
+
+// recordEdges follows the TLS record framing (RFC 8446 section 5.1: a
+// 5-byte header whose last two bytes are the length of what follows) of
+// what crypto/tls reads from the socket beneath it, to tell whether its
+// reads so far end at the end of a record.
+type recordEdges struct {
+	net.Conn
+	head  [5]byte
+	nhead int // bytes of the current record's header read
+	body  int // bytes of the current record's body still to come
+}
+
+func (r *recordEdges) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.follow(p[:n])
+	return n, err
+}
+
+func (r *recordEdges) follow(b []byte) {
+	for len(b) > 0 {
+		if r.body > 0 {
+			k := min(r.body, len(b))
+			r.body -= k
+			b = b[k:]
+			continue
+		}
+		k := copy(r.head[r.nhead:], b)
+		r.nhead += k
+		b = b[k:]
+		if r.nhead == len(r.head) {
+			r.body = int(r.head[3])<<8 | int(r.head[4])
+			r.nhead = 0
+		}
+	}
+}
+
+// atEdge says whether the bytes read so far end where a record ends.
+func (r *recordEdges) atEdge() bool { return r.nhead == 0 && r.body == 0 }

@@ -934,3 +934,25 @@ func TestWireAddressAndHead(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordEdges: fed a stream of records in pieces of every size, the
+// framing ends at a record's end exactly where one does.
+func TestRecordEdges(t *testing.T) {
+	var stream []byte
+	ends := map[int]bool{0: true}
+	for _, n := range []int{3, 0, 300, 1, 70000 % 65536} {
+		stream = append(stream, 0x17, 0x03, 0x03, byte(n>>8), byte(n))
+		stream = append(stream, make([]byte, n)...)
+		ends[len(stream)] = true
+	}
+	for size := 1; size <= 8; size++ {
+		r := &recordEdges{}
+		for i := 0; i < len(stream); i += size {
+			j := min(i+size, len(stream))
+			r.follow(stream[i:j])
+			if r.atEdge() != ends[j] {
+				t.Fatalf("pieces of %d: after %d bytes atEdge is %v", size, j, r.atEdge())
+			}
+		}
+	}
+}
