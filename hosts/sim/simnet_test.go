@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -365,4 +366,109 @@ func simnetChild(dir string) {
 	}
 	fmt.Println("uplink", h.Endpoints().Uplink)
 	select {}
+}
+
+// TestANewGuestAnnouncesItsAddress: a VM started with the address of one
+// that is gone, on a VIF of a new MAC, is reached at once. This machine's
+// neighbour entry for the address, left by the first guest, would send to
+// the old MAC until it expired (35 to 50 s measured: a down and up of the
+// lab on a kept simulated host waited that long for domU's SSH); a real
+// guest's first frames (and netfront's gratuitous ARP when its backend
+// connects, after a resume) tell the segment its MAC, and the simulated
+// guest, which sends nothing of its own, announces each address it is
+// given.
+func TestANewGuestAnnouncesItsAddress(t *testing.T) {
+	needOwnNetwork(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	h, err := Start(ctx, Options{Dir: dir, OVS: ovs.ModeReal, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	cfg, err := localrc.Load(filepath.Join(dir, "lab.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := cfg.Hosts[0]
+	c, err := xapi.Dial(ctx, xapi.Options{URL: hc.XAPIURL, User: hc.XAPIUser, Password: hc.XAPIPassword, Fingerprint: hc.XAPIFingerprint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	host, err := c.HostGetAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgmtNet, _, err := c.ManagementNetwork(ctx, host[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := func(name string) (vm xapi.Ref, ip, mac string) {
+		vm = newGuestVM(ctx, t, c, name)
+		v, err := c.VIFCreate(ctx, xapi.VIFSpec{VM: vm, Network: mgmtNet, Device: "0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := c.VIFGetRecord(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.VMStart(ctx, vm, false, false); err != nil {
+			t.Fatal(err)
+		}
+		if ip, err = c.WaitGuestIP(ctx, vm, "0"); err != nil {
+			t.Fatal(err)
+		}
+		return vm, ip, strings.ToLower(rec.MAC)
+	}
+	sshPort := strconv.Itoa(cfg.DomU.SSHPort)
+	uplink := h.Endpoints().Uplink
+
+	first, ip, mac1 := boot("first")
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip, sshPort), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if got := neighbourMAC(t, uplink, ip); got != mac1 {
+		t.Fatalf("this machine's neighbour entry for %s is %q, want the first guest's %s", ip, got, mac1)
+	}
+	if err := c.VMHardShutdown(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.VMDestroy(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+
+	_, ip2, mac2 := boot("second")
+	if ip2 != ip || mac2 == mac1 {
+		t.Fatalf("the second guest has %s with MAC %s: the test needs the first's address (%s) on another MAC (%s)", ip2, mac2, ip, mac1)
+	}
+	if got := neighbourMAC(t, uplink, ip); got != mac2 {
+		t.Fatalf("after the second guest booted, this machine's neighbour entry for %s is %q, want the second guest's %s", ip, got, mac2)
+	}
+	conn, err = net.DialTimeout("tcp", net.JoinHostPort(ip, sshPort), 5*time.Second)
+	if err != nil {
+		t.Fatalf("the second guest's SSH port: %v", err)
+	}
+	conn.Close()
+}
+
+// neighbourMAC is the hardware address this machine's ARP table holds for
+// ip on dev ("" for none), from /proc/net/arp.
+func neighbourMAC(t *testing.T, dev, ip string) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/net/arp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 6 && f[0] == ip && f[5] == dev {
+			return f[3]
+		}
+	}
+	return ""
 }
