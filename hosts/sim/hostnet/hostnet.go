@@ -409,13 +409,63 @@ func (n *Net) RemoveVIF(ctx context.Context, port string) error {
 }
 
 // GuestAddress gives the eth<device> of VM vm's guest an address (prefix
-// form).
+// form) and announces it (announce).
 func (n *Net) GuestAddress(ctx context.Context, vm, device string, addr netip.Prefix) error {
 	g, err := n.Guest(vm)
 	if err != nil {
 		return err
 	}
-	return n.run(ctx, g, "addr replace "+addr.String()+" dev eth"+device)
+	if err := n.run(ctx, g, "addr replace "+addr.String()+" dev eth"+device); err != nil {
+		return err
+	}
+	if !addr.Addr().Is4() {
+		return nil
+	}
+	return g.Do(func() error { return announce("eth"+device, addr.Addr()) })
+}
+
+// announce sends, from dev of the current namespace, a gratuitous ARP for
+// addr (an ARP request whose sender and target address are both addr,
+// RFC 5227's announcement), so that a neighbour that holds another MAC
+// for addr (a guest that had it before, on a VIF that is gone) takes
+// dev's at once instead of sending to the old one until its entry expires
+// (Linux's arp_process updates an entry from any ARP that names its
+// address). A real guest's first frames do that: netfront calls
+// netdev_notify_peers when its backend connects (drivers/net/xen-netfront.c
+// netback_changed), which sends such an ARP for each address (devinet.c,
+// NETDEV_NOTIFY_PEERS), and a booted guest's own ARP for its gateway
+// names its MAC too; the simulated guest sends nothing of its own.
+func announce(dev string, addr netip.Addr) error {
+	ifi, err := net.InterfaceByName(dev)
+	if err != nil {
+		return fmt.Errorf("hostnet: announce %s: %w", addr, err)
+	}
+	if len(ifi.HardwareAddr) != 6 {
+		return fmt.Errorf("hostnet: announce %s: %s has no Ethernet address", addr, dev)
+	}
+	const ethPARP = 0x0806
+	proto := int(ethPARP>>8 | ethPARP&0xff<<8) // network byte order
+	fd, err := syscall.Socket(syscall.AF_PACKET, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return fmt.Errorf("hostnet: announce %s: %w", addr, err)
+	}
+	defer syscall.Close(fd)
+	ip := addr.As4()
+	frame := make([]byte, 0, 42)
+	frame = append(frame, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff) // to all
+	frame = append(frame, ifi.HardwareAddr...)
+	frame = append(frame, ethPARP>>8, ethPARP&0xff)
+	frame = append(frame, 0, 1, 0x08, 0x00, 6, 4, 0, 1) // Ethernet, IPv4, request
+	frame = append(frame, ifi.HardwareAddr...)
+	frame = append(frame, ip[:]...)
+	frame = append(frame, 0, 0, 0, 0, 0, 0)
+	frame = append(frame, ip[:]...)
+	to := &syscall.SockaddrLinklayer{Protocol: uint16(proto), Ifindex: ifi.Index, Halen: 6}
+	copy(to.Addr[:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	if err := syscall.Sendto(fd, frame, 0, to); err != nil {
+		return fmt.Errorf("hostnet: announce %s on %s: %w", addr, dev, err)
+	}
+	return nil
 }
 
 // Close ends dom0's and the guests' namespaces (with the processes in
