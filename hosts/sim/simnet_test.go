@@ -35,6 +35,24 @@ func needOwnNetwork(t *testing.T) {
 	}
 }
 
+// startOwnNetworkHost starts a simulated host with the real switch (with
+// needOwnNetwork, a network of its own) in a directory of the test, closed
+// when the test ends, and loads the lab file it wrote.
+func startOwnNetworkHost(ctx context.Context, t *testing.T) (*Host, *localrc.Config) {
+	t.Helper()
+	dir := t.TempDir()
+	h, err := Start(ctx, Options{Dir: dir, OVS: ovs.ModeReal, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	cfg, err := localrc.Load(filepath.Join(dir, "lab.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, cfg
+}
+
 // TestHostNetwork: as root, a simulated host is reached over a wire of
 // its own as a real one is. One host, one domU with devstack's four VIFs:
 // the lab file names the management address (198.18.0.0/15), xenlab's
@@ -48,22 +66,13 @@ func TestHostNetwork(t *testing.T) {
 	needOwnNetwork(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	h, err := Start(ctx, Options{Dir: dir, OVS: ovs.ModeReal, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h, cfg := startOwnNetworkHost(ctx, t)
 	ep := h.Endpoints()
 	lan, err := netip.ParsePrefix(ep.LAN)
 	if ep.Network != "own" || err != nil || !hostnet.Range.Contains(lan.Addr()) || lan.Bits() != 24 {
 		t.Fatalf("network %q, LAN %q (%v): want own, a /24 of %s", ep.Network, ep.LAN, err, hostnet.Range)
 	}
 	mgmt := h.hnet.Addr(1).String()
-	cfg, err := localrc.Load(filepath.Join(dir, "lab.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	hc := cfg.Hosts[0]
 	if hc.XAPIURL != "https://"+mgmt+"/" || hc.SSHAddr() != mgmt+":22" {
 		t.Fatalf("the lab file names xapi %s and dom0 %s, want the management address %s", hc.XAPIURL, hc.SSHAddr(), mgmt)
@@ -381,16 +390,7 @@ func TestANewGuestAnnouncesItsAddress(t *testing.T) {
 	needOwnNetwork(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	h, err := Start(ctx, Options{Dir: dir, OVS: ovs.ModeReal, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	cfg, err := localrc.Load(filepath.Join(dir, "lab.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, cfg := startOwnNetworkHost(ctx, t)
 	hc := cfg.Hosts[0]
 	c, err := xapi.Dial(ctx, xapi.Options{URL: hc.XAPIURL, User: hc.XAPIUser, Password: hc.XAPIPassword, Fingerprint: hc.XAPIFingerprint})
 	if err != nil {
