@@ -53,6 +53,20 @@ func startOwnNetworkHost(ctx context.Context, t *testing.T) (*Host, *localrc.Con
 	return h, cfg
 }
 
+// managementNetwork is the network of the host's management interface.
+func managementNetwork(ctx context.Context, t *testing.T, c *xapi.Client) xapi.Ref {
+	t.Helper()
+	host, err := c.HostGetAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := c.ManagementNetwork(ctx, host[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestHostNetwork: as root, a simulated host is reached over a wire of
 // its own as a real one is. One host, one domU with devstack's four VIFs:
 // the lab file names the management address (198.18.0.0/15), xenlab's
@@ -99,14 +113,7 @@ func TestHostNetwork(t *testing.T) {
 
 	// domU with the management network and three of its own, as the lab.
 	vm := newGuestVM(ctx, t, c, "DevStackOSDomU")
-	host, err := c.HostGetAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgmtNet, _, err := c.ManagementNetwork(ctx, host[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgmtNet := managementNetwork(ctx, t, c)
 	nets := []xapi.Ref{mgmtNet}
 	for _, name := range []string{"OpenStack VM Network", "OpenStack Public Network", "OpenStack VM Integration Network"} {
 		n, err := c.NetworkCreate(ctx, xapi.NetworkSpec{NameLabel: name})
@@ -397,14 +404,7 @@ func TestANewGuestAnnouncesItsAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	host, err := c.HostGetAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgmtNet, _, err := c.ManagementNetwork(ctx, host[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgmtNet := managementNetwork(ctx, t, c)
 	boot := func(name string) (vm xapi.Ref, ip, mac string) {
 		vm = newGuestVM(ctx, t, c, name)
 		v, err := c.VIFCreate(ctx, xapi.VIFSpec{VM: vm, Network: mgmtNet, Device: "0"})
