@@ -423,3 +423,37 @@ func TestLoginReplyHeadNeverShowsThePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherThreeHundredsAreNotRedirects: a 300 or a 305 with a Location is
+// no redirect to net/http (it follows 301, 302, 303, 307 and 308 only), and
+// the client's own connections say the same of it: an HTTP error with its
+// status, not a RedirectError, whichever carries the call.
+func TestOtherThreeHundredsAreNotRedirects(t *testing.T) {
+	for _, status := range []int{http.StatusMultipleChoices, http.StatusUseProxy} {
+		for _, own := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%d own=%v", status, own), func(t *testing.T) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Location", "http://127.0.0.1:1/elsewhere")
+					w.WriteHeader(status)
+				}))
+				defer srv.Close()
+				opts := Options{URL: srv.URL, User: testUser, Password: secret.New(testPassword)}
+				if !own {
+					opts.HTTPClient = &http.Client{}
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				c, err := Dial(ctx, opts)
+				if err == nil {
+					_ = c.Close(ctx)
+					t.Fatalf("logged in through a %d", status)
+				}
+				var re *RedirectError
+				var te *TransportError
+				if errors.As(err, &re) || !errors.As(err, &te) || te.StatusCode != status {
+					t.Fatalf("got %T %v, want a *TransportError with status %d and no RedirectError", err, err, status)
+				}
+			})
+		}
+	}
+}
