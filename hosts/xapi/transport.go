@@ -195,7 +195,7 @@ func (c *Client) postWire(ctx context.Context, method string, body []byte, own *
 		return nil, c.transportErr(method, 0, ownTimeout(err))
 	}
 	resp := r.resp
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+	if isRedirect(resp.StatusCode) {
 		if loc := resp.Header.Get("Location"); loc != "" {
 			r.done(false)
 			target := clipText(loc, 300)
@@ -209,6 +209,18 @@ func (c *Client) postWire(ctx context.Context, method string, body []byte, own *
 	var te *TransportError
 	r.done((err == nil || !errors.As(err, &te)) && bodyAtEnd(resp.Body))
 	return v, err
+}
+
+// isRedirect says whether net/http's client follows a reply of this
+// status to its Location (net/http's redirectBehavior): the codes the
+// client's own connections refuse as a RedirectError too, so that a reply
+// is the same error whichever carries the call.
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
 }
 
 // reply reads a call's reply: a 200 with XML-RPC, decoded as it is read
