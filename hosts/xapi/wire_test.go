@@ -956,3 +956,20 @@ func TestRecordEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestWireLeavesInternationalNamesToNetHTTP: a host name that is not ASCII
+// goes to net/http, which dials, names (Host, SNI) and verifies it in its
+// punycode form; the client's own connections would send it as it is.
+func TestWireLeavesInternationalNamesToNetHTTP(t *testing.T) {
+	for endpoint, own := range map[string]bool{
+		"https://xapi.example/":          true,
+		"https://xn--bcher-kva.example/": true,
+		"https://bücher.example/":        false,
+		"http://bücher.example:8080/":    false,
+	} {
+		w, err := newWire(endpoint, Options{})
+		if err != nil || (w != nil) != own {
+			t.Errorf("%s: own connections %v (%v), want %v", endpoint, w != nil, err, own)
+		}
+	}
+}
