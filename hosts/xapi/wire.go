@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"xenlab/hosts/xapi/xmlrpc"
 )
@@ -113,9 +114,10 @@ func (k *errKeeper) Read(p []byte) (int, error) {
 }
 
 // newWire is the client's own transport for endpoint, or nil when net/http
-// must carry the calls: the caller's HTTP client, or a proxy from the
+// must carry the calls: the caller's HTTP client, a proxy from the
 // environment (HTTPS_PROXY, HTTP_PROXY and NO_PROXY, as net/http reads
-// them) for this endpoint.
+// them) for this endpoint, or a host name that is not ASCII (net/http
+// dials it, sends it and verifies it in its punycode form).
 func newWire(endpoint string, opts Options) (*wire, error) {
 	if opts.HTTPClient != nil {
 		return nil, nil
@@ -133,6 +135,11 @@ func newWire(endpoint string, opts Options) (*wire, error) {
 	}
 	if proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u}); err != nil || proxy != nil {
 		return nil, nil
+	}
+	for _, c := range []byte(u.Hostname()) {
+		if c >= utf8.RuneSelf {
+			return nil, nil
+		}
 	}
 	w := &wire{
 		dial:   (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
