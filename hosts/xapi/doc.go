@@ -23,8 +23,9 @@
 // none idle longer than 90 s): each call writes its request and reads its
 // reply on the caller's goroutine, bounded by a deadline on the connection
 // (wire.go). net/http carries the calls
-// instead when Options.HTTPClient is given, or when a proxy from the
-// environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) applies to the endpoint.
+// instead when Options.HTTPClient is given, when a proxy from the
+// environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) applies to the endpoint,
+// or when its host name is not ASCII (net/http uses its punycode form).
 //
 // WaitFor waits on event.from; it re-syncs once on EVENTS_LOST and backs
 // off when a batch comes back early with nothing new.
