@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -31,8 +32,39 @@ const cgroupPrefix = "xenlab-sim-"
 // simulator killed before it could remove it (removeStaleCgroups).
 const rootXattr = "trusted.xenlab-sim.root"
 
-// removeStaleCgroups removes the leftover cgroups of hosts under mnt.
-func removeStaleCgroups(mnt string) {}
+// removeStaleCgroups removes, under mnt, the cgroups of hosts whose root
+// directory is gone and which hold no process: what a simulator killed
+// before it could remove them left (a test's, whose directory went with
+// the test). One without the record (an older simulator's, maybe still
+// running) or whose root is there (a host running, or stopped with its
+// state kept) stays; rmdir(2) refuses one that holds a process or a cgroup.
+func removeStaleCgroups(mnt string) {
+	entries, err := os.ReadDir(mnt)
+	if err != nil {
+		return
+	}
+	buf := make([]byte, 4096)
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), cgroupPrefix) {
+			continue
+		}
+		dir := filepath.Join(mnt, e.Name())
+		n, err := syscall.Getxattr(dir, rootXattr, buf)
+		if err != nil || n <= 0 || n == len(buf) {
+			continue
+		}
+		if _, err := os.Lstat(string(buf[:n])); !os.IsNotExist(err) {
+			continue
+		}
+		if ev, err := os.ReadFile(filepath.Join(dir, "cgroup.events")); err != nil || !strings.Contains(string(ev), "populated 0") {
+			continue
+		}
+		_ = os.Remove(dir)
+	}
+}
+
+// staleCgroupsOnce: the leftovers are looked for once per simulator.
+var staleCgroupsOnce sync.Once
 
 // cgroup2Mount is where this machine's cgroup v2 hierarchy is mounted
 // (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid system).
@@ -63,11 +95,14 @@ func openHostCgroup(root string) (*hostCgroup, error) {
 	if err != nil {
 		return nil, err
 	}
+	staleCgroupsOnce.Do(func() { removeStaleCgroups(mnt) })
 	sum := sha256.Sum256([]byte(root))
-	dir := filepath.Join(mnt, "xenlab-sim-"+hex.EncodeToString(sum[:8]))
+	dir := filepath.Join(mnt, cgroupPrefix+hex.EncodeToString(sum[:8]))
 	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
 		return nil, err
 	}
+	// Best effort: a cgroup without it is never taken for a leftover.
+	_ = syscall.Setxattr(dir, rootXattr, []byte(root), 0)
 	if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
 		os.Remove(dir)
 		return nil, fmt.Errorf("cgroup.kill missing (kernel before 5.14?): %w", err)
