@@ -299,10 +299,10 @@ func (wc *wireConn) close() { _ = wc.conn.Close() }
 // it holds nothing, so the record framing of what it read (edges) must
 // end at a record's end too.
 func (wc *wireConn) nothingHeld() bool {
-	if _, ok := wc.conn.(*tls.Conn); !ok {
+	if wc.edges == nil { // no TLS: br and the peek see everything
 		return true
 	}
-	if wc.edges != nil && !wc.edges.atEdge() {
+	if !wc.edges.atEdge() {
 		return false
 	}
 	_ = wc.conn.SetReadDeadline(aLongTimeAgo)

@@ -137,10 +137,21 @@ func scriptedServer(t *testing.T, replies ...func(w *bufio.Writer) bool) (url st
 // (up to 16 KB: no small first records); pin is its certificate's.
 func scriptedTLSServer(t *testing.T, replies ...func(w *bufio.Writer) bool) (url, pin string, conns *atomic.Int64) {
 	t.Helper()
+	return scriptedTLSServerUnder(t, nil, replies...)
+}
+
+// scriptedTLSServerUnder is scriptedTLSServer with the TCP listener
+// beneath TLS wrapped by under (nil: as it is), to see or change the bytes
+// the records travel in.
+func scriptedTLSServerUnder(t *testing.T, under func(net.Listener) net.Listener, replies ...func(w *bufio.Writer) bool) (url, pin string, conns *atomic.Int64) {
+	t.Helper()
 	cert := testCertificate(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if under != nil {
+		ln = under(ln)
 	}
 	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, DynamicRecordSizingDisabled: true})
 	return "https://" + ln.Addr().String(), FormatFingerprint(cert.Certificate[0]), serveScript(t, ln, replies)
@@ -227,12 +238,7 @@ func successBody(t *testing.T, v any) string {
 func TestWireReadsEachFraming(t *testing.T) {
 	login := successBody(t, "OpaqueRef:session")
 	value := successBody(t, "Running")
-	length := func(body string, extra string) func(w *bufio.Writer) bool {
-		return func(w *bufio.Writer) bool {
-			fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s%s", len(body), body, extra)
-			return true
-		}
-	}
+	length := lengthReply
 	chunked := func(w *bufio.Writer) bool {
 		fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n")
 		half := len(value) / 2
@@ -498,14 +504,9 @@ func TestWirePartOfARecordHeldIsNotKept(t *testing.T) {
 		return func(w *bufio.Writer) bool { arm.Store(true); return reply(w) }
 	}
 	replies := []func(*bufio.Writer) bool{lengthReply(login, ""), armed(lengthReply(first, "")), lengthReply(fresh, "")}
-	cert := testCertificate(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln = tls.NewListener(tailListener{ln, &arm}, &tls.Config{Certificates: []tls.Certificate{cert}, DynamicRecordSizingDisabled: true})
-	conns := serveScript(t, ln, replies)
-	opts := Options{URL: "https://" + ln.Addr().String(), Fingerprint: FormatFingerprint(cert.Certificate[0]), User: testUser, Password: secret.New(testPassword)}
+	opts := Options{User: testUser, Password: secret.New(testPassword)}
+	var conns *atomic.Int64
+	opts.URL, opts.Fingerprint, conns = scriptedTLSServerUnder(t, func(ln net.Listener) net.Listener { return tailListener{ln, &arm} }, replies...)
 	c, err := Dial(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
