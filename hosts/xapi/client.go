@@ -63,9 +63,9 @@ type Client struct {
 	timeout    time.Duration
 	// loginTimeout bounds a login or logout round trip.
 	loginTimeout time.Duration
-	http         *http.Client
+	wire         *wire        // the client's own HTTP/1.1 exchange; nil when http carries the calls
+	http         *http.Client // nil when wire carries them
 	ownHTTP      bool
-	wire         *wire // the client's own HTTP/1.1 exchange; nil when http carries the calls
 
 	roundTrips atomic.Int64
 	loginSlot  chan struct{} // holds one token while a re-login is in flight
@@ -106,11 +106,13 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if c.target, err = http.NewRequest(http.MethodPost, endpoint, nil); err != nil {
 		return nil, err
 	}
-	if c.http, c.ownHTTP, err = httpClient(endpoint, opts); err != nil {
-		return nil, err
-	}
 	if c.wire, err = newWire(endpoint, opts); err != nil {
 		return nil, err
+	}
+	if c.wire == nil { // net/http carries the calls
+		if c.http, c.ownHTTP, err = httpClient(endpoint, opts); err != nil {
+			return nil, err
+		}
 	}
 	s, err := c.doLogin(ctx)
 	if err != nil {

@@ -58,15 +58,9 @@ const (
 // connect and TLS handshake timeouts, the certificate pin, and no
 // redirects. A caller's client is copied, never modified.
 func httpClient(endpoint string, opts Options) (*http.Client, bool, error) {
-	var pin []byte
-	if opts.Fingerprint != "" {
-		if !strings.HasPrefix(endpoint, "https:") {
-			return nil, false, errors.New("xapi: a certificate fingerprint needs an https URL")
-		}
-		var err error
-		if pin, err = ParseFingerprint(opts.Fingerprint); err != nil {
-			return nil, false, err
-		}
+	pin, err := optionsPin(endpoint, opts)
+	if err != nil {
+		return nil, false, err
 	}
 	hc := &http.Client{}
 	var tr *http.Transport
@@ -111,6 +105,18 @@ func httpClient(endpoint string, opts Options) (*http.Client, bool, error) {
 	}
 	hc.CheckRedirect = refuseRedirect
 	return hc, tr != nil, nil // a caller's own RoundTripper stays the caller's
+}
+
+// optionsPin is the certificate fingerprint Options pins, nil for none;
+// a pin needs an https URL.
+func optionsPin(endpoint string, opts Options) ([]byte, error) {
+	if opts.Fingerprint == "" {
+		return nil, nil
+	}
+	if !strings.HasPrefix(endpoint, "https:") {
+		return nil, errors.New("xapi: a certificate fingerprint needs an https URL")
+	}
+	return ParseFingerprint(opts.Fingerprint)
 }
 
 // refuseRedirect stops net/http before it sends anything to a redirect's

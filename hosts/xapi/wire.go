@@ -2,6 +2,7 @@ package xapi
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -122,12 +123,9 @@ func newWire(endpoint string, opts Options) (*wire, error) {
 	if opts.HTTPClient != nil {
 		return nil, nil
 	}
-	var pin []byte
-	if opts.Fingerprint != "" {
-		var err error
-		if pin, err = ParseFingerprint(opts.Fingerprint); err != nil {
-			return nil, err
-		}
+	pin, err := optionsPin(endpoint, opts)
+	if err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -143,14 +141,8 @@ func newWire(endpoint string, opts Options) (*wire, error) {
 	}
 	w := &wire{
 		dial:   (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
-		dialTO: opts.DialTimeout,
-		tlsTO:  opts.TLSHandshakeTimeout,
-	}
-	if w.dialTO <= 0 {
-		w.dialTO = DefaultDialTimeout
-	}
-	if w.tlsTO <= 0 {
-		w.tlsTO = DefaultTLSHandshakeTimeout
+		dialTO: cmp.Or(opts.DialTimeout, DefaultDialTimeout),
+		tlsTO:  cmp.Or(opts.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout),
 	}
 	port := u.Port()
 	if port == "" {
