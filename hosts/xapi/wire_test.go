@@ -974,3 +974,16 @@ func TestWireLeavesInternationalNamesToNetHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestPinNeedsHTTPS: a fingerprint with an http URL is refused before
+// anything is sent, whichever transport would carry the calls (a pin that
+// nothing checks would pass for one that holds).
+func TestPinNeedsHTTPS(t *testing.T) {
+	for _, hc := range []*http.Client{nil, {}} {
+		_, err := Dial(context.Background(), Options{URL: "http://127.0.0.1:9/", Fingerprint: strings.Repeat("ab:", 31) + "ab",
+			User: testUser, Password: secret.New(testPassword), HTTPClient: hc})
+		if err == nil || !strings.Contains(err.Error(), "needs an https URL") {
+			t.Errorf("HTTPClient %v: got %v, want the pin refused for http", hc != nil, err)
+		}
+	}
+}
