@@ -568,16 +568,12 @@ func linkUp(ns *netns.NS, dev string) error {
 	return ns.Do(func() error { return setLinkUp(dev, true) })
 }
 
-// unparkLink gives the parked device name of ns back as port, as netback
-// leaves a VIF's device: renamed (SIOCSIFNAME), fe:ff:ff:ff:ff:ff
-// (SIOCSIFHWADDR), no ARP, no multicast, up (SIOCSIFFLAGS), as `ip link set
-// NAME name PORT; ip link set PORT address fe:ff:ff:ff:ff:ff arp off
-// multicast off up` would, without a process of ip(8).
+// unparkLink gives the parked device name of ns back as port, up
+// (SIOCSIFNAME, SIOCSIFFLAGS; as `ip link set NAME name PORT up` would,
+// without a process of ip(8)). It is still netback's device as AddVIF
+// made it, fe:ff:ff:ff:ff:ff, no ARP, no multicast: parkLink only took it
+// down and renamed it.
 func unparkLink(ns *netns.NS, name, port string) error {
-	mac, err := net.ParseMAC(VIFMAC)
-	if err != nil {
-		return err
-	}
 	return ns.Do(func() error {
 		var ifr ifreq
 		copy(ifr.name[:], name)
@@ -585,24 +581,7 @@ func unparkLink(ns *netns.NS, name, port string) error {
 		if err := ifIoctl(syscall.SIOCSIFNAME, &ifr); err != nil {
 			return fmt.Errorf("hostnet: rename %s to %s: %w", name, port, err)
 		}
-		ifr = ifreq{}
-		copy(ifr.name[:], port)
-		*(*uint16)(unsafe.Pointer(&ifr.data[0])) = syscall.ARPHRD_ETHER // sockaddr's family
-		copy(ifr.data[2:], mac)
-		if err := ifIoctl(syscall.SIOCSIFHWADDR, &ifr); err != nil {
-			return fmt.Errorf("hostnet: %s: set its address: %w", port, err)
-		}
-		ifr = ifreq{}
-		copy(ifr.name[:], port)
-		if err := ifIoctl(syscall.SIOCGIFFLAGS, &ifr); err != nil {
-			return fmt.Errorf("hostnet: %s: read its flags: %w", port, err)
-		}
-		flags := (*uint16)(unsafe.Pointer(&ifr.data[0]))
-		*flags = (*flags | syscall.IFF_NOARP | syscall.IFF_UP) &^ syscall.IFF_MULTICAST
-		if err := ifIoctl(syscall.SIOCSIFFLAGS, &ifr); err != nil {
-			return fmt.Errorf("hostnet: %s: set its flags: %w", port, err)
-		}
-		return nil
+		return setLinkUp(port, true)
 	})
 }
 
