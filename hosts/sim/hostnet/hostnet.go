@@ -529,15 +529,15 @@ type ifreq struct {
 	data [24]byte
 }
 
-// ifIoctl runs one device ioctl on ifr from a socket of the current
-// network namespace.
-func ifIoctl(req uintptr, ifr *ifreq) error {
+// ifIoctl runs one device ioctl on arg (a struct ifreq, or a struct laid
+// out as one) from a socket of the current network namespace.
+func ifIoctl(req uintptr, arg unsafe.Pointer) error {
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer syscall.Close(fd)
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(unsafe.Pointer(ifr))); e != 0 {
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(arg)); e != 0 {
 		return e
 	}
 	return nil
@@ -548,7 +548,7 @@ func ifIoctl(req uintptr, ifr *ifreq) error {
 func setLinkUp(dev string, up bool) error {
 	var ifr ifreq
 	copy(ifr.name[:], dev)
-	if err := ifIoctl(syscall.SIOCGIFFLAGS, &ifr); err != nil {
+	if err := ifIoctl(syscall.SIOCGIFFLAGS, unsafe.Pointer(&ifr)); err != nil {
 		return fmt.Errorf("hostnet: %s: read its flags: %w", dev, err)
 	}
 	flags := (*uint16)(unsafe.Pointer(&ifr.data[0]))
@@ -557,7 +557,7 @@ func setLinkUp(dev string, up bool) error {
 	} else {
 		*flags &^= syscall.IFF_UP
 	}
-	if err := ifIoctl(syscall.SIOCSIFFLAGS, &ifr); err != nil {
+	if err := ifIoctl(syscall.SIOCSIFFLAGS, unsafe.Pointer(&ifr)); err != nil {
 		return fmt.Errorf("hostnet: %s: set it up or down: %w", dev, err)
 	}
 	return nil
@@ -575,11 +575,8 @@ func linkUp(ns *netns.NS, dev string) error {
 // down and renamed it.
 func unparkLink(ns *netns.NS, name, port string) error {
 	return ns.Do(func() error {
-		var ifr ifreq
-		copy(ifr.name[:], name)
-		copy(ifr.data[:16], port)
-		if err := ifIoctl(syscall.SIOCSIFNAME, &ifr); err != nil {
-			return fmt.Errorf("hostnet: rename %s to %s: %w", name, port, err)
+		if err := renameLink(name, port); err != nil {
+			return err
 		}
 		return setLinkUp(port, true)
 	})
@@ -593,25 +590,26 @@ func parkLink(ns *netns.NS, dev, name string) error {
 		if err := setLinkUp(dev, false); err != nil {
 			return err
 		}
-		var ifr ifreq
-		copy(ifr.name[:], dev)
-		copy(ifr.data[:16], name)
-		if err := ifIoctl(syscall.SIOCSIFNAME, &ifr); err != nil {
-			return fmt.Errorf("hostnet: rename %s to %s: %w", dev, name, err)
-		}
-		return nil
+		return renameLink(dev, name)
 	})
+}
+
+// renameLink renames the device dev of the current namespace, which is
+// down (SIOCSIFNAME, as `ip link set dev DEV name NAME`).
+func renameLink(dev, name string) error {
+	var ifr ifreq
+	copy(ifr.name[:], dev)
+	copy(ifr.data[:16], name)
+	if err := ifIoctl(syscall.SIOCSIFNAME, unsafe.Pointer(&ifr)); err != nil {
+		return fmt.Errorf("hostnet: rename %s to %s: %w", dev, name, err)
+	}
+	return nil
 }
 
 // txChecksumOff turns off transmit checksum offload of a device in ns
 // (ETHTOOL_STXCSUM through SIOCETHTOOL, as `ethtool -K dev tx off`).
 func txChecksumOff(ns *netns.NS, dev string) error {
 	return ns.Do(func() error {
-		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer syscall.Close(fd)
 		const siocEthtool, ethtoolSTXCSUM = 0x8946, 0x17
 		val := [2]uint32{ethtoolSTXCSUM, 0}
 		var ifr struct {
@@ -621,8 +619,8 @@ func txChecksumOff(ns *netns.NS, dev string) error {
 		}
 		copy(ifr.name[:], dev)
 		ifr.data = unsafe.Pointer(&val)
-		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), siocEthtool, uintptr(unsafe.Pointer(&ifr))); e != 0 {
-			return fmt.Errorf("hostnet: %s: transmit checksum offload off: %w", dev, e)
+		if err := ifIoctl(siocEthtool, unsafe.Pointer(&ifr)); err != nil {
+			return fmt.Errorf("hostnet: %s: transmit checksum offload off: %w", dev, err)
 		}
 		return nil
 	})
