@@ -264,20 +264,21 @@ func (n *Net) ParkVIF(ctx context.Context, port, vm string) error {
 
 // takeParked takes the parked link of the VM vm's device dev for its
 // resume: its name, when its guest's end still has the VIF's MAC; "" when
-// there is none to take (a parked link whose MAC differs is removed).
-func (n *Net) takeParked(ctx context.Context, dev, mac, vm string) (string, error) {
+// there is none to take. A parked link whose MAC differs is stale, for the
+// caller to remove.
+func (n *Net) takeParked(dev, mac, vm string) (name, stale string) {
 	n.mu.Lock()
 	name, ok := n.parked[vm][dev]
 	delete(n.parked[vm], dev)
 	g := n.guests[vm]
 	n.mu.Unlock()
 	if !ok || g == nil {
-		return "", nil
+		return "", ""
 	}
 	if mac != "" && !strings.EqualFold(linkMAC(g, "eth"+dev), mac) {
-		return "", n.run(ctx, n.dom0, "link del "+name)
+		return "", name
 	}
-	return name, nil
+	return name, ""
 }
 
 // Reuse readies the guest namespace of the VM vm for another guest of
@@ -355,9 +356,11 @@ func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 	if linkExists(n.dom0, port) {
 		cmds = append(cmds, "link del "+port)
 	}
-	parked, err := n.takeParked(ctx, dev, mac, vm) // a resume of a kept guest
-	if err != nil {
-		return err
+	parked, stale := n.takeParked(dev, mac, vm) // a resume of a kept guest
+	if stale != "" {
+		// Its guest's end, eth<device>, goes with it, before the new one
+		// is made below.
+		cmds = append(cmds, "link del "+stale)
 	}
 	if parked == "" {
 		addr := ""
