@@ -378,10 +378,10 @@ func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 		}
 	}
 	if parked != "" {
-		if err := unparkLink(n.dom0, parked, port); err != nil {
-			return err
-		}
-	} else if err := linkUp(g, eth); err != nil {
+		// The guest's end is the one AddVIF made, as it was.
+		return unparkLink(n.dom0, parked, port)
+	}
+	if err := linkUp(g, eth); err != nil {
 		return err
 	}
 	return txChecksumOff(g, eth)

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"xenlab/hosts/sim/internal/netns"
 )
@@ -84,6 +85,9 @@ func TestParkedLinks(t *testing.T) {
 	if got := index(g, "eth0"); got != first {
 		t.Errorf("the resume made eth0 anew (index %d, was %d)", got, first)
 	}
+	if txChecksum(t, g, "eth0") {
+		t.Error("eth0's transmit checksum offload is on after the resume")
+	}
 
 	// Another MAC: the parked link goes, a new one is made.
 	if err := n.ParkVIF(ctx, "vif2.0", vm); err != nil {
@@ -93,6 +97,9 @@ func TestParkedLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	netback("vif3.0")
+	if txChecksum(t, g, "eth0") {
+		t.Error("the new eth0's transmit checksum offload is on")
+	}
 	if got := linkMAC(g, "eth0"); !strings.EqualFold(got, mac2) {
 		t.Errorf("eth0 has %s, want %s", got, mac2)
 	}
@@ -109,4 +116,23 @@ func TestParkedLinks(t *testing.T) {
 			t.Errorf("dom0 still has the stale parked link %s (%v)", name, names)
 		}
 	}
+}
+
+// txChecksum says whether transmit checksum offload is on for dev in ns
+// (ETHTOOL_GTXCSUM, as `ethtool -k dev`).
+func txChecksum(t *testing.T, ns *netns.NS, dev string) bool {
+	t.Helper()
+	const siocEthtool, ethtoolGTXCSUM = 0x8946, 0x16
+	val := [2]uint32{ethtoolGTXCSUM, 0}
+	var ifr struct {
+		name [16]byte
+		data unsafe.Pointer
+		_    [16]byte
+	}
+	copy(ifr.name[:], dev)
+	ifr.data = unsafe.Pointer(&val)
+	if err := ns.Do(func() error { return ifIoctl(siocEthtool, unsafe.Pointer(&ifr)) }); err != nil {
+		t.Fatalf("%s: ETHTOOL_GTXCSUM: %v", dev, err)
+	}
+	return val[1] != 0
 }
