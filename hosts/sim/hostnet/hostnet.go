@@ -138,7 +138,12 @@ func Start(ctx context.Context, opts Options) (_ *Net, err error) {
 		"link set "+n.uplink+" up"); err != nil {
 		return nil, err
 	}
-	if err := n.run(ctx, n.dom0, "link set lo up", "link set eth0 up"); err != nil {
+	if err := n.dom0.Do(func() error {
+		if err := setLinkUp("lo", true); err != nil {
+			return err
+		}
+		return setLinkUp("eth0", true)
+	}); err != nil {
 		return nil, err
 	}
 	// dom0's ports send nothing of their own: a VIF's netback device and
