@@ -474,21 +474,20 @@ func (g *guest) stop() error {
 
 // switchBuiltins are a switch's tools as sshd.Builtins: an SSH command
 // that is only `ovs-vsctl ...` (or ovs-ofctl, ovs-appctl) is carried out by
-// the switch in this process, as the tool's front end would have it done;
-// also where the host runs the real program itself (ovs.SystemTool).
+// the switch in this process, as the tool's front end would have it done.
+// That holds too where the host runs the real program from its PATH
+// (useSystemTools took the front end out of BinDir): BinDir comes first on
+// every host's PATH, and sshd takes a builtin by its name there before it
+// looks for a file.
 func switchBuiltins(sw ovs.Switch) map[string]sshd.Builtin {
 	m := map[string]sshd.Builtin{}
 	for _, t := range ovs.Tools() {
-		b := sshd.Builtin{
+		m[filepath.Join(sw.BinDir(), t.Name)] = sshd.Builtin{
 			Run: func(ctx context.Context, argv []string, stdin []byte) ([]byte, []byte, int, error) {
 				r, err := sw.Exec(ctx, argv, stdin)
 				return r.Stdout, r.Stderr, r.ExitCode, err
 			},
 			ReadsStdin: func(argv []string) bool { return t.ReadsStdin(argv[1:]) },
-		}
-		m[filepath.Join(sw.BinDir(), t.Name)] = b
-		if p := ovs.SystemTool(sw, t.Name); p != "" {
-			m[p] = b
 		}
 	}
 	return m

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -37,11 +38,15 @@ func needOwnNetwork(t *testing.T) {
 
 // startOwnNetworkHost starts a simulated host with the real switch (with
 // needOwnNetwork, a network of its own) in a directory of the test, closed
-// when the test ends, and loads the lab file it wrote.
-func startOwnNetworkHost(ctx context.Context, t *testing.T) (*Host, *localrc.Config) {
+// when the test ends, and loads the lab file it wrote. logf receives the
+// host's log (nil: t.Logf).
+func startOwnNetworkHost(ctx context.Context, t *testing.T, logf func(string, ...any)) (*Host, *localrc.Config) {
 	t.Helper()
+	if logf == nil {
+		logf = t.Logf
+	}
 	dir := t.TempDir()
-	h, err := Start(ctx, Options{Dir: dir, OVS: ovs.ModeReal, Logf: t.Logf})
+	h, err := Start(ctx, Options{Dir: dir, OVS: ovs.ModeReal, Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +85,15 @@ func TestHostNetwork(t *testing.T) {
 	needOwnNetwork(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	h, cfg := startOwnNetworkHost(ctx, t)
+	// Commands the simulator carries out itself (sshd.Builtin), as its
+	// SSH servers log them.
+	var carried atomic.Int64
+	h, cfg := startOwnNetworkHost(ctx, t, func(format string, args ...any) {
+		if strings.Contains(fmt.Sprintf(format, args...), "(carried out by the simulator)") {
+			carried.Add(1)
+		}
+		t.Logf(format, args...)
+	})
 	ep := h.Endpoints()
 	lan, err := netip.ParsePrefix(ep.LAN)
 	if ep.Network != "own" || err != nil || !hostnet.Range.Contains(lan.Addr()) || lan.Bits() != 24 {
@@ -178,8 +191,12 @@ func TestHostNetwork(t *testing.T) {
 	if got := run(dom0, "command -v ovs-ofctl; ovs-ofctl show xenbr0 | grep -c '(eth0)'"); got != "/usr/bin/ovs-ofctl\n1\n" {
 		t.Errorf("dom0's ovs-ofctl: %q, want /usr/bin/ovs-ofctl showing xenbr0 with eth0", got)
 	}
+	carriedBefore := carried.Load()
 	if got := run(dom0, "ovs-ofctl show xenbr0"); !strings.Contains(got, "(eth0)") {
 		t.Errorf("ovs-ofctl show xenbr0 alone: %q", got)
+	}
+	if carried.Load() == carriedBefore {
+		t.Error("ovs-ofctl show xenbr0 alone was not carried out by the simulator")
 	}
 	if got := run(dom0, "ip -o -4 addr show dev xenbr0"); !strings.Contains(got, " "+mgmt+"/24 ") {
 		t.Errorf("xenbr0 in dom0 does not carry %s/24: %q", mgmt, got)
@@ -397,7 +414,7 @@ func TestANewGuestAnnouncesItsAddress(t *testing.T) {
 	needOwnNetwork(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	h, cfg := startOwnNetworkHost(ctx, t)
+	h, cfg := startOwnNetworkHost(ctx, t, nil)
 	hc := cfg.Hosts[0]
 	c, err := xapi.Dial(ctx, xapi.Options{URL: hc.XAPIURL, User: hc.XAPIUser, Password: hc.XAPIPassword, Fingerprint: hc.XAPIFingerprint})
 	if err != nil {

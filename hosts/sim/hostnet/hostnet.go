@@ -138,7 +138,12 @@ func Start(ctx context.Context, opts Options) (_ *Net, err error) {
 		"link set "+n.uplink+" up"); err != nil {
 		return nil, err
 	}
-	if err := n.run(ctx, n.dom0, "link set lo up", "link set eth0 up"); err != nil {
+	if err := n.dom0.Do(func() error {
+		if err := setLinkUp("lo", true); err != nil {
+			return err
+		}
+		return setLinkUp("eth0", true)
+	}); err != nil {
 		return nil, err
 	}
 	// dom0's ports send nothing of their own: a VIF's netback device and
@@ -264,20 +269,21 @@ func (n *Net) ParkVIF(ctx context.Context, port, vm string) error {
 
 // takeParked takes the parked link of the VM vm's device dev for its
 // resume: its name, when its guest's end still has the VIF's MAC; "" when
-// there is none to take (a parked link whose MAC differs is removed).
-func (n *Net) takeParked(ctx context.Context, dev, mac, vm string) (string, error) {
+// there is none to take. A parked link whose MAC differs is stale, for the
+// caller to remove.
+func (n *Net) takeParked(dev, mac, vm string) (name, stale string) {
 	n.mu.Lock()
 	name, ok := n.parked[vm][dev]
 	delete(n.parked[vm], dev)
 	g := n.guests[vm]
 	n.mu.Unlock()
 	if !ok || g == nil {
-		return "", nil
+		return "", ""
 	}
 	if mac != "" && !strings.EqualFold(linkMAC(g, "eth"+dev), mac) {
-		return "", n.run(ctx, n.dom0, "link del "+name)
+		return "", name
 	}
-	return name, nil
+	return name, ""
 }
 
 // Reuse readies the guest namespace of the VM vm for another guest of
@@ -355,9 +361,11 @@ func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 	if linkExists(n.dom0, port) {
 		cmds = append(cmds, "link del "+port)
 	}
-	parked, err := n.takeParked(ctx, dev, mac, vm) // a resume of a kept guest
-	if err != nil {
-		return err
+	parked, stale := n.takeParked(dev, mac, vm) // a resume of a kept guest
+	if stale != "" {
+		// Its guest's end, eth<device>, goes with it, before the new one
+		// is made below.
+		cmds = append(cmds, "link del "+stale)
 	}
 	if parked == "" {
 		addr := ""
@@ -375,10 +383,10 @@ func (n *Net) AddVIF(ctx context.Context, port, mac, vm string) error {
 		}
 	}
 	if parked != "" {
-		if err := unparkLink(n.dom0, parked, port); err != nil {
-			return err
-		}
-	} else if err := linkUp(g, eth); err != nil {
+		// The guest's end is the one AddVIF made, as it was.
+		return unparkLink(n.dom0, parked, port)
+	}
+	if err := linkUp(g, eth); err != nil {
 		return err
 	}
 	return txChecksumOff(g, eth)
@@ -529,15 +537,15 @@ type ifreq struct {
 	data [24]byte
 }
 
-// ifIoctl runs one device ioctl on ifr from a socket of the current
-// network namespace.
-func ifIoctl(req uintptr, ifr *ifreq) error {
+// ifIoctl runs one device ioctl on arg (a struct ifreq, or a struct laid
+// out as one) from a socket of the current network namespace.
+func ifIoctl(req uintptr, arg unsafe.Pointer) error {
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer syscall.Close(fd)
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(unsafe.Pointer(ifr))); e != 0 {
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(arg)); e != 0 {
 		return e
 	}
 	return nil
@@ -548,7 +556,7 @@ func ifIoctl(req uintptr, ifr *ifreq) error {
 func setLinkUp(dev string, up bool) error {
 	var ifr ifreq
 	copy(ifr.name[:], dev)
-	if err := ifIoctl(syscall.SIOCGIFFLAGS, &ifr); err != nil {
+	if err := ifIoctl(syscall.SIOCGIFFLAGS, unsafe.Pointer(&ifr)); err != nil {
 		return fmt.Errorf("hostnet: %s: read its flags: %w", dev, err)
 	}
 	flags := (*uint16)(unsafe.Pointer(&ifr.data[0]))
@@ -557,7 +565,7 @@ func setLinkUp(dev string, up bool) error {
 	} else {
 		*flags &^= syscall.IFF_UP
 	}
-	if err := ifIoctl(syscall.SIOCSIFFLAGS, &ifr); err != nil {
+	if err := ifIoctl(syscall.SIOCSIFFLAGS, unsafe.Pointer(&ifr)); err != nil {
 		return fmt.Errorf("hostnet: %s: set it up or down: %w", dev, err)
 	}
 	return nil
@@ -568,41 +576,17 @@ func linkUp(ns *netns.NS, dev string) error {
 	return ns.Do(func() error { return setLinkUp(dev, true) })
 }
 
-// unparkLink gives the parked device name of ns back as port, as netback
-// leaves a VIF's device: renamed (SIOCSIFNAME), fe:ff:ff:ff:ff:ff
-// (SIOCSIFHWADDR), no ARP, no multicast, up (SIOCSIFFLAGS), as `ip link set
-// NAME name PORT; ip link set PORT address fe:ff:ff:ff:ff:ff arp off
-// multicast off up` would, without a process of ip(8).
+// unparkLink gives the parked device name of ns back as port, up
+// (SIOCSIFNAME, SIOCSIFFLAGS; as `ip link set NAME name PORT up` would,
+// without a process of ip(8)). It is still netback's device as AddVIF
+// made it, fe:ff:ff:ff:ff:ff, no ARP, no multicast: parkLink only took it
+// down and renamed it.
 func unparkLink(ns *netns.NS, name, port string) error {
-	mac, err := net.ParseMAC(VIFMAC)
-	if err != nil {
-		return err
-	}
 	return ns.Do(func() error {
-		var ifr ifreq
-		copy(ifr.name[:], name)
-		copy(ifr.data[:16], port)
-		if err := ifIoctl(syscall.SIOCSIFNAME, &ifr); err != nil {
-			return fmt.Errorf("hostnet: rename %s to %s: %w", name, port, err)
+		if err := renameLink(name, port); err != nil {
+			return err
 		}
-		ifr = ifreq{}
-		copy(ifr.name[:], port)
-		*(*uint16)(unsafe.Pointer(&ifr.data[0])) = syscall.ARPHRD_ETHER // sockaddr's family
-		copy(ifr.data[2:], mac)
-		if err := ifIoctl(syscall.SIOCSIFHWADDR, &ifr); err != nil {
-			return fmt.Errorf("hostnet: %s: set its address: %w", port, err)
-		}
-		ifr = ifreq{}
-		copy(ifr.name[:], port)
-		if err := ifIoctl(syscall.SIOCGIFFLAGS, &ifr); err != nil {
-			return fmt.Errorf("hostnet: %s: read its flags: %w", port, err)
-		}
-		flags := (*uint16)(unsafe.Pointer(&ifr.data[0]))
-		*flags = (*flags | syscall.IFF_NOARP | syscall.IFF_UP) &^ syscall.IFF_MULTICAST
-		if err := ifIoctl(syscall.SIOCSIFFLAGS, &ifr); err != nil {
-			return fmt.Errorf("hostnet: %s: set its flags: %w", port, err)
-		}
-		return nil
+		return setLinkUp(port, true)
 	})
 }
 
@@ -614,25 +598,26 @@ func parkLink(ns *netns.NS, dev, name string) error {
 		if err := setLinkUp(dev, false); err != nil {
 			return err
 		}
-		var ifr ifreq
-		copy(ifr.name[:], dev)
-		copy(ifr.data[:16], name)
-		if err := ifIoctl(syscall.SIOCSIFNAME, &ifr); err != nil {
-			return fmt.Errorf("hostnet: rename %s to %s: %w", dev, name, err)
-		}
-		return nil
+		return renameLink(dev, name)
 	})
+}
+
+// renameLink renames the device dev of the current namespace, which is
+// down (SIOCSIFNAME, as `ip link set dev DEV name NAME`).
+func renameLink(dev, name string) error {
+	var ifr ifreq
+	copy(ifr.name[:], dev)
+	copy(ifr.data[:16], name)
+	if err := ifIoctl(syscall.SIOCSIFNAME, unsafe.Pointer(&ifr)); err != nil {
+		return fmt.Errorf("hostnet: rename %s to %s: %w", dev, name, err)
+	}
+	return nil
 }
 
 // txChecksumOff turns off transmit checksum offload of a device in ns
 // (ETHTOOL_STXCSUM through SIOCETHTOOL, as `ethtool -K dev tx off`).
 func txChecksumOff(ns *netns.NS, dev string) error {
 	return ns.Do(func() error {
-		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer syscall.Close(fd)
 		const siocEthtool, ethtoolSTXCSUM = 0x8946, 0x17
 		val := [2]uint32{ethtoolSTXCSUM, 0}
 		var ifr struct {
@@ -642,8 +627,8 @@ func txChecksumOff(ns *netns.NS, dev string) error {
 		}
 		copy(ifr.name[:], dev)
 		ifr.data = unsafe.Pointer(&val)
-		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), siocEthtool, uintptr(unsafe.Pointer(&ifr))); e != 0 {
-			return fmt.Errorf("hostnet: %s: transmit checksum offload off: %w", dev, e)
+		if err := ifIoctl(siocEthtool, unsafe.Pointer(&ifr)); err != nil {
+			return fmt.Errorf("hostnet: %s: transmit checksum offload off: %w", dev, err)
 		}
 		return nil
 	})
