@@ -257,6 +257,9 @@ func TestExecKeepsToItsSwitch(t *testing.T) {
 		{"ovs-appctl", "--target=" + filepath.Join(other.runDir, ctl(other)), "version"},
 		{"ovs-appctl", "--tar", filepath.Join(other.runDir, ctl(other)), "version"},
 		{"ovs-appctl", "-t", filepath.Join(rel, "..", "ovs-vswitchd"), "version"},
+		{"ovs-appctl", "-t" + filepath.Join(other.runDir, ctl(other)), "version"},
+		{"ovs-appctl", "-T", "5", "-t", filepath.Join(other.runDir, ctl(other)), "version"},
+		{"ovs-appctl", "--timeout", "5", "--target", filepath.Join(other.runDir, ctl(other)), "version"},
 	} {
 		r, err := sw.Exec(context.Background(), argv, nil)
 		if err == nil && r.ExitCode == 0 {
@@ -269,6 +272,8 @@ func TestExecKeepsToItsSwitch(t *testing.T) {
 		{"ovs-ofctl", "show", "unix:" + filepath.Join(sw.runDir, "here.mgmt")},
 		{"ovs-appctl", "-t", "ovs-vswitchd", "version"},
 		{"ovs-appctl", "-t", filepath.Join(DefaultRunDir, ctl(sw)), "version"},
+		{"ovs-appctl", "-T5", "-t" + filepath.Join(DefaultRunDir, ctl(sw)), "version"},
+		{"ovs-appctl", "--target=" + filepath.Join(DefaultRunDir, ctl(sw)), "version"},
 	} {
 		r, err := sw.Exec(context.Background(), argv, nil)
 		if err != nil || r.ExitCode != 0 {
