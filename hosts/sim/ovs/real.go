@@ -141,9 +141,8 @@ func openReal(ctx context.Context, dir string, ns *netns.NS) (_ *realSwitch, err
 		"--pidfile="+filepath.Join(s.runDir, "ovs-vswitchd.pid"), "--log-file="+filepath.Join(s.runDir, "ovs-vswitchd.log")); err != nil {
 		return nil, unavailable("%v", err)
 	}
-	ctl := filepath.Join(s.runDir, fmt.Sprintf("ovs-vswitchd.%d.ctl", s.daemons[1].cmd.Process.Pid))
 	if err := s.waitReady(ctx, s.daemons[1], func() bool {
-		return unixctlVersion(ctl) == nil
+		return unixctlVersion(s.vswitchdCtl()) == nil
 	}); err != nil {
 		return nil, unavailable("%v", err)
 	}

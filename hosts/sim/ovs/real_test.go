@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,9 +245,7 @@ func TestExecKeepsToItsSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctl := func(s *realSwitch) string {
-		return fmt.Sprintf("ovs-vswitchd.%d.ctl", s.daemons[1].cmd.Process.Pid)
-	}
+	ctl := func(s *realSwitch) string { return filepath.Base(s.vswitchdCtl()) }
 	for _, argv := range [][]string{
 		{"ovs-ofctl", "show", filepath.Join(other.runDir, "elsewhere.mgmt")},
 		{"ovs-ofctl", "show", "unix:" + filepath.Join(other.runDir, "elsewhere.mgmt")},

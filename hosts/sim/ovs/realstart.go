@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,12 @@ func (s *realSwitch) createDB(ctx context.Context, path string) error {
 	}
 	startFacts.db[bin] = data
 	return nil
+}
+
+// vswitchdCtl is ovs-vswitchd's control socket, which it names after its
+// pid (lib/unixctl.c unixctl_server_create).
+func (s *realSwitch) vswitchdCtl() string {
+	return filepath.Join(s.runDir, fmt.Sprintf("ovs-vswitchd.%d.ctl", s.daemons[1].cmd.Process.Pid))
 }
 
 // unixctlVersion asks the daemon whose control socket is ctl for its
