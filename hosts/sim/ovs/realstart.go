@@ -1,7 +1,6 @@
 package ovs
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -97,7 +96,7 @@ func unixctlVersion(ctl string) error {
 		Result any `json:"result"`
 		Error  any `json:"error"`
 	}
-	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&reply); err != nil {
+	if err := json.NewDecoder(c).Decode(&reply); err != nil {
 		return err
 	}
 	if reply.Error != nil || reply.Result == nil {
