@@ -1,6 +1,7 @@
 package devstack_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,5 +89,54 @@ func TestSortPorts(t *testing.T) {
 	moved = strings.Replace(moved, "    Bridge b1\n", "    Bridge b1\n        Port q\n            Interface q\n", 1)
 	if sortPorts(moved) == sortPorts(b) {
 		t.Error("a port moved to another bridge compares equal")
+	}
+}
+
+// TestGitCloneOrigin: the git wrapper's clone of a devstack URL leaves
+// origin as `git remote add origin URL` would, whatever the URL: the
+// wrapper writes the plain ones into .git/config itself, and any its line
+// would not give back unchanged must go through git, which quotes and
+// escapes them.
+func TestGitCloneOrigin(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/git"); err != nil {
+		t.Skip("no /usr/bin/git")
+	}
+	dir := t.TempDir()
+	files := devstack.GuestFiles()
+	for path, content := range map[string]string{
+		"bin/git":                              files[devstack.GitPath],
+		"share/xenlab-devstack-standin/README": files[devstack.TreeDir+"/README"],
+	} {
+		p := filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := append(os.Environ(), "HOME="+dir, "GIT_CONFIG_NOSYSTEM=1")
+	for i, url := range []string{
+		"https://opendev.org/openstack/devstack.git",
+		"https://example.com/a\tb/devstack",
+		" https://example.com/devstack",
+		"https://example.com/a#b/devstack",
+		"https://example.com/a;b/devstack",
+		`https://example.com/a"b/devstack`,
+		`https://example.com/a\b/devstack`,
+	} {
+		clone := filepath.Join(dir, fmt.Sprintf("clone%d", i))
+		cmd := exec.Command(filepath.Join(dir, "bin/git"), "clone", "-q", url, clone)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("clone %q: %v: %s", url, err, out)
+			continue
+		}
+		cmd = exec.Command("/usr/bin/git", "-C", clone, "config", "--get-all", "remote.origin.url")
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil || string(out) != url+"\n" {
+			t.Errorf("clone %q: origin's url %q (%v), want the URL", url, out, err)
+		}
 	}
 }

@@ -302,7 +302,18 @@ func testStandIn(t *testing.T, mode ovs.Mode) {
 		t.Fatalf("a clone into a non-empty directory: exit %d, want git's 128", res.ExitStatus)
 	}
 	l.writeFiles()
+	// domU's placeholder port carries a tag before stack.sh (xenlab's
+	// placeholder step gives it one): stack.sh marks it dead, and only
+	// the former tag mark_dead_ports read gives it back at unstack.sh. Not
+	// DEAD_VLAN_TAG, which a port never given back would keep.
+	tagPlaceholder := func() {
+		l.out(l.dom0, `for p in $(ovs-vsctl list-ports `+l.intBr+`); do case $p in vif*) ovs-vsctl set Port "$p" tag=7 ;; esac; done`)
+	}
+	tagPlaceholder()
 	before := l.switches()
+	if !strings.Contains(before, "tag: 7") {
+		t.Fatalf("dom0's placeholder port has no tag 7:\n%s", before)
+	}
 
 	// Each broken input fails stack.sh before it changes anything, with a
 	// last line naming the cause.
@@ -381,6 +392,7 @@ func testStandIn(t *testing.T, mode ovs.Mode) {
 	l.must(err)
 	l.dialDomU()
 	l.wantAgents(0, "after domU's reboot")
+	tagPlaceholder() // the reboot's new port, as xenlab's placeholder step would tag it
 	if res := l.stack("rejoin-stack.sh"); res.ExitStatus != 0 {
 		t.Fatalf("rejoin-stack.sh after a reboot: exit %d\n%s%s", res.ExitStatus, res.Stdout, res.Stderr)
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"xenlab/internal/atomicfile"
 )
 
 // viaSimulator is the name, in a real switch's BinDir, of the ovs-vsctl
@@ -58,11 +60,7 @@ func (s *realSwitch) installDirectTools() error {
 		}
 		b.WriteString(exports)
 		fmt.Fprintf(&b, "exec %s \"$@\"\n", shQuote(bin))
-		tmp := path + ".new"
-		if err := os.WriteFile(tmp, []byte(b.String()), 0o755); err != nil {
-			return fmt.Errorf("write tool %s: %w", tool, err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
+		if err := atomicfile.WriteBytes(path, 0o755, []byte(b.String())); err != nil {
 			return fmt.Errorf("write tool %s: %w", tool, err)
 		}
 	}

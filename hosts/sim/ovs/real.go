@@ -141,9 +141,8 @@ func openReal(ctx context.Context, dir string, ns *netns.NS) (_ *realSwitch, err
 		"--pidfile="+filepath.Join(s.runDir, "ovs-vswitchd.pid"), "--log-file="+filepath.Join(s.runDir, "ovs-vswitchd.log")); err != nil {
 		return nil, unavailable("%v", err)
 	}
-	ctl := filepath.Join(s.runDir, fmt.Sprintf("ovs-vswitchd.%d.ctl", s.daemons[1].cmd.Process.Pid))
 	if err := s.waitReady(ctx, s.daemons[1], func() bool {
-		return unixctlVersion(ctl) == nil
+		return unixctlVersion(s.vswitchdCtl()) == nil
 	}); err != nil {
 		return nil, unavailable("%v", err)
 	}
@@ -289,64 +288,41 @@ func (s *realSwitch) Exec(ctx context.Context, argv []string, stdin []byte) (Res
 // ssl:) are left alone.
 func (s *realSwitch) confineSockets(tool string, args []string) ([]string, error) {
 	out := slices.Clone(args)
-	inRun := func(p string) bool {
-		c := filepath.Clean(p)
-		return c == s.runDir || strings.HasPrefix(c, s.runDir+"/")
-	}
-	toRun := func(p string) string {
-		if rest, ok := strings.CutPrefix(p, DefaultRunDir+"/"); ok {
-			return filepath.Join(s.runDir, rest)
-		}
-		return p
-	}
-	isSocket := func(p string) bool {
-		st, err := os.Stat(p)
-		return err == nil && st.Mode()&os.ModeSocket != 0
-	}
-	refuse := func(w string) error {
-		return fmt.Errorf("%s: not a socket of this host's switch", w)
-	}
 	if tool == "ovs-appctl" {
 		for i := 0; i < len(out) && strings.HasPrefix(out[i], "-") && out[i] != "--"; i++ {
-			a, at := out[i], -1 // at: the index of a -t value, -1 for none
+			// The target's value, if this option gives one: out[at][from:].
+			a, at, from := out[i], -1, 0
 			switch name, long := strings.CutPrefix(a, "--"); {
 			case long && strings.HasPrefix(name, "ta") && strings.HasPrefix("target", strings.SplitN(name, "=", 2)[0]):
-				if k := strings.IndexByte(name, '='); k >= 0 {
-					v, err := s.appctlTarget(name[k+1:], toRun, inRun, refuse)
-					if err != nil {
-						return nil, err
-					}
-					out[i] = "--" + name[:k+1] + v
+				if k := strings.IndexByte(a, '='); k >= 0 {
+					at, from = i, k+1
 				} else {
 					at = i + 1
 				}
 			case long && strings.HasPrefix(name, "ti") && strings.HasPrefix("timeout", name):
 				i++
 			case !long:
-				for j := 1; j < len(a); j++ {
-					if a[j] != 't' && a[j] != 'T' {
-						continue
-					}
-					if j < len(a)-1 && a[j] == 't' {
-						v, err := s.appctlTarget(a[j+1:], toRun, inRun, refuse)
-						if err != nil {
-							return nil, err
-						}
-						out[i] = a[:j+1] + v
-					} else if j == len(a)-1 && a[j] == 't' {
-						at = i + 1
-					} else if j == len(a)-1 {
+				// A cluster of short letters: the first t or T takes the
+				// rest of the word, or the next word, as its value.
+				j := strings.IndexAny(a[1:], "tT") + 1
+				switch {
+				case j == 0:
+				case a[j] == 'T':
+					if j == len(a)-1 {
 						i++
 					}
-					break
+				case j < len(a)-1:
+					at, from = i, j+1
+				default:
+					at = i + 1
 				}
 			}
 			if at >= 0 && at < len(out) {
-				v, err := s.appctlTarget(out[at], toRun, inRun, refuse)
+				v, err := s.appctlTarget(out[at][from:])
 				if err != nil {
 					return nil, err
 				}
-				out[at] = v
+				out[at] = out[at][:from] + v
 				i = at
 			}
 		}
@@ -354,8 +330,8 @@ func (s *realSwitch) confineSockets(tool string, args []string) ([]string, error
 	}
 	for i, w := range out {
 		if p, ok := strings.CutPrefix(w, "unix:"); ok {
-			if p = toRun(p); !inRun(p) {
-				return nil, refuse(w)
+			if p = s.toRun(p); !s.inRun(p) {
+				return nil, notThisSwitchs(w)
 			}
 			out[i] = "unix:" + p
 			continue
@@ -363,7 +339,7 @@ func (s *realSwitch) confineSockets(tool string, args []string) ([]string, error
 		if strings.HasPrefix(w, "-") || !strings.Contains(w, "/") || strings.Contains(w, ":") {
 			continue
 		}
-		w = toRun(w)
+		w = s.toRun(w)
 		out[i] = w
 		dp := w
 		if k := strings.LastIndexByte(w, '@'); k >= 0 {
@@ -371,8 +347,8 @@ func (s *realSwitch) confineSockets(tool string, args []string) ([]string, error
 		}
 		for _, p := range []string{w, filepath.Join(s.runDir, w+".mgmt"), filepath.Join(s.runDir, w+".snoop"),
 			filepath.Join(s.runDir, dp+".mgmt"), filepath.Join(s.runDir, dp+".snoop")} {
-			if abs, err := filepath.Abs(p); err == nil && !inRun(abs) && isSocket(p) {
-				return nil, refuse(args[i])
+			if abs, err := filepath.Abs(p); err == nil && !s.inRun(abs) && isSocket(p) {
+				return nil, notThisSwitchs(args[i])
 			}
 		}
 	}
@@ -382,17 +358,43 @@ func (s *realSwitch) confineSockets(tool string, args []string) ([]string, error
 // appctlTarget is ovs-appctl's target v as this switch's: an absolute
 // path (a control socket) in the run directory, a daemon's name whose
 // pid file and socket are there.
-func (s *realSwitch) appctlTarget(v string, toRun func(string) string, inRun func(string) bool, refuse func(string) error) (string, error) {
+func (s *realSwitch) appctlTarget(v string) (string, error) {
 	if strings.HasPrefix(v, "/") {
-		if p := toRun(v); inRun(p) {
+		if p := s.toRun(v); s.inRun(p) {
 			return p, nil
 		}
-		return "", refuse(v)
+		return "", notThisSwitchs(v)
 	}
-	if !inRun(filepath.Join(s.runDir, v)) {
-		return "", refuse(v)
+	if !s.inRun(filepath.Join(s.runDir, v)) {
+		return "", notThisSwitchs(v)
 	}
 	return v, nil
+}
+
+// inRun reports whether path p is in the switch's run directory.
+func (s *realSwitch) inRun(p string) bool {
+	c := filepath.Clean(p)
+	return c == s.runDir || strings.HasPrefix(c, s.runDir+"/")
+}
+
+// toRun is path p with DefaultRunDir, where a host with a root of its own
+// sees the switch's run directory, taken to the run directory.
+func (s *realSwitch) toRun(p string) string {
+	if rest, ok := strings.CutPrefix(p, DefaultRunDir+"/"); ok {
+		return filepath.Join(s.runDir, rest)
+	}
+	return p
+}
+
+// isSocket reports whether p is a unix socket.
+func isSocket(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode()&os.ModeSocket != 0
+}
+
+// notThisSwitchs is confineSockets' refusal of the socket name w.
+func notThisSwitchs(w string) error {
+	return fmt.Errorf("%s: not a socket of this host's switch", w)
 }
 
 // vsctlValueOptions are ovs-vsctl's global options whose value may be

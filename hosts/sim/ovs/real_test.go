@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,9 +245,7 @@ func TestExecKeepsToItsSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctl := func(s *realSwitch) string {
-		return fmt.Sprintf("ovs-vswitchd.%d.ctl", s.daemons[1].cmd.Process.Pid)
-	}
+	ctl := func(s *realSwitch) string { return filepath.Base(s.vswitchdCtl()) }
 	for _, argv := range [][]string{
 		{"ovs-ofctl", "show", filepath.Join(other.runDir, "elsewhere.mgmt")},
 		{"ovs-ofctl", "show", "unix:" + filepath.Join(other.runDir, "elsewhere.mgmt")},
@@ -257,6 +254,9 @@ func TestExecKeepsToItsSwitch(t *testing.T) {
 		{"ovs-appctl", "--target=" + filepath.Join(other.runDir, ctl(other)), "version"},
 		{"ovs-appctl", "--tar", filepath.Join(other.runDir, ctl(other)), "version"},
 		{"ovs-appctl", "-t", filepath.Join(rel, "..", "ovs-vswitchd"), "version"},
+		{"ovs-appctl", "-t" + filepath.Join(other.runDir, ctl(other)), "version"},
+		{"ovs-appctl", "-T", "5", "-t", filepath.Join(other.runDir, ctl(other)), "version"},
+		{"ovs-appctl", "--timeout", "5", "--target", filepath.Join(other.runDir, ctl(other)), "version"},
 	} {
 		r, err := sw.Exec(context.Background(), argv, nil)
 		if err == nil && r.ExitCode == 0 {
@@ -269,6 +269,8 @@ func TestExecKeepsToItsSwitch(t *testing.T) {
 		{"ovs-ofctl", "show", "unix:" + filepath.Join(sw.runDir, "here.mgmt")},
 		{"ovs-appctl", "-t", "ovs-vswitchd", "version"},
 		{"ovs-appctl", "-t", filepath.Join(DefaultRunDir, ctl(sw)), "version"},
+		{"ovs-appctl", "-T5", "-t" + filepath.Join(DefaultRunDir, ctl(sw)), "version"},
+		{"ovs-appctl", "--target=" + filepath.Join(DefaultRunDir, ctl(sw)), "version"},
 	} {
 		r, err := sw.Exec(context.Background(), argv, nil)
 		if err != nil || r.ExitCode != 0 {

@@ -1,13 +1,13 @@
 package ovs
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +72,12 @@ func (s *realSwitch) createDB(ctx context.Context, path string) error {
 	return nil
 }
 
+// vswitchdCtl is ovs-vswitchd's control socket, which it names after its
+// pid (lib/unixctl.c unixctl_server_create).
+func (s *realSwitch) vswitchdCtl() string {
+	return filepath.Join(s.runDir, fmt.Sprintf("ovs-vswitchd.%d.ctl", s.daemons[1].cmd.Process.Pid))
+}
+
 // unixctlVersion asks the daemon whose control socket is ctl for its
 // version, as `ovs-appctl -t CTL version` does (JSON-RPC over the unix
 // socket, Open vSwitch's lib/unixctl.c), without a process for it: nil
@@ -90,7 +96,7 @@ func unixctlVersion(ctl string) error {
 		Result any `json:"result"`
 		Error  any `json:"error"`
 	}
-	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&reply); err != nil {
+	if err := json.NewDecoder(c).Decode(&reply); err != nil {
 		return err
 	}
 	if reply.Error != nil || reply.Result == nil {
